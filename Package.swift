@@ -1,0 +1,40 @@
+// swift-tools-version:6.0
+// SegSlim: a warm segmentation-model daemon. Layers point down (see README "Layout");
+// no `.package(...)` dependencies: the Swift toolchain only.
+import PackageDescription
+
+let package = Package(
+    name: "SegSlim",
+    products: [
+        .executable(name: "segslimd", targets: ["segslimd"]),
+        .executable(name: "segslim", targets: ["segslim"]),
+        .library(name: "SegTechnique", targets: ["SegTechnique"]),
+    ],
+    targets: [
+        // Numerics and models
+        .target(name: "SegTensor"),
+        .target(name: "SegGraph", dependencies: ["SegTensor"]),
+        .target(name: "SegONNX", dependencies: ["SegTensor", "SegGraph"]),
+        .target(name: "SegImaging"),
+        .target(name: "SegTechnique", dependencies: ["SegGraph", "SegProtocol"]),
+
+        // Wire
+        .target(name: "SegProtocol"),
+        .target(name: "SegTransport", dependencies: ["SegProtocol"]),
+        .target(name: "SegServer", dependencies: ["SegProtocol", "SegTransport", "SegTechnique", "SegGraph", "SegONNX"]),
+
+        // Executables
+        .executableTarget(name: "segslimd", dependencies: ["SegServer"]),
+        .executableTarget(name: "segslim", dependencies: ["SegProtocol", "SegTransport"]),
+
+        // Tests
+        .testTarget(name: "SegTensorTests", dependencies: ["SegTensor"]),
+        .testTarget(name: "SegONNXTests", dependencies: ["SegONNX", "SegGraph", "SegTensor"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "SegImagingTests", dependencies: ["SegImaging"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "SegProtocolTests", dependencies: ["SegProtocol"]),
+        .testTarget(name: "SegTransportTests", dependencies: ["SegTransport", "SegProtocol"]),
+        .testTarget(name: "SegServerTests", dependencies: ["SegServer", "SegTechnique", "SegProtocol", "SegTransport"]),
+    ]
+)
