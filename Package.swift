@@ -21,7 +21,7 @@ let package = Package(
         // Wire
         .target(name: "SegProtocol"),
         .target(name: "SegTransport", dependencies: ["SegProtocol"]),
-        .target(name: "SegServer", dependencies: ["SegProtocol", "SegTransport", "SegTechnique", "SegGraph", "SegONNX"]),
+        .target(name: "SegServer", dependencies: ["SegProtocol", "SegTransport", "SegTechnique", "SegGraph"]),
 
         // Executables
         .executableTarget(name: "segslimd", dependencies: ["SegServer"]),

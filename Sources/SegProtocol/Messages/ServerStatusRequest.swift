@@ -1,0 +1,45 @@
+/// `server/status`: how the daemon is doing.
+public struct ServerStatusResult: Sendable, Equatable {
+    public static let method = "server/status"
+
+    /// SegSlim version.
+    public var version: String
+    /// Milliseconds since the daemon started.
+    public var uptimeMs: Double
+    /// Number of resident models.
+    public var models: Int
+    /// Bytes held by resident models.
+    public var residentBytes: Int64
+    /// Requests answered since start-up, on all connections (this one not counted).
+    public var requestsServed: Int64
+    /// Requests running now, on all connections (this one included).
+    public var requestsInFlight: Int
+    /// Open connections (1 on stdio).
+    public var connections: Int
+    /// Process id of the daemon.
+    public var pid: Int32
+    /// The daemon's resident set size, from the OS.
+    public var rssBytes: Int64
+
+    public init(version: String, uptimeMs: Double, models: Int, residentBytes: Int64, requestsServed: Int64,
+                requestsInFlight: Int, connections: Int, pid: Int32, rssBytes: Int64) {
+        self.version = version
+        self.uptimeMs = uptimeMs
+        self.models = models
+        self.residentBytes = residentBytes
+        self.requestsServed = requestsServed
+        self.requestsInFlight = requestsInFlight
+        self.connections = connections
+        self.pid = pid
+        self.rssBytes = rssBytes
+    }
+
+    public var json: JSONValue {
+        [
+            "version": .string(version), "uptimeMs": .double(uptimeMs), "models": .int(Int64(models)),
+            "residentBytes": .int(residentBytes), "requestsServed": .int(requestsServed),
+            "requestsInFlight": .int(Int64(requestsInFlight)), "connections": .int(Int64(connections)),
+            "pid": .int(Int64(pid)), "rssBytes": .int(rssBytes),
+        ]
+    }
+}

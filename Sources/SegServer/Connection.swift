@@ -1,0 +1,292 @@
+import Foundation
+import SegProtocol
+import SegTransport
+import Synchronization
+
+/// One client connection: framing, JSON-RPC dispatch, lifecycle, concurrency and cancellation.
+///
+/// Messages are taken in arrival order by one loop. Ordinary requests each run in their own
+/// task and answer whenever they finish (possibly out of order); `initialize` and `shutdown`
+/// are answered before the loop looks at the next message, so a script may pipe a whole
+/// session at once. `$/cancelRequest` is handled by the loop itself, so it overtakes the
+/// requests it cancels.
+public final class Connection: Sendable {
+    public enum Ending: Sendable, Equatable {
+        /// `exit` after `shutdown` (0) or without it (1).
+        case exit(code: Int32)
+        /// The client closed its end.
+        case endOfInput
+    }
+
+    enum Phase { case uninitialized, running, shutDown }
+
+    enum InFlight {
+        case starting(cancelRequested: Bool)
+        case running(Task<Void, Never>)
+    }
+
+    struct State {
+        var phase = Phase.uninitialized
+        var inFlight: [RequestID: InFlight] = [:]
+    }
+
+    enum Incoming: Sendable {
+        case event(MessageFramer.Event)
+        case end
+    }
+
+    let core: ServerCore
+    let inputFD: Int32
+    let writer: MessageWriter
+    let label: String
+    let state = Mutex(State())
+
+    /// Reads `inputFD` and writes `outputFD` (the same descriptor for a socket).
+    public init(core: ServerCore, inputFD: Int32, outputFD: Int32, label: String = "stdio") {
+        self.core = core
+        self.inputFD = inputFD
+        self.writer = MessageWriter(fd: outputFD)
+        self.label = label
+    }
+
+    /// Serves until `exit` or end of input. Requests still running at `exit` are abandoned.
+    public func run() async -> Ending {
+        core.stats.connectionOpened()
+        defer { core.stats.connectionClosed() }
+        Log.info("\(label): connection open")
+        let (stream, continuation) = AsyncStream<Incoming>.makeStream()
+        let writer = self.writer
+        let box = FramerBox(MessageFramer(maxBodyBytes: core.configuration.maxMessageBytes))
+        FileDescriptorReader.start(fd: inputFD) { chunk in
+            guard let chunk else {
+                for e in box.framer.finish() { continuation.yield(.event(e)) }
+                continuation.yield(.end)
+                continuation.finish()
+                return
+            }
+            let events = box.framer.feed(chunk)
+            // Answer in the framing the client chose, from its first message on.
+            if let f = box.framer.framing, f != writer.framing { writer.framing = f }
+            for event in events { continuation.yield(.event(event)) }
+        }
+        for await incoming in stream {
+            switch incoming {
+            case .end:
+                // A script may close its input right after its last request and still read
+                // the answers: finish what is running before going.
+                Log.info("\(label): end of input; finishing running requests")
+                await drain()
+                return .endOfInput
+            case .event(.error(let e)):
+                Log.warning("\(label): \(e)")
+                let code: ErrorCode = { if case .bodyTooLarge = e { return .invalidRequest } else { return .parseError } }()
+                if case .truncated = e { continue }
+                if case .truncatedHeader = e { continue }
+                writer.send(Message.invalid(id: nil, error: ResponseError(code, e.description)))
+            case .event(.message(let body)):
+                if let ending = await handle(body: body) {
+                    cancelAll()
+                    return ending
+                }
+            }
+        }
+        return .endOfInput
+    }
+
+    /// Handles one framed body; returns an ending when it was `exit`.
+    func handle(body: [UInt8]) async -> Ending? {
+        let json: JSONValue
+        do {
+            json = try JSONParser.parse(body)
+        } catch {
+            writer.send(Message.invalid(id: nil, error: ResponseError(.parseError, error.description)))
+            return nil
+        }
+        guard case .array(let elements) = json else {
+            return await process(Message(json: json)) { [writer] reply in writer.send(reply) }
+        }
+        return await handleBatch(elements)
+    }
+
+    /// JSON-RPC batches: an array in, an array out, in no particular order; notifications get
+    /// no entry, and a batch of only notifications gets no answer at all.
+    func handleBatch(_ elements: [JSONValue]) async -> Ending? {
+        guard !elements.isEmpty else {
+            writer.send(Message.invalid(id: nil, error: ResponseError(.invalidRequest, "empty batch")))
+            return nil
+        }
+        guard elements.count <= ServerCore.maxBatchSize else {
+            writer.send(Message.invalid(id: nil, error: ResponseError(.invalidRequest, "batch of \(elements.count) messages exceeds the limit of \(ServerCore.maxBatchSize)")))
+            return nil
+        }
+        let messages = elements.map(Message.init(json:))
+        let expected = messages.filter {
+            switch $0 {
+            case .request, .invalid: return true
+            case .notification, .response: return false
+            }
+        }.count
+        let collector = BatchCollector(expected: expected, writer: writer)
+        var ending: Ending? = nil
+        for m in messages where ending == nil {
+            ending = await process(m) { reply in collector.add(reply) }
+        }
+        return ending
+    }
+
+    /// Dispatches one message. `reply` is called exactly once for requests and invalid
+    /// messages (possibly later, from another task) and never for notifications.
+    func process(_ message: Message, reply: @escaping @Sendable (Message) -> Void) async -> Ending? {
+        switch message {
+        case .invalid:
+            reply(message)
+        case .response(let id, _):
+            Log.debug("\(label): ignoring a response (id \(id.map(String.init(describing:)) ?? "null")); segslimd sends no requests")
+        case .notification(let method, let params):
+            return handleNotification(method, params)
+        case .request(let id, let method, let params):
+            await handleRequest(id: id, method: method, params: params, reply: reply)
+        }
+        return nil
+    }
+
+    func handleNotification(_ method: String, _ params: JSONValue?) -> Ending? {
+        switch method {
+        case ExitNotification.method:
+            let code: Int32 = state.withLock { $0.phase == .shutDown } ? 0 : 1
+            Log.info("\(label): exit (\(code))")
+            return .exit(code: code)
+        case InitializedNotification.method:
+            break
+        case CancelRequestNotification.method:
+            guard let note = try? CancelRequestNotification(params: params) else {
+                Log.warning("\(label): ignoring $/cancelRequest without a valid id")
+                return nil
+            }
+            cancel(note.id)
+        default:
+            Log.debug("\(label): ignoring notification '\(method)'")
+        }
+        return nil
+    }
+
+    func handleRequest(id: RequestID, method: String, params: JSONValue?, reply: @escaping @Sendable (Message) -> Void) async {
+        func fail(_ code: ErrorCode, _ text: String) { reply(.response(id: id, result: .failure(ResponseError(code, text)))) }
+        let phase = state.withLock { $0.phase }
+        switch (phase, method) {
+        case (.shutDown, _):
+            return fail(.invalidRequest, "'\(method)' after shutdown: only 'exit' is accepted now")
+        case (.uninitialized, InitializeRequest.method):
+            do {
+                let req = try InitializeRequest(params: params)
+                Log.info("\(label): initialize from \(req.clientName ?? "an unnamed client")")
+                state.withLock { $0.phase = .running }
+                reply(.response(id: id, result: .success(core.initializeResult().json)))
+            } catch {
+                reply(.response(id: id, result: .failure(ServerCore.responseError(for: error))))
+            }
+            return
+        case (.uninitialized, _):
+            return fail(.serverNotInitialized, "'\(method)' before 'initialize'")
+        case (.running, InitializeRequest.method):
+            return fail(.invalidRequest, "'initialize' was already received on this connection")
+        case (.running, ShutdownRequest.method):
+            // Answered once everything before it has answered, so `shutdown` marks the point
+            // where every earlier result is on the wire.
+            state.withLock { $0.phase = .shutDown }
+            await drain()
+            return reply(.response(id: id, result: .success(.null)))
+        case (.running, _):
+            break
+        }
+        guard let handler = core.methods[method] else {
+            return fail(.methodNotFound, "unknown method '\(method)'")
+        }
+        let duplicate = state.withLock { s -> Bool in
+            if s.inFlight[id] != nil { return true }
+            s.inFlight[id] = .starting(cancelRequested: false)
+            return false
+        }
+        if duplicate { return fail(.invalidRequest, "a request with id \(id) is still running") }
+
+        let token: ProgressToken? = params?["workDoneToken"].flatMap { RequestID(json: $0) }
+        let ctx = RequestContext(id: id, params: params, core: core,
+                                 progress: token.map { ProgressReporter(token: $0, writer: writer) } ?? .none)
+        let stats = core.stats
+        stats.requestStarted()
+        let task = Task { [self] in
+            let result: Result<JSONValue, ResponseError>
+            do {
+                result = .success(try await handler.run(ctx))
+            } catch {
+                result = .failure(ServerCore.responseError(for: error))
+            }
+            ctx.progress.end()
+            state.withLock { _ = $0.inFlight.removeValue(forKey: id) }
+            stats.requestFinished()
+            reply(.response(id: id, result: result))
+        }
+        state.withLock { s in
+            guard case .starting(let cancelRequested)? = s.inFlight[id] else { return }  // already finished
+            s.inFlight[id] = .running(task)
+            if cancelRequested { task.cancel() }
+        }
+    }
+
+    func cancel(_ id: RequestID) {
+        state.withLock { s in
+            switch s.inFlight[id] {
+            case .starting?: s.inFlight[id] = .starting(cancelRequested: true)
+            case .running(let task)?: task.cancel()
+            case nil: Log.debug("\(label): cancel for \(id), which is not running")
+            }
+        }
+    }
+
+    /// Waits until no request is running.
+    func drain() async {
+        while true {
+            let tasks = state.withLock { s in
+                s.inFlight.values.compactMap { f -> Task<Void, Never>? in
+                    if case .running(let t) = f { return t } else { return nil }
+                }
+            }
+            let pending = state.withLock { !$0.inFlight.isEmpty }
+            if !pending { return }
+            if tasks.isEmpty { await Task.yield(); continue }
+            for t in tasks { await t.value }
+        }
+    }
+
+    func cancelAll() {
+        state.withLock { s in
+            for case .running(let task) in s.inFlight.values { task.cancel() }
+        }
+    }
+}
+
+/// The framer lives on the reader thread only; the box lets the reader's closure own it.
+final class FramerBox: @unchecked Sendable {
+    var framer: MessageFramer
+    init(_ framer: MessageFramer) { self.framer = framer }
+}
+
+/// Gathers a batch's replies and sends them as one array once all have arrived.
+final class BatchCollector: Sendable {
+    let expected: Int
+    let writer: MessageWriter
+    let replies = Mutex<[JSONValue]>([])
+
+    init(expected: Int, writer: MessageWriter) {
+        self.expected = expected
+        self.writer = writer
+    }
+
+    func add(_ reply: Message) {
+        let complete: [JSONValue]? = replies.withLock { r in
+            r.append(reply.json)
+            return r.count == expected ? r : nil
+        }
+        if let complete { writer.send(JSONValue.array(complete)) }
+    }
+}

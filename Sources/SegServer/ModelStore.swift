@@ -1,0 +1,73 @@
+import Foundation
+import SegGraph
+import SegProtocol
+
+/// The resident models, shared by every connection of a daemon, within a memory budget.
+public actor ModelStore {
+    public struct Entry: Sendable {
+        public var id: String
+        /// Absolute path of the file it came from, or nil for a model made in memory.
+        public var path: String?
+        public var model: Model
+        public var residentBytes: Int64
+        public var loadedAt: Date
+        /// Id of the model it was compressed from.
+        public var derivedFrom: String?
+
+        public var json: JSONValue {
+            var o: [String: JSONValue] = [
+                "id": .string(id), "residentBytes": .int(residentBytes),
+                "loadedAtMs": .double((loadedAt.timeIntervalSince1970 * 1000).rounded()),
+            ]
+            o["path"] = path.map(JSONValue.string) ?? .null
+            o["derivedFrom"] = derivedFrom.map(JSONValue.string) ?? .null
+            return .object(o)
+        }
+    }
+
+    public let budgetBytes: Int64
+    private var entries: [String: Entry] = [:]
+    private var order: [String] = []
+
+    public init(budgetBytes: Int64) { self.budgetBytes = budgetBytes }
+
+    public var all: [Entry] { order.compactMap { entries[$0] } }
+    public var count: Int { entries.count }
+    public var residentBytes: Int64 { entries.values.reduce(0) { $0 + $1.residentBytes } }
+
+    public func entry(id: String) throws(ResponseError) -> Entry {
+        guard let e = entries[id] else {
+            throw ResponseError(.modelNotFound, "no resident model with id '\(id)' (resident: \(order.isEmpty ? "none" : order.joined(separator: ", ")))")
+        }
+        return e
+    }
+
+    /// Adds a model; refuses a duplicate id or one that would exceed the budget.
+    public func add(_ entry: Entry) throws(ResponseError) {
+        guard entries[entry.id] == nil else {
+            throw .invalidParams("a model with id '\(entry.id)' is already resident; unload it or choose another id")
+        }
+        let total = residentBytes + entry.residentBytes
+        guard total <= budgetBytes else {
+            throw ResponseError(.outOfMemoryBudget, "model '\(entry.id)' needs \(entry.residentBytes) bytes; \(residentBytes) of the \(budgetBytes)-byte budget are in use")
+        }
+        entries[entry.id] = entry
+        order.append(entry.id)
+    }
+
+    @discardableResult
+    public func remove(id: String) throws(ResponseError) -> Entry {
+        let e = try entry(id: id)
+        entries[id] = nil
+        order.removeAll { $0 == id }
+        return e
+    }
+
+    /// A fresh id like `lraspp-2` that no resident model uses.
+    public func uniqueID(base: String) -> String {
+        if entries[base] == nil { return base }
+        var n = 2
+        while entries["\(base)-\(n)"] != nil { n += 1 }
+        return "\(base)-\(n)"
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import SegProtocol
+import SegTechnique
+
+/// What every connection of one daemon shares: configuration, techniques, resident models,
+/// counters and the method table.
+public final class ServerCore: Sendable {
+    public let configuration: ServerConfiguration
+    public let registry: TechniqueRegistry
+    public let models: ModelStore
+    let stats = ServerStats()
+    let methods: [String: MethodHandler]
+
+    public init(configuration: ServerConfiguration = .init(), registry: TechniqueRegistry = .builtIn) {
+        self.configuration = configuration
+        self.registry = registry
+        self.models = ModelStore(budgetBytes: configuration.memoryBudgetBytes)
+        var table: [String: MethodHandler] = [:]
+        for h in Self.standardMethods where !h.debugOnly || configuration.enableDebugMethods {
+            table[h.method] = h
+        }
+        self.methods = table
+    }
+
+    /// Method names this daemon answers, for `initialize`'s capabilities.
+    public var methodNames: [String] {
+        (["initialize", "initialized", "shutdown", "exit", CancelRequestNotification.method] + methods.keys).sorted()
+    }
+
+    func initializeResult() -> InitializeRequest.Result {
+        InitializeRequest.Result(
+            serverName: "segslimd",
+            serverVersion: SegSlimVersion.current,
+            methods: methodNames,
+            techniques: registry.ids,
+            formats: ["models": ["onnx"], "tensors": ["npy"], "images": [], "masks": []],
+            limits: [
+                "maxMessageBytes": .int(Int64(configuration.maxMessageBytes)),
+                "memoryBudgetBytes": .int(configuration.memoryBudgetBytes),
+                "maxBatchSize": .int(Int64(Self.maxBatchSize)),
+            ])
+    }
+
+    /// A batch larger than this is refused whole: each element may start a task.
+    static let maxBatchSize = 1024
+
+    /// Maps any error a handler throws to what goes on the wire.
+    static func responseError(for error: any Error) -> ResponseError {
+        switch error {
+        case let e as ResponseError: return e
+        case is CancellationError: return .cancelled
+        case let e as TechniqueRegistryError:
+            switch e {
+            case .unknownTechnique: return .invalidParams("params.technique: \(e)")
+            default: return .invalidParams("params.params: \(e)")
+            }
+        case let e as TechniqueError:
+            if case .invalidParameter = e { return .invalidParams("params.params: \(e)") }
+            return ResponseError(.techniqueFailed, e.description)
+        default:
+            Log.error("internal error: \(error)")
+            return ResponseError(.internalError, "internal error: \(error)")
+        }
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import SegProtocol
+import SegTransport
+
+/// The CLI's side of the wire: a daemon it spawned on stdio, or one it reached on a socket.
+/// Requests are sent one at a time; `$/progress` notifications go to a callback.
+final class DaemonClient {
+    /// Anything that means the daemon broke its side of the protocol (exit code 3).
+    struct Broken: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    let readFD: Int32
+    let writeFD: Int32
+    let process: Process?
+    var framer = MessageFramer(framing: .contentLength)
+    var pending: [JSONValue] = []
+    var nextID: Int64 = 1
+    var onProgress: (JSONValue) -> Void = { _ in }
+
+    /// Starts the `segslimd` that sits beside this executable (or `$SEGSLIMD`).
+    static func spawn() throws -> DaemonClient {
+        let daemonPath = ProcessInfo.processInfo.environment["SEGSLIMD"] ?? {
+            let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+            return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("segslimd").path
+        }()
+        guard FileManager.default.isExecutableFile(atPath: daemonPath) else {
+            throw Broken(description: "cannot find the daemon at \(daemonPath) (build it with `swift build`, or set SEGSLIMD)")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: daemonPath)
+        process.arguments = ["--log-level", ProcessInfo.processInfo.environment["SEGSLIM_LOG_LEVEL"] ?? "error"]
+        let toDaemon = Pipe()
+        let fromDaemon = Pipe()
+        process.standardInput = toDaemon
+        process.standardOutput = fromDaemon
+        process.standardError = FileHandle.standardError
+        try process.run()
+        return DaemonClient(readFD: fromDaemon.fileHandleForReading.fileDescriptor,
+                            writeFD: toDaemon.fileHandleForWriting.fileDescriptor, process: process)
+    }
+
+    static func connect(address: String) throws -> DaemonClient {
+        let fd = try UnixSocket.connect(path: UnixSocket.path(fromAddress: address))
+        return DaemonClient(readFD: fd, writeFD: fd, process: nil)
+    }
+
+    init(readFD: Int32, writeFD: Int32, process: Process?) {
+        self.readFD = readFD
+        self.writeFD = writeFD
+        self.process = process
+    }
+
+    func send(_ message: Message) throws {
+        let bytes = MessageWriter.frame(message.json.serialized(), framing: .contentLength)
+        let ok = bytes.withUnsafeBytes { raw -> Bool in
+            var off = 0
+            while off < raw.count {
+                let n = write(writeFD, raw.baseAddress! + off, raw.count - off)
+                if n < 0 { if errno == EINTR { continue }; return false }
+                off += n
+            }
+            return true
+        }
+        if !ok { throw Broken(description: "the daemon closed its input (\(String(cString: strerror(errno))))") }
+    }
+
+    /// Sends a request and waits for its answer.
+    func request(_ method: String, _ params: JSONValue? = nil) throws -> Result<JSONValue, ResponseError> {
+        let id = RequestID.int(nextID)
+        nextID += 1
+        try send(.request(id: id, method: method, params: params))
+        while true {
+            let json = try nextMessage()
+            switch Message(json: json) {
+            case .response(let rid, let result) where rid == id:
+                return result
+            case .notification(ProgressNotification.method, let p?):
+                onProgress(p)
+            case .notification:
+                continue
+            default:
+                throw Broken(description: "unexpected message from the daemon: \(json.jsonString.prefix(200))")
+            }
+        }
+    }
+
+    func notify(_ method: String, _ params: JSONValue? = nil) throws {
+        try send(.notification(method: method, params: params))
+    }
+
+    func nextMessage() throws -> JSONValue {
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while pending.isEmpty {
+            let n = buffer.withUnsafeMutableBytes { read(readFD, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { throw Broken(description: "the daemon closed the connection unexpectedly") }
+            for event in framer.feed(buffer[0..<n]) {
+                switch event {
+                case .message(let body):
+                    do { pending.append(try JSONParser.parse(body)) } catch {
+                        throw Broken(description: "the daemon sent invalid JSON: \(error)")
+                    }
+                case .error(let e):
+                    throw Broken(description: "the daemon broke the framing: \(e)")
+                }
+            }
+        }
+        return pending.removeFirst()
+    }
+
+    /// Polite goodbye: `shutdown`, `exit`, and wait for a spawned daemon to end.
+    func close() {
+        _ = try? request(ShutdownRequest.method)
+        try? notify(ExitNotification.method)
+        if let process {
+            Glibc.close(writeFD)
+            process.waitUntilExit()
+        } else {
+            Glibc.close(readFD)
+        }
+    }
+}

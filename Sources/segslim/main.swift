@@ -1,0 +1,103 @@
+import Foundation
+import SegProtocol
+import SegTransport
+
+// segslim: the command-line client. Every command talks to a daemon: one it spawns on stdio
+// (the segslimd beside this executable), or a warm one on a socket (--connect / SEGSLIM_CONNECT).
+// Exit codes: 0 ok, 1 the daemon reported an error, 2 usage error, 3 the daemon died or broke
+// the protocol.
+
+signal(SIGPIPE, SIG_IGN)
+
+func printUsage(_ command: Command?, to stream: FileHandle = .standardOutput) {
+    var text: String
+    if let command {
+        text = "\(command.summary).\n\nusage: \(command.usage)\n"
+    } else {
+        text = """
+            segslim \(SegSlimVersion.current): make segmentation models smaller and faster, and prove what it cost.
+
+            usage: segslim [--json] [--connect unix:PATH] COMMAND [ARGS]
+
+            commands:
+
+            """
+        for c in Commands.all { text += "  \(c.name.padding(toLength: 12, withPad: " ", startingAt: 0))\(c.summary)\n" }
+        text += """
+              help        Show this help, or a command's usage: segslim help COMMAND
+
+            options:
+              --json             print exactly one JSON document on stdout
+              --connect ADDR     use a running daemon (`segslimd --listen unix:PATH`); also $SEGSLIM_CONNECT
+              --version          print the version
+
+            """
+    }
+    stream.write(Data(text.utf8))
+}
+
+func usageFailure(_ message: String, command: Command?) -> Never {
+    FileHandle.standardError.write(Data("segslim: \(message)\n\n".utf8))
+    printUsage(command, to: .standardError)
+    exit(2)
+}
+
+var options = GlobalOptions()
+var positional: [String] = []
+var args = CommandLine.arguments.dropFirst()
+while let arg = args.popFirst() {
+    switch arg {
+    case "--json": options.json = true
+    case "--connect":
+        guard let v = args.popFirst() else { usageFailure("--connect needs an address (unix:PATH)", command: nil) }
+        options.connect = v
+    case "--version":
+        print("segslim \(SegSlimVersion.current)")
+        exit(0)
+    case "--help", "-h": positional.insert("help", at: 0)
+    default:
+        if arg.hasPrefix("--") { usageFailure("unknown option '\(arg)'", command: positional.first.flatMap(Commands.named)) }
+        positional.append(arg)
+    }
+}
+
+guard let name = positional.first else {
+    printUsage(nil)
+    exit(2)
+}
+if name == "help" {
+    if positional.count > 1 {
+        guard let c = Commands.named(positional[1]) else { usageFailure("unknown command '\(positional[1])'", command: nil) }
+        printUsage(c)
+    } else {
+        printUsage(nil)
+    }
+    exit(0)
+}
+guard let command = Commands.named(name) else { usageFailure("unknown command '\(name)'", command: nil) }
+
+let client: DaemonClient
+do {
+    client = try options.connect.map(DaemonClient.connect(address:)) ?? DaemonClient.spawn()
+} catch {
+    FileHandle.standardError.write(Data("segslim: cannot reach the daemon: \(error)\n".utf8))
+    exit(3)
+}
+
+var exitCode: Int32 = 0
+do {
+    _ = try client.request(InitializeRequest.method, InitializeRequest(processId: Int64(getpid()), clientName: "segslim").params).value()
+    try client.notify(InitializedNotification.method)
+    let result = try command.run(Array(positional.dropFirst()), client, options)
+    if options.json { print(result.jsonString) }
+} catch let e as UsageError {
+    usageFailure(e.message, command: e.command.flatMap(Commands.named))
+} catch let e as DaemonError {
+    FileHandle.standardError.write(Data("segslim: \(e.error.message)\n".utf8))
+    exitCode = 1
+} catch {
+    FileHandle.standardError.write(Data("segslim: \(error)\n".utf8))
+    exit(3)
+}
+client.close()
+exit(exitCode)

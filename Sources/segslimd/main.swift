@@ -1,0 +1,105 @@
+import Foundation
+import SegProtocol
+import SegServer
+import SegTransport
+
+// segslimd: the SegSlim daemon. JSON-RPC 2.0 on stdin/stdout (or a Unix socket), logs on stderr.
+
+let usage = """
+    usage: segslimd [--listen unix:PATH] [--log-level error|warn|info|debug]
+                    [--max-message-bytes N] [--memory-budget-bytes N] [--enable-debug-methods]
+                    [--version] [--help]
+
+    Speaks JSON-RPC 2.0 on stdin/stdout, framed like LSP (Content-Length) or as newline-delimited
+    JSON (chosen by the first byte). With --listen, serves many clients on a Unix socket instead.
+    The protocol is described in protocol/README.md.
+    """
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("segslimd: \(message)\n\(usage)\n".utf8))
+    exit(2)
+}
+
+var configuration = ServerConfiguration()
+var listenAddress: String? = nil
+var arguments = CommandLine.arguments.dropFirst()
+Log.level = .warning
+while let arg = arguments.popFirst() {
+    func value() -> String {
+        guard let v = arguments.popFirst() else { fail("\(arg) needs a value") }
+        return v
+    }
+    switch arg {
+    case "--listen": listenAddress = value()
+    case "--log-level":
+        let v = value()
+        guard let level = Log.Level(name: v) else { fail("unknown log level '\(v)'") }
+        Log.level = level
+    case "--max-message-bytes":
+        let v = value()
+        guard let n = Int(v), n > 0 else { fail("--max-message-bytes must be a positive integer, got '\(v)'") }
+        configuration.maxMessageBytes = n
+    case "--memory-budget-bytes":
+        let v = value()
+        guard let n = Int64(v), n > 0 else { fail("--memory-budget-bytes must be a positive integer, got '\(v)'") }
+        configuration.memoryBudgetBytes = n
+    case "--enable-debug-methods": configuration.enableDebugMethods = true
+    case "--version":
+        print("segslimd \(SegSlimVersion.current)")
+        exit(0)
+    case "--help", "-h":
+        print(usage)
+        exit(0)
+    default: fail("unknown argument '\(arg)'")
+    }
+}
+
+// A peer that disappears must not kill the daemon: writes then fail with EPIPE instead.
+signal(SIGPIPE, SIG_IGN)
+
+let core = ServerCore(configuration: configuration)
+
+if let listenAddress {
+    let path = UnixSocket.path(fromAddress: listenAddress)
+    let fd: Int32
+    do {
+        fd = try UnixSocket.listen(path: path)
+    } catch {
+        FileHandle.standardError.write(Data("segslimd: \(error)\n".utf8))
+        exit(1)
+    }
+    Log.info("listening on unix:\(path)")
+    // Remove the socket file on the way out so the next daemon finds no stale socket.
+    var signalSources: [DispatchSourceSignal] = []
+    for sig in [SIGINT, SIGTERM] {
+        signal(sig, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: sig, queue: .main)
+        source.setEventHandler {
+            unlink(path)
+            exit(0)
+        }
+        source.resume()
+        signalSources.append(source)
+    }
+    UnixSocket.acceptLoop(fd: fd) { client in
+        Task {
+            let connection = Connection(core: core, inputFD: client, outputFD: client, label: "client fd \(client)")
+            _ = await connection.run()
+            close(client)
+        }
+    }
+    dispatchMain()
+} else {
+    // Protocol bytes get a private copy of fd 1; fd 1 itself now points at stderr, so a stray
+    // `print` anywhere in the process lands in the log instead of corrupting the stream.
+    let protocolFD = dup(STDOUT_FILENO)
+    guard protocolFD >= 0, dup2(STDERR_FILENO, STDOUT_FILENO) >= 0 else { fail("cannot set up stdout") }
+    Task {
+        let connection = Connection(core: core, inputFD: STDIN_FILENO, outputFD: protocolFD)
+        switch await connection.run() {
+        case .exit(let code): exit(code)
+        case .endOfInput: exit(0)
+        }
+    }
+    dispatchMain()
+}
