@@ -191,10 +191,11 @@ public struct MessageFramer: Sendable {
     /// Parses `Name: value` lines; names are case-insensitive, `Content-Type` and unknown
     /// headers are ignored, `Content-Length` is required.
     static func parseHeader(_ bytes: [UInt8]) -> Result<Int, FramingError> {
-        guard let text = String(validating: bytes, as: UTF8.self) else { return .failure(.badHeader("header is not UTF-8")) }
+        guard String(validating: bytes, as: UTF8.self) != nil else { return .failure(.badHeader("header is not UTF-8")) }
         var length: Int? = nil
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: true) {
-            let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine[...]
+        // Split on bytes: as Swift Characters, "\r\n" is one grapheme and would not split on "\n".
+        for rawLine in bytes.split(separator: 0x0A, omittingEmptySubsequences: true) {
+            let line = Substring(decoding: rawLine.last == 0x0D ? rawLine.dropLast() : rawLine, as: UTF8.self)
             if line.isEmpty { continue }
             guard let colon = line.firstIndex(of: ":") else {
                 return .failure(.badHeader("header line without ':': \(line.prefix(60))"))
