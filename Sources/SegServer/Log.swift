@@ -18,7 +18,7 @@ public enum Log {
         var tag: String { ["error", "warn", "info", "debug"][rawValue] }
     }
 
-    static let current = Mutex(Level.info)
+    static let current = Mutex(Level.warning)
 
     public static var level: Level {
         get { current.withLock { $0 } }

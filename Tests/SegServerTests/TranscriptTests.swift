@@ -1,0 +1,65 @@
+import Foundation
+import SegProtocol
+import SegServer
+import Testing
+
+/// Replays every example transcript in protocol/transcripts against an in-process server.
+/// `> ` lines are sent; a `< ` line waits for its message: a response is matched by id (answers
+/// may come out of order), a notification is the next unread one. `"<any>"` matches anything.
+@Suite struct TranscriptTests {
+    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../protocol/transcripts").standardized
+
+    static var files: [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [])
+            .filter { $0.hasSuffix(".transcript") }.sorted()
+    }
+
+    @Test func thereAreTranscripts() {
+        #expect(Self.files.count >= 2)
+    }
+
+    @Test(arguments: files)
+    func replay(_ name: String) async throws {
+        let text = try String(contentsOf: Self.folder.appendingPathComponent(name), encoding: .utf8)
+        let c = TestClient()
+        var consumedNotifications = 0
+        var consumedResponses = 0
+        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            guard line.hasPrefix(">") || line.hasPrefix("<") else { continue }
+            let json = try JSONParser.parse(String(line.dropFirst()))
+            let place = "\(name):\(number + 1)"
+            if line.hasPrefix(">") {
+                c.send(json)
+                continue
+            }
+            if json["method"] != nil {
+                let index = consumedNotifications
+                let all = try await c.waitFor("notification at \(place)") { $0.filter { $0["method"] != nil }.count > index }
+                let actual = all.filter { $0["method"] != nil }[index]
+                #expect(Self.matches(json, actual), "\(place): expected \(json), got \(actual)")
+                consumedNotifications += 1
+            } else {
+                let id = json["id"] ?? .null
+                let actual = try await c.response(id)
+                #expect(Self.matches(json, actual), "\(place): expected \(json), got \(actual)")
+                consumedResponses += 1
+            }
+        }
+        try await Task.sleep(nanoseconds: 100_000_000)
+        let extra = c.messages.count - consumedNotifications - consumedResponses
+        #expect(extra == 0, "\(name): \(extra) messages the transcript does not expect: \(c.messages.suffix(max(extra, 0)))")
+    }
+
+    static func matches(_ expected: JSONValue, _ actual: JSONValue) -> Bool {
+        switch (expected, actual) {
+        case (.string("<any>"), _): return true
+        case (.object(let e), .object(let a)):
+            return e.count == a.count && e.allSatisfy { k, v in a[k].map { matches(v, $0) } ?? false }
+        case (.array(let e), .array(let a)):
+            return e.count == a.count && zip(e, a).allSatisfy { matches($0, $1) }
+        default: return expected.semanticallyEquals(actual)
+        }
+    }
+}
