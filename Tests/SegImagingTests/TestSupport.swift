@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+@testable import SegImaging
+
+/// Fixture access and small helpers shared by the SegImaging tests.
+enum Fixtures {
+    static func url(_ name: String) throws -> URL {
+        guard let base = Bundle.module.resourceURL else { throw FixtureMissing(name: name) }
+        return base.appendingPathComponent("Fixtures").appendingPathComponent(name)
+    }
+
+    static func bytes(_ name: String) throws -> [UInt8] {
+        [UInt8](try Data(contentsOf: url(name)))
+    }
+
+    /// The fixture manifest written by tools/fixtures/make_imaging_fixtures.py.
+    static func manifest() throws -> [String: Any] {
+        let data = try Data(contentsOf: url("manifest.json"))
+        return (try JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
+    }
+
+    static func entries(_ section: String) throws -> [[String: Any]] {
+        (try manifest()[section] as? [[String: Any]]) ?? []
+    }
+}
+
+struct FixtureMissing: Error { let name: String }
+
+/// A reproducible byte generator for round-trip tests (SplitMix64).
+struct SplitMix {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func byte() -> UInt8 { UInt8(truncatingIfNeeded: next()) }
+    mutating func int(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
+}
+
+/// Mean and max absolute difference between two equally sized sample arrays.
+func absDiff(_ a: [UInt8], _ b: [UInt8]) -> (mean: Double, max: Int) {
+    var sum = 0, mx = 0
+    for i in 0..<min(a.count, b.count) {
+        let d = abs(Int(a[i]) - Int(b[i]))
+        sum += d
+        mx = max(mx, d)
+    }
+    return (Double(sum) / Double(max(1, a.count)), mx)
+}
+
+let camvidRoot = ProcessInfo.processInfo.environment["SEGSLIM_CAMVID"] ?? "/work/shared/data/camvid"
+let camvidAvailable = FileManager.default.fileExists(atPath: camvidRoot + "/val.txt")
