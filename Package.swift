@@ -25,7 +25,9 @@ let package = Package(
 
         // Executables
         .executableTarget(name: "segslimd", dependencies: ["SegServer"]),
-        .executableTarget(name: "segslim", dependencies: ["SegProtocol", "SegTransport"]),
+        // segslim spawns the segslimd beside it; depending on it makes `swift run segslim`
+        // build both.
+        .executableTarget(name: "segslim", dependencies: ["SegProtocol", "SegTransport", "segslimd"]),
 
         // Tests
         .testTarget(name: "SegTensorTests", dependencies: ["SegTensor"]),
