@@ -16,6 +16,7 @@ let package = Package(
         .target(name: "SegGraph", dependencies: ["SegTensor"]),
         .target(name: "SegONNX", dependencies: ["SegTensor", "SegGraph"]),
         .target(name: "SegImaging"),
+        .target(name: "SegMetrics"),
         .target(name: "SegTechnique", dependencies: ["SegGraph", "SegProtocol"]),
 
         // Wire
@@ -35,6 +36,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "SegImagingTests", dependencies: ["SegImaging"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "SegMetricsTests", dependencies: ["SegMetrics"]),
         .testTarget(name: "SegProtocolTests", dependencies: ["SegProtocol"]),
         .testTarget(name: "SegTransportTests", dependencies: ["SegTransport", "SegProtocol"]),
         .testTarget(name: "SegServerTests", dependencies: ["SegServer", "SegTechnique", "SegProtocol", "SegTransport"]),
