@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+import SegGraph
+@testable import SegONNX
+
+/// Malformed input must produce a typed error naming what is wrong, never a crash.
+@Suite struct BadModelTests {
+    /// Protobuf has no end marker: a file cut exactly between two top-level fields is a valid,
+    /// smaller model. Every other cut must be an error.
+    @Test("every truncation inside a field is an error", arguments: ["tiny_conv.onnx", "attributes.onnx"])
+    func everyTruncation(name: String) throws {
+        let bytes = try Fixtures.bytes(name)
+        var boundaries: Set<Int> = [0]
+        var top = ProtoReader(bytes: bytes, message: "ModelProto")
+        while try top.next() != nil {
+            try top.skip()
+            boundaries.insert(top.offset)
+        }
+        #expect(boundaries.count > 3)
+        for length in 0..<bytes.count {
+            let error = onnxError { _ = try ONNX.decode(Array(bytes[..<length])) }
+            if boundaries.contains(length) {
+                // Either fine or refused for a model-level reason (no graph yet).
+                if case .invalidModel? = error { continue }
+                #expect(error == nil, "\(name) cut to \(length) bytes: \(String(describing: error))")
+            } else {
+                #expect(error != nil, "\(name) cut to \(length) bytes decoded without error")
+            }
+        }
+    }
+
+    @Test("flipping bytes never crashes the decoder")
+    func corruptedBytes() throws {
+        let original = try Fixtures.bytes("attributes.onnx")
+        var generator = SplitMix64(seed: 42)
+        for _ in 0..<300 {
+            var bytes = original
+            for _ in 0..<3 {
+                let index = Int(generator.next() % UInt64(bytes.count))
+                bytes[index] = UInt8(truncatingIfNeeded: generator.next())
+            }
+            _ = onnxError { _ = try ONNX.decode(bytes) }  // any outcome but a crash is fine
+        }
+    }
+
+    @Test func absurdDims() throws {
+        let error = onnxError { _ = try ONNX.load(contentsOf: Fixtures.url("absurd_dims.onnx")) }
+        guard case .invalidModel(let message)? = error else {
+            Issue.record("expected invalidModel, got \(String(describing: error))")
+            return
+        }
+        #expect(message.contains("initializer 'huge'"), "\(message)")
+        #expect(message.contains("1099511627776"), "\(message)")
+    }
+
+    @Test func shortRawData() throws {
+        let error = onnxError { _ = try ONNX.load(contentsOf: Fixtures.url("short_raw_data.onnx")) }
+        #expect(error == .invalidModel("initializer 'short': raw_data holds 11 bytes, but dims [3] of f32 need 12"))
+    }
+
+    @Test func stringTensorsRefused() throws {
+        let error = onnxError { _ = try ONNX.load(contentsOf: Fixtures.url("string_tensor.onnx")) }
+        #expect(error == .unsupported("initializer 'labels' is a STRING tensor, which SegSlim does not support"))
+    }
+
+    @Test func cycleNamesTheNodes() throws {
+        let error = onnxError { _ = try ONNX.load(contentsOf: Fixtures.url("cycle.onnx")) }
+        #expect(error == .invalidGraph(.cycle(nodes: ["'first' (Relu)", "'second' (Neg)"])))
+    }
+
+    @Test func danglingInputNamesTheNode() throws {
+        let error = onnxError { _ = try ONNX.load(contentsOf: Fixtures.url("dangling.onnx")) }
+        #expect(error == .invalidGraph(.danglingInput(node: "'reads_nothing' (Relu)", input: "nowhere")))
+        #expect(error?.description == "invalid graph: node 'reads_nothing' (Relu) reads value 'nowhere', which no node, graph input or initializer defines")
+    }
+
+    @Test func missingGraphAndMissingFile() {
+        #expect(throws: ONNXError.invalidModel("the model has no graph (ModelProto.graph is missing)")) {
+            _ = try ONNX.decode([0x08, 0x08])
+        }
+        let error = onnxError { _ = try ONNX.load(contentsOf: URL(fileURLWithPath: "/nonexistent/model.onnx")) }
+        guard case .io(let path, _)? = error else {
+            Issue.record("expected io, got \(String(describing: error))")
+            return
+        }
+        #expect(path == "/nonexistent/model.onnx")
+    }
+}
+
+/// Deterministic pseudo-random numbers for fuzz-style tests.
+struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

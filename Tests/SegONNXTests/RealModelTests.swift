@@ -1,0 +1,41 @@
+import Foundation
+import Testing
+import SegGraph
+@testable import SegONNX
+
+private let lrasppPath = "/work/shared/models/lraspp_mbv3_camvid.onnx"
+
+/// The shared LR-ASPP model (../shared/models/README.md); absent on CI, so skipped there.
+@Suite(.enabled(if: FileManager.default.fileExists(atPath: lrasppPath), "needs \(lrasppPath)"))
+struct RealModelTests {
+    @Test func lrasppLoadsAndRoundTrips() throws {
+        let url = URL(fileURLWithPath: lrasppPath)
+        let original = [UInt8](try Data(contentsOf: url))
+        let model = try ONNX.decode(original, baseDirectory: url.deletingLastPathComponent())
+
+        #expect(model.irVersion == 8)
+        #expect(model.opsetVersion(for: "") == 17)
+        #expect(model.graph.opCounts == [
+            "Conv": 66, "HardSwish": 20, "Relu": 20, "Add": 11, "GlobalAveragePool": 9, "Mul": 9,
+            "HardSigmoid": 8, "Constant": 8, "Shape": 2, "Slice": 2, "Concat": 2, "Resize": 2, "Sigmoid": 1,
+        ])
+        #expect(model.graph.runtimeInputs.map(\.name) == ["image"])
+        #expect(model.graph.runtimeInputs[0].type?.concreteDims == [1, 3, 360, 480])
+        #expect(model.graph.outputs.map(\.name) == ["out"])
+        let parameters = model.graph.initializers.reduce(0) { $0 + $1.tensor.elementCount }
+        #expect((3_200_000...3_230_000).contains(parameters), "\(parameters) parameters")
+
+        let written = try ONNX.encode(model)
+        let reloaded = try ONNX.decode(written)
+        #expect(reloaded == model)
+        // Compare without #expect(==) on arrays: a failure would print 26 MB of bytes.
+        #expect(firstDifference(try ONNX.encode(reloaded), written) == nil)
+        #expect(firstDifference(written, original) == nil, "the exporter's bytes were not reproduced exactly")
+    }
+}
+
+/// Offset of the first differing byte (or the shorter length), nil when equal.
+private func firstDifference(_ a: [UInt8], _ b: [UInt8]) -> Int? {
+    if a == b { return nil }
+    return zip(a, b).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(a.count, b.count)
+}
