@@ -400,5 +400,24 @@ class SocketTests(unittest.TestCase):
             self.assertEqual(cm.exception.code, SegSlimError.SERVER_NOT_INITIALIZED)
 
 
+class ErrorTableTests(unittest.TestCase):
+    """No daemon needed: the client's constants agree with protocol/README.md's table."""
+
+    def test_constants_match_protocol_readme(self) -> None:
+        readme = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "protocol", "README.md")
+        if not os.path.exists(readme):
+            self.skipTest("protocol/README.md not found next to the client")
+        rows = []
+        with open(readme, encoding="utf-8") as f:
+            for line in f:
+                cells = [c.strip() for c in line.strip().strip("|").split("|")]
+                if len(cells) == 3 and cells[0].lstrip("-").isdigit():
+                    rows.append((int(cells[0]), cells[1]))
+        self.assertEqual(rows, list(SegSlimError.NAMES.items()))
+        for code, name in rows:
+            constant = "".join("_" + ch if ch.isupper() and i else ch for i, ch in enumerate(name)).upper()
+            self.assertEqual(getattr(SegSlimError, constant), code, constant)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
