@@ -93,14 +93,15 @@ public struct ImageLimits: Sendable, Equatable {
     public var maxHeight: Int
     public var maxPixels: Int
 
-    public init(maxWidth: Int = 32768, maxHeight: Int = 32768, maxPixels: Int = 1 << 27) {
+    public init(maxWidth: Int = 32768, maxHeight: Int = 32768, maxPixels: Int = 1 << 26) {
         self.maxWidth = maxWidth
         self.maxHeight = maxHeight
         self.maxPixels = maxPixels
     }
 
-    /// 32768 per side and 128 Mpixel (about 512 MB as RGBA): far above any
-    /// segmentation input, far below what would take the daemon down.
+    /// 32768 per side and 64 Mpixel (8192x8192): far above any segmentation
+    /// input, and a JPEG that size needs about 1 GB of working memory at 4:4:4
+    /// (coefficients, planes, output), which the daemon survives.
     public static let `default` = ImageLimits()
 
     func check(width: Int, height: Int, format: String, context: String? = nil,

@@ -1,0 +1,139 @@
+import Foundation
+import Testing
+@testable import SegImaging
+
+@Suite("JPEG")
+struct JPEGTests {
+    static func fixtureNames() -> [String] {
+        ((try? Fixtures.entries("jpeg")) ?? []).compactMap { $0["file"] as? String }
+    }
+
+    static func entry(_ file: String) throws -> [String: Any] {
+        try #require(try Fixtures.entries("jpeg").first { $0["file"] as? String == file })
+    }
+
+    /// Every variant must equal Pillow's pixels (libjpeg-turbo islow + fancy upsampling).
+    @Test("decodes like Pillow", arguments: fixtureNames())
+    func decodesLikePillow(_ file: String) throws {
+        let e = try Self.entry(file)
+        let bytes = try Fixtures.bytes(file)
+        let applyOrientation = e["orientation"] != nil
+        let image = try JPEG.decode(bytes, options: .init(applyOrientation: applyOrientation))
+        let expected = try Fixtures.bytes(try #require(e["expected"] as? String))
+        #expect(image.width == e["width"] as? Int)
+        #expect(image.height == e["height"] as? Int)
+        #expect(image.channels == e["channels"] as? Int)
+        let d = absDiff(image.pixels, expected)
+        #expect(image.pixels.count == expected.count)
+        #expect(d.max == 0, "\(file) (\(e["note"] ?? "")): mean |Δ| \(d.mean), max |Δ| \(d.max)")
+    }
+
+    @Test func orientationIsReportedAndOptional() throws {
+        let upright = try JPEG.decode(try Fixtures.bytes("jpeg_orient1.jpg"))
+        for o in 1...8 {
+            let bytes = try Fixtures.bytes("jpeg_orient\(o).jpg")
+            let info = try JPEG.readInfo(bytes)
+            #expect(info.orientation.rawValue == o)
+            // Like Image.open().convert("RGB"): no rotation unless asked.
+            #expect(try JPEG.decode(bytes) == upright)
+        }
+    }
+
+    @Test func readInfoDescribesTheFrame() throws {
+        let info = try JPEG.readInfo(try Fixtures.bytes("jpeg_prog_420.jpg"))
+        #expect(info.width == 47 && info.height == 37 && info.components == 3 && info.progressive)
+        #expect(info.sampling.map { [$0.h, $0.v] } == [[2, 2], [1, 1], [1, 1]])
+        let i440 = try JPEG.readInfo(try Fixtures.bytes("jpeg_440.jpg"))
+        #expect(i440.sampling.map { [$0.h, $0.v] } == [[1, 2], [1, 1], [1, 1]])
+        #expect(try JPEG.readInfo(try Fixtures.bytes("jpeg_restart.jpg")).restartInterval == 1)
+    }
+
+    @Test func realCamVidFrameMatchesPillow() throws {
+        let cam = try Fixtures.manifest()["camvid"] as? [String: Any] ?? [:]
+        guard let name = cam["image"] as? String, let expectedName = cam["image_expected"] as? String else { return }
+        let image = try JPEG.decode(try Fixtures.bytes(name))
+        let expected = try Zlib.decompress(try Fixtures.bytes(expectedName), maxOutput: 1 << 26)
+        #expect(image.width == cam["width"] as? Int && image.height == cam["height"] as? Int)
+        let d = absDiff(image.pixels, expected)
+        #expect(d.mean <= 1.0 && d.max <= 8)
+        #expect(d.max == 0, "CamVid frame: mean |Δ| \(d.mean), max |Δ| \(d.max)")
+    }
+
+    // MARK: - Unsupported and bad input
+
+    @Test func unsupportedVariantsSaySo() throws {
+        for e in try Fixtures.entries("jpeg_bad") {
+            let file = try #require(e["file"] as? String)
+            let bytes = try Fixtures.bytes(file)
+            do {
+                _ = try JPEG.decode(bytes)
+                Issue.record("\(file) decoded")
+            } catch {
+                #expect(error.kind == .unsupported, "\(file): \(error)")
+            }
+        }
+    }
+
+    @Test func truncatedFilesThrow() throws {
+        for file in ["jpeg_base_420.jpg", "jpeg_prog_444.jpg", "jpeg_restart.jpg", "jpeg_gray.jpg"] {
+            let bytes = try Fixtures.bytes(file)
+            for cut in 0..<(bytes.count - 2) {
+                // Cutting only the final EOI leaves a complete image, which libjpeg accepts too.
+                #expect(throws: ImagingError.self, "\(file) cut at \(cut)") { try JPEG.decode(Array(bytes[..<cut])) }
+            }
+        }
+    }
+
+    @Test func corruptBytesNeverCrash() throws {
+        var rng = SplitMix(state: 99)
+        for file in ["jpeg_base_420.jpg", "jpeg_prog_420.jpg", "jpeg_restart_prog.jpg", "jpeg_440.jpg"] {
+            let bytes = try Fixtures.bytes(file)
+            for _ in 0..<400 {
+                var bad = bytes
+                for _ in 0..<(1 + rng.int(3)) { bad[rng.int(bad.count)] = rng.byte() }
+                _ = try? JPEG.decode(bad)   // an error or some pixels; never a trap
+            }
+        }
+    }
+
+    @Test func absurdDimensionsFailBeforeAllocating() throws {
+        var bytes = try Fixtures.bytes("jpeg_base_444.jpg")
+        let sof = try #require((0..<(bytes.count - 1)).first { bytes[$0] == 0xFF && bytes[$0 + 1] == 0xC0 })
+        // 65535 x 65535 exceeds the default 128 Mpixel limit.
+        for i in 5...8 { bytes[sof + i] = 0xFF }
+        do {
+            _ = try JPEG.decode(bytes)
+            Issue.record("65535x65535 accepted")
+        } catch {
+            #expect(error.kind == .tooLarge)
+            #expect(error.context == "SOF0")
+        }
+        bytes[sof + 5] = 0
+        bytes[sof + 6] = 0
+        #expect(throws: ImagingError.self) { try JPEG.decode(bytes) }
+        #expect(throws: ImagingError.self) { try JPEG.decode([0xFF, 0xD8, 0xFF, 0xD9]) }
+        #expect(throws: ImagingError.self) { try JPEG.decode(Array("not a jpeg".utf8)) }
+    }
+
+    /// All CamVid val frames against Pillow's decode, stored by
+    /// benchmarks/imaging_jpeg_camvid.py in $SEGIMAGING_JPEG_REF (raw RGB per image).
+    @Test(.enabled(if: camvidAvailable && ProcessInfo.processInfo.environment["SEGIMAGING_JPEG_REF"] != nil))
+    func camvidValAgainstPillow() throws {
+        let ref = ProcessInfo.processInfo.environment["SEGIMAGING_JPEG_REF"] ?? ""
+        let list = try String(contentsOfFile: camvidRoot + "/val.txt", encoding: .utf8)
+        var total = 0.0, count = 0, worst = 0, exact = 0
+        for line in list.split(separator: "\n") {
+            guard let path = line.split(separator: " ").first else { continue }
+            let image = try JPEG.decode([UInt8](try Data(contentsOf: URL(fileURLWithPath: camvidRoot + "/" + path))))
+            let name = String(path.split(separator: "/").last ?? "")
+            let expected = [UInt8](try Data(contentsOf: URL(fileURLWithPath: ref + "/" + name + ".rgb")))
+            let d = absDiff(image.pixels, expected)
+            total += d.mean
+            count += 1
+            worst = max(worst, d.max)
+            if d.max == 0 { exact += 1 }
+        }
+        print("CamVid val JPEGs: \(count) images, \(exact) bit-exact, mean |Δ| \(total / Double(max(count, 1))), max |Δ| \(worst)")
+        #expect(total / Double(max(count, 1)) <= 1.0 && worst <= 8)
+    }
+}
