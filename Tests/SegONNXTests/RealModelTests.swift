@@ -34,6 +34,26 @@ struct RealModelTests {
     }
 }
 
+private let otherModels = [
+    "/work/shared/models/deeplabv3_mbv3_camvid.onnx": ["Conv": 70, "Relu": 26, "HardSwish": 20, "Add": 10, "GlobalAveragePool": 9,
+                                                       "HardSigmoid": 8, "Mul": 8, "Constant": 8, "Concat": 3, "Shape": 2, "Slice": 2, "Resize": 2],
+    "/work/shared/models/lraspp_mbv3_camvid.bn.onnx": ["Conv": 66, "BatchNormalization": 47],
+]
+
+@Suite(.enabled(if: otherModels.keys.allSatisfy { FileManager.default.fileExists(atPath: $0) }, "needs the shared models"))
+struct OtherSharedModelTests {
+    @Test("the other shared models load, have the documented ops, and round-trip", arguments: otherModels.keys.sorted())
+    func loadsAndRoundTrips(path: String) throws {
+        let model = try ONNX.load(contentsOf: URL(fileURLWithPath: path))
+        let counts = model.graph.opCounts
+        for (op, expected) in otherModels[path] ?? [:] {
+            #expect(counts[op] == expected, "\(op)")
+        }
+        let written = try ONNX.encode(model)
+        #expect(try ONNX.decode(written) == model)
+    }
+}
+
 /// Offset of the first differing byte (or the shorter length), nil when equal.
 private func firstDifference(_ a: [UInt8], _ b: [UInt8]) -> Int? {
     if a == b { return nil }
