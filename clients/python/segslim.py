@@ -297,15 +297,18 @@ class Client:
     """
 
     def __init__(self, reader: Any, write: Callable[[bytes], None], close_transport: Callable[[], None],
-                 process: Optional[subprocess.Popen] = None, description: str = "segslimd"):
+                 process: Optional[subprocess.Popen] = None, description: str = "segslimd",
+                 interrupt: Optional[Callable[[], None]] = None):
         """Low-level constructor; prefer :meth:`spawn` or :meth:`connect`.
 
         ``reader`` is a binary file object the daemon's output is read from, ``write``
-        sends bytes to the daemon, ``close_transport`` releases both.
+        sends bytes to the daemon, ``close_transport`` releases both, and ``interrupt``
+        (optional) makes a blocked read of ``reader`` return end-of-stream.
         """
         self._reader = reader
         self._write = write
         self._close_transport = close_transport
+        self._interrupt = interrupt
         #: The daemon process when this client spawned it, else None.
         self.process = process
         self.description = description
@@ -387,15 +390,18 @@ class Client:
                 time.sleep(0.02)
         reader = sock.makefile("rb", buffering=65536)
 
-        def close_transport() -> None:
+        def interrupt() -> None:
             try:
                 sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+
+        def close_transport() -> None:
+            interrupt()
             reader.close()
             sock.close()
 
-        return cls(reader, sock.sendall, close_transport, description="unix:%s" % path)
+        return cls(reader, sock.sendall, close_transport, description="unix:%s" % path, interrupt=interrupt)
 
     # -- context manager -------------------------------------------------------------------
 
@@ -592,8 +598,11 @@ class Client:
                     code = self.process.wait()
             return code
         finally:
-            self._close_transport()
+            # Let the reader thread see end-of-stream and finish before its file is closed.
+            if self._interrupt is not None:
+                self._interrupt()
             self._thread.join(timeout=2.0)
+            self._close_transport()
 
     @property
     def alive(self) -> bool:
