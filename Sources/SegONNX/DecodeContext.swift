@@ -54,7 +54,7 @@ final class DecodeContext {
         let length = try number("length") ?? byteCount
         guard length == byteCount else { throw fail("length \(length) does not match the \(byteCount) bytes the tensor's dims need") }
         guard offset <= data.count, length <= data.count - offset else {
-            throw fail("bytes \(offset)..<\(offset + length) run past the end of the \(data.count)-byte file")
+            throw fail("\(length) bytes at offset \(offset) run past the end of the \(data.count)-byte file")
         }
         return [UInt8](data[data.startIndex + offset ..< data.startIndex + offset + length])
     }

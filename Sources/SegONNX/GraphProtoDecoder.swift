@@ -68,6 +68,9 @@ enum GraphProtoDecoder {
             default: try r.skip()
             }
         }
+        guard !decoded.node.opType.isEmpty else {
+            throw .invalidModel("node \(decoded.node.name.isEmpty ? "#\(index)" : "'\(decoded.node.name)'") has no op_type")
+        }
         // Attributes are decoded after the name and op type are known, for error messages.
         let label = decoded.node.label(index: index)
         for reader in attributeReaders {

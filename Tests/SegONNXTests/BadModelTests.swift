@@ -29,9 +29,9 @@ import SegGraph
         }
     }
 
-    @Test("flipping bytes never crashes the decoder")
-    func corruptedBytes() throws {
-        let original = try Fixtures.bytes("attributes.onnx")
+    @Test("flipping bytes never crashes the decoder", arguments: ["attributes.onnx", "functions.onnx", "tiny_conv.onnx"])
+    func corruptedBytes(name: String) throws {
+        let original = try Fixtures.bytes(name)
         var generator = SplitMix64(seed: 42)
         for _ in 0..<300 {
             var bytes = original
@@ -72,6 +72,21 @@ import SegGraph
         let error = onnxError { _ = try ONNX.load(contentsOf: Fixtures.url("dangling.onnx")) }
         #expect(error == .invalidGraph(.danglingInput(node: "'reads_nothing' (Relu)", input: "nowhere")))
         #expect(error?.description == "invalid graph: node 'reads_nothing' (Relu) reads value 'nowhere', which no node, graph input or initializer defines")
+    }
+
+    @Test("external offsets and lengths that do not fit the file are refused", arguments: [
+        ("external/huge_offset.onnx", "past the end"),
+        ("external/bad_length.onnx", "does not match"),
+        ("external/negative_offset.onnx", "not a non-negative integer"),
+    ])
+    func externalRanges(name: String, reason: String) throws {
+        let error = onnxError { _ = try ONNX.load(contentsOf: Fixtures.url(name)) }
+        guard case .externalData(let tensor, _, let message)? = error else {
+            Issue.record("expected an external data error, got \(String(describing: error))")
+            return
+        }
+        #expect(tensor == "w")
+        #expect(message.contains(reason), "\(message)")
     }
 
     @Test func missingGraphAndMissingFile() {

@@ -36,9 +36,11 @@ import SegTensor
         #expect(try graph.topologicalOrder() == [0, 1, 2])
     }
 
-    @Test("writing a loaded model reproduces the python-written bytes exactly")
-    func tinyConvEncodesIdentically() throws {
-        let original = try Fixtures.bytes("tiny_conv.onnx")
+    /// (attributes.onnx is not byte-identical: the IR drops the names of attribute tensors and
+    /// writes an explicitly empty opset domain as unset.)
+    @Test("writing a loaded model reproduces the python-written bytes exactly", arguments: ["tiny_conv.onnx"])
+    func encodesIdentically(name: String) throws {
+        let original = try Fixtures.bytes(name)
         let model = try ONNX.decode(original)
         #expect(try ONNX.encode(model) == original)
     }
