@@ -1,0 +1,79 @@
+/// Palettes and mask visualisation.
+public enum Palette {
+    /// The PASCAL VOC colour map (bits of the class index spread over R, G, B
+    /// from the most significant bit down), which PaddleSeg uses for pseudo-colour masks.
+    public static func voc(count: Int = 256) -> [RGB] {
+        (0..<max(0, min(count, 256))).map { i in
+            var c = i, r = 0, g = 0, b = 0
+            for j in 0..<8 {
+                r |= (c & 1) << (7 - j)
+                g |= ((c >> 1) & 1) << (7 - j)
+                b |= ((c >> 2) & 1) << (7 - j)
+                c >>= 3
+            }
+            return RGB(UInt8(r), UInt8(g), UInt8(b))
+        }
+    }
+}
+
+extension Image {
+    /// An RGB picture of a label map: each index takes its palette colour;
+    /// indices without one (void 255, or beyond the palette) become `unlabeled`.
+    public func colorized(palette: [RGB], unlabeled: RGB = RGB(0, 0, 0)) throws(ImagingError) -> Image {
+        guard channels == 1 else {
+            throw ImagingError(.invalidArgument, format: "overlay", "a label map has 1 channel, not \(channels)")
+        }
+        var out = [UInt8](repeating: 0, count: width * height * 3)
+        for i in 0..<(width * height) {
+            let l = Int(pixels[i])
+            let c = l < palette.count ? palette[l] : unlabeled
+            out[3 * i] = c.r
+            out[3 * i + 1] = c.g
+            out[3 * i + 2] = c.b
+        }
+        return Image(unchecked: width, height, 3, out)
+    }
+
+    /// Blends the palette colour of each label onto this image:
+    /// out = (in · (256 − a) + colour · a + 128) >> 8 with a = round(alpha · 256),
+    /// i.e. `(1 − alpha) · image + alpha · colour` in 8-bit fixed point.
+    /// Pixels whose label is `ignoreIndex` or has no palette entry are left as they are.
+    /// Gray images come out RGB; RGBA keeps its alpha channel.
+    public func overlaying(mask: Image, palette: [RGB], alpha: Double = 0.5,
+                           ignoreIndex: UInt8? = 255) throws(ImagingError) -> Image {
+        guard mask.channels == 1 else {
+            throw ImagingError(.invalidArgument, format: "overlay", "mask must have 1 channel, not \(mask.channels)")
+        }
+        guard mask.width == width, mask.height == height else {
+            throw ImagingError(.invalidArgument, format: "overlay",
+                               "mask is \(mask.width)x\(mask.height) but the image is \(width)x\(height); resize it (nearest) first")
+        }
+        guard alpha >= 0, alpha <= 1 else {
+            throw ImagingError(.invalidArgument, format: "overlay", "alpha \(alpha) is outside 0...1")
+        }
+        let a = Int((alpha * 256).rounded())
+        let outCh = channels == 4 ? 4 : 3
+        var out = [UInt8](repeating: 0, count: width * height * outCh)
+        for i in 0..<(width * height) {
+            let src = i * channels
+            var r = Int(pixels[src]), g = r, b = r
+            if channels != 1 {
+                g = Int(pixels[src + 1])
+                b = Int(pixels[src + 2])
+            }
+            let l = mask.pixels[i]
+            if l != ignoreIndex, Int(l) < palette.count {
+                let c = palette[Int(l)]
+                r = (r * (256 - a) + Int(c.r) * a + 128) >> 8
+                g = (g * (256 - a) + Int(c.g) * a + 128) >> 8
+                b = (b * (256 - a) + Int(c.b) * a + 128) >> 8
+            }
+            let d = i * outCh
+            out[d] = UInt8(r)
+            out[d + 1] = UInt8(g)
+            out[d + 2] = UInt8(b)
+            if outCh == 4 { out[d + 3] = pixels[src + 3] }
+        }
+        return Image(unchecked: width, height, outCh, out)
+    }
+}

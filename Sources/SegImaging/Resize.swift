@@ -1,0 +1,118 @@
+/// Resizing: bilinear for images, nearest-neighbour for label maps.
+///
+/// Bilinear uses the half-pixel convention (`align_corners=false`), as
+/// cv2.INTER_LINEAR, PyTorch `interpolate(..., align_corners=False)` and
+/// PaddleSeg's transforms: source x = (dx + 0.5) · srcW / dstW − 0.5, clamped
+/// to the image at both ends (edge pixels repeat). Weights are quantized to
+/// 1/2048 and the result rounded as OpenCV's fixed-point 8-bit path does, so
+/// outputs are within ±1 of cv2 (whose SIMD path rounds slightly differently).
+public enum NearestRule: Sendable, Equatable {
+    /// source = floor(dx · srcW / dstW): cv2.INTER_NEAREST, what PaddleSeg uses for labels.
+    case floor
+    /// source = floor((dx + 0.5) · srcW / dstW): PIL's NEAREST, cv2.INTER_NEAREST_EXACT.
+    case halfPixel
+}
+
+extension Image {
+    static let coefBits = 11
+    static let coefScale = 1 << coefBits
+
+    /// Bilinear resize to `width` × `height` (all channels).
+    public func resizedBilinear(width dw: Int, height dh: Int) throws(ImagingError) -> Image {
+        try Image.validate(width: dw, height: dh, channels: channels, format: "resize")
+        if dw == width && dh == height { return self }
+        let xs = Self.linearTaps(src: width, dst: dw)
+        let ys = Self.linearTaps(src: height, dst: dh)
+        let ch = channels
+        let srcRow = width * ch
+        var out = [UInt8](repeating: 0, count: dw * dh * ch)
+        // Horizontal pass per source row, cached: rows are visited in nondecreasing order,
+        // so two slots hold every row the vertical blend needs.
+        var cacheY = [-1, -1]
+        var cache = [[Int](repeating: 0, count: dw * ch), [Int](repeating: 0, count: dw * ch)]
+        var nextSlot = 0
+        func hrow(_ y: Int) -> Int {
+            if cacheY[0] == y { return 0 }
+            if cacheY[1] == y { return 1 }
+            let slot = nextSlot
+            nextSlot ^= 1
+            cacheY[slot] = y
+            let base = y * srcRow
+            for dx in 0..<dw {
+                let (x0, x1, a0, a1) = xs[dx]
+                for c in 0..<ch {
+                    cache[slot][dx * ch + c] = Int(pixels[base + x0 * ch + c]) * a0 + Int(pixels[base + x1 * ch + c]) * a1
+                }
+            }
+            return slot
+        }
+        let shift = 2 * Self.coefBits
+        for dy in 0..<dh {
+            let (y0, y1, b0, b1) = ys[dy]
+            let s0 = hrow(y0), s1 = hrow(y1)
+            let o = dy * dw * ch
+            for i in 0..<(dw * ch) {
+                let v = (cache[s0][i] * b0 + cache[s1][i] * b1 + (1 << (shift - 1))) >> shift
+                out[o + i] = UInt8(min(255, max(0, v)))
+            }
+        }
+        return Image(unchecked: dw, dh, ch, out)
+    }
+
+    /// Nearest-neighbour resize; never invents values, so it is the one for label maps.
+    public func resizedNearest(width dw: Int, height dh: Int, rule: NearestRule = .floor) throws(ImagingError) -> Image {
+        try Image.validate(width: dw, height: dh, channels: channels, format: "resize")
+        if dw == width && dh == height { return self }
+        func src(_ d: Int, _ s: Int, _ n: Int) -> Int {
+            let v = rule == .floor ? d * s / n : (2 * d + 1) * s / (2 * n)
+            return min(v, s - 1)
+        }
+        let sx = (0..<dw).map { src($0, width, dw) }
+        let ch = channels
+        var out = [UInt8](repeating: 0, count: dw * dh * ch)
+        for dy in 0..<dh {
+            let base = src(dy, height, dh) * width * ch
+            let o = dy * dw * ch
+            for dx in 0..<dw {
+                for c in 0..<ch { out[o + dx * ch + c] = pixels[base + sx[dx] * ch + c] }
+            }
+        }
+        return Image(unchecked: dw, dh, ch, out)
+    }
+
+    /// Per destination index: the two source indices and their 11-bit weights.
+    static func linearTaps(src: Int, dst: Int) -> [(Int, Int, Int, Int)] {
+        let scale = Double(src) / Double(dst)
+        return (0..<dst).map { d in
+            var f = (Double(d) + 0.5) * scale - 0.5
+            var i = Int(f.rounded(.down))
+            f -= Double(i)
+            if i < 0 {
+                i = 0
+                f = 0
+            }
+            if i >= src - 1 {
+                i = src - 1
+                f = 0
+            }
+            let a1 = Int((f * Double(coefScale)).rounded(.toNearestOrEven))
+            return (i, min(i + 1, src - 1), coefScale - a1, a1)
+        }
+    }
+
+    /// CHW float planes, (sample · scale − mean[c]) / std[c] per channel: the usual
+    /// network input (PaddleSeg: scale 1/255, mean = std = 0.5).
+    public func normalizedCHW(mean: [Float], std: [Float], scale: Float = 1.0 / 255.0) throws(ImagingError) -> [Float] {
+        guard mean.count == channels, std.count == channels, !std.contains(0) else {
+            throw ImagingError(.invalidArgument, format: "normalize",
+                               "need \(channels) means and non-zero stds, got \(mean.count) and \(std.count)")
+        }
+        let n = width * height
+        var out = [Float](repeating: 0, count: n * channels)
+        for c in 0..<channels {
+            let m = mean[c], inv = 1 / std[c]
+            for i in 0..<n { out[c * n + i] = (Float(pixels[i * channels + c]) * scale - m) * inv }
+        }
+        return out
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import Testing
+@testable import SegImaging
+
+@Suite("resize and overlay")
+struct ResizeOverlayTests {
+    static func source() throws -> Image {
+        try Image(width: 17, height: 13, channels: 3, pixels: try Fixtures.bytes("resize_src.rgb"))
+    }
+
+    static func labels() throws -> Image {
+        try Image(width: 17, height: 13, channels: 1, pixels: try Fixtures.bytes("resize_labels.raw"))
+    }
+
+    @Test func resizesLikeTheReferenceFormulas() throws {
+        let src = try Self.source(), labels = try Self.labels()
+        for e in try Fixtures.entries("resize") {
+            let kind = try #require(e["kind"] as? String)
+            let w = try #require(e["width"] as? Int), h = try #require(e["height"] as? Int)
+            let expected = try Fixtures.bytes(try #require(e["expected"] as? String))
+            switch kind {
+            case "bilinear":
+                // Fixed-point weights (1/2048) against the float reference: at most one level apart.
+                let d = absDiff(try src.resizedBilinear(width: w, height: h).pixels, expected)
+                #expect(d.max <= 1 && d.mean < 0.05, "bilinear \(w)x\(h): mean \(d.mean) max \(d.max)")
+            case "nearest_floor":
+                #expect(try labels.resizedNearest(width: w, height: h, rule: .floor).pixels == expected, "\(w)x\(h)")
+            default:
+                #expect(try labels.resizedNearest(width: w, height: h, rule: .halfPixel).pixels == expected, "\(w)x\(h)")
+            }
+        }
+    }
+
+    @Test func resizeInvariants() throws {
+        let src = try Self.source()
+        #expect(try src.resizedBilinear(width: 17, height: 13) == src)
+        let flat = try Image(width: 5, height: 3, channels: 4, fill: 77)
+        #expect(try flat.resizedBilinear(width: 23, height: 11).pixels.allSatisfy { $0 == 77 })
+        // Nearest never invents labels.
+        let labels = try Self.labels()
+        let values = Set(labels.pixels)
+        #expect(Set(try labels.resizedNearest(width: 50, height: 3).pixels).isSubset(of: values))
+        #expect(throws: ImagingError.self) { try src.resizedBilinear(width: 0, height: 4) }
+        #expect(throws: ImagingError.self) { try src.resizedNearest(width: 100_000, height: 100_000) }
+    }
+
+    @Test func overlayMatchesTheIntegerFormula() throws {
+        let src = try Self.source(), labels = try Self.labels()
+        let palette = Palette.voc(count: 11)
+        for e in try Fixtures.entries("overlay") {
+            let alpha = try #require(e["alpha"] as? Double)
+            let out = try src.overlaying(mask: labels, palette: palette, alpha: alpha)
+            #expect(out.pixels == (try Fixtures.bytes(try #require(e["expected"] as? String))), "alpha \(alpha)")
+        }
+        #expect(throws: ImagingError.self) { try src.overlaying(mask: try labels.resizedNearest(width: 3, height: 3), palette: palette) }
+        #expect(throws: ImagingError.self) { try src.overlaying(mask: src, palette: palette) }
+    }
+
+    @Test func vocPaletteAndColorize() throws {
+        let p = Palette.voc(count: 4)
+        #expect(p == [RGB(0, 0, 0), RGB(128, 0, 0), RGB(0, 128, 0), RGB(128, 128, 0)])
+        let mask = try Image(width: 3, height: 1, channels: 1, pixels: [1, 255, 3])
+        #expect(try mask.colorized(palette: p).pixels == [128, 0, 0, 0, 0, 0, 128, 128, 0])
+        // A colourised mask written as a palette PNG reads back as the same colours.
+        let png = try PNG.encodeIndexed(try Image(width: 3, height: 1, channels: 1, pixels: [1, 0, 3]), palette: p)
+        #expect(try PNG.decode(png).pixels == [128, 0, 0, 0, 0, 0, 128, 128, 0])
+    }
+
+    @Test func normalizeProducesCHW() throws {
+        let img = try Image(width: 2, height: 1, channels: 3, pixels: [0, 128, 255, 255, 0, 51])
+        let x = try img.normalizedCHW(mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5])
+        let expected: [Float] = [-1, 1, 128 / 127.5 - 1, -1, 1, 51 / 127.5 - 1]
+        for (a, b) in zip(x, expected) { #expect(abs(a - b) < 1e-5) }
+        #expect(throws: ImagingError.self) { try img.normalizedCHW(mean: [0], std: [1]) }
+    }
+
+    @Test func orientationTransformsComposeCorrectly() throws {
+        let img = try Image(width: 3, height: 2, channels: 1, pixels: [1, 2, 3, 4, 5, 6])
+        #expect(img.oriented(.right).pixels == [4, 1, 5, 2, 6, 3])          // 90° clockwise
+        #expect(img.oriented(.left).pixels == [3, 6, 2, 5, 1, 4])           // 90° counter-clockwise
+        #expect(img.oriented(.leftMirrored).pixels == [1, 4, 2, 5, 3, 6])   // transpose
+        #expect(img.oriented(.down).oriented(.down) == img)
+        #expect(img.oriented(.right).width == 2)
+    }
+}
