@@ -99,6 +99,14 @@ struct ProtoReader {
 
     mutating func bool() throws(ONNXError) -> Bool { try uint64() != 0 }
 
+    /// sint32/sint64 (zigzag): 0, -1, 1, -2 ... are encoded as 0, 1, 2, 3 ... so small negative
+    /// numbers stay short. onnx.proto declares none today; kept for completeness of the codec.
+    mutating func sint64() throws(ONNXError) -> Int64 { ProtoReader.zigzagDecode(try uint64()) }
+
+    static func zigzagDecode(_ value: UInt64) -> Int64 {
+        Int64(bitPattern: value >> 1) ^ -Int64(bitPattern: value & 1)
+    }
+
     mutating func float() throws(ONNXError) -> Float {
         try expect(.fixed32, "fixed32 (float)")
         return Float(bitPattern: try rawFixed32())

@@ -22,6 +22,16 @@ struct ProtoWriter {
         varint(UInt64(bitPattern: Int64(value)))
     }
 
+    /// sint64 (zigzag) field.
+    mutating func sint(_ field: Int, _ value: Int64) {
+        key(field, .varint)
+        varint(ProtoWriter.zigzagEncode(value))
+    }
+
+    static func zigzagEncode(_ value: Int64) -> UInt64 {
+        UInt64(bitPattern: (value << 1) ^ (value >> 63))
+    }
+
     mutating func uint(_ field: Int, _ value: UInt64) {
         key(field, .varint)
         varint(value)

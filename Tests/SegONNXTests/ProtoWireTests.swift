@@ -39,7 +39,23 @@ import SegTensor
                             0x2A, 0x04, 0x01, 0x02, 0x96, 0x01])
     }
 
-    @Test func zigzagIsNotUsedButFixedWidthsAre() throws {
+    @Test func zigzag() throws {
+        // Values from the protobuf encoding guide's zigzag table.
+        let table: [(Int64, UInt64)] = [(0, 0), (-1, 1), (1, 2), (-2, 3), (2_147_483_647, 4_294_967_294),
+                                        (-2_147_483_648, 4_294_967_295), (.max, .max - 1), (.min, .max)]
+        for (value, encoded) in table {
+            #expect(ProtoWriter.zigzagEncode(value) == encoded)
+            #expect(ProtoReader.zigzagDecode(encoded) == value)
+        }
+        var w = ProtoWriter()
+        w.sint(1, -3)  // zigzag 5 → 08 05
+        #expect(w.bytes == [0x08, 0x05])
+        var r = reader(w.bytes)
+        _ = try r.next()
+        #expect(try r.sint64() == -3)
+    }
+
+    @Test func fixedWidths() throws {
         // fixed64 double 1.5 = 0x3FF8000000000000; fixed32 float -2 = 0xC0000000.
         var r = reader([0x09, 0, 0, 0, 0, 0, 0, 0xF8, 0x3F, 0x15, 0, 0, 0, 0xC0])
         _ = try r.next()
