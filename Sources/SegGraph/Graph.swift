@@ -40,6 +40,18 @@ public struct Graph: Sendable, Equatable {
         return map
     }
 
+    /// Indices of the nodes that read each value, in node order; reads from inside a node's
+    /// subgraphs count as reads by that node. Rewrite passes use it to find single-use values.
+    public var consumers: [String: [Int]] {
+        var map: [String: [Int]] = [:]
+        for (index, node) in nodes.enumerated() {
+            for name in Set(node.inputs.filter { !$0.isEmpty }).union(node.subgraphReferences) {
+                map[name, default: []].append(index)
+            }
+        }
+        return map
+    }
+
     /// Number of nodes per op type, subgraphs included.
     public var opCounts: [String: Int] {
         var counts: [String: Int] = [:]

@@ -74,6 +74,17 @@ import SegTensor
         }
     }
 
+    @Test func producersAndConsumers() throws {
+        let add = Node(name: "add", opType: "Add", inputs: ["a", "a"], outputs: ["s"])
+        let body = Graph(name: "body", nodes: [relu("inner", "s", "r")], outputs: [ValueInfo(name: "r")])
+        let loop = Node(name: "if", opType: "If", inputs: ["cond"], outputs: ["y"],
+                        attributes: [NamedAttribute("then_branch", .graph(body)), NamedAttribute("else_branch", .graph(body))])
+        let graph = Graph(nodes: [relu("first", "x", "a"), add, loop],
+                          inputs: [ValueInfo(name: "x"), ValueInfo(name: "cond")], outputs: [ValueInfo(name: "y")])
+        #expect(graph.producers == ["a": 0, "s": 1, "y": 2])
+        #expect(graph.consumers == ["x": [0], "a": [1], "s": [2], "cond": [2]])
+    }
+
     @Test func initializersKeepOrder() throws {
         var initializers = Initializers()
         initializers["b"] = Tensor(scalar: Float(1))
