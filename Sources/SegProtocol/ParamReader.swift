@@ -85,10 +85,12 @@ public struct ParamReader: Sendable {
 
     /// Refuses fields this method does not know, so a typo ("run" for "runs") is an error
     /// instead of a silently ignored option.
+    /// `workDoneToken` is LSP's generic progress field and is accepted everywhere.
     public func rejectUnknown(allowed: Set<String>) throws(ResponseError) {
-        let unknown = fields.keys.filter { !allowed.contains($0) }.sorted()
+        let unknown = fields.keys.filter { !allowed.contains($0) && $0 != "workDoneToken" }.sorted()
         if let first = unknown.first {
-            throw .invalidParams("\(path).\(first): unknown field (expected one of: \(allowed.sorted().joined(separator: ", ")))")
+            let expected = allowed.isEmpty ? "this method takes no parameters" : "expected one of: \(allowed.sorted().joined(separator: ", "))"
+            throw .invalidParams("\(path).\(first): unknown field (\(expected))")
         }
     }
 }

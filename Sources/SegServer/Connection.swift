@@ -28,10 +28,13 @@ public final class Connection: Sendable {
     struct State {
         var phase = Phase.uninitialized
         var inFlight: [RequestID: InFlight] = [:]
+        /// Cancels that arrived (on the reader thread) for ids not yet running, with the
+        /// sequence number of the cancel: they apply only to an earlier message with that id.
+        var pendingCancels: [RequestID: Int] = [:]
     }
 
     enum Incoming: Sendable {
-        case event(MessageFramer.Event)
+        case event(MessageFramer.Event, sequence: Int)
         case end
     }
 
@@ -57,9 +60,12 @@ public final class Connection: Sendable {
         let (stream, continuation) = AsyncStream<Incoming>.makeStream()
         let writer = self.writer
         let box = FramerBox(MessageFramer(maxBodyBytes: core.configuration.maxMessageBytes))
-        FileDescriptorReader.start(fd: inputFD) { chunk in
+        FileDescriptorReader.start(fd: inputFD) { [self] chunk in
             guard let chunk else {
-                for e in box.framer.finish() { continuation.yield(.event(e)) }
+                for e in box.framer.finish() {
+                    box.sequence += 1
+                    continuation.yield(.event(e, sequence: box.sequence))
+                }
                 continuation.yield(.end)
                 continuation.finish()
                 return
@@ -67,9 +73,19 @@ public final class Connection: Sendable {
             let events = box.framer.feed(chunk)
             // Answer in the framing the client chose, from its first message on.
             if let f = box.framer.framing, f != writer.framing { writer.framing = f }
-            for event in events { continuation.yield(.event(event)) }
+            for event in events {
+                box.sequence += 1
+                // `$/cancelRequest` overtakes everything queued, even a `shutdown` that is
+                // waiting for running requests: it is acted on here, on the reader thread.
+                if case .message(let body) = event, let id = Self.cancelTarget(body) {
+                    cancel(id, sequence: box.sequence)
+                    continue
+                }
+                continuation.yield(.event(event, sequence: box.sequence))
+            }
         }
         for await incoming in stream {
+            if case .event(_, let sequence) = incoming { purgeStaleCancels(before: sequence) }
             switch incoming {
             case .end:
                 // A script may close its input right after its last request and still read
@@ -77,13 +93,13 @@ public final class Connection: Sendable {
                 Log.info("\(label): end of input; finishing running requests")
                 await drain()
                 return .endOfInput
-            case .event(.error(let e)):
+            case .event(.error(let e), _):
                 Log.warning("\(label): \(e)")
                 let code: ErrorCode = { if case .bodyTooLarge = e { return .invalidRequest } else { return .parseError } }()
                 if case .truncated = e { continue }
                 if case .truncatedHeader = e { continue }
                 writer.send(Message.invalid(id: nil, error: ResponseError(code, e.description)))
-            case .event(.message(let body)):
+            case .event(.message(let body), _):
                 if let ending = await handle(body: body) {
                     cancelAll()
                     return ending
@@ -159,11 +175,13 @@ public final class Connection: Sendable {
         case InitializedNotification.method:
             break
         case CancelRequestNotification.method:
+            // Valid ones were handled on the reader thread; this is one without a usable id
+            // (or inside a batch).
             guard let note = try? CancelRequestNotification(params: params) else {
                 Log.warning("\(label): ignoring $/cancelRequest without a valid id")
                 return nil
             }
-            cancel(note.id)
+            cancel(note.id, sequence: Int.max)
         default:
             Log.debug("\(label): ignoring notification '\(method)'")
         }
@@ -174,8 +192,10 @@ public final class Connection: Sendable {
         func fail(_ code: ErrorCode, _ text: String) { reply(.response(id: id, result: .failure(ResponseError(code, text)))) }
         let phase = state.withLock { $0.phase }
         switch (phase, method) {
+        case (_, ExitNotification.method), (_, InitializedNotification.method), (_, CancelRequestNotification.method):
+            return fail(.invalidRequest, "'\(method)' is a notification: send it without an id")
         case (.shutDown, _):
-            return fail(.invalidRequest, "'\(method)' after shutdown: only 'exit' is accepted now")
+            return fail(.invalidRequest, "'\(method)' after shutdown: only the 'exit' notification is accepted now")
         case (.uninitialized, InitializeRequest.method):
             do {
                 let req = try InitializeRequest(params: params)
@@ -204,7 +224,9 @@ public final class Connection: Sendable {
         }
         let duplicate = state.withLock { s -> Bool in
             if s.inFlight[id] != nil { return true }
-            s.inFlight[id] = .starting(cancelRequested: false)
+            // A cancel for this id that overtook the request on the reader thread.
+            let cancelled = s.pendingCancels.removeValue(forKey: id) != nil
+            s.inFlight[id] = .starting(cancelRequested: cancelled)
             return false
         }
         if duplicate { return fail(.invalidRequest, "a request with id \(id) is still running") }
@@ -233,14 +255,39 @@ public final class Connection: Sendable {
         }
     }
 
-    func cancel(_ id: RequestID) {
+    /// Cancels a running request, or remembers the cancel for a request still queued behind
+    /// it (the cancel's `sequence` tells the two apart from a stale cancel).
+    func cancel(_ id: RequestID, sequence: Int) {
         state.withLock { s in
             switch s.inFlight[id] {
             case .starting?: s.inFlight[id] = .starting(cancelRequested: true)
             case .running(let task)?: task.cancel()
-            case nil: Log.debug("\(label): cancel for \(id), which is not running")
+            case nil:
+                if s.pendingCancels.count < 4096 { s.pendingCancels[id] = sequence }
             }
         }
+    }
+
+    /// Once every message before a cancel has been dispatched, a cancel that found nothing is
+    /// stale (its request had already finished) and must not hit a later request reusing the id.
+    func purgeStaleCancels(before sequence: Int) {
+        state.withLock { s in
+            guard !s.pendingCancels.isEmpty else { return }
+            s.pendingCancels = s.pendingCancels.filter { $0.value > sequence }
+        }
+    }
+
+    /// The id a `$/cancelRequest` notification names, or nil for every other body. The byte
+    /// check keeps the common case to one scan.
+    static func cancelTarget(_ body: [UInt8]) -> RequestID? {
+        let marker = Array("$/cancelRequest".utf8)
+        guard body.count < 4096, body.first == UInt8(ascii: "{"),
+              body.indices.contains(where: { i in body[i] == 0x24 && body[i...].starts(with: marker) }),
+              let json = try? JSONParser.parse(body),
+              case .notification(CancelRequestNotification.method, let params) = Message(json: json),
+              let note = try? CancelRequestNotification(params: params)
+        else { return nil }
+        return note.id
     }
 
     /// Waits until no request is running.
@@ -268,6 +315,7 @@ public final class Connection: Sendable {
 /// The framer lives on the reader thread only; the box lets the reader's closure own it.
 final class FramerBox: @unchecked Sendable {
     var framer: MessageFramer
+    var sequence = 0
     init(_ framer: MessageFramer) { self.framer = framer }
 }
 

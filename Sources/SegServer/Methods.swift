@@ -41,7 +41,9 @@ extension ServerCore {
             return ["sleptMs": .double((Date().timeIntervalSince(start) * 1000).rounded()), "steps": .int(req.steps)]
         },
         MethodHandler(method: DebugPrintRequest.method, debugOnly: true) { ctx in
-            let text = try ParamReader(ctx.params).string("text")
+            let p = try ParamReader(ctx.params)
+            try p.rejectUnknown(allowed: ["text"])
+            let text = try p.string("text")
             print(text)
             fflush(nil)  // all streams: `stdout` itself is not concurrency-safe to name
             return .null

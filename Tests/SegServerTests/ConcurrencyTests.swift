@@ -92,3 +92,45 @@ import Testing
         #expect(c.messages.count == 201)
     }
 }
+
+@Suite struct CancelOvertakingTests {
+    @Test func cancelReachesRequestsThatShutdownIsWaitingFor() async throws {
+        let c = TestClient()
+        try await c.initialize()
+        c.send(#"{"jsonrpc":"2.0","id":2,"method":"debug/sleep","params":{"durationMs":60000}}"#)
+        c.send(#"{"jsonrpc":"2.0","id":3,"method":"shutdown"}"#)
+        try await Task.sleep(nanoseconds: 100_000_000)
+        c.send(#"{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":2}}"#)
+        #expect(try await c.response(2, timeout: 20).errorCode == -32800)
+        #expect(try await c.response(3, timeout: 20)["result"] == .null)
+    }
+
+    @Test func requestAndCancelInOneWriteIsCancelled() async throws {
+        let c = TestClient()
+        try await c.initialize()
+        let a = #"{"jsonrpc":"2.0","id":"x","method":"debug/sleep","params":{"durationMs":60000}}"#
+        let b = #"{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":"x"}}"#
+        c.sendRaw(Array("Content-Length: \(a.utf8.count)\r\n\r\n\(a)Content-Length: \(b.utf8.count)\r\n\r\n\(b)".utf8))
+        #expect(try await c.response("x", timeout: 20).errorCode == -32800)
+    }
+
+    @Test func staleCancelDoesNotHitALaterRequestReusingTheId() async throws {
+        let c = TestClient()
+        try await c.initialize()
+        _ = try await c.call(7, "model/list")
+        c.send(#"{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":7}}"#)
+        _ = try await c.call(8, "model/list")  // the stale cancel is purged once 8 is dispatched
+        c.send(#"{"jsonrpc":"2.0","id":7,"method":"debug/sleep","params":{"durationMs":10,"steps":1}}"#)
+        let all = try await c.waitFor("second answer to 7") { $0.filter { $0["id"] == 7 }.count == 2 }
+        #expect(all.last { $0["id"] == 7 }?["result"]?["steps"] == 1)
+    }
+
+    @Test func notificationsSentAsRequestsAreExplained() async throws {
+        let c = TestClient()
+        try await c.initialize()
+        let r = try await c.call(1, "exit")
+        #expect(r.errorCode == -32600)
+        #expect(r.errorMessage == "'exit' is a notification: send it without an id")
+        #expect(try await c.call(2, "server/status", ["workDoneToken": "t"])["result"] != nil)
+    }
+}

@@ -5,7 +5,8 @@ import Testing
 
 /// Replays every example transcript in protocol/transcripts against an in-process server.
 /// `> ` lines are sent; a `< ` line waits for its message: a response is matched by id (answers
-/// may come out of order), a notification is the next unread one. `"<any>"` matches anything.
+/// may come out of order), a notification is the next unread one, an array is the next batch
+/// answer (its entries in any order). `"<any>"` matches anything.
 @Suite struct TranscriptTests {
     static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../../protocol/transcripts").standardized
@@ -25,6 +26,7 @@ import Testing
         let c = TestClient()
         var consumedNotifications = 0
         var consumedResponses = 0
+        var consumedBatches = 0
         for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = raw.trimmingCharacters(in: .whitespaces)
             guard line.hasPrefix(">") || line.hasPrefix("<") else { continue }
@@ -34,7 +36,14 @@ import Testing
                 c.send(json)
                 continue
             }
-            if json["method"] != nil {
+            if case .array(let expectedBatch) = json {
+                let index = consumedBatches
+                let all = try await c.waitFor("batch answer at \(place)") { $0.filter { $0.arrayValue != nil }.count > index }
+                let actual = all.filter { $0.arrayValue != nil }[index].arrayValue ?? []
+                let unmatched = expectedBatch.filter { e in !actual.contains { Self.matches(e, $0) } }
+                #expect(actual.count == expectedBatch.count && unmatched.isEmpty, "\(place): expected \(json), got \(actual)")
+                consumedBatches += 1
+            } else if json["method"] != nil {
                 let index = consumedNotifications
                 let all = try await c.waitFor("notification at \(place)") { $0.filter { $0["method"] != nil }.count > index }
                 let actual = all.filter { $0["method"] != nil }[index]
@@ -48,7 +57,7 @@ import Testing
             }
         }
         try await Task.sleep(nanoseconds: 100_000_000)
-        let extra = c.messages.count - consumedNotifications - consumedResponses
+        let extra = c.messages.count - consumedNotifications - consumedResponses - consumedBatches
         #expect(extra == 0, "\(name): \(extra) messages the transcript does not expect: \(c.messages.suffix(max(extra, 0)))")
     }
 

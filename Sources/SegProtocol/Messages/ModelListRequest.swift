@@ -1,5 +1,5 @@
 /// `model/list`: the resident models.
-/// Result: `{models: [{id, path, name, residentBytes, loadedAtMs, derivedFrom?}]}`.
+/// Result: `{models: [{id, path, residentBytes, loadedAtMs, derivedFrom}]}`.
 public enum ModelListRequest {
     public static let method = "model/list"
 }
