@@ -18,6 +18,8 @@ public struct ImagingError: Error, Sendable, Equatable, CustomStringConvertible 
         case tooLarge
         /// A caller passed inconsistent arguments (API misuse, not file content).
         case invalidArgument
+        /// The file could not be read or written.
+        case io
     }
 
     public var kind: Kind

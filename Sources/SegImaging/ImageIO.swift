@@ -1,0 +1,101 @@
+import Foundation
+
+/// Format sniffing and file-level loading; errors name the file.
+public enum ImageFormat: String, Sendable, Equatable {
+    case png, jpeg
+
+    /// The format from the leading bytes (not the file extension, which lies).
+    public static func sniff(_ bytes: [UInt8]) -> ImageFormat? {
+        if bytes.starts(with: PNGParser.signature) { return .png }
+        if bytes.count >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF { return .jpeg }
+        return nil
+    }
+}
+
+public enum ImageIO {
+    /// Files larger than this are refused before reading (compressed images that
+    /// big would exceed the pixel limits anyway).
+    public static let maxFileBytes = 512 << 20
+
+    /// Decodes PNG or JPEG bytes to 8-bit gray, RGB or RGBA, the way Pillow's
+    /// `Image.open(...).convert(...)` would see them (no EXIF rotation unless asked).
+    public static func decode(_ bytes: [UInt8], applyOrientation: Bool = false,
+                              limits: ImageLimits = .default) throws(ImagingError) -> Image {
+        switch ImageFormat.sniff(bytes) {
+        case .png: return try PNG.decode(bytes, options: .init(limits: limits))
+        case .jpeg: return try JPEG.decode(bytes, options: .init(applyOrientation: applyOrientation, limits: limits))
+        case nil: throw ImagingError(.unsupported, format: "image", offset: 0, "not a PNG or JPEG file")
+        }
+    }
+
+    /// A label map exactly as `np.asarray(Image.open(path))` (PaddleSeg's label
+    /// loading) gives it: palette PNGs as indices, 8-bit gray as values, 16-bit
+    /// gray as values (which must fit in 8 bits), 1-bit gray as 0/1, and 2/4-bit
+    /// gray scaled to 0...255 as Pillow does. Colour images are refused: they are
+    /// pictures, not labels.
+    public static func decodeLabel(_ bytes: [UInt8], limits: ImageLimits = .default) throws(ImagingError) -> Image {
+        guard ImageFormat.sniff(bytes) == .png else {
+            throw ImagingError(.unsupported, format: "label", offset: 0, "label maps must be PNG (JPEG would blur class ids)")
+        }
+        let info = try PNG.readInfo(bytes, limits: limits)
+        switch info.colorType {
+        case .palette:
+            return try PNG.decode(bytes, options: .init(paletteIndices: true, limits: limits))
+        case .gray where info.bitDepth == 16:
+            let wide = try PNG.decode16(bytes, options: .init(limits: limits))
+            if let big = wide.samples.first(where: { $0 > 255 }) {
+                throw ImagingError(.unsupported, format: "label", "16-bit label value \(big) does not fit in 8 bits")
+            }
+            return Image(unchecked: wide.width, wide.height, 1, wide.samples.map { UInt8($0) })
+        case .gray where info.bitDepth == 1:
+            // Pillow opens 1-bit gray as mode "1", which numpy sees as 0/1.
+            let image = try PNG.decode(bytes, options: .init(limits: limits))
+            return Image(unchecked: image.width, image.height, 1, image.pixels.map { $0 == 0 ? 0 : 1 })
+        case .gray:
+            return try PNG.decode(bytes, options: .init(limits: limits))
+        default:
+            throw ImagingError(.unsupported, format: "label", "a label map needs one channel; this PNG is colour type \(info.colorType.rawValue)")
+        }
+    }
+
+    public static func load(path: String, applyOrientation: Bool = false,
+                            limits: ImageLimits = .default) throws(ImagingError) -> Image {
+        let bytes = try read(path)
+        do {
+            return try decode(bytes, applyOrientation: applyOrientation, limits: limits)
+        } catch {
+            throw error.inFile(path)
+        }
+    }
+
+    public static func loadLabel(path: String, limits: ImageLimits = .default) throws(ImagingError) -> Image {
+        let bytes = try read(path)
+        do {
+            return try decodeLabel(bytes, limits: limits)
+        } catch {
+            throw error.inFile(path)
+        }
+    }
+
+    public static func read(_ path: String) throws(ImagingError) -> [UInt8] {
+        let attrs = try? FileManager.default.attributesOfItem(atPath: path)
+        guard let size = attrs?[.size] as? Int else {
+            throw ImagingError(.io, format: "file", "cannot read", file: path)
+        }
+        guard size <= maxFileBytes else {
+            throw ImagingError(.tooLarge, format: "file", "\(size) bytes exceeds the \(maxFileBytes)-byte limit", file: path)
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ImagingError(.io, format: "file", "cannot read", file: path)
+        }
+        return [UInt8](data)
+    }
+
+    public static func write(_ bytes: [UInt8], to path: String) throws(ImagingError) {
+        do {
+            try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw ImagingError(.io, format: "file", "cannot write: \(error.localizedDescription)", file: path)
+        }
+    }
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env python3
+"""Decodes every CamVid val JPEG with Pillow, then runs the env-gated Swift
+test that decodes them with SegImaging (release build) and prints the mean and
+max |Δ| against Pillow.
+
+    tools/.venv-imaging/bin/python benchmarks/imaging_jpeg_camvid.py
+"""
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+from PIL import Image
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CAMVID = os.environ.get("SEGSLIM_CAMVID", "/work/shared/data/camvid")
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="segimaging-jpeg-")
+    n = 0
+    for line in open(os.path.join(CAMVID, "val.txt")):
+        if not line.strip():
+            continue
+        path = line.split()[0]
+        rgb = np.asarray(Image.open(os.path.join(CAMVID, path)).convert("RGB"))
+        open(os.path.join(tmp, os.path.basename(path) + ".rgb"), "wb").write(rgb.tobytes())
+        n += 1
+    print(f"Pillow decoded {n} val JPEGs into {tmp}", file=sys.stderr)
+    env = dict(os.environ, SEGIMAGING_JPEG_REF=tmp, SEGSLIM_CAMVID=CAMVID)
+    out = subprocess.run(["swift", "test", "-c", "release", "-Xswiftc", "-enable-testing",
+                          "--scratch-path", ".build-imaging-release",
+                          "--filter", "SegImagingTests.JPEGTests/camvidValAgainstPillow"],
+                         cwd=ROOT, env=env, capture_output=True, text=True)
+    lines = [l for l in (out.stdout + out.stderr).splitlines() if "CamVid val" in l or "✘" in l or "error:" in l]
+    print("\n".join(lines))
+    sys.exit(out.returncode)
+
+
+if __name__ == "__main__":
+    main()
