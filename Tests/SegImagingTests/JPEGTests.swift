@@ -122,9 +122,13 @@ struct JPEGTests {
         let ref = ProcessInfo.processInfo.environment["SEGIMAGING_JPEG_REF"] ?? ""
         let list = try String(contentsOfFile: camvidRoot + "/val.txt", encoding: .utf8)
         var total = 0.0, count = 0, worst = 0, exact = 0
+        var elapsed = Duration.zero
         for line in list.split(separator: "\n") {
             guard let path = line.split(separator: " ").first else { continue }
-            let image = try JPEG.decode([UInt8](try Data(contentsOf: URL(fileURLWithPath: camvidRoot + "/" + path))))
+            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: camvidRoot + "/" + path)))
+            let start = ContinuousClock.now
+            let image = try JPEG.decode(bytes)
+            elapsed += ContinuousClock.now - start
             let name = String(path.split(separator: "/").last ?? "")
             let expected = [UInt8](try Data(contentsOf: URL(fileURLWithPath: ref + "/" + name + ".rgb")))
             let d = absDiff(image.pixels, expected)
@@ -133,7 +137,9 @@ struct JPEGTests {
             worst = max(worst, d.max)
             if d.max == 0 { exact += 1 }
         }
-        print("CamVid val JPEGs: \(count) images, \(exact) bit-exact, mean |Δ| \(total / Double(max(count, 1))), max |Δ| \(worst)")
+        let ms = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
+        print("CamVid val JPEGs: \(count) images, \(exact) bit-exact, mean |Δ| \(total / Double(max(count, 1))), "
+              + "max |Δ| \(worst), \(ms / Double(max(count, 1))) ms per decode")
         #expect(total / Double(max(count, 1)) <= 1.0 && worst <= 8)
     }
 }
