@@ -39,6 +39,23 @@ struct JPEGTests {
         }
     }
 
+    @Test func exifParsingHandlesBothByteOrdersAndGarbage() {
+        let big: [UInt8] = Array("Exif".utf8) + [0, 0, 0x4D, 0x4D, 0, 42, 0, 0, 0, 8, 0, 1,
+                                                 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0]
+        #expect(EXIF.orientation(app1: big) == .right)
+        let little: [UInt8] = Array("Exif".utf8) + [0, 0, 0x49, 0x49, 42, 0, 8, 0, 0, 0, 1, 0,
+                                                    0x12, 0x01, 3, 0, 1, 0, 0, 0, 8, 0, 0, 0]
+        #expect(EXIF.orientation(app1: little) == .left)
+        // Offsets pointing outside the segment, wrong types, bad values: nil, never a trap.
+        var bad = big
+        bad[13] = 0xF0
+        #expect(EXIF.orientation(app1: bad) == nil)
+        bad = big
+        bad[25] = 9
+        #expect(EXIF.orientation(app1: bad) == nil)
+        for cut in 0..<big.count { _ = EXIF.orientation(app1: Array(big[..<cut])) }
+    }
+
     @Test func readInfoDescribesTheFrame() throws {
         let info = try JPEG.readInfo(try Fixtures.bytes("jpeg_prog_420.jpg"))
         #expect(info.width == 47 && info.height == 37 && info.components == 3 && info.progressive)
