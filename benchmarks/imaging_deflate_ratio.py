@@ -42,6 +42,8 @@ def main():
         label = np.asarray(Image.open(os.path.join(CAMVID, lab)))
         rgb = np.asarray(Image.open(os.path.join(CAMVID, img)).convert("RGB")).astype(np.int32)
         overlay = ((rgb * 128 + palette[label].astype(np.int32) * 128 + 128) >> 8).astype(np.uint8)
+        Image.fromarray(label).save(os.path.join(tmp, f"pngfile_label__{k}.png"))
+        Image.fromarray(overlay).save(os.path.join(tmp, f"pngfile_overlay__{k}.png"))
         for kind, data in [("label_none", rows(label, False)), ("label_sub", rows(label, True)),
                            ("overlay_none", rows(overlay, False)), ("overlay_sub", rows(overlay, True))]:
             open(os.path.join(tmp, f"{kind}__{k}.raw"), "wb").write(data)
@@ -61,9 +63,21 @@ def main():
         t[0] += len(ours)
         t[1] += len(zlib.compress(raw, 6))
         t[2] = max(t[2], len(ours) / len(zlib.compress(raw, 6)))
-    print(f"{len(pairs)} CamVid val pairs; ratio = SegImaging deflate / zlib level 6 on the same bytes")
+    for name in sorted(os.listdir(tmp)):
+        if not name.endswith(".png"):
+            continue
+        ours_path = os.path.join(tmp, name[:-4] + ".swpng")
+        theirs = np.asarray(Image.open(os.path.join(tmp, name)))
+        assert np.array_equal(np.asarray(Image.open(ours_path)), theirs), f"{name}: Pillow reads our PNG differently"
+        kind = name.split("__")[0]
+        t = totals.setdefault(kind, [0, 0, 0.0])
+        t[0] += os.path.getsize(ours_path)
+        t[1] += os.path.getsize(os.path.join(tmp, name))
+        t[2] = max(t[2], os.path.getsize(ours_path) / os.path.getsize(os.path.join(tmp, name)))
+    print(f"{len(pairs)} CamVid val pairs; ratio = SegImaging / zlib level 6 on the same bytes "
+          f"(pngfile_*: whole PNG files, ours vs Pillow's save)")
     for kind, (ours, ref, worst) in totals.items():
-        print(f"  {kind:13s} ours {ours:9d}  zlib-6 {ref:9d}  ratio {ours / ref:.3f}  worst file {worst:.3f}")
+        print(f"  {kind:17s} ours {ours:9d}  reference {ref:9d}  ratio {ours / ref:.3f}  worst file {worst:.3f}")
 
 
 if __name__ == "__main__":

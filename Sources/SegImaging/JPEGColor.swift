@@ -48,12 +48,24 @@ extension JPEGDecoder {
         case (1, 1):
             for y in 0..<h { for x in 0..<w { out[y * w + x] = s[y * p.stride + x] } }
         case (2, 1):
-            var line = [Int](repeating: 0, count: 2 * p.width + 2)
+            // h2v1 "fancy" (jdsample.c): 3/4 of the nearer input plus 1/4 of the next,
+            // rounding alternately down/up (+1, +2); the outermost outputs copy the edge.
+            // With a single input column libjpeg reads the block padding beside it; so do we.
+            var line = [Int](repeating: 0, count: p.width + 1)
             for y in 0..<h {
                 let r = row(y)
-                for x in 0..<p.width + 1 { line[x] = Int(s[r + min(x, p.stride - 1)]) }
-                let up = Self.fancyH2(line, p.width)
-                for x in 0..<w { out[y * w + x] = UInt8(up[x]) }
+                for x in 0...p.width { line[x] = Int(s[r + min(x, p.stride - 1)]) }
+                let o = y * w
+                for x in 0..<w {
+                    let i = x >> 1
+                    let v: Int
+                    if x & 1 == 0 {
+                        v = i == 0 ? line[0] : (3 * line[i] + line[i - 1] + 1) >> 2
+                    } else {
+                        v = (i == p.width - 1 && p.width >= 2) ? line[i] : (3 * line[i] + line[i + 1] + 2) >> 2
+                    }
+                    out[o + x] = UInt8(truncatingIfNeeded: v)
+                }
             }
         case (1, 2):
             // h1v2: each output row weighs its input row 3:1 with the nearer neighbour row.
@@ -64,16 +76,27 @@ extension JPEGDecoder {
                 for x in 0..<w { out[y * w + x] = UInt8((3 * Int(s[this + x]) + Int(s[near + x]) + bias) >> 2) }
             }
         case (2, 2):
-            var colsum = [Int](repeating: 0, count: p.width + 2)
+            // h2v2 "fancy": vertical 3:1 column sums, then horizontal 3:1, descaled by 16
+            // with biases 8 (even outputs) and 7 (odd outputs), as jdsample.c.
+            var cs = [Int](repeating: 0, count: p.width + 1)
             for y in 0..<h {
                 let iy = y >> 1
                 let near = row(y & 1 == 0 ? iy - 1 : iy + 1), this = row(iy)
-                for x in 0..<p.width + 1 {
+                for x in 0...p.width {
                     let xx = min(x, p.stride - 1)
-                    colsum[x] = 3 * Int(s[this + xx]) + Int(s[near + xx])
+                    cs[x] = 3 * Int(s[this + xx]) + Int(s[near + xx])
                 }
-                let up = Self.fancyH2V2(colsum, p.width)
-                for x in 0..<w { out[y * w + x] = UInt8(up[x]) }
+                let o = y * w
+                for x in 0..<w {
+                    let i = x >> 1
+                    let v: Int
+                    if x & 1 == 0 {
+                        v = i == 0 ? (cs[0] * 4 + 8) >> 4 : (cs[i] * 3 + cs[i - 1] + 8) >> 4
+                    } else {
+                        v = (i == p.width - 1 && p.width >= 2) ? (cs[i] * 4 + 7) >> 4 : (cs[i] * 3 + cs[i + 1] + 7) >> 4
+                    }
+                    out[o + x] = UInt8(truncatingIfNeeded: v)
+                }
             }
         default:
             // Other integral ratios (4:1:1 and friends): box replication, libjpeg's int_upsample.
@@ -81,41 +104,6 @@ extension JPEGDecoder {
                 let r = row(y / fy)
                 for x in 0..<w { out[y * w + x] = s[r + x / fx] }
             }
-        }
-        return out
-    }
-
-    /// h2v1 "fancy" upsampling (jdsample.c): each output sample is 3/4 of the
-    /// nearer input plus 1/4 of the next, rounding alternately down/up (+1, +2).
-    /// `line` has `n` valid samples and one more (block padding, read only when n == 1, as libjpeg does).
-    static func fancyH2(_ line: [Int], _ n: Int) -> [Int] {
-        var out = [Int](repeating: 0, count: 2 * n + 2)
-        out[0] = line[0]
-        out[1] = (3 * line[0] + line[1] + 2) >> 2
-        if n >= 2 {
-            for i in 1..<(n - 1) {
-                out[2 * i] = (3 * line[i] + line[i - 1] + 1) >> 2
-                out[2 * i + 1] = (3 * line[i] + line[i + 1] + 2) >> 2
-            }
-            out[2 * n - 2] = (3 * line[n - 1] + line[n - 2] + 1) >> 2
-            out[2 * n - 1] = line[n - 1]
-        }
-        return out
-    }
-
-    /// Horizontal half of h2v2 fancy upsampling on column sums (3·near row + far row):
-    /// weights 3:1 again, descaled by 16 with biases 8 and 7.
-    static func fancyH2V2(_ cs: [Int], _ n: Int) -> [Int] {
-        var out = [Int](repeating: 0, count: 2 * n + 2)
-        out[0] = (cs[0] * 4 + 8) >> 4
-        out[1] = (cs[0] * 3 + cs[1] + 7) >> 4
-        if n >= 2 {
-            for i in 1..<(n - 1) {
-                out[2 * i] = (cs[i] * 3 + cs[i - 1] + 8) >> 4
-                out[2 * i + 1] = (cs[i] * 3 + cs[i + 1] + 7) >> 4
-            }
-            out[2 * n - 2] = (cs[n - 1] * 3 + cs[n - 2] + 8) >> 4
-            out[2 * n - 1] = (cs[n - 1] * 4 + 7) >> 4
         }
         return out
     }

@@ -80,32 +80,17 @@ extension PNG {
         out.reserveCapacity((n + 1) * image.height)
         var candidate = [UInt8](repeating: 0, count: n)
         var best = [UInt8](repeating: 0, count: n)
+        let zeros = [UInt8](repeating: 0, count: n)
+        let types: [UInt8] = if case .fixed(let f) = strategy { [f] } else { [0, 1, 2, 3, 4] }
         for y in 0..<image.height {
-            let cur = y * n, prev = cur - n
-            let types: [UInt8] = if case .fixed(let f) = strategy { [f] } else { [0, 1, 2, 3, 4] }
+            let cur = Array(px[(y * n)..<((y + 1) * n)])
+            let prev = y > 0 ? Array(px[((y - 1) * n)..<(y * n)]) : zeros
             var bestScore = Int.max
             var bestType: UInt8 = 0
             for t in types {
+                residuals(t, cur, prev, bpp, &candidate)
                 var score = 0
-                for i in 0..<n {
-                    let x = Int(px[cur + i])
-                    let a = i >= bpp ? Int(px[cur + i - bpp]) : 0
-                    let b = y > 0 ? Int(px[prev + i]) : 0
-                    let c = (y > 0 && i >= bpp) ? Int(px[prev + i - bpp]) : 0
-                    let pred: Int
-                    switch t {
-                    case 0: pred = 0
-                    case 1: pred = a
-                    case 2: pred = b
-                    case 3: pred = (a + b) >> 1
-                    default:
-                        let pa = abs(b - c), pb = abs(a - c), pc = abs(a + b - 2 * c)
-                        pred = (pa <= pb && pa <= pc) ? a : (pb <= pc ? b : c)
-                    }
-                    let r = UInt8(truncatingIfNeeded: x - pred)
-                    candidate[i] = r
-                    score += r < 128 ? Int(r) : 256 - Int(r)
-                }
+                for r in candidate { score += r < 128 ? Int(r) : 256 - Int(r) }
                 if score < bestScore {
                     bestScore = score
                     bestType = t
@@ -116,6 +101,34 @@ extension PNG {
             out.append(contentsOf: best)
         }
         return out
+    }
+
+    /// Filter `t` applied to one row (PNG spec §9.2); one loop per type keeps the inner loops branch-free.
+    private static func residuals(_ t: UInt8, _ cur: [UInt8], _ prev: [UInt8], _ bpp: Int, _ out: inout [UInt8]) {
+        let n = cur.count
+        switch t {
+        case 0:
+            for i in 0..<n { out[i] = cur[i] }
+        case 1:
+            for i in 0..<min(bpp, n) { out[i] = cur[i] }
+            if n > bpp { for i in bpp..<n { out[i] = cur[i] &- cur[i - bpp] } }
+        case 2:
+            for i in 0..<n { out[i] = cur[i] &- prev[i] }
+        case 3:
+            for i in 0..<min(bpp, n) { out[i] = cur[i] &- prev[i] >> 1 }
+            if n > bpp {
+                for i in bpp..<n { out[i] = cur[i] &- UInt8((Int(cur[i - bpp]) + Int(prev[i])) >> 1) }
+            }
+        default:
+            for i in 0..<min(bpp, n) { out[i] = cur[i] &- prev[i] }   // Paeth with a = c = 0 predicts b
+            if n > bpp {
+                for i in bpp..<n {
+                    let a = Int(cur[i - bpp]), b = Int(prev[i]), c = Int(prev[i - bpp])
+                    let pa = abs(b - c), pb = abs(a - c), pc = abs(a + b - 2 * c)
+                    out[i] = cur[i] &- UInt8((pa <= pb && pa <= pc) ? a : (pb <= pc ? b : c))
+                }
+            }
+        }
     }
 
     private static func appendBE32(_ out: inout [UInt8], _ v: UInt32) {

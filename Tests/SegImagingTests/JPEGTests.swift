@@ -160,3 +160,17 @@ struct JPEGTests {
         #expect(total / Double(max(count, 1)) <= 1.0 && worst <= 8)
     }
 }
+
+/// `SEGIMAGING_BENCH=N`: decode the CamVid fixture frame N times (for profiling in release builds).
+@Test(.enabled(if: ProcessInfo.processInfo.environment["SEGIMAGING_BENCH"] != nil))
+func jpegDecodeBenchmark() throws {
+    let n = Int(ProcessInfo.processInfo.environment["SEGIMAGING_BENCH"] ?? "") ?? 100
+    let bytes = try Fixtures.bytes("camvid_image.jpg")
+    let png = try Fixtures.bytes("camvid_label.png")
+    let clock = ContinuousClock()
+    let jpegTime = try clock.measure { for _ in 0..<n { _ = try JPEG.decode(bytes) } }
+    let pngTime = try clock.measure { for _ in 0..<n { _ = try PNG.decode(png) } }
+    let label = try PNG.decode(png)
+    let encodeTime = try clock.measure { for _ in 0..<n { _ = try PNG.encode(label) } }
+    print("bench: JPEG decode \(jpegTime / n), PNG decode \(pngTime / n), PNG encode \(encodeTime / n) (480x360)")
+}

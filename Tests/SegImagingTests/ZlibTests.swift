@@ -77,10 +77,15 @@ struct ZlibTests {
     @Test(.enabled(if: ProcessInfo.processInfo.environment["SEGIMAGING_DEFLATE_BENCH_DIR"] != nil))
     func deflateBenchmarkDump() throws {
         let dir = ProcessInfo.processInfo.environment["SEGIMAGING_DEFLATE_BENCH_DIR"] ?? ""
-        for name in try FileManager.default.contentsOfDirectory(atPath: dir) where name.hasSuffix(".raw") {
-            let raw = [UInt8](try Data(contentsOf: URL(fileURLWithPath: dir + "/" + name)))
-            let z = Zlib.compress(raw)
-            try Data(z).write(to: URL(fileURLWithPath: dir + "/" + name.dropLast(4) + ".swz"))
+        for name in try FileManager.default.contentsOfDirectory(atPath: dir) {
+            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: dir + "/" + name)))
+            if name.hasSuffix(".raw") {
+                try Data(Zlib.compress(bytes)).write(to: URL(fileURLWithPath: dir + "/" + name.dropLast(4) + ".swz"))
+            } else if name.hasSuffix(".png") {
+                // Whole-PNG comparison: decode Pillow's file, re-encode with our defaults.
+                let png = try PNG.encode(try PNG.decode(bytes))
+                try Data(png).write(to: URL(fileURLWithPath: dir + "/" + name.dropLast(4) + ".swpng"))
+            }
         }
     }
 }
