@@ -1,0 +1,35 @@
+import SegGraph
+import SegTensor
+
+/// Why one operator could not run (or be inferred). The executor wraps it with the node.
+public enum OpError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// An attribute is missing, has the wrong kind, or a value we do not support.
+    case attribute(String, String)
+    /// An input is missing, has the wrong dtype/shape, or an invalid value.
+    case input(Int, String)
+    /// An attribute value or input combination that is valid ONNX but not implemented.
+    case unsupported(String)
+    case tensor(TensorError)
+    case other(String)
+
+    public var description: String {
+        switch self {
+        case .attribute(let name, let why): return "attribute '\(name)': \(why)"
+        case .input(let index, let why): return "input \(index): \(why)"
+        case .unsupported(let why): return "unsupported: \(why)"
+        case .tensor(let e): return e.description
+        case .other(let why): return why
+        }
+    }
+}
+
+extension OpError {
+    /// Any error a kernel throws, as an `OpError`.
+    public init(_ error: any Error) {
+        switch error {
+        case let e as OpError: self = e
+        case let e as TensorError: self = .tensor(e)
+        default: self = .other(String(describing: error))
+        }
+    }
+}
