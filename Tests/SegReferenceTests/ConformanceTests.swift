@@ -12,17 +12,27 @@ import Testing
 @Suite struct ConformanceTests {
     static let folder = Bundle.module.resourceURL!.appendingPathComponent("Conformance")
 
+    /// `family/case` for every case folder.
     static var cases: [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
+        let fm = FileManager.default
+        let families = ((try? fm.contentsOfDirectory(atPath: folder.path)) ?? []).filter { !$0.hasPrefix(".") }
+        return families.flatMap { family in
+            ((try? fm.contentsOfDirectory(atPath: folder.appendingPathComponent(family).path)) ?? [])
+                .filter { !$0.hasPrefix(".") }.map { "\(family)/\($0)" }
+        }.sorted()
     }
 
+    /// From every conformance-known-failures-*.txt: `<case>\t<reason>` per line.
     static let knownFailures: [String: String] = {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("conformance-known-failures.txt")
-        guard let text = try? String(contentsOf: url, encoding: .utf8) else { return [:] }
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).filter { $0.hasPrefix("conformance-known-failures") }
         var map: [String: String] = [:]
-        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
-            let parts = line.split(separator: "\t", maxSplits: 1)
-            if parts.count == 2 { map[String(parts[0])] = String(parts[1]) }
+        for file in files {
+            guard let text = try? String(contentsOf: dir.appendingPathComponent(file), encoding: .utf8) else { continue }
+            for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+                let parts = line.split(separator: "\t", maxSplits: 1)
+                if parts.count == 2 { map[String(parts[0])] = String(parts[1]) }
+            }
         }
         return map
     }()
@@ -35,7 +45,8 @@ import Testing
     func conformance(_ name: String) throws {
         let dir = Self.folder.appendingPathComponent(name)
         let outcome = Self.runCase(dir)
-        if let reason = Self.knownFailures[name] {
+        let caseName = String(name.split(separator: "/").last ?? "")
+        if let reason = Self.knownFailures[caseName] {
             #expect(outcome != nil, "\(name) is listed as a known failure (\(reason)) but passes: remove it from the list")
         } else if let failure = outcome {
             Issue.record("\(name): \(failure)")
