@@ -23,7 +23,7 @@ let package = Package(
         // Wire
         .target(name: "SegProtocol"),
         .target(name: "SegTransport", dependencies: ["SegProtocol"]),
-        .target(name: "SegServer", dependencies: ["SegProtocol", "SegTransport", "SegTechnique", "SegGraph"]),
+        .target(name: "SegServer", dependencies: ["SegProtocol", "SegTransport", "SegTechnique", "SegGraph", "SegONNX", "SegReference", "SegTensor"]),
 
         // Executables
         .executableTarget(name: "segslimd", dependencies: ["SegServer"]),
@@ -42,6 +42,7 @@ let package = Package(
         .testTarget(name: "SegMetricsTests", dependencies: ["SegMetrics"]),
         .testTarget(name: "SegProtocolTests", dependencies: ["SegProtocol"]),
         .testTarget(name: "SegTransportTests", dependencies: ["SegTransport", "SegProtocol"]),
-        .testTarget(name: "SegServerTests", dependencies: ["SegServer", "SegTechnique", "SegProtocol", "SegTransport"]),
+        .testTarget(name: "SegServerTests", dependencies: ["SegServer", "SegTechnique", "SegProtocol", "SegTransport", "SegTensor", "SegGraph"],
+                    resources: [.copy("Fixtures")]),
     ]
 )

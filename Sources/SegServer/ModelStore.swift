@@ -1,14 +1,21 @@
 import Foundation
 import SegGraph
 import SegProtocol
+import SegReference
 
 /// The resident models, shared by every connection of a daemon, within a memory budget.
+/// Loading never evicts anything by surprise: a model that does not fit is refused.
 public actor ModelStore {
     public struct Entry: Sendable {
         public var id: String
         /// Absolute path of the file it came from, or nil for a model made in memory.
         public var path: String?
         public var model: Model
+        public var summary: ModelSummary
+        /// Checked at load: a resident model is one we can run.
+        public var executor: ReferenceExecutor
+        /// Size of the file it was loaded from (0 when made in memory).
+        public var fileBytes: Int64
         public var residentBytes: Int64
         public var loadedAt: Date
         /// Id of the model it was compressed from.
@@ -42,17 +49,32 @@ public actor ModelStore {
         return e
     }
 
+    /// Adds a model under a fresh id derived from `base` (`base`, `base-2`, ...), in one
+    /// step so two concurrent loads of one file cannot pick the same id. Returns the id.
+    public func add(_ entry: Entry, uniqueFrom base: String) throws(ResponseError) -> String {
+        var e = entry
+        e.id = uniqueID(base: base)
+        try add(e)
+        return e.id
+    }
+
     /// Adds a model; refuses a duplicate id or one that would exceed the budget.
     public func add(_ entry: Entry) throws(ResponseError) {
         guard entries[entry.id] == nil else {
-            throw .invalidParams("a model with id '\(entry.id)' is already resident; unload it or choose another id")
+            throw .invalidParams("params.id: a model with id '\(entry.id)' is already resident; unload it or choose another id")
         }
-        let total = residentBytes + entry.residentBytes
-        guard total <= budgetBytes else {
-            throw ResponseError(.outOfMemoryBudget, "model '\(entry.id)' needs \(entry.residentBytes) bytes; \(residentBytes) of the \(budgetBytes)-byte budget are in use")
-        }
+        try checkBudget(adding: entry.residentBytes, for: entry.id)
         entries[entry.id] = entry
         order.append(entry.id)
+    }
+
+    /// Fails with OutOfMemoryBudget when `bytes` more would not fit.
+    public func checkBudget(adding bytes: Int64, for id: String) throws(ResponseError) {
+        let used = residentBytes
+        guard used + bytes <= budgetBytes else {
+            throw ResponseError(.outOfMemoryBudget, "model '\(id)' needs \(bytes) bytes but \(used) of the \(budgetBytes)-byte budget are in use (unload a model, or start segslimd with a larger --memory-budget)",
+                                data: ["neededBytes": .int(bytes), "usedBytes": .int(used), "budgetBytes": .int(budgetBytes)])
+        }
     }
 
     @discardableResult

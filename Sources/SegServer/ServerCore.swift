@@ -1,5 +1,6 @@
 import Foundation
 import SegProtocol
+import SegReference
 import SegTechnique
 
 /// What every connection of one daemon shares: configuration, techniques, resident models,
@@ -16,7 +17,7 @@ public final class ServerCore: Sendable {
         self.registry = registry
         self.models = ModelStore(budgetBytes: configuration.memoryBudgetBytes)
         var table: [String: MethodHandler] = [:]
-        for h in Self.standardMethods where !h.debugOnly || configuration.enableDebugMethods {
+        for h in Self.standardMethods + Self.modelMethods where !h.debugOnly || configuration.enableDebugMethods {
             table[h.method] = h
         }
         self.methods = table
@@ -33,12 +34,16 @@ public final class ServerCore: Sendable {
             serverVersion: SegSlimVersion.current,
             methods: methodNames,
             techniques: registry.ids,
-            formats: ["models": ["onnx"], "tensors": ["npy"], "images": [], "masks": []],
+            formats: ["models": ["onnx"], "tensors": ["npy"], "images": ["png", "jpeg"], "masks": ["png"]],
             limits: [
                 "maxMessageBytes": .int(Int64(configuration.maxMessageBytes)),
                 "memoryBudgetBytes": .int(configuration.memoryBudgetBytes),
                 "maxBatchSize": .int(Int64(Self.maxBatchSize)),
-            ])
+            ],
+            operators: OperatorRegistry.standard.supported.map { op in
+                ["domain": .string(op.domain.isEmpty ? "ai.onnx" : op.domain), "opType": .string(op.opType),
+                 "opsets": .array(op.versions.map { .string($0.upperBound == Int.max ? "\($0.lowerBound)+" : "\($0.lowerBound)-\($0.upperBound)") })]
+            })
     }
 
     /// A batch larger than this is refused whole: each element may start a task.

@@ -7,7 +7,7 @@ import SegTransport
 
 let usage = """
     usage: segslimd [--listen unix:PATH] [--log-level error|warn|info|debug]
-                    [--max-message-bytes N] [--memory-budget-bytes N] [--enable-debug-methods]
+                    [--max-message-bytes N] [--memory-budget BYTES] [--enable-debug-methods]
                     [--version] [--help]
 
     Speaks JSON-RPC 2.0 on stdin/stdout, framed like LSP (Content-Length) or as newline-delimited
@@ -39,7 +39,7 @@ while let arg = arguments.popFirst() {
         let v = value()
         guard let n = Int(v), n > 0 else { fail("--max-message-bytes must be a positive integer, got '\(v)'") }
         configuration.maxMessageBytes = n
-    case "--memory-budget-bytes":
+    case "--memory-budget", "--memory-budget-bytes":
         let v = value()
         guard let n = Int64(v), n > 0 else { fail("--memory-budget-bytes must be a positive integer, got '\(v)'") }
         configuration.memoryBudgetBytes = n

@@ -39,15 +39,18 @@ public struct InitializeRequest: Sendable {
         public var formats: [String: [String]]
         /// `{maxMessageBytes, ...}`.
         public var limits: [String: JSONValue]
+        /// `[{domain, opType, opsets}]` the model runtime implements.
+        public var operators: [JSONValue]
 
         public init(serverName: String, serverVersion: String, methods: [String], techniques: [String],
-                    formats: [String: [String]], limits: [String: JSONValue]) {
+                    formats: [String: [String]], limits: [String: JSONValue], operators: [JSONValue] = []) {
             self.serverName = serverName
             self.serverVersion = serverVersion
             self.methods = methods
             self.techniques = techniques
             self.formats = formats
             self.limits = limits
+            self.operators = operators
         }
 
         public var json: JSONValue {
@@ -58,6 +61,7 @@ public struct InitializeRequest: Sendable {
                     "techniques": .array(techniques.map(JSONValue.string)),
                     "formats": .object(formats.mapValues { .array($0.map(JSONValue.string)) }),
                     "limits": .object(limits),
+                    "operators": .array(operators),
                     "protocolRevision": .int(Int64(SegSlimVersion.protocolRevision)),
                 ],
             ]

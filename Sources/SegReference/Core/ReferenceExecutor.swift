@@ -38,7 +38,8 @@ public struct ReferenceExecutor: Sendable {
 
     /// Runs the model on `inputs` (by graph input name); returns every graph output by name.
     /// Inputs that shadow initializers are allowed (ONNX semantics); missing ones are errors.
-    public func run(_ inputs: [String: Tensor]) throws(ExecutionError) -> [String: Tensor] {
+    /// `isCancelled` is polled between nodes, so a long run stops promptly when cancelled.
+    public func run(_ inputs: [String: Tensor], isCancelled: () -> Bool = { false }) throws(ExecutionError) -> [String: Tensor] {
         let graph = model.graph
         var values: [String: Tensor] = [:]
         for (name, tensor) in graph.initializers { values[name] = tensor }
@@ -51,6 +52,7 @@ public struct ReferenceExecutor: Sendable {
         for input in graph.runtimeInputs where values[input.name] == nil { throw .missingInput(input.name) }
 
         for (i, step) in steps.enumerated() {
+            if isCancelled() { throw .cancelled }
             var args: [Tensor?] = []
             args.reserveCapacity(step.node.inputs.count)
             for name in step.node.inputs {
