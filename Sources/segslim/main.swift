@@ -42,6 +42,8 @@ func usageFailure(_ message: String, command: Command?) -> Never {
     exit(2)
 }
 
+// Global options may appear anywhere; everything else belongs to the command, which parses
+// its own options (`--out DIR`) and refuses unknown ones.
 var options = GlobalOptions()
 var positional: [String] = []
 var args = CommandLine.arguments.dropFirst()
@@ -56,7 +58,7 @@ while let arg = args.popFirst() {
         exit(0)
     case "--help", "-h": positional.insert("help", at: 0)
     default:
-        if arg.hasPrefix("--") { usageFailure("unknown option '\(arg)'", command: positional.first.flatMap(Commands.named)) }
+        if arg.hasPrefix("--") && positional.isEmpty { usageFailure("unknown option '\(arg)'", command: nil) }
         positional.append(arg)
     }
 }

@@ -168,3 +168,43 @@ final class SocketClient {
         }
     }
 }
+
+@Suite(.enabled(if: Binaries.available, "segslimd/segslim not built beside the tests"))
+struct ModelCLITests {
+    let cli = Binaries.cli ?? ""
+    static func fixture(_ name: String) -> String { ModelMethodTests.fixture(name) }
+
+    @Test func infoRunAndExport() throws {
+        let info = try runProcess(cli, ["info", Self.fixture("relu.onnx"), "--json"])
+        #expect(info.status == 0, "\(info.stderr)")
+        let json = try JSONParser.parse(info.stdout)
+        #expect(json["opCounts"] == ["Relu": 1])
+
+        let out = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("segslim-cli-\(UUID().uuidString)/a/b")
+        let run = try runProcess(cli, ["run", Self.fixture("relu.onnx"), Self.fixture("relu.input.npy"), "--out", out.path, "--json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let outputs = try JSONParser.parse(run.stdout)["outputs"]?.arrayValue ?? []
+        #expect(outputs.count == 1)
+        let path = outputs.first?["path"]?.stringValue ?? ""
+        #expect(path.hasPrefix("/"))
+        #expect(FileManager.default.fileExists(atPath: path))
+
+        let target = out.appendingPathComponent("copy.onnx").path
+        #expect(try runProcess(cli, ["export", Self.fixture("relu.onnx"), "--out", target]).status == 0)
+        let again = try runProcess(cli, ["export", Self.fixture("relu.onnx"), "--out", target])
+        #expect(again.status == 1)
+        #expect(again.stderr.contains("exists"))
+    }
+
+    @Test func modelErrorsAreExitOneAndUsageErrorsExitTwo() throws {
+        let unsupported = try runProcess(cli, ["info", Self.fixture("unsupported.onnx")])
+        #expect(unsupported.status == 1)
+        #expect(unsupported.stderr.contains("Frobnicate"))
+        let missing = try runProcess(cli, ["info", "/no/such.onnx"])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("/no/such.onnx"))
+        #expect(try runProcess(cli, ["run", Self.fixture("relu.onnx"), Self.fixture("relu.input.npy")]).status == 2)
+        #expect(try runProcess(cli, ["info"]).status == 2)
+        #expect(try runProcess(cli, ["info", Self.fixture("relu.onnx"), "--bogus"]).status == 2)
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+import SegProtocol
+
+/// Commands that work on one model file: info, run, export.
+extension Commands {
+    /// An absolute path, resolved against the CLI's own working directory (a warm daemon
+    /// reached with --connect has its own).
+    static func absolute(_ path: String) -> String {
+        let expanded = (path as NSString).expandingTildeInPath
+        return URL(fileURLWithPath: expanded, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)).standardizedFileURL.path
+    }
+
+    /// The id of the resident model loaded from `path`, loading it when no resident model
+    /// came from that file: repeated CLI calls against a warm daemon reuse the model.
+    static func resident(_ path: String, _ client: DaemonClient) throws -> JSONValue {
+        let abs = absolute(path)
+        let list = try client.request(ModelListRequest.method).value()
+        if let existing = list["models"]?.arrayValue?.first(where: { $0["path"]?.stringValue == abs }), let id = existing["id"] {
+            return try client.request("model/info", ["id": id]).value()
+        }
+        return try client.request("model/load", ["path": .string(abs)]).value()
+    }
+
+    /// Splits `--name value` options from positional arguments; unknown options are usage errors.
+    static func parse(_ args: [String], command: String, options: Set<String>, flags: Set<String> = []) throws -> (positional: [String], options: [String: String], flags: Set<String>) {
+        var positional: [String] = [], values: [String: String] = [:], set: Set<String> = []
+        var i = 0
+        while i < args.count {
+            let a = args[i]
+            if flags.contains(a) {
+                set.insert(a)
+            } else if options.contains(a) {
+                guard i + 1 < args.count else { throw UsageError(message: "\(a) needs a value", command: command) }
+                values[a] = args[i + 1]
+                i += 1
+            } else if a.hasPrefix("--") {
+                throw UsageError(message: "unknown option '\(a)'", command: command)
+            } else {
+                positional.append(a)
+            }
+            i += 1
+        }
+        return (positional, values, set)
+    }
+
+    static func dims(_ v: JSONValue?) -> String {
+        guard let a = v?.arrayValue else { return "?" }
+        return "[" + a.map { $0.stringValue ?? "\($0)" }.joined(separator: ", ") + "]"
+    }
+
+    static let info = Command(
+        name: "info", summary: "Show a model's inputs, outputs, parameters, MACs and operators",
+        usage: "segslim info MODEL.onnx [--json]"
+    ) { args, client, options in
+        let parsed = try parse(args, command: "info", options: [])
+        guard parsed.positional.count == 1 else { throw UsageError(message: "expected one model path", command: "info") }
+        let r = try resident(parsed.positional[0], client)
+        if !options.json {
+            Table.printKeyValues([
+                ("model", r["path"]?.stringValue ?? "?"),
+                ("id", r["id"]?.stringValue ?? "?"),
+                ("producer", r["producer"]?.stringValue ?? ""),
+                ("opsets", (r["opsets"]?.objectValue ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")),
+                ("parameters", "\(r["params"]?.intValue ?? 0)"),
+                ("MACs", String(format: "%.3f G", Double(r["macs"]?.intValue ?? 0) / 1e9)),
+                ("file size", Table.bytes(r["sizeBytes"]?.intValue)),
+            ])
+            print("")
+            let io = (r["inputs"]?.arrayValue ?? []).map { ["input", $0["name"]?.stringValue ?? "?", $0["dtype"]?.stringValue ?? "?", dims($0["shape"])] }
+                + (r["outputs"]?.arrayValue ?? []).map { ["output", $0["name"]?.stringValue ?? "?", $0["dtype"]?.stringValue ?? "?", dims($0["shape"])] }
+            Table.print(header: ["", "name", "dtype", "shape"], rows: io)
+            print("")
+            let ops = (r["opCounts"]?.objectValue ?? [:]).sorted { ($1.value.intValue ?? 0, $0.key) < ($0.value.intValue ?? 0, $1.key) }
+            Table.print(header: ["operator", "count"], rows: ops.map { [$0.key, "\($0.value)"] })
+            for w in r["warnings"]?.arrayValue ?? [] { print("warning: \(w.stringValue ?? "")") }
+        }
+        return r
+    }
+
+    static let run = Command(
+        name: "run", summary: "Run a model on .npy inputs and write one .npy per output",
+        usage: "segslim run MODEL.onnx INPUT.npy [NAME=INPUT.npy ...] --out DIR [--json]"
+    ) { args, client, options in
+        let parsed = try parse(args, command: "run", options: ["--out"])
+        guard parsed.positional.count >= 2 else { throw UsageError(message: "expected a model and at least one input", command: "run") }
+        guard let out = parsed.options["--out"] else { throw UsageError(message: "--out DIR is required", command: "run") }
+        let model = try resident(parsed.positional[0], client)
+        let graphInputs = (model["inputs"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
+        var inputs: [String: JSONValue] = [:]
+        var unnamed = graphInputs.makeIterator()
+        for arg in parsed.positional.dropFirst() {
+            // NAME=PATH binds by name; a bare PATH takes the next graph input in order.
+            if let eq = arg.firstIndex(of: "="), !FileManager.default.fileExists(atPath: arg) {
+                inputs[String(arg[..<eq])] = ["npy": .string(absolute(String(arg[arg.index(after: eq)...])))]
+            } else {
+                guard let name = unnamed.next() else { throw UsageError(message: "more inputs than the model has (\(graphInputs.joined(separator: ", ")))", command: "run") }
+                inputs[name] = ["npy": .string(absolute(arg))]
+            }
+        }
+        let result = try client.request("model/run", ["id": model["id"] ?? .null, "inputs": .object(inputs), "outputDir": .string(absolute(out))]).value()
+        let outputs: [JSONValue] = (result["outputs"]?.arrayValue ?? []).map {
+            ["name": $0["name"] ?? .null, "path": $0["path"] ?? .null, "shape": $0["shape"] ?? .null, "dtype": $0["dtype"] ?? .null]
+        }
+        if !options.json {
+            Table.print(header: ["output", "dtype", "shape", "path"], rows: outputs.map {
+                [$0["name"]?.stringValue ?? "?", $0["dtype"]?.stringValue ?? "?", dims($0["shape"]), $0["path"]?.stringValue ?? "?"]
+            })
+        }
+        return ["outputs": .array(outputs)]
+    }
+
+    static let export = Command(
+        name: "export", summary: "Write a model (as SegSlim holds it) to an ONNX file",
+        usage: "segslim export MODEL.onnx --out OUT.onnx [--overwrite] [--json]"
+    ) { args, client, options in
+        let parsed = try parse(args, command: "export", options: ["--out"], flags: ["--overwrite"])
+        guard parsed.positional.count == 1 else { throw UsageError(message: "expected one model path", command: "export") }
+        guard let out = parsed.options["--out"] else { throw UsageError(message: "--out OUT.onnx is required", command: "export") }
+        let model = try resident(parsed.positional[0], client)
+        let result = try client.request("model/export", ["id": model["id"] ?? .null, "path": .string(absolute(out)),
+                                                         "overwrite": .bool(parsed.flags.contains("--overwrite"))]).value()
+        if !options.json {
+            print("wrote \(result["path"]?.stringValue ?? "?") (\(Table.bytes(result["sizeBytes"]?.intValue)))")
+        }
+        return result
+    }
+}
