@@ -22,7 +22,8 @@ import Testing
 
     @Test func everyMethodHasAPage() throws {
         let methods = ["initialize", "initialized", "shutdown", "exit", "cancelRequest", "progress",
-                       "technique-list", "model-list", "server-status", "debug-sleep", "debug-print"]
+                       "technique-list", "model-list", "server-status", "debug-sleep", "debug-print",
+                       "model-load", "model-info", "model-unload", "model-export", "model-run"]
         for m in methods {
             let page = Self.protocolFolder.appendingPathComponent("methods/\(m).md").path
             #expect(FileManager.default.fileExists(atPath: page), "missing protocol/methods/\(m).md")
