@@ -33,9 +33,9 @@ let package = Package(
 
         // Tests
         .testTarget(name: "SegTensorTests", dependencies: ["SegTensor"]),
-        .testTarget(name: "SegONNXTests", dependencies: ["SegONNX", "SegGraph", "SegTensor"],
+        .testTarget(name: "SegONNXTests", dependencies: ["SegONNX", "SegGraph", "SegTensor", "SegReference"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "SegImagingTests", dependencies: ["SegImaging"],
+        .testTarget(name: "SegImagingTests", dependencies: ["SegImaging", "SegTensor"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "SegReferenceTests", dependencies: ["SegReference", "SegONNX", "SegGraph", "SegTensor"],
                     resources: [.copy("Conformance"), .copy("Fixtures")]),

@@ -29,6 +29,15 @@ enum ModelProtoDecoder {
         }
         guard let graphReader else { throw .invalidModel("the model has no graph (ModelProto.graph is missing)") }
         model.graph = try GraphProtoDecoder.decodeGraph(graphReader, context: context)
+        // Required by the ONNX spec since IR version 3; checking them also catches most files
+        // cut short between two top-level fields (protobuf has no end marker).
+        guard model.irVersion > 0 else { throw .invalidModel("ModelProto.ir_version is missing (is the file truncated?)") }
+        guard !model.opsetImports.isEmpty else {
+            throw .invalidModel("ModelProto.opset_import is missing: the model imports no operator set (is the file truncated?)")
+        }
+        if let bad = model.opsetImports.first(where: { $0.version <= 0 }) {
+            throw .invalidModel("opset_import for domain '\(bad.domain.isEmpty ? "ai.onnx" : bad.domain)' has version \(bad.version)")
+        }
 
         if !functionReaders.isEmpty {
             var functions: [FunctionDefinition] = []

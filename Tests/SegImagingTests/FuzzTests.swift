@@ -1,3 +1,4 @@
+import SegTensor
 import Foundation
 import Testing
 @testable import SegImaging
@@ -15,7 +16,7 @@ struct FuzzTests {
             .filter { $0.hasSuffix(".png") || $0.hasSuffix(".jpg") }.sorted()
     }
 
-    static func mutate(_ bytes: [UInt8], _ rng: inout SplitMix) -> [UInt8] {
+    static func mutate(_ bytes: [UInt8], _ rng: inout SeededGenerator) -> [UInt8] {
         var b = bytes
         switch rng.int(5) {
         case 0:
@@ -35,7 +36,7 @@ struct FuzzTests {
     }
 
     @Test func mutatedFilesNeverTrap() throws {
-        var rng = SplitMix(state: 2024)
+        var rng = SeededGenerator(seed: 2024)
         var errors = 0, decoded = 0
         for file in try Self.fixtureFiles() {
             let bytes = try Fixtures.bytes(file)
@@ -49,7 +50,7 @@ struct FuzzTests {
     }
 
     @Test func resignedPNGPayloadsNeverTrap() throws {
-        var rng = SplitMix(state: 77)
+        var rng = SeededGenerator(seed: 77)
         for file in try Self.fixtureFiles() where file.hasSuffix(".png") && file.hasPrefix("png_") {
             let chunks = try splitChunks(try Fixtures.bytes(file))
             for _ in 0..<Self.iterations {

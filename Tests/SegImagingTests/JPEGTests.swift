@@ -1,3 +1,4 @@
+import SegTensor
 import Foundation
 import Testing
 @testable import SegImaging
@@ -102,7 +103,7 @@ struct JPEGTests {
     }
 
     @Test func corruptBytesNeverCrash() throws {
-        var rng = SplitMix(state: 99)
+        var rng = SeededGenerator(seed: 99)
         for file in ["jpeg_base_420.jpg", "jpeg_prog_420.jpg", "jpeg_restart_prog.jpg", "jpeg_440.jpg"] {
             let bytes = try Fixtures.bytes(file)
             for _ in 0..<400 {

@@ -1,3 +1,4 @@
+import SegTensor
 import Foundation
 import Testing
 @testable import SegImaging
@@ -42,7 +43,7 @@ struct PNGTests {
     }
 
     @Test func roundTripsEveryEncoderLayout() throws {
-        var rng = SplitMix(state: 3)
+        var rng = SeededGenerator(seed: 3)
         for channels in [1, 3, 4] {
             for (w, h) in [(1, 1), (17, 13), (64, 3)] {
                 let px = (0..<(w * h * channels)).map { i in i % 5 == 0 ? rng.byte() : UInt8((i / channels) % 7 * 30) }
@@ -95,7 +96,7 @@ struct PNGTests {
 
     @Test func corruptBytesNeverCrash() throws {
         let bytes = try Fixtures.bytes("png_c6_d8_i1.png")
-        var rng = SplitMix(state: 11)
+        var rng = SeededGenerator(seed: 11)
         for pos in 0..<bytes.count {
             var bad = bytes
             bad[pos] ^= UInt8(1 + rng.int(255))
@@ -107,7 +108,7 @@ struct PNGTests {
     @Test func corruptPayloadWithValidCRCsThrowsOrDecodes() throws {
         // Re-sign mutated IDAT payloads so that the inflater and unfilterer see the damage.
         let good = try Fixtures.bytes("png_c2_d8_i0.png")
-        var rng = SplitMix(state: 5)
+        var rng = SeededGenerator(seed: 5)
         for _ in 0..<300 {
             var chunks = try splitChunks(good)
             if let k = chunks.firstIndex(where: { $0.type == "IDAT" }), !chunks[k].data.isEmpty {

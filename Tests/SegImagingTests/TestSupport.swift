@@ -1,3 +1,4 @@
+import SegTensor
 import Foundation
 import Testing
 @testable import SegImaging
@@ -25,20 +26,6 @@ enum Fixtures {
 }
 
 struct FixtureMissing: Error { let name: String }
-
-/// A reproducible byte generator for round-trip tests (SplitMix64).
-struct SplitMix {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func byte() -> UInt8 { UInt8(truncatingIfNeeded: next()) }
-    mutating func int(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-}
 
 /// Mean and max absolute difference between two equally sized sample arrays.
 func absDiff(_ a: [UInt8], _ b: [UInt8]) -> (mean: Double, max: Int) {

@@ -1,3 +1,4 @@
+import SegTensor
 import Foundation
 import Testing
 @testable import SegImaging
@@ -14,7 +15,7 @@ struct ZlibTests {
     }
 
     @Test func roundTripVariedInputs() throws {
-        var rng = SplitMix(state: 7)
+        var rng = SeededGenerator(seed: 7)
         var inputs: [[UInt8]] = [[], [42], Array("abcabcabcabcabc".utf8), [UInt8](repeating: 0, count: 100_000)]
         inputs.append((0..<70_000).map { _ in rng.byte() })                       // incompressible → stored
         inputs.append((0..<50_000).map { i in UInt8((i / 7) % 11) })             // label-like runs

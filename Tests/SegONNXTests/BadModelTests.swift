@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import SegGraph
+import SegTensor
 @testable import SegONNX
 
 /// Malformed input must produce a typed error naming what is wrong, never a crash.
@@ -32,7 +33,7 @@ import SegGraph
     @Test("flipping bytes never crashes the decoder", arguments: ["attributes.onnx", "functions.onnx", "tiny_conv.onnx"])
     func corruptedBytes(name: String) throws {
         let original = try Fixtures.bytes(name)
-        var generator = SplitMix64(seed: 42)
+        var generator = SeededGenerator(seed: 42)
         for _ in 0..<300 {
             var bytes = original
             for _ in 0..<3 {
@@ -99,18 +100,5 @@ import SegGraph
             return
         }
         #expect(path == "/nonexistent/model.onnx")
-    }
-}
-
-/// Deterministic pseudo-random numbers for fuzz-style tests.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

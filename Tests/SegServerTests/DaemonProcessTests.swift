@@ -1,5 +1,6 @@
 import Foundation
 import SegProtocol
+import SegTensor
 import SegTransport
 import Testing
 
@@ -64,7 +65,7 @@ struct DaemonProcessTests {
     /// Random bytes, then mutated valid messages: the daemon must never crash, and must still
     /// answer a valid request afterwards on the same connection (NDJSON keeps lines apart).
     @Test func fuzzedInputNeverKillsTheDaemon() throws {
-        var rng = SplitMix64(seed: 0x5E65_11A4)
+        var rng = SeededGenerator(seed: 0x5E65_11A4)
         let valid = [
             #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"clientInfo":{"name":"fuzz"}}}"#,
             #"{"jsonrpc":"2.0","id":2,"method":"debug/sleep","params":{"durationMs":1,"steps":1}}"#,
@@ -103,25 +104,12 @@ struct DaemonProcessTests {
     /// Random bytes in LSP mode: framing may never resync after a fuzzed Content-Length, but
     /// the process must end cleanly at EOF.
     @Test func randomBytesInLSPModeEndCleanly() throws {
-        var rng = SplitMix64(seed: 42)
+        var rng = SeededGenerator(seed: 42)
         for _ in 0..<5 {
             var input = Array("Content-Length: 10\r\n\r\n".utf8)
             input += (0..<20_000).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
             let out = try runProcess(daemon, [], stdin: input)
             #expect(out.status == 0, "\(out.stderr.suffix(1000))")
         }
-    }
-}
-
-/// A tiny deterministic generator so fuzz failures reproduce.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
