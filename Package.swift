@@ -18,6 +18,7 @@ let package = Package(
         .target(name: "SegReference", dependencies: ["SegTensor", "SegGraph"]),
         .target(name: "SegImaging"),
         .target(name: "SegMetrics"),
+        .target(name: "SegData", dependencies: ["SegImaging"]),
         .target(name: "SegTechnique", dependencies: ["SegGraph", "SegProtocol"]),
 
         // Wire
@@ -40,6 +41,7 @@ let package = Package(
         .testTarget(name: "SegReferenceTests", dependencies: ["SegReference", "SegONNX", "SegGraph", "SegTensor"],
                     resources: [.copy("Conformance"), .copy("Fixtures")]),
         .testTarget(name: "SegMetricsTests", dependencies: ["SegMetrics"]),
+        .testTarget(name: "SegDataTests", dependencies: ["SegData", "SegImaging"]),
         .testTarget(name: "SegProtocolTests", dependencies: ["SegProtocol"]),
         .testTarget(name: "SegTransportTests", dependencies: ["SegTransport", "SegProtocol"]),
         .testTarget(name: "SegServerTests", dependencies: ["SegServer", "SegTechnique", "SegProtocol", "SegTransport", "SegTensor", "SegGraph"],
