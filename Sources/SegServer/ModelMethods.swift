@@ -1,6 +1,7 @@
 import Foundation
 import SegGraph
 import SegONNX
+import SegPipeline
 import SegProtocol
 import SegReference
 import SegTensor
@@ -27,7 +28,8 @@ extension ServerCore {
 
     func loadModel(_ ctx: RequestContext) async throws -> JSONValue {
         let p = try ParamReader(ctx.params)
-        try p.rejectUnknown(allowed: ["path", "id"])
+        try p.rejectUnknown(allowed: ["path", "id", "preprocessing"])
+        let overrides = try Self.preprocessingOverrides(try p.optionalObject("preprocessing"))
         let path = try FilePaths.existingFile(try p.string("path"), field: "params.path")
         let requestedID = try p.optionalString("id")
         if let requestedID, requestedID.isEmpty || requestedID.count > 200 {
@@ -52,8 +54,9 @@ extension ServerCore {
             throw ModelErrors.response(for: error, file: path)
         }
         let summary = ModelSummary(model: model, inference: inference)
+        let preprocessing = try Self.preprocessing(model, summary, overrides: overrides, file: path)
         var entry = ModelStore.Entry(
-            id: requestedID ?? "", path: path, model: model, summary: summary, executor: executor, fileBytes: fileBytes,
+            id: requestedID ?? "", path: path, model: model, summary: summary, executor: executor, preprocessing: preprocessing, fileBytes: fileBytes,
             residentBytes: Int64(model.graph.initializers.byteCount) + 4096, loadedAt: Date(), derivedFrom: nil)
         if requestedID != nil {
             try await models.add(entry)
@@ -62,6 +65,40 @@ extension ServerCore {
         }
         Log.info("loaded \(path) as '\(entry.id)'")
         return ModelJSON.info(entry)
+    }
+
+    /// `model/load`'s `preprocessing` object: the `segslim.*` keys without the prefix, values as
+    /// JSON (`{"mean": [0.5, 0.5, 0.5], "channel_order": "BGR", "input_size": [512, 1024]}`).
+    static func preprocessingOverrides(_ p: ParamReader?) throws -> [String: String] {
+        guard let p else { return [:] }
+        let allowed: Set<String> = ["input_size", "resize", "mean", "std", "scale", "channel_order", "classes", "palette", "ignore_index"]
+        try p.rejectUnknown(allowed: allowed)
+        var out: [String: String] = [:]
+        for (k, v) in p.fields {
+            switch (k, v) {
+            case ("input_size", .array(let a)): out[k] = a.map { $0.jsonString }.joined(separator: ",")
+            case (_, .string(let s)): out[k] = s
+            default: out[k] = v.jsonString
+            }
+        }
+        return out
+    }
+
+    /// Image-in, mask-out preprocessing for a model with one 4-D float input; nil otherwise
+    /// (such a model still loads and runs, but cannot segment images).
+    static func preprocessing(_ model: Model, _ summary: ModelSummary, overrides: [String: String], file: String) throws -> Preprocessing? {
+        guard summary.inputs.count == 1, let input = summary.inputs.first, input.shape?.count == 4,
+              input.dtype == .f32 || input.dtype == nil else {
+            if !overrides.isEmpty { throw ResponseError.invalidParams("params.preprocessing: \(file) is not an image model (one 4-D float input)") }
+            return nil
+        }
+        var classes: Int? = nil
+        if let out = summary.outputs.first?.shape, out.count == 4, case .value(let c) = out[1] { classes = c }
+        do {
+            return try Preprocessing(model: model, numClasses: classes, overrides: overrides)
+        } catch {
+            throw ResponseError(overrides.isEmpty ? .invalidModel : .invalidParams, "\(overrides.isEmpty ? file : "params.preprocessing"): \(error)")
+        }
     }
 
     /// `lraspp_mbv3_camvid.onnx` → `lraspp_mbv3_camvid`.
@@ -75,8 +112,11 @@ extension ServerCore {
         try p.rejectUnknown(allowed: ["id", "path", "overwrite"])
         let entry = try await models.entry(id: try p.string("id"))
         let target = try FilePaths.outputFile(try p.string("path"), field: "params.path", overwrite: try p.optionalBool("overwrite") ?? false)
+        // Exported models carry their preprocessing, so they segment the same way anywhere.
+        var model = entry.model
+        for (k, v) in entry.preprocessing?.metadata ?? [:] where model.metadata[k] == nil { model.metadata[k] = v }
         let bytes: [UInt8]
-        do { bytes = try ONNX.encode(entry.model) } catch {
+        do { bytes = try ONNX.encode(model) } catch {
             throw ResponseError(.invalidModel, "cannot encode model '\(entry.id)': \(error)")
         }
         try FilePaths.atomicWrite(bytes, to: target)
@@ -139,6 +179,19 @@ enum ModelJSON {
         ["name": .string(v.name), "dtype": v.dtype.map { .string($0.rawValue) } ?? .null, "shape": dims(v.shape)]
     }
 
+    static func preprocessing(_ p: Preprocessing) -> JSONValue {
+        [
+            "input": .string(p.inputName),
+            "inputSize": p.inputSize.map { [.int(Int64($0.height)), .int(Int64($0.width))] } ?? .null,
+            "resize": .string(p.resize.rawValue),
+            "mean": .array(p.mean.map { .double(Double($0)) }), "std": .array(p.std.map { .double(Double($0)) }),
+            "scale": .double(Double(p.scale)), "channelOrder": .string(p.bgr ? "BGR" : "RGB"),
+            "classes": .array(p.classes.map(JSONValue.string)),
+            "palette": .array(p.palette.map { .array($0.map { .int(Int64($0)) }) }),
+            "ignoreIndex": .int(Int64(p.ignoreIndex)),
+        ]
+    }
+
     static func info(_ e: ModelStore.Entry) -> JSONValue {
         let s = e.summary
         return [
@@ -154,6 +207,7 @@ enum ModelJSON {
             "residentBytes": .int(e.residentBytes),
             "metadata": .object(e.model.metadata.mapValues(JSONValue.string)),
             "producer": .string([e.model.producerName, e.model.producerVersion].filter { !$0.isEmpty }.joined(separator: " ")),
+            "preprocessing": e.preprocessing.map(preprocessing) ?? .null,
             "warnings": .array(s.warnings.map(JSONValue.string) + (s.uncountedNodes > 0 ? [.string("MACs of \(s.uncountedNodes) node(s) not counted: their shapes are not known until run time")] : [])),
         ]
     }

@@ -1,6 +1,7 @@
 import Foundation
 import SegGraph
 import SegProtocol
+import SegPipeline
 import SegReference
 
 /// The resident models, shared by every connection of a daemon, within a memory budget.
@@ -14,6 +15,9 @@ public actor ModelStore {
         public var summary: ModelSummary
         /// Checked at load: a resident model is one we can run.
         public var executor: ReferenceExecutor
+        /// How images become its input (from `segslim.*` metadata, overridable at load);
+        /// nil for models that are not image-in, mask-out.
+        public var preprocessing: Preprocessing?
         /// Size of the file it was loaded from (0 when made in memory).
         public var fileBytes: Int64
         public var residentBytes: Int64

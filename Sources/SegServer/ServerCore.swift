@@ -9,6 +9,7 @@ public final class ServerCore: Sendable {
     public let configuration: ServerConfiguration
     public let registry: TechniqueRegistry
     public let models: ModelStore
+    public let datasets = DatasetStore()
     let stats = ServerStats()
     let methods: [String: MethodHandler]
 
@@ -17,7 +18,7 @@ public final class ServerCore: Sendable {
         self.registry = registry
         self.models = ModelStore(budgetBytes: configuration.memoryBudgetBytes)
         var table: [String: MethodHandler] = [:]
-        for h in Self.standardMethods + Self.modelMethods where !h.debugOnly || configuration.enableDebugMethods {
+        for h in Self.standardMethods + Self.modelMethods + Self.datasetMethods + Self.segmentMethods where !h.debugOnly || configuration.enableDebugMethods {
             table[h.method] = h
         }
         self.methods = table

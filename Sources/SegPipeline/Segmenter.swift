@@ -1,0 +1,118 @@
+import Foundation
+import SegImaging
+import SegTensor
+
+/// One image through a model: preprocessing, inference, and the class mask at the image's
+/// own size. PaddleSeg's order: logits are resized (bilinear) to the original size before the
+/// argmax, so masks agree with its predictions pixel for pixel.
+public struct Segmenter: Sendable {
+    public let runner: any ModelRunner
+    public let preprocessing: Preprocessing
+    /// Model output holding the class scores (or class ids): the first graph output.
+    public let outputName: String
+
+    public init(runner: any ModelRunner, preprocessing: Preprocessing, outputName: String) {
+        self.runner = runner
+        self.preprocessing = preprocessing
+        self.outputName = outputName
+    }
+
+    public struct Timings: Sendable {
+        public var preprocessMs = 0.0
+        public var inferMs = 0.0
+        public var postprocessMs = 0.0
+    }
+
+    /// Sliding-window inference over the preprocessed image (PaddleSeg's `is_slide`).
+    public struct Slide: Sendable, Equatable {
+        public var crop: (height: Int, width: Int)
+        public var stride: (height: Int, width: Int)
+        public init(crop: (Int, Int), stride: (Int, Int)) {
+            self.crop = (crop.0, crop.1)
+            self.stride = (stride.0, stride.1)
+        }
+        public static func == (a: Slide, b: Slide) -> Bool {
+            a.crop == b.crop && a.stride == b.stride
+        }
+    }
+
+    /// The class mask (1 channel, class ids) at the image's size.
+    public func segment(_ input: Image, slide: Slide? = nil, isCancelled: () -> Bool = { false }) throws -> (mask: Image, timings: Timings) {
+        var t = Timings()
+        var clock = Date()
+        func lap() -> Double { let now = Date(); defer { clock = now }; return now.timeIntervalSince(clock) * 1000 }
+
+        let rgb = try Self.rgb(input)
+        var image = rgb
+        if preprocessing.resize == .stretch, let size = preprocessing.inputSize, size.height != image.height || size.width != image.width {
+            image = try image.resizedBilinear(width: size.width, height: size.height)
+        }
+        var chw = try image.normalizedCHW(mean: preprocessing.mean, std: preprocessing.std, scale: preprocessing.scale)
+        if preprocessing.bgr {
+            let n = image.width * image.height
+            for i in 0..<n { chw.swapAt(i, 2 * n + i) }
+        }
+        t.preprocessMs = lap()
+
+        let logits: Logits
+        if let slide {
+            logits = try slideInference(chw, height: image.height, width: image.width, slide: slide, isCancelled: isCancelled)
+        } else {
+            logits = try infer(chw, height: image.height, width: image.width, isCancelled: isCancelled)
+        }
+        t.inferMs = lap()
+        let mask = try logits.mask(height: rgb.height, width: rgb.width)
+        t.postprocessMs = lap()
+        return (mask, t)
+    }
+
+    /// Gray and RGBA inputs become RGB.
+    static func rgb(_ image: Image) throws -> Image {
+        switch image.channels {
+        case 3: return image
+        case 1:
+            var px = [UInt8](repeating: 0, count: image.pixels.count * 3)
+            for (i, v) in image.pixels.enumerated() { px[3 * i] = v; px[3 * i + 1] = v; px[3 * i + 2] = v }
+            return try Image(width: image.width, height: image.height, channels: 3, pixels: px)
+        case 4:
+            var px = [UInt8](); px.reserveCapacity(image.width * image.height * 3)
+            for i in stride(from: 0, to: image.pixels.count, by: 4) { px.append(contentsOf: image.pixels[i..<i + 3]) }
+            return try Image(width: image.width, height: image.height, channels: 3, pixels: px)
+        default:
+            throw PipelineError.image("image", "\(image.channels) channels; expected 1, 3 or 4")
+        }
+    }
+
+    func infer(_ chw: [Float], height: Int, width: Int, isCancelled: () -> Bool) throws -> Logits {
+        let x = try Tensor(dims: [1, 3, height, width], scalars: chw)
+        let outputs = try runner.run([preprocessing.inputName: x], isCancelled: isCancelled)
+        guard let y = outputs[outputName] else { throw PipelineError.model("the model did not produce output '\(outputName)'") }
+        return try Logits(y)
+    }
+
+    /// Windows of `crop` every `stride`, the last ones flush with the edge; overlapping
+    /// logits are averaged.
+    func slideInference(_ chw: [Float], height h: Int, width w: Int, slide: Slide, isCancelled: () -> Bool) throws -> Logits {
+        let (ch, cw) = slide.crop, (sh, sw) = slide.stride
+        guard ch > 0, cw > 0, sh > 0, sw > 0 else { throw PipelineError.model("slide crop and stride must be positive") }
+        let rows = max(h - ch + sh - 1, 0) / sh + 1, cols = max(w - cw + sw - 1, 0) / sw + 1
+        var sum: [Float] = [], count = [Float](repeating: 0, count: h * w), classes = 0
+        for r in 0..<rows {
+            for c in 0..<cols {
+                let y2 = min(r * sh + ch, h), x2 = min(c * sw + cw, w)
+                let y1 = max(y2 - ch, 0), x1 = max(x2 - cw, 0)
+                let hh = y2 - y1, ww = x2 - x1
+                var crop = [Float](repeating: 0, count: 3 * hh * ww)
+                for k in 0..<3 { for y in 0..<hh { for x in 0..<ww { crop[(k * hh + y) * ww + x] = chw[(k * h + y1 + y) * w + x1 + x] } } }
+                var l = try infer(crop, height: hh, width: ww, isCancelled: isCancelled)
+                if l.height != hh || l.width != ww { l = try l.resized(height: hh, width: ww) }
+                guard case .scores(let scores) = l.storage else { throw PipelineError.model("sliding windows need class scores, not class ids") }
+                if sum.isEmpty { classes = l.classes; sum = [Float](repeating: 0, count: classes * h * w) }
+                for k in 0..<classes { for y in 0..<hh { for x in 0..<ww { sum[(k * h + y1 + y) * w + x1 + x] += scores[(k * hh + y) * ww + x] } } }
+                for y in 0..<hh { for x in 0..<ww { count[(y1 + y) * w + x1 + x] += 1 } }
+            }
+        }
+        for k in 0..<classes { for i in 0..<(h * w) { sum[k * h * w + i] /= max(count[i], 1) } }
+        return Logits(classes: classes, height: h, width: w, storage: .scores(sum))
+    }
+}
