@@ -101,7 +101,10 @@ extension Image {
 public enum Legend {
     public static func render(classes: [String], palette: [RGB], scale: Int = 2) throws(ImagingError) -> Image {
         let rowHeight = BitmapFont.height * scale + 10, swatch = BitmapFont.height * scale + 4, margin = 8
-        let names = classes.enumerated().map { "\($0.offset)  \($0.element)" }
+        let digits = String(max(classes.count - 1, 0)).count
+        let names = classes.enumerated().map { i, name in
+            String(repeating: " ", count: digits - String(i).count) + "\(i)  \(name)"
+        }
         let textWidth = names.map { Image.textWidth($0, scale: scale) }.max() ?? 0
         let width = margin * 3 + swatch + textWidth, height = margin * 2 + max(names.count, 1) * rowHeight
         var image = try Image(width: width, height: height, channels: 3, fill: 255)

@@ -37,32 +37,36 @@ extension ServerCore {
         }
         let url = URL(fileURLWithPath: path)
         let fileBytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? 0
-        // Refuse before reading: a file bigger than the whole budget cannot become resident.
-        try await models.checkBudget(adding: fileBytes, for: requestedID ?? url.lastPathComponent)
-        ctx.progress.begin("Loading \(url.lastPathComponent)")
-        let model: Model
-        do { model = try ONNX.load(contentsOf: url) } catch {
-            throw ModelErrors.response(for: error, file: path)
-        }
-        try Task.checkCancellation()
-        let executor: ReferenceExecutor
-        let inference: ShapeInference
+        let id = try await models.reserve(requested: requestedID, base: Self.defaultID(for: url))
+        var loaded: ModelStore.Entry? = nil
         do {
-            executor = try ReferenceExecutor(model: model)
-            inference = try ShapeInference(model: model)
+            // Refuse before reading: a file bigger than the whole budget cannot become resident.
+            try await models.checkBudget(adding: fileBytes, for: id)
+            ctx.progress.begin("Loading \(url.lastPathComponent)")
+            let model: Model
+            do { model = try ONNX.load(contentsOf: url) } catch {
+                throw ModelErrors.response(for: error, file: path)
+            }
+            try Task.checkCancellation()
+            let executor: ReferenceExecutor
+            let inference: ShapeInference
+            do {
+                executor = try ReferenceExecutor(model: model)
+                inference = try ShapeInference(model: model)
+            } catch {
+                throw ModelErrors.response(for: error, file: path)
+            }
+            let summary = ModelSummary(model: model, inference: inference)
+            let preprocessing = try Self.preprocessing(model, summary, overrides: overrides, file: path)
+            loaded = ModelStore.Entry(
+                id: id, path: path, model: model, summary: summary, executor: executor, preprocessing: preprocessing, fileBytes: fileBytes,
+                residentBytes: Int64(model.graph.initializers.byteCount) + 4096, loadedAt: Date(), derivedFrom: nil)
+            try await models.finishLoading(id, entry: loaded)
         } catch {
-            throw ModelErrors.response(for: error, file: path)
+            if loaded == nil { try? await models.finishLoading(id, entry: nil) }
+            throw error
         }
-        let summary = ModelSummary(model: model, inference: inference)
-        let preprocessing = try Self.preprocessing(model, summary, overrides: overrides, file: path)
-        var entry = ModelStore.Entry(
-            id: requestedID ?? "", path: path, model: model, summary: summary, executor: executor, preprocessing: preprocessing, fileBytes: fileBytes,
-            residentBytes: Int64(model.graph.initializers.byteCount) + 4096, loadedAt: Date(), derivedFrom: nil)
-        if requestedID != nil {
-            try await models.add(entry)
-        } else {
-            entry.id = try await models.add(entry, uniqueFrom: Self.defaultID(for: url))
-        }
+        guard let entry = loaded else { throw ResponseError(.internalError, "load of \(path) produced no model") }
         Log.info("loaded \(path) as '\(entry.id)'")
         return ModelJSON.info(entry)
     }

@@ -39,6 +39,10 @@ public actor ModelStore {
     public let budgetBytes: Int64
     private var entries: [String: Entry] = [:]
     private var order: [String] = []
+    /// Ids reserved by loads in progress, with the requests waiting for them. A request that
+    /// names a model still loading waits for it, so a script may send `model/load` and then
+    /// `model/segment` without waiting for the first answer.
+    private var loading: [String: [CheckedContinuation<Void, Never>]] = [:]
 
     public init(budgetBytes: Int64) { self.budgetBytes = budgetBytes }
 
@@ -46,20 +50,37 @@ public actor ModelStore {
     public var count: Int { entries.count }
     public var residentBytes: Int64 { entries.values.reduce(0) { $0 + $1.residentBytes } }
 
-    public func entry(id: String) throws(ResponseError) -> Entry {
+    public func entry(id: String) async throws(ResponseError) -> Entry {
+        if loading[id] != nil {
+            await withCheckedContinuation { loading[id, default: []].append($0) }
+        }
         guard let e = entries[id] else {
             throw ResponseError(.modelNotFound, "no resident model with id '\(id)' (resident: \(order.isEmpty ? "none" : order.joined(separator: ", ")))")
         }
         return e
     }
 
-    /// Adds a model under a fresh id derived from `base` (`base`, `base-2`, ...), in one
-    /// step so two concurrent loads of one file cannot pick the same id. Returns the id.
-    public func add(_ entry: Entry, uniqueFrom base: String) throws(ResponseError) -> String {
-        var e = entry
-        e.id = uniqueID(base: base)
-        try add(e)
-        return e.id
+    /// Reserves an id for a load about to start: `requested` as given (an error if taken), or a
+    /// fresh one derived from `base` (`base`, `base-2`, ...).
+    public func reserve(requested: String?, base: String) throws(ResponseError) -> String {
+        if let requested {
+            guard entries[requested] == nil, loading[requested] == nil else {
+                throw .invalidParams("params.id: a model with id '\(requested)' is already resident; unload it or choose another id")
+            }
+            loading[requested] = []
+            return requested
+        }
+        let id = uniqueID(base: base)
+        loading[id] = []
+        return id
+    }
+
+    /// Ends a reservation: the entry becomes resident (or, on failure, the id is free again);
+    /// requests waiting for it go on.
+    public func finishLoading(_ id: String, entry: Entry?) throws(ResponseError) {
+        let waiters = loading.removeValue(forKey: id) ?? []
+        defer { for w in waiters { w.resume() } }
+        if let entry { try add(entry) }
     }
 
     /// Adds a model; refuses a duplicate id or one that would exceed the budget.
@@ -82,8 +103,8 @@ public actor ModelStore {
     }
 
     @discardableResult
-    public func remove(id: String) throws(ResponseError) -> Entry {
-        let e = try entry(id: id)
+    public func remove(id: String) async throws(ResponseError) -> Entry {
+        let e = try await entry(id: id)
         entries[id] = nil
         order.removeAll { $0 == id }
         return e
@@ -91,9 +112,10 @@ public actor ModelStore {
 
     /// A fresh id like `lraspp-2` that no resident model uses.
     public func uniqueID(base: String) -> String {
-        if entries[base] == nil { return base }
+        func taken(_ id: String) -> Bool { entries[id] != nil || loading[id] != nil }
+        if !taken(base) { return base }
         var n = 2
-        while entries["\(base)-\(n)"] != nil { n += 1 }
+        while taken("\(base)-\(n)") { n += 1 }
         return "\(base)-\(n)"
     }
 }

@@ -106,6 +106,18 @@ import Testing
         #expect(result["sizeRatio"]?.doubleValue == 1.0)
     }
 
+    @Test func requestsWaitForAModelStillLoading() async throws {
+        let c = TestClient()
+        try await c.initialize()
+        c.send(#"{"jsonrpc":"2.0","id":1,"method":"model/load","params":{"path":"\#(Self.fixture("tiny_seg.onnx"))"}}"#)
+        c.send(#"{"jsonrpc":"2.0","id":2,"method":"model/segment","params":{"id":"tiny_seg","images":["\#(Self.fixture("tinyseg/images/s0.png"))"],"overlay":false}}"#)
+        c.send(#"{"jsonrpc":"2.0","id":3,"method":"model/load","params":{"path":"/no/such.onnx","id":"ghost"}}"#)
+        c.send(#"{"jsonrpc":"2.0","id":4,"method":"model/info","params":{"id":"ghost"}}"#)
+        #expect(try await c.response(2)["result"]?["results"]?.arrayValue?.count == 1)
+        #expect(try await c.response(3).errorCode == -33001)
+        #expect(try await c.response(4).errorCode == -33004)
+    }
+
     @Test func preprocessingOverridesAreValidatedAndExported() async throws {
         let c = TestClient()
         try await c.initialize()
