@@ -31,7 +31,8 @@ let package = Package(
         .executableTarget(name: "segslimd", dependencies: ["SegServer"]),
         // segslim spawns the segslimd beside it; depending on it makes `swift run segslim`
         // build both.
-        .executableTarget(name: "segslim", dependencies: ["SegProtocol", "SegTransport", "segslimd"]),
+        .executableTarget(name: "segslim", dependencies: ["SegProtocol", "SegTransport", "segslimd"],
+                          resources: [.copy("Demo")]),
 
         // Tests
         .testTarget(name: "SegTensorTests", dependencies: ["SegTensor"]),
