@@ -43,11 +43,16 @@ import Testing
         #expect(throws: ExecutionError.self) { _ = try H.run("ReduceMean", opset: 13, [x], attributes: [NamedAttribute("noop_with_empty_axes", .int(1))]) }
     }
 
-    @Test func integerReductionsWrapAndTruncate() throws {
+    /// ORT sums integers in Double and clamps; Max/Min stay exact.
+    @Test func integerReductionsFollowORT() throws {
         let x = try Tensor(dims: [2, 2], scalars: [1, 2, 3, 5] as [Int32])
         #expect(try H.run("ReduceMean", opset: 18, [x, try H.i64([1])], constants: [1]) == (try Tensor(dims: [2, 1], scalars: [1, 4] as [Int32])))
-        let bytes = try Tensor(dims: [3], scalars: [100, 100, 100] as [Int8])
-        #expect(try H.run("ReduceSum", opset: 13, [bytes]).scalars(as: Int8.self) == [44])
+        let wide = try Tensor(dims: [2, 3], scalars: [Int32.max, Int32.max, Int32.max, 5, 5, 5])
+        #expect(try H.run("ReduceSum", opset: 13, [wide, try H.i64([1])], constants: [1]).scalars(as: Int32.self) == [.max, 15])
+        #expect(try H.run("ReduceProd", opset: 18, [try Tensor(dims: [3], scalars: [46341, 46341, -1] as [Int32])]).scalars(as: Int32.self) == [.min])
+        let long = try Tensor(dims: [2], scalars: [(1 << 53) + 1, 0] as [Int64])
+        #expect(try H.run("ReduceSum", opset: 13, [long]).scalars(as: Int64.self) == [1 << 53])
+        #expect(try H.run("ReduceMax", opset: 18, [long]).scalars(as: Int64.self) == [(1 << 53) + 1])
         let flags = try Tensor(dims: [2, 2], scalars: [true, false, false, false])
         #expect(try H.run("ReduceMax", opset: 20, [flags, try H.i64([1])], constants: [1]).scalars(as: Bool.self) == [true, false])
     }

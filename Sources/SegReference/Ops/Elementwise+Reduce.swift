@@ -5,7 +5,7 @@ import SegTensor
 // Reduce* ops. Axes are an attribute until ReduceSum-13 / the others' 18, then an optional
 // int64 input; no axes means every axis, unless `noop_with_empty_axes` (then nothing is
 // reduced, but the element-wise part still applies: ReduceSumSquare squares, like ORT).
-// Floats accumulate in Double; integers in their own type, wrapping.
+// Floats accumulate in Double, and so do integers (see `ReduceIntegers`).
 
 extension ElementwiseOperators {
     enum Reduction: Sendable {
@@ -151,36 +151,28 @@ extension ElementwiseOperators {
         }
     }
 
+    /// Integer reductions as ORT's CPU kernels compute them: Max and Min exactly in the type;
+    /// everything else accumulated in Double and converted back saturating (so an int64 sum
+    /// loses digits beyond 2^53 and an int32 sum that overflows clamps to Int32.max, as in ORT).
     struct ReduceIntegers: IntegerVisitor {
         let x: Tensor, reduction: Reduction, target: [Int], shape: Shape, count: Int
         func visit<T: FixedWidthInteger & TensorScalar>(_: T.Type) throws -> Tensor {
             let v = try x.scalars(as: T.self)
-            let out: [T]
-            switch reduction {
-            case .l2, .logSum, .logSumExp:
-                // No integer meaning: computed in Double and cast back like ORT's C++.
-                let d = reduceDoubles(reduction, v.map { Double($0) }, into: shape.elementCount, target: target, count: count)
-                out = d.map { integer(truncating: $0) }
-            default:
-                let initial: T = reduction == .prod ? 1 : reduction == .max ? .min : reduction == .min ? .max : 0
-                var acc = [T](repeating: initial, count: shape.elementCount)
+            if reduction == .max || reduction == .min {
+                var acc = [T](repeating: reduction == .max ? .min : .max, count: shape.elementCount)
                 for (i, e) in v.enumerated() {
-                    let t = target[i]
-                    switch reduction {
-                    case .prod: acc[t] = acc[t] &* e
-                    case .max: acc[t] = Swift.max(acc[t], e)
-                    case .min: acc[t] = Swift.min(acc[t], e)
-                    case .l1: acc[t] = acc[t] &+ (e < 0 ? 0 &- e : e)
-                    case .sumSquare: acc[t] = acc[t] &+ e &* e
-                    default: acc[t] = acc[t] &+ e
-                    }
+                    acc[target[i]] = reduction == .max ? Swift.max(acc[target[i]], e) : Swift.min(acc[target[i]], e)
                 }
-                guard reduction == .mean else { out = acc; break }
-                guard count > 0 else { throw OpError.input(0, "ReduceMean of an empty integer set") }
-                // Truncating division by the group size, which may not fit in T itself.
-                out = acc.map { T.isSigned ? T(truncatingIfNeeded: Int64($0) / Int64(count)) : T(truncatingIfNeeded: UInt64($0) / UInt64(count)) }
+                return try Tensor(shape: shape, scalars: acc)
             }
-            return try Tensor(shape: shape, scalars: out)
+            if reduction == .mean && count == 0 { throw OpError.input(0, "ReduceMean of an empty integer set") }
+            let d = reduceDoubles(reduction, v.map { Double($0) }, into: shape.elementCount, target: target, count: count)
+            return try Tensor(shape: shape, scalars: d.map { (r: Double) -> T in
+                if r.isNaN { return 0 }
+                if r >= Double(T.max) { return .max }
+                if r <= Double(T.min) { return .min }
+                return T(r.rounded(.towardZero))
+            })
         }
     }
 }
