@@ -67,8 +67,8 @@ extension TensorOperators {
         [try required(inputs, 0)]
     }
 
-    /// Dropout (7, 10): inference only; the output is the input and the mask (input dtype
-    /// before 10, bool from 10) is all kept.
+    /// Dropout (7, 10): inference only; the output is the input. The mask (input dtype before
+    /// 10, bool from 10) is all zeros/false, as ONNX Runtime writes it for these versions.
     static let dropoutOld = OperatorDefinition(
         "Dropout", versions: 7...11, attributes: ["ratio"],
         infer: { ctx, inputs in
@@ -77,7 +77,8 @@ extension TensorOperators {
         },
         run: { ctx, inputs in
             let x = try required(inputs, 0)
-            return [x, try dropoutMask(like: x, bool: ctx.opset >= 10)]
+            let maskType: DType = ctx.opset >= 10 ? .bool : x.dtype
+            return [x, try Tensor(zeros: maskType, shape: x.shape)]
         })
 
     /// Dropout (12, 13, 22): `ratio` and `training_mode` are inputs. In inference mode (the
@@ -102,14 +103,8 @@ extension TensorOperators {
                     throw OpError.unsupported("Dropout in training mode with ratio \(ratio) is random; the reference executor runs inference only")
                 }
             }
-            return [x, try dropoutMask(like: x, bool: true)]
+            return [x, try Tensor(shape: x.shape, scalars: [Bool](repeating: true, count: x.elementCount))]
         })
-
-    static func dropoutMask(like x: Tensor, bool: Bool) throws -> Tensor {
-        if bool { return try Tensor(shape: x.shape, scalars: [Bool](repeating: true, count: x.elementCount)) }
-        let one = try Tensor(scalar: Float(1)).converted(to: x.dtype)
-        return try gather(one, map: [Int](repeating: 0, count: x.elementCount), shape: x.shape)
-    }
 
     /// Shape (1, 13): the whole shape as i64.
     static let shapeOld = OperatorDefinition(

@@ -187,11 +187,13 @@ extension TensorOperators {
             if step > 0 {
                 start = min(max(start, 0), dim)
                 end = min(max(end, 0), dim)
-                ranges[axis] = (start, step, end > start ? (end - start + step - 1) / step : 0)
+                ranges[axis] = (start, step, end > start ? (end - start - 1) / step + 1 : 0)
             } else {
                 start = min(max(start, 0), dim - 1)
                 end = min(max(end, -1), dim - 1)
-                ranges[axis] = (start, step, start > end ? (start - end - step - 1) / -step : 0)
+                // −step would overflow for Int.min; any step that large takes one element anyway.
+                let back = step == Int.min ? Int.max : -step
+                ranges[axis] = (start, step, start > end ? (start - end - 1) / back + 1 : 0)
             }
         }
         return ranges
@@ -212,19 +214,24 @@ extension TensorOperators {
         guard let starts, let ends else { return type(x?.dtype, Array(repeating: .unknown, count: shape.count)) }
         let rank = shape.count
         let axes = axes ?? Array(0..<starts.count)
+        let steps = steps ?? Array(repeating: 1, count: starts.count)
+        guard axes.count == starts.count, ends.count == starts.count, steps.count == starts.count else { return type(x?.dtype, nil) }
         var out = shape
-        // Axes not sliced keep their (possibly symbolic) dims; sliced ones need a known size.
-        var concrete = shape.map { d -> Int in if case .value(let v) = d { v } else { -1 } }
+        // Unsliced axes keep their (possibly symbolic) dims; a symbolic axis stays itself when
+        // sliced in full (0 to "the end", step 1), the form exporters write for x[:, a:b].
+        var concrete = shape.map { d -> Int in if case .value(let v) = d { v } else { 0 } }
+        var symbolic = Set<Int>()
         for (i, a) in axes.enumerated() {
             guard let axis = inferAxis(a, rank: rank) else { return type(x?.dtype, nil) }
-            if concrete[axis] < 0 { out[axis] = .unknown; concrete[axis] = 0 }
-            _ = i
+            if case .value = shape[axis] { continue }
+            symbolic.insert(axis)
+            let full = starts[i] == 0 && ends[i] >= Int(Int32.max) && steps[i] == 1
+            out[axis] = full ? shape[axis] : .unknown
+            concrete[axis] = 0
         }
         guard let ranges = try? sliceRanges(concrete, starts: starts, ends: ends, axes: axes, steps: steps) else { return type(x?.dtype, nil) }
-        for a in axes {
-            guard let axis = inferAxis(a, rank: rank) else { continue }
-            if case .unknown = out[axis] { continue }
-            out[axis] = .value(ranges[axis].count)
+        for axis in ranges.indices where !symbolic.contains(axis) {
+            if case .value = shape[axis] { out[axis] = .value(ranges[axis].count) }
         }
         return type(x?.dtype, out)
     }
