@@ -16,16 +16,21 @@ let package = Package(
         .target(name: "SegGraph", dependencies: ["SegTensor"]),
         .target(name: "SegONNX", dependencies: ["SegTensor", "SegGraph"]),
         .target(name: "SegReference", dependencies: ["SegTensor", "SegGraph"]),
+        .target(name: "SegRewrite", dependencies: ["SegGraph", "SegTensor", "SegReference"]),
         .target(name: "SegImaging"),
         .target(name: "SegMetrics"),
         .target(name: "SegData", dependencies: ["SegImaging"]),
         .target(name: "SegPipeline", dependencies: ["SegTensor", "SegGraph", "SegImaging", "SegData", "SegMetrics", "SegReference"]),
         .target(name: "SegTechnique", dependencies: ["SegGraph", "SegProtocol"]),
 
+        // Technique plugins: each depends on SegTechnique and lower layers only, and is
+        // registered in SegServer/BuiltInTechniques.swift.
+        .target(name: "Fuse", dependencies: ["SegTechnique", "SegRewrite", "SegGraph", "SegProtocol"], path: "plugins/Fuse"),
+
         // Wire
         .target(name: "SegProtocol"),
         .target(name: "SegTransport", dependencies: ["SegProtocol"]),
-        .target(name: "SegServer", dependencies: ["SegProtocol", "SegTransport", "SegTechnique", "SegGraph", "SegONNX", "SegReference", "SegTensor", "SegData", "SegImaging", "SegMetrics", "SegPipeline"]),
+        .target(name: "SegServer", dependencies: ["SegProtocol", "SegTransport", "SegTechnique", "SegGraph", "SegONNX", "SegReference", "SegTensor", "SegData", "SegImaging", "SegMetrics", "SegPipeline", "Fuse"]),
 
         // Executables
         .executableTarget(name: "segslimd", dependencies: ["SegServer"]),
@@ -33,6 +38,8 @@ let package = Package(
         // build both.
         .executableTarget(name: "segslim", dependencies: ["SegProtocol", "SegTransport", "segslimd"],
                           resources: [.copy("Demo")]),
+        // Release-mode timing driver for benchmarks/imaging_speed.py.
+        .executableTarget(name: "segslim-imaging-bench", dependencies: ["SegImaging"], path: "benchmarks/imaging-bench"),
 
         // Tests
         .testTarget(name: "SegTensorTests", dependencies: ["SegTensor"]),
