@@ -17,6 +17,9 @@ extension TensorOperators {
             guard present.count == 1 else {
                 throw OpError.attribute("value", "Constant needs exactly one value attribute, got \(present.isEmpty ? "none" : present.joined(separator: ", "))")
             }
+            if present[0] != "value" && ctx.opset < 12 {
+                throw OpError.attribute(present[0], "exists from opset 12; this model imports opset \(ctx.opset)")
+            }
             if ["sparse_value", "value_string", "value_strings"].contains(present[0]) {
                 throw OpError.unsupported("Constant attribute '\(present[0])': sparse and string tensors are not supported")
             }

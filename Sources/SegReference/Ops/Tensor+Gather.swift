@@ -68,6 +68,9 @@ extension TensorOperators {
     /// data dims after the batch dims; each tuple selects an element or a slice.
     static let gatherND = OperatorDefinition(
         "GatherND", versions: 11...Int.max, attributes: ["batch_dims"],
+        check: { ctx in
+            if ctx.opset < 12 && ctx.has("batch_dims") { throw OpError.attribute("batch_dims", "exists from opset 12") }
+        },
         infer: { ctx, inputs in
             let data = inputs.first ?? nil
             let b = try ctx.int("batch_dims", default: 0)

@@ -90,7 +90,10 @@ extension TensorOperators {
     /// DepthToSpace (1, 11, 13): DCR (default) or CRD order of the channel blocks.
     static let depthToSpace = OperatorDefinition(
         "DepthToSpace", attributes: ["blocksize", "mode"],
-        check: { ctx in _ = try spaceDepthParameters(ctx) },
+        check: { ctx in
+            if ctx.opset < 11 && ctx.has("mode") { throw OpError.attribute("mode", "exists from opset 11") }
+            _ = try spaceDepthParameters(ctx)
+        },
         infer: { ctx, inputs in
             let x = inputs.first ?? nil
             guard let s = x?.shape, s.count == 4, let (b, _) = try? spaceDepthParameters(ctx) else { return [type(x?.dtype, nil)] }
