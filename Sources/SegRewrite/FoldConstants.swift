@@ -1,0 +1,42 @@
+import SegGraph
+import SegReference
+import SegTensor
+
+/// Replaces every node whose outputs are all known at load (constant inputs, and shape
+/// subgraphs once input shapes are static: Shape → Gather → Concat → Reshape) by
+/// initializers. `inputShapes` fixes dynamic input dims for folding shape computations.
+public struct FoldConstants: GraphRewrite {
+    public let name = "foldConstants"
+    public var inputShapes: [String: [Int]]
+    /// Largest folded tensor kept as an initializer (bigger ones stay computed at run time,
+    /// e.g. an Expand that would bake a huge constant into the file).
+    public var maxElements: Int
+
+    public init(inputShapes: [String: [Int]] = [:], maxElements: Int = 1 << 16) {
+        self.inputShapes = inputShapes
+        self.maxElements = maxElements
+    }
+
+    public func apply(to model: inout Model) throws -> Int {
+        let inference = try ShapeInference(model: model, inputShapes: inputShapes)
+        var g = model.graph
+        var count = 0
+        var kept: [Node] = []
+        for node in g.nodes {
+            let outs = node.outputs.filter { !$0.isEmpty }
+            // A Constant whose value is already an initializer-sized literal is folded too: it
+            // becomes an initializer, which every ONNX consumer handles.
+            let folded = outs.compactMap { inference.constants[$0] }
+            if !outs.isEmpty, folded.count == outs.count, folded.allSatisfy({ $0.elementCount <= maxElements }),
+               node.attributes.allSatisfy({ $0.value.subgraphs.isEmpty }) {
+                for (name, t) in zip(outs, folded) { g.initializers[name] = t }
+                count += 1
+            } else {
+                kept.append(node)
+            }
+        }
+        g.nodes = kept
+        model.graph = g
+        return count
+    }
+}

@@ -1,0 +1,64 @@
+import SegGraph
+
+/// One graph rewrite (ONNX Runtime's optimizer style): it has a name, looks for its pattern,
+/// rewrites every match, and says how many it rewrote. `RewriteManager` reruns rewrites until
+/// none changes the graph.
+public protocol GraphRewrite: Sendable {
+    var name: String { get }
+    /// Rewrites every match in `model`; returns the number of rewrites done (0: unchanged).
+    func apply(to model: inout Model) throws -> Int
+}
+
+/// Runs rewrites to a fixed point and counts what each did.
+public struct RewriteManager: Sendable {
+    public let rewrites: [any GraphRewrite]
+    /// A bound on rounds, in case two rewrites undo each other.
+    public var maxRounds = 20
+
+    public init(_ rewrites: [any GraphRewrite]) { self.rewrites = rewrites }
+
+    /// Returns the rewritten model and the count per rewrite name (in rewrite order).
+    public func run(_ model: Model) throws -> (model: Model, counts: [(name: String, count: Int)]) {
+        var m = model
+        var counts = rewrites.map { ($0.name, 0) }
+        for _ in 0..<maxRounds {
+            var changed = 0
+            for (i, r) in rewrites.enumerated() {
+                let n = try r.apply(to: &m)
+                counts[i].1 += n
+                changed += n
+            }
+            if changed == 0 { break }
+        }
+        try m.graph.validate()
+        return (m, counts.map { (name: $0.0, count: $0.1) })
+    }
+}
+
+extension Graph {
+    /// Replaces every read of `old` (node inputs, graph outputs) with `new`.
+    mutating func rename(value old: String, to new: String) {
+        for i in nodes.indices {
+            for j in nodes[i].inputs.indices where nodes[i].inputs[j] == old { nodes[i].inputs[j] = new }
+        }
+        for i in outputs.indices where outputs[i].name == old { outputs[i].name = new }
+    }
+
+    /// Whether `name` is read by a graph output.
+    func isGraphOutput(_ name: String) -> Bool { outputs.contains { $0.name == name } }
+
+    /// How many node inputs read `name` (graph outputs not counted).
+    func readers(of name: String) -> Int {
+        nodes.reduce(0) { $0 + $1.inputs.filter { $0 == name }.count } + nodes.reduce(0) { $0 + ($1.subgraphReferences.contains(name) ? 1 : 0) }
+    }
+
+    /// A value name not used anywhere in the graph, based on `base`.
+    func freshName(_ base: String) -> String {
+        var used = Set(initializers.names).union(inputs.map(\.name))
+        for n in nodes { used.formUnion(n.outputs) }
+        if !used.contains(base) { return base }
+        var k = 1
+        while used.contains("\(base)_\(k)") { k += 1 }
+        return "\(base)_\(k)"
+    }
+}

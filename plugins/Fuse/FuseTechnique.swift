@@ -1,0 +1,82 @@
+import SegGraph
+import SegProtocol
+import SegRewrite
+import SegTechnique
+
+/// Graph clean-up that changes no numbers: BatchNorm folded into the layer before it,
+/// constants and shape subgraphs folded, Identity/Dropout removed, dead nodes dropped. The
+/// result is standard ONNX (ORT runs it with the same outputs); Conv + activation pairs are
+/// reported for the runtime's fused kernels.
+public struct FuseTechnique: Technique {
+    public static let descriptor = TechniqueDescriptor(
+        id: "fuse",
+        summary: "Fold BatchNorm and constants, remove Identity/Dropout and dead nodes (same outputs, fewer nodes)",
+        parameters: [
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "type": "object",
+            "additionalProperties": false,
+            "properties": [
+                "foldBatchNorm": ["type": "boolean", "default": true, "description": "Fold BatchNormalization into the preceding Conv/ConvTranspose/Gemm."],
+                "foldConstants": ["type": "boolean", "default": true, "description": "Replace nodes computable at load by initializers."],
+                "eliminateIdentity": ["type": "boolean", "default": true, "description": "Remove Identity and inference-mode Dropout."],
+                "eliminateDeadNodes": ["type": "boolean", "default": true, "description": "Remove nodes and initializers nothing reads."],
+                "inputShapes": [
+                    "type": "object", "additionalProperties": ["type": "array", "items": ["type": "integer", "minimum": 1]],
+                    "description": "Fix dynamic input dims (name → dims) so shape subgraphs fold; the model then only accepts those shapes.",
+                ],
+            ],
+        ],
+        needs: [],
+        examples: [
+            .init(summary: "everything (the default)", parameters: [:]),
+            .init(summary: "keep BatchNorm nodes (e.g. to prune by BN-γ later)", parameters: ["foldBatchNorm": false]),
+            .init(summary: "specialise a dynamic-size model to 360×480 and fold its shape computations",
+                  parameters: ["inputShapes": ["image": [1, 3, 360, 480]]]),
+        ])
+
+    let rewrites: [any GraphRewrite]
+
+    public init(parameters: JSONValue) throws(TechniqueError) {
+        guard case .object(let o) = parameters else { throw .invalidParameter(name: "(parameters)", reason: "expected an object") }
+        let known: Set<String> = ["foldBatchNorm", "foldConstants", "eliminateIdentity", "eliminateDeadNodes", "inputShapes"]
+        if let bad = o.keys.sorted().first(where: { !known.contains($0) }) {
+            throw .invalidParameter(name: bad, reason: "unknown parameter (known: \(known.sorted().joined(separator: ", ")))")
+        }
+        func flag(_ key: String) throws(TechniqueError) -> Bool {
+            guard let v = o[key] else { return true }
+            guard case .bool(let b) = v else { throw .invalidParameter(name: key, reason: "expected true or false, got \(v.typeName)") }
+            return b
+        }
+        var shapes: [String: [Int]] = [:]
+        if let s = o["inputShapes"] {
+            guard case .object(let m) = s else { throw .invalidParameter(name: "inputShapes", reason: "expected an object of name → dims") }
+            for (name, dims) in m {
+                guard case .array(let a) = dims, let ds = Optional(a.compactMap(\.intValue)), ds.count == a.count, ds.allSatisfy({ $0 > 0 && $0 < 1 << 20 }) else {
+                    throw .invalidParameter(name: "inputShapes.\(name)", reason: "expected an array of positive integers")
+                }
+                shapes[name] = ds.map(Int.init)
+            }
+        }
+        var r: [any GraphRewrite] = []
+        if try flag("eliminateIdentity") { r.append(EliminateIdentity()) }
+        if try flag("foldConstants") { r.append(FoldConstants(inputShapes: shapes)) }
+        if try flag("foldBatchNorm") { r.append(FoldBatchNorm()) }
+        if try flag("eliminateDeadNodes") { r.append(EliminateDeadNodes()) }
+        rewrites = r
+    }
+
+    public func apply(to model: Model, in context: TechniqueContext) async throws -> TechniqueResult {
+        try context.checkCancellation()
+        context.progress(0, "rewriting")
+        let (out, counts) = try RewriteManager(rewrites).run(model)
+        context.progress(1, "done")
+        let fusable = ActivationFusion.candidates(in: out.graph)
+        var byActivation: [String: JSONValue] = [:]
+        for f in fusable { byActivation[f.activation] = .int((byActivation[f.activation]?.intValue ?? 0) + 1) }
+        return TechniqueResult(model: out, details: [
+            "rewrites": .object(Dictionary(uniqueKeysWithValues: counts.map { ($0.name, JSONValue.int(Int64($0.count))) })),
+            "nodesBefore": .int(Int64(model.graph.nodes.count)), "nodesAfter": .int(Int64(out.graph.nodes.count)),
+            "fusableConvActivations": .object(byActivation),
+        ])
+    }
+}
