@@ -37,6 +37,15 @@ public struct ShapeInference: Sendable {
             let args: [InferredValue?] = node.inputs.map { name in
                 name.isEmpty ? nil : InferredValue(type: types[name], constant: constants[name])
             }
+            // Shape and Size only need the input's shape: once that is static they are constants,
+            // which is what turns exporters' Shape → Gather → Concat → Reshape chains static.
+            if node.domain.isEmpty, node.opType == "Shape" || node.opType == "Size", let first = node.inputs.first,
+               let dims = types[first]?.concreteDims, let out = node.outputs.first, !out.isEmpty,
+               let value = Self.shapeValue(node, dims: dims, opset: opset) {
+                constants[out] = value
+                types[out] = TensorType(elementType: .i64, shape: value.dims.map { .value($0) })
+                continue
+            }
             let allConstant = node.inputs.allSatisfy { $0.isEmpty || constants[$0] != nil }
             let foldable = allConstant && !Self.neverFold.contains(node.opType) && node.attributes.allSatisfy { $0.value.subgraphs.isEmpty }
             if foldable, let outputs = try? def.run(ctx, node.inputs.map { $0.isEmpty ? nil : constants[$0] }),
@@ -61,6 +70,17 @@ public struct ShapeInference: Sendable {
                 warnings.append("'\(declared.name)' is declared \(declaredType) but infers as \(inferredType)")
             }
         }
+    }
+
+    /// Shape (with opset-15 start/end) or Size of a tensor with static `dims`.
+    static func shapeValue(_ node: Node, dims: [Int], opset: Int) -> Tensor? {
+        if node.opType == "Size" { return Tensor(scalar: Int64(dims.reduce(1, *))) }
+        let rank = dims.count
+        func clamp(_ v: Int) -> Int { min(max(v < 0 ? v + rank : v, 0), rank) }
+        let start = opset >= 15 ? clamp(node[attribute: "start"]?.intValue ?? 0) : 0
+        let end = opset >= 15 ? clamp(node[attribute: "end"]?.intValue ?? rank) : rank
+        let slice = start < end ? dims[start..<end].map(Int64.init) : []
+        return try? Tensor(dims: [slice.count], scalars: slice)
     }
 
     /// Ops whose result must not be computed at load (random, or depending on run-time state).

@@ -1,0 +1,159 @@
+import Foundation
+import SegGraph
+import SegONNX
+import SegPipeline
+import SegProtocol
+import SegReference
+import SegTechnique
+
+/// `model/compress` and `model/pipeline`: run techniques on a resident model, keep the
+/// result resident beside the original (which is never touched), write it and its report.
+extension ServerCore {
+    static let compressMethods: [MethodHandler] = [
+        MethodHandler(method: "model/compress") { ctx in
+            let p = try ParamReader(ctx.params)
+            try p.rejectUnknown(allowed: ["id", "technique", "params", "dataset", "split", "calibration", "outputPath", "newId", "overwrite", "evaluate"])
+            let step = (technique: try p.string("technique"), params: p.fields["params"] ?? [:])
+            return try await ctx.core.compress(ctx, p, steps: [step])
+        },
+        MethodHandler(method: "model/pipeline") { ctx in
+            let p = try ParamReader(ctx.params)
+            try p.rejectUnknown(allowed: ["id", "steps", "dataset", "split", "calibration", "outputPath", "newId", "overwrite", "evaluate"])
+            guard let raw = try p.optionalArray("steps"), !raw.isEmpty else {
+                throw ResponseError.invalidParams("params.steps: required non-empty array of {technique, params}")
+            }
+            var steps: [(technique: String, params: JSONValue)] = []
+            for (i, s) in raw.enumerated() {
+                let r = try ParamReader(s, path: "params.steps[\(i)]")
+                try r.rejectUnknown(allowed: ["technique", "params"])
+                steps.append((try r.string("technique"), r.fields["params"] ?? [:]))
+            }
+            return try await ctx.core.compress(ctx, p, steps: steps)
+        },
+    ]
+
+    /// Size, parameters, MACs and op counts of a model, for reports.
+    static func footprint(_ model: Model, encodedBytes: Int) throws -> JSONValue {
+        let summary = ModelSummary(model: model, inference: try ShapeInference(model: model))
+        return [
+            "sizeBytes": .int(Int64(encodedBytes)), "params": .int(Int64(summary.parameters)), "macs": .int(Int64(summary.macs)),
+            "nodes": .int(Int64(model.graph.nodes.count)),
+            "opCounts": .object(summary.opCounts.mapValues { .int(Int64($0)) }),
+        ]
+    }
+
+    func compress(_ ctx: RequestContext, _ p: ParamReader, steps: [(technique: String, params: JSONValue)]) async throws -> JSONValue {
+        let source = try await models.entry(id: try p.string("id"))
+        // Validate everything before doing any work: parameters, output path, new id.
+        var techniques: [(String, JSONValue, any Technique)] = []
+        for (i, s) in steps.enumerated() {
+            let made: Result<any Technique, TechniqueRegistryError> = Result { () throws(TechniqueRegistryError) in
+                try registry.make(id: s.technique, parameters: s.params)
+            }
+            switch made {
+            case .success(let t): techniques.append((s.technique, s.params, t))
+            case .failure(let e):
+                let field = steps.count == 1 ? "params" : "params.steps[\(i)]"
+                if case .unknownTechnique = e { throw ResponseError.invalidParams("\(field).technique: \(e)") }
+                throw ResponseError.invalidParams("\(field).params: \(e)")
+            }
+        }
+        let overwrite = try p.optionalBool("overwrite") ?? false
+        let outputPath = try p.optionalString("outputPath").map { try FilePaths.outputFile($0, field: "params.outputPath", overwrite: overwrite) }
+        if let outputPath, FileManager.default.fileExists(atPath: outputPath + ".report.json"), !overwrite {
+            throw ResponseError(.outputExists, "params.outputPath: \(outputPath).report.json exists; pass overwrite: true to replace it")
+        }
+        let label = steps.map(\.technique).joined(separator: "+")
+        let newID = try await models.reserve(requested: try p.optionalString("newId"), base: "\(source.id)-\(label)")
+        do {
+            return try await compress(ctx, p, source: source, techniques: techniques, steps: steps, label: label, newID: newID, outputPath: outputPath)
+        } catch {
+            // Free the reserved id (requests waiting for it get ModelNotFound) and drop a model
+            // registered before a later step (evaluation, writing) failed.
+            try? await models.finishLoading(newID, entry: nil)
+            _ = try? await models.remove(id: newID)
+            throw error
+        }
+    }
+
+    private func compress(_ ctx: RequestContext, _ p: ParamReader, source: ModelStore.Entry, techniques: [(String, JSONValue, any Technique)],
+                          steps: [(technique: String, params: JSONValue)], label: String, newID: String, outputPath: String?) async throws -> JSONValue {
+
+        let stepCount = Double(techniques.count)
+        ctx.progress.begin("Compressing \(source.id) with \(label)")
+        let started = Date()
+        var model = source.model
+        var details: [JSONValue] = []
+        for (i, (name, params, technique)) in techniques.enumerated() {
+            try Task.checkCancellation()
+            let context = TechniqueContext { fraction, message in
+                ctx.progress.report((Double(i) + fraction) / stepCount, message: "\(name): \(message)")
+            }
+            let result: TechniqueResult
+            do { result = try await technique.apply(to: model, in: context) } catch let e as TechniqueError {
+                throw ResponseError(.techniqueFailed, "technique '\(name)': \(e)")
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                throw ResponseError(.techniqueFailed, "technique '\(name)': \(error)")
+            }
+            model = result.model
+            details.append(["technique": .string(name), "parameters": params, "details": result.details])
+        }
+        try Task.checkCancellation()
+
+        // Record how it was made, and keep the preprocessing so it segments the same way.
+        let sourceBytes = try ONNX.encode(source.model)
+        for (k, v) in source.preprocessing?.metadata ?? [:] where model.metadata[k] == nil { model.metadata[k] = v }
+        model.metadata["segslim.technique"] = label
+        model.metadata["segslim.parameters"] = JSONValue.array(steps.map { ["technique": .string($0.technique), "params": $0.params] }).jsonString
+        model.metadata["segslim.source_sha256"] = SHA256.hex(sourceBytes)
+        model.metadata["segslim.source"] = source.path ?? source.id
+        model.metadata["segslim.version"] = SegSlimVersion.current
+        let bytes = try ONNX.encode(model)
+        let executor: ReferenceExecutor
+        let inference: ShapeInference
+        do {
+            executor = try ReferenceExecutor(model: model)
+            inference = try ShapeInference(model: model)
+        } catch {
+            throw ResponseError(.techniqueFailed, "the compressed model cannot run: \(error)")
+        }
+        let summary = ModelSummary(model: model, inference: inference)
+        let preprocessing = try? Self.preprocessing(model, summary, overrides: [:], file: newID)
+        var report: [String: JSONValue] = [
+            "technique": .string(label), "steps": .array(details),
+            "source": ["id": .string(source.id), "path": source.path.map(JSONValue.string) ?? .null, "sha256": .string(SHA256.hex(sourceBytes))],
+            "before": try Self.footprint(source.model, encodedBytes: sourceBytes.count),
+            "after": try Self.footprint(model, encodedBytes: bytes.count),
+            "sizeRatio": .double(Double(bytes.count) / Double(max(sourceBytes.count, 1))),
+            "durationMs": .double(Self.ms(Date().timeIntervalSince(started) * 1000)),
+            "toolVersion": .string(SegSlimVersion.current),
+        ]
+        let entry = ModelStore.Entry(id: newID, path: outputPath, model: model, summary: summary, executor: executor,
+                                     preprocessing: preprocessing, fileBytes: Int64(bytes.count),
+                                     residentBytes: Int64(model.graph.initializers.byteCount) + 4096, loadedAt: Date(), derivedFrom: source.id)
+        try await models.finishLoading(newID, entry: entry)
+
+        // Accuracy, when a labelled dataset is given: both models on the same split.
+        if let datasetName = try p.optionalString("dataset"), try p.optionalBool("evaluate") ?? true {
+            let (_, dataset) = try await dataset(datasetName)
+            let split = try p.optionalString("split") ?? (dataset.splits["val"] != nil ? "val" : dataset.splitNames.first ?? "val")
+            let quiet = ProgressReporter(token: nil, writer: nil)
+            let before = try await evaluation(source, dataset, split: split, limit: nil, keepMasks: false, progress: quiet, label: source.id)
+            let after = try await evaluation(entry, dataset, split: split, limit: nil, keepMasks: false, progress: quiet, label: newID)
+            report["evaluation"] = [
+                "split": .string(split),
+                "before": Self.evaluationJSON(before, classes: dataset.classes),
+                "after": Self.evaluationJSON(after, classes: dataset.classes),
+                "miouDrop": .double(before.metrics.miou - after.metrics.miou),
+            ]
+        }
+        let reportJSON = JSONValue.object(report)
+        if let outputPath {
+            try FilePaths.atomicWrite(bytes, to: outputPath)
+            try FilePaths.atomicWrite(Array(reportJSON.jsonString.utf8), to: outputPath + ".report.json")
+        }
+        return ["id": .string(newID), "path": outputPath.map(JSONValue.string) ?? .null, "report": reportJSON]
+    }
+}
