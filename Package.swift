@@ -18,6 +18,9 @@ let package = Package(
         .target(name: "SegReference", dependencies: ["SegTensor", "SegGraph"]),
         .target(name: "SegRewrite", dependencies: ["SegGraph", "SegTensor", "SegReference"]),
         .target(name: "SegImaging"),
+        // CPU kernels (GEMM, conv, pooling, resize): AVX2/FMA intrinsics behind one ISA switch.
+        .target(name: "SegKernels",
+                swiftSettings: [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma", "-Xcc", "-mf16c"])]),
         .target(name: "SegMetrics"),
         .target(name: "SegData", dependencies: ["SegImaging"]),
         .target(name: "SegPipeline", dependencies: ["SegTensor", "SegGraph", "SegImaging", "SegData", "SegMetrics", "SegReference"]),
@@ -40,6 +43,8 @@ let package = Package(
                           resources: [.copy("Demo")]),
         // Release-mode timing driver for benchmarks/imaging_speed.py.
         .executableTarget(name: "segslim-imaging-bench", dependencies: ["SegImaging"], path: "benchmarks/imaging-bench"),
+        // Release-mode GFLOP/s driver for SegKernels (benchmarks/kernels/README.md).
+        .executableTarget(name: "segslim-kernel-bench", dependencies: ["SegKernels"], path: "benchmarks/kernels"),
 
         // Tests
         .testTarget(name: "SegTensorTests", dependencies: ["SegTensor"]),
@@ -50,6 +55,7 @@ let package = Package(
         .testTarget(name: "SegReferenceTests", dependencies: ["SegReference", "SegONNX", "SegGraph", "SegTensor"],
                     resources: [.copy("Conformance"), .copy("Fixtures")]),
         .testTarget(name: "SegMetricsTests", dependencies: ["SegMetrics"]),
+        .testTarget(name: "SegKernelsTests", dependencies: ["SegKernels"]),
         .testTarget(name: "SegDataTests", dependencies: ["SegData", "SegImaging"]),
         .testTarget(name: "SegProtocolTests", dependencies: ["SegProtocol"]),
         .testTarget(name: "SegTransportTests", dependencies: ["SegTransport", "SegProtocol"]),

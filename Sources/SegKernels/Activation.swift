@@ -1,0 +1,79 @@
+/// A pointwise activation fused into kernel epilogues or applied in place.
+/// Math follows the ONNX operators of the same name.
+public enum Activation: Sendable, Equatable {
+    /// y = x
+    case none
+    /// y = max(x, 0)
+    case relu
+    /// y = min(max(x, min), max); `Clip(0, 6)` is ReLU6.
+    case clip(min: Float, max: Float)
+    /// y = x · max(0, min(1, x/6 + 1/2))  (ONNX HardSwish)
+    case hardSwish
+    /// y = max(0, min(1, alpha·x + beta))  (ONNX HardSigmoid; defaults 0.2, 0.5)
+    case hardSigmoid(alpha: Float, beta: Float)
+    /// y = 1 / (1 + e^(−x)), e^x from `fastExp` (relative error < 2e-7 on its range).
+    case sigmoid
+
+    public static let relu6 = Activation.clip(min: 0, max: 6)
+
+    /// Applies the activation to eight lanes.
+    @inline(__always)
+    func apply(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        switch self {
+        case .none:
+            return x
+        case .relu:
+            return x.replacing(with: 0, where: x .< 0)
+        case let .clip(low, high):
+            return x.clamped(lowerBound: SIMD8(repeating: low), upperBound: SIMD8(repeating: high))
+        case .hardSwish:
+            return x * (x * (1 / 6) + 0.5).clamped(lowerBound: .zero, upperBound: .one)
+        case let .hardSigmoid(alpha, beta):
+            return (x * alpha + beta).clamped(lowerBound: .zero, upperBound: .one)
+        case .sigmoid:
+            return 1 / (1 + fastExp(-x))
+        }
+    }
+
+    /// Applies the activation to one value, bit-for-bit as lane 0 of `apply(_:)`.
+    @inline(__always)
+    func apply(_ x: Float) -> Float {
+        apply(SIMD8(repeating: x))[0]
+    }
+
+    /// Applies the activation in place to `count` contiguous floats.
+    public func apply(_ data: UnsafeMutablePointer<Float>, count: Int) {
+        if self == .none { return }
+        var i = 0
+        while i + 8 <= count {
+            let raw = UnsafeMutableRawPointer(data + i)
+            raw.storeBytes(of: apply(raw.loadUnaligned(as: SIMD8<Float>.self)), as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < count {
+            data[i] = apply(data[i])
+            i += 1
+        }
+    }
+}
+
+/// e^x for eight lanes: x = n·ln2 + r with |r| ≤ ln2/2, e^r by a degree-6 polynomial,
+/// 2^n built in the exponent bits. Inputs are clamped to [−87.3, 88.7] so the result stays
+/// finite and normal (sigmoid of ±large saturates to 0 or 1 as it should).
+@inline(__always)
+func fastExp(_ input: SIMD8<Float>) -> SIMD8<Float> {
+    let x = input.clamped(lowerBound: SIMD8(repeating: -87.3), upperBound: SIMD8(repeating: 88.7))
+    let n = (x * 1.442_695_04).rounded(.toNearestOrEven)
+    // ln2 split in a high part exact in float and a low correction (Cody–Waite).
+    var r = x - n * 0.693_145_75
+    r = r - n * 1.428_606_8e-6
+    var p = SIMD8<Float>(repeating: 1.0 / 720)
+    p = p * r + 1.0 / 120
+    p = p * r + 1.0 / 24
+    p = p * r + 1.0 / 6
+    p = p * r + 0.5
+    p = p * r + 1
+    p = p * r + 1
+    let bits = (SIMD8<Int32>(n, rounding: .towardZero) &+ 127) &<< 23
+    return p * unsafeBitCast(bits, to: SIMD8<Float>.self)
+}

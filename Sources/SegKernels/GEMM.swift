@@ -1,0 +1,175 @@
+// MARK: - Public entry points
+
+/// C[M×N] = alpha · A[M×K] · B[K×N] + beta · C, then `epilogue` (bias, activation,
+/// residual) on each tile while it is in cache. Row-major with leading dimensions;
+/// `transposeA` / `transposeB` mean the memory holds Aᵀ (K×M) / Bᵀ (N×K).
+/// `beta == 0` never reads C. Parallel over the context's pool.
+public func sgemm(m: Int, n: Int, k: Int, alpha: Float = 1,
+                  a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,
+                  b: UnsafePointer<Float>, ldb: Int, transposeB: Bool = false,
+                  beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
+                  epilogue: Epilogue = .none, context: KernelContext = .shared) throws(KernelError) {
+    try validate(m: m, n: n, k: k, ldc: ldc)
+    try require(lda >= max(1, transposeA ? m : k), "lda", lda, "must be ≥ \(transposeA ? "M" : "K")")
+    try require(ldb >= max(1, transposeB ? k : n), "ldb", ldb, "must be ≥ \(transposeB ? "K" : "N")")
+    let aOperand = StridedOperand(base: a, outerStride: transposeA ? 1 : lda, depthStride: transposeA ? lda : 1)
+    let bOperand = StridedOperand(base: b, outerStride: transposeB ? ldb : 1, depthStride: transposeB ? 1 : ldb)
+    GemmDriver(m: m, n: n, k: k, a: .strided(aOperand), b: .strided(bOperand), alpha: alpha, beta: beta,
+               c: c, ldc: ldc, epilogue: epilogue, context: context).run()
+}
+
+/// As `sgemm`, with A pre-packed (`PackedMatrix(a:…)`, M = `packedA.outer`,
+/// K = `packedA.depth`): the conv weights · activations case.
+public func sgemm(packedA: PackedMatrix, n: Int, alpha: Float = 1,
+                  b: UnsafePointer<Float>, ldb: Int, transposeB: Bool = false,
+                  beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
+                  epilogue: Epilogue = .none, context: KernelContext = .shared) throws(KernelError) {
+    try require(packedA.role == .a, "packedA", "a B-packed matrix", "must be packed with PackedMatrix(a:)")
+    try validate(m: packedA.outer, n: n, k: packedA.depth, ldc: ldc)
+    try require(ldb >= (transposeB ? packedA.depth : n), "ldb", ldb, "must be ≥ \(transposeB ? "K" : "N")")
+    let bOperand = StridedOperand(base: b, outerStride: transposeB ? ldb : 1, depthStride: transposeB ? 1 : ldb)
+    GemmDriver(m: packedA.outer, n: n, k: packedA.depth, a: .packed(packedA), b: .strided(bOperand),
+               alpha: alpha, beta: beta, c: c, ldc: ldc, epilogue: epilogue, context: context).run()
+}
+
+/// As `sgemm`, with B pre-packed (`PackedMatrix(b:…)`, K = `packedB.depth`,
+/// N = `packedB.outer`): the fully-connected / MatMul-with-constant-weights case.
+public func sgemm(m: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,
+                  packedB: PackedMatrix, beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
+                  epilogue: Epilogue = .none, context: KernelContext = .shared) throws(KernelError) {
+    try require(packedB.role == .b, "packedB", "an A-packed matrix", "must be packed with PackedMatrix(b:)")
+    try validate(m: m, n: packedB.outer, k: packedB.depth, ldc: ldc)
+    try require(lda >= (transposeA ? m : packedB.depth), "lda", lda, "must be ≥ \(transposeA ? "M" : "K")")
+    let aOperand = StridedOperand(base: a, outerStride: transposeA ? 1 : lda, depthStride: transposeA ? lda : 1)
+    GemmDriver(m: m, n: packedB.outer, k: packedB.depth, a: .strided(aOperand), b: .packed(packedB),
+               alpha: alpha, beta: beta, c: c, ldc: ldc, epilogue: epilogue, context: context).run()
+}
+
+private func validate(m: Int, n: Int, k: Int, ldc: Int) throws(KernelError) {
+    try require(m >= 0, "M", m, "must be ≥ 0")
+    try require(n >= 0, "N", n, "must be ≥ 0")
+    try require(k >= 0, "K", k, "must be ≥ 0")
+    try require(ldc >= max(1, n), "ldc", ldc, "must be ≥ N")
+}
+
+// MARK: - Driver
+
+/// Blocking (BLIS-style, written for this layout): tasks own a block of N columns (at most
+/// `ncMax`, so the packed B block — kc × nc floats, 512 KiB — sits in L2) and a range of M
+/// rows. Inside a task: for each depth block, pack B once, then for each `mc` rows of A
+/// (in L2), for each 16-column B panel (in L1), for each 6-row A panel: one micro-kernel.
+struct GemmDriver {
+    let m: Int, n: Int, k: Int
+    let a: GemmA, b: GemmB
+    let alpha: Float, beta: Float
+    let c: UnsafeMutablePointer<Float>, ldc: Int
+    let epilogue: Epilogue
+    let context: KernelContext
+
+    static let ncMax = 512
+    static let mc = 120
+
+    func run() {
+        if m == 0 || n == 0 { return }
+        if k == 0 { return scaleOnly() }
+        let threads = context.pool.threadCount
+        let nPanels = (n + Tile.nr - 1) / Tile.nr
+        var nBlocks = (n + Self.ncMax - 1) / Self.ncMax
+        var mParts = 1
+        if nBlocks < threads {
+            // Prefer splitting N (each thread packs only its own B); fall back to M when
+            // N is too narrow for every thread to get a few panels.
+            if nPanels >= 3 * threads { nBlocks = threads } else { mParts = min(threads, (m + Tile.mr - 1) / Tile.mr) }
+        }
+        let panelsPerBlock = (nPanels + nBlocks - 1) / nBlocks
+        nBlocks = (nPanels + panelsPerBlock - 1) / panelsPerBlock
+        let mTiles = (m + Tile.mr - 1) / Tile.mr
+        let kernel = microKernel(for: context.isa)
+        context.pool.parallelFor(nBlocks * mParts) { tasks in
+            for task in tasks {
+                let nb = task % nBlocks, mp = task / nBlocks
+                let n0 = nb * panelsPerBlock * Tile.nr
+                let n1 = min(n, n0 + panelsPerBlock * Tile.nr)
+                let m0 = mp * mTiles / mParts * Tile.mr
+                let m1 = min(m, (mp + 1) * mTiles / mParts * Tile.mr)
+                if n0 < n1 && m0 < m1 { runTask(rows: m0..<m1, columns: n0..<n1, kernel: kernel) }
+            }
+        }
+    }
+
+    private func runTask(rows: Range<Int>, columns: Range<Int>, kernel: MicroKernel) {
+        let ncPad = (columns.count + Tile.nr - 1) / Tile.nr * Tile.nr
+        let kcMax = min(Tile.kc, k)
+        let bFloats: Int
+        if case .packed = b { bFloats = 0 } else { bFloats = kcMax * ncPad }
+        let aFloats: Int
+        if case .packed = a { aFloats = 0 } else { aFloats = kcMax * Self.mc }
+        withUnsafeTemporaryAllocation(byteCount: (aFloats + bFloats + Tile.mr * Tile.nr) * 4 + 64, alignment: 64) { raw in
+            let scratch = raw.baseAddress!.assumingMemoryBound(to: Float.self)
+            let aScratch = scratch, bScratch = scratch + aFloats, tile = bScratch + bFloats
+            var k0 = 0
+            while k0 < k {
+                let kc = min(Tile.kc, k - k0)
+                let depth = k0..<(k0 + kc)
+                let bPanels: UnsafePointer<Float>
+                switch b {
+                case let .packed(packed): bPanels = packed.panels(k0: k0, outerStart: columns.lowerBound, kc: kc)
+                case let .strided(op): op.pack(outer: columns, depth: depth, width: Tile.nr, into: bScratch); bPanels = UnsafePointer(bScratch)
+                case let .im2col(op): op.pack(columns: columns, depth: depth, into: bScratch); bPanels = UnsafePointer(bScratch)
+                }
+                let betaNow = k0 == 0 ? beta : 1
+                let last = k0 + kc == k
+                var i0 = rows.lowerBound
+                while i0 < rows.upperBound {
+                    let i1 = min(rows.upperBound, i0 + Self.mc)
+                    let aPanels: UnsafePointer<Float>
+                    switch a {
+                    case let .packed(packed): aPanels = packed.panels(k0: k0, outerStart: i0, kc: kc)
+                    case let .strided(op): op.pack(outer: i0..<i1, depth: depth, width: Tile.mr, into: aScratch); aPanels = UnsafePointer(aScratch)
+                    }
+                    var j = columns.lowerBound
+                    while j < columns.upperBound {
+                        let bp = bPanels + (j - columns.lowerBound) * kc
+                        let nr = min(Tile.nr, columns.upperBound - j)
+                        var i = i0
+                        while i < i1 {
+                            let mr = min(Tile.mr, i1 - i)
+                            let ap = aPanels + (i - i0) * kc
+                            let cTile = c + i * ldc + j
+                            if mr == Tile.mr && nr == Tile.nr {
+                                kernel(kc, ap, bp, cTile, ldc, alpha, betaNow)
+                            } else {
+                                kernel(kc, ap, bp, tile, Tile.nr, alpha, 0)
+                                merge(tile, into: cTile, rows: mr, columns: nr, beta: betaNow)
+                            }
+                            if last { epilogue.apply(c: c, ldc: ldc, rows: i..<(i + mr), columns: j..<(j + nr)) }
+                            i += Tile.mr
+                        }
+                        j += Tile.nr
+                    }
+                    i0 = i1
+                }
+                k0 += kc
+            }
+        }
+    }
+
+    /// Edge tiles: the kernel wrote alpha·A·B into a full 6×16 scratch tile.
+    private func merge(_ tile: UnsafeMutablePointer<Float>, into cTile: UnsafeMutablePointer<Float>,
+                       rows: Int, columns: Int, beta: Float) {
+        for r in 0..<rows {
+            for j in 0..<columns {
+                let v = tile[r * Tile.nr + j]
+                cTile[r * ldc + j] = beta == 0 ? v : v + beta * cTile[r * ldc + j]
+            }
+        }
+    }
+
+    /// K = 0: the product is empty, so C = beta · C, then the epilogue.
+    private func scaleOnly() {
+        for i in 0..<m {
+            for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] }
+        }
+        epilogue.apply(c: c, ldc: ldc, rows: 0..<m, columns: 0..<n)
+    }
+}
