@@ -21,6 +21,7 @@ let package = Package(
         // CPU kernels (GEMM, conv, pooling, resize): AVX2/FMA intrinsics behind one ISA switch.
         .target(name: "SegKernels",
                 swiftSettings: [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma", "-Xcc", "-mf16c"])]),
+        .target(name: "SegRuntime", dependencies: ["SegTensor", "SegGraph", "SegReference", "SegRewrite"]),
         .target(name: "SegMetrics"),
         .target(name: "SegData", dependencies: ["SegImaging"]),
         .target(name: "SegPipeline", dependencies: ["SegTensor", "SegGraph", "SegImaging", "SegData", "SegMetrics", "SegReference"]),
@@ -55,6 +56,7 @@ let package = Package(
         .testTarget(name: "SegReferenceTests", dependencies: ["SegReference", "SegONNX", "SegGraph", "SegTensor"],
                     resources: [.copy("Conformance"), .copy("Fixtures")]),
         .testTarget(name: "SegMetricsTests", dependencies: ["SegMetrics"]),
+        .testTarget(name: "SegRuntimeTests", dependencies: ["SegRuntime", "SegReference", "SegONNX", "SegTensor"]),
         .testTarget(name: "SegKernelsTests", dependencies: ["SegKernels"]),
         .testTarget(name: "SegDataTests", dependencies: ["SegData", "SegImaging"]),
         .testTarget(name: "SegProtocolTests", dependencies: ["SegProtocol"]),

@@ -10,6 +10,14 @@ public struct UnsupportedUse: Sendable, Equatable, CustomStringConvertible {
     public var nodes: [String]
     public var reason: String
 
+    public init(domain: String, opType: String, opset: Int, nodes: [String], reason: String) {
+        self.domain = domain
+        self.opType = opType
+        self.opset = opset
+        self.nodes = nodes
+        self.reason = reason
+    }
+
     public var description: String {
         let d = domain.isEmpty ? "ai.onnx" : domain
         let shown = nodes.prefix(5).joined(separator: ", ") + (nodes.count > 5 ? " and \(nodes.count - 5) more" : "")

@@ -1,0 +1,84 @@
+import Foundation
+import SegGraph
+import SegReference
+import SegRewrite
+import SegTensor
+import Synchronization
+
+/// A model compiled for one set of input shapes: graph cleaned up (BN folded, constants and
+/// shape subgraphs folded), every value's shape known, a kernel chosen per node (fused with the
+/// activation or residual add that follows where possible), weights pre-packed, and all f32
+/// intermediates planned into one arena. Nodes without a fast kernel run their reference
+/// implementation, so every model the reference executor runs, this runs too.
+public final class CompiledModel: Sendable {
+    public let inputShapes: [String: [Int]]
+    let steps: [any Step]
+    let inputSlots: [(name: String, slot: Slot)]
+    let outputs: [(name: String, operand: FallbackStep.Operand, dtype: DType)]
+    public let arenaBytes: Int
+    /// Steps by kind: how many nodes got a fast kernel and how many fell back.
+    public let kernelCounts: [String: Int]
+    private let arenas = Mutex<[Arena]>([])
+    let floatCount: Int
+
+    init(inputShapes: [String: [Int]], steps: [any Step], inputSlots: [(String, Slot)],
+         outputs: [(String, FallbackStep.Operand, DType)], floatCount: Int, kernelCounts: [String: Int]) {
+        self.inputShapes = inputShapes
+        self.steps = steps
+        self.inputSlots = inputSlots.map { (name: $0.0, slot: $0.1) }
+        self.outputs = outputs.map { (name: $0.0, operand: $0.1, dtype: $0.2) }
+        self.floatCount = floatCount
+        self.arenaBytes = floatCount * 4
+        self.kernelCounts = kernelCounts
+    }
+
+    /// An arena for one run; two concurrent runs get two arenas (kept for reuse).
+    func checkoutArena() -> Arena {
+        arenas.withLock { $0.popLast() } ?? Arena(floatCount: floatCount)
+    }
+
+    func checkin(_ arena: Arena) {
+        arena.tensors.removeAll(keepingCapacity: true)
+        arenas.withLock { if $0.count < 4 { $0.append(arena) } }
+    }
+
+    /// Runs on inputs of exactly the compiled shapes. `profile`, when given, receives the time
+    /// of every step by kind.
+    public func run(_ inputs: [String: Tensor], isCancelled: () -> Bool = { false },
+                    profile: ((String, Double) -> Void)? = nil) throws -> [String: Tensor] {
+        let arena = checkoutArena()
+        defer { checkin(arena) }
+        for (name, slot) in inputSlots {
+            guard let t = inputs[name] else { throw ExecutionError.missingInput(name) }
+            guard t.dtype == .f32, t.dims == slot.dims else {
+                throw ExecutionError.inputMismatch(name: name, expected: TensorType(elementType: .f32, shape: slot.dims.map { .value($0) }), actual: "\(t.dtype)\(t.shape)")
+            }
+            try t.withUnsafeBufferPointer(as: Float.self) { src in
+                if let base = src.baseAddress { arena.pointer(slot).update(from: base, count: slot.count) }
+            }
+        }
+        for (name, t) in inputs where !inputSlots.contains(where: { $0.name == name }) { arena.tensors[name] = t }
+        for step in steps {
+            if isCancelled() { throw ExecutionError.cancelled }
+            if let profile {
+                let start = DispatchTime.now().uptimeNanoseconds
+                try step.execute(arena)
+                profile(step.kind, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+            } else {
+                try step.execute(arena)
+            }
+        }
+        var result: [String: Tensor] = [:]
+        for (name, operand, _) in outputs {
+            switch operand {
+            case .slot(let s):
+                let buffer = UnsafeBufferPointer(start: arena.pointer(s), count: s.count)
+                result[name] = try Tensor(dims: s.dims, scalars: Array(buffer))
+            case .tensor(let t): result[name] = arena.tensors[t]
+            case .constant(let t): result[name] = t
+            case .absent: break
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,155 @@
+import Foundation
+
+/// Activations the fast path knows, applied in place.
+enum FastActivation: Sendable, Equatable {
+    case relu
+    case clip(Float, Float)
+    case hardSigmoid(alpha: Float, beta: Float)
+    case hardSwish
+    case sigmoid
+    case leakyRelu(Float)
+
+    @inline(__always)
+    func apply(_ x: Float) -> Float {
+        switch self {
+        case .relu: return max(x, 0)
+        case .clip(let lo, let hi): return min(max(x, lo), hi)
+        case .hardSigmoid(let a, let b): return min(max(a * x + b, 0), 1)
+        case .hardSwish: return x * min(max(x / 6 + 0.5, 0), 1)
+        case .sigmoid: return 1 / (1 + exp(-x))
+        case .leakyRelu(let a): return x >= 0 ? x : a * x
+        }
+    }
+
+    func apply(_ p: UnsafeMutablePointer<Float>, count: Int) {
+        switch self {
+        case .relu: for i in 0..<count { p[i] = max(p[i], 0) }
+        case .clip(let lo, let hi): for i in 0..<count { p[i] = min(max(p[i], lo), hi) }
+        case .hardSwish: for i in 0..<count { let x = p[i]; p[i] = x * min(max(x / 6 + 0.5, 0), 1) }
+        case .hardSigmoid(let a, let b): for i in 0..<count { p[i] = min(max(a * p[i] + b, 0), 1) }
+        default: for i in 0..<count { p[i] = apply(p[i]) }
+        }
+    }
+}
+
+/// y = act(x), elementwise.
+struct ActivationStep: Step {
+    let input: Slot
+    let output: Slot
+    let activation: FastActivation
+    let kind: String
+
+    func execute(_ arena: Arena) throws {
+        let x = arena.pointer(input), y = arena.pointer(output)
+        if x != y { y.update(from: x, count: output.count) }
+        activation.apply(y, count: output.count)
+    }
+}
+
+/// y = a ∘ b for Add/Sub/Mul/Div where b is the same shape as a, one value per channel
+/// ([1, C, 1, 1] against [1, C, H, W]) or a scalar; then an optional fused activation.
+struct BinaryStep: Step {
+    enum Op: Sendable { case add, sub, mul, div }
+    enum Shape: Sendable { case same, perChannel(channels: Int, plane: Int), scalar }
+    let a: Slot
+    /// The other operand: a slot, or constant values.
+    let b: Slot?
+    let bValues: [Float]
+    let output: Slot
+    let op: Op
+    let shape: Shape
+    /// The broadcast operand is `a` (so `b op a` must be swapped for sub/div).
+    let swapped: Bool
+    let activation: FastActivation?
+    let kind: String
+
+    @inline(__always)
+    func combine(_ x: Float, _ y: Float) -> Float {
+        let (l, r) = swapped ? (y, x) : (x, y)
+        switch op {
+        case .add: return l + r
+        case .sub: return l - r
+        case .mul: return l * r
+        case .div: return l / r
+        }
+    }
+
+    func execute(_ arena: Arena) throws {
+        let x = arena.pointer(a), y = arena.pointer(output)
+        let n = output.count
+        if let b {
+            try run(x, UnsafePointer(arena.pointer(b)), y, n, bCount: b.count)
+        } else {
+            try bValues.withUnsafeBufferPointer { try run(x, $0.baseAddress ?? UnsafePointer(x), y, n, bCount: bValues.count) }
+        }
+        activation?.apply(y, count: n)
+    }
+
+    private func run(_ x: UnsafeMutablePointer<Float>, _ z: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, bCount: Int) throws {
+        switch shape {
+        case .same:
+            switch (op, swapped) {
+            case (.add, _): for i in 0..<n { y[i] = x[i] + z[i] }
+            case (.mul, _): for i in 0..<n { y[i] = x[i] * z[i] }
+            default: for i in 0..<n { y[i] = combine(x[i], z[i]) }
+            }
+        case .scalar:
+            let v = z[0]
+            for i in 0..<n { y[i] = combine(x[i], v) }
+        case .perChannel(let channels, let plane):
+            let batches = n / max(channels * plane, 1)
+            for bIdx in 0..<batches {
+                for c in 0..<channels {
+                    let v = z[(bCount == channels ? 0 : bIdx * channels) + c]
+                    let base = (bIdx * channels + c) * plane
+                    switch op {
+                    case .mul: for i in base..<(base + plane) { y[i] = x[i] * v }
+                    case .add: for i in base..<(base + plane) { y[i] = x[i] + v }
+                    default: for i in base..<(base + plane) { y[i] = combine(x[i], v) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// NCHW → NC11 mean over H×W.
+struct GlobalAveragePoolStep: Step {
+    let input: Slot
+    let output: Slot
+    let plane: Int
+    var kind: String { "GlobalAveragePool" }
+
+    func execute(_ arena: Arena) throws {
+        let x = arena.pointer(input), y = arena.pointer(output)
+        let inv = 1 / Float(plane)
+        for c in 0..<output.count {
+            var s: Float = 0
+            let base = c * plane
+            for i in 0..<plane { s += x[base + i] }
+            y[c] = s * inv
+        }
+    }
+}
+
+/// Concat along the channel axis for NCHW (batch 1 or any batch).
+struct ConcatStep: Step {
+    let inputs: [Slot]
+    let output: Slot
+    /// Elements per batch item of each input (C_i·H·W).
+    let blocks: [Int]
+    let batches: Int
+    var kind: String { "Concat" }
+
+    func execute(_ arena: Arena) throws {
+        let y = arena.pointer(output)
+        let outBlock = blocks.reduce(0, +)
+        for bIdx in 0..<batches {
+            var offset = bIdx * outBlock
+            for (slot, block) in zip(inputs, blocks) {
+                (y + offset).update(from: arena.pointer(slot) + bIdx * block, count: block)
+                offset += block
+            }
+        }
+    }
+}

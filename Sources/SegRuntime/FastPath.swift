@@ -1,0 +1,117 @@
+import SegGraph
+import SegReference
+import SegTensor
+
+/// Picks a fast kernel for a node (fusing the activation that follows it where it is the
+/// only reader), or nil to fall back to the reference implementation.
+enum FastPath {
+    static func activation(_ node: Node, _ b: PlanBuilder) -> FastActivation? {
+        guard node.domain.isEmpty else { return nil }
+        switch node.opType {
+        case "Relu": return .relu
+        case "HardSwish": return .hardSwish
+        case "Sigmoid": return .sigmoid
+        case "HardSigmoid":
+            return .hardSigmoid(alpha: node[attribute: "alpha"]?.floatValue ?? 0.2, beta: node[attribute: "beta"]?.floatValue ?? 0.5)
+        case "LeakyRelu": return .leakyRelu(node[attribute: "alpha"]?.floatValue ?? 0.01)
+        case "Clip":
+            // Opset ≥ 11: min/max inputs (constants); older: attributes.
+            func value(_ i: Int) -> Float?? {
+                guard i < node.inputs.count, !node.inputs[i].isEmpty else { return .some(nil) }
+                guard let t = b.constant(node.inputs[i]), t.elementCount == 1, let v = try? t.converted(to: .f32).scalars(as: Float.self).first else { return nil }
+                return .some(v)
+            }
+            guard let lo = value(1), let hi = value(2) else { return nil }
+            let minV = lo ?? node[attribute: "min"]?.floatValue ?? -Float.greatestFiniteMagnitude
+            let maxV = hi ?? node[attribute: "max"]?.floatValue ?? Float.greatestFiniteMagnitude
+            return .clip(minV, maxV)
+        default: return nil
+        }
+    }
+
+    /// The single node reading `value`, when it is a fusable activation (and `value` is not a
+    /// graph output).
+    static func fusableActivation(after value: String, from index: Int, _ b: PlanBuilder) -> (Int, Node, FastActivation)? {
+        guard b.readers[value] == 1, !b.isGraphOutput(value) else { return nil }
+        for j in (index + 1)..<b.nodes.count where b.nodes[j].inputs.contains(value) {
+            let n = b.nodes[j]
+            guard n.inputs.first == value, let out = n.outputs.first, b.isPlanned(out), let act = activation(n, b) else { return nil }
+            return (j, n, act)
+        }
+        return nil
+    }
+
+    static func select(_ i: Int, in b: PlanBuilder, consumed: inout Set<Int>) throws -> PlanBuilder.Pending? {
+        let node = b.nodes[i]
+        guard node.domain.isEmpty, let out = node.outputs.first, b.isPlanned(out) else { return nil }
+        let inputs = node.inputs
+
+        if let act = activation(node, b), let x = inputs.first, b.isPlanned(x) {
+            return .init(reads: [x], writes: [out], kind: node.opType) { slot in
+                ActivationStep(input: slot(x), output: slot(out), activation: act, kind: node.opType)
+            }
+        }
+
+        switch node.opType {
+        case "Add", "Sub", "Mul", "Div":
+            guard inputs.count == 2, node.outputs.count == 1, let outDims = b.dims(out) else { return nil }
+            let op: BinaryStep.Op = ["Add": .add, "Sub": .sub, "Mul": .mul, "Div": .div][node.opType] ?? .add
+            // The full-size operand is `a`; the other may be smaller (broadcast) or constant.
+            var (aName, bName, swapped) = (inputs[0], inputs[1], false)
+            if b.dims(aName) != outDims { (aName, bName, swapped) = (inputs[1], inputs[0], true) }
+            guard b.isPlanned(aName), b.dims(aName) == outDims else { return nil }
+            let bConst = b.constant(bName)
+            guard b.isPlanned(bName) || bConst?.dtype == .f32 else { return nil }
+            let bDims = b.isPlanned(bName) ? (b.dims(bName) ?? []) : (bConst?.dims ?? [])
+            let bCount = bDims.reduce(1, *)
+            let shape: BinaryStep.Shape
+            if bDims == outDims {
+                shape = .same
+            } else if bCount == 1 {
+                shape = .scalar
+            } else if outDims.count == 4, (bDims.count == 4 || bDims.count == 3),
+                      bDims.suffix(2).allSatisfy({ $0 == 1 }), bDims[bDims.count - 3] == outDims[1],
+                      bDims.count == 3 || bDims[0] == 1 || bDims[0] == outDims[0] {
+                shape = .perChannel(channels: outDims[1], plane: outDims[2] * outDims[3])
+            } else {
+                return nil
+            }
+            let values = bConst.flatMap { try? $0.scalars(as: Float.self) } ?? []
+            var fused: FastActivation? = nil
+            var writes = out
+            if let (j, actNode, act) = fusableActivation(after: out, from: i, b), let actOut = actNode.outputs.first {
+                consumed.insert(j)
+                fused = act
+                writes = actOut
+            }
+            let kind = node.opType + (fused != nil ? "+act" : "")
+            let reads = [aName] + (b.isPlanned(bName) ? [bName] : [])
+            return .init(reads: reads, writes: [writes], kind: kind) { [writes] slot in
+                BinaryStep(a: slot(aName), b: b.isPlanned(bName) ? slot(bName) : nil, bValues: values, output: slot(writes),
+                           op: op, shape: shape, swapped: swapped, activation: fused, kind: kind)
+            }
+
+        case "GlobalAveragePool":
+            guard let x = inputs.first, b.isPlanned(x), let d = b.dims(x), d.count == 4 else { return nil }
+            return .init(reads: [x], writes: [out], kind: "GlobalAveragePool") { slot in
+                GlobalAveragePoolStep(input: slot(x), output: slot(out), plane: d[2] * d[3])
+            }
+
+        case "Concat":
+            guard let od = b.dims(out), od.count == 4, inputs.allSatisfy(b.isPlanned),
+                  let axis = node[attribute: "axis"]?.intValue, axis == 1 || axis == -3 else { return nil }
+            let blocks = inputs.map { (b.dims($0) ?? []).dropFirst().reduce(1, *) }
+            return .init(reads: inputs, writes: [out], kind: "Concat") { slot in
+                ConcatStep(inputs: inputs.map(slot), output: slot(out), blocks: blocks, batches: od[0])
+            }
+
+        default:
+            return try ConvPath.select(i, in: b, consumed: &consumed)
+        }
+    }
+}
+
+/// Convolutions: filled in when SegKernels' conv plans are wired (until then, reference).
+enum ConvPath {
+    static func select(_ i: Int, in b: PlanBuilder, consumed: inout Set<Int>) throws -> PlanBuilder.Pending? { nil }
+}

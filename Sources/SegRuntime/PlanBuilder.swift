@@ -1,0 +1,107 @@
+import SegGraph
+import SegReference
+import SegTensor
+
+/// Builds the step list and the memory plan for one compiled shape.
+struct PlanBuilder {
+    let model: Model
+    let nodes: [Node]
+    let inference: ShapeInference
+    let registry: OperatorRegistry
+    let fastKernels: Bool
+    var readers: [String: Int] = [:]
+
+    init(model: Model, nodes: [Node], inference: ShapeInference, registry: OperatorRegistry, fastKernels: Bool) {
+        self.model = model
+        self.nodes = nodes
+        self.inference = inference
+        self.registry = registry
+        self.fastKernels = fastKernels
+        for n in nodes { for i in n.inputs where !i.isEmpty { readers[i, default: 0] += 1 } }
+        for o in model.graph.outputs { readers[o.name, default: 0] += 1 }
+    }
+
+    func dims(_ name: String) -> [Int]? { inference.types[name]?.concreteDims }
+
+    func constant(_ name: String) -> Tensor? {
+        name.isEmpty ? nil : (model.graph.initializers[name] ?? inference.constants[name])
+    }
+
+    /// A value that lives in the float arena: f32, static shape, computed at run time.
+    func isPlanned(_ name: String) -> Bool {
+        !name.isEmpty && constant(name) == nil && inference.types[name]?.elementType == .f32 && dims(name) != nil
+    }
+
+    func isGraphOutput(_ name: String) -> Bool { model.graph.outputs.contains { $0.name == name } }
+
+    /// One step before slots are known: what it reads and writes by name, and how to make it.
+    struct Pending {
+        var reads: [String]
+        var writes: [String]
+        var kind: String
+        var make: (_ slot: (String) -> Slot) throws -> any Step
+    }
+
+    func build(inputShapes: [String: [Int]]) throws -> CompiledModel {
+        var pending: [Pending] = []
+        var consumed = Set<Int>()
+        for (i, node) in nodes.enumerated() where !consumed.contains(i) {
+            if fastKernels, let fast = try FastPath.select(i, in: self, consumed: &consumed) {
+                pending.append(fast)
+            } else {
+                pending.append(try fallback(node))
+            }
+        }
+
+        // Lifetimes → offsets.
+        var first: [String: Int] = [:], last: [String: Int] = [:]
+        let graphInputs = model.graph.runtimeInputs.map(\.name)
+        for name in graphInputs where isPlanned(name) { first[name] = -1 }
+        for (s, p) in pending.enumerated() {
+            for w in p.writes where isPlanned(w) && first[w] == nil { first[w] = s }
+            for r in p.reads where isPlanned(r) { last[r] = max(last[r] ?? s, s) }
+        }
+        for o in model.graph.outputs where isPlanned(o.name) { last[o.name] = Int.max }
+        let requests = first.map { name, f in
+            MemoryPlan.Request(name: name, count: dims(name)?.reduce(1, *) ?? 0, first: f, last: last[name] ?? f)
+        }
+        let plan = MemoryPlan(requests)
+        func slot(_ name: String) -> Slot {
+            let d = dims(name) ?? []
+            return Slot(offset: plan.offsets[name] ?? 0, count: d.reduce(1, *), dims: d)
+        }
+        var steps: [any Step] = []
+        var counts: [String: Int] = [:]
+        for p in pending {
+            steps.append(try p.make(slot))
+            counts[p.kind, default: 0] += 1
+        }
+        let inputSlots = graphInputs.filter(isPlanned).map { ($0, slot($0)) }
+        let outputs: [(String, FallbackStep.Operand, DType)] = model.graph.outputs.map { o in
+            if let c = constant(o.name) { return (o.name, .constant(c), c.dtype) }
+            if isPlanned(o.name) { return (o.name, .slot(slot(o.name)), .f32) }
+            return (o.name, .tensor(o.name), inference.types[o.name]?.elementType ?? .f32)
+        }
+        return CompiledModel(inputShapes: inputShapes, steps: steps, inputSlots: inputSlots, outputs: outputs,
+                             floatCount: plan.totalFloats, kernelCounts: counts)
+    }
+
+    func operand(_ name: String, slot: (String) -> Slot) -> FallbackStep.Operand {
+        if name.isEmpty { return .absent }
+        if let c = constant(name) { return .constant(c) }
+        if isPlanned(name) { return .slot(slot(name)) }
+        return .tensor(name)
+    }
+
+    func fallback(_ node: Node) throws -> Pending {
+        let opset = model.opsetVersion(for: node.domain.isEmpty || node.domain == "ai.onnx" ? "" : node.domain) ?? 0
+        guard let def = registry.definition(domain: node.domain, opType: node.opType, opset: opset) else {
+            throw ExecutionError.unsupported([UnsupportedUse(domain: node.domain, opType: node.opType, opset: opset, nodes: [node.name], reason: "operator not implemented")])
+        }
+        let label = node.name.isEmpty ? node.opType : "'\(node.name)' (\(node.opType))"
+        return Pending(reads: node.inputs.filter { !$0.isEmpty }, writes: node.outputs.filter { !$0.isEmpty }, kind: "\(node.opType) (reference)") { slot in
+            FallbackStep(node: node, label: label, context: NodeContext(node: node, opset: opset), definition: def,
+                         inputs: node.inputs.map { operand($0, slot: slot) }, outputs: node.outputs.map { operand($0, slot: slot) })
+        }
+    }
+}

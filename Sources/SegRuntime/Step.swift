@@ -1,0 +1,59 @@
+import SegGraph
+import SegReference
+import SegTensor
+
+/// One unit of a compiled plan.
+protocol Step: Sendable {
+    /// For profiles: the op type (or fused pattern) it runs.
+    var kind: String { get }
+    func execute(_ arena: Arena) throws
+}
+
+/// A node with no fast kernel: its reference implementation, on tensors copied out of and
+/// back into the arena. Correct for every op the reference executor supports.
+struct FallbackStep: Step {
+    let node: Node
+    let label: String
+    let context: NodeContext
+    let definition: OperatorDefinition
+    /// For each input: a planned slot, a constant, or an unplanned tensor name.
+    let inputs: [Operand]
+    let outputs: [Operand]
+    var kind: String { node.opType }
+
+    enum Operand: Sendable {
+        case absent
+        case slot(Slot)
+        case constant(Tensor)
+        case tensor(String)
+    }
+
+    func execute(_ arena: Arena) throws {
+        var args: [Tensor?] = []
+        for op in inputs {
+            switch op {
+            case .absent: args.append(nil)
+            case .constant(let t): args.append(t)
+            case .tensor(let name): args.append(arena.tensors[name])
+            case .slot(let s):
+                let buffer = UnsafeBufferPointer(start: arena.pointer(s), count: s.count)
+                args.append(try Tensor(dims: s.dims, scalars: Array(buffer)))
+            }
+        }
+        let results: [Tensor]
+        do { results = try definition.run(context, args) } catch { throw ExecutionError.node(label, OpError(error)) }
+        for (op, t) in zip(outputs, results) {
+            switch op {
+            case .slot(let s):
+                guard t.dtype == .f32, t.elementCount == s.count else {
+                    throw ExecutionError.node(label, .other("produced \(t.dtype)\(t.shape), planned f32\(s.dims)"))
+                }
+                try t.withUnsafeBufferPointer(as: Float.self) { src in
+                    if let base = src.baseAddress { arena.pointer(s).update(from: base, count: s.count) }
+                }
+            case .tensor(let name): arena.tensors[name] = t
+            case .absent, .constant: break
+            }
+        }
+    }
+}
