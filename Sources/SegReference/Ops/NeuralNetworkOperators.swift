@@ -1,4 +1,12 @@
-/// Operators of this family, registered in `OperatorRegistry.standard`.
+/// Operators of this family, registered in `OperatorRegistry.standard`: convolutions,
+/// normalisations, matrix products, pooling and resizing. Kernels live in
+/// `NeuralNetwork+<Topic>.swift`; shared helpers in Core/nnSupport.swift.
 public enum NeuralNetworkOperators {
-    public static let all: [OperatorDefinition] = []
+    public static let all: [OperatorDefinition] = [
+        conv, convTranspose, convInteger, qlinearConv,
+        batchNorm7, batchNorm9, batchNorm14, instanceNorm, layerNorm, groupNorm18, groupNorm21, lpNorm,
+        matMul, gemm, einsum,
+        globalAveragePool, globalMaxPool, globalLpPool, averagePool, maxPool, lpPool,
+        resize10, resize11, resize18, upsample7, upsample9,
+    ]
 }
