@@ -1,0 +1,166 @@
+/// Shape and attributes of an ONNX Conv on NCHW float32: input [N, inputChannels, H, W],
+/// weights [outputChannels, inputChannels/groups, kernelH, kernelW], output
+/// [N, outputChannels, outH, outW] with outH = (H + padTop + padBottom − dH·(kH−1) − 1)/sH + 1
+/// (floor), likewise outW.
+public struct Conv2DShape: Sendable, Equatable {
+    public var inputChannels: Int, height: Int, width: Int
+    public var outputChannels: Int
+    public var kernelH: Int, kernelW: Int
+    public var strideH: Int = 1, strideW: Int = 1
+    /// ONNX order: top, left, bottom, right.
+    public var pads: (top: Int, left: Int, bottom: Int, right: Int) = (0, 0, 0, 0)
+    public var dilationH: Int = 1, dilationW: Int = 1
+    public var groups: Int = 1
+
+    public init(inputChannels: Int, height: Int, width: Int, outputChannels: Int, kernelH: Int, kernelW: Int,
+                strides: (Int, Int) = (1, 1), pads: (Int, Int, Int, Int) = (0, 0, 0, 0),
+                dilations: (Int, Int) = (1, 1), groups: Int = 1) {
+        self.inputChannels = inputChannels; self.height = height; self.width = width
+        self.outputChannels = outputChannels; self.kernelH = kernelH; self.kernelW = kernelW
+        (strideH, strideW) = strides
+        self.pads = (pads.0, pads.1, pads.2, pads.3)
+        (dilationH, dilationW) = dilations
+        self.groups = groups
+    }
+
+    public var outputHeight: Int { (height + pads.top + pads.bottom - dilationH * (kernelH - 1) - 1) / strideH + 1 }
+    public var outputWidth: Int { (width + pads.left + pads.right - dilationW * (kernelW - 1) - 1) / strideW + 1 }
+
+    public static func == (l: Conv2DShape, r: Conv2DShape) -> Bool {
+        l.fields == r.fields
+    }
+
+    private var fields: [Int] {
+        [inputChannels, height, width, outputChannels, kernelH, kernelW, strideH, strideW,
+         pads.top, pads.left, pads.bottom, pads.right, dilationH, dilationW, groups]
+    }
+
+    func validate() throws(KernelError) {
+        for (name, value) in [("inputChannels", inputChannels), ("height", height), ("width", width),
+                              ("outputChannels", outputChannels), ("kernelH", kernelH), ("kernelW", kernelW),
+                              ("strideH", strideH), ("strideW", strideW), ("dilationH", dilationH),
+                              ("dilationW", dilationW), ("groups", groups)] {
+            try require(value >= 1, name, value, "must be ≥ 1")
+        }
+        for (name, value) in [("padTop", pads.top), ("padLeft", pads.left), ("padBottom", pads.bottom), ("padRight", pads.right)] {
+            try require(value >= 0, name, value, "must be ≥ 0")
+        }
+        try require(inputChannels % groups == 0, "groups", groups, "must divide inputChannels \(inputChannels)")
+        try require(outputChannels % groups == 0, "groups", groups, "must divide outputChannels \(outputChannels)")
+        try require(outputHeight >= 1 && outputWidth >= 1, "output size", "\(outputHeight)×\(outputWidth)",
+                    "must be ≥ 1×1 (kernel larger than the padded input)")
+        let (elements, overflow) = (inputChannels * height).multipliedReportingOverflow(by: width)
+        try require(!overflow && elements < Int32.max, "input size", "\(inputChannels)×\(height)×\(width)", "is too large")
+    }
+}
+
+/// A convolution compiled once per (weights, shape, attributes): weights are pre-packed at
+/// init, `run` only reads input and writes output. Bias, activation and an optional residual
+/// (`Add` fused onto the conv) are applied on each output tile:
+///   y = activation(conv(x) + bias [+ residual]) [+ residual], per `residualBeforeActivation`.
+/// Algorithms, chosen at init:
+/// - `.pointwise`: 1×1, stride 1, no pads → per group GEMM W_g[Cout_g × Cin_g] · X_g[Cin_g × HW].
+/// - `.depthwise`: groups == Cin == Cout and kernel ≤ 7×7 → direct SIMD kernel over output rows.
+/// - `.implicitGEMM`: everything else (incl. general grouped conv) → per group GEMM with
+///   W_g[Cout_g × Cin_g·kH·kW] and B packed from the image block by block (im2col, never
+///   materialised whole).
+public final class Conv2D: @unchecked Sendable {
+    public enum Algorithm: Sendable { case pointwise, depthwise, implicitGEMM }
+
+    public let shape: Conv2DShape
+    public let algorithm: Algorithm
+    public let activation: Activation
+    public var outputHeight: Int { shape.outputHeight }
+    public var outputWidth: Int { shape.outputWidth }
+    let packedGroups: [PackedMatrix]
+    /// Depthwise: the raw weights [C, kH·kW]. Others: empty.
+    let depthwiseWeights: [Float]
+    let bias: [Float]?
+
+    /// `weights` holds Cout·(Cin/groups)·kH·kW floats in ONNX order; `bias` Cout floats or nil.
+    public init(shape: Conv2DShape, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                activation: Activation = .none) throws(KernelError) {
+        try shape.validate()
+        self.shape = shape
+        self.activation = activation
+        self.bias = bias.map { Array(UnsafeBufferPointer(start: $0, count: shape.outputChannels)) }
+        let taps = shape.kernelH * shape.kernelW
+        let cinG = shape.inputChannels / shape.groups, coutG = shape.outputChannels / shape.groups
+        if shape.groups == shape.inputChannels && shape.groups == shape.outputChannels
+            && shape.kernelH <= 7 && shape.kernelW <= 7 {
+            algorithm = .depthwise
+            depthwiseWeights = Array(UnsafeBufferPointer(start: weights, count: shape.outputChannels * taps))
+            packedGroups = []
+            return
+        }
+        let isPointwise = taps == 1 && shape.strideH == 1 && shape.strideW == 1 && shape.pads == (0, 0, 0, 0)
+        algorithm = isPointwise ? .pointwise : .implicitGEMM
+        depthwiseWeights = []
+        var packed: [PackedMatrix] = []
+        let kG = cinG * taps
+        for g in 0..<shape.groups {
+            packed.append(try PackedMatrix(a: weights + g * coutG * kG, rows: coutG, columns: kG, leadingDimension: kG))
+        }
+        packedGroups = packed
+    }
+
+    /// Runs on `batch` images: `input` [batch, Cin, H, W], `output` [batch, Cout, outH, outW],
+    /// `residual` (if any) shaped like `output`. Buffers must not overlap, except that
+    /// `residual` may be `output` itself (accumulate onto it).
+    public func run(input: UnsafePointer<Float>, batch: Int, output: UnsafeMutablePointer<Float>,
+                    residual: UnsafePointer<Float>? = nil, residualBeforeActivation: Bool = true,
+                    context: KernelContext = .shared) throws(KernelError) {
+        try require(batch >= 0, "batch", batch, "must be ≥ 0")
+        let inPlane = shape.height * shape.width, outPlane = outputHeight * outputWidth
+        if algorithm == .depthwise {
+            runDepthwise(input: input, batch: batch, output: output, residual: residual,
+                         residualBeforeActivation: residualBeforeActivation, context: context)
+            return
+        }
+        // The GEMM overwrites C before its epilogue reads the residual, so an in-place residual
+        // becomes beta = 1 (old C joins the sum before bias and activation).
+        var residual = residual, beta: Float = 0
+        if let r = residual, r == UnsafePointer(output) {
+            try require(residualBeforeActivation, "residual", "the output buffer",
+                        "may alias the output only when added before the activation")
+            residual = nil
+            beta = 1
+        }
+        let cinG = shape.inputChannels / shape.groups, coutG = shape.outputChannels / shape.groups
+        for image in 0..<batch {
+            for g in 0..<shape.groups {
+                let x = input + (image * shape.inputChannels + g * cinG) * inPlane
+                let outOffset = (image * shape.outputChannels + g * coutG) * outPlane
+                let b: GemmB
+                if algorithm == .pointwise {
+                    b = .strided(StridedOperand(base: x, outerStride: 1, depthStride: inPlane))
+                } else {
+                    b = .im2col(Im2colOperand(input: x, height: shape.height, width: shape.width,
+                                              kernelH: shape.kernelH, kernelW: shape.kernelW,
+                                              strideH: shape.strideH, strideW: shape.strideW,
+                                              padTop: shape.pads.top, padLeft: shape.pads.left,
+                                              dilationH: shape.dilationH, dilationW: shape.dilationW,
+                                              outW: outputWidth))
+                }
+                bias.withUnsafeBufferPointerOrNil { biasPointer in
+                    let epilogue = Epilogue(bias: biasPointer.map { .perRow($0 + g * coutG) } ?? .none,
+                                            activation: activation, residual: residual.map { $0 + outOffset },
+                                            residualLeadingDimension: outPlane,
+                                            residualBeforeActivation: residualBeforeActivation)
+                    GemmDriver(m: coutG, n: outPlane, k: packedGroups[g].depth, a: .packed(packedGroups[g]), b: b,
+                               alpha: 1, beta: beta, c: output + outOffset, ldc: outPlane,
+                               epilogue: epilogue, context: context).run()
+                }
+            }
+        }
+    }
+}
+
+extension Optional where Wrapped == [Float] {
+    func withUnsafeBufferPointerOrNil<R>(_ body: (UnsafePointer<Float>?) -> R) -> R {
+        switch self {
+        case .none: return body(nil)
+        case let .some(array): return array.withUnsafeBufferPointer { body($0.baseAddress) }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+/// Global average pool: input NCHW [batch, channels, height, width] → output [batch, channels]
+/// (the ONNX [N, C, 1, 1] with the unit axes dropped): y[n][c] = Σ x[n][c] / (H·W).
+/// Sums in float with eight partial lanes.
+public func globalAveragePool(input: UnsafePointer<Float>, batch: Int, channels: Int, height: Int, width: Int,
+                              output: UnsafeMutablePointer<Float>, context: KernelContext = .shared) throws(KernelError) {
+    for (name, value) in [("batch", batch), ("channels", channels), ("height", height), ("width", width)] {
+        try require(value >= (name == "batch" ? 0 : 1), name, value, "must be ≥ 1")
+    }
+    let plane = height * width
+    let scale = 1 / Float(plane)
+    context.pool.parallelFor(batch * channels) { range in
+        for p in range {
+            let x = input + p * plane
+            var lanes = SIMD8<Float>()
+            var i = 0
+            while i + 8 <= plane { lanes += load8(x + i); i += 8 }
+            var sum = lanes.sum()
+            while i < plane { sum += x[i]; i += 1 }
+            output[p] = sum * scale
+        }
+    }
+}
+
+/// Window geometry of an ONNX AveragePool / MaxPool over NCHW float32.
+/// outH = floor-or-ceil((H + padTop + padBottom − kH) / sH) + 1; with `ceilMode`, a last
+/// window that would start in the bottom/right padding is dropped (as PyTorch and ORT do).
+public struct Pool2DShape: Sendable {
+    public var channels: Int, height: Int, width: Int
+    public var kernelH: Int, kernelW: Int
+    public var strideH: Int, strideW: Int
+    public var pads: (top: Int, left: Int, bottom: Int, right: Int)
+    public var ceilMode: Bool
+
+    public init(channels: Int, height: Int, width: Int, kernel: (Int, Int), strides: (Int, Int) = (1, 1),
+                pads: (Int, Int, Int, Int) = (0, 0, 0, 0), ceilMode: Bool = false) {
+        self.channels = channels; self.height = height; self.width = width
+        (kernelH, kernelW) = kernel
+        (strideH, strideW) = strides
+        self.pads = (pads.0, pads.1, pads.2, pads.3)
+        self.ceilMode = ceilMode
+    }
+
+    private func extent(_ size: Int, _ before: Int, _ after: Int, _ kernel: Int, _ stride: Int) -> Int {
+        let span = size + before + after - kernel
+        guard span >= 0 else { return 0 }
+        var count = (ceilMode ? (span + stride - 1) / stride : span / stride) + 1
+        if ceilMode && (count - 1) * stride >= size + before { count -= 1 }
+        return count
+    }
+
+    public var outputHeight: Int { extent(height, pads.top, pads.bottom, kernelH, strideH) }
+    public var outputWidth: Int { extent(width, pads.left, pads.right, kernelW, strideW) }
+
+    func validate() throws(KernelError) {
+        for (name, value) in [("channels", channels), ("height", height), ("width", width), ("kernelH", kernelH),
+                              ("kernelW", kernelW), ("strideH", strideH), ("strideW", strideW)] {
+            try require(value >= 1, name, value, "must be ≥ 1")
+        }
+        for (name, value) in [("padTop", pads.top), ("padLeft", pads.left), ("padBottom", pads.bottom), ("padRight", pads.right)] {
+            try require(value >= 0, name, value, "must be ≥ 0")
+        }
+        try require(pads.top < kernelH && pads.bottom < kernelH && pads.left < kernelW && pads.right < kernelW,
+                    "pads", "\(pads)", "must be smaller than the kernel")
+        try require(outputHeight >= 1 && outputWidth >= 1, "output size", "\(outputHeight)×\(outputWidth)", "must be ≥ 1×1")
+    }
+}
+
+public enum PoolKind: Sendable, Equatable {
+    /// Max over the window's input elements (padding never wins).
+    case max
+    /// Mean over the window. `countIncludePad`: divide by the window clipped to the padded
+    /// input (ONNX count_include_pad = 1); otherwise by the number of real input elements.
+    case average(countIncludePad: Bool)
+}
+
+/// 2-D pooling NCHW [batch, C, H, W] → [batch, C, outH, outW].
+public func pool2D(_ kind: PoolKind, shape: Pool2DShape, input: UnsafePointer<Float>, batch: Int,
+                   output: UnsafeMutablePointer<Float>, context: KernelContext = .shared) throws(KernelError) {
+    try shape.validate()
+    try require(batch >= 0, "batch", batch, "must be ≥ 0")
+    let s = shape
+    let outH = s.outputHeight, outW = s.outputWidth
+    context.pool.parallelFor(batch * s.channels) { range in
+        for p in range {
+            let x = input + p * s.height * s.width
+            let y = output + p * outH * outW
+            for oy in 0..<outH {
+                let y0 = oy * s.strideH - s.pads.top
+                let yEnd = min(y0 + s.kernelH, s.height + s.pads.bottom)
+                let ya = max(y0, 0), yb = min(yEnd, s.height)
+                for ox in 0..<outW {
+                    let x0 = ox * s.strideW - s.pads.left
+                    let xEnd = min(x0 + s.kernelW, s.width + s.pads.right)
+                    let xa = max(x0, 0), xb = min(xEnd, s.width)
+                    switch kind {
+                    case .max:
+                        var best = -Float.infinity
+                        for iy in ya..<yb { for ix in xa..<xb { best = Swift.max(best, x[iy * s.width + ix]) } }
+                        y[oy * outW + ox] = best
+                    case let .average(countIncludePad):
+                        var sum: Float = 0
+                        for iy in ya..<yb { for ix in xa..<xb { sum += x[iy * s.width + ix] } }
+                        let count = countIncludePad ? (yEnd - y0) * (xEnd - x0) : (yb - ya) * (xb - xa)
+                        y[oy * outW + ox] = count > 0 ? sum / Float(count) : 0
+                    }
+                }
+            }
+        }
+    }
+}

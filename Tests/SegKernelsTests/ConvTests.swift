@@ -1,0 +1,127 @@
+import Testing
+@testable import SegKernels
+
+/// Naive NCHW convolution in Double with ONNX semantics, then bias/residual/activation.
+private func referenceConv(_ s: Conv2DShape, batch: Int, x: [Float], w: [Float], bias: [Float]?,
+                           activation: Activation, residual: [Float]?, before: Bool) -> [Float] {
+    let oh = s.outputHeight, ow = s.outputWidth
+    let cinG = s.inputChannels / s.groups, coutG = s.outputChannels / s.groups
+    var out = [Float](repeating: 0, count: batch * s.outputChannels * oh * ow)
+    for n in 0..<batch {
+        for co in 0..<s.outputChannels {
+            let g = co / coutG
+            for oy in 0..<oh {
+                for ox in 0..<ow {
+                    var sum = Double(bias?[co] ?? 0)
+                    for ci in 0..<cinG {
+                        for ky in 0..<s.kernelH {
+                            for kx in 0..<s.kernelW {
+                                let iy = oy * s.strideH - s.pads.top + ky * s.dilationH
+                                let ix = ox * s.strideW - s.pads.left + kx * s.dilationW
+                                guard iy >= 0, iy < s.height, ix >= 0, ix < s.width else { continue }
+                                let xv = x[((n * s.inputChannels + g * cinG + ci) * s.height + iy) * s.width + ix]
+                                let wv = w[((co * cinG + ci) * s.kernelH + ky) * s.kernelW + kx]
+                                sum += Double(xv) * Double(wv)
+                            }
+                        }
+                    }
+                    let index = ((n * s.outputChannels + co) * oh + oy) * ow + ox
+                    if let residual, before { sum += Double(residual[index]) }
+                    sum = referenceActivation(activation, sum)
+                    if let residual, !before { sum += Double(residual[index]) }
+                    out[index] = Float(sum)
+                }
+            }
+        }
+    }
+    return out
+}
+
+@Suite struct ConvTests {
+    /// (shape, expected algorithm): pointwise, depthwise 3×3/5×5 strides 1–2 with dilation,
+    /// implicit GEMM with odd kernels, pads, dilations and groups, and 1×1 spatial inputs.
+    static let cases: [(Conv2DShape, Conv2D.Algorithm)] = [
+        (Conv2DShape(inputChannels: 5, height: 3, width: 7, outputChannels: 7, kernelH: 1, kernelW: 1), .pointwise),
+        (Conv2DShape(inputChannels: 4, height: 1, width: 1, outputChannels: 6, kernelH: 1, kernelW: 1, groups: 2), .pointwise),
+        (Conv2DShape(inputChannels: 3, height: 9, width: 11, outputChannels: 17, kernelH: 3, kernelW: 3,
+                     strides: (2, 2), pads: (1, 1, 1, 1)), .implicitGEMM),
+        (Conv2DShape(inputChannels: 6, height: 7, width: 5, outputChannels: 4, kernelH: 3, kernelW: 2,
+                     strides: (1, 2), pads: (2, 0, 1, 1), dilations: (2, 1), groups: 2), .implicitGEMM),
+        (Conv2DShape(inputChannels: 4, height: 5, width: 5, outputChannels: 3, kernelH: 1, kernelW: 1, strides: (2, 2)), .implicitGEMM),
+        (Conv2DShape(inputChannels: 3, height: 9, width: 21, outputChannels: 3, kernelH: 3, kernelW: 3,
+                     pads: (1, 1, 1, 1), groups: 3), .depthwise),
+        (Conv2DShape(inputChannels: 2, height: 11, width: 37, outputChannels: 2, kernelH: 3, kernelW: 3,
+                     strides: (2, 2), pads: (1, 1, 1, 1), groups: 2), .depthwise),
+        (Conv2DShape(inputChannels: 3, height: 13, width: 9, outputChannels: 3, kernelH: 5, kernelW: 5,
+                     strides: (2, 2), pads: (2, 2, 2, 2), groups: 3), .depthwise),
+        (Conv2DShape(inputChannels: 2, height: 10, width: 19, outputChannels: 2, kernelH: 5, kernelW: 5,
+                     pads: (2, 2, 2, 2), groups: 2), .depthwise),
+        (Conv2DShape(inputChannels: 2, height: 9, width: 12, outputChannels: 2, kernelH: 3, kernelW: 3,
+                     pads: (2, 2, 2, 2), dilations: (2, 2), groups: 2), .depthwise),
+        (Conv2DShape(inputChannels: 3, height: 1, width: 1, outputChannels: 3, kernelH: 3, kernelW: 3,
+                     pads: (1, 1, 1, 1), groups: 3), .depthwise),
+        (Conv2DShape(inputChannels: 2, height: 6, width: 6, outputChannels: 4, kernelH: 3, kernelW: 3,
+                     pads: (1, 1, 1, 1), groups: 2), .implicitGEMM),
+    ]
+
+    @Test(arguments: contexts.indices)
+    func matchesNaiveConvolution(_ contextIndex: Int) throws {
+        let context = contexts[contextIndex]
+        for (caseIndex, (shape, algorithm)) in Self.cases.enumerated() {
+            let batch = 2
+            let weightCount = shape.outputChannels * shape.inputChannels / shape.groups * shape.kernelH * shape.kernelW
+            let x = randomValues(batch * shape.inputChannels * shape.height * shape.width, seed: UInt64(caseIndex) + 10)
+            let w = randomValues(weightCount, seed: UInt64(caseIndex) + 20)
+            let bias = randomValues(shape.outputChannels, seed: UInt64(caseIndex) + 30)
+            let outCount = batch * shape.outputChannels * shape.outputHeight * shape.outputWidth
+            let residual = randomValues(outCount, seed: UInt64(caseIndex) + 40)
+            for activation in [Activation.none, .relu, .hardSwish] {
+                let conv = try Conv2D(shape: shape, weights: w, bias: bias, activation: activation)
+                #expect(conv.algorithm == algorithm, "case \(caseIndex)")
+                for (useResidual, before) in [(false, true), (true, true), (true, false)] {
+                    var y = [Float](repeating: .nan, count: outCount)
+                    try residual.withUnsafeBufferPointer { res in
+                        try conv.run(input: x, batch: batch, output: &y, residual: useResidual ? res.baseAddress : nil,
+                                     residualBeforeActivation: before, context: context)
+                    }
+                    let expected = referenceConv(shape, batch: batch, x: x, w: w, bias: bias, activation: activation,
+                                                 residual: useResidual ? residual : nil, before: before)
+                    expectClose(y, expected, "conv case \(caseIndex) \(activation) residual=\(useResidual) before=\(before) \(describe(context))")
+                }
+            }
+        }
+    }
+
+    @Test(arguments: contexts.indices)
+    func residualMayBeTheOutputBuffer(_ contextIndex: Int) throws {
+        for (caseIndex, (shape, _)) in Self.cases.enumerated() {
+            let weightCount = shape.outputChannels * shape.inputChannels / shape.groups * shape.kernelH * shape.kernelW
+            let x = randomValues(shape.inputChannels * shape.height * shape.width, seed: 50)
+            let w = randomValues(weightCount, seed: 51)
+            let old = randomValues(shape.outputChannels * shape.outputHeight * shape.outputWidth, seed: 52)
+            let conv = try Conv2D(shape: shape, weights: w, bias: nil, activation: .relu)
+            var y = old
+            try y.withUnsafeMutableBufferPointer { y in
+                try conv.run(input: x, batch: 1, output: y.baseAddress!, residual: UnsafePointer(y.baseAddress!),
+                             context: contexts[contextIndex])
+            }
+            let expected = referenceConv(shape, batch: 1, x: x, w: w, bias: nil, activation: .relu, residual: old, before: true)
+            expectClose(y, expected, "in-place residual case \(caseIndex) \(describe(contexts[contextIndex]))")
+        }
+    }
+
+    @Test func invalidShapesThrowNamingTheParameter() {
+        let w = [Float](repeating: 1, count: 64)
+        func attempt(_ shape: Conv2DShape) -> KernelError? {
+            do { _ = try Conv2D(shape: shape, weights: w, bias: nil); return nil } catch { return error }
+        }
+        let grouped = attempt(Conv2DShape(inputChannels: 3, height: 4, width: 4, outputChannels: 4, kernelH: 1, kernelW: 1, groups: 2))
+        #expect(grouped.map { "\($0)".contains("groups") } == true)
+        let stride = attempt(Conv2DShape(inputChannels: 1, height: 4, width: 4, outputChannels: 1, kernelH: 1, kernelW: 1, strides: (0, 1)))
+        #expect(stride.map { "\($0)".contains("strideH") } == true)
+        let tooBig = attempt(Conv2DShape(inputChannels: 1, height: 2, width: 2, outputChannels: 1, kernelH: 5, kernelW: 5))
+        #expect(tooBig.map { "\($0)".contains("output size") } == true)
+        let pad = attempt(Conv2DShape(inputChannels: 1, height: 4, width: 4, outputChannels: 1, kernelH: 3, kernelW: 3, pads: (-1, 0, 0, 0)))
+        #expect(pad.map { "\($0)".contains("padTop") } == true)
+    }
+}

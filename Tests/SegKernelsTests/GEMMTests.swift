@@ -1,0 +1,110 @@
+import Testing
+@testable import SegKernels
+
+/// Naive C = alpha·op(A)·op(B) + beta·C, then bias, activation, residual, in Double.
+private func referenceGEMM(m: Int, n: Int, k: Int, alpha: Float, a: [Float], transposeA: Bool, b: [Float],
+                           transposeB: Bool, beta: Float, c: [Float], epilogue: (bias: [Float]?, perRow: Bool,
+                           activation: Activation, residual: [Float]?, before: Bool)) -> [Float] {
+    var out = c
+    for i in 0..<m {
+        for j in 0..<n {
+            var sum = 0.0
+            for p in 0..<k {
+                let av = transposeA ? a[p * m + i] : a[i * k + p]
+                let bv = transposeB ? b[j * k + p] : b[p * n + j]
+                sum += Double(av) * Double(bv)
+            }
+            var v = Double(alpha) * sum + (beta == 0 ? 0 : Double(beta) * Double(c[i * n + j]))
+            if let bias = epilogue.bias { v += Double(bias[epilogue.perRow ? i : j]) }
+            if let r = epilogue.residual, epilogue.before { v += Double(r[i * n + j]) }
+            v = referenceActivation(epilogue.activation, v)
+            if let r = epilogue.residual, !epilogue.before { v += Double(r[i * n + j]) }
+            out[i * n + j] = Float(v)
+        }
+    }
+    return out
+}
+
+@Suite struct GEMMTests {
+    /// Odd sizes around the 6×16 tile and the 256-deep K block, incl. K > 256 (two passes).
+    static let sizes: [(Int, Int, Int)] = [(1, 1, 1), (6, 16, 8), (7, 17, 5), (13, 33, 19), (5, 40, 300), (25, 3, 2)]
+
+    @Test(arguments: contexts.indices)
+    func rawOperandsAllLayouts(_ contextIndex: Int) throws {
+        let context = contexts[contextIndex]
+        for (m, n, k) in Self.sizes {
+            for (transposeA, transposeB) in [(false, false), (true, false), (false, true)] {
+                for (alpha, beta) in [(Float(1), Float(0)), (0.5, 1), (1, -0.75)] {
+                    let a = randomValues(m * k, seed: 1), b = randomValues(k * n, seed: 2), c0 = randomValues(m * n, seed: 3)
+                    var c = c0
+                    try sgemm(m: m, n: n, k: k, alpha: alpha, a: a, lda: transposeA ? m : k, transposeA: transposeA,
+                              b: b, ldb: transposeB ? k : n, transposeB: transposeB, beta: beta, c: &c, ldc: n,
+                              context: context)
+                    let expected = referenceGEMM(m: m, n: n, k: k, alpha: alpha, a: a, transposeA: transposeA, b: b,
+                                                 transposeB: transposeB, beta: beta, c: c0,
+                                                 epilogue: (nil, true, .none, nil, true))
+                    expectClose(c, expected, "\(m)×\(n)×\(k) tA=\(transposeA) tB=\(transposeB) α=\(alpha) β=\(beta) \(describe(context))")
+                }
+            }
+        }
+    }
+
+    @Test(arguments: contexts.indices)
+    func packedOperandsWithEpilogues(_ contextIndex: Int) throws {
+        let context = contexts[contextIndex]
+        for (m, n, k) in Self.sizes {
+            let a = randomValues(m * k, seed: 4), b = randomValues(k * n, seed: 5)
+            let rowBias = randomValues(m, seed: 6), columnBias = randomValues(n, seed: 7)
+            let residual = randomValues(m * n, seed: 8)
+            let packedA = try PackedMatrix(a: a, rows: m, columns: k, leadingDimension: k)
+            let packedB = try PackedMatrix(b: b, rows: k, columns: n, leadingDimension: n)
+            for activation in allActivations {
+                for before in [true, false] {
+                    var c = [Float](repeating: .nan, count: m * n)
+                    try rowBias.withUnsafeBufferPointer { bias in
+                        try residual.withUnsafeBufferPointer { res in
+                            let epilogue = Epilogue(bias: .perRow(bias.baseAddress!), activation: activation,
+                                                    residual: res.baseAddress!, residualLeadingDimension: n,
+                                                    residualBeforeActivation: before)
+                            try sgemm(packedA: packedA, n: n, b: b, ldb: n, c: &c, ldc: n, epilogue: epilogue, context: context)
+                        }
+                    }
+                    let expected = referenceGEMM(m: m, n: n, k: k, alpha: 1, a: a, transposeA: false, b: b, transposeB: false,
+                                                 beta: 0, c: c, epilogue: (rowBias, true, activation, residual, before))
+                    expectClose(c, expected, "packedA \(m)×\(n)×\(k) \(activation) before=\(before) \(describe(context))")
+                }
+                var c = [Float](repeating: .nan, count: m * n)
+                try columnBias.withUnsafeBufferPointer { bias in
+                    try sgemm(m: m, a: a, lda: k, packedB: packedB, c: &c, ldc: n,
+                              epilogue: Epilogue(bias: .perColumn(bias.baseAddress!), activation: activation), context: context)
+                }
+                let expected = referenceGEMM(m: m, n: n, k: k, alpha: 1, a: a, transposeA: false, b: b, transposeB: false,
+                                             beta: 0, c: c, epilogue: (columnBias, false, activation, nil, true))
+                expectClose(c, expected, "packedB \(m)×\(n)×\(k) \(activation) \(describe(context))")
+            }
+        }
+    }
+
+    @Test func leadingDimensionsLargerThanRows() throws {
+        let (m, n, k) = (5, 9, 7)
+        let a = randomValues(m * 10, seed: 9), b = randomValues(k * 12, seed: 10)
+        var c = [Float](repeating: 0, count: m * 11)
+        try sgemm(m: m, n: n, k: k, a: a, lda: 10, b: b, ldb: 12, c: &c, ldc: 11, context: contexts[0])
+        for i in 0..<m {
+            for j in 0..<n {
+                var sum: Float = 0
+                for p in 0..<k { sum += a[i * 10 + p] * b[p * 12 + j] }
+                #expect(abs(c[i * 11 + j] - sum) <= 1e-5 + 1e-4 * abs(sum))
+            }
+            for j in n..<11 { #expect(c[i * 11 + j] == 0, "padding columns are not written") }
+        }
+    }
+
+    @Test func invalidParametersThrow() {
+        let a: [Float] = [1, 2, 3, 4]
+        var c: [Float] = [0, 0, 0, 0]
+        #expect(throws: KernelError.self) { try sgemm(m: 2, n: 2, k: 2, a: a, lda: 1, b: a, ldb: 2, c: &c, ldc: 2) }
+        #expect(throws: KernelError.self) { try sgemm(m: -1, n: 2, k: 2, a: a, lda: 2, b: a, ldb: 2, c: &c, ldc: 2) }
+        #expect(throws: KernelError.self) { try PackedMatrix(a: a, rows: 0, columns: 2, leadingDimension: 2) }
+    }
+}
