@@ -17,7 +17,7 @@ struct PoolPlan {
         let attrs = try WindowAttributes(ctx)
         guard x.count >= 3 else { throw OpError.input(0, "expected rank 3 or more (N, C, spatial...), got \(x)") }
         let rank = x.count - 2
-        axes = try attrs.forwardAxes(input: Array(x[2...]), kernel: try attrs.kernel(rank: rank, fromWeights: nil))
+        axes = try attrs.forwardAxes(input: Array(x[2...]), kernel: try attrs.kernel(rank: rank, fromWeights: nil), dilatedSamePad: false)
         planes = x[0] * x[1]
         outputDims = Array(x[..<2]) + axes.map(\.output)
         try NN.checkedCount(outputDims, dtype: .f64)
@@ -30,7 +30,7 @@ struct PoolPlan {
         var out = Array(shape[..<2])
         for i in 0..<kernel.count {
             if let input = NN.known(shape[2 + i]) {
-                out.append(.value(try attrs.forwardAxis(i, input: input, kernel: kernel[i], rank: kernel.count).output))
+                out.append(.value(try attrs.forwardAxis(i, input: input, kernel: kernel[i], rank: kernel.count, dilatedSamePad: false).output))
             } else {
                 out.append(.unknown)
             }

@@ -72,7 +72,8 @@ struct ResizePlan {
 
 extension NeuralNetworkOperators {
     /// Resizes `x` one axis at a time (interpolation is separable), skipping identity axes.
-    /// Floats compute in f32 (f64 for f64); integers in f64, rounded half to even and saturated.
+    /// Floats compute in f32 (f64 for f64); integers in f64, then truncated toward zero and
+    /// saturated (ORT's `static_cast` after interpolating in float).
     static func resize(_ x: Tensor, plan: ResizePlan, options: ResizeOptions) throws -> Tensor {
         if x.dtype == .f32 || x.dtype == .f16 {
             return try NN.tensor(try resampled(try NN.floats(x, input: 0, as: Float.self), x.dims, plan, options), dims: plan.outputDims, dtype: x.dtype)
@@ -85,7 +86,7 @@ extension NeuralNetworkOperators {
         }
         let out = try resampled(data, x.dims, plan, options)
         let shape = try Shape(plan.outputDims)
-        func saturate(_ v: Double, _ lo: Double, _ hi: Double) -> Double { v.isNaN ? 0 : min(max(v.rounded(.toNearestOrEven), lo), hi) }
+        func saturate(_ v: Double, _ lo: Double, _ hi: Double) -> Double { v.isNaN ? 0 : min(max(v.rounded(.towardZero), lo), hi) }
         switch x.dtype {
         case .f64: return try Tensor(shape: shape, scalars: out)
         case .i8: return try Tensor(shape: shape, scalars: out.map { Int8(saturate($0, -128, 127)) })

@@ -88,7 +88,9 @@ struct WindowAttributes {
     /// Geometry of spatial axis `i` of a forward window op (Conv, pools), following ORT:
     /// SAME_* pads so that output = ceil(input / stride), the odd pad going to the end
     /// (UPPER) or the beginning (LOWER); ceil_mode never starts a window in the end padding.
-    func forwardAxis(_ i: Int, input: Int, kernel: Int, rank: Int) throws -> SpatialAxis {
+    /// ORT's pools size the SAME padding with the undilated kernel (`dilatedSamePad` false),
+    /// its Conv with the dilated one.
+    func forwardAxis(_ i: Int, input: Int, kernel: Int, rank: Int, dilatedSamePad: Bool = true) throws -> SpatialAxis {
         let v = try values(rank: rank)
         var axis = SpatialAxis(input: input, output: 0, kernel: kernel, stride: v.strides[i], dilation: v.dilations[i],
                                padBegin: v.pads[i], padEnd: v.pads[rank + i])
@@ -98,7 +100,7 @@ struct WindowAttributes {
             axis.padEnd = 0
         case "SAME_UPPER", "SAME_LOWER":
             let target = NN.ceilDiv(input, axis.stride)
-            let needed = max(0, (target - 1) * axis.stride + axis.span - input)
+            let needed = max(0, (target - 1) * axis.stride + (dilatedSamePad ? axis.span : kernel) - input)
             axis.padBegin = autoPad == "SAME_UPPER" ? needed / 2 : needed - needed / 2
             axis.padEnd = needed - axis.padBegin
         default:
@@ -114,7 +116,7 @@ struct WindowAttributes {
     }
 
     /// All spatial axes of a forward window op.
-    func forwardAxes(input: [Int], kernel: [Int]) throws -> [SpatialAxis] {
-        try input.indices.map { try forwardAxis($0, input: input[$0], kernel: kernel[$0], rank: input.count) }
+    func forwardAxes(input: [Int], kernel: [Int], dilatedSamePad: Bool = true) throws -> [SpatialAxis] {
+        try input.indices.map { try forwardAxis($0, input: input[$0], kernel: kernel[$0], rank: input.count, dilatedSamePad: dilatedSamePad) }
     }
 }
