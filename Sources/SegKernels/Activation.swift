@@ -25,11 +25,11 @@ public enum Activation: Sendable, Equatable {
         case .relu:
             return x.replacing(with: 0, where: x .< 0)
         case let .clip(low, high):
-            return x.clamped(lowerBound: SIMD8(repeating: low), upperBound: SIMD8(repeating: high))
+            return clamp(x, low, high)
         case .hardSwish:
-            return x * (x * (1 / 6) + 0.5).clamped(lowerBound: .zero, upperBound: .one)
+            return x * clamp(x * (1 / 6) + 0.5, 0, 1)
         case let .hardSigmoid(alpha, beta):
-            return (x * alpha + beta).clamped(lowerBound: .zero, upperBound: .one)
+            return clamp(x * alpha + beta, 0, 1)
         case .sigmoid:
             return 1 / (1 + fastExp(-x))
         }
@@ -62,8 +62,12 @@ public enum Activation: Sendable, Equatable {
 /// finite and normal (sigmoid of ±large saturates to 0 or 1 as it should).
 @inline(__always)
 func fastExp(_ input: SIMD8<Float>) -> SIMD8<Float> {
-    let x = input.clamped(lowerBound: SIMD8(repeating: -87.3), upperBound: SIMD8(repeating: 88.7))
-    let n = (x * 1.442_695_04).rounded(.toNearestOrEven)
+    let x = clamp(input, -87.3, 88.7)
+    // Adding 1.5·2²³ rounds to an integer (ties to even) and leaves it in the low mantissa
+    // bits: the SIMD `rounded` and float→int conversions would be scalarised.
+    let magic = SIMD8<Float>(repeating: 12_582_912)
+    let shifted = x * 1.442_695_04 + magic
+    let n = shifted - magic
     // ln2 split in a high part exact in float and a low correction (Cody–Waite).
     var r = x - n * 0.693_145_75
     r = r - n * 1.428_606_8e-6
@@ -74,6 +78,15 @@ func fastExp(_ input: SIMD8<Float>) -> SIMD8<Float> {
     p = p * r + 0.5
     p = p * r + 1
     p = p * r + 1
-    let bits = (SIMD8<Int32>(n, rounding: .towardZero) &+ 127) &<< 23
+    let integer = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- unsafeBitCast(magic, to: SIMD8<Int32>.self)
+    let bits = (integer &+ 127) &<< 23
     return p * unsafeBitCast(bits, to: SIMD8<Float>.self)
+}
+
+/// min(max(x, low), high) lane-wise, written with selects because the generic
+/// `clamped(lowerBound:upperBound:)` is not vectorised by the compiler.
+@inline(__always)
+func clamp(_ x: SIMD8<Float>, _ low: Float, _ high: Float) -> SIMD8<Float> {
+    let lower = x.replacing(with: low, where: x .< low)
+    return lower.replacing(with: high, where: lower .> high)
 }

@@ -20,11 +20,11 @@ enum FusedLanes: LaneMath {
 
 extension Conv2D {
     /// Depthwise (one filter per channel) direct convolution. Each (image, channel) plane is
-    /// copied into a zero-bordered scratch plane so the inner loop has no bounds checks:
-    /// scratch row r, column q hold input (r − padTop, q − padLeft). Output rows are computed
-    /// 8 lanes at a time (4 vectors in flight to hide FMA latency); stride 2 loads 16 lanes
-    /// and keeps the even ones. The scratch is wide enough that the last, partial vector
-    /// reads zeros instead of running off the row.
+    /// copied into a zero-bordered scratch plane so the inner loop has no bounds checks, and
+    /// each scratch row is split into `stride` phases (phase q holds padded columns q, q+s,
+    /// q+2s, …) so that for any stride the 8 inputs of 8 neighbouring outputs are contiguous.
+    /// Output rows are computed 8 lanes at a time, 4 vectors in flight to hide FMA latency;
+    /// phases are wide enough that the last, partial vector reads zeros.
     func runDepthwise(input: UnsafePointer<Float>, batch: Int, output: UnsafeMutablePointer<Float>,
                       residual: UnsafePointer<Float>?, residualBeforeActivation: Bool, context: KernelContext) {
         if context.isa == .avx2 {
@@ -40,57 +40,79 @@ extension Conv2D {
         let s = shape
         let outH = outputHeight, outW = outputWidth
         let vectors = (outW + 7) / 8
+        let sw = s.strideW
         let scratchH = (outH - 1) * s.strideH + (s.kernelH - 1) * s.dilationH + 1
-        let scratchW = vectors * 8 * s.strideW + (s.kernelW - 1) * s.dilationW + 16
+        let phaseW = vectors * 8 + (s.kernelW - 1) * s.dilationW / sw + 8
+        let rowStride = sw * phaseW
         let taps = s.kernelH * s.kernelW
         let planes = batch * s.inputChannels
         let activation = self.activation
         depthwiseWeights.withUnsafeBufferPointer { weights in
         bias.withUnsafeBufferPointerOrNil { bias in
         context.pool.parallelFor(planes) { range in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: scratchH * scratchW + taps * 8) { buffer in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: scratchH * rowStride + taps * 2) { buffer in
                 let padded = buffer.baseAddress!
-                let tapOffsets = UnsafeMutableRawPointer(padded + scratchH * scratchW).bindMemory(to: Int.self, capacity: taps)
+                let tapOffsets = UnsafeMutableRawPointer(padded + scratchH * rowStride).bindMemory(to: Int.self, capacity: taps)
                 for t in 0..<taps {
-                    tapOffsets[t] = (t / s.kernelW) * s.dilationH * scratchW + (t % s.kernelW) * s.dilationW
+                    let column = (t % s.kernelW) * s.dilationW
+                    tapOffsets[t] = (t / s.kernelW) * s.dilationH * rowStride + (column % sw) * phaseW + column / sw
                 }
                 // Borders are zeroed once: every plane rewrites the same interior.
-                padded.initialize(repeating: 0, count: scratchH * scratchW)
+                padded.initialize(repeating: 0, count: scratchH * rowStride)
                 let rowsCopied = min(s.height, scratchH - s.pads.top)
-                let columnsCopied = min(s.width, scratchW - s.pads.left)
+                let columnsCopied = min(s.width, sw * phaseW - s.pads.left)
                 for plane in range {
                     let channel = plane % s.inputChannels
                     let source = input + plane * s.height * s.width
                     for y in 0..<rowsCopied {
-                        (padded + (y + s.pads.top) * scratchW + s.pads.left)
-                            .update(from: source + y * s.width, count: columnsCopied)
+                        let row = padded + (y + s.pads.top) * rowStride, src = source + y * s.width
+                        if sw == 1 {
+                            (row + s.pads.left).update(from: src, count: columnsCopied)
+                        } else {
+                            // One pass per phase keeps divisions out of the copy loop.
+                            for phase in 0..<sw {
+                                var x = ((phase - s.pads.left) % sw + sw) % sw
+                                var dst = row + phase * phaseW + (x + s.pads.left) / sw
+                                while x < columnsCopied {
+                                    dst.pointee = src[x]
+                                    dst += 1
+                                    x += sw
+                                }
+                            }
+                        }
                     }
                     let w = weights.baseAddress! + channel * taps
-                    let b = bias.map { $0[channel] } ?? 0
+                    let b = SIMD8<Float>(repeating: bias.map { $0[channel] } ?? 0)
                     let out = output + plane * outH * outW
                     let res = residual.map { $0 + plane * outH * outW }
                     for oy in 0..<outH {
-                        let rowBase = padded + oy * s.strideH * scratchW
+                        let rowBase = padded + oy * s.strideH * rowStride
+                        @inline(__always) func store(_ acc: SIMD8<Float>, _ vector: Int) {
+                            let x0 = vector * 8
+                            finish(acc, out + oy * outW + x0, res.map { $0 + oy * outW + x0 },
+                                   count: min(8, outW - x0), activation, residualBeforeActivation)
+                        }
                         var v = 0
-                        while v < vectors {
-                            let block = min(4, vectors - v)
-                            var acc = (SIMD8<Float>(repeating: b), SIMD8<Float>(repeating: b),
-                                       SIMD8<Float>(repeating: b), SIMD8<Float>(repeating: b))
+                        while v + 4 <= vectors {
+                            var a0 = b, a1 = b, a2 = b, a3 = b
                             for t in 0..<taps {
                                 let wv = SIMD8<Float>(repeating: w[t])
-                                let p = rowBase + tapOffsets[t] + v * 8 * s.strideW
-                                acc.0 = L.multiplyAdd(acc.0, wv, lanes(p, s.strideW))
-                                if block > 1 { acc.1 = L.multiplyAdd(acc.1, wv, lanes(p + 8 * s.strideW, s.strideW)) }
-                                if block > 2 { acc.2 = L.multiplyAdd(acc.2, wv, lanes(p + 16 * s.strideW, s.strideW)) }
-                                if block > 3 { acc.3 = L.multiplyAdd(acc.3, wv, lanes(p + 24 * s.strideW, s.strideW)) }
+                                let p = rowBase + tapOffsets[t] + v * 8
+                                a0 = L.multiplyAdd(a0, wv, load8(p))
+                                a1 = L.multiplyAdd(a1, wv, load8(p + 8))
+                                a2 = L.multiplyAdd(a2, wv, load8(p + 16))
+                                a3 = L.multiplyAdd(a3, wv, load8(p + 24))
                             }
-                            for u in 0..<block {
-                                let x0 = (v + u) * 8
-                                let result = u == 0 ? acc.0 : u == 1 ? acc.1 : u == 2 ? acc.2 : acc.3
-                                finish(result, out + oy * outW + x0, res.map { $0 + oy * outW + x0 },
-                                       count: min(8, outW - x0), activation, residualBeforeActivation)
+                            store(a0, v); store(a1, v + 1); store(a2, v + 2); store(a3, v + 3)
+                            v += 4
+                        }
+                        while v < vectors {
+                            var a0 = b
+                            for t in 0..<taps {
+                                a0 = L.multiplyAdd(a0, SIMD8<Float>(repeating: w[t]), load8(rowBase + tapOffsets[t] + v * 8))
                             }
-                            v += block
+                            store(a0, v)
+                            v += 1
                         }
                     }
                 }
@@ -98,20 +120,6 @@ extension Conv2D {
         }
         }
         }
-    }
-}
-
-/// Eight outputs' inputs for one tap: contiguous for stride 1, every other float for
-/// stride 2, gathered otherwise.
-@inline(__always)
-private func lanes(_ p: UnsafeMutablePointer<Float>, _ stride: Int) -> SIMD8<Float> {
-    switch stride {
-    case 1: return load8(p)
-    case 2: return UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self).evenHalf
-    default:
-        var v = SIMD8<Float>()
-        for i in 0..<8 { v[i] = p[i * stride] }
-        return v
     }
 }
 

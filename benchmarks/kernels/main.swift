@@ -61,3 +61,35 @@ for (m, k, n) in gemmShapes {
         }
     }
 }
+
+print("# Conv2D NCHW batch 1 (useful FLOPs = 2·Cout·(Cin/g)·kH·kW·outH·outW)")
+print("C\tH×W\tk\tstride\tgroups\tisa\tthreads\tGFLOP/s\tms")
+let convShapes: [Conv2DShape] = [
+    Conv2DShape(inputChannels: 16, height: 360, width: 480, outputChannels: 16, kernelH: 3, kernelW: 3, pads: (1, 1, 1, 1), groups: 16),
+    Conv2DShape(inputChannels: 64, height: 360, width: 480, outputChannels: 64, kernelH: 3, kernelW: 3, strides: (2, 2), pads: (1, 1, 1, 1), groups: 64),
+    Conv2DShape(inputChannels: 72, height: 180, width: 240, outputChannels: 72, kernelH: 3, kernelW: 3, pads: (1, 1, 1, 1), groups: 72),
+    Conv2DShape(inputChannels: 72, height: 180, width: 240, outputChannels: 72, kernelH: 5, kernelW: 5, strides: (2, 2), pads: (2, 2, 2, 2), groups: 72),
+    Conv2DShape(inputChannels: 120, height: 90, width: 120, outputChannels: 120, kernelH: 5, kernelW: 5, pads: (2, 2, 2, 2), groups: 120),
+    Conv2DShape(inputChannels: 240, height: 90, width: 120, outputChannels: 240, kernelH: 3, kernelW: 3, strides: (2, 2), pads: (1, 1, 1, 1), groups: 240),
+    Conv2DShape(inputChannels: 480, height: 45, width: 60, outputChannels: 480, kernelH: 3, kernelW: 3, pads: (1, 1, 1, 1), groups: 480),
+    Conv2DShape(inputChannels: 960, height: 23, width: 30, outputChannels: 960, kernelH: 5, kernelW: 5, pads: (4, 4, 4, 4), dilations: (2, 2), groups: 960),
+    Conv2DShape(inputChannels: 960, height: 12, width: 15, outputChannels: 960, kernelH: 5, kernelW: 5, pads: (2, 2, 2, 2), groups: 960),
+    Conv2DShape(inputChannels: 3, height: 720, width: 960, outputChannels: 16, kernelH: 3, kernelW: 3, strides: (2, 2), pads: (1, 1, 1, 1)),
+    Conv2DShape(inputChannels: 40, height: 90, width: 120, outputChannels: 120, kernelH: 1, kernelW: 1),
+]
+for shape in convShapes {
+    let taps = shape.kernelH * shape.kernelW
+    let x = random(shape.inputChannels * shape.height * shape.width)
+    let w = random(shape.outputChannels * shape.inputChannels / shape.groups * taps)
+    let bias = random(shape.outputChannels)
+    var y = [Float](repeating: 0, count: shape.outputChannels * shape.outputHeight * shape.outputWidth)
+    let conv = try Conv2D(shape: shape, weights: w, bias: bias, activation: .hardSwish)
+    let flops = 2.0 * Double(shape.outputChannels * shape.inputChannels / shape.groups * taps * shape.outputHeight * shape.outputWidth)
+    for isa in isas {
+        for threads in threadCounts {
+            let context = KernelContext(pool: pools[threads]!, isa: isa)
+            let seconds = try time { try conv.run(input: x, batch: 1, output: &y, context: context) }
+            print("\(shape.inputChannels)\t\(shape.height)×\(shape.width)\t\(shape.kernelH)\t\(shape.strideH)\t\(shape.groups)\t\(isa)\t\(threads)\t\(fmt(flops / seconds / 1e9))\t\(fmt(seconds * 1e3))")
+        }
+    }
+}
