@@ -24,7 +24,7 @@ let package = Package(
         .target(name: "SegRuntime", dependencies: ["SegTensor", "SegGraph", "SegReference", "SegRewrite"]),
         .target(name: "SegMetrics"),
         .target(name: "SegData", dependencies: ["SegImaging"]),
-        .target(name: "SegPipeline", dependencies: ["SegTensor", "SegGraph", "SegImaging", "SegData", "SegMetrics", "SegReference"]),
+        .target(name: "SegPipeline", dependencies: ["SegTensor", "SegGraph", "SegImaging", "SegData", "SegMetrics", "SegReference", "SegRuntime"]),
         .target(name: "SegTechnique", dependencies: ["SegGraph", "SegProtocol"]),
 
         // Technique plugins: each depends on SegTechnique and lower layers only, and is
@@ -34,7 +34,7 @@ let package = Package(
         // Wire
         .target(name: "SegProtocol"),
         .target(name: "SegTransport", dependencies: ["SegProtocol"]),
-        .target(name: "SegServer", dependencies: ["SegProtocol", "SegTransport", "SegTechnique", "SegGraph", "SegONNX", "SegReference", "SegTensor", "SegData", "SegImaging", "SegMetrics", "SegPipeline", "Fuse"]),
+        .target(name: "SegServer", dependencies: ["SegProtocol", "SegTransport", "SegTechnique", "SegGraph", "SegONNX", "SegReference", "SegTensor", "SegData", "SegImaging", "SegMetrics", "SegPipeline", "SegRuntime", "Fuse"]),
 
         // Executables
         .executableTarget(name: "segslimd", dependencies: ["SegServer"]),

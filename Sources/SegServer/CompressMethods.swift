@@ -130,7 +130,7 @@ extension ServerCore {
             "durationMs": .double(Self.ms(Date().timeIntervalSince(started) * 1000)),
             "toolVersion": .string(SegSlimVersion.current),
         ]
-        let entry = ModelStore.Entry(id: newID, path: outputPath, model: model, summary: summary, executor: executor,
+        let entry = ModelStore.Entry(id: newID, path: outputPath, model: model, summary: summary, executor: executor, runner: CompiledRunner(model: model),
                                      preprocessing: preprocessing, fileBytes: Int64(bytes.count),
                                      residentBytes: Int64(model.graph.initializers.byteCount) + 4096, loadedAt: Date(), derivedFrom: source.id)
         try await models.finishLoading(newID, entry: entry)

@@ -59,7 +59,7 @@ extension ServerCore {
             let summary = ModelSummary(model: model, inference: inference)
             let preprocessing = try Self.preprocessing(model, summary, overrides: overrides, file: path)
             loaded = ModelStore.Entry(
-                id: id, path: path, model: model, summary: summary, executor: executor, preprocessing: preprocessing, fileBytes: fileBytes,
+                id: id, path: path, model: model, summary: summary, executor: executor, runner: CompiledRunner(model: model), preprocessing: preprocessing, fileBytes: fileBytes,
                 residentBytes: Int64(model.graph.initializers.byteCount) + 4096, loadedAt: Date(), derivedFrom: nil)
             try await models.finishLoading(id, entry: loaded)
         } catch {
@@ -129,7 +129,11 @@ extension ServerCore {
 
     func runModel(_ ctx: RequestContext) async throws -> JSONValue {
         let p = try ParamReader(ctx.params)
-        try p.rejectUnknown(allowed: ["id", "inputs", "outputDir"])
+        try p.rejectUnknown(allowed: ["id", "inputs", "outputDir", "engine"])
+        let engine = try p.optionalString("engine") ?? "runtime"
+        guard engine == "runtime" || engine == "reference" else {
+            throw ResponseError.invalidParams("params.engine: expected \"runtime\" (compiled, the default) or \"reference\" (the plain oracle), got \"\(engine)\"")
+        }
         let entry = try await models.entry(id: try p.string("id"))
         guard let inputSpec = try p.optionalObject("inputs") else {
             throw ResponseError.invalidParams("params.inputs: required object is missing (map each input name to {npy: path} or {dtype, shape, data})")
@@ -142,9 +146,12 @@ extension ServerCore {
         let started = Date()
         let outputs: [String: Tensor]
         do {
-            outputs = try entry.executor.run(inputs, isCancelled: { Task.isCancelled })
+            let runner: any ModelRunner = engine == "reference" ? entry.executor : entry.runner
+            outputs = try runner.run(inputs, isCancelled: { Task.isCancelled })
         } catch ExecutionError.cancelled {
             throw CancellationError()
+        } catch let e as ResponseError {
+            throw e
         } catch {
             throw ModelErrors.response(for: error, file: entry.path ?? entry.id)
         }

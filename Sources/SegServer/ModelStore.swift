@@ -13,8 +13,10 @@ public actor ModelStore {
         public var path: String?
         public var model: Model
         public var summary: ModelSummary
-        /// Checked at load: a resident model is one we can run.
+        /// Checked at load: a resident model is one we can run. The oracle.
         public var executor: ReferenceExecutor
+        /// The compiled runtime (plans per input shape, made on first use): what serves.
+        public var runner: CompiledRunner
         /// How images become its input (from `segslim.*` metadata, overridable at load);
         /// nil for models that are not image-in, mask-out.
         public var preprocessing: Preprocessing?

@@ -17,7 +17,7 @@ extension ServerCore {
         guard let pre = entry.preprocessing, let output = entry.model.graph.outputs.first?.name else {
             throw ResponseError.invalidParams("params.id: model '\(entry.id)' is not an image segmentation model (it needs one 4-D float input and a [1, classes, H, W] output)")
         }
-        return Segmenter(runner: entry.executor, preprocessing: pre, outputName: output)
+        return Segmenter(runner: entry.runner, preprocessing: pre, outputName: output)
     }
 
     func segment(_ ctx: RequestContext) async throws -> JSONValue {

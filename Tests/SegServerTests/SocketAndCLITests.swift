@@ -109,7 +109,9 @@ struct SocketAndCLITests {
         #expect(table.stdoutText.contains("version"))
 
         let techniques = try runProcess(cli, ["techniques", "--json"])
-        #expect(try JSONParser.parse(techniques.stdout) == ["techniques": []])
+        let listed = try JSONParser.parse(techniques.stdout)["techniques"]?.arrayValue ?? []
+        #expect(listed.compactMap { $0["id"]?.stringValue } == ["fuse"])
+        #expect(listed.first?["parameters"]?["type"] == "object")
 
         let version = try runProcess(cli, ["--version"])
         #expect(version.stdoutText == "segslim \(SegSlimVersion.current)\n")

@@ -77,6 +77,17 @@ public struct ReferenceExecutor: Sendable {
         return result
     }
 
+    /// Checks run-time inputs against the graph's declared inputs: every runtime input given,
+    /// no unknown names, dtypes and static dims as declared.
+    public static func validate(_ inputs: [String: Tensor], for graph: Graph) throws(ExecutionError) {
+        let declared = Dictionary(graph.inputs.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        for (name, tensor) in inputs {
+            guard let info = declared[name] else { throw .unknownInput(name, known: graph.runtimeInputs.map(\.name)) }
+            if let type = info.type { try checkInput(name, tensor, against: type) }
+        }
+        for input in graph.runtimeInputs where inputs[input.name] == nil { throw .missingInput(input.name) }
+    }
+
     static func checkInput(_ name: String, _ t: Tensor, against type: TensorType) throws(ExecutionError) {
         if let dt = type.elementType, dt != t.dtype {
             throw .inputMismatch(name: name, expected: type, actual: "\(t.dtype)\(t.shape)")

@@ -1,0 +1,37 @@
+import SegGraph
+import SegReference
+import SegRuntime
+import SegTensor
+import Synchronization
+
+/// Runs a model on the compiled runtime, compiling once per distinct set of input shapes
+/// (a segmentation model usually sees one) and reusing the plan afterwards.
+public final class CompiledRunner: ModelRunner, Sendable {
+    public let model: Model
+    let compiler: Compiler
+    private let plans = Mutex<[[String: [Int]]: CompiledModel]>([:])
+    /// Distinct shapes kept; a model fed ever-changing sizes does not grow without bound.
+    static let maxPlans = 8
+
+    public init(model: Model, compiler: Compiler = Compiler()) {
+        self.model = model
+        self.compiler = compiler
+    }
+
+    /// The plan for these shapes, compiling it if needed.
+    public func plan(for shapes: [String: [Int]]) throws -> CompiledModel {
+        if let p = plans.withLock({ $0[shapes] }) { return p }
+        let p = try compiler.compile(model, inputShapes: shapes)
+        plans.withLock { cache in
+            if cache.count >= Self.maxPlans, let victim = cache.keys.first { cache[victim] = nil }
+            cache[shapes] = p
+        }
+        return p
+    }
+
+    public func run(_ inputs: [String: Tensor], isCancelled: () -> Bool) throws -> [String: Tensor] {
+        try ReferenceExecutor.validate(inputs, for: model.graph)
+        let shapes = inputs.filter { $0.value.dtype == .f32 }.mapValues(\.dims)
+        return try plan(for: shapes).run(inputs, isCancelled: isCancelled)
+    }
+}
