@@ -1,9 +1,10 @@
 /// From coefficients to pixels: IDCT into per-component sample planes,
 /// libjpeg-turbo's upsampling, and its fixed-point YCbCr→RGB conversion.
 extension JPEGDecoder {
-    /// A component's samples after the IDCT: `stride` = blocksW * 8, `rows` = blocksH * 8.
+    /// A component's samples after the IDCT, at `offset` in a buffer shared by all
+    /// components: `stride` = blocksW * 8, `rows` = blocksH * 8.
     struct Plane {
-        var samples: [UInt8]
+        let offset: Int
         let stride: Int
         let rows: Int
         /// Valid (downsampled) size; columns/rows beyond are block padding.
@@ -11,22 +12,44 @@ extension JPEGDecoder {
         let height: Int
     }
 
-    func plane(_ c: JPEGComponent) -> Plane {
-        let stride = c.blocksW * 8, rows = c.blocksH * 8
-        var samples = [UInt8](repeating: 0, count: stride * rows)
-        let quant32 = (c.quant ?? [Int](repeating: 1, count: 64)).map { Int32(truncatingIfNeeded: $0) }
-        // Only blocks that touch valid samples (plus one block column/row of context) are transformed.
-        let needW = min(c.blocksW, (c.width + 7) / 8 + 1), needH = min(c.blocksH, (c.height + 7) / 8 + 1)
+    /// Where each component's samples go in the shared buffer, and its total size.
+    func planeLayout() -> (planes: [Plane], total: Int) {
+        var planes: [Plane] = []
+        var total = 0
+        for c in components {
+            planes.append(Plane(offset: total, stride: c.blocksW * 8, rows: c.blocksH * 8, width: c.width, height: c.height))
+            total += c.blocksW * 8 * c.blocksH * 8
+        }
+        return (planes, total)
+    }
+
+    /// Every component's samples: decoded directly by a single-pass scan, or the IDCT of
+    /// the coefficient store. Only blocks holding valid samples are transformed (the
+    /// upsampling reads nothing beyond a plane's valid width and height).
+    func planes() -> (planes: [Plane], samples: [UInt8]) {
+        let (planes, total) = planeLayout()
+        if let direct = directSamples, direct.count == total { return (planes, direct) }
+        var samples = [UInt8](repeating: 0, count: total)
+        guard coefs.count == coefTotal else { return (planes, samples) }
+        precondition(coefs.count >= components.map { $0.coefOffset + $0.blocksW * $0.blocksH * 64 }.max() ?? 0)
         var ws = [Int32](repeating: 0, count: 64)
-        coefs.withUnsafeBufferPointer { cp in
-            quant32.withUnsafeBufferPointer { qp in
+        samples.withUnsafeMutableBufferPointer { op in
+            coefs.withUnsafeBufferPointer { cp in
                 JPEGIDCT.rangeLimit.withUnsafeBufferPointer { rp in
                     ws.withUnsafeMutableBufferPointer { wp in
-                        samples.withUnsafeMutableBufferPointer { op in
-                            for by in 0..<needH {
-                                for bx in 0..<needW {
-                                    JPEGIDCT.block(cp, c.coefOffset + (by * c.blocksW + bx) * 64, qp, wp, op,
-                                                   by * 8 * stride + bx * 8, stride, rp)
+                        for (c, p) in zip(components, planes) {
+                            let quant32 = (c.quant ?? [Int](repeating: 1, count: 64)).map { Int32(truncatingIfNeeded: $0) }
+                            let stride = p.stride
+                            let needW = (c.width + 7) / 8, needH = (c.height + 7) / 8
+                            precondition(needW <= c.blocksW && needH <= c.blocksH && quant32.count == 64)
+                            quant32.withUnsafeBufferPointer { qp in
+                                for by in 0..<needH {
+                                    for bx in 0..<needW {
+                                        JPEGIDCT.block(cp.baseAddress! + c.coefOffset + (by * c.blocksW + bx) * 64,
+                                                       qp.baseAddress!, wp.baseAddress!,
+                                                       op.baseAddress! + p.offset + by * 8 * stride + bx * 8, stride,
+                                                       rp.baseAddress!)
+                                    }
                                 }
                             }
                         }
@@ -34,111 +57,160 @@ extension JPEGDecoder {
                 }
             }
         }
-        return Plane(samples: samples, stride: stride, rows: rows, width: c.width, height: c.height)
+        return (planes, samples)
     }
 
-    /// Full-resolution samples (width × height) of a component.
-    func upsampled(_ p: Plane, fx: Int, fy: Int) -> [UInt8] {
-        let w = width, h = height
-        var out = [UInt8](repeating: 0, count: w * h)
-        let s = p.samples
-        // Rows beyond the valid height repeat the last one, as libjpeg's context rows do.
-        @inline(__always) func row(_ y: Int) -> Int { min(max(y, 0), p.height - 1) * p.stride }
+    /// How a component's plane becomes full-resolution rows (libjpeg-turbo's jinit_upsampler choice).
+    enum Upsampling {
+        case none
+        /// h2v1 / h2v2 "fancy" triangular filters; libjpeg uses them only when the
+        /// downsampled width exceeds 2, replicating (box) otherwise.
+        case fancyH2V1, fancyH2V2
+        /// h1v2 "fancy" (vertical only; no width condition).
+        case fancyH1V2
+        /// Box replication by integral factors (libjpeg's int_upsample / h2v1_upsample / h2v2_upsample).
+        case box(fx: Int, fy: Int)
+    }
+
+    static func upsampling(_ p: Plane, fx: Int, fy: Int) -> Upsampling {
         switch (fx, fy) {
-        case (1, 1):
-            for y in 0..<h { for x in 0..<w { out[y * w + x] = s[y * p.stride + x] } }
-        case (2, 1):
-            // h2v1 "fancy" (jdsample.c): 3/4 of the nearer input plus 1/4 of the next,
+        case (1, 1): .none
+        case (2, 1) where p.width > 2: .fancyH2V1
+        case (2, 2) where p.width > 2: .fancyH2V2
+        case (1, 2): .fancyH1V2
+        default: .box(fx: fx, fy: fy)
+        }
+    }
+
+    /// Output row `y` (full resolution, `width` samples) of a component: either a row of the
+    /// plane itself (no upsampling) or `tmp`, filled. `s` is the plane's samples.
+    /// Indices stay inside the plane: rows are clamped to 0..<p.height (≤ p.rows) and columns
+    /// read are < p.width + 1 ≤ p.stride (fancy) or < ceil(width / fx) = p.width (box).
+    @inline(__always)
+    func upsampleRow(_ y: Int, _ p: Plane, _ mode: Upsampling, _ s: UnsafePointer<UInt8>,
+                     _ tmp: UnsafeMutablePointer<UInt8>) -> UnsafePointer<UInt8> {
+        let w = width
+        // Rows beyond the valid height repeat the last one, as libjpeg's context rows do.
+        @inline(__always) func row(_ y: Int) -> UnsafePointer<UInt8> { s + min(max(y, 0), p.height - 1) * p.stride }
+        switch mode {
+        case .none:
+            return row(y)
+        case .fancyH2V1:
+            // jdsample.c h2v1_fancy_upsample: 3/4 of the nearer input plus 1/4 of the next,
             // rounding alternately down/up (+1, +2); the outermost outputs copy the edge.
-            // With a single input column libjpeg reads the block padding beside it; so do we.
-            var line = [Int](repeating: 0, count: p.width + 1)
-            for y in 0..<h {
-                let r = row(y)
-                for x in 0...p.width { line[x] = Int(s[r + min(x, p.stride - 1)]) }
-                let o = y * w
-                for x in 0..<w {
-                    let i = x >> 1
-                    let v: Int
-                    if x & 1 == 0 {
-                        v = i == 0 ? line[0] : (3 * line[i] + line[i - 1] + 1) >> 2
-                    } else {
-                        v = (i == p.width - 1 && p.width >= 2) ? line[i] : (3 * line[i] + line[i + 1] + 2) >> 2
-                    }
-                    out[o + x] = UInt8(truncatingIfNeeded: v)
-                }
+            let r = row(y), pw = p.width
+            tmp[0] = r[0]
+            tmp[1] = UInt8(truncatingIfNeeded: (3 &* Int32(r[0]) &+ Int32(r[1]) &+ 2) &>> 2)
+            for i in 1..<(pw - 1) {
+                let c = 3 &* Int32(r[i])
+                tmp[2 &* i] = UInt8(truncatingIfNeeded: (c &+ Int32(r[i &- 1]) &+ 1) &>> 2)
+                tmp[2 &* i &+ 1] = UInt8(truncatingIfNeeded: (c &+ Int32(r[i &+ 1]) &+ 2) &>> 2)
             }
-        case (1, 2):
+            tmp[2 * pw - 2] = UInt8(truncatingIfNeeded: (3 &* Int32(r[pw - 1]) &+ Int32(r[pw - 2]) &+ 1) &>> 2)
+            tmp[2 * pw - 1] = r[pw - 1]
+            return UnsafePointer(tmp)
+        case .fancyH1V2:
             // h1v2: each output row weighs its input row 3:1 with the nearer neighbour row.
-            for y in 0..<h {
-                let iy = y >> 1
-                let near = row(y & 1 == 0 ? iy - 1 : iy + 1), this = row(iy)
-                let bias = y & 1 == 0 ? 1 : 2
-                for x in 0..<w { out[y * w + x] = UInt8((3 * Int(s[this + x]) + Int(s[near + x]) + bias) >> 2) }
-            }
-        case (2, 2):
+            let iy = y >> 1
+            let near = row(y & 1 == 0 ? iy - 1 : iy + 1), this = row(iy)
+            let bias: Int32 = y & 1 == 0 ? 1 : 2
+            for x in 0..<w { tmp[x] = UInt8(truncatingIfNeeded: (3 &* Int32(this[x]) &+ Int32(near[x]) &+ bias) &>> 2) }
+            return UnsafePointer(tmp)
+        case .fancyH2V2:
             // h2v2 "fancy": vertical 3:1 column sums, then horizontal 3:1, descaled by 16
             // with biases 8 (even outputs) and 7 (odd outputs), as jdsample.c.
-            var cs = [Int](repeating: 0, count: p.width + 1)
-            for y in 0..<h {
-                let iy = y >> 1
-                let near = row(y & 1 == 0 ? iy - 1 : iy + 1), this = row(iy)
-                for x in 0...p.width {
-                    let xx = min(x, p.stride - 1)
-                    cs[x] = 3 * Int(s[this + xx]) + Int(s[near + xx])
-                }
-                let o = y * w
-                for x in 0..<w {
-                    let i = x >> 1
-                    let v: Int
-                    if x & 1 == 0 {
-                        v = i == 0 ? (cs[0] * 4 + 8) >> 4 : (cs[i] * 3 + cs[i - 1] + 8) >> 4
-                    } else {
-                        v = (i == p.width - 1 && p.width >= 2) ? (cs[i] * 4 + 7) >> 4 : (cs[i] * 3 + cs[i + 1] + 7) >> 4
-                    }
-                    out[o + x] = UInt8(truncatingIfNeeded: v)
-                }
+            let iy = y >> 1
+            let near = row(y & 1 == 0 ? iy - 1 : iy + 1), this = row(iy)
+            let pw = p.width
+            @inline(__always) func cs(_ i: Int) -> Int32 { 3 &* Int32(this[i]) &+ Int32(near[i]) }
+            tmp[0] = UInt8(truncatingIfNeeded: (cs(0) &* 4 &+ 8) &>> 4)
+            tmp[1] = UInt8(truncatingIfNeeded: (cs(0) &* 3 &+ cs(1) &+ 7) &>> 4)
+            for i in 1..<(pw - 1) {
+                let cur = cs(i) &* 3
+                tmp[2 &* i] = UInt8(truncatingIfNeeded: (cur &+ cs(i &- 1) &+ 8) &>> 4)
+                tmp[2 &* i &+ 1] = UInt8(truncatingIfNeeded: (cur &+ cs(i &+ 1) &+ 7) &>> 4)
             }
-        default:
-            // Other integral ratios (4:1:1 and friends): box replication, libjpeg's int_upsample.
-            for y in 0..<h {
-                let r = row(y / fy)
-                for x in 0..<w { out[y * w + x] = s[r + x / fx] }
-            }
+            tmp[2 * pw - 2] = UInt8(truncatingIfNeeded: (cs(pw - 1) &* 3 &+ cs(pw - 2) &+ 8) &>> 4)
+            tmp[2 * pw - 1] = UInt8(truncatingIfNeeded: (cs(pw - 1) &* 4 &+ 7) &>> 4)
+            return UnsafePointer(tmp)
+        case .box(let fx, let fy):
+            let r = row(y / fy)
+            if fx == 1 { return r }
+            for x in 0..<w { tmp[x] = r[x / fx] }
+            return UnsafePointer(tmp)
         }
-        return out
     }
 
     // MARK: - Colour
 
-    /// libjpeg's YCbCr→RGB tables (jdcolor.c, 16 fractional bits).
-    static let crR: [Int] = (0..<256).map { (91881 * ($0 - 128) + 32768) >> 16 }
-    static let cbB: [Int] = (0..<256).map { (116130 * ($0 - 128) + 32768) >> 16 }
-    static let crG: [Int] = (0..<256).map { -46802 * ($0 - 128) }
-    static let cbG: [Int] = (0..<256).map { -22554 * ($0 - 128) + 32768 }
-
     func outputImage() throws(ImagingError) -> Image {
         guard sawFrame, !components.isEmpty else { throw fail(.corrupt, nil, 0, "no frame decoded") }
-        let full = components.map { c in upsampled(plane(c), fx: hmax / c.h, fy: vmax / c.v) }
-        let n = width * height
-        if components.count == 1 { return Image(unchecked: width, height, 1, full[0]) }
-        var out = [UInt8](repeating: 0, count: n * 3)
-        let (c0, c1, c2) = (full[0], full[1], full[2])
-        if componentsAreRGB {
-            for i in 0..<n {
-                out[3 * i] = c0[i]
-                out[3 * i + 1] = c1[i]
-                out[3 * i + 2] = c2[i]
-            }
-        } else {
-            let crR = Self.crR, cbB = Self.cbB, crG = Self.crG, cbG = Self.cbG
-            @inline(__always) func clamp(_ v: Int) -> UInt8 { UInt8(min(255, max(0, v))) }
-            for i in 0..<n {
-                let y = Int(c0[i]), cb = Int(c1[i]), cr = Int(c2[i])
-                out[3 * i] = clamp(y + crR[cr])
-                out[3 * i + 1] = clamp(y + ((cbG[cb] + crG[cr]) >> 16))
-                out[3 * i + 2] = clamp(y + cbB[cb])
-            }
+        let w = width, h = height, nc = components.count
+        let (planes, samples) = planes()
+        let modes = components.indices.map {
+            Self.upsampling(planes[$0], fx: hmax / components[$0].h, fy: vmax / components[$0].v)
         }
-        return Image(unchecked: width, height, 3, out)
+        for (p, c) in zip(planes, components) {
+            // What upsampleRow's index arithmetic relies on (true by parseFrame's construction).
+            precondition(p.width >= 1 && p.width <= p.stride && p.height >= 1 && p.height <= p.rows
+                         && p.offset + p.stride * p.rows <= samples.count)
+            precondition(p.width * (hmax / c.h) >= w && p.height * (vmax / c.v) >= h)
+        }
+        // Row scratch per component: every mode writes at most 2 * p.width ≤ w + 1 samples.
+        let tstride = w + 8
+        var scratch = [UInt8](repeating: 0, count: tstride * nc)
+        let rgb = componentsAreRGB
+        let out = [UInt8](unsafeUninitializedCapacity: w * h * nc) { buf, count in
+            let o = buf.baseAddress!
+            scratch.withUnsafeMutableBufferPointer { sb in
+                samples.withUnsafeBufferPointer { spb in
+                    let tmp = sb.baseAddress!, s = spb.baseAddress!
+                    if nc == 1 {
+                        for y in 0..<h {
+                            let r = upsampleRow(y, planes[0], modes[0], s + planes[0].offset, tmp)
+                            (o + y * w).update(from: r, count: w)
+                        }
+                        return
+                    }
+                    let p0 = planes[0], p1 = planes[1], p2 = planes[2]
+                    let m0 = modes[0], m1 = modes[1], m2 = modes[2]
+                    for y in 0..<h {
+                        let r0 = upsampleRow(y, p0, m0, s + p0.offset, tmp)
+                        let r1 = upsampleRow(y, p1, m1, s + p1.offset, tmp + tstride)
+                        let r2 = upsampleRow(y, p2, m2, s + p2.offset, tmp + 2 * tstride)
+                        let d = o + y * w * 3
+                        if rgb {
+                            for x in 0..<w {
+                                d[3 * x] = r0[x]
+                                d[3 * x + 1] = r1[x]
+                                d[3 * x + 2] = r2[x]
+                            }
+                        } else {
+                            Self.yccRow(r0, r1, r2, d, w)
+                        }
+                    }
+                }
+            }
+            count = w * h * nc
+        }
+        return Image(unchecked: w, h, nc, out)
+    }
+
+    /// libjpeg's YCbCr→RGB (jdcolor.c, 16 fractional bits), computed instead of
+    /// looked up: R = Y + (91881·(Cr−128) + 2^15) >> 16, B = Y + (116130·(Cb−128) + 2^15) >> 16,
+    /// G = Y + (−22554·(Cb−128) − 46802·(Cr−128) + 2^15) >> 16, each clamped to 0...255.
+    @inline(__always)
+    static func yccRow(_ yp: UnsafePointer<UInt8>, _ cbp: UnsafePointer<UInt8>, _ crp: UnsafePointer<UInt8>,
+                       _ d: UnsafeMutablePointer<UInt8>, _ w: Int) {
+        // Wrapping operators: every intermediate is far inside Int32 (|91881·127| < 2^24).
+        @inline(__always) func clamp(_ v: Int32) -> UInt8 { UInt8(truncatingIfNeeded: min(255, max(0, v))) }
+        var o = d
+        for x in 0..<w {
+            let y = Int32(yp[x]), cb = Int32(cbp[x]) &- 128, cr = Int32(crp[x]) &- 128
+            o[0] = clamp(y &+ ((91881 &* cr &+ 32768) &>> 16))
+            o[1] = clamp(y &+ ((-22554 &* cb &- 46802 &* cr &+ 32768) &>> 16))
+            o[2] = clamp(y &+ ((116130 &* cb &+ 32768) &>> 16))
+            o += 3
+        }
     }
 }

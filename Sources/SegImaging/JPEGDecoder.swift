@@ -38,8 +38,14 @@ struct JPEGDecoder {
     var sawJFIF = false
     var adobeTransform: Int?
     var orientation = Orientation.up
-    /// All components' DCT coefficients, natural (row-major) order, 64 per block.
+    /// All components' DCT coefficients, natural (row-major) order, 64 per block;
+    /// allocated (`coefTotal` entries) by the first scan that needs them.
     var coefs: [Int16] = []
+    var coefTotal = 0
+    /// Every component's samples after the IDCT (layout `planeLayout()`), when the first
+    /// scan was a sequential one covering all components: libjpeg decodes such a file in a
+    /// single pass straight to pixels, and so do we (later scans cannot change the image).
+    var directSamples: [UInt8]?
     var eobrun = 0
     var sawFrame = false
     var scansDecoded = 0
@@ -179,7 +185,7 @@ struct JPEGDecoder {
         }
         self.progressive = progressive
         sawFrame = true
-        coefs = [Int16](repeating: 0, count: total)
+        coefTotal = total
     }
 
     mutating func parseQuant(_ s: [UInt8], offset: Int) throws(ImagingError) {

@@ -22,101 +22,150 @@ enum JPEGIDCT {
         }
     }
 
-    /// One 8x8 block: `coefs[base...]` (natural order) × `quant` → `out[outBase + y*stride + x]`.
+    /// One 8x8 block: `coefs[0..<64]` (natural order) × `quant[0..<64]` → `out[y * stride + x]`
+    /// for x, y in 0..<8; `ws` is 64 entries of scratch, `range` is `rangeLimit`.
+    /// The caller guarantees those extents (this reads and writes through raw pointers).
     @inline(__always)
-    static func block(_ coefs: UnsafeBufferPointer<Int16>, _ base: Int, _ quant: UnsafeBufferPointer<Int32>,
-                      _ ws: UnsafeMutableBufferPointer<Int32>, _ out: UnsafeMutableBufferPointer<UInt8>,
-                      _ outBase: Int, _ stride: Int, _ range: UnsafeBufferPointer<UInt8>) {
-        // Pass 1: columns.
-        for col in 0..<8 {
-            @inline(__always) func q(_ row: Int) -> Int { Int(coefs[base + row * 8 + col]) * Int(quant[row * 8 + col]) }
-            if coefs[base + 8 + col] == 0 && coefs[base + 16 + col] == 0 && coefs[base + 24 + col] == 0
-                && coefs[base + 32 + col] == 0 && coefs[base + 40 + col] == 0 && coefs[base + 48 + col] == 0
-                && coefs[base + 56 + col] == 0 {
-                // AC-free column: every output is DC << PASS1_BITS (what the full formula yields exactly).
-                let dc = Int32(truncatingIfNeeded: q(0) << pass1Bits)
-                for row in 0..<8 { ws[row * 8 + col] = dc }
-                continue
-            }
-            var z2 = q(2), z3 = q(6)
-            let z1 = (z2 + z3) * fix0_541196100
-            var tmp2 = z1 + z3 * -fix1_847759065
-            var tmp3 = z1 + z2 * fix0_765366865
-            z2 = q(0)
-            z3 = q(4)
-            var tmp0 = (z2 + z3) << constBits
-            var tmp1 = (z2 - z3) << constBits
-            let tmp10 = tmp0 + tmp3, tmp13 = tmp0 - tmp3, tmp11 = tmp1 + tmp2, tmp12 = tmp1 - tmp2
-            tmp0 = q(7)
-            tmp1 = q(5)
-            tmp2 = q(3)
-            tmp3 = q(1)
-            (tmp0, tmp1, tmp2, tmp3) = odd(tmp0, tmp1, tmp2, tmp3)
-            let shift = constBits - pass1Bits
-            ws[col] = descale32(tmp10 + tmp3, shift)
-            ws[56 + col] = descale32(tmp10 - tmp3, shift)
-            ws[8 + col] = descale32(tmp11 + tmp2, shift)
-            ws[48 + col] = descale32(tmp11 - tmp2, shift)
-            ws[16 + col] = descale32(tmp12 + tmp1, shift)
-            ws[40 + col] = descale32(tmp12 - tmp1, shift)
-            ws[24 + col] = descale32(tmp13 + tmp0, shift)
-            ws[32 + col] = descale32(tmp13 - tmp0, shift)
+    static func block(_ coefs: UnsafePointer<Int16>, _ quant: UnsafePointer<Int32>,
+                      _ ws: UnsafeMutablePointer<Int32>, _ out: UnsafeMutablePointer<UInt8>,
+                      _ stride: Int, _ range: UnsafePointer<UInt8>) {
+        // DC-only blocks (most chroma, smooth luma): the full formula gives one value everywhere.
+        let raw = UnsafeRawPointer(coefs)
+        var ac = raw.loadUnaligned(as: UInt64.self) & ~0xFFFF
+        for i in 1..<16 { ac |= raw.loadUnaligned(fromByteOffset: 8 &* i, as: UInt64.self) }
+        if ac == 0 {
+            let dc = Int(Int32(truncatingIfNeeded: (Int(coefs[0]) &* Int(quant[0])) &<< pass1Bits))
+            let v = range[descale(dc, pass1Bits &+ 3) & 1023]
+            let word = UInt64(v) &* 0x0101_0101_0101_0101
+            for row in 0..<8 { UnsafeMutableRawPointer(out + row &* stride).storeBytes(of: word, as: UInt64.self) }
+            return
         }
-        // Pass 2: rows; the final descale also removes the PASS1_BITS and the 8x scale of the 2-D transform.
-        let shift = constBits + pass1Bits + 3
-        for row in 0..<8 {
-            let w = row * 8
-            let o = outBase + row * stride
-            if ws[w + 1] == 0 && ws[w + 2] == 0 && ws[w + 3] == 0 && ws[w + 4] == 0
-                && ws[w + 5] == 0 && ws[w + 6] == 0 && ws[w + 7] == 0 {
-                let v = range[descale(Int(ws[w]), pass1Bits + 3) & 1023]
-                for x in 0..<8 { out[o + x] = v }
-                continue
-            }
-            var z2 = Int(ws[w + 2]), z3 = Int(ws[w + 6])
-            let z1 = (z2 + z3) * fix0_541196100
-            var tmp2 = z1 + z3 * -fix1_847759065
-            var tmp3 = z1 + z2 * fix0_765366865
-            z2 = Int(ws[w])
-            z3 = Int(ws[w + 4])
-            var tmp0 = (z2 + z3) << constBits
-            var tmp1 = (z2 - z3) << constBits
-            let tmp10 = tmp0 + tmp3, tmp13 = tmp0 - tmp3, tmp11 = tmp1 + tmp2, tmp12 = tmp1 - tmp2
-            (tmp0, tmp1, tmp2, tmp3) = odd(Int(ws[w + 7]), Int(ws[w + 5]), Int(ws[w + 3]), Int(ws[w + 1]))
-            out[o] = range[descale(tmp10 + tmp3, shift) & 1023]
-            out[o + 7] = range[descale(tmp10 - tmp3, shift) & 1023]
-            out[o + 1] = range[descale(tmp11 + tmp2, shift) & 1023]
-            out[o + 6] = range[descale(tmp11 - tmp2, shift) & 1023]
-            out[o + 2] = range[descale(tmp12 + tmp1, shift) & 1023]
-            out[o + 5] = range[descale(tmp12 - tmp1, shift) & 1023]
-            out[o + 3] = range[descale(tmp13 + tmp0, shift) & 1023]
-            out[o + 4] = range[descale(tmp13 - tmp0, shift) & 1023]
+        // Blocks whose coefficients sit in the top-left 2x2 or 4x4 corner or the left or top half
+        // (the usual case) run the same formulas with literal zeros for the rest, which the
+        // compiler folds away: exact by construction. Rows of coefficients are 16 bytes: two words.
+        var rowsHi: UInt64 = 0, rowsMid: UInt64 = 0, colsHi: UInt64 = 0, colsMid: UInt64 = 0
+        for r in 0..<8 {
+            let left = raw.loadUnaligned(fromByteOffset: 16 &* r, as: UInt64.self)
+            let rgt = raw.loadUnaligned(fromByteOffset: 16 &* r &+ 8, as: UInt64.self)
+            colsHi |= rgt
+            colsMid |= left &>> 32
+            if r >= 4 { rowsHi |= left | rgt } else if r >= 2 { rowsMid |= left | rgt }
         }
+        let rows = rowsHi != 0 ? 8 : rowsMid != 0 ? 4 : 2
+        let cols = colsHi != 0 ? 8 : colsMid != 0 ? 4 : 2
+        // Pass 1: columns (those beyond `cols` are all zero and pass 2 does not read them).
+        switch rows {
+        case 2: for col in 0..<cols { column(coefs, quant, ws, col, Two.self) }
+        case 4: for col in 0..<cols { column(coefs, quant, ws, col, Four.self) }
+        default: for col in 0..<cols { column(coefs, quant, ws, col, Eight.self) }
+        }
+        // Pass 2: rows.
+        switch cols {
+        case 2: for row in 0..<8 { self.row(ws, out, row, stride, range, Two.self) }
+        case 4: for row in 0..<8 { self.row(ws, out, row, stride, range, Four.self) }
+        default: for row in 0..<8 { self.row(ws, out, row, stride, range, Eight.self) }
+        }
+    }
+
+    /// Pass 1 on one column; coefficient rows `N.n`...7 (N.n = 2, 4 or 8) are known to be zero.
+    @inline(__always)
+    static func column<N: IDCTExtent>(_ coefs: UnsafePointer<Int16>, _ quant: UnsafePointer<Int32>,
+                                      _ ws: UnsafeMutablePointer<Int32>, _ col: Int, _: N.Type) {
+        let rows = N.n
+        @inline(__always) func q(_ row: Int) -> Int { row < rows ? Int(coefs[row &* 8 &+ col]) &* Int(quant[row &* 8 &+ col]) : 0 }
+        @inline(__always) func zero(_ row: Int) -> Bool { row >= rows || coefs[row &* 8 &+ col] == 0 }
+        if zero(1) && zero(2) && zero(3) && zero(4) && zero(5) && zero(6) && zero(7) {
+            // AC-free column: every output is DC << PASS1_BITS (what the full formula yields exactly).
+            let dc = Int32(truncatingIfNeeded: q(0) &<< pass1Bits)
+            for row in 0..<8 { ws[row &* 8 &+ col] = dc }
+            return
+        }
+        let e = transform(q(0), q(1), q(2), q(3), q(4), q(5), q(6), q(7))
+        let shift = constBits &- pass1Bits
+        ws[col] = descale32(e.0, shift)
+        ws[8 &+ col] = descale32(e.1, shift)
+        ws[16 &+ col] = descale32(e.2, shift)
+        ws[24 &+ col] = descale32(e.3, shift)
+        ws[32 &+ col] = descale32(e.4, shift)
+        ws[40 &+ col] = descale32(e.5, shift)
+        ws[48 &+ col] = descale32(e.6, shift)
+        ws[56 &+ col] = descale32(e.7, shift)
+    }
+
+    /// Pass 2 on one row, with the range limit; workspace columns `N.n`...7 are known to be zero
+    /// (and are not read). The final descale also removes the PASS1_BITS and the 8x scale of the
+    /// 2-D transform.
+    @inline(__always)
+    static func row<N: IDCTExtent>(_ ws: UnsafeMutablePointer<Int32>, _ out: UnsafeMutablePointer<UInt8>, _ row: Int,
+                                   _ stride: Int, _ range: UnsafePointer<UInt8>, _: N.Type) {
+        let cols = N.n
+        let w = ws + row &* 8
+        let o = out + row &* stride
+        @inline(__always) func d(_ c: Int) -> Int { c < cols ? Int(w[c]) : 0 }
+        if d(1) == 0 && d(2) == 0 && d(3) == 0 && d(4) == 0 && d(5) == 0 && d(6) == 0 && d(7) == 0 {
+            let v = range[descale(Int(w[0]), pass1Bits &+ 3) & 1023]
+            UnsafeMutableRawPointer(o).storeBytes(of: UInt64(v) &* 0x0101_0101_0101_0101, as: UInt64.self)
+            return
+        }
+        let e = transform(d(0), d(1), d(2), d(3), d(4), d(5), d(6), d(7))
+        let shift = constBits &+ pass1Bits &+ 3
+        o[0] = range[descale(e.0, shift) & 1023]
+        o[1] = range[descale(e.1, shift) & 1023]
+        o[2] = range[descale(e.2, shift) & 1023]
+        o[3] = range[descale(e.3, shift) & 1023]
+        o[4] = range[descale(e.4, shift) & 1023]
+        o[5] = range[descale(e.5, shift) & 1023]
+        o[6] = range[descale(e.6, shift) & 1023]
+        o[7] = range[descale(e.7, shift) & 1023]
+    }
+
+    /// The 1-D islow transform of d0...d7 (jidctint.c), outputs 0...7 before descaling.
+    @inline(__always)
+    static func transform(_ d0: Int, _ d1: Int, _ d2: Int, _ d3: Int, _ d4: Int, _ d5: Int, _ d6: Int, _ d7: Int)
+        -> (Int, Int, Int, Int, Int, Int, Int, Int) {
+        // Even part.
+        let z1 = (d2 &+ d6) &* fix0_541196100
+        let tmp2 = z1 &+ d6 &* -fix1_847759065
+        let tmp3 = z1 &+ d2 &* fix0_765366865
+        let tmp0 = (d0 &+ d4) &<< constBits
+        let tmp1 = (d0 &- d4) &<< constBits
+        let tmp10 = tmp0 &+ tmp3, tmp13 = tmp0 &- tmp3, tmp11 = tmp1 &+ tmp2, tmp12 = tmp1 &- tmp2
+        // Odd part.
+        let (o0, o1, o2, o3) = odd(d7, d5, d3, d1)
+        return (tmp10 &+ o3, tmp11 &+ o2, tmp12 &+ o1, tmp13 &+ o0,
+                tmp13 &- o0, tmp12 &- o1, tmp11 &- o2, tmp10 &- o3)
     }
 
     /// The odd part shared by both passes; inputs are the coefficients at 7, 5, 3, 1.
     @inline(__always)
     static func odd(_ t0: Int, _ t1: Int, _ t2: Int, _ t3: Int) -> (Int, Int, Int, Int) {
-        var z1 = t0 + t3, z2 = t1 + t2, z3 = t0 + t2, z4 = t1 + t3
-        let z5 = (z3 + z4) * fix1_175875602
-        var tmp0 = t0 * fix0_298631336, tmp1 = t1 * fix2_053119869
-        var tmp2 = t2 * fix3_072711026, tmp3 = t3 * fix1_501321110
-        z1 *= -fix0_899976223
-        z2 *= -fix2_562915447
-        z3 *= -fix1_961570560
-        z4 *= -fix0_390180644
-        z3 += z5
-        z4 += z5
-        tmp0 += z1 + z3
-        tmp1 += z2 + z4
-        tmp2 += z2 + z3
-        tmp3 += z1 + z4
+        var z1 = t0 &+ t3, z2 = t1 &+ t2, z3 = t0 &+ t2, z4 = t1 &+ t3
+        let z5 = (z3 &+ z4) &* fix1_175875602
+        var tmp0 = t0 &* fix0_298631336, tmp1 = t1 &* fix2_053119869
+        var tmp2 = t2 &* fix3_072711026, tmp3 = t3 &* fix1_501321110
+        z1 &*= -fix0_899976223
+        z2 &*= -fix2_562915447
+        z3 &*= -fix1_961570560
+        z4 &*= -fix0_390180644
+        z3 &+= z5
+        z4 &+= z5
+        tmp0 &+= z1 &+ z3
+        tmp1 &+= z2 &+ z4
+        tmp2 &+= z2 &+ z3
+        tmp3 &+= z1 &+ z4
         return (tmp0, tmp1, tmp2, tmp3)
     }
 
     @inline(__always)
-    static func descale(_ x: Int, _ n: Int) -> Int { (x + (1 << (n - 1))) >> n }
+    static func descale(_ x: Int, _ n: Int) -> Int { (x &+ (1 &<< (n &- 1))) &>> n }
 
     @inline(__always)
     static func descale32(_ x: Int, _ n: Int) -> Int32 { Int32(truncatingIfNeeded: descale(x, n)) }
 }
+
+/// A compile-time count (2, 4 or 8) of the coefficient rows or columns an IDCT pass uses,
+/// so that each specialization folds the known zeros away.
+protocol IDCTExtent { static var n: Int { get } }
+enum Two: IDCTExtent { static var n: Int { 2 } }
+enum Four: IDCTExtent { static var n: Int { 4 } }
+enum Eight: IDCTExtent { static var n: Int { 8 } }

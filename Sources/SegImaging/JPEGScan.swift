@@ -49,39 +49,281 @@ extension JPEGDecoder {
         for ci in scanComps { components[ci].dcPred = 0 }
         eobrun = 0
 
-        var r = JPEGBitReader(bytes, start: dataStart)
         let single = scanComps.count == 1
         let c0 = components[scanComps[0]]
         // Non-interleaved scans cover only the blocks that hold image samples.
         let unitsX = single ? (c0.width + 7) / 8 : mcusX
         let unitsY = single ? (c0.height + 7) / 8 : mcusY
-        let totalUnits = unitsX * unitsY
-        var restartsSeen = 0
-        for unit in 0..<totalUnits {
-            if restartInterval > 0 && unit > 0 && unit % restartInterval == 0 {
-                guard let (code, off) = r.nextMarker(), code == 0xD0 + UInt8(restartsSeen % 8) else {
-                    throw fail(.corrupt, "SOS", r.offset, "expected restart marker RST\(restartsSeen % 8)")
-                }
-                _ = off
-                restartsSeen += 1
-                for ci in scanComps { components[ci].dcPred = 0 }
-                eobrun = 0
+        // libjpeg's single-pass case: a first, sequential scan with every component goes
+        // straight to samples; anything else fills the coefficient store.
+        let direct = !progressive && scansDecoded == 0 && scanComps.count == components.count
+        if !direct && coefs.count != coefTotal { coefs = [Int16](repeating: 0, count: coefTotal) }
+        let data = bytes
+        return try data.withUnsafeBufferPointer { buf throws(ImagingError) -> Int in
+            var r = JPEGBitReader(buf, start: dataStart)
+            if !progressive {
+                try decodeSequentialScan(&r, scanComps, unitsX: unitsX, unitsY: unitsY, direct: direct)
+                return r.endOfScan()
             }
-            let ux = unit % unitsX, uy = unit / unitsX
-            if single {
-                try decodeBlock(&r, comp: scanComps[0], bx: ux, by: uy, ss: ss, se: se, ah: ah, al: al)
-            } else {
-                for ci in scanComps {
-                    let c = components[ci]
-                    for v in 0..<c.v {
-                        for h in 0..<c.h {
-                            try decodeBlock(&r, comp: ci, bx: ux * c.h + h, by: uy * c.v + v, ss: ss, se: se, ah: ah, al: al)
+            var restartsSeen = 0
+            for unit in 0..<(unitsX * unitsY) {
+                if restartInterval > 0 && unit > 0 && unit % restartInterval == 0 {
+                    guard let (code, _) = r.nextMarker(), code == 0xD0 + UInt8(restartsSeen % 8) else {
+                        throw fail(.corrupt, "SOS", r.offset, "expected restart marker RST\(restartsSeen % 8)")
+                    }
+                    restartsSeen += 1
+                    for ci in scanComps { components[ci].dcPred = 0 }
+                    eobrun = 0
+                }
+                let ux = unit % unitsX, uy = unit / unitsX
+                if single {
+                    try decodeBlock(&r, comp: scanComps[0], bx: ux, by: uy, ss: ss, se: se, ah: ah, al: al)
+                } else {
+                    for ci in scanComps {
+                        let c = components[ci]
+                        for v in 0..<c.v {
+                            for h in 0..<c.h {
+                                try decodeBlock(&r, comp: ci, bx: ux * c.h + h, by: uy * c.v + v, ss: ss, se: se, ah: ah, al: al)
+                            }
                         }
                     }
                 }
             }
+            return r.endOfScan()
         }
-        return r.endOfScan()
+    }
+
+    /// One block's place in a sequential scan: its tables, coefficient offset and DC predictor.
+    private struct SequentialUnit {
+        /// The tables' memory (`JPEGHuffmanTable.t`; the tables outlive the scan).
+        let dc: UnsafePointer<Int32>
+        let ac: UnsafePointer<Int32>
+        /// Coefficient offset of the block, relative to the MCU's origin block (row-major in the component).
+        let offset: Int
+        /// Coefficients per MCU step along x and along y for this component.
+        let stepX: Int
+        let stepY: Int
+        /// Index into the scan's predictor array.
+        let pred: Int
+        // Direct decoding: the block's sample offset and steps, its quantization table
+        // (offset into the scan's quant buffer), and its position to skip blocks outside
+        // the component's valid samples.
+        let sampleOffset: Int
+        let sampleStepX: Int
+        let sampleStepY: Int
+        let stride: Int
+        let quant: Int
+        let h: Int, bh: Int, v: Int, bv: Int
+        let validW: Int, validH: Int
+    }
+
+    /// Baseline/extended scans: the hot loop of a typical decode. Tables are read through
+    /// pointers and coefficients (or, `direct`, samples) written through one; every block
+    /// index is within the component's `blocksW × blocksH` grid (units are MCUs of the
+    /// frame or, for one component, blocks holding samples), which the preconditions
+    /// below re-check once per scan.
+    private mutating func decodeSequentialScan(_ r: inout JPEGBitReader, _ scanComps: [Int], unitsX: Int,
+                                               unitsY: Int, direct: Bool) throws(ImagingError) {
+        let single = scanComps.count == 1
+        let (planes, sampleTotal) = planeLayout()
+        var blocks: [SequentialUnit] = []
+        var quants: [Int32] = []
+        var highest = 0, highestSample = 0
+        for (p, ci) in scanComps.enumerated() {
+            let c = components[ci]
+            guard let dc = dcTables[c.dcTable], let ac = acTables[c.acTable] else { return }
+            let q = (c.quant ?? []).map { Int32(truncatingIfNeeded: $0) }
+            precondition(q.count == 64)
+            quants += q
+            let (bh, bv) = single ? (1, 1) : (c.h, c.v)
+            let stride = planes[ci].stride
+            for v in 0..<bv {
+                for h in 0..<bh {
+                    let unit = SequentialUnit(dc: UnsafePointer(dc.t), ac: UnsafePointer(ac.t), offset: c.coefOffset + (v * c.blocksW + h) * 64,
+                                              stepX: bh * 64, stepY: bv * c.blocksW * 64, pred: p,
+                                              sampleOffset: planes[ci].offset + v * 8 * stride + h * 8,
+                                              sampleStepX: bh * 8, sampleStepY: bv * 8 * stride, stride: stride,
+                                              quant: p * 64, h: h, bh: bh, v: v, bv: bv, validW: c.width, validH: c.height)
+                    blocks.append(unit)
+                    // The last unit's blocks must lie inside this component's grid.
+                    precondition((unitsX - 1) * bh + h < c.blocksW && (unitsY - 1) * bv + v < c.blocksH)
+                    highest = max(highest, unit.offset + (unitsX - 1) * unit.stepX + (unitsY - 1) * unit.stepY + 63)
+                    highestSample = max(highestSample, unit.sampleOffset + (unitsX - 1) * unit.sampleStepX
+                                        + (unitsY - 1) * unit.sampleStepY + 7 * stride + 7)
+                }
+            }
+        }
+        var preds = [Int](repeating: 0, count: scanComps.count)
+        var samples: [UInt8] = []
+        var cf: [Int16] = []
+        if direct {
+            precondition(highestSample < sampleTotal)
+            samples = [UInt8](repeating: 0, count: sampleTotal)
+        } else {
+            precondition(highest < coefs.count)
+            swap(&cf, &coefs)
+        }
+        defer {
+            if direct { directSamples = samples } else { swap(&cf, &coefs) }
+            for (p, ci) in scanComps.enumerated() { components[ci].dcPred = preds[p] }
+        }
+        let interval = restartInterval
+        var restartsSeen = 0
+        var sinceRestart = 0
+        // One block of coefficients for direct decoding, zeroed after each use; 64 Int32 of IDCT scratch.
+        var scratch = [Int16](repeating: 0, count: 64)
+        var ws = [Int32](repeating: 0, count: 64)
+        try cf.withUnsafeMutableBufferPointer { cb throws(ImagingError) in
+          try samples.withUnsafeMutableBufferPointer { sb throws(ImagingError) in
+            try scratch.withUnsafeMutableBufferPointer { blkb throws(ImagingError) in
+              try ws.withUnsafeMutableBufferPointer { wsb throws(ImagingError) in
+                try quants.withUnsafeBufferPointer { qb throws(ImagingError) in
+                  try JPEGIDCT.rangeLimit.withUnsafeBufferPointer { rb throws(ImagingError) in
+                    try JPEGZigzag.natural.withUnsafeBufferPointer { zb throws(ImagingError) in
+                        let zz = zb.baseAddress!, blk = blkb.baseAddress!
+                        for uy in 0..<unitsY {
+                            for ux in 0..<unitsX {
+                                if interval > 0 {
+                                    if sinceRestart == interval {
+                                        guard let (code, _) = r.nextMarker(), code == 0xD0 + UInt8(restartsSeen % 8) else {
+                                            throw ImagingError(.corrupt, format: "JPEG", context: "SOS", offset: r.offset,
+                                                               "expected restart marker RST\(restartsSeen % 8)")
+                                        }
+                                        restartsSeen += 1
+                                        sinceRestart = 0
+                                        for p in preds.indices { preds[p] = 0 }
+                                    }
+                                    sinceRestart += 1
+                                }
+                                if !direct {
+                                    let out = cb.baseAddress!
+                                    for b in blocks {
+                                        let base = b.offset + ux * b.stepX + uy * b.stepY
+                                        preds[b.pred] = try Self.sequentialBlock(&r, b.dc, b.ac, out + base, zz, preds[b.pred])
+                                    }
+                                    continue
+                                }
+                                for b in blocks {
+                                    preds[b.pred] = try Self.sequentialBlock(&r, b.dc, b.ac, blk, zz, preds[b.pred])
+                                    if (ux * b.bh + b.h) * 8 < b.validW && (uy * b.bv + b.v) * 8 < b.validH {
+                                        JPEGIDCT.block(blk, qb.baseAddress! + b.quant, wsb.baseAddress!,
+                                                       sb.baseAddress! + b.sampleOffset + ux * b.sampleStepX + uy * b.sampleStepY,
+                                                       b.stride, rb.baseAddress!)
+                                    }
+                                    blk.update(repeating: 0, count: 64)
+                                }
+                            }
+                        }
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+    }
+
+    /// One sequential block (T.81 F.2.2): the DC difference, then run/size AC symbols.
+    /// `out` points at the block's 64 coefficients; returns the new DC predictor.
+    /// The bit buffer lives in locals here and goes back to `r` around calls that use it.
+    @inline(__always)
+    private static func sequentialBlock(_ r: inout JPEGBitReader, _ dct: UnsafePointer<Int32>, _ act: UnsafePointer<Int32>,
+                                        _ out: UnsafeMutablePointer<Int16>, _ zz: UnsafePointer<Int>,
+                                        _ pred: Int) throws(ImagingError) -> Int {
+        var buf = r.buffer, cnt = r.count, pad = r.padding
+        /// At least 32 bits in `buf` (with zero padding past the data).
+        @inline(__always) func ensure() {
+            if cnt < 32 {
+                r.buffer = buf
+                r.count = cnt
+                r.refill()
+                buf = r.buffer
+                cnt = r.count
+                pad = r.padding
+            }
+        }
+        // cnt ≥ n after ensure() for every n used (≤ 16), so the masked shifts are exact.
+        @inline(__always) func peek(_ n: Int) -> Int {
+            Int(truncatingIfNeeded: (buf &>> UInt64(truncatingIfNeeded: cnt &- n)) & ((1 &<< UInt64(truncatingIfNeeded: n)) &- 1))
+        }
+        @inline(__always) func long(_ t: UnsafePointer<Int32>) throws(ImagingError) -> Int {
+            r.buffer = buf
+            r.count = cnt
+            let v = try JPEGHuffmanTable.decodeLong(t, &r, peek(16))
+            cnt = r.count
+            return v
+        }
+        func truncated() -> ImagingError {
+            ImagingError(.truncated, format: "JPEG", context: "scan data", offset: r.offset,
+                         "entropy-coded data ends early (truncated or corrupt)")
+        }
+        func corrupt(_ message: String) -> ImagingError {
+            ImagingError(.corrupt, format: "JPEG", context: "scan data", offset: r.offset, message)
+        }
+        ensure()
+        var t: Int
+        let de = Int(dct[JPEGHuffmanTable.lookupAt &+ peek(JPEGHuffmanTable.lookBits)])
+        if de != 0 {
+            cnt &-= de >> 8
+            if cnt < pad { throw truncated() }
+            t = de & 0xFF
+        } else {
+            t = try long(dct)
+        }
+        guard t <= 11 else { throw corrupt("DC magnitude category \(t) > 11") }
+        var diff = 0
+        if t > 0 {
+            ensure()
+            diff = JPEGBitReader.extend(peek(t), t)
+            cnt &-= t
+            if cnt < pad { throw truncated() }
+        }
+        let dcValue = pred &+ diff
+        out[0] = Int16(truncatingIfNeeded: dcValue)
+        var k = 1
+        while k < 64 {
+            ensure()
+            let look = peek(JPEGHuffmanTable.lookBits)
+            let fast = Int(act[JPEGHuffmanTable.fastACAt &+ look])
+            if fast != 0 {
+                // Code and extra bits within the lookahead: run, length and value in one entry.
+                // (Past the band end or into the padding, the general path below reports it.)
+                let nk = k &+ (fast >> 8) & 0xFF
+                let left = cnt &- (fast & 0xFF)
+                if nk < 64 && left >= pad {
+                    cnt = left
+                    out[zz[nk]] = Int16(truncatingIfNeeded: fast >> 16)
+                    k = nk &+ 1
+                    continue
+                }
+            }
+            var rs: Int
+            let e = Int(act[JPEGHuffmanTable.lookupAt &+ look])
+            if e != 0 {
+                cnt &-= e >> 8
+                if cnt < pad { throw truncated() }
+                rs = e & 0xFF
+            } else {
+                rs = try long(act)
+            }
+            let run = rs >> 4, size = rs & 15
+            if size == 0 {
+                if run != 15 { break }
+                k &+= 16
+                continue
+            }
+            k &+= run
+            guard k < 64 else { throw corrupt("AC coefficient index beyond 63") }
+            ensure()
+            let v = JPEGBitReader.extend(peek(size), size)
+            cnt &-= size
+            if cnt < pad { throw truncated() }
+            out[zz[k]] = Int16(truncatingIfNeeded: v)
+            k &+= 1
+        }
+        r.buffer = buf
+        r.count = cnt
+        return dcValue
     }
 
     @inline(__always)
@@ -89,9 +331,7 @@ extension JPEGDecoder {
                                       ss: Int, se: Int, ah: Int, al: Int) throws(ImagingError) {
         let c = components[ci]
         let base = c.coefOffset + (by * c.blocksW + bx) * 64
-        if !progressive {
-            try decodeSequential(&r, ci: ci, base: base)
-        } else if ss == 0 {
+        if ss == 0 {
             if ah == 0 {
                 guard let dc = dcTables[c.dcTable] else { return }
                 let t = try dc.decode(&r)
@@ -105,28 +345,6 @@ extension JPEGDecoder {
             try decodeACFirst(&r, table: c.acTable, base: base, ss: ss, se: se, al: al)
         } else {
             try decodeACRefine(&r, table: c.acTable, base: base, ss: ss, se: se, al: al)
-        }
-    }
-
-    private mutating func decodeSequential(_ r: inout JPEGBitReader, ci: Int, base: Int) throws(ImagingError) {
-        guard let dc = dcTables[components[ci].dcTable], let ac = acTables[components[ci].acTable] else { return }
-        let t = try dc.decode(&r)
-        guard t <= 11 else { throw fail(.corrupt, "scan data", r.offset, "DC magnitude category \(t) > 11") }
-        components[ci].dcPred += try r.receiveExtend(t)
-        coefs[base] = Int16(truncatingIfNeeded: components[ci].dcPred)
-        var k = 1
-        while k < 64 {
-            let rs = try ac.decode(&r)
-            let run = rs >> 4, size = rs & 15
-            if size == 0 {
-                if run != 15 { break }
-                k += 16
-                continue
-            }
-            k += run
-            guard k < 64 else { throw fail(.corrupt, "scan data", r.offset, "AC coefficient index beyond 63") }
-            coefs[base + JPEGZigzag.natural[k]] = Int16(truncatingIfNeeded: try r.receiveExtend(size))
-            k += 1
         }
     }
 

@@ -3,7 +3,7 @@
 //
 // Server mode (default): reads lines "jpeg|png|label <reps> <path>" on stdin,
 // decodes the file's bytes (read once, outside the timing) `reps` times and
-// answers "<median ns> <checksum>" per line. The Python driver interleaves these
+// answers "<median ns> <checksum>" per line (checksum: see `checksum`). The Python driver interleaves these
 // requests with Pillow's decodes of the same bytes, so both see the same load.
 //
 // Loop mode (for profilers): segslim-imaging-bench --loop jpeg|png|label N file...
@@ -19,10 +19,15 @@ func decode(_ kind: Substring, _ bytes: [UInt8]) throws -> Image {
     }
 }
 
-func checksum(_ image: Image) -> UInt64 {
-    var h: UInt64 = 1469598103934665603
-    for b in image.pixels { h = (h ^ UInt64(b)) &* 1099511628211 }
-    return h
+/// Position-weighted sums (mod 2^64) that numpy computes in one line, so the Python side
+/// can check every decoded sample against Pillow's cheaply: any single changed sample changes both.
+func checksum(_ image: Image) -> String {
+    var h1: UInt64 = 0, h2: UInt64 = 0
+    for (i, b) in image.pixels.enumerated() {
+        h1 &+= UInt64(i + 1) &* UInt64(b)
+        h2 &+= (UInt64(i) &* 2654435761 & 0xFFFF_FFFF) &* UInt64(b)
+    }
+    return "\(h1):\(h2)"
 }
 
 func nanoseconds(_ d: Duration) -> Int64 {
@@ -55,7 +60,7 @@ while let line = readLine() {
     do {
         let bytes = try read(String(parts[2]))
         var times: [Int64] = []
-        var sum: UInt64 = 0
+        var sum = ""
         for _ in 0..<reps {
             let start = ContinuousClock.now
             let image = try decode(parts[0], bytes)
