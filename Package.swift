@@ -21,7 +21,7 @@ let package = Package(
         // CPU kernels (GEMM, conv, pooling, resize): AVX2/FMA intrinsics behind one ISA switch.
         .target(name: "SegKernels",
                 swiftSettings: [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma", "-Xcc", "-mf16c"])]),
-        .target(name: "SegRuntime", dependencies: ["SegTensor", "SegGraph", "SegReference", "SegRewrite"]),
+        .target(name: "SegRuntime", dependencies: ["SegTensor", "SegGraph", "SegReference", "SegRewrite", "SegKernels"]),
         .target(name: "SegMetrics"),
         .target(name: "SegData", dependencies: ["SegImaging"]),
         .target(name: "SegPipeline", dependencies: ["SegTensor", "SegGraph", "SegImaging", "SegData", "SegMetrics", "SegReference", "SegRuntime"]),

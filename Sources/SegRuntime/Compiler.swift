@@ -8,8 +8,13 @@ public struct Compiler: Sendable {
     public var registry: OperatorRegistry = .standard
     /// Use fast kernels where available (off: every node falls back, for checking).
     public var fastKernels = true
+    /// Intra-op threads (nil: one per core, the shared pool).
+    public var threads: Int?
 
-    public init(fastKernels: Bool = true) { self.fastKernels = fastKernels }
+    public init(fastKernels: Bool = true, threads: Int? = nil) {
+        self.fastKernels = fastKernels
+        self.threads = threads
+    }
 
     public func compile(_ model: Model, inputShapes: [String: [Int]]) throws -> CompiledModel {
         // Clean-up that changes no numbers; with the input shapes fixed, shape subgraphs fold.
@@ -18,6 +23,7 @@ public struct Compiler: Sendable {
         let inference = try ShapeInference(model: m, registry: registry, inputShapes: inputShapes)
         let order = try m.graph.topologicalOrder()
         return try PlanBuilder(model: m, nodes: order.map { m.graph.nodes[$0] }, inference: inference,
-                               registry: registry, fastKernels: fastKernels).build(inputShapes: inputShapes)
+                               registry: registry, fastKernels: fastKernels,
+                               context: Pools.context(threads: threads)).build(inputShapes: inputShapes)
     }
 }

@@ -1,4 +1,5 @@
 import SegGraph
+import SegKernels
 import SegReference
 import SegTensor
 
@@ -86,6 +87,22 @@ enum FastPath {
             }
             let kind = node.opType + (fused != nil ? "+act" : "")
             let reads = [aName] + (b.isPlanned(bName) ? [bName] : [])
+            // Both operands in the arena, Add or Mul: SegKernels' vectorised, threaded loops.
+            if b.isPlanned(bName), op == .add || op == .mul, fused.map({ $0.kernelActivation != nil }) ?? true {
+                let kernelBroadcast: SegKernels.Broadcast
+                switch shape {
+                case .same: kernelBroadcast = .none
+                case .scalar: kernelBroadcast = .scalar
+                case .perChannel: kernelBroadcast = bCount == outDims[1] ? .channel : .imageChannel
+                }
+                let (n, c, plane) = outDims.count == 4 ? (outDims[0], outDims[1], outDims[2] * outDims[3]) : (1, 1, outDims.reduce(1, *))
+                let activation = fused?.kernelActivation ?? .none
+                return .init(reads: reads, writes: [writes], kind: kind) { [writes] slot in
+                    KernelBinaryStep(operation: op == .add ? .add : .multiply, a: slot(aName), b: slot(bName), output: slot(writes),
+                                     broadcast: kernelBroadcast, batch: n, channels: c, plane: plane, activation: activation,
+                                     context: b.context, kind: kind)
+                }
+            }
             return .init(reads: reads, writes: [writes], kind: kind) { [writes] slot in
                 BinaryStep(a: slot(aName), b: b.isPlanned(bName) ? slot(bName) : nil, bValues: values, output: slot(writes),
                            op: op, shape: shape, swapped: swapped, activation: fused, kind: kind)
@@ -94,7 +111,7 @@ enum FastPath {
         case "GlobalAveragePool":
             guard let x = inputs.first, b.isPlanned(x), let d = b.dims(x), d.count == 4 else { return nil }
             return .init(reads: [x], writes: [out], kind: "GlobalAveragePool") { slot in
-                GlobalAveragePoolStep(input: slot(x), output: slot(out), plane: d[2] * d[3])
+                KernelGlobalPoolStep(input: slot(x), output: slot(out), context: b.context)
             }
 
         case "Concat":
@@ -105,13 +122,13 @@ enum FastPath {
                 ConcatStep(inputs: inputs.map(slot), output: slot(out), blocks: blocks, batches: od[0])
             }
 
-        default:
+        case "Conv":
             return try ConvPath.select(i, in: b, consumed: &consumed)
+        case "Resize", "Upsample":
+            return ResizePath.select(node, in: b)
+        default:
+            return nil
         }
     }
 }
 
-/// Convolutions: filled in when SegKernels' conv plans are wired (until then, reference).
-enum ConvPath {
-    static func select(_ i: Int, in b: PlanBuilder, consumed: inout Set<Int>) throws -> PlanBuilder.Pending? { nil }
-}

@@ -1,4 +1,5 @@
 import SegGraph
+import SegKernels
 import SegReference
 import SegTensor
 
@@ -9,9 +10,11 @@ struct PlanBuilder {
     let inference: ShapeInference
     let registry: OperatorRegistry
     let fastKernels: Bool
+    let context: KernelContext
     var readers: [String: Int] = [:]
 
-    init(model: Model, nodes: [Node], inference: ShapeInference, registry: OperatorRegistry, fastKernels: Bool) {
+    init(model: Model, nodes: [Node], inference: ShapeInference, registry: OperatorRegistry, fastKernels: Bool, context: KernelContext) {
+        self.context = context
         self.model = model
         self.nodes = nodes
         self.inference = inference

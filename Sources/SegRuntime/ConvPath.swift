@@ -1,0 +1,136 @@
+import SegGraph
+import SegKernels
+import SegTensor
+
+/// Conv nodes on SegKernels' `Conv2D` plans (pointwise GEMM, direct depthwise, implicit
+/// GEMM), with the bias, a following activation and a residual Add fused in.
+enum ConvPath {
+    static func select(_ i: Int, in b: PlanBuilder, consumed: inout Set<Int>) throws -> PlanBuilder.Pending? {
+        let node = b.nodes[i]
+        guard node.inputs.count >= 2, let x = node.inputs.first, b.isPlanned(x), let xd = b.dims(x), xd.count == 4,
+              let w = b.constant(node.inputs[1]), w.dtype == .f32, w.dims.count == 4,
+              let out = node.outputs.first, let od = b.dims(out), od.count == 4 else { return nil }
+        var bias: [Float]? = nil
+        if node.inputs.count > 2, !node.inputs[2].isEmpty {
+            guard let bt = b.constant(node.inputs[2]), bt.dtype == .f32, bt.elementCount == w.dims[0] else { return nil }
+            bias = try bt.scalars(as: Float.self)
+        }
+        let group = node[attribute: "group"]?.intValue ?? 1
+        let strides = node[attribute: "strides"]?.intsValue ?? [1, 1]
+        let dilations = node[attribute: "dilations"]?.intsValue ?? [1, 1]
+        guard strides.count == 2, dilations.count == 2 else { return nil }
+        let kh = w.dims[2], kw = w.dims[3]
+        var pads = node[attribute: "pads"]?.intsValue ?? [0, 0, 0, 0]
+        switch node[attribute: "auto_pad"]?.stringValue ?? "NOTSET" {
+        case "NOTSET": break
+        case "VALID": pads = [0, 0, 0, 0]
+        case let mode:  // SAME_UPPER / SAME_LOWER: output = ceil(in / stride)
+            var p = [0, 0, 0, 0]
+            for a in 0..<2 {
+                let inLen = xd[2 + a], k = a == 0 ? kh : kw
+                let outLen = (inLen + strides[a] - 1) / strides[a]
+                let total = max(0, (outLen - 1) * strides[a] + (k - 1) * dilations[a] + 1 - inLen)
+                let small = total / 2, big = total - small
+                p[a] = mode == "SAME_LOWER" ? big : small
+                p[a + 2] = mode == "SAME_LOWER" ? small : big
+            }
+            pads = p
+        }
+        guard pads.count == 4 else { return nil }
+        let shape = Conv2DShape(inputChannels: xd[1], height: xd[2], width: xd[3], outputChannels: w.dims[0], kernelH: kh, kernelW: kw,
+                                strides: (strides[0], strides[1]), pads: (pads[0], pads[1], pads[2], pads[3]),
+                                dilations: (dilations[0], dilations[1]), groups: group)
+        guard shape.outputHeight == od[2], shape.outputWidth == od[3], w.dims[1] * group == xd[1] else { return nil }
+
+        // Fusion: Conv → Add(residual computed earlier) → activation, or Conv → activation.
+        var writes = out
+        var residual: String? = nil
+        var activation: Activation = .none
+        var kind = "Conv"
+        if b.readers[out] == 1, !b.isGraphOutput(out),
+           let j = (i + 1..<b.nodes.count).first(where: { b.nodes[$0].inputs.contains(out) }) {
+            let next = b.nodes[j]
+            if next.opType == "Add", next.domain.isEmpty, next.inputs.count == 2, let addOut = next.outputs.first, b.isPlanned(addOut),
+               let other = next.inputs.first(where: { $0 != out }), b.isPlanned(other), b.dims(other) == od,
+               availableBefore(other, index: i, b) {
+                consumed.insert(j)
+                residual = other
+                writes = addOut
+                kind = "Conv+Add"
+                if let (k, act, fa) = FastPath.fusableActivation(after: addOut, from: j, b), let ka = fa.kernelActivation, let actOut = act.outputs.first {
+                    consumed.insert(k)
+                    activation = ka
+                    writes = actOut
+                    kind += "+act"
+                }
+            } else if let (k, act, fa) = FastPath.fusableActivation(after: out, from: i, b), let ka = fa.kernelActivation, let actOut = act.outputs.first {
+                consumed.insert(k)
+                activation = ka
+                writes = actOut
+                kind = "Conv+act"
+            }
+        }
+        let weights = try w.scalars(as: Float.self)
+        let conv: Conv2D = try weights.withUnsafeBufferPointer { wp in
+            guard let wBase = wp.baseAddress else { throw KernelError.invalidParameter("weights", value: "empty", requirement: "non-empty") }
+            if let bias {
+                return try bias.withUnsafeBufferPointer { bp in try Conv2D(shape: shape, weights: wBase, bias: bp.baseAddress, activation: activation) }
+            }
+            return try Conv2D(shape: shape, weights: wBase, bias: nil, activation: activation)
+        }
+        let reads = [x] + (residual.map { [$0] } ?? [])
+        let batch = xd[0]
+        return .init(reads: reads, writes: [writes], kind: kind) { [writes] slot in
+            ConvStep(conv: conv, input: slot(x), output: slot(writes), residual: residual.map(slot), batch: batch, context: b.context, kind: kind)
+        }
+    }
+
+    /// Whether `value` is ready when the node at `index` runs (a graph input or produced by an
+    /// earlier node), so it can be read as that node's residual.
+    static func availableBefore(_ value: String, index: Int, _ b: PlanBuilder) -> Bool {
+        if b.model.graph.runtimeInputs.contains(where: { $0.name == value }) { return true }
+        guard let p = b.nodes.firstIndex(where: { $0.outputs.contains(value) }) else { return false }
+        return p < index
+    }
+}
+
+/// Resize/Upsample of H and W on SegKernels (linear and nearest, the coordinate modes
+/// segmentation exports use); anything else falls back.
+enum ResizePath {
+    static func select(_ node: Node, in b: PlanBuilder) -> PlanBuilder.Pending? {
+        guard let x = node.inputs.first, b.isPlanned(x), let xd = b.dims(x), xd.count == 4,
+              let out = node.outputs.first, let od = b.dims(out), od.count == 4, od[0] == xd[0], od[1] == xd[1],
+              (node[attribute: "antialias"]?.intValue ?? 0) == 0, node[attribute: "axes"] == nil,
+              (node[attribute: "keep_aspect_ratio_policy"]?.stringValue ?? "stretch") == "stretch" else { return nil }
+        let isUpsample = node.opType == "Upsample"
+        let mode = node[attribute: "mode"]?.stringValue ?? "nearest"
+        let coord = isUpsample ? "asymmetric" : (node[attribute: "coordinate_transformation_mode"]?.stringValue ?? "half_pixel")
+        let nearest = isUpsample ? "floor" : (node[attribute: "nearest_mode"]?.stringValue ?? "round_prefer_floor")
+        let coordinates: ResizeCoordinates
+        switch coord {
+        case "half_pixel": coordinates = .halfPixel
+        case "pytorch_half_pixel": coordinates = .pytorchHalfPixel
+        case "align_corners": coordinates = .alignCorners
+        case "asymmetric": coordinates = .asymmetric
+        default: return nil
+        }
+        let kernelMode: ResizeMode
+        switch (mode, nearest) {
+        case ("linear", _), ("bilinear", _): kernelMode = .linear
+        case ("nearest", "floor"): kernelMode = .nearestFloor
+        case ("nearest", "round_prefer_floor"): kernelMode = .nearestRoundPreferFloor
+        default: return nil
+        }
+        // Given scales drive the coordinate mapping (not out/in); sizes mean out/in.
+        let scaleIndex = isUpsample ? 1 : (b.model.opsetVersion(for: "") ?? 11) >= 11 ? 2 : 1
+        var scales: (Float, Float)? = nil
+        if scaleIndex < node.inputs.count, let s = b.constant(node.inputs[scaleIndex]), s.elementCount == 4,
+           let v = try? s.converted(to: .f32).scalars(as: Float.self) {
+            guard v[0] == 1, v[1] == 1 else { return nil }
+            scales = (v[2], v[3])
+        }
+        return .init(reads: [x], writes: [out], kind: "Resize") { slot in
+            ResizeStep(mode: kernelMode, coordinates: coordinates, input: slot(x), output: slot(out), scales: scales, context: b.context)
+        }
+    }
+}
