@@ -125,6 +125,11 @@ def render(rows: list[dict], header_note: str) -> str:
         result = r.get("result", "—")
         secs = f"{r['segslim_seconds']:.1f}" if r.get("segslim_seconds") is not None else "—"
         lines.append(f"| {name} | {r['exporter']} | {loads_s.replace('|', '/')} | {rel} | {agree} | {result} | {secs} |")
+    baselines = [(r, r["ort_fused_vs_unfused"]) for r in rows if (r.get("ort_fused_vs_unfused") or {}).get("rel_max") is not None]
+    if baselines:
+        lines.append("")
+        lines.append("QDQ context, ORT against itself (fused integer kernels vs the unfused QDQ graph): " + "; ".join(
+            f"{r['name']} rel {b['rel_max']:.2e}, argmax {b['argmax_agree']:.3f}%" for r, b in baselines))
     missing: dict[str, int] = {}
     for r in rows:
         for op in r.get("unsupported_ops") or []:
@@ -206,6 +211,16 @@ def main() -> int:
             continue
         ref = ref_outs[0]
         row["output_shape"] = list(ref.shape)
+        if entry.get("quantized"):
+            # Context for QDQ rows: how far ORT's own fused integer kernels (ORT_ENABLE_ALL) are from
+            # the unfused QDQ graph. One-step rounding flips (float summation order at .5 ties) grow
+            # through a random-init network, so two correct implementations can differ this much.
+            try:
+                alt = "all" if args.ort_optimization != "all" else "disable"
+                base = compare(ort_run(entry["path"], {input_name: x}, alt)[1][0], ref, True)
+                row["ort_fused_vs_unfused"] = {"rel_max": base["rel_max"], "argmax_agree": base["argmax_agree"]}
+            except Exception as exc:
+                row["ort_fused_vs_unfused"] = {"error": first_line(str(exc))}
         with tempfile.TemporaryDirectory(prefix="segslim-zoo-") as tmp:
             inp = Path(tmp) / "input.npy"
             np.save(inp, x)
