@@ -18,7 +18,7 @@ public final class ServerCore: Sendable {
         self.registry = registry
         self.models = ModelStore(budgetBytes: configuration.memoryBudgetBytes)
         var table: [String: MethodHandler] = [:]
-        for h in Self.standardMethods + Self.modelMethods + Self.datasetMethods + Self.segmentMethods + Self.compressMethods where !h.debugOnly || configuration.enableDebugMethods {
+        for h in Self.standardMethods + Self.modelMethods + Self.datasetMethods + Self.segmentMethods + Self.compressMethods + Self.benchmarkMethods where !h.debugOnly || configuration.enableDebugMethods {
             table[h.method] = h
         }
         self.methods = table

@@ -20,6 +20,16 @@ final class ServerStats: Sendable {
         state.withLock { ($0.requestsServed, $0.inFlight, $0.connections) }
     }
 
+    /// Peak resident set size (VmHWM) from /proc; 0 where it cannot be read.
+    static func peakResidentSetBytes() -> Int64 {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+        for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            let kb = line.split(separator: " ").compactMap { Int64($0) }.first ?? 0
+            return kb * 1024
+        }
+        return 0
+    }
+
     /// Resident set size from /proc (Linux); 0 where it cannot be read.
     static func residentSetBytes() -> Int64 {
         guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }

@@ -13,6 +13,9 @@ final class DaemonClient {
     let readFD: Int32
     let writeFD: Int32
     let process: Process?
+    /// The pipe ends of a spawned daemon: they own `readFD`/`writeFD`, so closing goes through
+    /// them (closing the raw descriptor as well would close a reused number twice).
+    var pipes: (toDaemon: FileHandle, fromDaemon: FileHandle)?
     var framer = MessageFramer(framing: .contentLength)
     var pending: [JSONValue] = []
     var nextID: Int64 = 1
@@ -36,8 +39,18 @@ final class DaemonClient {
         process.standardOutput = fromDaemon
         process.standardError = FileHandle.standardError
         try process.run()
-        return DaemonClient(readFD: fromDaemon.fileHandleForReading.fileDescriptor,
-                            writeFD: toDaemon.fileHandleForWriting.fileDescriptor, process: process)
+        let client = DaemonClient(readFD: fromDaemon.fileHandleForReading.fileDescriptor,
+                                  writeFD: toDaemon.fileHandleForWriting.fileDescriptor, process: process)
+        client.pipes = (toDaemon.fileHandleForWriting, fromDaemon.fileHandleForReading)
+        // Our copies of the child's ends must go, or the daemon never sees end of input.
+        try? toDaemon.fileHandleForReading.close()
+        try? fromDaemon.fileHandleForWriting.close()
+        return client
+    }
+
+    /// Another daemon started the same way as `client` (for per-model measurements).
+    static func fresh(like client: DaemonClient) throws -> DaemonClient {
+        try spawn()
     }
 
     static func connect(address: String) throws -> DaemonClient {
@@ -113,9 +126,10 @@ final class DaemonClient {
     func close() {
         _ = try? request(ShutdownRequest.method)
         try? notify(ExitNotification.method)
-        if let process {
-            Glibc.close(writeFD)
+        if let process, let pipes {
+            try? pipes.toDaemon.close()
             process.waitUntilExit()
+            try? pipes.fromDaemon.close()
         } else {
             Glibc.close(readFD)
         }

@@ -1,0 +1,61 @@
+import Foundation
+import SegProtocol
+
+/// `segslim bench`: latency, load time, arena and peak memory of each model, side by side.
+extension Commands {
+    static let bench = Command(
+        name: "bench", summary: "Benchmark models on the compiled runtime: p50/p90/min latency, load time, arena and peak RSS",
+        usage: "segslim bench MODEL.onnx [MODEL.onnx ...] [--threads N] [--runs R] [--warmup W] [--batch B] [--profile] [--json]"
+    ) { args, client, options in
+        let parsed = try parse(args, command: "bench", options: ["--threads", "--runs", "--warmup", "--batch"], flags: ["--profile"])
+        guard !parsed.positional.isEmpty else { throw UsageError(message: "expected at least one model", command: "bench") }
+        func int(_ name: String) throws -> Int? {
+            guard let v = parsed.options[name] else { return nil }
+            guard let n = Int(v), n > 0 else { throw UsageError(message: "\(name) needs a positive integer", command: "bench") }
+            return n
+        }
+        var params: [String: JSONValue] = [:]
+        if let t = try int("--threads") { params["threads"] = .int(Int64(t)) }
+        if let r = try int("--runs") { params["runs"] = .int(Int64(r)) }
+        if let w = try int("--warmup") { params["warmup"] = .int(Int64(w)) }
+        if let b = try int("--batch") { params["batch"] = .int(Int64(b)) }
+        if parsed.flags.contains("--profile") { params["profile"] = true }
+        var rows: [JSONValue] = []
+        for (i, path) in parsed.positional.enumerated() {
+            // Each model in a fresh daemon (unless connected), so peak RSS is the model's own.
+            let c = (i == 0 || options.connect != nil) ? client : try DaemonClient.fresh(like: client)
+            defer { if c !== client { c.close() } }
+            if c !== client { _ = try c.request(InitializeRequest.method, InitializeRequest(clientName: "segslim bench").params).value() }
+            let started = Date()
+            let model = try resident(path, c)
+            let loadMs = Date().timeIntervalSince(started) * 1000
+            var p = params
+            p["id"] = model["id"] ?? .null
+            let r = try c.request("model/benchmark", .object(p)).value()
+            var row: [String: JSONValue] = [
+                "path": .string(absolute(path)), "p50Ms": r["p50Ms"] ?? .null, "p90Ms": r["p90Ms"] ?? .null, "minMs": r["minMs"] ?? .null,
+                "meanMs": r["meanMs"] ?? .null,
+                "loadMs": .double(((loadMs + (r["loadMs"]?.doubleValue ?? 0)) * 1000).rounded() / 1000),
+                "arenaBytes": r["arenaBytes"] ?? .null, "peakRSSBytes": r["peakRSSBytes"] ?? .null,
+                "threads": r["threads"] ?? .null, "batch": r["batch"] ?? .null,
+            ]
+            if let prof = r["profile"] { row["profile"] = prof }
+            rows.append(.object(row))
+        }
+        if !options.json {
+            Table.print(header: ["model", "p50", "p90", "min", "load", "arena", "peak RSS"], rows: rows.map { r in
+                [((r["path"]?.stringValue ?? "?") as NSString).lastPathComponent,
+                 String(format: "%.1f ms", r["p50Ms"]?.doubleValue ?? 0), String(format: "%.1f ms", r["p90Ms"]?.doubleValue ?? 0),
+                 String(format: "%.1f ms", r["minMs"]?.doubleValue ?? 0), String(format: "%.0f ms", r["loadMs"]?.doubleValue ?? 0),
+                 Table.bytes(r["arenaBytes"]?.intValue), Table.bytes(r["peakRSSBytes"]?.intValue)]
+            })
+            for r in rows where r["profile"] != nil {
+                print("\nprofile of \(((r["path"]?.stringValue ?? "?") as NSString).lastPathComponent):")
+                Table.print(header: ["kernel", "ms/run", "share"], rows: (r["profile"]?.arrayValue ?? []).map {
+                    [$0["kind"]?.stringValue ?? "?", String(format: "%.2f", $0["msPerRun"]?.doubleValue ?? 0), pct($0["fraction"])]
+                })
+            }
+        }
+        return ["models": .array(rows)]
+    }
+}
