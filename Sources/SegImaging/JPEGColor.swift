@@ -83,12 +83,13 @@ extension JPEGDecoder {
     }
 
     /// Output row `y` (full resolution, `width` samples) of a component: either a row of the
-    /// plane itself (no upsampling) or `tmp`, filled. `s` is the plane's samples.
+    /// plane itself (no upsampling) or `tmp`, filled. `s` is the plane's samples; `cs` is
+    /// scratch for at least `p.width` column sums.
     /// Indices stay inside the plane: rows are clamped to 0..<p.height (≤ p.rows) and columns
     /// read are < p.width + 1 ≤ p.stride (fancy) or < ceil(width / fx) = p.width (box).
     @inline(__always)
     func upsampleRow(_ y: Int, _ p: Plane, _ mode: Upsampling, _ s: UnsafePointer<UInt8>,
-                     _ tmp: UnsafeMutablePointer<UInt8>) -> UnsafePointer<UInt8> {
+                     _ tmp: UnsafeMutablePointer<UInt8>, _ cs: UnsafeMutablePointer<Int16>) -> UnsafePointer<UInt8> {
         let w = width
         // Rows beyond the valid height repeat the last one, as libjpeg's context rows do.
         @inline(__always) func row(_ y: Int) -> UnsafePointer<UInt8> { s + min(max(y, 0), p.height - 1) * p.stride }
@@ -121,17 +122,19 @@ extension JPEGDecoder {
             // with biases 8 (even outputs) and 7 (odd outputs), as jdsample.c.
             let iy = y >> 1
             let near = row(y & 1 == 0 ? iy - 1 : iy + 1), this = row(iy)
+            // Two simple loops (column sums, then the horizontal filter) that the compiler
+            // vectorizes; every value fits in Int16 (4 · 1020 + 8).
             let pw = p.width
-            @inline(__always) func cs(_ i: Int) -> Int32 { 3 &* Int32(this[i]) &+ Int32(near[i]) }
-            tmp[0] = UInt8(truncatingIfNeeded: (cs(0) &* 4 &+ 8) &>> 4)
-            tmp[1] = UInt8(truncatingIfNeeded: (cs(0) &* 3 &+ cs(1) &+ 7) &>> 4)
+            for i in 0..<pw { cs[i] = 3 &* Int16(this[i]) &+ Int16(near[i]) }
+            tmp[0] = UInt8(truncatingIfNeeded: (cs[0] &* 4 &+ 8) &>> 4)
+            tmp[1] = UInt8(truncatingIfNeeded: (cs[0] &* 3 &+ cs[1] &+ 7) &>> 4)
             for i in 1..<(pw - 1) {
-                let cur = cs(i) &* 3
-                tmp[2 &* i] = UInt8(truncatingIfNeeded: (cur &+ cs(i &- 1) &+ 8) &>> 4)
-                tmp[2 &* i &+ 1] = UInt8(truncatingIfNeeded: (cur &+ cs(i &+ 1) &+ 7) &>> 4)
+                let c = cs[i] &* 3
+                tmp[2 &* i] = UInt8(truncatingIfNeeded: (c &+ cs[i &- 1] &+ 8) &>> 4)
+                tmp[2 &* i &+ 1] = UInt8(truncatingIfNeeded: (c &+ cs[i &+ 1] &+ 7) &>> 4)
             }
-            tmp[2 * pw - 2] = UInt8(truncatingIfNeeded: (cs(pw - 1) &* 3 &+ cs(pw - 2) &+ 8) &>> 4)
-            tmp[2 * pw - 1] = UInt8(truncatingIfNeeded: (cs(pw - 1) &* 4 &+ 7) &>> 4)
+            tmp[2 &* pw &- 2] = UInt8(truncatingIfNeeded: (cs[pw - 1] &* 3 &+ cs[pw - 2] &+ 8) &>> 4)
+            tmp[2 &* pw &- 1] = UInt8(truncatingIfNeeded: (cs[pw - 1] &* 4 &+ 7) &>> 4)
             return UnsafePointer(tmp)
         case .box(let fx, let fy):
             let r = row(y / fy)
@@ -159,15 +162,17 @@ extension JPEGDecoder {
         // Row scratch per component: every mode writes at most 2 * p.width ≤ w + 1 samples.
         let tstride = w + 8
         var scratch = [UInt8](repeating: 0, count: tstride * nc)
+        var colsum = [Int16](repeating: 0, count: tstride)
         let rgb = componentsAreRGB
         let out = [UInt8](unsafeUninitializedCapacity: w * h * nc) { buf, count in
             let o = buf.baseAddress!
             scratch.withUnsafeMutableBufferPointer { sb in
+              colsum.withUnsafeMutableBufferPointer { csb in
                 samples.withUnsafeBufferPointer { spb in
-                    let tmp = sb.baseAddress!, s = spb.baseAddress!
+                    let tmp = sb.baseAddress!, s = spb.baseAddress!, cs = csb.baseAddress!
                     if nc == 1 {
                         for y in 0..<h {
-                            let r = upsampleRow(y, planes[0], modes[0], s + planes[0].offset, tmp)
+                            let r = upsampleRow(y, planes[0], modes[0], s + planes[0].offset, tmp, cs)
                             (o + y * w).update(from: r, count: w)
                         }
                         return
@@ -175,9 +180,9 @@ extension JPEGDecoder {
                     let p0 = planes[0], p1 = planes[1], p2 = planes[2]
                     let m0 = modes[0], m1 = modes[1], m2 = modes[2]
                     for y in 0..<h {
-                        let r0 = upsampleRow(y, p0, m0, s + p0.offset, tmp)
-                        let r1 = upsampleRow(y, p1, m1, s + p1.offset, tmp + tstride)
-                        let r2 = upsampleRow(y, p2, m2, s + p2.offset, tmp + 2 * tstride)
+                        let r0 = upsampleRow(y, p0, m0, s + p0.offset, tmp, cs)
+                        let r1 = upsampleRow(y, p1, m1, s + p1.offset, tmp + tstride, cs)
+                        let r2 = upsampleRow(y, p2, m2, s + p2.offset, tmp + 2 * tstride, cs)
                         let d = o + y * w * 3
                         if rgb {
                             for x in 0..<w {
@@ -190,6 +195,7 @@ extension JPEGDecoder {
                         }
                     }
                 }
+              }
             }
             count = w * h * nc
         }
@@ -199,10 +205,11 @@ extension JPEGDecoder {
     /// libjpeg's YCbCr→RGB (jdcolor.c, 16 fractional bits), computed instead of
     /// looked up: R = Y + (91881·(Cr−128) + 2^15) >> 16, B = Y + (116130·(Cb−128) + 2^15) >> 16,
     /// G = Y + (−22554·(Cb−128) − 46802·(Cr−128) + 2^15) >> 16, each clamped to 0...255.
+    /// (Arithmetic, not tables, so that the compiler vectorizes the loop.)
     @inline(__always)
     static func yccRow(_ yp: UnsafePointer<UInt8>, _ cbp: UnsafePointer<UInt8>, _ crp: UnsafePointer<UInt8>,
                        _ d: UnsafeMutablePointer<UInt8>, _ w: Int) {
-        // Wrapping operators: every intermediate is far inside Int32 (|91881·127| < 2^24).
+        // Wrapping operators: every intermediate is far inside Int32 (|116130·128| < 2^24).
         @inline(__always) func clamp(_ v: Int32) -> UInt8 { UInt8(truncatingIfNeeded: min(255, max(0, v))) }
         var o = d
         for x in 0..<w {

@@ -1,6 +1,6 @@
 /// JPEG entropy-coded segment reading (ITU T.81 §F.2.2): an MSB-first bit
 /// reader that removes 0xFF00 stuffing and stops at markers, and canonical
-/// Huffman tables with a 9-bit lookahead.
+/// Huffman tables with a 10-bit lookahead.
 ///
 /// The reader works on a buffer pointer, so it only lives inside the
 /// `withUnsafeBufferPointer` of the file's bytes (see `decodeScan`); every byte
@@ -169,19 +169,21 @@ struct JPEGBitReader {
 /// loops read it through a pointer (no array copies, retains or bounds checks per
 /// symbol). All indices into it are masked or bounded by construction.
 final class JPEGHuffmanTable {
-    static let lookBits = 9
+    /// Lookahead: codes (and, in `fastAC`, code plus extra bits) of up to this many bits
+    /// decode with one lookup.
+    static let lookBits = 10
     // Layout (Int32 entries):
-    /// [lookupAt + peek9]: `length << 8 | symbol` for codes of ≤ 9 bits; 0 = longer code.
+    /// [lookupAt + peek]: `length << 8 | symbol` for codes of ≤ lookBits bits; 0 = longer code.
     static let lookupAt = 0
-    /// [fastACAt + peek9]: for AC symbols with size ≥ 1 whose code and extra bits fit in 9 bits,
+    /// [fastACAt + peek]: for AC symbols with size ≥ 1 whose code and extra bits fit in lookBits,
     /// `value << 16 | run << 8 | (code length + size)`; 0 = not available.
-    static let fastACAt = 512
+    static let fastACAt = 1 << lookBits
     /// Per length 0...17: largest code of that length (-1 if none), then the index offset into values.
-    static let maxCodeAt = 1024
-    static let valOffsetAt = 1042
-    static let valuesAt = 1060
+    static let maxCodeAt = 2 << lookBits
+    static let valOffsetAt = maxCodeAt + 18
+    static let valuesAt = valOffsetAt + 18
     /// [countAt]: number of values.
-    static let countAt = 1060 + 256
+    static let countAt = valuesAt + 256
     static let size = countAt + 1
 
     let t: UnsafeMutablePointer<Int32>

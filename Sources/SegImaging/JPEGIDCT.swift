@@ -29,10 +29,18 @@ enum JPEGIDCT {
     static func block(_ coefs: UnsafePointer<Int16>, _ quant: UnsafePointer<Int32>,
                       _ ws: UnsafeMutablePointer<Int32>, _ out: UnsafeMutablePointer<UInt8>,
                       _ stride: Int, _ range: UnsafePointer<UInt8>) {
-        // DC-only blocks (most chroma, smooth luma): the full formula gives one value everywhere.
+        // Which rows and columns of coefficients are non-zero; a coefficient row is two words.
         let raw = UnsafeRawPointer(coefs)
-        var ac = raw.loadUnaligned(as: UInt64.self) & ~0xFFFF
-        for i in 1..<16 { ac |= raw.loadUnaligned(fromByteOffset: 8 &* i, as: UInt64.self) }
+        var rowsHi: UInt64 = 0, rowsMid: UInt64 = 0, row1: UInt64 = 0, colsHi: UInt64 = 0, colsMid: UInt64 = 0
+        for r in 0..<8 {
+            let left = raw.loadUnaligned(fromByteOffset: 16 &* r, as: UInt64.self)
+            let rgt = raw.loadUnaligned(fromByteOffset: 16 &* r &+ 8, as: UInt64.self)
+            colsHi |= rgt
+            colsMid |= left &>> 32
+            if r >= 4 { rowsHi |= left | rgt } else if r >= 2 { rowsMid |= left | rgt } else if r == 1 { row1 = left | rgt }
+        }
+        // DC-only blocks: the full formula gives one value everywhere.
+        let ac = rowsHi | rowsMid | row1 | colsHi | colsMid | (raw.loadUnaligned(as: UInt64.self) & ~0xFFFF)
         if ac == 0 {
             let dc = Int(Int32(truncatingIfNeeded: (Int(coefs[0]) &* Int(quant[0])) &<< pass1Bits))
             let v = range[descale(dc, pass1Bits &+ 3) & 1023]
@@ -41,16 +49,8 @@ enum JPEGIDCT {
             return
         }
         // Blocks whose coefficients sit in the top-left 2x2 or 4x4 corner or the left or top half
-        // (the usual case) run the same formulas with literal zeros for the rest, which the
-        // compiler folds away: exact by construction. Rows of coefficients are 16 bytes: two words.
-        var rowsHi: UInt64 = 0, rowsMid: UInt64 = 0, colsHi: UInt64 = 0, colsMid: UInt64 = 0
-        for r in 0..<8 {
-            let left = raw.loadUnaligned(fromByteOffset: 16 &* r, as: UInt64.self)
-            let rgt = raw.loadUnaligned(fromByteOffset: 16 &* r &+ 8, as: UInt64.self)
-            colsHi |= rgt
-            colsMid |= left &>> 32
-            if r >= 4 { rowsHi |= left | rgt } else if r >= 2 { rowsMid |= left | rgt }
-        }
+        // run the same formulas with literal zeros for the rest, which the compiler folds away:
+        // exact by construction.
         let rows = rowsHi != 0 ? 8 : rowsMid != 0 ? 4 : 2
         let cols = colsHi != 0 ? 8 : colsMid != 0 ? 4 : 2
         // Pass 1: columns (those beyond `cols` are all zero and pass 2 does not read them).
@@ -109,14 +109,12 @@ enum JPEGIDCT {
         }
         let e = transform(d(0), d(1), d(2), d(3), d(4), d(5), d(6), d(7))
         let shift = constBits &+ pass1Bits &+ 3
-        o[0] = range[descale(e.0, shift) & 1023]
-        o[1] = range[descale(e.1, shift) & 1023]
-        o[2] = range[descale(e.2, shift) & 1023]
-        o[3] = range[descale(e.3, shift) & 1023]
-        o[4] = range[descale(e.4, shift) & 1023]
-        o[5] = range[descale(e.5, shift) & 1023]
-        o[6] = range[descale(e.6, shift) & 1023]
-        o[7] = range[descale(e.7, shift) & 1023]
+        @inline(__always) func s(_ v: Int, _ byte: UInt64) -> UInt64 {
+            UInt64(range[descale(v, shift) & 1023]) &<< (8 &* byte)
+        }
+        // One 8-byte store per row (little-endian: o[0] is the low byte).
+        let word = s(e.0, 0) | s(e.1, 1) | s(e.2, 2) | s(e.3, 3) | s(e.4, 4) | s(e.5, 5) | s(e.6, 6) | s(e.7, 7)
+        UnsafeMutableRawPointer(o).storeBytes(of: UInt64(littleEndian: word), as: UInt64.self)
     }
 
     /// The 1-D islow transform of d0...d7 (jidctint.c), outputs 0...7 before descaling.
