@@ -37,8 +37,13 @@ enum ConvPath {
             pads = p
         }
         guard pads.count == 4 else { return nil }
-        let shape = Conv2DShape(inputChannels: xd[1], height: xd[2], width: xd[3], outputChannels: w.dims[0], kernelH: kh, kernelW: kw,
-                                strides: (strides[0], strides[1]), pads: (pads[0], pads[1], pads[2], pads[3]),
+        // Taps that read only padding for every output (large dilations on small maps, as in
+        // DeepLab's ASPP) multiply zeros: drop whole kernel rows/columns of them, exactly.
+        let trimmed = TapTrim.trim(kernel: (kh, kw), input: (xd[2], xd[3]), output: (od[2], od[3]),
+                                   strides: (strides[0], strides[1]), dilations: (dilations[0], dilations[1]), pads: pads)
+        let shape = Conv2DShape(inputChannels: xd[1], height: xd[2], width: xd[3], outputChannels: w.dims[0],
+                                kernelH: trimmed.rows.count, kernelW: trimmed.columns.count,
+                                strides: (strides[0], strides[1]), pads: (trimmed.pads[0], trimmed.pads[1], trimmed.pads[2], trimmed.pads[3]),
                                 dilations: (dilations[0], dilations[1]), groups: group)
         guard shape.outputHeight == od[2], shape.outputWidth == od[3], w.dims[1] * group == xd[1] else { return nil }
 
@@ -70,7 +75,8 @@ enum ConvPath {
                 kind = "Conv+act"
             }
         }
-        let weights = try w.scalars(as: Float.self)
+        let weights = TapTrim.slice(try w.scalars(as: Float.self), dims: w.dims, rows: trimmed.rows, columns: trimmed.columns)
+        if trimmed.rows.count != kh || trimmed.columns.count != kw { kind += " (taps trimmed)" }
         let conv: Conv2D = try weights.withUnsafeBufferPointer { wp in
             guard let wBase = wp.baseAddress else { throw KernelError.invalidParameter("weights", value: "empty", requirement: "non-empty") }
             if let bias {
@@ -91,6 +97,41 @@ enum ConvPath {
         if b.model.graph.runtimeInputs.contains(where: { $0.name == value }) { return true }
         guard let p = b.nodes.firstIndex(where: { $0.outputs.contains(value) }) else { return false }
         return p < index
+    }
+}
+
+/// Kernel rows/columns whose taps fall in the padding for every output position.
+enum TapTrim {
+    /// The kernel rows and columns to keep (contiguous ranges) and the pads that keep the
+    /// output size; the whole kernel when nothing can be dropped.
+    static func trim(kernel: (Int, Int), input: (Int, Int), output: (Int, Int), strides: (Int, Int), dilations: (Int, Int), pads: [Int])
+        -> (rows: Range<Int>, columns: Range<Int>, pads: [Int]) {
+        func keep(_ k: Int, _ inLen: Int, _ outLen: Int, _ s: Int, _ d: Int, _ padBegin: Int) -> Range<Int> {
+            let live = (0..<k).filter { t in
+                (0..<outLen).contains { o in let i = o * s - padBegin + t * d; return i >= 0 && i < inLen }
+            }
+            guard let first = live.first, let last = live.last else { return 0..<k }
+            return first..<(last + 1)
+        }
+        let rows = keep(kernel.0, input.0, output.0, strides.0, dilations.0, pads[0])
+        let columns = keep(kernel.1, input.1, output.1, strides.1, dilations.1, pads[1])
+        let top = pads[0] - rows.lowerBound * dilations.0, left = pads[1] - columns.lowerBound * dilations.1
+        let bottom = (output.0 - 1) * strides.0 + dilations.0 * (rows.count - 1) + 1 - input.0 - top
+        let right = (output.1 - 1) * strides.1 + dilations.1 * (columns.count - 1) + 1 - input.1 - left
+        guard top >= 0, left >= 0, bottom >= 0, right >= 0 else { return (0..<kernel.0, 0..<kernel.1, pads) }
+        return (rows, columns, [top, left, bottom, right])
+    }
+
+    /// W[:, :, rows, columns] of an OIHW weight tensor.
+    static func slice(_ w: [Float], dims: [Int], rows: Range<Int>, columns: Range<Int>) -> [Float] {
+        let (kh, kw) = (dims[2], dims[3])
+        if rows.count == kh && columns.count == kw { return w }
+        var out: [Float] = []
+        out.reserveCapacity(dims[0] * dims[1] * rows.count * columns.count)
+        for oc in 0..<(dims[0] * dims[1]) {
+            for r in rows { for c in columns { out.append(w[(oc * kh + r) * kw + c]) } }
+        }
+        return out
     }
 }
 
