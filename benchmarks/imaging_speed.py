@@ -123,7 +123,7 @@ def main():
         return max(statistics.median(o) / statistics.median(p)
                    for o, p in zip(per[f"our_{kind}"], per[f"pil_{kind}"]))
 
-    print(f"{len(files)} CamVid val images (480x360 JPEG 4:2:0, palette PNG labels), {a.rounds} rounds x {a.reps} reps, "
+    print(f"{len(files)} CamVid val images (480x360 JPEG 4:2:0, 8-bit label PNGs), {a.rounds} rounds x {a.reps} reps, "
           f"interleaved; medians; {checked} val JPEGs + labels decode exactly like Pillow {Image.__version__}")
     ok = True
     for kind, label in (("jpeg", "JPEG decode"), ("png", "PNG label decode")):

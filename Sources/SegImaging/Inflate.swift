@@ -18,7 +18,6 @@ public enum Zlib {
         guard (cmf << 8 | flg) % 31 == 0 else { throw fail(.corrupt, 1, "zlib header check bits are wrong") }
         guard flg & 0x20 == 0 else { throw fail(.unsupported, 1, "zlib preset dictionary is not supported") }
         var out = [UInt8]()
-        out.reserveCapacity(min(maxOutput, 1 << 26))
         var end = 0
         do {
             end = try Inflate.run(data, start: 2, end: data.count, into: &out, maxOutput: maxOutput,
@@ -64,9 +63,15 @@ enum Inflate {
 
     /// Inflates raw deflate data from `start`, appending to `out`; returns the
     /// byte index just past the final block.
+    ///
+    /// Internally `out` is kept longer than the bytes produced (`n` of them), zero-filled
+    /// room that the block decoders write through a pointer; it is cut back to `n` on return
+    /// (and on errors, when whatever was produced is discarded anyway).
     static func run(_ data: [UInt8], start: Int, end: Int, into out: inout [UInt8], maxOutput: Int,
                     format: String, baseOffset: Int) throws(ImagingError) -> Int {
         var r = InflateBitReader(data, start: start, end: end, format: format, baseOffset: baseOffset)
+        var n = out.count
+        defer { out.removeLast(out.count - n) }
         var final = false
         while !final {
             final = try r.bits(1) == 1
@@ -83,17 +88,19 @@ enum Inflate {
                     throw ImagingError(.corrupt, format: format, offset: baseOffset + p, "stored block length check fails")
                 }
                 guard p + 4 + len <= r.end else { throw r.truncated() }
-                guard out.count + len <= maxOutput else { throw tooMuch(format, baseOffset + p, maxOutput) }
-                out.append(contentsOf: data[(p + 4)..<(p + 4 + len)])
+                guard n + len <= maxOutput else { throw tooMuch(format, baseOffset + p, maxOutput) }
+                grow(&out, toAtLeast: n + len, maxOutput)
+                out.replaceSubrange(n..<(n + len), with: data[(p + 4)..<(p + 4 + len)])
+                n += len
                 r = InflateBitReader(data, start: p + 4 + len, end: end, format: format, baseOffset: baseOffset)
             case 1:
                 guard let lit = fixedLitLen, let dist = fixedDist else {
                     throw ImagingError(.corrupt, format: format, "fixed Huffman tables unavailable")
                 }
-                try codes(&r, lit, dist, &out, maxOutput)
+                try codes(&r, lit, dist, &out, &n, maxOutput)
             case 2:
                 let (lit, dist) = try dynamicTables(&r)
-                try codes(&r, lit, dist, &out, maxOutput)
+                try codes(&r, lit, dist, &out, &n, maxOutput)
             default:
                 throw ImagingError(.corrupt, format: format, offset: r.offset, "invalid deflate block type 3")
             }
@@ -149,32 +156,56 @@ enum Inflate {
         return (lit, dist)
     }
 
+    /// Makes `out` (physically) at least `size` long, capped at `maxOutput`, doubling as it grows.
+    static func grow(_ out: inout [UInt8], toAtLeast size: Int, _ maxOutput: Int) {
+        guard out.count < size else { return }
+        let target = min(maxOutput, max(size, 2 * out.count, 1 << 20))
+        out.append(contentsOf: repeatElement(0, count: max(target, size) - out.count))
+    }
+
+    /// One Huffman-coded block, into `out[n...]`. Writes go through a pointer into room made
+    /// beforehand: at least 258 bytes (the longest match) or everything up to `maxOutput`,
+    /// checked before each symbol, so every write below stays inside `out`.
     private static func codes(_ r: inout InflateBitReader, _ lit: InflateHuffman, _ dist: InflateHuffman,
-                              _ out: inout [UInt8], _ maxOutput: Int) throws(ImagingError) {
-        while true {
-            let sym = try lit.decode(&r)
-            if sym < 256 {
-                guard out.count < maxOutput else { throw tooMuch(r.format, r.offset, maxOutput) }
-                out.append(UInt8(sym))
-                continue
-            }
-            if sym == 256 { return }
-            let li = sym - 257
-            guard li < 29 else { throw ImagingError(.corrupt, format: r.format, offset: r.offset, "invalid length symbol \(sym)") }
-            let length = lengthBase[li] + (try r.bits(lengthExtra[li]))
-            let ds = try dist.decode(&r)
-            guard ds < 30 else { throw ImagingError(.corrupt, format: r.format, offset: r.offset, "invalid distance symbol \(ds)") }
-            let distance = distBase[ds] + (try r.bits(distExtra[ds]))
-            guard distance <= out.count else {
-                throw ImagingError(.corrupt, format: r.format, offset: r.offset,
-                                   "distance \(distance) reaches before the start of the output")
-            }
-            guard out.count + length <= maxOutput else { throw tooMuch(r.format, r.offset, maxOutput) }
-            var from = out.count - distance
-            // Byte by byte: an overlapping copy (distance < length) repeats the pattern, as the format requires.
-            for _ in 0..<length {
-                out.append(out[from])
-                from += 1
+                              _ out: inout [UInt8], _ n: inout Int, _ maxOutput: Int) throws(ImagingError) {
+        var done = false
+        while !done {
+            if out.count - n < 258 { grow(&out, toAtLeast: n + 258, maxOutput) }
+            var produced = n
+            defer { n = produced }
+            try out.withUnsafeMutableBufferPointer { ob throws(ImagingError) in
+                let o = ob.baseAddress!, room = ob.count
+                // Until the room runs short (unless it already reaches maxOutput).
+                while room - produced >= 258 || room >= maxOutput {
+                    let sym = try lit.decode(&r)
+                    if sym < 256 {
+                        guard produced < maxOutput else { throw tooMuch(r.format, r.offset, maxOutput) }
+                        o[produced] = UInt8(truncatingIfNeeded: sym)
+                        produced += 1
+                        continue
+                    }
+                    if sym == 256 {
+                        done = true
+                        return
+                    }
+                    let li = sym - 257
+                    guard li < 29 else { throw ImagingError(.corrupt, format: r.format, offset: r.offset, "invalid length symbol \(sym)") }
+                    let length = lengthBase[li] + (try r.bits(lengthExtra[li]))
+                    let ds = try dist.decode(&r)
+                    guard ds < 30 else { throw ImagingError(.corrupt, format: r.format, offset: r.offset, "invalid distance symbol \(ds)") }
+                    let distance = distBase[ds] + (try r.bits(distExtra[ds]))
+                    guard distance <= produced else {
+                        throw ImagingError(.corrupt, format: r.format, offset: r.offset,
+                                           "distance \(distance) reaches before the start of the output")
+                    }
+                    guard produced + length <= maxOutput else { throw tooMuch(r.format, r.offset, maxOutput) }
+                    // length ≤ 258 ≤ room left, or the room reaches maxOutput: inside `out` either way.
+                    // Byte by byte and forwards: an overlapping copy (distance < length) repeats
+                    // the pattern, as the format requires.
+                    let from = o + (produced - distance), to = o + produced
+                    for i in 0..<length { to[i] = from[i] }
+                    produced += length
+                }
             }
         }
     }

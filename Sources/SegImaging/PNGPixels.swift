@@ -12,43 +12,71 @@ struct PNGPixels {
     // MARK: - Unfiltering
 
     /// Reverses the per-row filters in place; `raw` holds all passes back to back.
+    /// The rows are walked through a pointer once `raw` is known to hold every pass.
     func unfilter(_ raw: inout [UInt8]) throws(ImagingError) {
         let bpp = layout.bytesPerPixel
-        var pos = 0
-        for (p, pass) in layout.passes.enumerated() where pass.width > 0 && pass.height > 0 {
-            let n = pass.rowBytes
-            for row in 0..<pass.height {
-                let type = raw[pos]
-                let cur = pos + 1
-                let prev = cur - (n + 1)   // previous row of this pass; only read when row > 0
-                switch type {
-                case 0:
-                    break
-                case 1:
-                    if n > bpp { for i in bpp..<n { raw[cur + i] &+= raw[cur + i - bpp] } }
-                case 2:
-                    if row > 0 { for i in 0..<n { raw[cur + i] &+= raw[prev + i] } }
-                case 3:
-                    for i in 0..<n {
-                        let a = i >= bpp ? Int(raw[cur + i - bpp]) : 0
-                        let b = row > 0 ? Int(raw[prev + i]) : 0
-                        raw[cur + i] &+= UInt8((a + b) >> 1)
+        guard raw.count >= layout.rawSize else {
+            throw ImagingError(.truncated, format: "PNG", context: "IDAT",
+                               "image data holds \(raw.count) of \(layout.rawSize) bytes")
+        }
+        var bad: (type: UInt8, row: Int, pass: Int)?
+        raw.withUnsafeMutableBufferPointer { buf in
+            guard let base = buf.baseAddress else { return }
+            var pos = 0
+            for (p, pass) in layout.passes.enumerated() where pass.width > 0 && pass.height > 0 {
+                let n = pass.rowBytes
+                for row in 0..<pass.height {
+                    let type = base[pos]
+                    let cur = base + pos + 1
+                    let prev = cur - (n + 1)   // previous row of this pass; only read when row > 0
+                    switch type {
+                    case 0:
+                        break
+                    case 1:
+                        if n > bpp { for i in bpp..<n { cur[i] &+= cur[i &- bpp] } }
+                    case 2:
+                        if row > 0 { for i in 0..<n { cur[i] &+= prev[i] } }
+                    case 3:
+                        if row > 0 {
+                            for i in 0..<min(bpp, n) { cur[i] &+= prev[i] >> 1 }
+                            if n > bpp {
+                                for i in bpp..<n {
+                                    cur[i] &+= UInt8(truncatingIfNeeded: (UInt16(cur[i &- bpp]) &+ UInt16(prev[i])) >> 1)
+                                }
+                            }
+                        } else if n > bpp {
+                            for i in bpp..<n { cur[i] &+= cur[i &- bpp] >> 1 }
+                        }
+                    case 4:
+                        if row > 0 {
+                            // Paeth with a = 0 and c = 0 in the first pixel reduces to b.
+                            for i in 0..<min(bpp, n) { cur[i] &+= prev[i] }
+                            if n > bpp {
+                                // Branch-free: |x| by sign mask, "pa ≤ pb and pa ≤ pc" as pa ≤ min(pb, pc).
+                                @inline(__always) func mag(_ x: Int) -> Int { let m = x &>> 63; return (x ^ m) &- m }
+                                for i in bpp..<n {
+                                    let a = Int(cur[i &- bpp]), b = Int(prev[i]), c = Int(prev[i &- bpp])
+                                    let pa = mag(b &- c), pb = mag(a &- c), pc = mag(a &+ b &- 2 &* c)
+                                    let bc = pb <= pc ? b : c
+                                    let pred = pa <= min(pb, pc) ? a : bc
+                                    cur[i] &+= UInt8(truncatingIfNeeded: pred)
+                                }
+                            }
+                        } else if n > bpp {
+                            // No previous row: b = c = 0, so the predictor is a.
+                            for i in bpp..<n { cur[i] &+= cur[i &- bpp] }
+                        }
+                    default:
+                        bad = (type, row, p)
+                        return
                     }
-                case 4:
-                    for i in 0..<n {
-                        let a = i >= bpp ? Int(raw[cur + i - bpp]) : 0
-                        let b = row > 0 ? Int(raw[prev + i]) : 0
-                        let c = (row > 0 && i >= bpp) ? Int(raw[prev + i - bpp]) : 0
-                        let pa = abs(b - c), pb = abs(a - c), pc = abs(a + b - 2 * c)
-                        let pred = (pa <= pb && pa <= pc) ? a : (pb <= pc ? b : c)
-                        raw[cur + i] &+= UInt8(pred)
-                    }
-                default:
-                    throw ImagingError(.corrupt, format: "PNG", context: "IDAT",
-                                       "unknown filter type \(type) in row \(row) of pass \(p + 1)")
+                    pos += n + 1
                 }
-                pos += n + 1
             }
+        }
+        if let bad {
+            throw ImagingError(.corrupt, format: "PNG", context: "IDAT",
+                               "unknown filter type \(bad.type) in row \(bad.row) of pass \(bad.pass + 1)")
         }
     }
 
