@@ -128,7 +128,7 @@ extension NeuralNetworkOperators {
             let lo = max(0, NN.ceilDiv(-offset, aw.stride)), hi = min(aw.input, NN.floorDiv(aw.output - 1 - offset, aw.stride) + 1)
             return lo < hi ? lo..<hi : 0..<0
         }
-        y.withUnsafeMutableBufferPointer { y in
+        x.withUnsafeBufferPointer { x in w.withUnsafeBufferPointer { w in y.withUnsafeMutableBufferPointer { y in
             for n in 0..<plan.batch {
                 for c in 0..<plan.inChannels {
                     let g = c / cPerG
@@ -155,7 +155,7 @@ extension NeuralNetworkOperators {
                     }
                 }
             }
-        }
+        } } }
         if let bias {
             let b: [F] = try NN.floats(bias, input: 2)
             guard b.count == plan.outChannels else { throw OpError.input(2, "bias has \(b.count) values for \(plan.outChannels) output channels") }

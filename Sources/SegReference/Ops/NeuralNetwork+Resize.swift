@@ -99,7 +99,8 @@ extension NeuralNetworkOperators {
     static func resampled<F: NNFloat>(_ data: [F], _ dims: [Int], _ plan: ResizePlan, _ options: ResizeOptions) throws -> [F] {
         var data = data, dims = dims
         for a in plan.order {
-            let identity = plan.scales[a] == 1 && plan.outputDims[a] == dims[a] && plan.roi[a] == (0, 1)
+            // ORT's nearest maps a scale-1 axis one to one even under tf_crop_and_resize.
+            let identity = plan.scales[a] == 1 && plan.outputDims[a] == dims[a] && (plan.roi[a] == (0, 1) || options.mode == .nearest)
             if identity { continue }
             let axis = try ResizeAxis(input: dims[a], output: plan.outputDims[a], scale: plan.scales[a], roi: plan.roi[a], options: options)
             data = axis.apply(data, dims: dims, axis: a, extrapolation: F(options.extrapolation))
