@@ -23,7 +23,9 @@ import Testing
     @Test func everyMethodHasAPage() throws {
         let methods = ["initialize", "initialized", "shutdown", "exit", "cancelRequest", "progress",
                        "technique-list", "model-list", "server-status", "debug-sleep", "debug-print",
-                       "model-load", "model-info", "model-unload", "model-export", "model-run"]
+                       "model-load", "model-info", "model-unload", "model-export", "model-run",
+                       "model-segment", "model-evaluate", "model-compare", "model-benchmark", "model-compress", "model-pipeline",
+                       "dataset-open", "dataset-list", "dataset-close"]
         for m in methods {
             let page = Self.protocolFolder.appendingPathComponent("methods/\(m).md").path
             #expect(FileManager.default.fileExists(atPath: page), "missing protocol/methods/\(m).md")
