@@ -112,3 +112,15 @@ struct BadIDTechnique: Technique {
         #expect(TechniqueRegistry.builtIn.techniques.count >= TechniqueRegistry.builtInPluginModules.count)
     }
 }
+
+/// Every method the daemon answers has its page in protocol/methods.
+@Suite struct MethodPagesTests {
+    @Test func everyServedMethodIsDocumented() {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../protocol/methods").standardized
+        let core = ServerCore(configuration: .init(enableDebugMethods: true))
+        for method in core.methodNames {
+            let page = method.replacingOccurrences(of: "$/", with: "").replacingOccurrences(of: "/", with: "-") + ".md"
+            #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent(page).path), "protocol/methods/\(page) missing for \(method)")
+        }
+    }
+}
