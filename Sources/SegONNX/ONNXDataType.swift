@@ -2,40 +2,9 @@ import SegTensor
 
 /// `TensorProto.DataType` codes.
 enum ONNXDataType {
-    static func dtype(for code: Int32) -> DType? {
-        switch code {
-        case 1: .f32
-        case 2: .u8
-        case 3: .i8
-        case 4: .u16
-        case 5: .i16
-        case 6: .i32
-        case 7: .i64
-        case 9: .bool
-        case 10: .f16
-        case 11: .f64
-        case 12: .u32
-        case 13: .u64
-        default: nil
-        }
-    }
+    static func dtype(for code: Int32) -> DType? { DType(onnxCode: Int(code)) }
 
-    static func code(for dtype: DType) -> Int {
-        switch dtype {
-        case .f32: 1
-        case .u8: 2
-        case .i8: 3
-        case .u16: 4
-        case .i16: 5
-        case .i32: 6
-        case .i64: 7
-        case .bool: 9
-        case .f16: 10
-        case .f64: 11
-        case .u32: 12
-        case .u64: 13
-        }
-    }
+    static func code(for dtype: DType) -> Int { dtype.onnxCode }
 
     /// The ONNX spelling, for error messages about types SegSlim does not handle.
     static func name(of code: Int32) -> String {

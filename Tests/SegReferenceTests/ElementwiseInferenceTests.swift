@@ -12,34 +12,10 @@ import Testing
     /// Every elementwise conformance case, inferred from its real input shapes, must agree with
     /// the expected outputs wherever a dim is known (the dtype always).
     @Test func inferenceAgreesWithConformanceOutputs() throws {
-        let folder = ConformanceTests.folder.appendingPathComponent("elementwise")
-        let cases = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { !$0.hasPrefix(".") }
-        #expect(cases.count > 300)
-        var fullyKnown = 0
-        for name in cases where ConformanceTests.knownFailures[name] == nil {
-            let dir = folder.appendingPathComponent(name)
-            let model = try ONNX.load(contentsOf: dir.appendingPathComponent("model.onnx"))
-            var shapes: [String: [Int]] = [:]
-            for (i, input) in model.graph.runtimeInputs.enumerated() {
-                let url = dir.appendingPathComponent("input_\(i).npy")
-                guard FileManager.default.fileExists(atPath: url.path) else { break }
-                shapes[input.name] = try Tensor(contentsOfNPY: url).dims
-            }
-            let inference = try ShapeInference(model: model, inputShapes: shapes)
-            for (i, output) in model.graph.outputs.enumerated() {
-                let expected = try Tensor(contentsOfNPY: dir.appendingPathComponent("output_\(i).npy"))
-                let type = inference.types[output.name]
-                #expect(type?.elementType == expected.dtype, "\(name): dtype \(String(describing: type)), expected \(expected.dtype)")
-                guard let shape = type?.shape else { continue }
-                #expect(shape.count == expected.dims.count, "\(name): \(shape), expected \(expected.dims)")
-                for (d, e) in zip(shape, expected.dims) {
-                    if case .value(let v) = d { #expect(v == e, "\(name): \(shape), expected \(expected.dims)") }
-                }
-                if type?.concreteDims != nil { fullyKnown += 1 }
-            }
-        }
+        let r = try InferenceConformanceCheck.run(family: "elementwise")
+        #expect(r.cases > 300)
         // Only reductions with run-time axes may leave dims unknown.
-        #expect(fullyKnown > 250)
+        #expect(r.fullyKnown > 250)
     }
 
     @Test func broadcastKeepsSymbolicDims() throws {

@@ -13,33 +13,9 @@ import Testing
     /// Every nn conformance case, inferred from its real input shapes, agrees with the expected
     /// outputs (dtype always, every dim that inference knows).
     @Test func inferenceAgreesWithConformanceOutputs() throws {
-        let folder = ConformanceTests.folder.appendingPathComponent("nn")
-        let cases = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { !$0.hasPrefix(".") }
-        #expect(cases.count > 150)
-        var fullyKnown = 0
-        for name in cases where ConformanceTests.knownFailures[name] == nil {
-            let dir = folder.appendingPathComponent(name)
-            let model = try ONNX.load(contentsOf: dir.appendingPathComponent("model.onnx"))
-            var shapes: [String: [Int]] = [:]
-            for (i, input) in model.graph.runtimeInputs.enumerated() {
-                let url = dir.appendingPathComponent("input_\(i).npy")
-                guard FileManager.default.fileExists(atPath: url.path) else { break }
-                shapes[input.name] = try Tensor(contentsOfNPY: url).dims
-            }
-            let inference = try ShapeInference(model: model, inputShapes: shapes)
-            for (i, output) in model.graph.outputs.enumerated() {
-                let expected = try Tensor(contentsOfNPY: dir.appendingPathComponent("output_\(i).npy"))
-                let type = inference.types[output.name]
-                #expect(type?.elementType == expected.dtype, "\(name): dtype \(String(describing: type)), expected \(expected.dtype)")
-                guard let shape = type?.shape else { continue }
-                #expect(shape.count == expected.dims.count, "\(name): \(shape), expected \(expected.dims)")
-                for (d, e) in zip(shape, expected.dims) {
-                    if case .value(let v) = d { #expect(v == e, "\(name): \(shape), expected \(expected.dims)") }
-                }
-                if type?.concreteDims != nil { fullyKnown += 1 }
-            }
-        }
-        #expect(fullyKnown > 150)
+        let r = try InferenceConformanceCheck.run(family: "nn")
+        #expect(r.cases > 150)
+        #expect(r.fullyKnown > 150)
     }
 
     @Test func convKeepsSymbolicBatchAndComputesSpatialDims() throws {

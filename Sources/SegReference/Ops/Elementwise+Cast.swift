@@ -6,23 +6,7 @@ import SegTensor
 
 extension ElementwiseOperators {
     /// ONNX `TensorProto.DataType` codes of the dtypes Cast can produce.
-    static func dtype(onnxCode code: Int) -> DType? {
-        switch code {
-        case 1: .f32
-        case 2: .u8
-        case 3: .i8
-        case 4: .u16
-        case 5: .i16
-        case 6: .i32
-        case 7: .i64
-        case 9: .bool
-        case 10: .f16
-        case 11: .f64
-        case 12: .u32
-        case 13: .u64
-        default: nil
-        }
-    }
+    static func dtype(onnxCode code: Int) -> DType? { DType(onnxCode: code) }
 
     static func castTarget(_ ctx: NodeContext) throws -> DType {
         let code = try ctx.int("to")
