@@ -12,14 +12,19 @@ requirement (ratio <= 2).
 
   Pillow JPEG: Image.open(BytesIO(b)).load()   -> RGB (libjpeg-turbo, islow, fancy upsampling)
   ours JPEG:   JPEG.decode(bytes)                -> RGB, pixels identical to Pillow's
-  Pillow PNG:  Image.open(BytesIO(b)).load()   -> "P" indices
-  ours PNG:    ImageIO.decodeLabel(bytes)        -> indices (what `np.asarray(Image.open(...))` gives)
+  Pillow PNG:  Image.open(BytesIO(b)).load()   -> "L" class ids (CamVid labels are 8-bit gray)
+  ours PNG:    ImageIO.decodeLabel(bytes)        -> class ids (what `np.asarray(Image.open(...))` gives)
 
 First, every CamVid val JPEG and label (or --verify N of them) is decoded by
 both and compared sample for sample (a speed-up must not change a single one);
 any difference aborts the run.
 
     tools/.venv-imaging/bin/python benchmarks/imaging_speed.py [--images 20] [--reps 15] [--rounds 3] [--verify N]
+
+The venv (Pillow + numpy pinned in tools/fixtures/imaging-requirements.txt):
+    python3 -m venv tools/.venv-imaging && tools/.venv-imaging/bin/pip install -r tools/fixtures/imaging-requirements.txt
+The machine's load moves both sides' times (Pillow's more, in our runs); compare
+ratios from one run, not absolute times across runs.
 """
 import argparse
 import io

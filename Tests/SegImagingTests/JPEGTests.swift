@@ -29,6 +29,33 @@ struct JPEGTests {
         #expect(d.max == 0, "\(file) (\(e["note"] ?? "")): mean |Δ| \(d.mean), max |Δ| \(d.max)")
     }
 
+    /// The 16-bit vectorized colour conversion equals libjpeg's 32-bit formulas for every
+    /// (Cb, Cr) pair, at Y values covering both clamps.
+    @Test func colourConversionMatchesTheReferenceFormulas() {
+        let ys: [UInt8] = [0, 1, 2, 30, 64, 100, 127, 128, 129, 160, 200, 226, 227, 253, 254, 255]
+        var cbs = [UInt8](), crs = [UInt8](), yv = [UInt8]()
+        for cb in 0...255 { for cr in 0...255 { cbs.append(UInt8(cb)); crs.append(UInt8(cr)) } }
+        var out = [UInt8](repeating: 0, count: cbs.count * 3)
+        var mismatches = 0
+        for y in ys {
+            yv = [UInt8](repeating: y, count: cbs.count)
+            yv.withUnsafeBufferPointer { yp in
+                cbs.withUnsafeBufferPointer { cbp in
+                    crs.withUnsafeBufferPointer { crp in
+                        out.withUnsafeMutableBufferPointer { o in
+                            JPEGDecoder.yccRow(yp.baseAddress!, cbp.baseAddress!, crp.baseAddress!, o.baseAddress!, cbs.count)
+                        }
+                    }
+                }
+            }
+            for i in cbs.indices {
+                let (r, g, b) = JPEGDecoder.yccRowReference(y, cbs[i], crs[i])
+                if out[3 * i] != r || out[3 * i + 1] != g || out[3 * i + 2] != b { mismatches += 1 }
+            }
+        }
+        #expect(mismatches == 0)
+    }
+
     @Test func orientationIsReportedAndOptional() throws {
         let upright = try JPEG.decode(try Fixtures.bytes("jpeg_orient1.jpg"))
         for o in 1...8 {
