@@ -106,6 +106,21 @@ import Testing
         #expect(result["sizeRatio"]?.doubleValue == 1.0)
     }
 
+    /// The tiny model is per-pixel, so sliding windows (overlaps averaged) must give exactly the
+    /// whole-image mask; odd sizes exercise the last window flush with the edge.
+    @Test func slidingWindowsAgreeWithWholeImageForAPerPixelModel() async throws {
+        let c = try await loadedClient()
+        let image: JSONValue = [.string(Self.fixture("tinyseg/images/s2.png"))]
+        let whole = try await c.call(1, "model/segment", ["id": "seg", "images": image, "overlay": false])
+        let slid = try await c.call(2, "model/segment", ["id": "seg", "images": image, "overlay": false, "slide": ["crop": [4, 6], "stride": [3, 4]]])
+        let a = whole["result"]?["results"]?.arrayValue?.first?["mask"]?["data"]?.stringValue
+        let b = slid["result"]?["results"]?.arrayValue?.first?["mask"]?["data"]?.stringValue
+        #expect(a != nil && a == b)
+        let bad = try await c.call(3, "model/segment", ["id": "seg", "images": image, "slide": ["crop": [0, 6], "stride": [3, 4]]])
+        #expect(bad.errorCode == -32602)
+        #expect(bad.errorMessage.contains("params.slide.crop"))
+    }
+
     @Test func requestsWaitForAModelStillLoading() async throws {
         let c = TestClient()
         try await c.initialize()
