@@ -93,3 +93,33 @@ import Testing
         #expect(r["result"]?["report"]?["technique"] == "fuse+fuse")
     }
 }
+
+@Suite struct ConcurrentRunTests {
+    /// Many model/run requests in flight on one model (one compiled plan, an arena each) all
+    /// answer with their own input's result, equal to the reference executor's.
+    @Test func concurrentRunsOnOneModelAreEachCorrect() async throws {
+        let c = TestClient()
+        try await c.initialize()
+        _ = try await c.call(1, "model/load", ["path": .string(CompressMethodTests.fixture("fusable.onnx")), "id": "m"])
+        var inputs: [Int64: String] = [:]
+        for k in 0..<8 {
+            let values = (0..<(3 * 64)).map { Float(($0 * (k + 3)) % 17) / 4 - 2 }
+            let data = values.withUnsafeBufferPointer { Data(buffer: $0) }.base64EncodedString()
+            inputs[Int64(10 + k)] = data
+        }
+        for (id, data) in inputs {
+            c.send(.object(["jsonrpc": "2.0", "id": .int(id), "method": "model/run",
+                            "params": ["id": "m", "inputs": ["x": ["dtype": "f32", "shape": [1, 3, 8, 8], "data": .string(data)]]]]))
+            c.send(.object(["jsonrpc": "2.0", "id": .int(id + 100), "method": "model/run",
+                            "params": ["id": "m", "engine": "reference", "inputs": ["x": ["dtype": "f32", "shape": [1, 3, 8, 8], "data": .string(data)]]]]))
+        }
+        for id in inputs.keys {
+            let fast = try await c.response(.int(id))["result"]?["outputs"]?.arrayValue?.first?["data"]?.stringValue
+            let reference = try await c.response(.int(id + 100))["result"]?["outputs"]?.arrayValue?.first?["data"]?.stringValue
+            let a = try #require(fast.flatMap { Data(base64Encoded: $0) }).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+            let b = try #require(reference.flatMap { Data(base64Encoded: $0) }).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+            #expect(a.count == b.count && a.count == 256)
+            #expect(zip(a, b).allSatisfy { abs($0 - $1) <= 1e-5 + 1e-4 * abs($1) }, "request \(id)")
+        }
+    }
+}
