@@ -20,6 +20,10 @@ public struct DeflateOptions: Sendable, Equatable {
 
     /// zlib level 6's parameters.
     public static let `default` = DeflateOptions()
+
+    /// Short chains and little laziness (about zlib's level 2): for previews such as overlays,
+    /// where encoding time matters more than the last few percent of size.
+    public static let fast = DeflateOptions(maxChain: 8, niceLength: 32, maxLazy: 4, goodLength: 4)
 }
 
 extension Zlib {

@@ -39,6 +39,30 @@ public struct ConfusionMatrix: Sendable, Equatable {
         outOfRangePredictions += badPredictions
     }
 
+    /// Adds one image of 8-bit class ids (masks and PNG labels): the common case, without
+    /// generic dispatch per pixel.
+    public mutating func add(prediction: [UInt8], label: [UInt8]) throws(MetricsError) {
+        guard prediction.count == label.count else { throw .sizeMismatch(prediction: prediction.count, label: label.count) }
+        let n = numClasses, ignore = ignoreIndex
+        var badLabels: Int64 = 0, badPredictions: Int64 = 0
+        counts.withUnsafeMutableBufferPointer { c in
+            prediction.withUnsafeBufferPointer { p in
+                label.withUnsafeBufferPointer { l in
+                    for i in 0..<p.count {
+                        let li = Int(l[i])
+                        if li == ignore { continue }
+                        guard li < n else { badLabels += 1; continue }
+                        let pi = Int(p[i])
+                        guard pi < n else { badPredictions += 1; continue }
+                        c[li * n + pi] += 1
+                    }
+                }
+            }
+        }
+        outOfRangeLabels += badLabels
+        outOfRangePredictions += badPredictions
+    }
+
     /// Adds another matrix (from another image or worker).
     public mutating func merge(_ other: ConfusionMatrix) throws(MetricsError) {
         guard other.numClasses == numClasses else { throw .invalidClassCount(other.numClasses) }

@@ -74,9 +74,18 @@ struct Logits {
             guard case .scores(let s) = l.storage else { throw PipelineError.model("unreachable") }
             let n = dh * dw
             var best = [Float](s[0..<n]), arg = [UInt8](repeating: 0, count: n)
-            for k in 1..<max(classes, 1) {
-                let base = k * n
-                for i in 0..<n where s[base + i] > best[i] { best[i] = s[base + i]; arg[i] = UInt8(clamping: k) }
+            guard s.count >= max(classes, 1) * n else { throw PipelineError.model("class scores are shorter than \(classes)×\(dh)×\(dw)") }
+            s.withUnsafeBufferPointer { sp in
+                guard let base = sp.baseAddress else { return }
+                best.withUnsafeMutableBufferPointer { bp in
+                    arg.withUnsafeMutableBufferPointer { ap in
+                        for k in 1..<max(classes, 1) {
+                            let plane = base + k * n
+                            let id = UInt8(clamping: k)
+                            for i in 0..<n where plane[i] > bp[i] { bp[i] = plane[i]; ap[i] = id }
+                        }
+                    }
+                }
             }
             return try Image(width: dw, height: dh, channels: 1, pixels: arg)
         }

@@ -76,7 +76,7 @@ extension ServerCore {
             if wantOverlay {
                 let rgb = image.channels == 3 ? image : try Self.toRGB(image)
                 let overlay = try rgb.overlaying(mask: mask, palette: palette.isEmpty ? Palette.voc() : palette, alpha: alpha, ignoreIndex: UInt8(clamping: pre.ignoreIndex))
-                r["overlay"] = try Self.store(try PNG.encode(overlay), dir: outputDir, file: "\(stem).overlay.png")
+                r["overlay"] = try Self.store(try PNG.encode(overlay, options: .init(deflate: .fast)), dir: outputDir, file: "\(stem).overlay.png")
             }
             r["timings"] = [
                 "decodeMs": .double(Self.ms(decodeMs)), "preprocessMs": .double(Self.ms(t.preprocessMs)),
