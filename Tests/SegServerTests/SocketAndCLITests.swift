@@ -198,6 +198,17 @@ struct ModelCLITests {
         #expect(again.stderr.contains("exists"))
     }
 
+    @Test func compressWritesModelAndReport() throws {
+        let out = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("segslim-cli-\(UUID().uuidString)/fused.onnx")
+        let r = try runProcess(cli, ["compress", Self.fixture("fusable.onnx"), "--technique", "fuse", "--param", "foldConstants=true", "--out", out.path, "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let json = try JSONParser.parse(r.stdout)
+        #expect(json["report"]?["after"]?["opCounts"]?["BatchNormalization"] == nil)
+        #expect(FileManager.default.fileExists(atPath: out.path + ".report.json"))
+        #expect(try runProcess(cli, ["compress", Self.fixture("fusable.onnx"), "--out", out.path]).status == 2)
+        #expect(try runProcess(cli, ["compress", Self.fixture("fusable.onnx"), "--technique", "fuse", "--out", out.path]).status == 1)
+    }
+
     @Test func modelErrorsAreExitOneAndUsageErrorsExitTwo() throws {
         let unsupported = try runProcess(cli, ["info", Self.fixture("unsupported.onnx")])
         #expect(unsupported.status == 1)
