@@ -104,7 +104,15 @@ struct GemmDriver {
         if case .packed = b { bFloats = 0 } else { bFloats = kcMax * ncPad }
         let aFloats: Int
         if case .packed = a { aFloats = 0 } else { aFloats = kcMax * Self.mc }
-        withUnsafeTemporaryAllocation(byteCount: (aFloats + bFloats + Tile.mr * Tile.nr) * 4 + 64, alignment: 64) { raw in
+        #if arch(x86_64)
+        let fused = context.isa == .avx2 && !epilogue.isIdentity ? FusedEpilogue(epilogue: epilogue) : nil
+        #endif
+        #if arch(x86_64)
+        let edgeFloats = fused == nil ? 0 : FusedEpilogue.edgeScratch
+        #else
+        let edgeFloats = 0
+        #endif
+        withUnsafeTemporaryAllocation(byteCount: (aFloats + bFloats + Tile.mr * Tile.nr + edgeFloats) * 4 + 64, alignment: 64) { raw in
             let scratch = raw.baseAddress!.assumingMemoryBound(to: Float.self)
             let aScratch = scratch, bScratch = scratch + aFloats, tile = bScratch + bFloats
             var k0 = 0
@@ -137,8 +145,24 @@ struct GemmDriver {
                             let ap = aPanels + (i - i0) * kc
                             let cTile = c + i * ldc + j
                             if mr == Tile.mr && nr == Tile.nr {
+                                #if arch(x86_64)
+                                if last, let fused {
+                                    // Epilogue applied in registers: one store, no second pass.
+                                    fused.run(kc, ap, bp, cTile, ldc, alpha, betaNow, row: i, column: j)
+                                    i += Tile.mr
+                                    continue
+                                }
+                                #endif
                                 kernel(kc, ap, bp, cTile, ldc, alpha, betaNow)
                             } else {
+                                #if arch(x86_64)
+                                if last, let fused {
+                                    fused.runEdge(kc, ap, bp, cTile, ldc, alpha, betaNow, row: i, column: j,
+                                                  rows: mr, columns: nr, scratch: tile + Tile.mr * Tile.nr)
+                                    i += Tile.mr
+                                    continue
+                                }
+                                #endif
                                 kernel(kc, ap, bp, tile, Tile.nr, alpha, 0)
                                 merge(tile, into: cTile, rows: mr, columns: nr, beta: betaNow)
                             }

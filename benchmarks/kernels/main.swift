@@ -30,6 +30,8 @@ func time(_ body: () throws -> Void) rethrows -> Double {
     return samples.sorted()[2]
 }
 
+func format2(_ x: Double) -> String { String((x * 100).rounded() / 100) }
+
 func fmt(_ x: Double) -> String { String((x * 10).rounded() / 10) }
 
 func random(_ count: Int) -> [Float] { (0..<count).map { _ in Float.random(in: -1...1) } }
@@ -38,6 +40,89 @@ let arguments = CommandLine.arguments.dropFirst()
 let isas: [KernelISA] = arguments.contains("--portable") ? [.portable, .avx2] : [.avx2]
 let threadCounts = [1, 2]
 let pools = Dictionary(uniqueKeysWithValues: threadCounts.map { ($0, ThreadPool(threadCount: $0)) })
+
+/// `--model`: every spatial Conv of LR-ASPP MobileNetV3 on CamVid 360×480 (the model
+/// benchmarked end to end), with the ms of each and the totals per kind.
+/// (Cin, H, W, Cout, k, stride, pad, dilation, groups)
+let modelConvs: [(Int, Int, Int, Int, Int, Int, Int, Int, Int, Int)] = [
+    (3, 360, 480, 16, 3, 2, 1, 1, 1, 0),
+    (16, 180, 240, 16, 3, 1, 1, 1, 16, 0),
+    (16, 180, 240, 16, 1, 1, 0, 1, 1, 0),
+    (16, 180, 240, 64, 1, 1, 0, 1, 1, 0),
+    (64, 180, 240, 64, 3, 2, 1, 1, 64, 0),
+    (64, 90, 120, 24, 1, 1, 0, 1, 1, 0),
+    (24, 90, 120, 72, 1, 1, 0, 1, 1, 0),
+    (72, 90, 120, 72, 3, 1, 1, 1, 72, 0),
+    (72, 90, 120, 24, 1, 1, 0, 1, 1, 0),
+    (24, 90, 120, 72, 1, 1, 0, 1, 1, 0),
+    (72, 90, 120, 72, 5, 2, 2, 1, 72, 0),
+    (72, 45, 60, 40, 1, 1, 0, 1, 1, 0),
+    (40, 45, 60, 120, 1, 1, 0, 1, 1, 0),
+    (120, 45, 60, 120, 5, 1, 2, 1, 120, 0),
+    (120, 45, 60, 40, 1, 1, 0, 1, 1, 0),
+    (40, 45, 60, 120, 1, 1, 0, 1, 1, 0),
+    (120, 45, 60, 120, 5, 1, 2, 1, 120, 0),
+    (120, 45, 60, 40, 1, 1, 0, 1, 1, 0),
+    (40, 45, 60, 240, 1, 1, 0, 1, 1, 0),
+    (240, 45, 60, 240, 3, 2, 1, 1, 240, 0),
+    (240, 23, 30, 80, 1, 1, 0, 1, 1, 0),
+    (80, 23, 30, 200, 1, 1, 0, 1, 1, 0),
+    (200, 23, 30, 200, 3, 1, 1, 1, 200, 0),
+    (200, 23, 30, 80, 1, 1, 0, 1, 1, 0),
+    (80, 23, 30, 184, 1, 1, 0, 1, 1, 0),
+    (184, 23, 30, 184, 3, 1, 1, 1, 184, 0),
+    (184, 23, 30, 80, 1, 1, 0, 1, 1, 0),
+    (80, 23, 30, 184, 1, 1, 0, 1, 1, 0),
+    (184, 23, 30, 184, 3, 1, 1, 1, 184, 0),
+    (184, 23, 30, 80, 1, 1, 0, 1, 1, 0),
+    (80, 23, 30, 480, 1, 1, 0, 1, 1, 0),
+    (480, 23, 30, 480, 3, 1, 1, 1, 480, 0),
+    (480, 23, 30, 112, 1, 1, 0, 1, 1, 0),
+    (112, 23, 30, 672, 1, 1, 0, 1, 1, 0),
+    (672, 23, 30, 672, 3, 1, 1, 1, 672, 0),
+    (672, 23, 30, 112, 1, 1, 0, 1, 1, 0),
+    (112, 23, 30, 672, 1, 1, 0, 1, 1, 0),
+    (672, 23, 30, 672, 5, 1, 4, 2, 672, 0),
+    (672, 23, 30, 160, 1, 1, 0, 1, 1, 0),
+    (160, 23, 30, 960, 1, 1, 0, 1, 1, 0),
+    (960, 23, 30, 960, 5, 1, 4, 2, 960, 0),
+    (960, 23, 30, 160, 1, 1, 0, 1, 1, 0),
+    (160, 23, 30, 960, 1, 1, 0, 1, 1, 0),
+    (960, 23, 30, 960, 5, 1, 4, 2, 960, 0),
+    (960, 23, 30, 160, 1, 1, 0, 1, 1, 0),
+    (160, 23, 30, 960, 1, 1, 0, 1, 1, 0),
+    (960, 23, 30, 128, 1, 1, 0, 1, 1, 0),
+    (40, 45, 60, 11, 1, 1, 0, 1, 1, 0)
+]
+if arguments.contains("--model") {
+    let threadList = arguments.contains("--threads2") ? [2] : arguments.contains("--both") ? [1, 2] : [1]
+    let filter = arguments.first(where: { $0.hasPrefix("--only=") }).map { String($0.dropFirst(7)) }
+    for threads in threadList {
+        print("# LR-ASPP convs, \(threads) thread(s)")
+        print("#\tCin\tH×W\tCout\tk\ts\tg\tkind\tGFLOP/s\tms")
+        var totals: [String: Double] = [:]
+        for (index, c) in modelConvs.enumerated() {
+            let shape = Conv2DShape(inputChannels: c.0, height: c.1, width: c.2, outputChannels: c.3, kernelH: c.4, kernelW: c.4,
+                                    strides: (c.5, c.5), pads: (c.6, c.6, c.6, c.6), dilations: (c.7, c.7), groups: c.8)
+            let kind = c.8 > 1 ? (c.5 > 1 ? "dw-s2" : "dw") : c.4 == 1 ? "pw" : "stem"
+            if let filter, filter != kind, filter != String(index) { continue }
+            let taps = c.4 * c.4
+            let x = random(c.0 * c.1 * c.2), w = random(c.3 * c.0 / c.8 * taps), bias = random(c.3)
+            var y = [Float](repeating: 0, count: c.3 * shape.outputHeight * shape.outputWidth)
+            let plain = arguments.contains("--plain")  // no bias, no activation: the epilogue's cost
+            let act: Activation = arguments.contains("--relu") ? .relu : arguments.contains("--noact") ? .none : .hardSwish
+            let conv = try Conv2D(shape: shape, weights: w, bias: plain ? nil : bias, activation: plain ? .none : act)
+            let context = KernelContext(pool: pools[threads]!, isa: .avx2)
+            let seconds = try time { try conv.run(input: x, batch: 1, output: &y, context: context) }
+            let flops = 2.0 * Double(c.3 * c.0 / c.8 * taps * shape.outputHeight * shape.outputWidth)
+            totals[kind, default: 0] += seconds * 1e3
+            print("\(index)\t\(c.0)\t\(c.1)×\(c.2)\t\(c.3)\t\(c.4)\t\(c.5)\t\(c.8)\t\(kind)\t\(fmt(flops / seconds / 1e9))\t\(String(format2(seconds * 1e3)))")
+        }
+        for (kind, ms) in totals.sorted(by: { $0.key < $1.key }) { print("total \(kind)\t\(format2(ms)) ms") }
+        print("total\t\(format2(totals.values.reduce(0, +))) ms")
+    }
+    exit(0)
+}
 
 print("# SGEMM C[M×N] = W[M×K]·X[K×N], W pre-packed (pointwise conv)")
 print("M\tK\tN\tisa\tthreads\tGFLOP/s")
