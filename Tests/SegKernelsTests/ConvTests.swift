@@ -62,6 +62,21 @@ private func referenceConv(_ s: Conv2DShape, batch: Int, x: [Float], w: [Float],
                      pads: (1, 1, 1, 1), groups: 3), .depthwise),
         (Conv2DShape(inputChannels: 2, height: 6, width: 6, outputChannels: 4, kernelH: 3, kernelW: 3,
                      pads: (1, 1, 1, 1), groups: 2), .implicitGEMM),
+        // Wide rows: im2col panels of 16 columns inside one output row (SIMD copies for
+        // strides 1 and 2), straddling two rows, touching the left/right padding.
+        (Conv2DShape(inputChannels: 3, height: 11, width: 66, outputChannels: 16, kernelH: 3, kernelW: 3,
+                     strides: (2, 2), pads: (1, 1, 1, 1)), .implicitGEMM),
+        (Conv2DShape(inputChannels: 2, height: 7, width: 64, outputChannels: 5, kernelH: 3, kernelW: 3,
+                     strides: (2, 2)), .implicitGEMM),
+        (Conv2DShape(inputChannels: 3, height: 6, width: 40, outputChannels: 7, kernelH: 3, kernelW: 3,
+                     pads: (1, 1, 1, 1)), .implicitGEMM),
+        // Wide depthwise rows: stride-2 phase split over many vectors, partial last vectors.
+        (Conv2DShape(inputChannels: 4, height: 9, width: 70, outputChannels: 4, kernelH: 3, kernelW: 3,
+                     strides: (2, 2), pads: (1, 1, 1, 1), groups: 4), .depthwise),
+        (Conv2DShape(inputChannels: 3, height: 8, width: 45, outputChannels: 3, kernelH: 5, kernelW: 5,
+                     strides: (2, 2), pads: (2, 2, 2, 2), groups: 3), .depthwise),
+        (Conv2DShape(inputChannels: 3, height: 7, width: 30, outputChannels: 3, kernelH: 3, kernelW: 3,
+                     pads: (1, 1, 1, 1), groups: 3), .depthwise),
     ]
 
     @Test(arguments: contexts.indices)
