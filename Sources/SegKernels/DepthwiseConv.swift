@@ -40,6 +40,10 @@ extension Conv2D {
         let s = shape
         let outH = outputHeight, outW = outputWidth
         let vectors = (outW + 7) / 8
+        // A partial last vector is recomputed as the row's last full 8 outputs, unless the
+        // row is narrower than 8 or the residual is the output itself (the overlap would
+        // re-read outputs already written as residual).
+        let overlapTail = outW >= 8 && outW % 8 != 0 && residual != UnsafePointer(output)
         let sw = s.strideW
         let scratchH = (outH - 1) * s.strideH + (s.kernelH - 1) * s.dilationH + 1
         let phaseW = vectors * 8 + (s.kernelW - 1) * s.dilationW / sw + 8
@@ -68,6 +72,25 @@ extension Conv2D {
                         let row = padded + (y + s.pads.top) * rowStride, src = source + y * s.width
                         if sw == 1 {
                             (row + s.pads.left).update(from: src, count: columnsCopied)
+                        } else if sw == 2 {
+                            // 16 inputs → 8 even-phase + 8 odd-phase slots per step.
+                            var x = 0
+                            if s.pads.left % 2 == 1 && columnsCopied > 0 {
+                                row[s.pads.left / 2 + phaseW] = src[0]  // padded column pads.left is odd
+                                x = 1
+                            }
+                            while x + 16 <= columnsCopied {
+                                let v0 = load8(src + x), v1 = load8(src + x + 8)
+                                let slot = row + (x + s.pads.left) / 2
+                                store8(SIMD8(v0[0], v0[2], v0[4], v0[6], v1[0], v1[2], v1[4], v1[6]), slot)
+                                store8(SIMD8(v0[1], v0[3], v0[5], v0[7], v1[1], v1[3], v1[5], v1[7]), slot + phaseW)
+                                x += 16
+                            }
+                            while x < columnsCopied {
+                                let padded = x + s.pads.left
+                                row[(padded & 1) * phaseW + padded / 2] = src[x]
+                                x += 1
+                            }
                         } else {
                             // One pass per phase keeps divisions out of the copy loop.
                             for phase in 0..<sw {
@@ -87,32 +110,35 @@ extension Conv2D {
                     let res = residual.map { $0 + plane * outH * outW }
                     for oy in 0..<outH {
                         let rowBase = padded + oy * s.strideH * rowStride
-                        @inline(__always) func store(_ acc: SIMD8<Float>, _ vector: Int) {
-                            let x0 = vector * 8
-                            finish(acc, out + oy * outW + x0, res.map { $0 + oy * outW + x0 },
-                                   count: min(8, outW - x0), activation, residualBeforeActivation)
-                        }
+                        let rowOut = out + oy * outW, rowRes = res.map { $0 + oy * outW }
+                        // Groups of up to 4 vectors, 4 accumulators in flight (a short group
+                        // repeats its last offset: extra FMAs instead of a latency-bound chain).
                         var v = 0
-                        while v + 4 <= vectors {
+                        while v < vectors {
+                            let n = min(4, vectors - v)
+                            @inline(__always) func offset(_ i: Int) -> Int {
+                                let x = (v + min(i, n - 1)) * 8
+                                return overlapTail && x + 8 > outW ? outW - 8 : x
+                            }
+                            let x0 = offset(0), x1 = offset(1), x2 = offset(2), x3 = offset(3)
                             var a0 = b, a1 = b, a2 = b, a3 = b
                             for t in 0..<taps {
                                 let wv = SIMD8<Float>(repeating: w[t])
-                                let p = rowBase + tapOffsets[t] + v * 8
-                                a0 = L.multiplyAdd(a0, wv, load8(p))
-                                a1 = L.multiplyAdd(a1, wv, load8(p + 8))
-                                a2 = L.multiplyAdd(a2, wv, load8(p + 16))
-                                a3 = L.multiplyAdd(a3, wv, load8(p + 24))
+                                let p = rowBase + tapOffsets[t]
+                                a0 = L.multiplyAdd(a0, wv, load8(p + x0))
+                                a1 = L.multiplyAdd(a1, wv, load8(p + x1))
+                                a2 = L.multiplyAdd(a2, wv, load8(p + x2))
+                                a3 = L.multiplyAdd(a3, wv, load8(p + x3))
                             }
-                            store(a0, v); store(a1, v + 1); store(a2, v + 2); store(a3, v + 3)
-                            v += 4
-                        }
-                        while v < vectors {
-                            var a0 = b
-                            for t in 0..<taps {
-                                a0 = L.multiplyAdd(a0, SIMD8<Float>(repeating: w[t]), load8(rowBase + tapOffsets[t] + v * 8))
+                            @inline(__always) func store(_ acc: SIMD8<Float>, _ x: Int) {
+                                finish(acc, rowOut + x, rowRes.map { $0 + x }, count: min(8, outW - x),
+                                       activation, residualBeforeActivation)
                             }
-                            store(a0, v)
-                            v += 1
+                            store(a0, x0)
+                            if n > 1 { store(a1, x1) }
+                            if n > 2 { store(a2, x2) }
+                            if n > 3 { store(a3, x3) }
+                            v += n
                         }
                     }
                 }
