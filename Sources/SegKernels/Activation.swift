@@ -90,3 +90,36 @@ func clamp(_ x: SIMD8<Float>, _ low: Float, _ high: Float) -> SIMD8<Float> {
     let lower = x.replacing(with: low, where: x .< low)
     return lower.replacing(with: high, where: lower .> high)
 }
+
+/// An activation as a generic parameter, so a kernel is specialised per activation and the
+/// `switch` runs once per call instead of once per vector. Each is exactly `Activation.apply`.
+protocol VectorActivation {
+    func callAsFunction(_ x: SIMD8<Float>) -> SIMD8<Float>
+}
+
+struct AnyVectorActivation: VectorActivation {
+    let activation: Activation
+    @inline(__always) func callAsFunction(_ x: SIMD8<Float>) -> SIMD8<Float> { activation.apply(x) }
+}
+
+struct IdentityVectorActivation: VectorActivation {
+    @inline(__always) func callAsFunction(_ x: SIMD8<Float>) -> SIMD8<Float> { x }
+}
+
+struct ReluVectorActivation: VectorActivation {
+    @inline(__always) func callAsFunction(_ x: SIMD8<Float>) -> SIMD8<Float> { Activation.relu.apply(x) }
+}
+
+struct ClipVectorActivation: VectorActivation {
+    let low: Float, high: Float
+    @inline(__always) func callAsFunction(_ x: SIMD8<Float>) -> SIMD8<Float> { clamp(x, low, high) }
+}
+
+struct HardSwishVectorActivation: VectorActivation {
+    @inline(__always) func callAsFunction(_ x: SIMD8<Float>) -> SIMD8<Float> { Activation.hardSwish.apply(x) }
+}
+
+struct HardSigmoidVectorActivation: VectorActivation {
+    let alpha: Float, beta: Float
+    @inline(__always) func callAsFunction(_ x: SIMD8<Float>) -> SIMD8<Float> { clamp(x * alpha + beta, 0, 1) }
+}

@@ -28,13 +28,25 @@ extension Conv2D {
     func runDepthwise(input: UnsafePointer<Float>, batch: Int, output: UnsafeMutablePointer<Float>,
                       residual: UnsafePointer<Float>?, residualBeforeActivation: Bool, context: KernelContext) {
         if context.isa == .avx2 {
-            depthwise(FusedLanes.self, input, batch, output, residual, residualBeforeActivation, context)
+            // One specialisation per activation: the switch runs once per call.
+            let (i, o, r, before) = (input, output, residual, residualBeforeActivation)
+            switch activation {
+            case .none: depthwise(FusedLanes.self, IdentityVectorActivation(), i, batch, o, r, before, context)
+            case .relu: depthwise(FusedLanes.self, ReluVectorActivation(), i, batch, o, r, before, context)
+            case let .clip(low, high):
+                depthwise(FusedLanes.self, ClipVectorActivation(low: low, high: high), i, batch, o, r, before, context)
+            case .hardSwish: depthwise(FusedLanes.self, HardSwishVectorActivation(), i, batch, o, r, before, context)
+            case let .hardSigmoid(alpha, beta):
+                depthwise(FusedLanes.self, HardSigmoidVectorActivation(alpha: alpha, beta: beta), i, batch, o, r, before, context)
+            case .sigmoid: depthwise(FusedLanes.self, AnyVectorActivation(activation: activation), i, batch, o, r, before, context)
+            }
         } else {
-            depthwise(PortableLanes.self, input, batch, output, residual, residualBeforeActivation, context)
+            depthwise(PortableLanes.self, AnyVectorActivation(activation: activation), input, batch, output, residual,
+                      residualBeforeActivation, context)
         }
     }
 
-    private func depthwise<L: LaneMath>(_: L.Type, _ input: UnsafePointer<Float>, _ batch: Int,
+    private func depthwise<L: LaneMath, A: VectorActivation>(_: L.Type, _ activation: A, _ input: UnsafePointer<Float>, _ batch: Int,
                                         _ output: UnsafeMutablePointer<Float>, _ residual: UnsafePointer<Float>?,
                                         _ residualBeforeActivation: Bool, _ context: KernelContext) {
         let s = shape
@@ -50,7 +62,6 @@ extension Conv2D {
         let rowStride = sw * phaseW
         let taps = s.kernelH * s.kernelW
         let planes = batch * s.inputChannels
-        let activation = self.activation
         depthwiseWeights.withUnsafeBufferPointer { weights in
         bias.withUnsafeBufferPointerOrNil { bias in
         context.pool.parallelFor(planes) { range in
@@ -151,12 +162,12 @@ extension Conv2D {
 
 /// Residual, activation and store of `count` ≤ 8 outputs.
 @inline(__always)
-private func finish(_ acc: SIMD8<Float>, _ out: UnsafeMutablePointer<Float>, _ residual: UnsafePointer<Float>?,
-                    count: Int, _ activation: Activation, _ residualBeforeActivation: Bool) {
+private func finish<A: VectorActivation>(_ acc: SIMD8<Float>, _ out: UnsafeMutablePointer<Float>, _ residual: UnsafePointer<Float>?,
+                                         count: Int, _ activation: A, _ residualBeforeActivation: Bool) {
     var v = acc
     if count == 8 {
         if let residual, residualBeforeActivation { v += load8(residual) }
-        v = activation.apply(v)
+        v = activation(v)
         if let residual, !residualBeforeActivation { v += load8(residual) }
         store8(v, out)
         return
@@ -164,7 +175,7 @@ private func finish(_ acc: SIMD8<Float>, _ out: UnsafeMutablePointer<Float>, _ r
     var r = SIMD8<Float>()
     if let residual { for i in 0..<count { r[i] = residual[i] } }
     if residualBeforeActivation { v += r }
-    v = activation.apply(v)
+    v = activation(v)
     if !residualBeforeActivation { v += r }
     for i in 0..<count { out[i] = v[i] }
 }
