@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
 // SegSlim: a warm segmentation-model daemon. Layers point down (see README "Layout");
-// no `.package(...)` dependencies: the Swift toolchain only.
+// no package dependencies: the Swift toolchain only.
 import PackageDescription
 
 let package = Package(
