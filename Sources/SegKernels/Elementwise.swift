@@ -54,6 +54,14 @@ private func row(_ operation: BinaryOperation, _ a: UnsafePointer<Float>, _ b: U
     @inline(__always) func combine(_ x: SIMD8<Float>, _ y: SIMD8<Float>) -> SIMD8<Float> {
         activation.apply(operation == .add ? x + y : x * y)
     }
+    if stride == 0 && activation == .none {
+        // The squeeze-excite gate and per-channel scale: no call to `apply` per vector.
+        if operation == .multiply {
+            while i + 8 <= count { store8(load8(a + i) * bScalar, out + i); i += 8 }
+        } else {
+            while i + 8 <= count { store8(load8(a + i) + bScalar, out + i); i += 8 }
+        }
+    }
     while i + 8 <= count {
         let y = stride == 0 ? bScalar : bActivation.apply(load8(b + i))
         store8(combine(load8(a + i), y), out + i)
