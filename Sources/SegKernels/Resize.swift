@@ -47,7 +47,7 @@ public func resize(_ mode: ResizeMode, coordinates: ResizeCoordinates, input: Un
     let columns = axis(mode, coordinates, scale: scaleW, inLength: inWidth, outLength: outWidth)
     context.pool.parallelFor(planes) { range in
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * outWidth + 16) { buffer in
-            let top = buffer.baseAddress!, bottom = top + outWidth
+            var top = buffer.baseAddress!, bottom = top + outWidth
             for p in range {
                 let x = input + p * inHeight * inWidth
                 let y = output + p * outHeight * outWidth
@@ -61,7 +61,12 @@ public func resize(_ mode: ResizeMode, coordinates: ResizeCoordinates, input: Un
                         continue
                     }
                     if cached != (r0, r1) {
-                        horizontal(x + r0 * inWidth, columns, into: top)
+                        if cached.1 == r0 {
+                            // Moving down one input row: the old bottom row is the new top.
+                            swap(&top, &bottom)
+                        } else {
+                            horizontal(x + r0 * inWidth, columns, into: top)
+                        }
                         horizontal(x + r1 * inWidth, columns, into: bottom)
                         cached = (r0, r1)
                     }
