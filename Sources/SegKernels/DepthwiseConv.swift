@@ -82,7 +82,16 @@ extension Conv2D {
                     for y in 0..<rowsCopied {
                         let row = padded + (y + s.pads.top) * rowStride, src = source + y * s.width
                         if sw == 1 {
-                            (row + s.pads.left).update(from: src, count: columnsCopied)
+                            // Vector copy with an overlapping last vector: rows are short
+                            // (30, 60 floats), and memmove's call cost showed in profiles.
+                            let dst = row + s.pads.left
+                            if columnsCopied >= 8 {
+                                var x = 0
+                                while x + 8 <= columnsCopied { store8(load8(src + x), dst + x); x += 8 }
+                                if x < columnsCopied { store8(load8(src + columnsCopied - 8), dst + columnsCopied - 8) }
+                            } else {
+                                for x in 0..<columnsCopied { dst[x] = src[x] }
+                            }
                         } else if sw == 2 {
                             // 16 inputs → 8 even-phase + 8 odd-phase slots per step.
                             var x = 0
