@@ -92,7 +92,17 @@ let modelConvs: [(Int, Int, Int, Int, Int, Int, Int, Int, Int, Int)] = [
     (960, 23, 30, 160, 1, 1, 0, 1, 1, 0),
     (160, 23, 30, 960, 1, 1, 0, 1, 1, 0),
     (960, 23, 30, 128, 1, 1, 0, 1, 1, 0),
-    (40, 45, 60, 11, 1, 1, 0, 1, 1, 0)
+    (40, 45, 60, 11, 1, 1, 0, 1, 1, 0),
+    // Squeeze-excite FCs and the head's pooled branch: 1×1 convs on a 1×1 map (N = 1).
+    (72, 1, 1, 24, 1, 1, 0, 1, 1, 0), (24, 1, 1, 72, 1, 1, 0, 1, 1, 0),
+    (120, 1, 1, 32, 1, 1, 0, 1, 1, 0), (32, 1, 1, 120, 1, 1, 0, 1, 1, 0),
+    (120, 1, 1, 32, 1, 1, 0, 1, 1, 0), (32, 1, 1, 120, 1, 1, 0, 1, 1, 0),
+    (480, 1, 1, 120, 1, 1, 0, 1, 1, 0), (120, 1, 1, 480, 1, 1, 0, 1, 1, 0),
+    (672, 1, 1, 168, 1, 1, 0, 1, 1, 0), (168, 1, 1, 672, 1, 1, 0, 1, 1, 0),
+    (672, 1, 1, 168, 1, 1, 0, 1, 1, 0), (168, 1, 1, 672, 1, 1, 0, 1, 1, 0),
+    (960, 1, 1, 240, 1, 1, 0, 1, 1, 0), (240, 1, 1, 960, 1, 1, 0, 1, 1, 0),
+    (960, 1, 1, 240, 1, 1, 0, 1, 1, 0), (240, 1, 1, 960, 1, 1, 0, 1, 1, 0),
+    (960, 1, 1, 128, 1, 1, 0, 1, 1, 0),
 ]
 if arguments.contains("--model") {
     let threadList = arguments.contains("--threads2") ? [2] : arguments.contains("--both") ? [1, 2] : [1]
@@ -104,7 +114,7 @@ if arguments.contains("--model") {
         for (index, c) in modelConvs.enumerated() {
             let shape = Conv2DShape(inputChannels: c.0, height: c.1, width: c.2, outputChannels: c.3, kernelH: c.4, kernelW: c.4,
                                     strides: (c.5, c.5), pads: (c.6, c.6, c.6, c.6), dilations: (c.7, c.7), groups: c.8)
-            let kind = c.8 > 1 ? (c.5 > 1 ? "dw-s2" : "dw") : c.4 == 1 ? "pw" : "stem"
+            let kind = c.8 > 1 ? (c.5 > 1 ? "dw-s2" : "dw") : c.1 * c.2 == 1 ? "se" : c.4 == 1 ? "pw" : "stem"
             if let filter, filter != kind, filter != String(index) { continue }
             let taps = c.4 * c.4
             let x = random(c.0 * c.1 * c.2), w = random(c.3 * c.0 / c.8 * taps), bias = random(c.3)
