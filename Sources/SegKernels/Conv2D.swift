@@ -75,6 +75,9 @@ public final class Conv2D: @unchecked Sendable {
     let packedGroups: [PackedMatrix]
     /// Depthwise: the raw weights [C, kH·kW]. Others: empty.
     let depthwiseWeights: [Float]
+    /// Pointwise on a 1×1 map (squeeze-excite FCs, N = 1): the raw weights [Cout, Cin] for
+    /// the matrix-vector path. Others: empty.
+    let matvecWeights: [Float]
     let bias: [Float]?
 
     /// `weights` holds Cout·(Cin/groups)·kH·kW floats in ONNX order; `bias` Cout floats or nil.
@@ -91,11 +94,18 @@ public final class Conv2D: @unchecked Sendable {
             algorithm = .depthwise
             depthwiseWeights = Array(UnsafeBufferPointer(start: weights, count: shape.outputChannels * taps))
             packedGroups = []
+            matvecWeights = []
             return
         }
         let isPointwise = taps == 1 && shape.strideH == 1 && shape.strideW == 1 && shape.pads == (0, 0, 0, 0)
         algorithm = isPointwise ? .pointwise : .implicitGEMM
         depthwiseWeights = []
+        if isPointwise && shape.groups == 1 && shape.height * shape.width == 1 {
+            matvecWeights = Array(UnsafeBufferPointer(start: weights, count: shape.outputChannels * shape.inputChannels))
+            packedGroups = []
+            return
+        }
+        matvecWeights = []
         var packed: [PackedMatrix] = []
         let kG = cinG * taps
         for g in 0..<shape.groups {
@@ -126,6 +136,11 @@ public final class Conv2D: @unchecked Sendable {
             residual = nil
             beta = 1
         }
+        if !matvecWeights.isEmpty {
+            runMatvec(input: input, batch: batch, output: output, residual: residual, beta: beta,
+                      residualBeforeActivation: residualBeforeActivation)
+            return
+        }
         let cinG = shape.inputChannels / shape.groups, coutG = shape.outputChannels / shape.groups
         for image in 0..<batch {
             for g in 0..<shape.groups {
@@ -152,6 +167,65 @@ public final class Conv2D: @unchecked Sendable {
                                epilogue: epilogue, context: context).run()
                 }
             }
+        }
+    }
+}
+
+extension Conv2D {
+    /// y = W·x for a 1×1 map: four output rows at a time, 8 lanes × 2 vectors over Cin.
+    /// Single-threaded: the whole product is a few microseconds, less than a pool hand-off.
+    func runMatvec(input: UnsafePointer<Float>, batch: Int, output: UnsafeMutablePointer<Float>,
+                   residual: UnsafePointer<Float>?, beta: Float, residualBeforeActivation: Bool) {
+        let m = shape.outputChannels, k = shape.inputChannels
+        matvecWeights.withUnsafeBufferPointer { wb in
+        bias.withUnsafeBufferPointerOrNil { biasPointer in
+            let w = wb.baseAddress!
+            for image in 0..<batch {
+                let x = input + image * k
+                let y = output + image * m
+                var o = 0
+                while o < m {
+                    let rows = min(4, m - o)
+                    var acc = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
+                    var acc2 = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
+                    let w0 = w + o * k
+                    let w1 = w + min(o + 1, m - 1) * k, w2 = w + min(o + 2, m - 1) * k, w3 = w + min(o + 3, m - 1) * k
+                    var j = 0
+                    while j + 16 <= k {
+                        let xa = load8(x + j), xb = load8(x + j + 8)
+                        acc.0 += load8(w0 + j) * xa; acc2.0 += load8(w0 + j + 8) * xb
+                        acc.1 += load8(w1 + j) * xa; acc2.1 += load8(w1 + j + 8) * xb
+                        acc.2 += load8(w2 + j) * xa; acc2.2 += load8(w2 + j + 8) * xb
+                        acc.3 += load8(w3 + j) * xa; acc2.3 += load8(w3 + j + 8) * xb
+                        j += 16
+                    }
+                    if j + 8 <= k {
+                        let xa = load8(x + j)
+                        acc.0 += load8(w0 + j) * xa
+                        acc.1 += load8(w1 + j) * xa
+                        acc.2 += load8(w2 + j) * xa
+                        acc.3 += load8(w3 + j) * xa
+                        j += 8
+                    }
+                    var s0 = (acc.0 + acc2.0).sum(), s1 = (acc.1 + acc2.1).sum()
+                    var s2 = (acc.2 + acc2.2).sum(), s3 = (acc.3 + acc2.3).sum()
+                    while j < k {
+                        let xv = x[j]
+                        s0 += w0[j] * xv; s1 += w1[j] * xv; s2 += w2[j] * xv; s3 += w3[j] * xv
+                        j += 1
+                    }
+                    for r in 0..<rows {
+                        let v = r == 0 ? s0 : r == 1 ? s1 : r == 2 ? s2 : s3
+                        y[o + r] = beta == 0 ? v : v + beta * y[o + r]
+                    }
+                    o += rows
+                }
+                let epilogue = Epilogue(bias: biasPointer.map { .perRow($0) } ?? .none, activation: activation,
+                                        residual: residual.map { $0 + image * m }, residualLeadingDimension: 1,
+                                        residualBeforeActivation: residualBeforeActivation)
+                epilogue.apply(c: y, ldc: 1, rows: 0..<m, columns: 0..<1)
+            }
+        }
         }
     }
 }

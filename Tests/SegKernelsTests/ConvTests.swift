@@ -43,6 +43,10 @@ private func referenceConv(_ s: Conv2DShape, batch: Int, x: [Float], w: [Float],
     static let cases: [(Conv2DShape, Conv2D.Algorithm)] = [
         (Conv2DShape(inputChannels: 5, height: 3, width: 7, outputChannels: 7, kernelH: 1, kernelW: 1), .pointwise),
         (Conv2DShape(inputChannels: 4, height: 1, width: 1, outputChannels: 6, kernelH: 1, kernelW: 1, groups: 2), .pointwise),
+        // 1×1 maps, groups 1: the matrix-vector path (Cin tails of 16/8/scalar, Cout not a multiple of 4).
+        (Conv2DShape(inputChannels: 61, height: 1, width: 1, outputChannels: 7, kernelH: 1, kernelW: 1), .pointwise),
+        (Conv2DShape(inputChannels: 3, height: 1, width: 1, outputChannels: 9, kernelH: 1, kernelW: 1), .pointwise),
+        (Conv2DShape(inputChannels: 32, height: 1, width: 1, outputChannels: 4, kernelH: 1, kernelW: 1), .pointwise),
         (Conv2DShape(inputChannels: 3, height: 9, width: 11, outputChannels: 17, kernelH: 3, kernelW: 3,
                      strides: (2, 2), pads: (1, 1, 1, 1)), .implicitGEMM),
         (Conv2DShape(inputChannels: 6, height: 7, width: 5, outputChannels: 4, kernelH: 3, kernelW: 2,
