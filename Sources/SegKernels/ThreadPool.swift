@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Synchronization
 
 /// A fixed set of worker threads that run `parallelFor` chunks.
 ///
@@ -14,7 +15,9 @@ import Darwin
 ///   call from inside a body, or a second request on another thread) runs its whole range
 ///   inline on its own thread. That never deadlocks and never oversubscribes: the extra
 ///   work runs on a thread that exists anyway.
-/// - Idle workers block on a condition variable; nothing spins.
+/// - Idle workers spin briefly on the job counter (a model's layers follow each other within
+///   microseconds, and a futex wake costs tens of them), then block on a condition variable.
+///   The caller likewise spins briefly on the outstanding-worker count before sleeping.
 public final class ThreadPool: @unchecked Sendable {
     /// Threads that execute a job, the caller included.
     public let threadCount: Int
@@ -108,16 +111,21 @@ private final class WorkerContext {
 }
 
 /// Mutex-protected hand-off between the caller and the workers: a generation counter tells
-/// workers a new job exists, `pending` counts workers that have not finished it.
+/// workers a new job exists, `pending` counts workers that have not finished it. Both are
+/// also atomics so either side can spin on them for a while before sleeping.
 final class PoolState: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private let done = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private var generation = 0
+    /// Written under the mutex; read lock-free while spinning.
+    private let generation = Atomic<Int>(0)
+    private let pending = Atomic<Int>(0)
     private var job: Job?
-    private var pending = 0
     private var busy = false
-    private var stopping = false
+    private let stopping = Atomic<Bool>(false)
+
+    /// Spin iterations (one atomic load each) before blocking: some tens of µs.
+    static let spinLimit = 1 << 15
 
     init() {
         pthread_mutex_init(mutex, nil)
@@ -129,19 +137,23 @@ final class PoolState: @unchecked Sendable {
     func start(_ job: Job, workers: Int) -> Bool {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        if busy || stopping { return false }
+        if busy || stopping.load(ordering: .relaxed) { return false }
         busy = true
         self.job = job
-        pending = workers
-        generation &+= 1
+        pending.store(workers, ordering: .relaxed)
+        generation.wrappingAdd(1, ordering: .releasing)
         pthread_cond_broadcast(wake)
         return true
     }
 
     /// Waits for every worker to finish the current job and frees the pool.
     func finish() {
+        var spins = 0
+        while pending.load(ordering: .acquiring) > 0 && spins < Self.spinLimit {
+            spins += 1
+        }
         pthread_mutex_lock(mutex)
-        while pending > 0 { pthread_cond_wait(done, mutex) }
+        while pending.load(ordering: .acquiring) > 0 { pthread_cond_wait(done, mutex) }
         job = nil
         busy = false
         pthread_mutex_unlock(mutex)
@@ -149,24 +161,37 @@ final class PoolState: @unchecked Sendable {
 
     func workerLoop(index: Int) {
         var seen = 0
-        pthread_mutex_lock(mutex)
         while true {
-            while generation == seen && !stopping { pthread_cond_wait(wake, mutex) }
-            if stopping { break }
-            seen = generation
-            let current = job
+            var spins = 0
+            while generation.load(ordering: .acquiring) == seen && !stopping.load(ordering: .relaxed)
+                    && spins < Self.spinLimit {
+                    spins += 1
+            }
+            pthread_mutex_lock(mutex)
+            while generation.load(ordering: .relaxed) == seen && !stopping.load(ordering: .relaxed) {
+                pthread_cond_wait(wake, mutex)
+            }
+            if stopping.load(ordering: .relaxed) { break }
+            seen = generation.load(ordering: .relaxed)
+            var current = job
             pthread_mutex_unlock(mutex)
             current?.run(chunk: index)
-            pthread_mutex_lock(mutex)
-            pending -= 1
-            if pending == 0 { pthread_cond_signal(done) }
+            // Drop the job (and the caller's non-escaping body) before reporting done.
+            current = nil
+            if pending.wrappingSubtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
+                // The caller checks `pending` under the mutex before waiting: signalling
+                // under it too means the wake-up cannot fall between its check and its wait.
+                pthread_mutex_lock(mutex)
+                pthread_cond_signal(done)
+                pthread_mutex_unlock(mutex)
+            }
         }
         pthread_mutex_unlock(mutex)
     }
 
     func shutDown() {
         pthread_mutex_lock(mutex)
-        stopping = true
+        stopping.store(true, ordering: .relaxed)
         pthread_cond_broadcast(wake)
         pthread_mutex_unlock(mutex)
         // Workers may still touch the mutex while leaving; they keep `self` alive through
