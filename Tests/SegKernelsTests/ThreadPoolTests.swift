@@ -1,4 +1,9 @@
 import Testing
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 @testable import SegKernels
 
 @Suite struct ThreadPoolTests {
@@ -29,5 +34,23 @@ import Testing
             }
         }
         #expect(sums == [45, 45, 45, 45])
+    }
+
+    /// Back-to-back jobs (workers still spinning) and jobs after a pause (workers asleep on
+    /// the condition variable) both cover every index exactly once.
+    @Test func spinningAndSleepingHandOffs() {
+        let pool = ThreadPool(threadCount: 3)
+        var total = 0
+        for round in 0..<2000 {
+            if round % 500 == 499 { usleep(20_000) }
+            var hits = [Int](repeating: 0, count: 7)
+            hits.withUnsafeMutableBufferPointer { hits in
+                pool.parallelFor(7) { range in
+                    for i in range { hits[i] += 1 }
+                }
+            }
+            total += hits.reduce(0, +)
+        }
+        #expect(total == 2000 * 7)
     }
 }
