@@ -1,4 +1,5 @@
 import Foundation
+import SegKernels
 
 /// Activations the fast path knows, applied in place.
 enum FastActivation: Sendable, Equatable {
@@ -21,13 +22,13 @@ enum FastActivation: Sendable, Equatable {
         }
     }
 
+    /// In place over `count` floats: SegKernels' vectorised activations where they exist (one
+    /// set of formulas for fused epilogues and standalone steps), a scalar loop otherwise.
     func apply(_ p: UnsafeMutablePointer<Float>, count: Int) {
-        switch self {
-        case .relu: for i in 0..<count { p[i] = max(p[i], 0) }
-        case .clip(let lo, let hi): for i in 0..<count { p[i] = min(max(p[i], lo), hi) }
-        case .hardSwish: for i in 0..<count { let x = p[i]; p[i] = x * min(max(x / 6 + 0.5, 0), 1) }
-        case .hardSigmoid(let a, let b): for i in 0..<count { p[i] = min(max(a * p[i] + b, 0), 1) }
-        default: for i in 0..<count { p[i] = apply(p[i]) }
+        if let k = kernelActivation {
+            applyActivation(k, to: p, count: count)
+        } else {
+            for i in 0..<count { p[i] = apply(p[i]) }
         }
     }
 }
@@ -109,25 +110,6 @@ struct BinaryStep: Step {
                     }
                 }
             }
-        }
-    }
-}
-
-/// NCHW → NC11 mean over H×W.
-struct GlobalAveragePoolStep: Step {
-    let input: Slot
-    let output: Slot
-    let plane: Int
-    var kind: String { "GlobalAveragePool" }
-
-    func execute(_ arena: Arena) throws {
-        let x = arena.pointer(input), y = arena.pointer(output)
-        let inv = 1 / Float(plane)
-        for c in 0..<output.count {
-            var s: Float = 0
-            let base = c * plane
-            for i in 0..<plane { s += x[base + i] }
-            y[c] = s * inv
         }
     }
 }
