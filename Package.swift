@@ -25,7 +25,7 @@ let package = Package(
         .target(name: "SegMetrics"),
         .target(name: "SegData", dependencies: ["SegImaging"]),
         .target(name: "SegPipeline", dependencies: ["SegTensor", "SegGraph", "SegImaging", "SegData", "SegMetrics", "SegReference", "SegRuntime"]),
-        .target(name: "SegTechnique", dependencies: ["SegGraph", "SegProtocol"]),
+        .target(name: "SegTechnique", dependencies: ["SegGraph", "SegProtocol", "SegTensor"]),
 
         // Technique plugins: each depends on SegTechnique and lower layers only, and is
         // registered in SegServer/BuiltInTechniques.swift.

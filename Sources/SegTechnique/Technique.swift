@@ -46,3 +46,57 @@ public enum TechniqueError: Error, Sendable, Equatable, CustomStringConvertible 
         }
     }
 }
+
+/// A technique that can measure, layer by layer, what it would cost (`model/sensitivity`):
+/// PaddleSlim-style, each candidate layer is compressed alone and the model is scored with
+/// `context.accuracy`. The result is reused to choose per-layer settings under a budget.
+public protocol SensitivityAnalyzing: Technique {
+    /// `limit`: at most this many images of the accuracy split per measurement (nil: the
+    /// technique's default, which keeps a run to minutes).
+    func sensitivity(of model: Model, in context: TechniqueContext, limit: Int?) async throws -> SensitivityReport
+}
+
+/// Per-layer sensitivity: the baseline score and, for each layer and setting, the score with
+/// only that layer changed. Sorted most sensitive first.
+public struct SensitivityReport: Sendable {
+    public struct Entry: Sendable {
+        /// Node name (or a group name when several nodes change together).
+        public var layer: String
+        public var opType: String
+        /// The setting measured: `"int8"` for quantization, `"0.3"` for a pruning ratio.
+        public var setting: String
+        public var score: AccuracyScore
+        /// Technique-specific extras (output SQNR, channels, MACs saved).
+        public var details: JSONValue
+
+        public init(layer: String, opType: String, setting: String, score: AccuracyScore, details: JSONValue = [:]) {
+            self.layer = layer
+            self.opType = opType
+            self.setting = setting
+            self.score = score
+            self.details = details
+        }
+    }
+
+    public var baseline: AccuracyScore
+    public var entries: [Entry]
+    public var split: String
+
+    public init(baseline: AccuracyScore, entries: [Entry], split: String) {
+        self.baseline = baseline
+        self.split = split
+        self.entries = entries.sorted { ($0.score.miou, $0.layer, $0.setting) < ($1.score.miou, $1.layer, $1.setting) }
+    }
+
+    public var json: JSONValue {
+        [
+            "split": .string(split),
+            "baseline": baseline.json,
+            "layers": .array(entries.map { e in
+                ["layer": .string(e.layer), "opType": .string(e.opType), "setting": .string(e.setting),
+                 "miou": .double(e.score.miou), "miouDrop": .double(baseline.miou - e.score.miou),
+                 "pixelAccuracy": .double(e.score.pixelAccuracy), "details": e.details]
+            }),
+        ]
+    }
+}
