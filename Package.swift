@@ -30,11 +30,15 @@ let package = Package(
         // Technique plugins: each depends on SegTechnique and lower layers only, and is
         // registered in SegServer/BuiltInTechniques.swift.
         .target(name: "Fuse", dependencies: ["SegTechnique", "SegRewrite", "SegGraph", "SegProtocol"], path: "plugins/Fuse"),
+        .target(name: "Quantize", dependencies: ["SegTechnique", "SegRewrite", "SegGraph", "SegProtocol", "SegTensor", "SegReference", "SegRuntime"],
+                path: "plugins/Quantize"),
+        .target(name: "Prune", dependencies: ["SegTechnique", "SegRewrite", "SegGraph", "SegProtocol", "SegTensor", "SegReference", "SegRuntime"],
+                path: "plugins/Prune"),
 
         // Wire
         .target(name: "SegProtocol"),
         .target(name: "SegTransport", dependencies: ["SegProtocol"]),
-        .target(name: "SegServer", dependencies: ["SegProtocol", "SegTransport", "SegTechnique", "SegGraph", "SegONNX", "SegReference", "SegTensor", "SegData", "SegImaging", "SegMetrics", "SegPipeline", "SegRuntime", "Fuse"]),
+        .target(name: "SegServer", dependencies: ["SegProtocol", "SegTransport", "SegTechnique", "SegGraph", "SegONNX", "SegReference", "SegTensor", "SegData", "SegImaging", "SegMetrics", "SegPipeline", "SegRuntime", "Fuse", "Quantize", "Prune"]),
 
         // Executables
         .executableTarget(name: "segslimd", dependencies: ["SegServer"]),
@@ -61,6 +65,10 @@ let package = Package(
         .testTarget(name: "SegDataTests", dependencies: ["SegData", "SegImaging"]),
         .testTarget(name: "SegProtocolTests", dependencies: ["SegProtocol"]),
         .testTarget(name: "SegTransportTests", dependencies: ["SegTransport", "SegProtocol"]),
+        .testTarget(name: "QuantizeTests", dependencies: ["Quantize", "SegTechnique", "SegReference", "SegRuntime", "SegONNX", "SegTensor", "SegGraph", "SegProtocol"],
+                    path: "Tests/QuantizeTests"),
+        .testTarget(name: "PruneTests", dependencies: ["Prune", "SegTechnique", "SegReference", "SegRuntime", "SegONNX", "SegTensor", "SegGraph", "SegProtocol"],
+                    path: "Tests/PruneTests"),
         .testTarget(name: "SegServerTests", dependencies: ["SegServer", "SegTechnique", "SegProtocol", "SegTransport", "SegTensor", "SegGraph"],
                     resources: [.copy("Fixtures")]),
     ]

@@ -1,0 +1,1 @@
+// plugins/Prune: structured channel pruning (issue 8). Sources land beside this file.
