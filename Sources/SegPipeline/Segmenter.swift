@@ -43,7 +43,25 @@ public struct Segmenter: Sendable {
         func lap() -> Double { let now = Date(); defer { clock = now }; return now.timeIntervalSince(clock) * 1000 }
 
         let rgb = try Self.rgb(input)
-        var image = rgb
+        let (chw, size) = try modelInput(rgb)
+        t.preprocessMs = lap()
+
+        let logits: Logits
+        if let slide {
+            logits = try slideInference(chw, height: size.height, width: size.width, slide: slide, isCancelled: isCancelled)
+        } else {
+            logits = try infer(chw, height: size.height, width: size.width, isCancelled: isCancelled)
+        }
+        t.inferMs = lap()
+        let mask = try logits.mask(height: rgb.height, width: rgb.width)
+        t.postprocessMs = lap()
+        return (mask, t)
+    }
+
+    /// The model's input for an image: resized (when the model has a fixed size and asks for
+    /// it), normalised, CHW; also the size it was resized to.
+    func modelInput(_ input: Image) throws -> (chw: [Float], size: (height: Int, width: Int)) {
+        var image = try Self.rgb(input)
         if preprocessing.resize == .stretch, let size = preprocessing.inputSize, size.height != image.height || size.width != image.width {
             image = try image.resizedBilinear(width: size.width, height: size.height)
         }
@@ -52,18 +70,14 @@ public struct Segmenter: Sendable {
             let n = image.width * image.height
             for i in 0..<n { chw.swapAt(i, 2 * n + i) }
         }
-        t.preprocessMs = lap()
+        return (chw, (image.height, image.width))
+    }
 
-        let logits: Logits
-        if let slide {
-            logits = try slideInference(chw, height: image.height, width: image.width, slide: slide, isCancelled: isCancelled)
-        } else {
-            logits = try infer(chw, height: image.height, width: image.width, isCancelled: isCancelled)
-        }
-        t.inferMs = lap()
-        let mask = try logits.mask(height: rgb.height, width: rgb.width)
-        t.postprocessMs = lap()
-        return (mask, t)
+    /// The input tensor (`[1, 3, H, W]`, by input name) the model sees for an image: what
+    /// calibration and BN re-estimation feed it.
+    public func inputs(for image: Image) throws -> [String: Tensor] {
+        let (chw, size) = try modelInput(image)
+        return [preprocessing.inputName: try Tensor(dims: [1, 3, size.height, size.width], scalars: chw)]
     }
 
     /// Gray and RGBA inputs become RGB.

@@ -12,13 +12,13 @@ extension ServerCore {
     static let compressMethods: [MethodHandler] = [
         MethodHandler(method: "model/compress") { ctx in
             let p = try ParamReader(ctx.params)
-            try p.rejectUnknown(allowed: ["id", "technique", "params", "dataset", "split", "calibration", "outputPath", "newId", "overwrite", "evaluate"])
+            try p.rejectUnknown(allowed: ["id", "technique", "params", "dataset", "split", "calibration", "outputPath", "newId", "overwrite", "evaluate", "threads"])
             let step = (technique: try p.string("technique"), params: p.fields["params"] ?? [:])
             return try await ctx.core.compress(ctx, p, steps: [step])
         },
         MethodHandler(method: "model/pipeline") { ctx in
             let p = try ParamReader(ctx.params)
-            try p.rejectUnknown(allowed: ["id", "steps", "dataset", "split", "calibration", "outputPath", "newId", "overwrite", "evaluate"])
+            try p.rejectUnknown(allowed: ["id", "steps", "dataset", "split", "calibration", "outputPath", "newId", "overwrite", "evaluate", "threads"])
             guard let raw = try p.optionalArray("steps"), !raw.isEmpty else {
                 throw ResponseError.invalidParams("params.steps: required non-empty array of {technique, params}")
             }
@@ -30,7 +30,60 @@ extension ServerCore {
             }
             return try await ctx.core.compress(ctx, p, steps: steps)
         },
+        MethodHandler(method: "model/sensitivity") { ctx in
+            let p = try ParamReader(ctx.params)
+            try p.rejectUnknown(allowed: ["id", "technique", "params", "dataset", "split", "limit", "calibration", "threads"])
+            return try await ctx.core.sensitivity(ctx, p)
+        },
     ]
+
+    /// `model/sensitivity`: per layer, the score with only that layer compressed.
+    func sensitivity(_ ctx: RequestContext, _ p: ParamReader) async throws -> JSONValue {
+        let source = try await models.entry(id: try p.string("id"))
+        let id = try p.string("technique")
+        let made: Result<any Technique, TechniqueRegistryError> = Result { () throws(TechniqueRegistryError) in
+            try registry.make(id: id, parameters: p.fields["params"] ?? [:])
+        }
+        let technique: any Technique
+        switch made {
+        case .success(let t): technique = t
+        case .failure(let e):
+            if case .unknownTechnique = e { throw ResponseError.invalidParams("params.technique: \(e)") }
+            throw ResponseError.invalidParams("params.params: \(e)")
+        }
+        guard let analyzer = technique as? any SensitivityAnalyzing else {
+            throw ResponseError.invalidParams("params.technique: '\(id)' has no per-layer sensitivity analysis")
+        }
+        guard p.fields["dataset"] != nil else {
+            throw ResponseError.invalidParams("params.dataset: required (a labelled dataset to score each layer on)")
+        }
+        let limit = try p.optionalInt("limit", range: 1...1_000_000).map { Int($0) }
+        let threads = try p.optionalInt("threads", range: 1...256).map { Int($0) }
+        let inputs = try await techniqueInputs(p, source: source, threads: threads)
+        guard inputs.accuracy != nil else {
+            throw ResponseError(.datasetError, "params.split: the split has no labelled images to score on")
+        }
+        ctx.progress.begin("Sensitivity of \(source.id) to \(id)")
+        let started = Date()
+        let context = TechniqueContext(progress: { fraction, message in ctx.progress.report(fraction, message: message) },
+                                       samples: inputs.samples, accuracy: inputs.accuracy, threads: threads)
+        let report: SensitivityReport
+        do { report = try await analyzer.sensitivity(of: source.model, in: context, limit: limit) } catch let e as TechniqueError {
+            throw ResponseError(.techniqueFailed, "technique '\(id)': \(e)")
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch let e as ResponseError {
+            throw e
+        } catch {
+            throw ResponseError(.techniqueFailed, "technique '\(id)': \(error)")
+        }
+        guard case .object(var json) = report.json else { return report.json }
+        json["id"] = .string(source.id)
+        json["technique"] = .string(id)
+        json["data"] = inputs.json
+        json["durationMs"] = .double(Self.ms(Date().timeIntervalSince(started) * 1000))
+        return .object(json)
+    }
 
     /// Size, parameters, MACs and op counts of a model, for reports.
     static func footprint(_ model: Model, encodedBytes: Int) throws -> JSONValue {
@@ -82,13 +135,15 @@ extension ServerCore {
         let stepCount = Double(techniques.count)
         ctx.progress.begin("Compressing \(source.id) with \(label)")
         let started = Date()
+        let threads = try p.optionalInt("threads", range: 1...256).map { Int($0) }
+        let inputs = try await techniqueInputs(p, source: source, threads: threads)
         var model = source.model
         var details: [JSONValue] = []
         for (i, (name, params, technique)) in techniques.enumerated() {
             try Task.checkCancellation()
-            let context = TechniqueContext { fraction, message in
+            let context = TechniqueContext(progress: { fraction, message in
                 ctx.progress.report((Double(i) + fraction) / stepCount, message: "\(name): \(message)")
-            }
+            }, samples: inputs.samples, accuracy: inputs.accuracy, threads: threads)
             let result: TechniqueResult
             do { result = try await technique.apply(to: model, in: context) } catch let e as TechniqueError {
                 throw ResponseError(.techniqueFailed, "technique '\(name)': \(e)")
@@ -129,6 +184,7 @@ extension ServerCore {
             "sizeRatio": .double(Double(bytes.count) / Double(max(sourceBytes.count, 1))),
             "durationMs": .double(Self.ms(Date().timeIntervalSince(started) * 1000)),
             "toolVersion": .string(SegSlimVersion.current),
+            "data": inputs.json,
         ]
         let entry = ModelStore.Entry(id: newID, path: outputPath, model: model, summary: summary, executor: executor, runner: CompiledRunner(model: model),
                                      preprocessing: preprocessing, fileBytes: Int64(bytes.count),
