@@ -50,12 +50,10 @@ public final class CompiledModel: Sendable {
         defer { checkin(arena) }
         for (name, slot) in inputSlots {
             guard let t = inputs[name] else { throw ExecutionError.missingInput(name) }
-            guard t.dtype == .f32, t.dims == slot.dims else {
-                throw ExecutionError.inputMismatch(name: name, expected: TensorType(elementType: .f32, shape: slot.dims.map { .value($0) }), actual: "\(t.dtype)\(t.shape)")
+            guard t.dtype == slot.dtype, t.dims == slot.dims else {
+                throw ExecutionError.inputMismatch(name: name, expected: TensorType(elementType: slot.dtype, shape: slot.dims.map { .value($0) }), actual: "\(t.dtype)\(t.shape)")
             }
-            try t.withUnsafeBufferPointer(as: Float.self) { src in
-                if let base = src.baseAddress { arena.pointer(slot).update(from: base, count: slot.count) }
-            }
+            try slot.store(t, in: arena)
         }
         for (name, t) in inputs where !inputSlots.contains(where: { $0.name == name }) { arena.tensors[name] = t }
         for step in steps {
@@ -72,8 +70,7 @@ public final class CompiledModel: Sendable {
         for (name, operand, _) in outputs {
             switch operand {
             case .slot(let s):
-                let buffer = UnsafeBufferPointer(start: arena.pointer(s), count: s.count)
-                result[name] = try Tensor(dims: s.dims, scalars: Array(buffer))
+                result[name] = try s.tensor(in: arena)
             case .tensor(let t): result[name] = arena.tensors[t]
             case .constant(let t): result[name] = t
             case .absent: break

@@ -44,6 +44,9 @@ enum FastPath {
 
     static func select(_ i: Int, in b: PlanBuilder, consumed: inout Set<Int>) throws -> PlanBuilder.Pending? {
         let node = b.nodes[i]
+        if node.opType == "QuantizeLinear" || node.opType == "DequantizeLinear" {
+            return try QuantPath.select(i, in: b, consumed: &consumed)
+        }
         guard node.domain.isEmpty, let out = node.outputs.first, b.isPlanned(out) else { return nil }
         let inputs = node.inputs
 

@@ -35,6 +35,15 @@ struct PlanBuilder {
         !name.isEmpty && constant(name) == nil && inference.types[name]?.elementType == .f32 && dims(name) != nil
     }
 
+    /// A value with an arena slot: f32 (`isPlanned`) or byte-sized (u8/i8, quantized
+    /// activations), static shape, computed at run time.
+    func isArena(_ name: String) -> Bool {
+        guard !name.isEmpty, constant(name) == nil, let t = inference.types[name]?.elementType, dims(name) != nil else { return false }
+        return t == .f32 || t == .u8 || t == .i8
+    }
+
+    func elementType(_ name: String) -> DType { inference.types[name]?.elementType ?? .f32 }
+
     func isGraphOutput(_ name: String) -> Bool { model.graph.outputs.contains { $0.name == name } }
 
     /// One step before slots are known: what it reads and writes by name, and how to make it.
@@ -59,19 +68,20 @@ struct PlanBuilder {
         // Lifetimes → offsets.
         var first: [String: Int] = [:], last: [String: Int] = [:]
         let graphInputs = model.graph.runtimeInputs.map(\.name)
-        for name in graphInputs where isPlanned(name) { first[name] = -1 }
+        for name in graphInputs where isArena(name) { first[name] = -1 }
         for (s, p) in pending.enumerated() {
-            for w in p.writes where isPlanned(w) && first[w] == nil { first[w] = s }
-            for r in p.reads where isPlanned(r) { last[r] = max(last[r] ?? s, s) }
+            for w in p.writes where isArena(w) && first[w] == nil { first[w] = s }
+            for r in p.reads where isArena(r) { last[r] = max(last[r] ?? s, s) }
         }
-        for o in model.graph.outputs where isPlanned(o.name) { last[o.name] = Int.max }
+        for o in model.graph.outputs where isArena(o.name) { last[o.name] = Int.max }
         let requests = first.map { name, f in
-            MemoryPlan.Request(name: name, count: dims(name)?.reduce(1, *) ?? 0, first: f, last: last[name] ?? f)
+            MemoryPlan.Request(name: name, count: Slot.floats(count: dims(name)?.reduce(1, *) ?? 0, dtype: elementType(name)),
+                               first: f, last: last[name] ?? f)
         }
         let plan = MemoryPlan(requests)
         func slot(_ name: String) -> Slot {
             let d = dims(name) ?? []
-            return Slot(offset: plan.offsets[name] ?? 0, count: d.reduce(1, *), dims: d)
+            return Slot(offset: plan.offsets[name] ?? 0, count: d.reduce(1, *), dims: d, dtype: elementType(name))
         }
         var steps: [any Step] = []
         var counts: [String: Int] = [:]
@@ -79,10 +89,10 @@ struct PlanBuilder {
             steps.append(try p.make(slot))
             counts[p.kind, default: 0] += 1
         }
-        let inputSlots = graphInputs.filter(isPlanned).map { ($0, slot($0)) }
+        let inputSlots = graphInputs.filter(isArena).map { ($0, slot($0)) }
         let outputs: [(String, FallbackStep.Operand, DType)] = model.graph.outputs.map { o in
             if let c = constant(o.name) { return (o.name, .constant(c), c.dtype) }
-            if isPlanned(o.name) { return (o.name, .slot(slot(o.name)), .f32) }
+            if isArena(o.name) { return (o.name, .slot(slot(o.name)), elementType(o.name)) }
             return (o.name, .tensor(o.name), inference.types[o.name]?.elementType ?? .f32)
         }
         return CompiledModel(inputShapes: inputShapes, steps: steps, inputSlots: inputSlots, outputs: outputs,
@@ -92,7 +102,7 @@ struct PlanBuilder {
     func operand(_ name: String, slot: (String) -> Slot) -> FallbackStep.Operand {
         if name.isEmpty { return .absent }
         if let c = constant(name) { return .constant(c) }
-        if isPlanned(name) { return .slot(slot(name)) }
+        if isArena(name) { return .slot(slot(name)) }
         return .tensor(name)
     }
 

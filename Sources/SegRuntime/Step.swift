@@ -36,8 +36,7 @@ struct FallbackStep: Step {
             case .constant(let t): args.append(t)
             case .tensor(let name): args.append(arena.tensors[name])
             case .slot(let s):
-                let buffer = UnsafeBufferPointer(start: arena.pointer(s), count: s.count)
-                args.append(try Tensor(dims: s.dims, scalars: Array(buffer)))
+                args.append(try s.tensor(in: arena))
             }
         }
         let results: [Tensor]
@@ -45,12 +44,10 @@ struct FallbackStep: Step {
         for (op, t) in zip(outputs, results) {
             switch op {
             case .slot(let s):
-                guard t.dtype == .f32, t.elementCount == s.count else {
-                    throw ExecutionError.node(label, .other("produced \(t.dtype)\(t.shape), planned f32\(s.dims)"))
+                guard t.dtype == s.dtype, t.elementCount == s.count else {
+                    throw ExecutionError.node(label, .other("produced \(t.dtype)\(t.shape), planned \(s.dtype)\(s.dims)"))
                 }
-                try t.withUnsafeBufferPointer(as: Float.self) { src in
-                    if let base = src.baseAddress { arena.pointer(s).update(from: base, count: s.count) }
-                }
+                try s.store(t, in: arena)
             case .tensor(let name): arena.tensors[name] = t
             case .absent, .constant: break
             }
