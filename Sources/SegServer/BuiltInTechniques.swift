@@ -1,4 +1,6 @@
 import Fuse
+import Prune
+import Quantize
 import SegTechnique
 
 extension TechniqueRegistry {
@@ -7,7 +9,7 @@ extension TechniqueRegistry {
     /// `plugins/` is missing here.
     public static let builtIn: TechniqueRegistry = {
         do {
-            return try TechniqueRegistry([FuseTechnique.self])
+            return try TechniqueRegistry([FuseTechnique.self, QuantizeTechnique.self, PruneTechnique.self])
         } catch {
             // Only a programming error here (duplicate ids) can land in this branch; the
             // registration test catches it before any release.
@@ -17,5 +19,5 @@ extension TechniqueRegistry {
     }()
 
     /// Plugin target names registered above, one per folder under `plugins/`.
-    public static let builtInPluginModules: [String] = ["Fuse"]
+    public static let builtInPluginModules: [String] = ["Fuse", "Prune", "Quantize"]
 }

@@ -152,8 +152,15 @@ extension ServerCore {
             } catch {
                 throw ResponseError(.techniqueFailed, "technique '\(name)': \(error)")
             }
-            model = result.model
             details.append(["technique": .string(name), "parameters": params, "details": result.details])
+            // A dry run reports what would happen and changes nothing: no model, no files.
+            if result.details["dryRun"]?.boolValue == true {
+                try await models.finishLoading(newID, entry: nil)
+                return ["id": .null, "path": .null, "dryRun": true,
+                        "report": ["technique": .string(label), "steps": .array(details), "dryRun": true,
+                                   "before": try Self.footprint(source.model, encodedBytes: try ONNX.encode(source.model).count)]]
+            }
+            model = result.model
         }
         try Task.checkCancellation()
 

@@ -36,7 +36,7 @@ extension Result where Success == JSONValue, Failure == ResponseError {
 }
 
 enum Commands {
-    static let all: [Command] = [demo, segment, evaluate, compare, compress, bench, info, run, export, status, techniques]
+    static let all: [Command] = [demo, segment, evaluate, compare, compress, sensitivity, bench, info, run, export, status, techniques]
 
     static func named(_ name: String) -> Command? { all.first { $0.name == name } }
 

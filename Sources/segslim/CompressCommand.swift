@@ -5,45 +5,15 @@ import SegProtocol
 extension Commands {
     static let compress = Command(
         name: "compress", summary: "Compress a model with a technique (see `segslim techniques`); writes OUT and OUT.report.json",
-        usage: "segslim compress MODEL.onnx --technique ID [--technique ID ...] [--param NAME=VALUE ...] --out OUT.onnx [--dataset DIR [--split S]] [--overwrite] [--json]"
+        usage: "segslim compress MODEL.onnx --technique ID [--technique ID ...] [--param NAME=VALUE ...] --out OUT.onnx [--dataset DIR [--split S]] [--calib-split S] [--calib-count N] [--calib-dir DIR] [--threads N] [--overwrite] [--json]"
     ) { args, client, options in
-        // Repeatable options are collected by hand: each --param applies to the last --technique.
-        var positional: [String] = [], steps: [(String, [String: JSONValue])] = [], out: String? = nil
-        var dataset: String? = nil, split: String? = nil, overwrite = false
-        var i = 0
-        func value(_ name: String) throws -> String {
-            guard i + 1 < args.count else { throw UsageError(message: "\(name) needs a value", command: "compress") }
-            i += 1
-            return args[i]
-        }
-        while i < args.count {
-            switch args[i] {
-            case "--technique": steps.append((try value("--technique"), [:]))
-            case "--param":
-                let p = try value("--param")
-                guard let eq = p.firstIndex(of: "="), !steps.isEmpty else {
-                    throw UsageError(message: "--param needs NAME=VALUE after a --technique", command: "compress")
-                }
-                let raw = String(p[p.index(after: eq)...])
-                // Values are JSON when they parse (numbers, booleans, arrays), else strings.
-                let parsed = (try? JSONParser.parse(raw)) ?? .string(raw)
-                steps[steps.count - 1].1[String(p[..<eq])] = parsed
-            case "--out": out = try value("--out")
-            case "--dataset": dataset = try value("--dataset")
-            case "--split": split = try value("--split")
-            case "--overwrite": overwrite = true
-            case let a where a.hasPrefix("--"): throw UsageError(message: "unknown option '\(a)'", command: "compress")
-            case let a: positional.append(a)
-            }
-            i += 1
-        }
-        guard positional.count == 1 else { throw UsageError(message: "expected one model path", command: "compress") }
-        guard !steps.isEmpty else { throw UsageError(message: "--technique ID is required", command: "compress") }
-        guard let out else { throw UsageError(message: "--out OUT.onnx is required", command: "compress") }
-        let model = try resident(positional[0], client)
-        var params: [String: JSONValue] = ["id": model["id"] ?? .null, "outputPath": .string(absolute(out)), "overwrite": .bool(overwrite)]
-        if let dataset { params["dataset"] = .string(absolute(dataset)) }
-        if let split { params["split"] = .string(split) }
+        let a = try TechniqueArguments.parse(args, command: "compress", extra: ["--out", "--overwrite"])
+        guard let out = a.extra["--out"] else { throw UsageError(message: "--out OUT.onnx is required", command: "compress") }
+        let steps = a.steps
+        let model = try resident(a.model, client)
+        var params = a.requestParams(id: model["id"] ?? .null)
+        params["outputPath"] = .string(absolute(out))
+        params["overwrite"] = .bool(a.extra["--overwrite"] != nil)
         let method: String
         if steps.count == 1 {
             method = "model/compress"

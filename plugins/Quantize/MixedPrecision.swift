@@ -1,0 +1,109 @@
+import SegGraph
+import SegProtocol
+import SegTechnique
+
+/// Mixed precision under an accuracy budget: quantize everything; if the mIoU drop exceeds the
+/// budget, rank layers by how much accuracy each costs when quantized alone (PaddleSlim's
+/// sensitivity), keep the top k in FP32 for k = 1, 2, 4, … and then bisect for the smallest k
+/// within budget. When even the last candidate misses, the best model found is returned and
+/// the report says so.
+struct MixedPrecision {
+    let quantizer: StaticQuantizer
+    let accuracy: AccuracyProbe
+    let budget: Double
+    let sensitivityLimit: Int
+
+    struct Outcome {
+        var plan: QuantizationPlan
+        var written: QDQWriter.Written
+        var json: JSONValue
+    }
+
+    struct Sensitivity {
+        var baseline: AccuracyScore
+        var layers: [SensitivityReport.Entry]
+    }
+
+    /// Each quantizable layer quantized alone, scored on the first `limit` images.
+    static func layerSensitivity(_ q: StaticQuantizer, accuracy: AccuracyProbe, limit: Int, context: TechniqueContext,
+                                 fraction: ClosedRange<Double>) async throws -> Sensitivity {
+        let full = q.plan()
+        let baseline = try await accuracy.evaluate(q.model, limit)
+        var entries: [SensitivityReport.Entry] = []
+        let span = fraction.upperBound - fraction.lowerBound
+        for (k, n) in full.quantized.enumerated() {
+            try context.checkCancellation()
+            let label = QuantizationPlan.label(n.node, n.index)
+            context.progress(fraction.lowerBound + span * Double(k) / Double(full.quantized.count), "sensitivity \(k + 1)/\(full.quantized.count): \(label)")
+            let plan = q.plan(only: [label] )
+            let written = try q.build(plan)
+            let score = try await accuracy.evaluate(written.model, limit)
+            entries.append(.init(layer: label, opType: n.node.opType, setting: "int8", score: score,
+                                 details: ["miouDrop": .double(baseline.miou - score.miou)]))
+        }
+        return Sensitivity(baseline: baseline, layers: entries)
+    }
+
+    func run(context: TechniqueContext, fraction: ClosedRange<Double>) async throws -> Outcome {
+        let span = fraction.upperBound - fraction.lowerBound
+        context.progress(fraction.lowerBound, "scoring FP32 and full INT8 on \(accuracy.split)")
+        let fp32 = try await accuracy.evaluate(quantizer.model, nil)
+        let fullPlan = quantizer.plan()
+        let full = try quantizer.build(fullPlan)
+        let fullScore = try await accuracy.evaluate(full.model, nil)
+        var trials: [JSONValue] = [["keptFP32": 0, "miou": .double(fullScore.miou), "miouDrop": .double(fp32.miou - fullScore.miou)]]
+        var base: [String: JSONValue] = [
+            "budget": .double(budget), "split": .string(accuracy.split), "images": .int(Int64(fp32.images)),
+            "fp32Miou": .double(fp32.miou), "fullInt8Miou": .double(fullScore.miou), "fullInt8Drop": .double(fp32.miou - fullScore.miou),
+        ]
+        if fp32.miou - fullScore.miou <= budget {
+            base["budgetMet"] = true
+            base["keptForAccuracy"] = []
+            base["finalDrop"] = .double(fp32.miou - fullScore.miou)
+            base["trials"] = .array(trials)
+            return Outcome(plan: fullPlan, written: full, json: .object(base))
+        }
+        let sens = try await Self.layerSensitivity(quantizer, accuracy: accuracy, limit: sensitivityLimit, context: context,
+                                                   fraction: fraction.lowerBound + span * 0.05...fraction.lowerBound + span * 0.7)
+        // Most costly first (largest drop alone).
+        let ranked = sens.layers.sorted { $0.score.miou < $1.score.miou }.map(\.layer)
+        var best = (drop: fp32.miou - fullScore.miou, k: 0, plan: fullPlan, written: full)
+        func attempt(_ k: Int) async throws -> Double {
+            let keep = Dictionary(uniqueKeysWithValues: ranked.prefix(k).map { ($0, "kept FP32 for accuracy (maxMiouDrop)") })
+            let plan = quantizer.plan(extraFP32: keep)
+            let written = try quantizer.build(plan)
+            let score = try await accuracy.evaluate(written.model, nil)
+            let drop = fp32.miou - score.miou
+            trials.append(["keptFP32": .int(Int64(k)), "miou": .double(score.miou), "miouDrop": .double(drop)])
+            if drop <= budget ? (best.drop > budget || k < best.k) : (best.drop > budget && drop < best.drop) {
+                best = (drop, k, plan, written)
+            }
+            return drop
+        }
+        var k = 1, lastMiss = 0, hit: Int? = nil
+        while k <= ranked.count {
+            try context.checkCancellation()
+            context.progress(fraction.lowerBound + span * 0.75, "keeping the \(k) most sensitive layers FP32")
+            if try await attempt(k) <= budget { hit = k; break }
+            lastMiss = k
+            if k == ranked.count { break }
+            k = Swift.min(k * 2, ranked.count)
+        }
+        if var hi = hit {
+            var lo = lastMiss + 1
+            while lo < hi {
+                try context.checkCancellation()
+                let mid = (lo + hi) / 2
+                if try await attempt(mid) <= budget { hi = mid } else { lo = mid + 1 }
+            }
+        }
+        base["budgetMet"] = .bool(best.drop <= budget)
+        if best.drop > budget { base["note"] = .string("budget not met: returning the best model found (drop \(best.drop)) with \(best.k) layers kept FP32") }
+        base["keptForAccuracy"] = .array(ranked.prefix(best.k).map(JSONValue.string))
+        base["finalDrop"] = .double(best.drop)
+        base["trials"] = .array(trials)
+        base["sensitivity"] = .array(sens.layers.map { ["layer": .string($0.layer), "opType": .string($0.opType), "miouDrop": .double(sens.baseline.miou - $0.score.miou)] })
+        base["sensitivityImages"] = .int(Int64(sens.baseline.images))
+        return Outcome(plan: best.plan, written: best.written, json: .object(base))
+    }
+}

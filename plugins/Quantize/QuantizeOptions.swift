@@ -1,0 +1,115 @@
+import SegProtocol
+import SegTechnique
+
+/// The Quantize plugin's parameters, validated once (`init(parameters:)`), with the reasons
+/// for the defaults next to them.
+struct QuantizeOptions: Sendable, Equatable {
+    enum Mode: String, Sendable, CaseIterable {
+        /// INT8 activations and weights, ranges from calibration: the fast path.
+        case `static`
+        /// INT8 weights; activations quantized per run from their own range (ConvInteger).
+        case dynamic
+        /// INT8 weights stored, dequantized at load: a 4× smaller file, FP32 compute.
+        case weightOnly
+        /// FP16 weights stored, FP32 compute: half the file, near-lossless.
+        case fp16
+    }
+
+    enum Calibration: String, Sendable, CaseIterable {
+        case minmax, percentile, entropy, mse
+    }
+
+    var mode: Mode = .static
+    /// MSE-optimal clipping per tensor: on the demo model it lost the least mIoU of the four
+    /// methods (see the issue note); minmax is hurt by rare outliers in the HardSwish layers.
+    var calibration: Calibration = .mse
+    /// Percentile kept by `percentile` (99.999 keeps all but 1 in 100,000 values).
+    var percentile: Double = 99.999
+    var perChannel = true
+    /// Quantize bias so that E[Wq·x] = E[W·x] per output channel (needs per-channel input means).
+    var biasCorrection = true
+    /// Calibration images used (at most the number the server provides).
+    var calibrationCount: Int? = nil
+    /// Histogram resolution for percentile/entropy/mse.
+    var bins = 2048
+    var excludeNodes: Set<String> = []
+    var excludeOpTypes: Set<String> = []
+    /// Keep the most sensitive layers in FP32 until the mIoU drop is within this fraction.
+    var maxMiouDrop: Double? = nil
+    /// Images per candidate when measuring per-layer sensitivity for `maxMiouDrop`.
+    var sensitivityLimit = 20
+    /// Only report what would happen.
+    var dryRun = false
+    /// Calibration images on which per-layer SQNR is measured for the report.
+    var sqnrSamples = 2
+
+    static let known: [String] = ["mode", "calibration", "percentile", "perChannel", "biasCorrection", "calibrationCount", "bins",
+                                  "excludeNodes", "excludeOpTypes", "maxMiouDrop", "sensitivityLimit", "dryRun", "sqnrSamples"]
+
+    init(_ parameters: JSONValue) throws(TechniqueError) {
+        guard case .object(let o) = parameters else { throw .invalidParameter(name: "(parameters)", reason: "expected an object") }
+        if let bad = o.keys.sorted().first(where: { !Self.known.contains($0) }) {
+            throw .invalidParameter(name: bad, reason: "unknown parameter (known: \(Self.known.joined(separator: ", ")))")
+        }
+        func string(_ key: String) throws(TechniqueError) -> String? {
+            guard let v = o[key] else { return nil }
+            guard case .string(let s) = v else { throw .invalidParameter(name: key, reason: "expected a string, got \(v.typeName)") }
+            return s
+        }
+        func bool(_ key: String) throws(TechniqueError) -> Bool? {
+            guard let v = o[key] else { return nil }
+            guard case .bool(let b) = v else { throw .invalidParameter(name: key, reason: "expected true or false, got \(v.typeName)") }
+            return b
+        }
+        func number(_ key: String, _ range: ClosedRange<Double>) throws(TechniqueError) -> Double? {
+            guard let v = o[key] else { return nil }
+            guard let d = v.doubleValue, d.isFinite else { throw .invalidParameter(name: key, reason: "expected a number, got \(v.typeName)") }
+            guard range.contains(d) else { throw .invalidParameter(name: key, reason: "\(d) is outside \(range.lowerBound)...\(range.upperBound)") }
+            return d
+        }
+        func integer(_ key: String, _ range: ClosedRange<Int>) throws(TechniqueError) -> Int? {
+            guard let d = try number(key, Double(range.lowerBound)...Double(range.upperBound)) else { return nil }
+            guard d == d.rounded() else { throw .invalidParameter(name: key, reason: "expected an integer, got \(d)") }
+            return Int(d)
+        }
+        func names(_ key: String) throws(TechniqueError) -> Set<String> {
+            guard let v = o[key] else { return [] }
+            guard case .array(let a) = v else { throw .invalidParameter(name: key, reason: "expected an array of strings") }
+            var out: Set<String> = []
+            for item in a {
+                guard case .string(let s) = item else { throw .invalidParameter(name: key, reason: "expected an array of strings, found \(item.typeName)") }
+                out.insert(s)
+            }
+            return out
+        }
+        if let m = try string("mode") {
+            guard let mode = Mode(rawValue: m) else {
+                throw .invalidParameter(name: "mode", reason: "'\(m)' is not one of \(Mode.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            self.mode = mode
+        }
+        if let c = try string("calibration") {
+            guard let cal = Calibration(rawValue: c) else {
+                throw .invalidParameter(name: "calibration", reason: "'\(c)' is not one of \(Calibration.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            calibration = cal
+        }
+        percentile = try number("percentile", 50...100) ?? percentile
+        perChannel = try bool("perChannel") ?? perChannel
+        biasCorrection = try bool("biasCorrection") ?? biasCorrection
+        calibrationCount = try integer("calibrationCount", 1...100_000)
+        bins = try integer("bins", 128...65536) ?? bins
+        excludeNodes = try names("excludeNodes")
+        excludeOpTypes = try names("excludeOpTypes")
+        maxMiouDrop = try number("maxMiouDrop", 0...1)
+        sensitivityLimit = try integer("sensitivityLimit", 1...100_000) ?? sensitivityLimit
+        dryRun = try bool("dryRun") ?? dryRun
+        sqnrSamples = try integer("sqnrSamples", 0...1000) ?? sqnrSamples
+        if maxMiouDrop != nil && mode != .static {
+            throw .invalidParameter(name: "maxMiouDrop", reason: "mixed precision applies to mode 'static' (mode is '\(mode.rawValue)')")
+        }
+    }
+
+    /// Whether activations need calibration ranges.
+    var needsCalibration: Bool { mode == .static }
+}
