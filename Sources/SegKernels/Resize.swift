@@ -84,7 +84,7 @@ public func resize(_ mode: ResizeMode, coordinates: ResizeCoordinates, input: Un
 }
 
 /// Per output index: (first source index, second source index, weight of the second).
-private func axis(_ mode: ResizeMode, _ coordinates: ResizeCoordinates, scale: Float,
+func axis(_ mode: ResizeMode, _ coordinates: ResizeCoordinates, scale: Float,
                   inLength: Int, outLength: Int) -> [(Int, Int, Float)] {
     (0..<outLength).map { i in
         let x = coordinates.source(i, scale: scale, inLength: inLength, outLength: outLength)

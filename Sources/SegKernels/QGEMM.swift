@@ -1,0 +1,381 @@
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+#endif
+
+/// How u8 × s8 products are summed on AVX2.
+public enum QGemmPath: String, Sendable, CaseIterable {
+    /// Both operands widened to s16, pairs summed by `vpmaddwd` into s32: never saturates.
+    case exact
+    /// `vpmaddubsw` (u8 × s8 pairs into s16, saturating) then `vpmaddwd` by ones into s32.
+    /// Exact only when no pair of weights can push the s16 sum out of range; `QPackedWeights`
+    /// picks it only then.
+    case maddubs
+}
+
+/// s8 weights W[N × K] (N output channels, K = reduction, in the order the A rows use)
+/// packed once for `qgemm`: 16 output channels per panel, K padded to a multiple of 4 with
+/// zeros. Also keeps per-channel weight sums, so an activation zero point costs one multiply
+/// per channel: Σ w·(x − zx) = Σ w·x − zx·Σ w.
+public struct QPackedWeights: Sendable {
+    public let n: Int, k: Int
+    let kPadded: Int
+    public let path: QGemmPath
+    /// `.maddubs`: [panel][k/4][16][4] s8. `.exact`: [panel][k/2][16][2] s16 (as bytes).
+    let panels: [UInt8]
+    /// Σ_k W[n][k].
+    public let rowSums: [Int32]
+    /// The weights as given, for the portable path.
+    let weights: [Int8]
+
+    static let nr = 16
+
+    /// Whether `vpmaddubsw` cannot saturate: for every pair (k, k+1) it sums (k even), the
+    /// positive weights add up to ≤ 128 and so do the magnitudes of the negative ones
+    /// (255 · 128 = 32640 ≤ 32767; a mixed-sign pair is bounded by its larger side).
+    public static func maddubsIsExact(_ weights: [Int8], n: Int, k: Int) -> Bool {
+        for row in 0..<n {
+            var j = 0
+            while j < k {
+                let a = Int(weights[row * k + j]), b = j + 1 < k ? Int(weights[row * k + j + 1]) : 0
+                if max(a, 0) + max(b, 0) > 128 || max(-a, 0) + max(-b, 0) > 128 { return false }
+                j += 2
+            }
+        }
+        return true
+    }
+
+    /// `path` nil: `.maddubs` when provably exact for these weights, else `.exact`. Forcing
+    /// `.maddubs` on weights that can saturate gives wrong sums (for measurement only).
+    public init(weights: [Int8], n: Int, k: Int, path: QGemmPath? = nil) throws(KernelError) {
+        try require(n >= 1, "N", n, "must be ≥ 1")
+        try require(k >= 1, "K", k, "must be ≥ 1")
+        try require(weights.count == n * k, "weights", weights.count, "must hold N·K = \(n * k) values")
+        self.n = n
+        self.k = k
+        kPadded = (k + 3) / 4 * 4
+        let chosen = path ?? (Self.maddubsIsExact(weights, n: n, k: k) ? .maddubs : .exact)
+        self.path = chosen
+        self.weights = weights
+        rowSums = (0..<n).map { row in (0..<k).reduce(Int32(0)) { $0 + Int32(weights[row * k + $1]) } }
+        let panelCount = (n + Self.nr - 1) / Self.nr
+        var packed: [UInt8]
+        switch chosen {
+        case .maddubs:
+            packed = [UInt8](repeating: 0, count: panelCount * kPadded * Self.nr)
+            for p in 0..<panelCount {
+                for g in 0..<(kPadded / 4) {
+                    for c in 0..<Self.nr where p * Self.nr + c < n {
+                        for t in 0..<4 where g * 4 + t < k {
+                            packed[((p * (kPadded / 4) + g) * Self.nr + c) * 4 + t] = UInt8(bitPattern: weights[(p * Self.nr + c) * k + g * 4 + t])
+                        }
+                    }
+                }
+            }
+        case .exact:
+            var halves = [Int16](repeating: 0, count: panelCount * kPadded * Self.nr)
+            for p in 0..<panelCount {
+                for g in 0..<(kPadded / 2) {
+                    for c in 0..<Self.nr where p * Self.nr + c < n {
+                        for t in 0..<2 where g * 2 + t < k {
+                            halves[((p * (kPadded / 2) + g) * Self.nr + c) * 2 + t] = Int16(weights[(p * Self.nr + c) * k + g * 2 + t])
+                        }
+                    }
+                }
+            }
+            packed = halves.withUnsafeBytes { [UInt8]($0) }
+        }
+        panels = packed
+    }
+
+    var panelBytes: Int { kPadded * Self.nr * (path == .exact ? 2 : 1) }
+}
+
+/// What happens to the s32 sums acc[r][n] = Σ_k x[r][k]·W[n][k]:
+/// - `.u8`: q = clamp(round_half_even((acc + bias[n]) · multiplier[n]) + zeroPoint, low, high)
+///   (low/high inside [0, 255]: a fused Relu/Clip is a narrower clamp).
+/// - `.f32`: y = (acc + bias[n]) · multiplier[n] (dequantized, for a float consumer).
+/// `bias` already holds the quantized bias minus zx·Σ_k W[n][k].
+public struct QRequantization: Sendable {
+    public var bias: [Int32]
+    public var multiplier: [Float]
+    public var zeroPoint: Int32
+    public var low: Int32, high: Int32
+
+    public init(bias: [Int32], multiplier: [Float], zeroPoint: Int32 = 0, low: Int32 = 0, high: Int32 = 255) {
+        self.bias = bias; self.multiplier = multiplier; self.zeroPoint = zeroPoint; self.low = low; self.high = high
+    }
+
+    @inline(__always)
+    public func requantize(_ acc: Int32, channel n: Int) -> Int32 {
+        let v = Float(acc &+ bias[n]) * multiplier[n]
+        return min(max(Int32(v.rounded(.toNearestOrEven)) &+ zeroPoint, low), high)
+    }
+
+    /// Padded to whole 16-channel panels so the vector epilogue never reads past the end.
+    func padded(to count: Int) -> QRequantization {
+        var r = self
+        r.bias += [Int32](repeating: 0, count: max(0, count - bias.count))
+        r.multiplier += [Float](repeating: 0, count: max(0, count - multiplier.count))
+        return r
+    }
+}
+
+/// Where `qgemm` writes row r, channel n.
+public enum QGemmOutput {
+    /// u8 codes at base[r·rowStride + n] (NHWC when rows are pixels).
+    case u8(UnsafeMutablePointer<UInt8>, rowStride: Int)
+    /// f32 at base[r·rowStride + n·channelStride] (NCHW: rowStride 1, channelStride H·W).
+    case f32(UnsafeMutablePointer<Float>, rowStride: Int, channelStride: Int)
+}
+
+/// Rows of the A operand (u8 activations, K per row), produced on demand so im2col never
+/// materialises the whole matrix.
+public enum QGemmA {
+    /// Row r at base + r·rowStride, K bytes (readable up to K rounded up to 4).
+    case rows(UnsafePointer<UInt8>, rowStride: Int)
+    /// Filled by `fill(rows, destination, destinationStride)`: K bytes per row.
+    case gather(QRowGather)
+}
+
+/// An im2col-style row source.
+public protocol QRowGather: Sendable {
+    func fill(rows: Range<Int>, into: UnsafeMutablePointer<UInt8>, stride: Int)
+}
+
+/// C[M × N] = requantize(A[M × K] · Wᵀ), rows split over the pool. A is u8, W is s8.
+public func qgemm(m: Int, a: QGemmA, weights: QPackedWeights, requantization: QRequantization, output: QGemmOutput,
+                  context: KernelContext = .shared) throws(KernelError) {
+    try require(m >= 0, "M", m, "must be ≥ 0")
+    try require(requantization.bias.count >= weights.n && requantization.multiplier.count >= weights.n,
+                "requantization", requantization.bias.count, "needs one bias and multiplier per output channel (\(weights.n))")
+    if m == 0 { return }
+    let panelCount = (weights.n + QPackedWeights.nr - 1) / QPackedWeights.nr
+    let rq = requantization.padded(to: panelCount * QPackedWeights.nr)
+    let tiles = (m + 3) / 4
+    // A tile of rows is the unit of work; a task takes a contiguous run of them.
+    context.pool.parallelFor(context.pool.threadCount == 1 ? 1 : tiles) { range in
+        let r0 = context.pool.threadCount == 1 ? 0 : range.lowerBound * 4
+        let r1 = context.pool.threadCount == 1 ? m : min(m, range.upperBound * 4)
+        QGemmTask(m: m, a: a, w: weights, rq: rq, output: output, isa: context.isa).run(rows: r0..<r1)
+    }
+}
+
+struct QGemmTask {
+    let m: Int
+    let a: QGemmA
+    let w: QPackedWeights
+    let rq: QRequantization
+    let output: QGemmOutput
+    let isa: KernelISA
+
+    /// Rows per block: the packed A block (≤ 32 rows × K) stays in L1/L2 while every
+    /// weight panel passes over it.
+    static let mc = 32
+
+    func run(rows: Range<Int>) {
+        let kp = w.kPadded
+        let elementBytes = w.path == .exact && isa == .avx2 ? 2 : 1
+        withUnsafeTemporaryAllocation(byteCount: Self.mc * kp * 3 + 64, alignment: 64) { raw in
+            guard let base = raw.baseAddress else { return }
+            let bytes = base.assumingMemoryBound(to: UInt8.self)
+            // u8 gather area first, the s16 widening after it.
+            let gathered = bytes, widened = bytes + Self.mc * kp
+            var i0 = rows.lowerBound
+            while i0 < rows.upperBound {
+                let i1 = min(rows.upperBound, i0 + Self.mc)
+                var aBase: UnsafeRawPointer
+                var aStride: Int
+                switch a {
+                case let .rows(p, rowStride):
+                    aBase = UnsafeRawPointer(p + i0 * rowStride); aStride = rowStride
+                case let .gather(g):
+                    for r in 0..<(i1 - i0) { (gathered + r * kp + w.k).initialize(repeating: 0, count: kp - w.k) }
+                    g.fill(rows: i0..<i1, into: gathered, stride: kp)
+                    aBase = UnsafeRawPointer(gathered); aStride = kp
+                }
+                if w.path == .exact && isa == .avx2 {
+                    // Widen to s16 once per block; every panel reuses it. K padding reads
+                    // bytes of the next row (or slack) but meets zero weights.
+                    let src = aBase.assumingMemoryBound(to: UInt8.self)
+                    let dst = UnsafeMutableRawPointer(widened).assumingMemoryBound(to: Int16.self)
+                    for r in 0..<(i1 - i0) { widen(src + r * aStride, dst + r * kp, count: w.k, padded: kp) }
+                    aBase = UnsafeRawPointer(widened); aStride = kp
+                }
+                block(rows: i0..<i1, a: aBase, aStride: aStride * elementBytes)
+                i0 = i1
+            }
+        }
+    }
+
+    private func widen(_ src: UnsafePointer<UInt8>, _ dst: UnsafeMutablePointer<Int16>, count: Int, padded: Int) {
+        var j = 0
+        #if arch(x86_64)
+        while j + 16 <= count {
+            let v = _mm_loadu_si128(UnsafeRawPointer(src + j).assumingMemoryBound(to: __m128i.self))
+            _mm256_storeu_si256(UnsafeMutableRawPointer(dst + j).assumingMemoryBound(to: __m256i.self), _mm256_cvtepu8_epi16(v))
+            j += 16
+        }
+        #endif
+        while j < count { dst[j] = Int16(src[j]); j += 1 }
+        while j < padded { dst[j] = 0; j += 1 }
+    }
+
+    /// All panels over rows `rows`, whose A rows start at `a` (byte stride `aStride`).
+    private func block(rows: Range<Int>, a: UnsafeRawPointer, aStride: Int) {
+        let panelCount = (w.n + QPackedWeights.nr - 1) / QPackedWeights.nr
+        w.panels.withUnsafeBufferPointer { pb in
+        rq.bias.withUnsafeBufferPointer { bias in
+        rq.multiplier.withUnsafeBufferPointer { mult in
+            guard let panels = pb.baseAddress, let biasBase = bias.baseAddress, let multBase = mult.baseAddress else { return }
+            for p in 0..<panelCount {
+                let n0 = p * QPackedWeights.nr
+                let columns = min(QPackedWeights.nr, w.n - n0)
+                var r = rows.lowerBound
+                while r < rows.upperBound {
+                    let count = min(4, rows.upperBound - r)
+                    // Short tiles repeat their last row (valid memory); only real rows are stored.
+                    let t = a + (r - rows.lowerBound) * aStride
+                    let p0 = t, p1 = t + min(1, count - 1) * aStride, p2 = t + min(2, count - 1) * aStride, p3 = t + min(3, count - 1) * aStride
+                    var acc = QTile()
+                    #if arch(x86_64)
+                    if isa == .avx2 {
+                        if w.path == .exact {
+                            qKernelExact(w.kPadded / 2, p0, p1, p2, p3, panels + p * w.panelBytes, &acc)
+                        } else {
+                            qKernelMaddubs(w.kPadded / 4, p0, p1, p2, p3, panels + p * w.panelBytes, &acc)
+                        }
+                    } else {
+                        portableTile([p0, p1, p2, p3], n0: n0, columns: columns, &acc)
+                    }
+                    #else
+                    portableTile([p0, p1, p2, p3], n0: n0, columns: columns, &acc)
+                    #endif
+                    store(acc, row: r, rows: count, n0: n0, columns: columns, bias: biasBase + n0, mult: multBase + n0)
+                    r += count
+                }
+            }
+        }
+        }
+        }
+    }
+
+    /// Scalar sums for the portable path (A rows are u8 there: no widening is done).
+    private func portableTile(_ rowPointers: [UnsafeRawPointer], n0: Int, columns: Int, _ acc: inout QTile) {
+        for r in 0..<4 {
+            let x = rowPointers[r].assumingMemoryBound(to: UInt8.self)
+            for c in 0..<columns {
+                var s: Int32 = 0
+                let wRow = (n0 + c) * w.k
+                for j in 0..<w.k { s &+= Int32(x[j]) &* Int32(w.weights[wRow + j]) }
+                acc[r, c] = s
+            }
+        }
+    }
+
+    private func store(_ acc: QTile, row: Int, rows: Int, n0: Int, columns: Int,
+                       bias: UnsafePointer<Int32>, mult: UnsafePointer<Float>) {
+        switch output {
+        case let .u8(base, rowStride):
+            for r in 0..<rows {
+                storeRequantized16(acc.lane(r, 0), acc.lane(r, 1), bias, mult, rq, base + (row + r) * rowStride + n0, count: columns)
+            }
+        case let .f32(base, rowStride, channelStride):
+            for r in 0..<rows {
+                for c in 0..<columns {
+                    base[(row + r) * rowStride + (n0 + c) * channelStride] = Float(acc[r, c] &+ bias[c]) * mult[c]
+                }
+            }
+        }
+    }
+}
+
+/// round_half_even to Int32 (`vcvtps2dq` under the default rounding mode).
+@inline(__always)
+func roundToInt32(_ v: SIMD8<Float>) -> SIMD8<Int32> {
+    #if arch(x86_64)
+    return unsafeBitCast(_mm256_cvtps_epi32(unsafeBitCast(v, to: __m256.self)), to: SIMD8<Int32>.self)
+    #else
+    return SIMD8<Int32>(v.rounded(.toNearestOrEven))
+    #endif
+}
+
+/// A 4 × 16 tile of s32 sums, row-major, in registers/stack (no heap).
+struct QTile {
+    typealias V = SIMD8<Int32>
+    var v: (V, V, V, V, V, V, V, V) = (.zero, .zero, .zero, .zero, .zero, .zero, .zero, .zero)
+    subscript(r: Int, c: Int) -> Int32 {
+        get { withUnsafeBytes(of: v) { $0.load(fromByteOffset: (r * 16 + c) * 4, as: Int32.self) } }
+        set { withUnsafeMutableBytes(of: &v) { $0.storeBytes(of: newValue, toByteOffset: (r * 16 + c) * 4, as: Int32.self) } }
+    }
+    @inline(__always)
+    func lane(_ r: Int, _ h: Int) -> V { withUnsafeBytes(of: v) { $0.load(fromByteOffset: (r * 2 + h) * 32, as: V.self) } }
+}
+
+#if arch(x86_64)
+/// 4 rows × 16 channels, K in groups of 4: u8 row bytes broadcast as one dword, two
+/// `vpmaddubsw` against the [16][4] weight panel step, `vpmaddwd` by ones, s32 adds.
+@inline(never)
+func qKernelMaddubs(_ groups: Int, _ a0: UnsafeRawPointer, _ a1: UnsafeRawPointer, _ a2: UnsafeRawPointer, _ a3: UnsafeRawPointer,
+                    _ w: UnsafePointer<UInt8>, _ tile: inout QTile) {
+    var c00 = _mm256_setzero_si256(), c01 = _mm256_setzero_si256()
+    var c10 = _mm256_setzero_si256(), c11 = _mm256_setzero_si256()
+    var c20 = _mm256_setzero_si256(), c21 = _mm256_setzero_si256()
+    var c30 = _mm256_setzero_si256(), c31 = _mm256_setzero_si256()
+    let ones = _mm256_set1_epi16(1)
+    var pw = UnsafeRawPointer(w)
+    var off = 0
+    for _ in 0..<groups {
+        let w0 = _mm256_loadu_si256(pw.assumingMemoryBound(to: __m256i.self))
+        let w1 = _mm256_loadu_si256((pw + 32).assumingMemoryBound(to: __m256i.self))
+        var x = _mm256_set1_epi32(Int32(bitPattern: a0.loadUnaligned(fromByteOffset: off, as: UInt32.self)))
+        c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(_mm256_maddubs_epi16(x, w0), ones))
+        c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(_mm256_maddubs_epi16(x, w1), ones))
+        x = _mm256_set1_epi32(Int32(bitPattern: a1.loadUnaligned(fromByteOffset: off, as: UInt32.self)))
+        c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(_mm256_maddubs_epi16(x, w0), ones))
+        c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(_mm256_maddubs_epi16(x, w1), ones))
+        x = _mm256_set1_epi32(Int32(bitPattern: a2.loadUnaligned(fromByteOffset: off, as: UInt32.self)))
+        c20 = _mm256_add_epi32(c20, _mm256_madd_epi16(_mm256_maddubs_epi16(x, w0), ones))
+        c21 = _mm256_add_epi32(c21, _mm256_madd_epi16(_mm256_maddubs_epi16(x, w1), ones))
+        x = _mm256_set1_epi32(Int32(bitPattern: a3.loadUnaligned(fromByteOffset: off, as: UInt32.self)))
+        c30 = _mm256_add_epi32(c30, _mm256_madd_epi16(_mm256_maddubs_epi16(x, w0), ones))
+        c31 = _mm256_add_epi32(c31, _mm256_madd_epi16(_mm256_maddubs_epi16(x, w1), ones))
+        pw += 64
+        off += 4
+    }
+    tile.v = (unsafeBitCast(c00, to: QTile.V.self), unsafeBitCast(c01, to: QTile.V.self),
+              unsafeBitCast(c10, to: QTile.V.self), unsafeBitCast(c11, to: QTile.V.self),
+              unsafeBitCast(c20, to: QTile.V.self), unsafeBitCast(c21, to: QTile.V.self),
+              unsafeBitCast(c30, to: QTile.V.self), unsafeBitCast(c31, to: QTile.V.self))
+}
+
+/// 4 rows × 16 channels, K in pairs: s16 row pairs broadcast as one dword, `vpmaddwd` against
+/// the [16][2] s16 weight panel step (exact: products ≤ 255·128, pair sums far from 2³¹).
+@inline(never)
+func qKernelExact(_ pairs: Int, _ a0: UnsafeRawPointer, _ a1: UnsafeRawPointer, _ a2: UnsafeRawPointer, _ a3: UnsafeRawPointer,
+                  _ w: UnsafePointer<UInt8>, _ tile: inout QTile) {
+    var c00 = _mm256_setzero_si256(), c01 = _mm256_setzero_si256()
+    var c10 = _mm256_setzero_si256(), c11 = _mm256_setzero_si256()
+    var c20 = _mm256_setzero_si256(), c21 = _mm256_setzero_si256()
+    var c30 = _mm256_setzero_si256(), c31 = _mm256_setzero_si256()
+    var pw = UnsafeRawPointer(w)
+    var off = 0
+    for _ in 0..<pairs {
+        let w0 = _mm256_loadu_si256(pw.assumingMemoryBound(to: __m256i.self))
+        let w1 = _mm256_loadu_si256((pw + 32).assumingMemoryBound(to: __m256i.self))
+        var x = _mm256_set1_epi32(Int32(bitPattern: a0.loadUnaligned(fromByteOffset: off, as: UInt32.self)))
+        c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(x, w0)); c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(x, w1))
+        x = _mm256_set1_epi32(Int32(bitPattern: a1.loadUnaligned(fromByteOffset: off, as: UInt32.self)))
+        c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(x, w0)); c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(x, w1))
+        x = _mm256_set1_epi32(Int32(bitPattern: a2.loadUnaligned(fromByteOffset: off, as: UInt32.self)))
+        c20 = _mm256_add_epi32(c20, _mm256_madd_epi16(x, w0)); c21 = _mm256_add_epi32(c21, _mm256_madd_epi16(x, w1))
+        x = _mm256_set1_epi32(Int32(bitPattern: a3.loadUnaligned(fromByteOffset: off, as: UInt32.self)))
+        c30 = _mm256_add_epi32(c30, _mm256_madd_epi16(x, w0)); c31 = _mm256_add_epi32(c31, _mm256_madd_epi16(x, w1))
+        pw += 64
+        off += 4
+    }
+    tile.v = (unsafeBitCast(c00, to: QTile.V.self), unsafeBitCast(c01, to: QTile.V.self),
+              unsafeBitCast(c10, to: QTile.V.self), unsafeBitCast(c11, to: QTile.V.self),
+              unsafeBitCast(c20, to: QTile.V.self), unsafeBitCast(c21, to: QTile.V.self),
+              unsafeBitCast(c30, to: QTile.V.self), unsafeBitCast(c31, to: QTile.V.self))
+}
+#endif
