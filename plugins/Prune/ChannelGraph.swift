@@ -298,7 +298,14 @@ struct ChannelGraph: Sendable {
             let name = names.min { (order[$0] ?? 0, $0) < (order[$1] ?? 0, $1) } ?? key[0]
             let nodes = producers.filter { key.contains($0.output) }.map(\.node)
             return ChannelGroup(name: name, classes: sorted, values: key, producerNodes: nodes)
-        }.sorted { (order[$0.name] ?? Int.max, $0.name) < (order[$1.name] ?? Int.max, $1.name) }
+        }.sorted { (order[$0.name] ?? Int.max, $0.name, $0.classes.first ?? 0) < (order[$1.name] ?? Int.max, $1.name, $1.classes.first ?? 0) }
+        // A conv whose channels split into several groups (Split/Slice) names them name#2, name#3, ...
+        var seen: [String: Int] = [:]
+        for i in groups.indices {
+            let n = seen[groups[i].name, default: 0] + 1
+            seen[groups[i].name] = n
+            if n > 1 { groups[i].name += "#\(n)" }
+        }
     }
 
     // MARK: - Normalization
