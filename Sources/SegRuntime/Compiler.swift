@@ -1,4 +1,6 @@
+import Foundation
 import SegGraph
+import SegKernels
 import SegReference
 import SegRewrite
 import SegTensor
@@ -10,10 +12,21 @@ public struct Compiler: Sendable {
     public var fastKernels = true
     /// Intra-op threads (nil: one per core, the shared pool).
     public var threads: Int?
+    /// Run QDQ patterns (DequantizeLinear → op → QuantizeLinear) on INT8 kernels, keeping
+    /// activations u8 between them; off: Q/DQ run as float steps around float kernels.
+    /// Default on, unless the environment sets `SEGSLIM_INT8=0` (for A/B runs through the daemon).
+    public var int8: Bool
+    /// Forces the INT8 GEMM summation path for every layer (nil: per layer, `.maddubs` only where
+    /// it provably cannot saturate). `SEGSLIM_QGEMM=exact|maddubs` sets it; forcing `.maddubs`
+    /// on weights that can saturate changes results and exists to measure its speed.
+    public var qgemmPath: QGemmPath?
 
-    public init(fastKernels: Bool = true, threads: Int? = nil) {
+    public init(fastKernels: Bool = true, threads: Int? = nil, int8: Bool? = nil, qgemmPath: QGemmPath? = nil) {
         self.fastKernels = fastKernels
         self.threads = threads
+        let env = ProcessInfo.processInfo.environment
+        self.int8 = int8 ?? (env["SEGSLIM_INT8"] != "0")
+        self.qgemmPath = qgemmPath ?? env["SEGSLIM_QGEMM"].flatMap(QGemmPath.init(rawValue:))
     }
 
     public func compile(_ model: Model, inputShapes: [String: [Int]]) throws -> CompiledModel {
@@ -22,8 +35,11 @@ public struct Compiler: Sendable {
                                          FoldBatchNorm(), EliminateDeadNodes()]).run(model)
         let inference = try ShapeInference(model: m, registry: registry, inputShapes: inputShapes)
         let order = try m.graph.topologicalOrder()
-        return try PlanBuilder(model: m, nodes: order.map { m.graph.nodes[$0] }, inference: inference,
-                               registry: registry, fastKernels: fastKernels,
-                               context: Pools.context(threads: threads)).build(inputShapes: inputShapes)
+        var builder = PlanBuilder(model: m, nodes: order.map { m.graph.nodes[$0] }, inference: inference,
+                                  registry: registry, fastKernels: fastKernels, context: Pools.context(threads: threads))
+        builder.int8 = int8
+        builder.qgemmPath = qgemmPath
+        if int8 { builder.quantized = QuantizedConstant.collect(model) }
+        return try builder.build(inputShapes: inputShapes)
     }
 }

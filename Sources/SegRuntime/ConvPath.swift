@@ -139,7 +139,17 @@ enum TapTrim {
 /// segmentation exports use); anything else falls back.
 enum ResizePath {
     static func select(_ node: Node, in b: PlanBuilder) -> PlanBuilder.Pending? {
-        guard let x = node.inputs.first, b.isPlanned(x), let xd = b.dims(x), xd.count == 4,
+        guard let x = node.inputs.first, b.isPlanned(x), let out = node.outputs.first,
+              let (kernelMode, coordinates, scales) = parse(node, in: b) else { return nil }
+        return .init(reads: [x], writes: [out], kind: "Resize") { slot in
+            ResizeStep(mode: kernelMode, coordinates: coordinates, input: slot(x), output: slot(out), scales: scales, context: b.context)
+        }
+    }
+
+    /// Mode, coordinate mapping and given scales of a 4-D Resize of H and W that the kernels
+    /// support (float or u8), nil otherwise.
+    static func parse(_ node: Node, in b: PlanBuilder) -> (ResizeMode, ResizeCoordinates, (Float, Float)?)? {
+        guard let x = node.inputs.first, let xd = b.dims(x), xd.count == 4,
               let out = node.outputs.first, let od = b.dims(out), od.count == 4, od[0] == xd[0], od[1] == xd[1],
               (node[attribute: "antialias"]?.intValue ?? 0) == 0, node[attribute: "axes"] == nil,
               (node[attribute: "keep_aspect_ratio_policy"]?.stringValue ?? "stretch") == "stretch" else { return nil }
@@ -170,8 +180,6 @@ enum ResizePath {
             guard v[0] == 1, v[1] == 1 else { return nil }
             scales = (v[2], v[3])
         }
-        return .init(reads: [x], writes: [out], kind: "Resize") { slot in
-            ResizeStep(mode: kernelMode, coordinates: coordinates, input: slot(x), output: slot(out), scales: scales, context: b.context)
-        }
+        return (kernelMode, coordinates, scales)
     }
 }

@@ -12,6 +12,12 @@ struct PlanBuilder {
     let fastKernels: Bool
     let context: KernelContext
     var readers: [String: Int] = [:]
+    /// Run QDQ patterns on INT8 kernels.
+    var int8 = false
+    /// Initializer DQs of the model as loaded (the INT8 path needs their codes).
+    var quantized: [String: QuantizedConstant] = [:]
+    /// Forces the INT8 GEMM summation path (nil: per layer, the fastest exact one).
+    var qgemmPath: QGemmPath? = nil
 
     init(model: Model, nodes: [Node], inference: ShapeInference, registry: OperatorRegistry, fastKernels: Bool, context: KernelContext) {
         self.context = context
@@ -57,7 +63,20 @@ struct PlanBuilder {
     func build(inputShapes: [String: [Int]]) throws -> CompiledModel {
         var pending: [Pending] = []
         var consumed = Set<Int>()
+        let int8Plan = int8 && fastKernels ? Int8Plan(self) : nil
         for (i, node) in nodes.enumerated() where !consumed.contains(i) {
+            if let int8Plan {
+                if int8Plan.skipped.contains(i) { continue }
+                if let m = int8Plan.matches[i] {
+                    consumed.formUnion(m.consumed)
+                    pending.append(m.pending)
+                    continue
+                }
+                if let edge = int8Plan.edge(i, self) {
+                    pending.append(edge)
+                    continue
+                }
+            }
             if fastKernels, let fast = try FastPath.select(i, in: self, consumed: &consumed) {
                 pending.append(fast)
             } else {

@@ -1,0 +1,98 @@
+import SegKernels
+import SegTensor
+
+// Steps of the INT8 path. Quantized values are u8 NHWC in the arena; `dims` are the ONNX
+// (NCHW) dims of the value.
+
+struct QConvStep: Step {
+    let conv: QConv2D
+    let input: Slot
+    let output: Slot
+    let batch: Int
+    let context: KernelContext
+    let kind: String
+
+    func execute(_ arena: Arena) throws {
+        try conv.run(input: arena.bytes(input), batch: batch, output: UnsafeMutableRawPointer(arena.pointer(output)), context: context)
+    }
+}
+
+struct QBinaryStep: Step {
+    let operation: BinaryOperation
+    let a: Slot, aParameters: QuantParameters
+    let b: Slot, bParameters: QuantParameters
+    let broadcast: QBroadcast
+    let output: Slot, outputParameters: QuantParameters
+    let dims: [Int]
+    let context: KernelContext
+    let kind: String
+
+    func execute(_ arena: Arena) throws {
+        try qBinary(operation, a: arena.bytes(a), aParameters: aParameters, b: arena.bytes(b), bParameters: bParameters,
+                    broadcast: broadcast, output: arena.bytes(output), outputParameters: outputParameters,
+                    batch: dims[0], pixels: dims[2] * dims[3], channels: dims[1], context: context)
+    }
+}
+
+struct QPoolStep: Step {
+    let input: Slot, inputParameters: QuantParameters
+    let output: Slot, outputParameters: QuantParameters
+    let dims: [Int]
+    let context: KernelContext
+    var kind: String { "QGlobalAveragePool" }
+
+    func execute(_ arena: Arena) throws {
+        try qGlobalAveragePool(input: arena.bytes(input), inputParameters: inputParameters, batch: dims[0], pixels: dims[2] * dims[3],
+                               channels: dims[1], output: arena.bytes(output), outputParameters: outputParameters, context: context)
+    }
+}
+
+struct QResizeStep: Step {
+    let mode: ResizeMode
+    let coordinates: ResizeCoordinates
+    let scales: (Float, Float)?
+    let input: Slot, inputParameters: QuantParameters
+    let output: Slot, outputParameters: QuantParameters
+    let inDims: [Int], outDims: [Int]
+    let context: KernelContext
+    var kind: String { "QResize" }
+
+    func execute(_ arena: Arena) throws {
+        try qResize(mode, coordinates: coordinates, input: arena.bytes(input), inputParameters: inputParameters, batch: inDims[0],
+                    channels: inDims[1], inHeight: inDims[2], inWidth: inDims[3], output: arena.bytes(output),
+                    outputParameters: outputParameters, outHeight: outDims[2], outWidth: outDims[3], scales: scales, context: context)
+    }
+}
+
+struct QLookupStep: Step {
+    let table: [UInt8]
+    let input: Slot
+    let output: Slot
+    let context: KernelContext
+    let kind: String
+
+    func execute(_ arena: Arena) throws {
+        try qLookup(table, input: arena.bytes(input), output: arena.bytes(output), count: output.count, context: context)
+    }
+}
+
+/// Into (f32 NCHW → u8 NHWC) or out of (u8 NHWC → f32 NCHW) the INT8 path.
+struct LayoutQuantStep: Step {
+    let quantize: Bool
+    let input: Slot
+    let output: Slot
+    let parameters: QuantParameters
+    let dims: [Int]
+    let context: KernelContext
+    var kind: String { quantize ? "QuantizeLinear (to NHWC)" : "DequantizeLinear (from NHWC)" }
+
+    func execute(_ arena: Arena) throws {
+        if quantize {
+            quantizeToNHWC(input: arena.pointer(input), parameters: parameters, batch: dims[0], channels: dims[1], plane: dims[2] * dims[3],
+                           output: arena.bytes(output), context: context)
+        } else {
+            dequantizeFromNHWC(input: arena.bytes(input), parameters: parameters, batch: dims[0], channels: dims[1], plane: dims[2] * dims[3],
+                               output: arena.pointer(output), context: context)
+        }
+    }
+}

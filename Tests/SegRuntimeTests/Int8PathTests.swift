@@ -1,0 +1,143 @@
+import SegGraph
+import SegReference
+import SegRuntime
+import SegTensor
+import Testing
+
+/// Hand-built QDQ graphs in ONNX Runtime's `quantize_static` layout (u8 activations, s8
+/// per-channel weights, s32 bias with scale x_scale·w_scale) on the INT8 path against the
+/// reference executor running the same graph: equal up to rounding ties (one code step of
+/// the output scale), and with INT8 off nothing INT8 runs.
+@Suite struct Int8PathTests {
+    struct Builder {
+        var g = Graph(name: "qdq")
+        var seed: UInt64 = 1
+        var count = 0
+
+        mutating func next() -> Int {
+            seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17
+            return Int(seed >> 33)
+        }
+        mutating func name(_ p: String) -> String { count += 1; return "\(p)\(count)" }
+
+        /// x → Q → DQ; returns the DQ output.
+        mutating func qdq(_ x: String, scale: Float, zeroPoint: UInt8) -> String {
+            let s = name("s"), z = name("z"), q = name("q"), y = name("dq")
+            g.initializers[s] = Tensor(scalar: scale)
+            g.initializers[z] = Tensor(scalar: zeroPoint)
+            g.nodes.append(Node(opType: "QuantizeLinear", inputs: [x, s, z], outputs: [q]))
+            g.nodes.append(Node(opType: "DequantizeLinear", inputs: [q, s, z], outputs: [y]))
+            return y
+        }
+
+        /// Conv with DQ'd s8 per-channel weights and s32 bias on a DQ'd input of scale `xScale`.
+        mutating func conv(_ x: String, xScale: Float, cin: Int, cout: Int, k: Int, stride: Int = 1, pad: Int = 0,
+                           group: Int = 1, dilation: Int = 1, weightRange: Int = 127) throws -> String {
+            let wq = name("wq"), ws = name("ws"), wz = name("wz"), w = name("w")
+            let bq = name("bq"), bs = name("bs"), bz = name("bz"), bias = name("b"), y = name("conv")
+            let n = cout * cin / group * k * k
+            let codes = (0..<n).map { _ in Int8(next() % (2 * weightRange + 1) - weightRange) }
+            let scales = (0..<cout).map { Float(0.002 + 0.0005 * Float($0 % 4)) }
+            g.initializers[wq] = try Tensor(dims: [cout, cin / group, k, k], scalars: codes)
+            g.initializers[ws] = try Tensor(dims: [cout], scalars: scales)
+            g.initializers[wz] = try Tensor(dims: [cout], scalars: [Int8](repeating: 0, count: cout))
+            g.initializers[bq] = try Tensor(dims: [cout], scalars: (0..<cout).map { _ in Int32(next() % 2001 - 1000) })
+            g.initializers[bs] = try Tensor(dims: [cout], scalars: scales.map { $0 * xScale })
+            g.initializers[bz] = try Tensor(dims: [cout], scalars: [Int32](repeating: 0, count: cout))
+            g.nodes.append(Node(opType: "DequantizeLinear", inputs: [wq, ws, wz], outputs: [w], attributes: [NamedAttribute("axis", .int(0))]))
+            g.nodes.append(Node(opType: "DequantizeLinear", inputs: [bq, bs, bz], outputs: [bias], attributes: [NamedAttribute("axis", .int(0))]))
+            g.nodes.append(Node(opType: "Conv", inputs: [x, w, bias], outputs: [y], attributes: [
+                NamedAttribute("kernel_shape", .ints([k, k])), NamedAttribute("strides", .ints([stride, stride])),
+                NamedAttribute("pads", .ints([pad, pad, pad, pad])), NamedAttribute("group", .int(group)),
+                NamedAttribute("dilations", .ints([dilation, dilation])),
+            ]))
+            return y
+        }
+
+        mutating func op(_ type: String, _ inputs: [String], _ attributes: [NamedAttribute] = []) -> String {
+            let y = name(type)
+            g.nodes.append(Node(opType: type, inputs: inputs, outputs: [y], attributes: attributes))
+            return y
+        }
+    }
+
+    /// A small MobileNetV3-like block chain: stem 3×3/2, pointwise+Relu, depthwise+HardSwish,
+    /// squeeze-excite (GAP, 1×1 convs, HardSigmoid, channel Mul), residual Add, Resize ×2.
+    static func model(weightRange: Int = 127) throws -> Model {
+        var b = Builder()
+        b.g.inputs = [ValueInfo(name: "x", type: TensorType(elementType: .f32, shape: [1, 3, 12, 14].map { .value($0) }))]
+        let s: Float = 0.04
+        var t = b.qdq("x", scale: 0.02, zeroPoint: 128)
+        t = try b.conv(t, xScale: 0.02, cin: 3, cout: 16, k: 3, stride: 2, pad: 1, weightRange: weightRange)
+        t = b.qdq(t, scale: s, zeroPoint: 120)
+        t = b.op("HardSwish", [t])
+        let stem = b.qdq(t, scale: s, zeroPoint: 10)
+        t = try b.conv(stem, xScale: s, cin: 16, cout: 24, k: 1, weightRange: weightRange)
+        t = b.op("Relu", [t])
+        t = b.qdq(t, scale: s, zeroPoint: 0)
+        t = try b.conv(t, xScale: s, cin: 24, cout: 24, k: 3, pad: 2, group: 24, dilation: 2, weightRange: weightRange)
+        t = b.qdq(t, scale: s, zeroPoint: 130)
+        t = b.op("HardSwish", [t])
+        let body = b.qdq(t, scale: s, zeroPoint: 9)
+        t = b.op("GlobalAveragePool", [body])
+        t = b.qdq(t, scale: 0.01, zeroPoint: 3)
+        t = try b.conv(t, xScale: 0.01, cin: 24, cout: 8, k: 1, weightRange: weightRange)
+        t = b.op("Relu", [t])
+        t = b.qdq(t, scale: 0.01, zeroPoint: 0)
+        t = try b.conv(t, xScale: 0.01, cin: 8, cout: 24, k: 1, weightRange: weightRange)
+        t = b.qdq(t, scale: 0.02, zeroPoint: 128)
+        t = b.op("HardSigmoid", [t], [NamedAttribute("alpha", .float(1.0 / 6)), NamedAttribute("beta", .float(0.5))])
+        let gate = b.qdq(t, scale: 1.0 / 255, zeroPoint: 0)
+        t = b.op("Mul", [body, gate])
+        t = b.qdq(t, scale: s, zeroPoint: 9)
+        t = try b.conv(t, xScale: s, cin: 24, cout: 16, k: 1, weightRange: weightRange)
+        let proj = b.qdq(t, scale: s, zeroPoint: 125)
+        t = b.op("Add", [proj, stem])
+        t = b.qdq(t, scale: 0.05, zeroPoint: 110)
+        b.g.initializers["sizes"] = try Tensor(dims: [4], scalars: [1, 16, 12, 14] as [Int64])
+        t = b.op("Resize", [t, "", "", "sizes"], [NamedAttribute("mode", .string("linear")),
+                                                  NamedAttribute("coordinate_transformation_mode", .string("half_pixel"))])
+        t = b.qdq(t, scale: 0.05, zeroPoint: 110)
+        b.g.nodes.append(Node(opType: "Identity", inputs: [t], outputs: ["y"]))
+        b.g.outputs = [ValueInfo(name: "y")]
+        return Model(graph: b.g, opsetImports: [OpsetImport(domain: "", version: 17)])
+    }
+
+    static func input() throws -> Tensor {
+        let n = 3 * 12 * 14
+        return try Tensor(dims: [1, 3, 12, 14], scalars: (0..<n).map { Float(($0 * 53) % 97) / 97 * 4.4 - 2.2 })
+    }
+
+    @Test(arguments: [127, 63])
+    func int8PathMatchesTheReference(weightRange: Int) throws {
+        let m = try Self.model(weightRange: weightRange)
+        let x = try Self.input()
+        let expected = try #require(try ReferenceExecutor(model: m).run(["x": x])["y"]).scalars(as: Float.self)
+        let compiled = try Compiler(int8: true).compile(m, inputShapes: ["x": x.dims])
+        let counts = compiled.kernelCounts
+        for kind in ["QConv (im2col)", "QConv (pointwise)", "QConv (depthwise)", "QAdd", "QMul", "QGlobalAveragePool",
+                     "QLookup (HardSwish)", "QLookup (HardSigmoid)", "QResize", "QuantizeLinear (to NHWC)", "DequantizeLinear (from NHWC)"] {
+            #expect(counts[kind] != nil, "\(kind) missing: \(counts)")
+        }
+        #expect(!counts.keys.contains { $0.contains("reference") }, "\(counts)")
+        let actual = try #require(try compiled.run(["x": x])["y"]).scalars(as: Float.self)
+        let steps = zip(actual, expected).map { abs($0 - $1) / 0.05 }
+        let worst = steps.max() ?? 0
+        let off = steps.filter { $0 > 0.5 }.count
+        // Rounding ties may move a code by one step; more than that is a bug.
+        #expect(worst <= 1.01, "max diff \(worst) output steps")
+        // A tie flipped early moves later codes too, so a few percent may differ by one step.
+        #expect(off * 20 <= actual.count, "\(off) of \(actual.count) outputs differ")
+    }
+
+    @Test func int8OffRunsFloatKernels() throws {
+        let m = try Self.model()
+        let x = try Self.input()
+        let compiled = try Compiler(int8: false).compile(m, inputShapes: ["x": x.dims])
+        #expect(!compiled.kernelCounts.keys.contains { $0.hasPrefix("Q") && !$0.hasPrefix("Quantize") }, "\(compiled.kernelCounts)")
+        let expected = try #require(try ReferenceExecutor(model: m).run(["x": x])["y"]).scalars(as: Float.self)
+        let actual = try #require(try compiled.run(["x": x])["y"]).scalars(as: Float.self)
+        let worst = zip(actual, expected).map { abs($0 - $1) / 0.05 }.max() ?? 0
+        #expect(worst <= 1.01, "max diff \(worst) output steps")
+    }
+}
