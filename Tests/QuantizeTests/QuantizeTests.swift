@@ -1,1 +1,281 @@
+@testable import Quantize
+import Foundation
+import SegGraph
+import SegONNX
+import SegProtocol
+import SegReference
+import SegRuntime
+import SegTechnique
+import SegTensor
 import Testing
+
+@Suite struct QuantizeParameterTests {
+    @Test func descriptorExamplesAreAccepted() throws {
+        for e in QuantizeTechnique.descriptor.examples { _ = try QuantizeTechnique(parameters: e.parameters) }
+    }
+
+    @Test(arguments: [
+        (["mode": "int4"] as JSONValue, "mode"), (["calibration": "kl"], "calibration"), (["percentile": 120], "percentile"),
+        (["maxMiouDrop": -0.1], "maxMiouDrop"), (["excludeNodes": [1]], "excludeNodes"), (["bogus": true], "bogus"),
+        (["mode": "fp16", "maxMiouDrop": 0.01], "maxMiouDrop"), (["bins": 12.5], "bins"),
+    ] as [(JSONValue, String)])
+    func badParametersNameTheParameter(params: JSONValue, name: String) {
+        do {
+            _ = try QuantizeTechnique(parameters: params)
+            Issue.record("accepted \(params)")
+        } catch {
+            guard case .invalidParameter(let n, _) = error else { Issue.record("\(error)"); return }
+            #expect(n == name)
+        }
+    }
+}
+
+@Suite struct QuantizeArithmeticTests {
+    @Test func activationParametersFromRange() {
+        // [-1, 3]: scale 4/255, zero point round(1 / (4/255)) = round(63.75) = 64.
+        let p = QuantParams(low: -1, high: 3)
+        #expect(abs(p.scale - 4 / 255) < 1e-9)
+        #expect(p.zeroPoint == 64)
+        // A range that excludes 0 is widened to include it (zero stays exact for padding).
+        #expect(QuantParams(low: 2, high: 5.1).zeroPoint == 0)
+        #expect(abs(QuantParams(low: 2, high: 5.1).scale - 5.1 / 255) < 1e-9)
+        #expect(QuantParams(low: -2, high: -1).zeroPoint == 255)
+        #expect(QuantParams(low: 0, high: 0) == QuantParams(scale: 1, zeroPoint: 0))
+    }
+
+    @Test func perChannelWeightsAreSymmetricS8() throws {
+        let w = try Tensor(dims: [2, 1, 1, 3], scalars: [Float(0.5), -1.27, 0.01, 2, 0, -0.5])
+        let (q, scales) = try QDQWriter.quantizeWeight(w, axis: 0)
+        #expect(abs(scales[0] - 0.01) < 1e-7)
+        #expect(abs(scales[1] - 2 / 127) < 1e-7)
+        let v = try q.scalars(as: Int8.self)
+        // 0.5/0.01 = 50, -127, 1; 127, 0, -0.5/(2/127) = -31.75 → -32.
+        #expect(v == [50, -127, 1, 127, 0, -32])
+        let (qt, st) = try QDQWriter.quantizeWeight(w, axis: nil)
+        #expect(st.count == 1 && abs(st[0] - 2 / 127) < 1e-7)
+        #expect(try qt.scalars(as: Int8.self)[3] == 127)
+    }
+
+    static func stats(_ values: [Float], bins: Int = 512) -> TensorStatistics {
+        var s = TensorStatistics()
+        s.min = values.min() ?? 0
+        s.max = values.max() ?? 0
+        s.histogramLow = s.min
+        s.histogramHigh = s.max
+        s.histogram = [Double](repeating: 0, count: bins)
+        let w = (s.max - s.min) / Float(bins)
+        for v in values { s.histogram[min(max(Int((v - s.min) / w), 0), bins - 1)] += 1 }
+        return s
+    }
+
+    @Test func estimatorsClipRareOutliersButNotTheBulk() {
+        // 10,000 values in [0, 1] and one outlier at 50.
+        var values = (0..<10_000).map { Float($0 % 1000) / 999 }
+        values.append(50)
+        let s = Self.stats(values, bins: 2048)
+        let minmax = RangeEstimator.range(s, method: .minmax, percentile: 99.99)
+        #expect(minmax.low == 0 && minmax.high == 50)
+        let pct = RangeEstimator.range(s, method: .percentile, percentile: 99.9)
+        #expect(pct.high < 2 && pct.high >= 0.9, "percentile kept \(pct)")
+        // One outlier in 10,001 costs less kept (finer steps lose little) than clipped: MSE keeps it.
+        let mse = RangeEstimator.range(s, method: .mse, percentile: 99.99)
+        #expect(mse.high > 45, "mse clipped \(mse)")
+        // A heavier tail just past the bulk is worth clipping.
+        var tail = (0..<10_000).map { Float($0 % 1000) / 999 }
+        tail += (0..<300).map { 1 + Float($0) / 300 * 0.5 }
+        tail.append(20)
+        let mseTail = RangeEstimator.range(Self.stats(tail, bins: 2048), method: .mse, percentile: 99.99)
+        #expect(mseTail.high < 20 && mseTail.high >= 1, "mse kept \(mseTail)")
+        let kl = RangeEstimator.range(s, method: .entropy, percentile: 99.99)
+        #expect(kl.high < 10 && kl.high >= 0.9, "entropy kept \(kl)")
+        // Uniform data has nothing to clip: every method keeps (nearly) all of it.
+        let uniform = Self.stats((0..<10_000).map { Float($0) / 9999 * 2 - 1 })
+        for m in [QuantizeOptions.Calibration.percentile, .mse, .entropy] {
+            let r = RangeEstimator.range(uniform, method: m, percentile: 99.999)
+            #expect(r.low <= -0.85 && r.high >= 0.85, "\(m) clipped uniform data to \(r)")
+        }
+    }
+
+    @Test func mseErrorIsLowestNearTheChosenRange() {
+        var values = (0..<5000).map { Float($0 % 500) / 499 }
+        values += [8, 9, 10]
+        let s = Self.stats(values)
+        let r = RangeEstimator.mseRange(s)
+        let chosen = RangeEstimator.quantizationError(s, r.0, r.1)
+        #expect(chosen <= RangeEstimator.quantizationError(s, s.min, s.max))
+        #expect(chosen <= RangeEstimator.quantizationError(s, 0, 0.5))
+    }
+}
+
+@Suite struct QuantizationPlanTests {
+    func plan(_ m: Model, exclude: Set<String> = [], excludeOps: Set<String> = []) throws -> QuantizationPlan {
+        let q = try StaticQuantizer(model: m, options: try QuantizeOptions(["excludeNodes": .array(exclude.map(JSONValue.string)), "excludeOpTypes": .array(excludeOps.map(JSONValue.string))]))
+        return q.plan()
+    }
+
+    @Test func planCoversTheNetAndSaysWhyTheRestStaysFP32() throws {
+        let p = try plan(QuantizeFixtures.net())
+        let quantized = Set(p.quantized.map(\.node.name))
+        #expect(quantized == ["c1", "dw", "hs", "pw", "add", "gap", "se", "hsig", "mul", "head", "up"])
+        // Relu after c1 is absorbed: c1's quantized output is the Relu's.
+        let c1 = try #require(p.quantized.first { $0.node.name == "c1" })
+        #expect(c1.output == "r1" && c1.absorbed != nil)
+        #expect(p.keptFP32.map(\.node.name) == ["sm"])
+        #expect(p.keptFP32.first?.reason.contains("Softmax") == true)
+        // Resize shares its input's parameters; everything else has its own.
+        #expect(p.paramSource["up"] == "head")
+        #expect(!p.calibratedTensors.contains("up"))
+        #expect(p.boundaries.contains { $0.tensor == "up" && $0.kind.contains("FP32 consumer") })
+        #expect(p.boundaries.contains { $0.tensor == "x" && $0.kind == "quantize graph input" })
+    }
+
+    @Test func exclusionsKeepNodesFP32() throws {
+        let p = try plan(QuantizeFixtures.net(), exclude: ["pw"], excludeOps: ["HardSwish"])
+        #expect(!p.quantized.contains { $0.node.name == "pw" || $0.node.opType == "HardSwish" })
+        #expect(p.keptFP32.contains { $0.node.name == "pw" && $0.reason.contains("excludeNodes") })
+        #expect(p.keptFP32.contains { $0.node.name == "hs" && $0.reason.contains("excludeOpTypes") })
+    }
+}
+
+@Suite struct QuantizeTechniqueTests {
+    func apply(_ params: JSONValue, _ m: Model = QuantizeFixtures.net(), samples: Int? = 8, probe: Bool = false) async throws -> TechniqueResult {
+        let t = try QuantizeTechnique(parameters: params)
+        let ctx = TechniqueContext(samples: samples.map(QuantizeFixtures.samples), accuracy: probe ? try QuantizeFixtures.probe(reference: m) : nil)
+        return try await t.apply(to: m, in: ctx)
+    }
+
+    static func relativeError(_ a: Model, _ b: Model) throws -> Double {
+        var s = 0.0, e = 0.0
+        for x in QuantizeFixtures.inputs(3, seed: 77) {
+            let ya = try #require(try ReferenceExecutor(model: a).run(x)["y"]).scalars(as: Float.self)
+            let yb = try #require(try ReferenceExecutor(model: b).run(x)["y"]).scalars(as: Float.self)
+            for k in ya.indices { s += Double(ya[k] * ya[k]); e += Double((ya[k] - yb[k]) * (ya[k] - yb[k])) }
+        }
+        return (e / s).squareRoot()
+    }
+
+    @Test(arguments: ["minmax", "percentile", "entropy", "mse"])
+    func staticQDQModelIsCloseToFP32AndStandard(calibration: String) async throws {
+        let m = QuantizeFixtures.net()
+        let r = try await apply(["calibration": .string(calibration)], m)
+        let ops = QuantizeFixtures.ops(r.model)
+        #expect(ops["QuantizeLinear", default: 0] >= 10)
+        #expect(ops["Relu"] == nil, "Relu should be absorbed into c1's range")
+        #expect(ops["Softmax"] == 1)
+        // Weights are s8, biases s32; no FP32 conv weight is left.
+        for n in r.model.graph.nodes where n.opType == "Conv" {
+            let producer = try #require(r.model.graph.nodes.first { $0.outputs.contains(n.inputs[1]) })
+            #expect(producer.opType == "DequantizeLinear")
+            #expect(r.model.graph.initializers[producer.inputs[0]]?.dtype == .i8)
+        }
+        // 8-bit quantization of a small random net: a few percent of error at most.
+        let err = try Self.relativeError(m, r.model)
+        #expect(err < 0.08, "relative error \(err) with \(calibration)")
+        // A standard file: encodes, decodes, runs on the runtime like on the reference.
+        let decoded = try ONNX.decode(try ONNX.encode(r.model))
+        let x = QuantizeFixtures.inputs(1, seed: 3)[0]
+        let ref = try ReferenceExecutor(model: decoded).run(x)["y"]
+        let fast = try Compiler().compile(decoded, inputShapes: ["x": [1, 3, 8, 8]]).run(x)["y"]
+        // Float summation order differs, so a value on a rounding tie may land one step apart;
+        // the outputs agree to well under one step on average.
+        let a = try #require(ref).scalars(as: Float.self), b = try #require(fast).scalars(as: Float.self)
+        let meanDiff = zip(a, b).map { Double(abs($0 - $1)) }.reduce(0, +) / Double(a.count)
+        let meanAbs = a.map { Double(abs($0)) }.reduce(0, +) / Double(a.count)
+        #expect(meanDiff <= 0.01 * meanAbs, "runtime and reference disagree on the QDQ model: \(meanDiff) vs \(meanAbs)")
+        // The report: per-layer parameters and SQNR for every INT8 node.
+        guard case .array(let layers) = r.details["layers"] else { Issue.record("no layers"); return }
+        #expect(layers.count == 11)
+        #expect(layers.allSatisfy { $0["output"]?["scale"]?.doubleValue ?? 0 > 0 })
+        #expect(layers.contains { $0["sqnrDb"]?.doubleValue != nil })
+        #expect(r.details["keptFP32"]?.arrayValue?.count == 1)
+    }
+
+    @Test func biasCorrectionReducesTheOutputShift() async throws {
+        let m = QuantizeFixtures.net(softmax: false)
+        let with = try await apply(["calibration": "minmax", "biasCorrection": true], m)
+        let without = try await apply(["calibration": "minmax", "biasCorrection": false], m)
+        // Mean output error (bias) over the test inputs.
+        func meanShift(_ q: Model) throws -> Double {
+            var sum = 0.0, n = 0.0
+            for x in QuantizeFixtures.inputs(4, seed: 8) {
+                let a = try #require(try ReferenceExecutor(model: m).run(x)["y"]).scalars(as: Float.self)
+                let b = try #require(try ReferenceExecutor(model: q).run(x)["y"]).scalars(as: Float.self)
+                for k in a.indices { sum += Double(b[k] - a[k]); n += 1 }
+            }
+            return abs(sum / n)
+        }
+        let shiftWith = try meanShift(with.model), shiftWithout = try meanShift(without.model)
+        #expect(shiftWith <= shiftWithout + 1e-4)
+    }
+
+    @Test func dryRunChangesNothingAndReportsThePlan() async throws {
+        let m = QuantizeFixtures.net()
+        let r = try await apply(["dryRun": true], m, samples: nil)
+        #expect(r.model == (try StaticQuantizer.prepare(m)))
+        #expect(r.details["dryRun"]?.boolValue == true)
+        let pre = try #require(r.details["preflight"])
+        #expect(pre["int8Nodes"]?.arrayValue?.count == 11)
+        #expect(pre["fp32Nodes"]?.arrayValue?.first?["reason"]?.stringValue?.contains("Softmax") == true)
+        let before = pre["weightBytesBefore"]?.intValue ?? 0, after = pre["weightBytesAfter"]?.intValue ?? 0
+        #expect(after > 0 && after < before)
+    }
+
+    @Test func staticWithoutSamplesSaysWhatToPass() async throws {
+        do {
+            _ = try await apply([:], samples: nil)
+            Issue.record("quantized without calibration data")
+        } catch let e as TechniqueError {
+            guard case .notApplicable(let why) = e else { Issue.record("\(e)"); return }
+            #expect(why.contains("params.dataset"))
+        }
+    }
+
+    @Test func fp16HalvesTheWeightsAndKeepsTheOutput() async throws {
+        let m = QuantizeFixtures.net()
+        let r = try await apply(["mode": "fp16"], m, samples: nil)
+        #expect(r.model.graph.initializers.allSatisfy { $0.tensor.dtype != .f32 || $0.tensor.elementCount <= 4 })
+        let f32 = m.graph.initializers.byteCount, f16 = r.model.graph.initializers.byteCount
+        #expect(f16 * 2 <= f32 + 64)
+        #expect(try Self.relativeError(m, r.model) < 2e-3)
+    }
+
+    @Test func weightOnlyStoresS8WeightsAndComputesInFloat() async throws {
+        let m = QuantizeFixtures.net()
+        let r = try await apply(["mode": "weightOnly"], m, samples: nil)
+        let ops = QuantizeFixtures.ops(r.model)
+        #expect(ops["QuantizeLinear"] == nil)
+        #expect(ops["DequantizeLinear"] == 5)
+        #expect(try Self.relativeError(m, r.model) < 0.03)
+    }
+
+    @Test func dynamicUsesIntegerConvolutions() async throws {
+        let m = QuantizeFixtures.net()
+        let r = try await apply(["mode": "dynamic"], m, samples: nil)
+        let ops = QuantizeFixtures.ops(r.model)
+        #expect(ops["ConvInteger"] == 5 && ops["DynamicQuantizeLinear"] == 5 && ops["Conv"] == nil)
+        #expect(try Self.relativeError(m, r.model) < 0.08)
+    }
+
+    @Test func mixedPrecisionMeetsTheBudgetByKeepingLayersFP32() async throws {
+        let m = QuantizeFixtures.net()
+        // Budget 0 can only be met with every sensitive layer FP32; a loose one with none.
+        let strict = try await apply(["maxMiouDrop": 0, "sensitivityLimit": 1, "calibration": "minmax"], m, probe: true)
+        let mp = try #require(strict.details["mixedPrecision"])
+        #expect(mp["budgetMet"]?.boolValue == true)
+        #expect((mp["keptForAccuracy"]?.arrayValue?.count ?? 0) > 0)
+        #expect((mp["finalDrop"]?.doubleValue ?? 1) <= 0)
+        let loose = try await apply(["maxMiouDrop": 1, "calibration": "minmax"], m, probe: true)
+        #expect(loose.details["mixedPrecision"]?["keptForAccuracy"]?.arrayValue?.isEmpty == true)
+        #expect(QuantizeFixtures.ops(loose.model)["QuantizeLinear", default: 0] > QuantizeFixtures.ops(strict.model)["QuantizeLinear", default: 0])
+    }
+
+    @Test func sensitivityScoresEveryINT8Layer() async throws {
+        let m = QuantizeFixtures.net()
+        let t = try QuantizeTechnique(parameters: ["calibration": "minmax"])
+        let report = try await t.sensitivity(of: m, in: TechniqueContext(samples: QuantizeFixtures.samples(4), accuracy: try QuantizeFixtures.probe(reference: m)), limit: 1)
+        #expect(report.entries.count == 11)
+        #expect(abs(report.baseline.miou - 1) < 1e-9)
+        #expect(report.entries.allSatisfy { $0.score.miou <= 1 + 1e-9 && $0.setting == "int8" })
+        #expect(zip(report.entries, report.entries.dropFirst()).allSatisfy { $0.score.miou <= $1.score.miou })
+    }
+}

@@ -35,7 +35,7 @@ struct MixedPrecision {
             try context.checkCancellation()
             let label = QuantizationPlan.label(n.node, n.index)
             context.progress(fraction.lowerBound + span * Double(k) / Double(full.quantized.count), "sensitivity \(k + 1)/\(full.quantized.count): \(label)")
-            let plan = q.plan(only: [label] )
+            let plan = q.plan(only: Set(full.group(label)))
             let written = try q.build(plan)
             let score = try await accuracy.evaluate(written.model, limit)
             entries.append(.init(layer: label, opType: n.node.opType, setting: "int8", score: score,
@@ -69,7 +69,7 @@ struct MixedPrecision {
         let ranked = sens.layers.sorted { $0.score.miou < $1.score.miou }.map(\.layer)
         var best = (drop: fp32.miou - fullScore.miou, k: 0, plan: fullPlan, written: full)
         func attempt(_ k: Int) async throws -> Double {
-            let keep = Dictionary(uniqueKeysWithValues: ranked.prefix(k).map { ($0, "kept FP32 for accuracy (maxMiouDrop)") })
+            let keep = Dictionary(ranked.prefix(k).flatMap { fullPlan.group($0) }.map { ($0, "kept FP32 for accuracy (maxMiouDrop)") }, uniquingKeysWith: { a, _ in a })
             let plan = quantizer.plan(extraFP32: keep)
             let written = try quantizer.build(plan)
             let score = try await accuracy.evaluate(written.model, nil)

@@ -34,7 +34,8 @@ struct QDQWriter {
         var dequantized: [String: String] = [:]
         var graph = model.graph
         var records: [LayerRecord] = []
-        let absorbed = Set(plan.quantized.compactMap(\.absorbed))
+        // Without activation quantization nothing can stand in for an absorbed Relu: keep it.
+        let absorbed = quantizeActivations ? Set(plan.quantized.compactMap(\.absorbed)) : []
         var added: [Node] = []
         var quantizedWeights: [String: (name: String, scales: [Float])] = [:]
         var used = Set(graph.initializers.names)
@@ -50,7 +51,7 @@ struct QDQWriter {
         // Compute nodes: absorb the activation, quantize weight and bias.
         for q in plan.quantized {
             var node = graph.nodes[q.index]
-            node.outputs[0] = q.output
+            if quantizeActivations { node.outputs[0] = q.output }
             if case .compute(let wi, let axis, let bias) = q.role {
                 var record = LayerRecord(node: QuantizationPlan.label(node, q.index), opType: node.opType)
                 let wName = node.inputs[wi]

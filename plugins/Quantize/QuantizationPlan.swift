@@ -167,6 +167,13 @@ struct QuantizationPlan: Sendable {
 
     func constant(_ name: String) -> Tensor? { constants[name] }
 
+    /// A quantized node's label together with the activation it absorbs: kept FP32 or
+    /// quantized alone, they go together.
+    func group(_ label: String) -> [String] {
+        guard let q = quantized.first(where: { Self.label($0.node, $0.index) == label }) else { return [label] }
+        return [label] + (q.absorbed.map { [Self.label(graph.nodes[$0], $0)] } ?? [])
+    }
+
     /// Tensors whose range must be calibrated (shared outputs borrow theirs).
     var calibratedTensors: [String] { tensors.filter { paramSource[$0] == $0 } }
 

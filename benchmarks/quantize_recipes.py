@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""Static INT8 recipes on one model, side by side: each calibration method (and options),
+mIoU on a labelled split against our FP32 run, pixel agreement with FP32, file size.
+
+    python3 benchmarks/quantize_recipes.py --model ../shared/models/lraspp_mbv3_camvid.onnx \
+        --dataset ../shared/data/camvid [--recipes mse,minmax,percentile,entropy] [--out-dir /tmp/q]
+
+Uses one warm daemon (release build: `swift build -c release` first). The calibration set is
+the daemon's default (100 images spread over the train split) unless --calib-count is given.
+"""
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "clients", "python"))
+import segslim  # noqa: E402
+
+RECIPES = {
+    "mse": {"calibration": "mse"},
+    "minmax": {"calibration": "minmax"},
+    "percentile": {"calibration": "percentile"},
+    "entropy": {"calibration": "entropy"},
+    "mse-nobc": {"calibration": "mse", "biasCorrection": False},
+    "minmax-nobc": {"calibration": "minmax", "biasCorrection": False},
+    "default": {},
+}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--dataset", required=True)
+    ap.add_argument("--split", default="val")
+    ap.add_argument("--recipes", default="mse,minmax,percentile,entropy")
+    ap.add_argument("--calib-count", type=int)
+    ap.add_argument("--out-dir", default="/tmp/segslim-quantize-recipes")
+    ap.add_argument("--daemon", default=os.path.join(os.path.dirname(__file__), "..", ".build", "release", "segslimd"))
+    a = ap.parse_args()
+    os.makedirs(a.out_dir, exist_ok=True)
+    with segslim.Client.spawn(a.daemon) as c:
+        c.initialize()
+        c.request("model/load", {"path": os.path.abspath(a.model), "id": "fp32"})
+        ds = c.request("dataset/open", {"path": os.path.abspath(a.dataset)})["id"]
+        fp32_miou = None
+        print(f"| recipe | mIoU | drop (pt) | pixel agreement vs FP32 | size ratio | calib s |")
+        print(f"|---|---|---|---|---|---|")
+        for name in a.recipes.split(","):
+            params = RECIPES[name]
+            req = {"id": "fp32", "technique": "quantize", "params": params, "dataset": ds, "split": a.split,
+                   "newId": name, "evaluate": False, "outputPath": os.path.join(a.out_dir, f"{name}.onnx"), "overwrite": True}
+            if a.calib_count:
+                req["calibration"] = {"count": a.calib_count}
+            t = time.time()
+            r = c.request("model/compress", req, timeout=3600)
+            took = time.time() - t
+            cmp = c.request("model/compare", {"ids": ["fp32", name], "dataset": ds, "split": a.split}, timeout=3600)
+            if fp32_miou is None:
+                fp32_miou = cmp["a"]["miou"]
+                print(f"| FP32 | {fp32_miou:.4f} | 0 | 100% | 1.000 | |")
+            miou = cmp["b"]["miou"]
+            print(f"| {name} | {miou:.4f} | {100 * (fp32_miou - miou):.2f} | {100 * cmp['pixelAgreement']:.2f}% | "
+                  f"{r['report']['sizeRatio']:.3f} | {took:.0f} |", flush=True)
+            c.request("model/unload", {"id": name})
+
+
+if __name__ == "__main__":
+    main()
