@@ -191,9 +191,36 @@ extension ServerCore {
         return .object(json)
     }
 
+    /// Three panels side by side: model a's overlay, model b's, and where they disagree
+    /// (white on a dimmed image).
+    static func comparisonPanel(_ image: Image, _ a: Image, _ b: Image, palette: [RGB], alpha: Double) throws -> Image {
+        let oa = try image.overlaying(mask: a, palette: palette, alpha: alpha)
+        let ob = try image.overlaying(mask: b, palette: palette, alpha: alpha)
+        let w = image.width, h = image.height, gap = 8
+        var diff = [UInt8](repeating: 0, count: w * h * 3)
+        for i in 0..<(w * h) {
+            let differs = a.pixels[i] != b.pixels[i]
+            for c in 0..<3 { diff[i * 3 + c] = differs ? 255 : image.pixels[i * 3 + c] / 3 }
+        }
+        let panels = [oa.pixels, ob.pixels, diff]
+        let total = 3 * w + 2 * gap
+        var out = [UInt8](repeating: 255, count: total * h * 3)
+        for (p, px) in panels.enumerated() {
+            let x0 = p * (w + gap)
+            for y in 0..<h {
+                let dst = (y * total + x0) * 3, src = y * w * 3
+                out.replaceSubrange(dst..<(dst + w * 3), with: px[src..<(src + w * 3)])
+            }
+        }
+        return try Image(width: total, height: h, channels: 3, pixels: out)
+    }
+
     func compare(_ ctx: RequestContext) async throws -> JSONValue {
         let p = try ParamReader(ctx.params)
-        try p.rejectUnknown(allowed: ["ids", "dataset", "split", "limit"])
+        try p.rejectUnknown(allowed: ["ids", "dataset", "split", "limit", "outputDir", "alpha"])
+        let outputDir = try p.optionalString("outputDir").map { try FilePaths.outputDirectory($0, field: "params.outputDir") }
+        let alpha = try p.optionalDouble("alpha") ?? 0.5
+        guard (0...1).contains(alpha) else { throw ResponseError.invalidParams("params.alpha: \(alpha) is outside 0...1") }
         guard let ids = try p.optionalArray("ids")?.compactMap(\.stringValue), ids.count == 2 else {
             throw ResponseError.invalidParams("params.ids: expected two model ids [a, b]")
         }
@@ -210,7 +237,21 @@ extension ServerCore {
             for (x, y) in zip(ma.pixels, mb.pixels) where x == y { same += 1 }
         }
         let la = LatencyStats(ra.inferMs), lb = LatencyStats(rb.inferMs)
+        var panels: [JSONValue] = []
+        if let outputDir {
+            let samples = Array(try dataset.samples(split: split).filter { $0.label != nil }.prefix(ra.masks.count))
+            let palette = (try segmenter(for: a).preprocessing.palette).map { RGB($0[0], $0[1], $0[2]) }
+            for (k, sample) in samples.enumerated() where k < rb.masks.count {
+                try Task.checkCancellation()
+                let image = try Self.toRGB(try dataset.load(sample).image)
+                let png = try PNG.encode(try Self.comparisonPanel(image, ra.masks[k], rb.masks[k], palette: palette.isEmpty ? Palette.voc() : palette, alpha: alpha),
+                                         options: .init(deflate: .fast))
+                let stem = ((sample.image as NSString).lastPathComponent as NSString).deletingPathExtension
+                panels.append(try Self.store(png, dir: outputDir, file: "\(stem).compare.png"))
+            }
+        }
         return [
+            "panels": .array(panels),
             "a": Self.evaluationJSON(ra, classes: dataset.classes), "b": Self.evaluationJSON(rb, classes: dataset.classes),
             "ids": .array(ids.map(JSONValue.string)), "split": .string(split),
             "pixelAgreement": .double(total > 0 ? Double(same) / Double(total) : 0),

@@ -8,7 +8,7 @@ extension Commands {
     static var demoAssets: URL? { Bundle.module.url(forResource: "Demo", withExtension: nil) }
 
     static let demo = Command(
-        name: "demo", summary: "Segment the bundled CamVid samples with the bundled model, write overlays and a legend, and evaluate",
+        name: "demo", summary: "Segment the bundled CamVid samples with the bundled model in FP32 and INT8: overlays, legend, side-by-side panels, mIoU, latency and size",
         usage: "segslim demo [--out DIR] [--json]   (default DIR: ./segslim-demo)"
     ) { args, client, options in
         let parsed = try parse(args, command: "demo", options: ["--out"])
@@ -20,14 +20,21 @@ extension Commands {
         let images = ((try? FileManager.default.contentsOfDirectory(atPath: samples.appendingPathComponent("images").path)) ?? [])
             .filter { $0.hasSuffix(".jpg") }.sorted().map { samples.appendingPathComponent("images/\($0)").path }
 
-        if !options.json { print("SegSlim demo: LRASPP-MobileNetV3 trained on CamVid (11 classes), \(images.count) sample street scenes\n") }
+        let int8Path = assets.appendingPathComponent("lraspp_mbv3_camvid.int8.onnx").path
+        if !options.json { print("SegSlim demo: LRASPP-MobileNetV3 trained on CamVid (11 classes), \(images.count) sample street scenes, FP32 and INT8\n") }
         let model = try resident(modelPath, client)
+        let int8 = try resident(int8Path, client)
         let seg = try client.request("model/segment", withProgress([
             "id": model["id"] ?? .null, "images": .array(images.map(JSONValue.string)), "outputDir": .string(out), "legend": true,
         ], client, options)).value()
-        let eval = try client.request("model/evaluate", withProgress([
-            "id": model["id"] ?? .null, "dataset": .string(samples.path), "split": "val",
+        // Both models on the labelled samples, with side-by-side overlays (FP32 | INT8 | differences).
+        let cmp = try client.request("model/compare", withProgress([
+            "ids": [model["id"] ?? .null, int8["id"] ?? .null], "dataset": .string(samples.path), "split": "val", "outputDir": .string(out),
         ], client, options)).value()
+        var bench: [JSONValue] = []
+        for m in [model, int8] {
+            bench.append(try client.request("model/benchmark", ["id": m["id"] ?? .null, "runs": 10, "warmup": 2]).value())
+        }
 
         if !options.json {
             Table.print(header: ["image", "infer", "top classes"], rows: (seg["results"]?.arrayValue ?? []).map { r in
@@ -38,14 +45,21 @@ extension Commands {
                  }.joined(separator: ", ")]
             })
             print("")
+            let rows: [[String]] = [(model, cmp["a"], bench[0]), (int8, cmp["b"], bench[1])].map { m, e, b in
+                [m["id"]?.stringValue ?? "?", Table.bytes(m["sizeBytes"]?.intValue),
+                 String(format: "%.4f", e?["miou"]?.doubleValue ?? 0), String(format: "%.4f", e?["pixelAccuracy"]?.doubleValue ?? 0),
+                 String(format: "%.1f ms", b["p50Ms"]?.doubleValue ?? 0)]
+            }
+            Table.print(header: ["model", "file", "mIoU (4 samples)", "pixel acc", "p50"], rows: rows)
+            print("")
+            let p50a = bench[0]["p50Ms"]?.doubleValue ?? 0, p50b = bench[1]["p50Ms"]?.doubleValue ?? 0
             Table.printKeyValues([
-                ("mIoU (4 samples)", String(format: "%.4f", eval["miou"]?.doubleValue ?? 0)),
-                ("pixel accuracy", String(format: "%.4f", eval["pixelAccuracy"]?.doubleValue ?? 0)),
-                ("latency p50", String(format: "%.0f ms", eval["latency"]?["p50Ms"]?.doubleValue ?? 0)),
-                ("model", "\(model["params"] ?? "?") parameters, \(String(format: "%.2f", Double(model["macs"]?.intValue ?? 0) / 1e9)) GMACs, \(Table.bytes(model["sizeBytes"]?.intValue))"),
+                ("INT8 vs FP32", String(format: "%.2f× the latency, %.2f× the file, %.2f%% of pixels agree",
+                                        p50a > 0 ? p50b / p50a : 0, cmp["sizeRatio"]?.doubleValue ?? 0, (cmp["pixelAgreement"]?.doubleValue ?? 0) * 100)),
+                ("model", "\(model["params"] ?? "?") parameters, \(String(format: "%.2f", Double(model["macs"]?.intValue ?? 0) / 1e9)) GMACs"),
             ])
-            print("\nOverlays, masks and legend.png are in \(out)")
+            print("\nOverlays, masks, legend.png and FP32 | INT8 | difference panels (*.compare.png) are in \(out)")
         }
-        return ["model": model, "segment": seg, "evaluate": eval, "outputDir": .string(out)]
+        return ["model": model, "int8": int8, "segment": seg, "compare": cmp, "benchmark": .array(bench), "outputDir": .string(out)]
     }
 }
