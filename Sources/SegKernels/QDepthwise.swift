@@ -107,18 +107,17 @@ func accumulate16(_ x: UnsafePointer<UInt8>, _ w: UnsafePointer<Int32>, _ zx: In
 func storeRequantized16(_ acc0: SIMD8<Int32>, _ acc1: SIMD8<Int32>, _ bias: UnsafePointer<Int32>, _ mult: UnsafePointer<Float>,
                         _ rq: QRequantization, _ y: UnsafeMutablePointer<UInt8>, count: Int) {
     let zp = SIMD8<Int32>(repeating: rq.zeroPoint), lo = SIMD8<Int32>(repeating: rq.low), hi = SIMD8<Int32>(repeating: rq.high)
-    var codes = SIMD16<UInt8>()
-    for h in 0..<2 {
-        let b = UnsafeRawPointer(bias + 8 * h).loadUnaligned(as: SIMD8<Int32>.self)
-        let m = UnsafeRawPointer(mult + 8 * h).loadUnaligned(as: SIMD8<Float>.self)
-        var q = roundToInt32(SIMD8<Float>((h == 0 ? acc0 : acc1) &+ b) * m) &+ zp
-        q = q.replacing(with: lo, where: q .< lo).replacing(with: hi, where: q .> hi)
-        let bytes = SIMD8<UInt8>(truncatingIfNeeded: q)
-        for l in 0..<8 { codes[8 * h + l] = bytes[l] }
-    }
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(as: SIMD8<Int32>.self), b1 = UnsafeRawPointer(bias + 8).loadUnaligned(as: SIMD8<Int32>.self)
+    let m0 = UnsafeRawPointer(mult).loadUnaligned(as: SIMD8<Float>.self), m1 = UnsafeRawPointer(mult + 8).loadUnaligned(as: SIMD8<Float>.self)
+    let q0 = clamp(roundToInt32(toFloat(acc0 &+ b0) * m0) &+ zp, lo, hi)
+    let q1 = clamp(roundToInt32(toFloat(acc1 &+ b1) * m1) &+ zp, lo, hi)
     if count == 16 {
-        UnsafeMutableRawPointer(y).storeBytes(of: codes, as: SIMD16<UInt8>.self)
+        storeCodes16(q0, q1, y)
     } else {
-        for l in 0..<count { y[l] = codes[l] }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16) { t in
+            guard let tp = t.baseAddress else { return }
+            storeCodes16(q0, q1, tp)
+            for l in 0..<count { y[l] = tp[l] }
+        }
     }
 }

@@ -40,7 +40,7 @@ public func qBinary(_ operation: BinaryOperation, a: UnsafePointer<UInt8>, aPara
     let za = SIMD8<Int32>(repeating: pa.zeroPoint), zb = SIMD8<Int32>(repeating: pb.zeroPoint)
     let sa = SIMD8<Float>(repeating: pa.scale), sb = SIMD8<Float>(repeating: pb.scale)
     @inline(__always) func combine(_ x: SIMD8<Int32>, _ y: SIMD8<Int32>) -> SIMD8<Int32> {
-        let u = SIMD8<Float>(x &- za) * sa, v = SIMD8<Float>(y &- zb) * sb
+        let u = toFloat(x &- za) * sa, v = toFloat(y &- zb) * sb
         return po.quantize8(operation == .add ? u + v : u * v)
     }
     @inline(__always) func scalar(_ x: UInt8, _ y: UInt8) -> UInt8 {
@@ -64,6 +64,12 @@ public func qBinary(_ operation: BinaryOperation, a: UnsafePointer<UInt8>, aPara
                 let x = a + p * channels, y = output + p * channels
                 var c = 0
                 while c + 8 <= channels { storeCodes(combine(loadCodes(x + c, signed: false), loadCodes(bRow + c, signed: false)), y + c); c += 8 }
+                // A ragged end is one more vector overlapping the last one (same values rewritten).
+                if c < channels && channels >= 8 {
+                    c = channels - 8
+                    storeCodes(combine(loadCodes(x + c, signed: false), loadCodes(bRow + c, signed: false)), y + c)
+                    c = channels
+                }
                 while c < channels { y[c] = scalar(x[c], bRow[c]); c += 1 }
             }
         }
@@ -111,7 +117,7 @@ public func qResize(_ mode: ResizeMode, coordinates: ResizeCoordinates, input: U
     let rows = axis(mode, coordinates, scale: scaleH, inLength: inHeight, outLength: outHeight)
     let columns = axis(mode, coordinates, scale: scaleW, inLength: inWidth, outLength: outWidth)
     let zp = SIMD8<Int32>(repeating: pi.zeroPoint), s = SIMD8<Float>(repeating: pi.scale)
-    @inline(__always) func dq(_ p: UnsafePointer<UInt8>) -> SIMD8<Float> { SIMD8<Float>(loadCodes(p, signed: false) &- zp) * s }
+    @inline(__always) func dq(_ p: UnsafePointer<UInt8>) -> SIMD8<Float> { toFloat(loadCodes(p, signed: false) &- zp) * s }
     context.pool.parallelFor(batch * outHeight) { range in
         for task in range {
             let image = task / outHeight, oy = task % outHeight
@@ -125,7 +131,9 @@ public func qResize(_ mode: ResizeMode, coordinates: ResizeCoordinates, input: U
                 let wxv = SIMD8<Float>(repeating: wx)
                 var c = 0
                 // Horizontal blend of both rows, then vertical: the float Resize's order.
-                while c + 8 <= channels {
+                while c < channels && channels >= 8 {
+                    // A ragged end is one more vector overlapping the last one.
+                    if c + 8 > channels { c = channels - 8 }
                     let a = dq(top + c0 * channels + c), b = dq(top + c1 * channels + c)
                     let d = dq(bottom + c0 * channels + c), e = dq(bottom + c1 * channels + c)
                     let t = a + (b - a) * wxv, u = d + (e - d) * wxv
@@ -186,7 +194,7 @@ public func dequantizeFromNHWC(input: UnsafePointer<UInt8>, parameters p: QuantP
                         let b = x[(i + l) * channels + c]
                         q[l] = p.signed ? Int32(Int8(bitPattern: b)) : Int32(b)
                     }
-                    store8(SIMD8<Float>(q &- zp) * s, y + c * plane + i)
+                    store8(toFloat(q &- zp) * s, y + c * plane + i)
                     i += 8
                 }
                 while i < p1 {

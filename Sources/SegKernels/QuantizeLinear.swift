@@ -31,27 +31,6 @@ public struct QuantParameters: Sendable, Equatable {
     @inline(__always)
     public func dequantize(_ q: Int32) -> Float { Float(q &- zeroPoint) * scale }
 
-    /// Eight values at once, same rule as `quantize` (codes as Int32).
-    @inline(__always)
-    func quantize8(_ x: SIMD8<Float>) -> SIMD8<Int32> {
-        let v = x / SIMD8(repeating: scale)
-        let low = SIMD8<Float>(repeating: Float(qmin - zeroPoint)), high = SIMD8<Float>(repeating: Float(qmax - zeroPoint))
-        var c = low.replacing(with: v, where: v .>= low)
-        c.replace(with: high, where: c .> high)
-        return SIMD8<Int32>(c.rounded(.toNearestOrEven)) &+ SIMD8(repeating: zeroPoint)
-    }
-}
-
-/// Codes written as bytes: u8 or s8 bit patterns, per `QuantParameters.signed`.
-@inline(__always)
-func storeCodes(_ q: SIMD8<Int32>, _ p: UnsafeMutablePointer<UInt8>) {
-    UnsafeMutableRawPointer(p).storeBytes(of: SIMD8<UInt8>(truncatingIfNeeded: q), as: SIMD8<UInt8>.self)
-}
-
-@inline(__always)
-func loadCodes(_ p: UnsafePointer<UInt8>, signed: Bool) -> SIMD8<Int32> {
-    let raw = UnsafeRawPointer(p).loadUnaligned(as: SIMD8<UInt8>.self)
-    return signed ? SIMD8<Int32>(truncatingIfNeeded: SIMD8<Int8>(truncatingIfNeeded: raw)) : SIMD8<Int32>(truncatingIfNeeded: raw)
 }
 
 /// How a run of `count` elements maps to parameters: one set for all, or per index along an
@@ -114,7 +93,7 @@ private func quantizeRun(_ operation: QuantOperation, _ input: UnsafeRawPointer,
         let x = input.assumingMemoryBound(to: UInt8.self) + offset
         let y = output.assumingMemoryBound(to: Float.self) + offset
         let zp = SIMD8<Int32>(repeating: p.zeroPoint), s = SIMD8<Float>(repeating: p.scale)
-        while i + 8 <= count { store8(SIMD8<Float>(loadCodes(x + i, signed: p.signed) &- zp) * s, y + i); i += 8 }
+        while i + 8 <= count { store8(toFloat(loadCodes(x + i, signed: p.signed) &- zp) * s, y + i); i += 8 }
         while i < count {
             let q = p.signed ? Int32(Int8(bitPattern: x[i])) : Int32(x[i])
             y[i] = p.dequantize(q); i += 1
@@ -123,7 +102,7 @@ private func quantizeRun(_ operation: QuantOperation, _ input: UnsafeRawPointer,
         let x = input.assumingMemoryBound(to: Float.self) + offset
         let y = output.assumingMemoryBound(to: Float.self) + offset
         let zp = SIMD8<Int32>(repeating: p.zeroPoint), s = SIMD8<Float>(repeating: p.scale)
-        while i + 8 <= count { store8(SIMD8<Float>(p.quantize8(load8(x + i)) &- zp) * s, y + i); i += 8 }
+        while i + 8 <= count { store8(toFloat(p.quantize8(load8(x + i)) &- zp) * s, y + i); i += 8 }
         while i < count { y[i] = p.dequantize(p.quantize(x[i])); i += 1 }
     }
 }
