@@ -8,7 +8,6 @@ extension ChannelGraph {
     /// `kept` keep all channels.
     func rewrite(kept: [String: [Int]]) throws -> Model {
         var m = model
-        guard !kept.isEmpty else { return m }
         var g = m.graph
         var reads: [String: Int] = [:]
         for node in g.nodes { for i in node.inputs where !i.isEmpty { reads[i, default: 0] += 1 } }
@@ -106,6 +105,14 @@ extension ChannelGraph {
             }
         }
         g.valueInfo.removeAll { kept[$0.name] != nil }
+        // Untouched constants go back to being Constant/Identity nodes, so parameter counts
+        // before and after compare like for like.
+        for (node, tensor) in restorable.reversed() {
+            guard let out = node.outputs.first, g.initializers[out] == tensor,
+                  node.opType == "Constant" || node.inputs.first.map({ g.initializers[$0] == tensor }) == true else { continue }
+            g.initializers[out] = nil
+            g.nodes.insert(node, at: 0)
+        }
         m.graph = g
         let (out, _) = try RewriteManager([EliminateDeadNodes()]).run(m)
         return out

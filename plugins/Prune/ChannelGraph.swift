@@ -25,6 +25,8 @@ struct ChannelGraph: Sendable {
     /// topological order); the rewriter edits this one.
     let model: Model
     let inference: ShapeInference
+    /// Constant/Identity nodes turned into initializers by `normalized`.
+    let restorable: [(Node, Tensor)]
 
     struct Producer: Sendable {
         var node: String
@@ -37,7 +39,7 @@ struct ChannelGraph: Sendable {
     }
 
     init(model source: Model, exclude: Set<String> = []) throws {
-        model = try Self.normalized(source)
+        (model, restorable) = try Self.normalized(source)
         inference = try ShapeInference(model: model)
         let g = model.graph
         for node in g.nodes {
@@ -310,16 +312,21 @@ struct ChannelGraph: Sendable {
 
     // MARK: - Normalization
 
-    /// Constant nodes become initializers (so per-channel operands can be sliced like any
-    /// weight) and nodes are put in topological order; the numbers do not change.
-    static func normalized(_ source: Model) throws -> Model {
+    /// Constant nodes (and Identity of an initializer) become initializers, so per-channel
+    /// operands can be sliced like any weight, and nodes are put in topological order; the
+    /// numbers do not change. `restorable`: the nodes replaced, put back where untouched.
+    static func normalized(_ source: Model) throws -> (Model, restorable: [(Node, Tensor)]) {
         var m = source
         var g = m.graph
         var kept: [Node] = []
+        var restorable: [(Node, Tensor)] = []
         for node in try g.sortedNodes() {
-            if node.opType == "Constant", node.domain.isEmpty, let out = node.outputs.first, !g.isOutput(out),
-               let t = node[attribute: "value"]?.tensorValue {
-                g.initializers[out] = t
+            // Exporters share equal tensors through Identity (torchscript's deduplicated zero biases).
+            let value = node.opType == "Constant" ? node[attribute: "value"]?.tensorValue
+                : node.opType == "Identity" ? node.inputs.first.flatMap { g.initializers[$0] } : nil
+            if node.domain.isEmpty, let out = node.outputs.first, !out.isEmpty, !g.isOutput(out), let value {
+                g.initializers[out] = value
+                restorable.append((node, value))
             } else {
                 kept.append(node)
             }
@@ -334,7 +341,7 @@ struct ChannelGraph: Sendable {
         }
         g.nodes = kept
         m.graph = g
-        return m
+        return (m, restorable)
     }
 }
 
