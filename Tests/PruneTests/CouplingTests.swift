@@ -115,6 +115,27 @@ import Testing
         try expectSameOutputs(out, try masked(graph.model, kept: kept, channels: graph.channels), input: try input())
     }
 
+    /// torchscript shares equal biases through Identity nodes; each conv must get its own slice
+    /// and the untouched Identity must come back.
+    @Test func identitySharedBiasesArePrunedPerConv() throws {
+        var b = Builder()
+        let f = b.op("Relu", [b.conv("c1", "x", 4, 8)])[0]
+        let shared = b.constant("shared_bias", b.random([8]))
+        let alias = b.op("Identity", [shared], name: "alias")[0]
+        let g = b.op("Conv", [f, b.constant("c2.w", b.random([8, 8, 1, 1])), alias], name: "c2")[0]
+        let h = b.op("Conv", [b.op("Relu", [g])[0], b.constant("c3.w", b.random([8, 8, 1, 1])), shared], name: "c3")[0]
+        let y = b.conv("head", b.op("Relu", [h])[0], 8, 3)
+        let (out, kept, graph) = try prune(b.model(output: y))
+        #expect(dims(out, "c2", input: 2) == [4])
+        #expect(dims(out, "c3", input: 2) == [4])
+        try expectSameOutputs(out, try masked(graph.model, kept: kept, channels: graph.channels), input: try input())
+        // Not pruned at all: the Identity is restored and the model keeps its parameter count.
+        let graph0 = try ChannelGraph(model: b.model(output: y))
+        let same = try graph0.rewrite(kept: [:])
+        #expect(same.graph.nodes.contains { $0.name == "alias" && $0.opType == "Identity" })
+        #expect(same.graph.initializers.count == b.initializers.count)
+    }
+
     @Test func operatorsWithoutAChannelRuleBlockTheirValues() throws {
         var b = Builder()
         let f = b.conv("c1", "x", 4, 8)
