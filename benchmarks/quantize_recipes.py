@@ -34,6 +34,7 @@ def main():
     ap.add_argument("--split", default="val")
     ap.add_argument("--recipes", default="mse,minmax,percentile,entropy")
     ap.add_argument("--calib-count", type=int)
+    ap.add_argument("--calib-dir", help="a folder of calibration images instead of the dataset's train split")
     ap.add_argument("--out-dir", default="/tmp/segslim-quantize-recipes")
     ap.add_argument("--daemon", default=os.path.join(os.path.dirname(__file__), "..", ".build", "release", "segslimd"))
     a = ap.parse_args()
@@ -49,8 +50,13 @@ def main():
             params = RECIPES[name]
             req = {"id": "fp32", "technique": "quantize", "params": params, "dataset": ds, "split": a.split,
                    "newId": name, "evaluate": False, "outputPath": os.path.join(a.out_dir, f"{name}.onnx"), "overwrite": True}
+            calibration = {}
             if a.calib_count:
-                req["calibration"] = {"count": a.calib_count}
+                calibration["count"] = a.calib_count
+            if a.calib_dir:
+                calibration["path"] = os.path.abspath(a.calib_dir)
+            if calibration:
+                req["calibration"] = calibration
             t = time.time()
             r = c.request("model/compress", req, timeout=3600)
             took = time.time() - t
