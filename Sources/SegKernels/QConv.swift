@@ -53,7 +53,7 @@ public struct QConv2D: Sendable {
         if isDepthwise {
             algorithm = .depthwise
             packed = nil
-            depthwise = QDepthwiseWeights(weights: weights, channels: cout, taps: taps)
+            depthwise = QDepthwiseWeights(weights: weights, channels: cout, kernelH: shape.kernelH, kernelW: shape.kernelW)
             // Depthwise subtracts zx from x before multiplying: no weight-sum correction.
             requantization = Self.requantization(bias: bias ?? [Int32](repeating: 0, count: cout), multiplier: multiplier, output: output)
             return

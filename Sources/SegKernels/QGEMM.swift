@@ -167,6 +167,7 @@ struct QGemmTask {
     let rq: QRequantization
     let output: QGemmOutput
     let isa: KernelISA
+    var codes: QCodeRange { QCodeRange(rq) }
 
     /// Rows per block: the packed A block (≤ 32 rows × K) stays in L1/L2 while every
     /// weight panel passes over it.
@@ -277,7 +278,7 @@ struct QGemmTask {
         switch output {
         case let .u8(base, rowStride):
             for r in 0..<rows {
-                storeRequantized16(acc.lane(r, 0), acc.lane(r, 1), bias, mult, rq, base + (row + r) * rowStride + n0, count: columns)
+                storeRequantized16(acc.lane(r, 0), acc.lane(r, 1), bias, mult, codes, base + (row + r) * rowStride + n0, count: columns)
             }
         case let .f32(base, rowStride, channelStride):
             for r in 0..<rows {

@@ -42,9 +42,10 @@ func storeCodes(_ q: SIMD8<Int32>, _ p: UnsafeMutablePointer<UInt8>) {
     #endif
 }
 
-/// Sixteen codes from two 8-lane halves.
+/// Sixteen codes from two 8-lane halves: a = codes 0–7, b = 8–15; or, `paired`, the order
+/// `vpunpck{l,h}wd` accumulators hold: a = 0–3, 8–11 and b = 4–7, 12–15.
 @inline(__always)
-func storeCodes16(_ a: SIMD8<Int32>, _ b: SIMD8<Int32>, _ p: UnsafeMutablePointer<UInt8>) {
+func storeCodes16(_ a: SIMD8<Int32>, _ b: SIMD8<Int32>, _ p: UnsafeMutablePointer<UInt8>, paired: Bool = false) {
     #if arch(x86_64)
     let mask = _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
                                 0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1)
@@ -52,11 +53,19 @@ func storeCodes16(_ a: SIMD8<Int32>, _ b: SIMD8<Int32>, _ p: UnsafeMutablePointe
     let y = _mm256_shuffle_epi8(unsafeBitCast(b, to: __m256i.self), mask)
     // x dwords 0 and 4 hold a's bytes, y's the same for b: interleave as a0 a1 b0 b1.
     let both = _mm256_unpacklo_epi32(x, y)  // lane0: a0 b0 ..., lane1: a1 b1 ...
-    let ordered = _mm256_permutevar8x32_epi32(both, _mm256_setr_epi32(0, 4, 1, 5, 0, 0, 0, 0))
+    // Plain: dwords a0–3, b8–11.. sit at 0, 1 (lane 0) and 4, 5 (lane 1): a0 a1 b0 b1 = 0 4 1 5.
+    // Paired: a holds 0–3 | 8–11 and b 4–7 | 12–15, so 0 1 4 5 is already in channel order.
+    let ordered = _mm256_permutevar8x32_epi32(both, paired ? _mm256_setr_epi32(0, 1, 4, 5, 0, 0, 0, 0)
+                                                           : _mm256_setr_epi32(0, 4, 1, 5, 0, 0, 0, 0))
     _mm_storeu_si128(UnsafeMutableRawPointer(p).assumingMemoryBound(to: __m128i.self), _mm256_castsi256_si128(ordered))
     #else
-    storeCodes(a, p)
-    storeCodes(b, p + 8)
+    if paired {
+        let lanes = [0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 12, 13, 14, 15]
+        for l in 0..<16 { p[lanes[l]] = UInt8(truncatingIfNeeded: l < 8 ? a[l] : b[l - 8]) }
+    } else {
+        storeCodes(a, p)
+        storeCodes(b, p + 8)
+    }
     #endif
 }
 
