@@ -9,6 +9,7 @@ Uses one warm daemon (release build: `swift build -c release` first). The calibr
 the daemon's default (100 images spread over the train split) unless --calib-count is given.
 """
 import argparse
+import json
 import os
 import sys
 import time
@@ -33,6 +34,7 @@ def main():
     ap.add_argument("--dataset", required=True)
     ap.add_argument("--split", default="val")
     ap.add_argument("--recipes", default="mse,minmax,percentile,entropy")
+    ap.add_argument("--recipe", action="append", default=[], metavar="NAME=JSON", help="an extra recipe: name and quantize params as JSON")
     ap.add_argument("--calib-count", type=int)
     ap.add_argument("--calib-dir", help="a folder of calibration images instead of the dataset's train split")
     ap.add_argument("--out-dir", default="/tmp/segslim-quantize-recipes")
@@ -46,8 +48,10 @@ def main():
         fp32_miou = None
         print(f"| recipe | mIoU | drop (pt) | pixel agreement vs FP32 | size ratio | calib s |")
         print(f"|---|---|---|---|---|---|")
-        for name in a.recipes.split(","):
-            params = RECIPES[name]
+        extra = dict(r.split("=", 1) for r in a.recipe)
+        names = [n for n in a.recipes.split(",") if n] + list(extra)
+        for name in names:
+            params = json.loads(extra[name]) if name in extra else RECIPES[name]
             req = {"id": "fp32", "technique": "quantize", "params": params, "dataset": ds, "split": a.split,
                    "newId": name, "evaluate": False, "outputPath": os.path.join(a.out_dir, f"{name}.onnx"), "overwrite": True}
             calibration = {}

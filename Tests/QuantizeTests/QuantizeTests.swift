@@ -108,8 +108,9 @@ import Testing
 }
 
 @Suite struct QuantizationPlanTests {
-    func plan(_ m: Model, exclude: Set<String> = [], excludeOps: Set<String> = []) throws -> QuantizationPlan {
-        let q = try StaticQuantizer(model: m, options: try QuantizeOptions(["excludeNodes": .array(exclude.map(JSONValue.string)), "excludeOpTypes": .array(excludeOps.map(JSONValue.string))]))
+    func plan(_ m: Model, exclude: Set<String> = [], excludeOps: Set<String> = [], floatHead: Bool = false) throws -> QuantizationPlan {
+        let q = try StaticQuantizer(model: m, options: try QuantizeOptions(["excludeNodes": .array(exclude.map(JSONValue.string)), "excludeOpTypes": .array(excludeOps.map(JSONValue.string)),
+                                                                            "floatHead": .bool(floatHead)]))
         return q.plan()
     }
 
@@ -127,6 +128,15 @@ import Testing
         #expect(!p.calibratedTensors.contains("up"))
         #expect(p.boundaries.contains { $0.tensor == "up" && $0.kind.contains("FP32 consumer") })
         #expect(p.boundaries.contains { $0.tensor == "x" && $0.kind == "quantize graph input" })
+    }
+
+    @Test func floatHeadKeepsTheTailAfterTheLastConvFP32() throws {
+        let p = try plan(QuantizeFixtures.net(), floatHead: true)
+        #expect(!p.quantized.contains { $0.node.name == "up" })
+        #expect(p.keptFP32.contains { $0.node.name == "up" && $0.reason.contains("floatHead") })
+        #expect(p.quantized.contains { $0.node.name == "head" })
+        // head's output is dequantized for the FP32 Resize.
+        #expect(p.boundaries.contains { $0.tensor == "head" && $0.kind.contains("FP32 consumer") })
     }
 
     @Test func exclusionsKeepNodesFP32() throws {
@@ -157,7 +167,7 @@ import Testing
     @Test(arguments: ["minmax", "percentile", "entropy", "mse"])
     func staticQDQModelIsCloseToFP32AndStandard(calibration: String) async throws {
         let m = QuantizeFixtures.net()
-        let r = try await apply(["calibration": .string(calibration)], m)
+        let r = try await apply(["calibration": .string(calibration), "floatHead": false], m)
         let ops = QuantizeFixtures.ops(r.model)
         #expect(ops["QuantizeLinear", default: 0] >= 10)
         #expect(ops["Relu"] == nil, "Relu should be absorbed into c1's range")
@@ -210,7 +220,7 @@ import Testing
 
     @Test func dryRunChangesNothingAndReportsThePlan() async throws {
         let m = QuantizeFixtures.net()
-        let r = try await apply(["dryRun": true], m, samples: nil)
+        let r = try await apply(["dryRun": true, "floatHead": false], m, samples: nil)
         #expect(r.model == (try StaticQuantizer.prepare(m)))
         #expect(r.details["dryRun"]?.boolValue == true)
         let pre = try #require(r.details["preflight"])
@@ -273,7 +283,8 @@ import Testing
         let m = QuantizeFixtures.net()
         let t = try QuantizeTechnique(parameters: ["calibration": "minmax"])
         let report = try await t.sensitivity(of: m, in: TechniqueContext(samples: QuantizeFixtures.samples(4), accuracy: try QuantizeFixtures.probe(reference: m)), limit: 1)
-        #expect(report.entries.count == 11)
+        // floatHead (default) keeps the final Resize FP32: ten INT8 layers.
+        #expect(report.entries.count == 10)
         #expect(abs(report.baseline.miou - 1) < 1e-9)
         #expect(report.entries.allSatisfy { $0.score.miou <= 1 + 1e-9 && $0.setting == "int8" })
         #expect(zip(report.entries, report.entries.dropFirst()).allSatisfy { $0.score.miou <= $1.score.miou })

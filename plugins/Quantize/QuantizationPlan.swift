@@ -56,8 +56,15 @@ struct QuantizationPlan: Sendable {
     /// `constants`: initializers and values folded at load. `exclude`: node names kept FP32
     /// on request (or by mixed precision, `excludeReason`).
     init(graph: Graph, types: [String: TensorType], constants: [String: Tensor], opset: Int,
-         excludeNodes: Set<String>, excludeOpTypes: Set<String>, extraFP32: [String: String] = [:], only: Set<String>? = nil) {
+         excludeNodes: Set<String>, excludeOpTypes: Set<String>, extraFP32: [String: String] = [:], only: Set<String>? = nil,
+         floatHead: Bool = false) {
         self.graph = graph
+        var extraFP32 = extraFP32
+        if floatHead {
+            for label in Self.outputHead(graph) where extraFP32[label] == nil {
+                extraFP32[label] = "output head kept FP32 (floatHead): logits stay exact for the argmax"
+            }
+        }
         self.constants = constants
         func isConstant(_ name: String) -> Bool { constants[name] != nil }
         func isFloatActivation(_ name: String) -> Bool {
@@ -156,6 +163,25 @@ struct QuantizationPlan: Sendable {
             while let next = paramSource[s], next != s, hops < 64 { s = next; hops += 1 }
             paramSource[t] = s
         }
+    }
+
+    static let computeOps: Set<String> = ["Conv", "ConvTranspose", "Gemm", "MatMul"]
+
+    /// The non-compute nodes between the last compute layers and the graph outputs (the
+    /// classifier's Add and the final upsampling, typically): quantizing logits to 8 bits
+    /// flips argmax decisions between close classes for little speed.
+    static func outputHead(_ graph: Graph) -> [String] {
+        let producers = graph.producers
+        var labels: [String] = [], seen = Set<Int>()
+        var stack = graph.outputs.compactMap { producers[$0.name] }
+        while let i = stack.popLast() {
+            guard seen.insert(i).inserted else { continue }
+            let node = graph.nodes[i]
+            guard !computeOps.contains(node.opType) else { continue }
+            labels.append(label(node, i))
+            for input in node.inputs where !input.isEmpty { if let p = producers[input] { stack.append(p) } }
+        }
+        return labels
     }
 
     static func clipMinimum(_ node: Node, _ constants: [String: Tensor]) -> Float? {

@@ -40,11 +40,14 @@ struct QuantizeOptions: Sendable, Equatable {
     var sensitivityLimit = 20
     /// Only report what would happen.
     var dryRun = false
+    /// Keep the non-compute tail that produces the outputs (the classifier Add, the final
+    /// Resize) in FP32.
+    var floatHead = true
     /// Calibration images on which per-layer SQNR is measured for the report.
     var sqnrSamples = 2
 
     static let known: [String] = ["mode", "calibration", "percentile", "perChannel", "biasCorrection", "calibrationCount", "bins",
-                                  "excludeNodes", "excludeOpTypes", "maxMiouDrop", "sensitivityLimit", "dryRun", "sqnrSamples"]
+                                  "excludeNodes", "excludeOpTypes", "maxMiouDrop", "sensitivityLimit", "dryRun", "sqnrSamples", "floatHead"]
 
     init(_ parameters: JSONValue) throws(TechniqueError) {
         guard case .object(let o) = parameters else { throw .invalidParameter(name: "(parameters)", reason: "expected an object") }
@@ -105,6 +108,7 @@ struct QuantizeOptions: Sendable, Equatable {
         sensitivityLimit = try integer("sensitivityLimit", 1...100_000) ?? sensitivityLimit
         dryRun = try bool("dryRun") ?? dryRun
         sqnrSamples = try integer("sqnrSamples", 0...1000) ?? sqnrSamples
+        floatHead = try bool("floatHead") ?? floatHead
         if maxMiouDrop != nil && mode != .static {
             throw .invalidParameter(name: "maxMiouDrop", reason: "mixed precision applies to mode 'static' (mode is '\(mode.rawValue)')")
         }

@@ -35,6 +35,8 @@ public struct QuantizeTechnique: Technique, SensitivityAnalyzing {
                 "sensitivityLimit": ["type": "integer", "minimum": 1, "default": 20, "description": "Images per per-layer sensitivity measurement."],
                 "dryRun": ["type": "boolean", "default": false, "description": "Only report which ops would run INT8, the boundaries, what stays FP32 and why, and the expected size."],
                 "sqnrSamples": ["type": "integer", "minimum": 0, "default": 2, "description": "Calibration images on which per-layer SQNR is measured."],
+                "floatHead": ["type": "boolean", "default": true,
+                              "description": "Keep the non-compute tail that produces the outputs (classifier Add, final Resize) in FP32: logits stay exact for the argmax."],
             ],
         ],
         needs: [.calibrationData],

@@ -109,9 +109,11 @@ enum RangeEstimator {
                 let start = g * i / levels, end = (g + 1) * i / levels
                 guard end > start else { continue }
                 var sum = 0.0, nonEmpty = 0
-                for k in start..<end { sum += folded[k]; if folded[k] > 0 { nonEmpty += 1 } }
+                // As TensorRT/MXNet: group sums from the clipped histogram (outliers not
+                // included), spread over the bins where P is non-zero.
+                for k in start..<end { sum += folded[k]; if p[k] > 0 { nonEmpty += 1 } }
                 guard nonEmpty > 0 else { continue }
-                for k in start..<end where folded[k] > 0 { q[k] = sum / Double(nonEmpty) }
+                for k in start..<end where p[k] > 0 { q[k] = sum / Double(nonEmpty) }
             }
             let qTotal = q.reduce(0, +)
             var kl = 0.0

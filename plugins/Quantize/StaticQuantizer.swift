@@ -40,7 +40,8 @@ struct StaticQuantizer {
 
     func plan(extraFP32: [String: String] = [:], only: Set<String>? = nil) -> QuantizationPlan {
         QuantizationPlan(graph: model.graph, types: types, constants: constants, opset: opset,
-                         excludeNodes: options.excludeNodes, excludeOpTypes: options.excludeOpTypes, extraFP32: extraFP32, only: only)
+                         excludeNodes: options.excludeNodes, excludeOpTypes: options.excludeOpTypes, extraFP32: extraFP32, only: only,
+                         floatHead: options.floatHead)
     }
 
     mutating func calibrate(samples: SampleSource, context: TechniqueContext, fraction: ClosedRange<Double>) async throws {
