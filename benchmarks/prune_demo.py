@@ -75,7 +75,8 @@ def main() -> int:
                    "--param", f"targetMacs={args.target}", "--param", "recalibrateBN=false",
                    "--param", f"sensitivityLimit={args.sens_limit}", "--dataset", args.dataset, "--out", plain, "--overwrite", "--json"])
         per_layer = find(doc, "perLayer")
-        lat = find(doc, "latency") or {}
+        details = doc.get("report", doc)["steps"][0]["details"]
+        lat = details.get("latency") or {}
         row = {"criterion": c, "macsKept": find(doc, "macsKept"), "paramsBefore": find(doc, "paramsBefore"),
                "paramsAfter": find(doc, "paramsAfter"), "latency": lat, "compress_s": doc["_seconds"],
                "miou": evaluate(plain)}

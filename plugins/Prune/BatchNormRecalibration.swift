@@ -6,32 +6,40 @@ import SegTensor
 /// Re-estimates every BatchNormalization's running mean and variance from calibration images
 /// (forward only), as `model.train(); with no_grad: forward(...)` would after pruning.
 ///
-/// Statistics are per channel over images × H × W of each BN's input. All BNs are measured in
-/// one pass, so a BN sees inputs normalized by its predecessors' old statistics; a second pass
-/// with the updated model brings those in line (the sequential estimate, at 2 passes' cost).
+/// Statistics are per channel over images × H × W of each BN's input, measured with every BN
+/// upstream of it already re-estimated: pruning can shift a deep layer's statistics several
+/// fold, and a BN measured under its predecessors' old statistics then sees different inputs
+/// at inference (errors compound through depth). Each pass measures the BNs whose upstream BNs
+/// are all done, on a graph cut right after their inputs, so the passes cost about one forward
+/// pass per BN depth level over half the network on average.
 struct BatchNormRecalibration: Sendable {
-    static let passes = 2
     var images: Int
     var threads: Int?
 
-    func run(_ source: Model, samples: SampleSource, context: TechniqueContext) async throws -> Model {
+    func run(_ source: Model, samples: SampleSource, context: TechniqueContext) async throws -> (Model, passes: Int) {
         var model = source
         let bns = model.graph.nodes.indices.filter { model.graph.nodes[$0].opType == "BatchNormalization" && model.graph.nodes[$0].inputs.count == 5 }
-        guard !bns.isEmpty, images > 0 else { return model }
-        let first = try await samples.sample(0)
-        let shapes = first.mapValues(\.dims)
-        let observed = Array(Set(bns.map { model.graph.nodes[$0].inputs[0] })).sorted()
-        for pass in 0..<Self.passes {
+        guard !bns.isEmpty, images > 0 else { return (model, 0) }
+        var inputs: [[String: Tensor]] = []
+        for i in 0..<images { inputs.append(try await samples.sample(i)) }
+        let shapes = inputs[0].mapValues(\.dims)
+        let upstream = Self.upstreamBatchNorms(model.graph, bns)
+        var done = Set<Int>()
+        var passes = 0
+        while done.count < bns.count {
+            let frontier = bns.filter { !done.contains($0) && (upstream[$0] ?? []).isSubset(of: done) }
+            guard !frontier.isEmpty else { throw TechniqueError.failed("BN recalibration: BatchNormalization nodes form a cycle") }
+            passes += 1
+            let observed = Array(Set(frontier.map { model.graph.nodes[$0].inputs[0] })).sorted()
             var probe = model
-            let outputs = Set(probe.graph.outputs.map(\.name))
-            probe.graph.outputs += observed.filter { !outputs.contains($0) }.map { ValueInfo(name: $0) }
+            probe.graph.outputs = observed.map { ValueInfo(name: $0) }
             let compiled = try Compiler(threads: threads).compile(probe, inputShapes: shapes)
             var sum: [String: [Double]] = [:], squares: [String: [Double]] = [:], counts: [String: Int] = [:]
-            for i in 0..<images {
+            for (i, sample) in inputs.enumerated() {
                 try context.checkCancellation()
-                context.progress(0.85 + 0.05 * (Double(pass) + Double(i) / Double(images)) / Double(Self.passes),
-                                 "BatchNorm statistics, pass \(pass + 1), image \(i + 1)/\(images)")
-                let values = try compiled.run(i == 0 ? first : try await samples.sample(i))
+                context.progress(0.85 + 0.05 * Double(done.count) / Double(bns.count),
+                                 "BatchNorm statistics: \(done.count)/\(bns.count) done, image \(i + 1)/\(images)")
+                let values = try compiled.run(sample)
                 for name in observed {
                     guard let t = values[name], t.dims.count >= 2 else {
                         throw TechniqueError.failed("BN recalibration: the runtime did not return '\(name)'")
@@ -56,7 +64,7 @@ struct BatchNormRecalibration: Sendable {
             }
             var g = model.graph
             var used = Set(g.initializers.names)
-            for i in bns {
+            for i in frontier {
                 let x = g.nodes[i].inputs[0]
                 guard let s = sum[x], let q = squares[x], let n = counts[x], n > 0 else { continue }
                 let mean = s.map { $0 / Double(n) }
@@ -74,7 +82,34 @@ struct BatchNormRecalibration: Sendable {
                 }
             }
             model.graph = g
+            done.formUnion(frontier)
         }
-        return model
+        return (model, passes)
+    }
+
+    /// For each BN node, the BN nodes its input depends on.
+    static func upstreamBatchNorms(_ g: Graph, _ bns: [Int]) -> [Int: Set<Int>] {
+        let producer = g.producers
+        let isBN = Set(bns)
+        var memo: [Int: Set<Int>] = [:]  // node → BNs at or above it
+        func above(_ node: Int) -> Set<Int> {
+            if let m = memo[node] { return m }
+            var out = Set<Int>()
+            var stack = [node], seen = Set<Int>()
+            // Iterative walk: deep networks would overflow a recursive one.
+            while let n = stack.popLast() {
+                guard seen.insert(n).inserted else { continue }
+                if isBN.contains(n) { out.insert(n) }
+                for input in g.nodes[n].inputs { if let p = producer[input] { stack.append(p) } }
+            }
+            memo[node] = out
+            return out
+        }
+        var result: [Int: Set<Int>] = [:]
+        for b in bns {
+            let x = g.nodes[b].inputs[0]
+            result[b] = producer[x].map(above) ?? []
+        }
+        return result
     }
 }

@@ -44,9 +44,9 @@ extension PruneTechnique {
         if recalibrate, let samples = context.samples {
             context.progress(0.85, "re-estimating BatchNorm statistics")
             let n = min(recalibrationImages, samples.count)
-            out = try await BatchNormRecalibration(images: n, threads: context.threads).run(out, samples: samples, context: context)
-            bnDetails = ["applied": true, "images": .int(Int64(n)), "origin": .string(samples.origin),
-                         "passes": .int(Int64(BatchNormRecalibration.passes))]
+            let (recalibrated, passes) = try await BatchNormRecalibration(images: n, threads: context.threads).run(out, samples: samples, context: context)
+            out = recalibrated
+            bnDetails = ["applied": true, "images": .int(Int64(n)), "origin": .string(samples.origin), "passes": .int(Int64(passes))]
         }
 
         context.progress(0.9, "measuring")
