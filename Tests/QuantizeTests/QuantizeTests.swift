@@ -56,6 +56,28 @@ import Testing
         #expect(try qt.scalars(as: Int8.self)[3] == 127)
     }
 
+    @Test func narrowWeightsCannotSaturateAVX2Pairs() throws {
+        let w = try Tensor(dims: [1, 4, 1, 1], scalars: [Float(1), -0.5, 0.26, -1])
+        let (q, s) = try QDQWriter.quantizeWeight(w, axis: 0, limit: 64)
+        #expect(abs(s[0] - 1 / 64) < 1e-9)
+        #expect(try q.scalars(as: Int8.self) == [64, -32, 17, -64])
+    }
+
+    @Test func saturationRangesFollowTheOnlyConsumers() {
+        var g = Graph()
+        g.nodes = [
+            Node(name: "hs", opType: "HardSwish", inputs: ["a"], outputs: ["b"]),
+            Node(name: "hsig", opType: "HardSigmoid", inputs: ["c"], outputs: ["d"], attributes: [NamedAttribute("alpha", .float(0.25))]),
+            Node(name: "both", opType: "Relu", inputs: ["e"], outputs: ["f"]),
+            Node(name: "add", opType: "Add", inputs: ["e", "e"], outputs: ["g"]),
+        ]
+        let r = StaticQuantizer.saturationRanges(g, constants: [:])
+        #expect(r["a"]?.low == -3 && r["a"]?.high == .infinity)
+        #expect(r["c"]?.low == -2 && r["c"]?.high == 2)
+        // e is also read by an Add, which sees every value: no clipping.
+        #expect(r["e"] == nil)
+    }
+
     static func stats(_ values: [Float], bins: Int = 512) -> TensorStatistics {
         var s = TensorStatistics()
         s.min = values.min() ?? 0
@@ -172,11 +194,12 @@ import Testing
         #expect(ops["QuantizeLinear", default: 0] >= 10)
         #expect(ops["Relu"] == nil, "Relu should be absorbed into c1's range")
         #expect(ops["Softmax"] == 1)
-        // Weights are s8, biases s32; no FP32 conv weight is left.
+        // Weights are s8 within [-64, 64] (narrowWeights), biases s32; no FP32 conv weight is left.
         for n in r.model.graph.nodes where n.opType == "Conv" {
             let producer = try #require(r.model.graph.nodes.first { $0.outputs.contains(n.inputs[1]) })
             #expect(producer.opType == "DequantizeLinear")
-            #expect(r.model.graph.initializers[producer.inputs[0]]?.dtype == .i8)
+            let codes = try #require(r.model.graph.initializers[producer.inputs[0]]).scalars(as: Int8.self)
+            #expect(codes.allSatisfy { abs(Int($0)) <= 64 } && codes.contains { abs(Int($0)) == 64 })
         }
         // 8-bit quantization of a small random net: a few percent of error at most.
         let err = try Self.relativeError(m, r.model)

@@ -12,6 +12,8 @@ struct QDQWriter {
     var inputMeans: [String: [Float]] = [:]
     /// `false`: only weights are quantized (weight-only mode), activations stay FP32.
     var quantizeActivations = true
+    /// Largest weight code: 127, or 64 for kernels that must not saturate (narrowWeights).
+    var weightLimit = 127
 
     struct LayerRecord {
         var node: String
@@ -60,7 +62,7 @@ struct QDQWriter {
                 }
                 let wq: (name: String, scales: [Float])
                 if let done = quantizedWeights[wName] { wq = done } else {
-                    let (qt, scales) = try Self.quantizeWeight(w, axis: perChannel ? axis : nil)
+                    let (qt, scales) = try Self.quantizeWeight(w, axis: perChannel ? axis : nil, limit: weightLimit)
                     let qName = fresh("\(wName)_quantized"), sName = fresh("\(wName)_scale"), zName = fresh("\(wName)_zero_point")
                     let dq = fresh("\(wName)_DequantizeLinear_Output")
                     graph.initializers[qName] = qt
@@ -80,7 +82,7 @@ struct QDQWriter {
                     let bName = node.inputs[bi]
                     guard let b = graph.initializers[bName] ?? plan.constant(bName) else { throw TechniqueError.failed("node '\(record.node)': bias '\(bName)' is not a constant") }
                     var bv = try b.converted(to: .f32).scalars(as: Float.self)
-                    if let means = inputMeans[q.activationInputs[0]], let correction = Self.biasCorrection(node: node, weight: w, scales: wq.scales, axis: axis, means: means) {
+                    if let means = inputMeans[q.activationInputs[0]], let correction = Self.biasCorrection(node: node, weight: w, scales: wq.scales, axis: axis, means: means, limit: weightLimit) {
                         for c in 0..<Swift.min(bv.count, correction.count) { bv[c] -= correction[c] }
                         record.biasCorrected = true
                     }
@@ -153,9 +155,10 @@ struct QDQWriter {
         }
     }
 
-    /// Symmetric s8 in [-127, 127]: scale = max|w| / 127 per slice along `axis` (all of the
-    /// tensor when nil). An all-zero slice gets scale 1.
-    static func quantizeWeight(_ w: Tensor, axis: Int?) throws -> (Tensor, [Float]) {
+    /// Symmetric s8 in [-limit, limit]: scale = max|w| / limit per slice along `axis` (all of
+    /// the tensor when nil). An all-zero slice gets scale 1.
+    static func quantizeWeight(_ w: Tensor, axis: Int?, limit: Int = 127) throws -> (Tensor, [Float]) {
+        let lim = Float(limit)
         let v = try w.converted(to: .f32).scalars(as: Float.self)
         let dims = w.dims
         let channels = axis.map { dims[$0] } ?? 1
@@ -163,14 +166,14 @@ struct QDQWriter {
         let inner = axis.map { dims[($0 + 1)...].reduce(1, *) } ?? v.count
         var scales = [Float](repeating: 0, count: channels)
         for o in 0..<outer { for c in 0..<channels { for k in 0..<inner { scales[c] = Swift.max(scales[c], abs(v[(o * channels + c) * inner + k])) } } }
-        scales = scales.map { $0 > 0 ? $0 / 127 : 1 }
+        scales = scales.map { $0 > 0 ? $0 / lim : 1 }
         var q = [UInt8](repeating: 0, count: v.count)
         for o in 0..<outer {
             for c in 0..<channels {
                 let inv = 1 / scales[c]
                 for k in 0..<inner {
                     let i = (o * channels + c) * inner + k
-                    let r = Swift.max(-127, Swift.min(127, (v[i] * inv).rounded(.toNearestOrEven)))
+                    let r = Swift.max(-lim, Swift.min(lim, (v[i] * inv).rounded(.toNearestOrEven)))
                     q[i] = UInt8(bitPattern: Int8(r))
                 }
             }
@@ -180,7 +183,8 @@ struct QDQWriter {
 
     /// Expected output shift from weight rounding, per output channel: Σ (Ŵ − W) · E[x]
     /// over the input channels each output reads (interior pixels; padding ignored).
-    static func biasCorrection(node: Node, weight w: Tensor, scales: [Float], axis: Int, means: [Float]) -> [Float]? {
+    static func biasCorrection(node: Node, weight w: Tensor, scales: [Float], axis: Int, means: [Float], limit: Int) -> [Float]? {
+        let lim = Float(limit)
         guard node.opType == "Conv", axis == 0, let v = try? w.converted(to: .f32).scalars(as: Float.self) else { return nil }
         let dims = w.dims
         guard dims.count >= 3 else { return nil }
@@ -198,7 +202,7 @@ struct QDQWriter {
                 var errSum: Double = 0
                 for t in 0..<k {
                     let x = v[(o * cinPerGroup + c) * k + t]
-                    let qx = Swift.max(-127, Swift.min(127, (x / s).rounded(.toNearestOrEven))) * s
+                    let qx = Swift.max(-lim, Swift.min(lim, (x / s).rounded(.toNearestOrEven))) * s
                     errSum += Double(qx - x)
                 }
                 acc += errSum * mean

@@ -35,6 +35,8 @@ public struct QuantizeTechnique: Technique, SensitivityAnalyzing {
                 "sensitivityLimit": ["type": "integer", "minimum": 1, "default": 20, "description": "Images per per-layer sensitivity measurement."],
                 "dryRun": ["type": "boolean", "default": false, "description": "Only report which ops would run INT8, the boundaries, what stays FP32 and why, and the expected size."],
                 "sqnrSamples": ["type": "integer", "minimum": 0, "default": 2, "description": "Calibration images on which per-layer SQNR is measured."],
+                "narrowWeights": ["type": "boolean", "default": true,
+                                  "description": "Weights in [-64, 64] so AVX2's u8×s8 pairs cannot saturate and every conv runs the fast exact kernel; false: full [-127, 127]."],
                 "floatHead": ["type": "boolean", "default": true,
                               "description": "Keep the non-compute tail that produces the outputs (classifier Add, final Resize) in FP32: logits stay exact for the argmax."],
             ],
@@ -70,7 +72,7 @@ public struct QuantizeTechnique: Technique, SensitivityAnalyzing {
         case .weightOnly:
             let q = try StaticQuantizer(model: model, options: options)
             let plan = q.plan()
-            let written = try QDQWriter(perChannel: q.perChannel, quantizeActivations: false).write(model, plan: plan, params: [:])
+            let written = try QDQWriter(perChannel: q.perChannel, quantizeActivations: false, weightLimit: 127).write(model, plan: plan, params: [:])
             return TechniqueResult(model: written.model, details: [
                 "mode": "weightOnly", "perChannel": .bool(q.perChannel),
                 "layers": .array(written.layers.map(Self.layerJSON)),
@@ -86,7 +88,7 @@ public struct QuantizeTechnique: Technique, SensitivityAnalyzing {
         let fullPlan = q.plan()
         var details: [String: JSONValue] = [
             "mode": "static", "calibration": .string(options.calibration.rawValue), "perChannel": .bool(q.perChannel),
-            "biasCorrection": .bool(options.biasCorrection), "activations": "u8 asymmetric", "weights": "s8 symmetric [-127, 127]",
+            "biasCorrection": .bool(options.biasCorrection), "activations": "u8 asymmetric", "weights": .string(options.narrowWeights ? "s8 symmetric [-64, 64] (narrowWeights)" : "s8 symmetric [-127, 127]"),
         ]
         if options.perChannel && !q.perChannel { details["perChannelNote"] = .string("opset \(q.opset) < 13 has no per-axis QDQ: per-tensor weight scales used") }
         details["preflight"] = try preflight(q, fullPlan)
@@ -129,7 +131,7 @@ public struct QuantizeTechnique: Technique, SensitivityAnalyzing {
     func preflight(_ q: StaticQuantizer, _ plan: QuantizationPlan) throws -> JSONValue {
         var dummy: [String: QuantParams] = [:]
         for t in plan.calibratedTensors { dummy[t] = QuantParams(scale: 1, zeroPoint: 0) }
-        let written = try QDQWriter(perChannel: q.perChannel).write(q.model, plan: plan, params: dummy)
+        let written = try QDQWriter(perChannel: q.perChannel, weightLimit: q.weightLimit).write(q.model, plan: plan, params: dummy)
         var int8ByOp: [String: Int64] = [:]
         for n in plan.quantized { int8ByOp[n.node.opType, default: 0] += 1 }
         var fp32ByOp: [String: Int64] = [:]

@@ -38,6 +38,8 @@ struct StaticQuantizer {
     /// per-tensor weight scales rather than a silent opset bump (which would change other ops).
     var perChannel: Bool { options.perChannel && opset >= 13 }
 
+    var weightLimit: Int { options.narrowWeights ? 64 : 127 }
+
     func plan(extraFP32: [String: String] = [:], only: Set<String>? = nil) -> QuantizationPlan {
         QuantizationPlan(graph: model.graph, types: types, constants: constants, opset: opset,
                          excludeNodes: options.excludeNodes, excludeOpTypes: options.excludeOpTypes, extraFP32: extraFP32, only: only,
@@ -55,14 +57,51 @@ struct StaticQuantizer {
                      context: context, fraction: fraction)
         calibrationImages = count
         params = [:]
+        let saturation = Self.saturationRanges(model.graph, constants: constants)
         for (name, s) in statistics {
-            let r = RangeEstimator.range(s, method: options.calibration, percentile: options.percentile)
+            var r = RangeEstimator.range(s, method: options.calibration, percentile: options.percentile)
+            // Values the only consumers flatten anyway need no codes: HardSwish is 0 below
+            // −3, HardSigmoid is constant outside [−β/α, (1−β)/α].
+            if let sat = saturation[name] { r = (Swift.max(r.low, sat.low), Swift.min(r.high, sat.high)) }
             params[name] = QuantParams(low: r.low, high: r.high)
         }
     }
 
+    /// For tensors read only by saturating activations: the input interval outside which
+    /// every consumer's output no longer changes (within half an output step for Sigmoid).
+    static func saturationRanges(_ graph: Graph, constants: [String: Tensor]) -> [String: (low: Float, high: Float)] {
+        let consumers = graph.consumers
+        var out: [String: (low: Float, high: Float)] = [:]
+        for (tensor, readers) in consumers where !readers.isEmpty && !graph.outputs.contains(where: { $0.name == tensor }) {
+            var ranges: [(Float, Float)] = []
+            for i in readers {
+                let n = graph.nodes[i]
+                guard n.inputs.first == tensor, !n.inputs.dropFirst().contains(tensor) else { break }
+                switch n.opType {
+                case "HardSwish": ranges.append((-3, .infinity))
+                case "HardSigmoid":
+                    let alpha = n[attribute: "alpha"]?.floatValue ?? 0.2, beta = n[attribute: "beta"]?.floatValue ?? 0.5
+                    if alpha > 0 { ranges.append((-beta / alpha, (1 - beta) / alpha)) }
+                case "Sigmoid": ranges.append((-7, 7))
+                case "Relu": ranges.append((0, .infinity))
+                case "Clip":
+                    let hiInput = n.inputs.count > 2 && !n.inputs[2].isEmpty ? n.inputs[2] : nil
+                    let hi: Float? = hiInput.map { (try? constants[$0]?.converted(to: .f32).scalars(as: Float.self))??.first } ??
+                        (n.inputs.count > 1 ? .infinity : n[attribute: "max"]?.floatValue ?? .infinity)
+                    if let lo = QuantizationPlan.clipMinimum(n, constants), let hi { ranges.append((lo, hi)) }
+                default: break
+                }
+            }
+            // Every reader must saturate; with several, keep what any of them distinguishes.
+            guard ranges.count == readers.count, let low = ranges.map(\.0).min(), let high = ranges.map(\.1).max(),
+                  low.isFinite || high.isFinite else { continue }
+            out[tensor] = (low, high)
+        }
+        return out
+    }
+
     func build(_ plan: QuantizationPlan) throws -> QDQWriter.Written {
-        var writer = QDQWriter(perChannel: perChannel)
+        var writer = QDQWriter(perChannel: perChannel, weightLimit: weightLimit)
         if options.biasCorrection {
             writer.inputMeans = statistics.compactMapValues { $0.channelMeans.isEmpty ? nil : $0.channelMeans }
         }
