@@ -223,22 +223,36 @@ import Testing
         #expect(r.details["keptFP32"]?.arrayValue?.count == 1)
     }
 
-    @Test func biasCorrectionReducesTheOutputShift() async throws {
-        let m = QuantizeFixtures.net(softmax: false)
-        let with = try await apply(["calibration": "minmax", "biasCorrection": true], m)
-        let without = try await apply(["calibration": "minmax", "biasCorrection": false], m)
-        // Mean output error (bias) over the test inputs.
-        func meanShift(_ q: Model) throws -> Double {
-            var sum = 0.0, n = 0.0
-            for x in QuantizeFixtures.inputs(4, seed: 8) {
-                let a = try #require(try ReferenceExecutor(model: m).run(x)["y"]).scalars(as: Float.self)
-                let b = try #require(try ReferenceExecutor(model: q).run(x)["y"]).scalars(as: Float.self)
-                for k in a.indices { sum += Double(b[k] - a[k]); n += 1 }
+    @Test func biasCorrectionRemovesTheShiftFromWeightRounding() async throws {
+        // One 1×1 conv over 32 channels whose inputs all sit around 2: weight rounding errors
+        // add up to a per-channel offset of Σ Δw · 2, which bias correction takes out.
+        var rng = SeededGenerator(seed: 3)
+        var g = Graph(name: "bc")
+        g.inputs = [ValueInfo(name: "x", type: TensorType(elementType: .f32, shape: [.value(1), .value(32), .value(4), .value(4)]))]
+        g.initializers["w"] = QuantizeFixtures.random([4, 32, 1, 1], &rng, scale: 1)
+        g.initializers["b"] = QuantizeFixtures.random([4], &rng, scale: 0.1)
+        g.nodes = [Node(name: "conv", opType: "Conv", inputs: ["x", "w", "b"], outputs: ["y"], attributes: [NamedAttribute("kernel_shape", .ints([1, 1]))])]
+        g.outputs = [ValueInfo(name: "y")]
+        let m = Model(graph: g)
+        let inputs: [[String: Tensor]] = (0..<6).map { _ in ["x": (try? Tensor(dims: [1, 32, 4, 4], scalars: (0..<512).map { _ in 2 + Float(rng.next() >> 40) / Float(1 << 24) - 0.5 })) ?? Tensor(scalar: Float(0))] }
+        let source = SampleSource(count: 6, origin: "around 2") { inputs[$0] }
+        func shift(_ biasCorrection: Bool) async throws -> Double {
+            let t = try QuantizeTechnique(parameters: ["calibration": "minmax", "biasCorrection": .bool(biasCorrection), "floatHead": false])
+            let q = try await t.apply(to: m, in: TechniqueContext(samples: source)).model
+            var total = 0.0
+            for c in 0..<4 {
+                var sum = 0.0, n = 0.0
+                for x in inputs {
+                    let a = try #require(try ReferenceExecutor(model: m).run(x)["y"]).scalars(as: Float.self)
+                    let b = try #require(try ReferenceExecutor(model: q).run(x)["y"]).scalars(as: Float.self)
+                    for k in (c * 16)..<(c * 16 + 16) { sum += Double(b[k] - a[k]); n += 1 }
+                }
+                total += abs(sum / n)
             }
-            return abs(sum / n)
+            return total / 4
         }
-        let shiftWith = try meanShift(with.model), shiftWithout = try meanShift(without.model)
-        #expect(shiftWith <= shiftWithout + 1e-4)
+        let with = try await shift(true), without = try await shift(false)
+        #expect(with < without, "mean per-channel shift \(with) with correction, \(without) without")
     }
 
     @Test func dryRunChangesNothingAndReportsThePlan() async throws {
