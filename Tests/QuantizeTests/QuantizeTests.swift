@@ -327,3 +327,53 @@ import Testing
         #expect(zip(report.entries, report.entries.dropFirst()).allSatisfy { $0.score.miou <= $1.score.miou })
     }
 }
+
+@Suite struct ChannelEqualizationTests {
+    /// conv1 → ReLU → depthwise → ReLU → pointwise: both pairs are found, the FP32 output is
+    /// unchanged after equalizing, and the ReLU outputs' channel ranges end up close.
+    @Test func equalizationKeepsTheFP32OutputAndEvensChannelRanges() async throws {
+        var rng = SeededGenerator(seed: 4)
+        var g = Graph(name: "eq")
+        g.inputs = [ValueInfo(name: "x", type: TensorType(elementType: .f32, shape: [.value(1), .value(3), .value(6), .value(6)]))]
+        // Channel c of conv1 is scaled by 4^c: ranges spread over 64×.
+        var w1 = try QuantizeFixtures.random([4, 3, 1, 1], &rng).scalars(as: Float.self)
+        for c in 0..<4 { for k in 0..<3 { w1[c * 3 + k] *= Float(1 << (2 * c)) } }
+        g.initializers["w1"] = try Tensor(dims: [4, 3, 1, 1], scalars: w1)
+        g.initializers["b1"] = QuantizeFixtures.random([4], &rng, scale: 0.1)
+        g.initializers["wd"] = QuantizeFixtures.random([4, 1, 3, 3], &rng)
+        g.initializers["wp"] = QuantizeFixtures.random([2, 4, 1, 1], &rng)
+        g.nodes = [
+            Node(name: "c1", opType: "Conv", inputs: ["x", "w1", "b1"], outputs: ["a"], attributes: [NamedAttribute("kernel_shape", .ints([1, 1]))]),
+            Node(name: "r1", opType: "Relu", inputs: ["a"], outputs: ["t1"]),
+            Node(name: "dw", opType: "Conv", inputs: ["t1", "wd"], outputs: ["d"], attributes: [NamedAttribute("group", .int(4)), NamedAttribute("kernel_shape", .ints([3, 3])), NamedAttribute("pads", .ints([1, 1, 1, 1]))]),
+            Node(name: "r2", opType: "Relu", inputs: ["d"], outputs: ["t2"]),
+            Node(name: "pw", opType: "Conv", inputs: ["t2", "wp"], outputs: ["y"], attributes: [NamedAttribute("kernel_shape", .ints([1, 1]))]),
+        ]
+        g.outputs = [ValueInfo(name: "y"), ValueInfo(name: "t1")]
+        // t1 is a graph output here, which must block its pair; make a copy where it is not.
+        var open = g
+        open.outputs = [ValueInfo(name: "y")]
+        #expect(ChannelEqualization.pairs(g).map(\.tensor) == ["t2"])
+        let pairs = ChannelEqualization.pairs(open)
+        #expect(pairs.map(\.tensor) == ["t1", "t2"])
+        #expect(pairs.map(\.depthwise) == [true, false])
+        let m = Model(graph: open)
+        let inputs: [[String: Tensor]] = (0..<4).map { _ in ["x": QuantizeFixtures.random([1, 3, 6, 6], &rng, scale: 2)] }
+        let (eq, _) = try await StaticQuantizer.equalize(m, samples: SampleSource(count: 4, origin: "x") { inputs[$0] }, count: 4, context: TechniqueContext())
+        for x in inputs {
+            let a = try #require(try ReferenceExecutor(model: m).run(x)["y"]).scalars(as: Float.self)
+            let b = try #require(try ReferenceExecutor(model: eq).run(x)["y"]).scalars(as: Float.self)
+            #expect(zip(a, b).allSatisfy { abs($0 - $1) <= 1e-4 * max(1, abs($0)) })
+        }
+        // t1's per-channel maxima are now equal (depthwise consumer: full equalization).
+        var probe = eq
+        probe.graph.outputs.append(ValueInfo(name: "t1"))
+        var maxima = [Float](repeating: 0, count: 4)
+        for x in inputs {
+            let t = try #require(try ReferenceExecutor(model: probe).run(x)["t1"]).scalars(as: Float.self)
+            for c in 0..<4 { maxima[c] = max(maxima[c], t[(c * 36)..<(c * 36 + 36)].max() ?? 0) }
+        }
+        let live = maxima.filter { $0 > 0 }
+        #expect((live.max() ?? 0) <= (live.min() ?? 0) * 1.001, "\(maxima)")
+    }
+}

@@ -37,7 +37,7 @@ struct QDQWriter {
         var graph = model.graph
         var records: [LayerRecord] = []
         // Without activation quantization nothing can stand in for an absorbed Relu: keep it.
-        let absorbed = quantizeActivations ? Set(plan.quantized.compactMap(\.absorbed)) : []
+        let absorbed = quantizeActivations ? Set(plan.quantized.filter { !$0.keepsAbsorbed }.compactMap(\.absorbed)) : []
         var added: [Node] = []
         var quantizedWeights: [String: (name: String, scales: [Float])] = [:]
         var used = Set(graph.initializers.names)
@@ -53,7 +53,7 @@ struct QDQWriter {
         // Compute nodes: absorb the activation, quantize weight and bias.
         for q in plan.quantized {
             var node = graph.nodes[q.index]
-            if quantizeActivations { node.outputs[0] = q.output }
+            if quantizeActivations && !q.keepsAbsorbed { node.outputs[0] = q.output }
             if case .compute(let wi, let axis, let bias) = q.role {
                 var record = LayerRecord(node: QuantizationPlan.label(node, q.index), opType: node.opType)
                 let wName = node.inputs[wi]

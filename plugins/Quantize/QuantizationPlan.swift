@@ -32,6 +32,9 @@ struct QuantizationPlan: Sendable {
         var output: String
         /// Index of the absorbed Relu/Clip node, if any.
         var absorbed: Int?
+        /// The absorbed node stays in the graph (a fused HardSwish/HardSigmoid/Sigmoid: no
+        /// Q/DQ between the layer and its activation, one rounding instead of two).
+        var keepsAbsorbed = false
     }
 
     struct KeptFP32: Sendable {
@@ -57,7 +60,7 @@ struct QuantizationPlan: Sendable {
     /// on request (or by mixed precision, `excludeReason`).
     init(graph: Graph, types: [String: TensorType], constants: [String: Tensor], opset: Int,
          excludeNodes: Set<String>, excludeOpTypes: Set<String>, extraFP32: [String: String] = [:], only: Set<String>? = nil,
-         floatHead: Bool = false) {
+         floatHead: Bool = false, fuseActivations: Bool = false) {
         self.graph = graph
         var extraFP32 = extraFP32
         if floatHead {
@@ -73,6 +76,7 @@ struct QuantizationPlan: Sendable {
         let consumers = graph.consumers
         let graphOutputs = Set(graph.outputs.map(\.name))
         var absorbedBy: [Int: Int] = [:]
+        var kept = Set<Int>()
         var roles: [Int: (Role, [String])] = [:]
 
         for (i, node) in graph.nodes.enumerated() {
@@ -140,6 +144,7 @@ struct QuantizationPlan: Sendable {
             let act = graph.nodes[j]
             guard act.inputs.first == out else { continue }
             if act.opType == "Relu" || (act.opType == "Clip" && Self.clipMinimum(act, constants) == 0) { absorbedBy[j] = i }
+            else if fuseActivations, case .compute = role, ["HardSwish", "HardSigmoid", "Sigmoid"].contains(act.opType) { absorbedBy[j] = i; kept.insert(j) }
         }
 
         for (i, node) in graph.nodes.enumerated() {
@@ -147,7 +152,8 @@ struct QuantizationPlan: Sendable {
             var output = node.outputs[0]
             var absorbed: Int? = nil
             if let j = absorbedBy.first(where: { $0.value == i })?.key { absorbed = j; output = graph.nodes[j].outputs[0] }
-            quantized.append(QuantizedNode(index: i, node: node, role: role, activationInputs: inputs, output: output, absorbed: absorbed))
+            quantized.append(QuantizedNode(index: i, node: node, role: role, activationInputs: inputs, output: output, absorbed: absorbed,
+                                           keepsAbsorbed: absorbed.map { kept.contains($0) } ?? false))
         }
         // Tensors in graph order; shared outputs point at their input's parameters.
         var seen = Set<String>()

@@ -46,6 +46,12 @@ struct QuantizeOptions: Sendable, Equatable {
     /// so every conv runs the fast exact kernel. Costs ~6 dB of weight SQNR (still far above
     /// the activations').
     var narrowWeights = true
+    /// No Q/DQ between a Conv/Gemm and the HardSwish/HardSigmoid/Sigmoid that alone reads it:
+    /// the activation runs on the accumulator (the runtime fuses it into the requantizing
+    /// epilogue), one rounding instead of two. ORT runs such a Conv in float.
+    var fuseActivations = false
+    /// Equalize channel ranges across ReLUs before calibration (`ChannelEqualization`).
+    var equalize = true
     /// Keep the non-compute tail that produces the outputs (the classifier Add, the final
     /// Resize) in FP32.
     var floatHead = true
@@ -53,7 +59,7 @@ struct QuantizeOptions: Sendable, Equatable {
     var sqnrSamples = 2
 
     static let known: [String] = ["mode", "calibration", "percentile", "perChannel", "biasCorrection", "calibrationCount", "bins",
-                                  "excludeNodes", "excludeOpTypes", "maxMiouDrop", "sensitivityLimit", "dryRun", "sqnrSamples", "floatHead", "narrowWeights"]
+                                  "excludeNodes", "excludeOpTypes", "maxMiouDrop", "sensitivityLimit", "dryRun", "sqnrSamples", "floatHead", "narrowWeights", "fuseActivations", "equalize"]
 
     init(_ parameters: JSONValue) throws(TechniqueError) {
         guard case .object(let o) = parameters else { throw .invalidParameter(name: "(parameters)", reason: "expected an object") }
@@ -116,6 +122,8 @@ struct QuantizeOptions: Sendable, Equatable {
         sqnrSamples = try integer("sqnrSamples", 0...1000) ?? sqnrSamples
         floatHead = try bool("floatHead") ?? floatHead
         narrowWeights = try bool("narrowWeights") ?? narrowWeights
+        fuseActivations = try bool("fuseActivations") ?? fuseActivations
+        equalize = try bool("equalize") ?? equalize
         if maxMiouDrop != nil && mode != .static {
             throw .invalidParameter(name: "maxMiouDrop", reason: "mixed precision applies to mode 'static' (mode is '\(mode.rawValue)')")
         }

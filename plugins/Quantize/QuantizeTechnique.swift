@@ -37,6 +37,10 @@ public struct QuantizeTechnique: Technique, SensitivityAnalyzing {
                 "sqnrSamples": ["type": "integer", "minimum": 0, "default": 2, "description": "Calibration images on which per-layer SQNR is measured."],
                 "narrowWeights": ["type": "boolean", "default": true,
                                   "description": "Weights in [-64, 64] so AVX2's u8×s8 pairs cannot saturate and every conv runs the fast exact kernel; false: full [-127, 127]."],
+                "equalize": ["type": "boolean", "default": true,
+                             "description": "Equalize channel ranges across ReLUs before calibrating (the FP32 outputs do not change)."],
+                "fuseActivations": ["type": "boolean", "default": false,
+                                    "description": "No Q/DQ between a Conv and the HardSwish/HardSigmoid/Sigmoid that alone reads it (one rounding instead of two; ORT runs such convs in float)."],
                 "floatHead": ["type": "boolean", "default": true,
                               "description": "Keep the non-compute tail that produces the outputs (classifier Add, final Resize) in FP32: logits stay exact for the argmax."],
             ],
@@ -102,8 +106,15 @@ public struct QuantizeTechnique: Technique, SensitivityAnalyzing {
         if options.maxMiouDrop != nil && context.accuracy == nil {
             throw TechniqueError.notApplicable("maxMiouDrop needs a labelled split to measure on: pass params.dataset (and params.split)")
         }
-        context.progress(0, "calibrating on \(samples.origin)")
-        try await q.calibrate(samples: samples, context: context, fraction: 0...0.4)
+        if options.equalize {
+            context.progress(0, "equalizing channel ranges on \(samples.origin)")
+            let count = Swift.min(options.calibrationCount ?? samples.count, samples.count)
+            let (equalized, report) = try await StaticQuantizer.equalize(model, samples: samples, count: count, context: context)
+            details["equalization"] = report
+            q = try StaticQuantizer(model: equalized, options: options)
+        }
+        context.progress(0.1, "calibrating on \(samples.origin)")
+        try await q.calibrate(samples: samples, context: context, fraction: 0.1...0.4)
         details["calibrationImages"] = .int(Int64(q.calibrationImages))
         details["calibrationSource"] = .string(samples.origin)
 

@@ -3,6 +3,7 @@ import SegGraph
 import SegReference
 import SegRewrite
 import SegTechnique
+import SegProtocol
 import SegTensor
 
 /// Static INT8 quantization of one (cleaned-up) model: calibrated once, then any number of
@@ -21,6 +22,36 @@ struct StaticQuantizer {
     /// Shape → Concat → Resize chains are constants (as the runtime will see them).
     static func prepare(_ model: Model) throws -> Model {
         try RewriteManager([EliminateIdentity(), FoldConstants(), FoldBatchNorm(), EliminateDeadNodes()]).run(model).0
+    }
+
+    /// Equalizes channel ranges across ReLUs (`ChannelEqualization`) using per-channel maxima
+    /// over the calibration samples; the FP32 outputs do not change.
+    static func equalize(_ model: Model, samples: SampleSource, count: Int, context: TechniqueContext) async throws -> (Model, JSONValue) {
+        let pairs = ChannelEqualization.pairs(model.graph)
+        guard !pairs.isEmpty else { return (model, ["pairs": 0]) }
+        let names = pairs.map(\.tensor)
+        var maxima: [String: [Float]] = [:]
+        try await Calibrator.run(model, observing: names, samples: samples, count: count, threads: context.threads, context: context) { _, outputs in
+            for n in names {
+                guard let t = outputs[n], t.dims.count == 4 else { continue }
+                let (channels, inner, outer) = Calibrator.channelLayout(t.dims)
+                var m = maxima[n] ?? [Float](repeating: 0, count: channels)
+                try t.withUnsafeBufferPointer(as: Float.self) { v in
+                    for o in 0..<outer { for c in 0..<channels {
+                        let base = (o * channels + c) * inner
+                        var best = m[c]
+                        for k in 0..<inner { best = Swift.max(best, v[base + k]) }
+                        m[c] = best
+                    } }
+                }
+                maxima[n] = m
+            }
+        }
+        let (out, report) = try ChannelEqualization.apply(model, pairs: pairs, channelMax: maxima)
+        return (out, ["pairs": .int(Int64(report.count)), "tensors": .array(report.map {
+            ["tensor": .string($0.tensor), "into": .string($0.depthwise ? "depthwise" : "dense (square root)"),
+             "channelRangeSpreadBefore": .double(Double($0.spreadBefore)), "after": .double(Double($0.spreadAfter))]
+        })])
     }
 
     init(model: Model, options: QuantizeOptions) throws {
@@ -43,7 +74,7 @@ struct StaticQuantizer {
     func plan(extraFP32: [String: String] = [:], only: Set<String>? = nil) -> QuantizationPlan {
         QuantizationPlan(graph: model.graph, types: types, constants: constants, opset: opset,
                          excludeNodes: options.excludeNodes, excludeOpTypes: options.excludeOpTypes, extraFP32: extraFP32, only: only,
-                         floatHead: options.floatHead)
+                         floatHead: options.floatHead, fuseActivations: options.fuseActivations)
     }
 
     mutating func calibrate(samples: SampleSource, context: TechniqueContext, fraction: ClosedRange<Double>) async throws {
