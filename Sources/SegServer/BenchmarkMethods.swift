@@ -10,25 +10,11 @@ extension ServerCore {
         MethodHandler(method: "model/benchmark") { ctx in try await ctx.core.benchmark(ctx) }
     ]
 
-    func benchmark(_ ctx: RequestContext) async throws -> JSONValue {
-        let p = try ParamReader(ctx.params)
-        try p.rejectUnknown(allowed: ["id", "runs", "warmup", "threads", "batch", "inputShape", "profile", "engine"])
-        let entry = try await models.entry(id: try p.string("id"))
-        let runs = Int(try p.optionalInt("runs", range: 1...100_000) ?? 20)
-        let warmup = Int(try p.optionalInt("warmup", range: 0...10_000) ?? 3)
-        let threads = try p.optionalInt("threads", range: 1...256).map(Int.init)
-        let batch = Int(try p.optionalInt("batch", range: 1...1024) ?? 1)
-        let profile = try p.optionalBool("profile") ?? false
-        let engine = try p.optionalString("engine") ?? "runtime"
-        guard engine == "runtime" || engine == "reference" else { throw ResponseError.invalidParams("params.engine: expected runtime or reference") }
-
-        // Inputs: seeded random values of the model's input shape (the batch replaced).
+    /// Seeded random values of the model's input shapes (batch replaced; dynamic H/W from
+    /// `explicit` or the preprocessing's input size).
+    static func benchmarkInputs(_ entry: ModelStore.Entry, explicit: [Int]?, batch: Int) throws -> [String: Tensor] {
         var inputs: [String: Tensor] = [:]
         var rng = SeededGenerator(seed: 42)
-        let explicit = try p.optionalArray("inputShape")?.map { v -> Int in
-            guard let d = v.intValue, d > 0, d < 1 << 20 else { throw ResponseError.invalidParams("params.inputShape: expected positive integers") }
-            return Int(d)
-        }
         for io in entry.summary.inputs {
             var dims: [Int] = []
             for (axis, d) in (io.shape ?? []).enumerated() {
@@ -47,6 +33,47 @@ extension ServerCore {
             guard count <= 1 << 28 else { throw ResponseError.invalidParams("params.inputShape: \(dims) is too large") }
             inputs[io.name] = try Tensor(dims: dims, scalars: (0..<count).map { _ in Float(Double(rng.next() % 2000) / 1000 - 1) })
         }
+        return inputs
+    }
+
+    /// p50 latency of two models on the same inputs, runs alternating so machine noise hits
+    /// both alike: the speed part of a compress report.
+    static func latencyComparison(_ a: ModelStore.Entry, _ b: ModelStore.Entry, runs: Int, threads: Int?) throws -> JSONValue {
+        let inputs = try benchmarkInputs(a, explicit: nil, batch: 1)
+        let ca = try Compiler(threads: threads).compile(a.model, inputShapes: inputs.mapValues(\.dims))
+        let cb = try Compiler(threads: threads).compile(b.model, inputShapes: inputs.mapValues(\.dims))
+        var ta: [Double] = [], tb: [Double] = []
+        for i in 0..<(runs + 2) {
+            for (compiled, isA) in [(ca, true), (cb, false)] {
+                try Task.checkCancellation()
+                let start = DispatchTime.now().uptimeNanoseconds
+                _ = try compiled.run(inputs, isCancelled: { Task.isCancelled })
+                let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+                if i >= 2 { if isA { ta.append(ms) } else { tb.append(ms) } }
+            }
+        }
+        let pa = LatencyStats(ta).p50Ms, pb = LatencyStats(tb).p50Ms
+        return ["beforeP50Ms": .double(ms(pa)), "afterP50Ms": .double(ms(pb)), "ratio": .double(pa > 0 ? pb / pa : 0), "runs": .int(Int64(runs)),
+                "inputShapes": .object(inputs.mapValues { .array($0.dims.map { .int(Int64($0)) }) })]
+    }
+
+    func benchmark(_ ctx: RequestContext) async throws -> JSONValue {
+        let p = try ParamReader(ctx.params)
+        try p.rejectUnknown(allowed: ["id", "runs", "warmup", "threads", "batch", "inputShape", "profile", "engine"])
+        let entry = try await models.entry(id: try p.string("id"))
+        let runs = Int(try p.optionalInt("runs", range: 1...100_000) ?? 20)
+        let warmup = Int(try p.optionalInt("warmup", range: 0...10_000) ?? 3)
+        let threads = try p.optionalInt("threads", range: 1...256).map(Int.init)
+        let batch = Int(try p.optionalInt("batch", range: 1...1024) ?? 1)
+        let profile = try p.optionalBool("profile") ?? false
+        let engine = try p.optionalString("engine") ?? "runtime"
+        guard engine == "runtime" || engine == "reference" else { throw ResponseError.invalidParams("params.engine: expected runtime or reference") }
+
+        let explicit = try p.optionalArray("inputShape")?.map { v -> Int in
+            guard let d = v.intValue, d > 0, d < 1 << 20 else { throw ResponseError.invalidParams("params.inputShape: expected positive integers") }
+            return Int(d)
+        }
+        let inputs = try Self.benchmarkInputs(entry, explicit: explicit, batch: batch)
 
         let compileStart = Date()
         let compiled: CompiledModel? = engine == "runtime"

@@ -12,13 +12,13 @@ extension ServerCore {
     static let compressMethods: [MethodHandler] = [
         MethodHandler(method: "model/compress") { ctx in
             let p = try ParamReader(ctx.params)
-            try p.rejectUnknown(allowed: ["id", "technique", "params", "dataset", "split", "calibration", "outputPath", "newId", "overwrite", "evaluate", "threads"])
+            try p.rejectUnknown(allowed: ["id", "technique", "params", "dataset", "split", "calibration", "outputPath", "newId", "overwrite", "evaluate", "threads", "benchmarkRuns"])
             let step = (technique: try p.string("technique"), params: p.fields["params"] ?? [:])
             return try await ctx.core.compress(ctx, p, steps: [step])
         },
         MethodHandler(method: "model/pipeline") { ctx in
             let p = try ParamReader(ctx.params)
-            try p.rejectUnknown(allowed: ["id", "steps", "dataset", "split", "calibration", "outputPath", "newId", "overwrite", "evaluate", "threads"])
+            try p.rejectUnknown(allowed: ["id", "steps", "dataset", "split", "calibration", "outputPath", "newId", "overwrite", "evaluate", "threads", "benchmarkRuns"])
             guard let raw = try p.optionalArray("steps"), !raw.isEmpty else {
                 throw ResponseError.invalidParams("params.steps: required non-empty array of {technique, params}")
             }
@@ -197,6 +197,17 @@ extension ServerCore {
                                      preprocessing: preprocessing, fileBytes: Int64(bytes.count),
                                      residentBytes: Int64(model.graph.initializers.byteCount) + 4096, loadedAt: Date(), derivedFrom: source.id)
         try await models.finishLoading(newID, entry: entry)
+
+        // Speed on our runtime, side by side (0 runs: skipped; a model whose shapes cannot be
+        // chosen is reported as such rather than failing the compression).
+        let benchmarkRuns = Int(try p.optionalInt("benchmarkRuns", range: 0...10_000) ?? 10)
+        if benchmarkRuns > 0 {
+            do { report["latency"] = try Self.latencyComparison(source, entry, runs: benchmarkRuns, threads: threads) } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                report["latency"] = ["skipped": .string("\(error)")]
+            }
+        }
 
         // Accuracy, when a labelled dataset is given: both models on the same split.
         if let datasetName = try p.optionalString("dataset"), try p.optionalBool("evaluate") ?? true {
