@@ -125,8 +125,21 @@ struct QIm2col: QRowGather, @unchecked Sendable {
             let image = r / (oh * ow), oy = (r / ow) % oh, ox = r % ow
             let base = input + image * s.height * s.width * c
             var d = dst + i * stride
+            let imageBytes = s.height * s.width * c
             for ky in 0..<s.kernelH {
                 let iy = oy * s.strideH - s.pads.top + ky * s.dilationH
+                // A whole kernel row in bounds and contiguous (dilation 1, ≤ 16 bytes: the stem's
+                // 3 × 3 channels): one 16-byte copy. The bytes past kW·c land where the next
+                // kernel row or the next matrix row goes (rows are filled in order; `qgemm`
+                // leaves 64 bytes of slack after the last one and zeroes K padding afterwards).
+                let ix0 = ox * s.strideW - s.pads.left, span = s.kernelW * c
+                if s.dilationW == 1 && span <= 16 && iy >= 0 && iy < s.height && ix0 >= 0 && ix0 + s.kernelW <= s.width
+                    && (iy * s.width + ix0) * c + 16 <= imageBytes {
+                    UnsafeMutableRawPointer(d).storeBytes(of: UnsafeRawPointer(base + (iy * s.width + ix0) * c).loadUnaligned(as: SIMD16<UInt8>.self),
+                                                          as: SIMD16<UInt8>.self)
+                    d += span
+                    continue
+                }
                 for kx in 0..<s.kernelW {
                     let ix = ox * s.strideW - s.pads.left + kx * s.dilationW
                     if iy >= 0 && iy < s.height && ix >= 0 && ix < s.width {

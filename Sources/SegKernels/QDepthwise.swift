@@ -62,6 +62,13 @@ func qDepthwise(shape s: Conv2DShape, weights: QDepthwiseWeights, requantization
         guard let p0 = pb.baseAddress, let s0 = sb.baseAddress, let b0 = pbias.baseAddress, let m0 = pmult.baseAddress else { return }
         let tables = PairedTables(pairs: p0, singles: s0, bias: b0, mult: m0)
         #endif
+        #if arch(x86_64)
+        if isa == .avx2 && !floatOutput {
+            widenedDepthwise(s, weights, x: input, batch: batch, zeroPoint: zeroPoint, tables: tables, codes: codes,
+                             output: output.assumingMemoryBound(to: UInt8.self), context: context)
+            return
+        }
+        #endif
         context.pool.parallelFor(batch * oh) { range in
             for task in range {
                 let image = task / oh, oy = task % oh
@@ -180,6 +187,138 @@ private func pairedPixel(_ s: Conv2DShape, _ weights: QDepthwiseWeights, x: Unsa
                 }
             }
             c0 += 16
+        }
+    }
+}
+
+/// The AVX2 u8 path: tasks are (image, 16-channel block, run of output rows). A task widens
+/// each input row it needs once into s16 tap pairs (x[ix] − zx, x[ix + dilation] − zx) in
+/// the `vpunpck{l,h}wd` lane order, with zeros for the padding columns, so every output pixel
+/// is an interior one: per kernel row and tap pair, two `vpmaddwd` straight from the widened
+/// row against weights held in registers over four output pixels. Rows in the padding are
+/// skipped (they add nothing, as reading zx would).
+private func widenedDepthwise(_ s: Conv2DShape, _ weights: QDepthwiseWeights, x input: UnsafePointer<UInt8>, batch: Int, zeroPoint: Int32,
+                              tables: PairedTables, codes: QCodeRange, output: UnsafeMutablePointer<UInt8>, context: KernelContext) {
+    let oh = s.outputHeight, ow = s.outputWidth, c = s.inputChannels
+    let blocks = weights.padded / 16
+    let dw = s.dilationW
+    // Widened row: columns −padLeft ..< width + padRight, plus `dw` so a lone last tap's
+    // zero-weighted partner stays inside; 64 bytes (16 channel pairs of s16) per column.
+    let columns = s.pads.left + s.width + s.pads.right + dw
+    let rowBytes = columns * 64
+    // Output rows per task: the widened rows of a task stay within ~96 KiB.
+    let rowsPerTask = max(1, min(oh, (96 * 1024 / rowBytes - (s.kernelH - 1) * s.dilationH) / max(1, s.strideH)))
+    let runs = (oh + rowsPerTask - 1) / rowsPerTask
+    let steps = (s.kernelW + 1) / 2
+    context.pool.parallelFor(batch * blocks * runs) { range in
+        let maxRows = (rowsPerTask - 1) * s.strideH + (s.kernelH - 1) * s.dilationH + 1
+        withUnsafeTemporaryAllocation(byteCount: maxRows * rowBytes + 64, alignment: 64) { raw in
+            guard let buffer = raw.baseAddress else { return }
+            let zx = _mm256_set1_epi16(Int16(truncatingIfNeeded: zeroPoint))
+            for task in range {
+                let image = task / (blocks * runs), block = (task / runs) % blocks, run = task % runs
+                let c0 = block * 16
+                let oy0 = run * rowsPerTask, oy1 = min(oh, oy0 + rowsPerTask)
+                let x = input + image * s.height * s.width * c + c0
+                // Input rows iyStart ..< iyEnd (clipped to the image) are widened, row iy at
+                // buffer + (iy − iyStart) · rowBytes.
+                let iyStart = max(0, oy0 * s.strideH - s.pads.top)
+                let iyEnd = min(s.height, (oy1 - 1) * s.strideH - s.pads.top + (s.kernelH - 1) * s.dilationH + 1)
+                guard iyEnd > iyStart else { continue }
+                for iy in iyStart..<iyEnd {
+                    let row = buffer + (iy - iyStart) * rowBytes
+                    widenRow(x + iy * s.width * c, channels: c, width: s.width, padLeft: s.pads.left, columns: columns,
+                             dilation: dw, zx: zx, into: row)
+                }
+                let pairs = UnsafeRawPointer(tables.pairs + c0 * 2), singles = UnsafeRawPointer(tables.singles + c0 * 2)
+                let tapStride = weights.padded * 4  // bytes between taps in the pair tables
+                let b0 = _mm256_loadu_si256(UnsafeRawPointer(tables.bias + c0).assumingMemoryBound(to: __m256i.self))
+                let b1 = _mm256_loadu_si256(UnsafeRawPointer(tables.bias + c0 + 8).assumingMemoryBound(to: __m256i.self))
+                let m0 = _mm256_loadu_ps(tables.mult + c0), m1 = _mm256_loadu_ps(tables.mult + c0 + 8)
+                let valid = min(16, c - c0)
+                for oy in oy0..<oy1 {
+                    let iyTop = oy * s.strideH - s.pads.top
+                    let ky0 = max(0, (-iyTop + s.dilationH - 1) / s.dilationH)
+                    let ky1 = min(s.kernelH, (s.height - iyTop + s.dilationH - 1) / s.dilationH)
+                    let y = output + ((image * oh + oy) * ow) * c + c0
+                    var ox = 0
+                    while ox < ow {
+                        let n = min(4, ow - ox)
+                        var l0 = b0, h0 = b1, l1 = b0, h1 = b1, l2 = b0, h2 = b1, l3 = b0, h3 = b1
+                        var ky = ky0
+                        while ky < ky1 {
+                            let row = UnsafeRawPointer(buffer + (iyTop + ky * s.dilationH - iyStart) * rowBytes)
+                            for step in 0..<steps {
+                                let kx = step * 2
+                                let wp = (kx + 1 < s.kernelW ? pairs : singles) + (ky * s.kernelW + kx) * tapStride
+                                let wl = _mm256_loadu_si256(wp.assumingMemoryBound(to: __m256i.self))
+                                let wh = _mm256_loadu_si256((wp + 32).assumingMemoryBound(to: __m256i.self))
+                                // Pixel p reads column (ox + p)·stride + kx·dilation (padded coordinates).
+                                let at = row + ((ox * s.strideW + kx * dw) * 64)
+                                let pstep = s.strideW * 64
+                                l0 = _mm256_add_epi32(l0, _mm256_madd_epi16(_mm256_loadu_si256(at.assumingMemoryBound(to: __m256i.self)), wl))
+                                h0 = _mm256_add_epi32(h0, _mm256_madd_epi16(_mm256_loadu_si256((at + 32).assumingMemoryBound(to: __m256i.self)), wh))
+                                if n == 4 {
+                                    l1 = _mm256_add_epi32(l1, _mm256_madd_epi16(_mm256_loadu_si256((at + pstep).assumingMemoryBound(to: __m256i.self)), wl))
+                                    h1 = _mm256_add_epi32(h1, _mm256_madd_epi16(_mm256_loadu_si256((at + pstep + 32).assumingMemoryBound(to: __m256i.self)), wh))
+                                    l2 = _mm256_add_epi32(l2, _mm256_madd_epi16(_mm256_loadu_si256((at + 2 * pstep).assumingMemoryBound(to: __m256i.self)), wl))
+                                    h2 = _mm256_add_epi32(h2, _mm256_madd_epi16(_mm256_loadu_si256((at + 2 * pstep + 32).assumingMemoryBound(to: __m256i.self)), wh))
+                                    l3 = _mm256_add_epi32(l3, _mm256_madd_epi16(_mm256_loadu_si256((at + 3 * pstep).assumingMemoryBound(to: __m256i.self)), wl))
+                                    h3 = _mm256_add_epi32(h3, _mm256_madd_epi16(_mm256_loadu_si256((at + 3 * pstep + 32).assumingMemoryBound(to: __m256i.self)), wh))
+                                }
+                            }
+                            ky += 1
+                        }
+                        storeRequantizedPaired(l0, h0, m0, m1, codes, y + ox * c, valid: valid)
+                        if n == 4 {
+                            storeRequantizedPaired(l1, h1, m0, m1, codes, y + (ox + 1) * c, valid: valid)
+                            storeRequantizedPaired(l2, h2, m0, m1, codes, y + (ox + 2) * c, valid: valid)
+                            storeRequantizedPaired(l3, h3, m0, m1, codes, y + (ox + 3) * c, valid: valid)
+                            ox += 4
+                        } else {
+                            ox += 1
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One input row of one 16-channel block as s16 pairs (column j, column j + dilation), both
+/// minus zx, zero outside the image; column j of the buffer is image column j − padLeft.
+@inline(__always)
+private func widenRow(_ x: UnsafePointer<UInt8>, channels c: Int, width: Int, padLeft: Int, columns: Int, dilation: Int,
+                      zx: __m256i, into row: UnsafeMutableRawPointer) {
+    @inline(__always) func column(_ j: Int) -> __m256i {
+        let ix = j - padLeft
+        guard ix >= 0 && ix < width else { return _mm256_setzero_si256() }
+        let v = _mm_loadu_si128(UnsafeRawPointer(x + ix * c).assumingMemoryBound(to: __m128i.self))
+        return _mm256_sub_epi16(_mm256_cvtepu8_epi16(v), zx)
+    }
+    for j in 0..<columns {
+        let a = column(j), b = column(j + dilation)
+        let at = row + j * 64
+        _mm256_storeu_si256(at.assumingMemoryBound(to: __m256i.self), _mm256_unpacklo_epi16(a, b))
+        _mm256_storeu_si256((at + 32).assumingMemoryBound(to: __m256i.self), _mm256_unpackhi_epi16(a, b))
+    }
+}
+
+/// 16 channels in the paired lane order (bias already in the sums): requantize and store.
+@inline(__always)
+private func storeRequantizedPaired(_ lo: __m256i, _ hi: __m256i, _ m0: __m256, _ m1: __m256, _ codes: QCodeRange,
+                                    _ y: UnsafeMutablePointer<UInt8>, valid: Int) {
+    let q0 = clamp(roundToInt32(toFloat(unsafeBitCast(lo, to: SIMD8<Int32>.self)) * unsafeBitCast(m0, to: SIMD8<Float>.self)) &+ codes.zeroPoint,
+                   codes.low, codes.high)
+    let q1 = clamp(roundToInt32(toFloat(unsafeBitCast(hi, to: SIMD8<Int32>.self)) * unsafeBitCast(m1, to: SIMD8<Float>.self)) &+ codes.zeroPoint,
+                   codes.low, codes.high)
+    if valid == 16 {
+        storeCodes16(q0, q1, y, paired: true)
+    } else {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16) { t in
+            guard let tp = t.baseAddress else { return }
+            storeCodes16(q0, q1, tp, paired: true)
+            for l in 0..<valid { y[l] = tp[l] }
         }
     }
 }

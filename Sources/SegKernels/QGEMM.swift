@@ -111,6 +111,13 @@ public struct QRequantization: Sendable {
         return min(max(Int32(v.rounded(.toNearestOrEven)) &+ zeroPoint, low), high)
     }
 
+    /// `requantize` of a sum that already includes the bias.
+    @inline(__always)
+    func requantizeScaled(_ accWithBias: Int32, channel n: Int) -> Int32 {
+        let v = Float(accWithBias) * multiplier[n]
+        return min(max(Int32(v.rounded(.toNearestOrEven)) &+ zeroPoint, low), high)
+    }
+
     /// Padded to whole 16-channel panels so the vector epilogue never reads past the end.
     func padded(to count: Int) -> QRequantization {
         var r = self
@@ -138,6 +145,8 @@ public enum QGemmA {
 }
 
 /// An im2col-style row source.
+/// `fill` may write up to 16 bytes past a row's K bytes (the next row overwrites them;
+/// `qgemm` leaves slack after the last row).
 public protocol QRowGather: Sendable {
     func fill(rows: Range<Int>, into: UnsafeMutablePointer<UInt8>, stride: Int)
 }
@@ -190,8 +199,8 @@ struct QGemmTask {
                 case let .rows(p, rowStride):
                     aBase = UnsafeRawPointer(p + i0 * rowStride); aStride = rowStride
                 case let .gather(g):
-                    for r in 0..<(i1 - i0) { (gathered + r * kp + w.k).initialize(repeating: 0, count: kp - w.k) }
                     g.fill(rows: i0..<i1, into: gathered, stride: kp)
+                    for r in 0..<(i1 - i0) { (gathered + r * kp + w.k).update(repeating: 0, count: kp - w.k) }
                     aBase = UnsafeRawPointer(gathered); aStride = kp
                 }
                 if w.path == .exact && isa == .avx2 {
@@ -238,18 +247,19 @@ struct QGemmTask {
                     let t = a + (r - rows.lowerBound) * aStride
                     let p0 = t, p1 = t + min(1, count - 1) * aStride, p2 = t + min(2, count - 1) * aStride, p3 = t + min(3, count - 1) * aStride
                     var acc = QTile()
+                    // Sums start at the (corrected) bias: the epilogue only scales.
                     #if arch(x86_64)
                     if isa == .avx2 {
                         if w.path == .exact {
-                            qKernelExact(w.kPadded / 2, p0, p1, p2, p3, panels + p * w.panelBytes, &acc)
+                            qKernelExact(w.kPadded / 2, p0, p1, p2, p3, panels + p * w.panelBytes, biasBase + n0, &acc)
                         } else {
-                            qKernelMaddubs(w.kPadded / 4, p0, p1, p2, p3, panels + p * w.panelBytes, &acc)
+                            qKernelMaddubs(w.kPadded / 4, p0, p1, p2, p3, panels + p * w.panelBytes, biasBase + n0, &acc)
                         }
                     } else {
-                        portableTile([p0, p1, p2, p3], n0: n0, columns: columns, &acc)
+                        portableTile([p0, p1, p2, p3], n0: n0, columns: columns, bias: biasBase + n0, &acc)
                     }
                     #else
-                    portableTile([p0, p1, p2, p3], n0: n0, columns: columns, &acc)
+                    portableTile([p0, p1, p2, p3], n0: n0, columns: columns, bias: biasBase + n0, &acc)
                     #endif
                     store(acc, row: r, rows: count, n0: n0, columns: columns, bias: biasBase + n0, mult: multBase + n0)
                     r += count
@@ -261,11 +271,11 @@ struct QGemmTask {
     }
 
     /// Scalar sums for the portable path (A rows are u8 there: no widening is done).
-    private func portableTile(_ rowPointers: [UnsafeRawPointer], n0: Int, columns: Int, _ acc: inout QTile) {
+    private func portableTile(_ rowPointers: [UnsafeRawPointer], n0: Int, columns: Int, bias: UnsafePointer<Int32>, _ acc: inout QTile) {
         for r in 0..<4 {
             let x = rowPointers[r].assumingMemoryBound(to: UInt8.self)
             for c in 0..<columns {
-                var s: Int32 = 0
+                var s: Int32 = bias[c]
                 let wRow = (n0 + c) * w.k
                 for j in 0..<w.k { s &+= Int32(x[j]) &* Int32(w.weights[wRow + j]) }
                 acc[r, c] = s
@@ -277,18 +287,66 @@ struct QGemmTask {
                        bias: UnsafePointer<Int32>, mult: UnsafePointer<Float>) {
         switch output {
         case let .u8(base, rowStride):
+            #if arch(x86_64)
+            if isa == .avx2 {
+                storeTileU8(acc, rows: rows, columns: columns, mult: mult, zeroPoint: rq.zeroPoint, low: rq.low, high: rq.high, base + row * rowStride + n0, rowStride: rowStride)
+                return
+            }
+            #endif
             for r in 0..<rows {
-                storeRequantized16(acc.lane(r, 0), acc.lane(r, 1), bias, mult, codes, base + (row + r) * rowStride + n0, count: columns)
+                for c in 0..<columns {
+                    base[(row + r) * rowStride + n0 + c] = UInt8(truncatingIfNeeded: rq.requantizeScaled(acc[r, c], channel: n0 + c))
+                }
             }
         case let .f32(base, rowStride, channelStride):
             for r in 0..<rows {
                 for c in 0..<columns {
-                    base[(row + r) * rowStride + (n0 + c) * channelStride] = Float(acc[r, c] &+ bias[c]) * mult[c]
+                    base[(row + r) * rowStride + (n0 + c) * channelStride] = Float(acc[r, c]) * mult[c]
                 }
             }
         }
     }
 }
+
+#if arch(x86_64)
+/// The u8 epilogue of a 4 × 16 tile (sums include the bias), two rows per vector:
+/// round(acc · mult) saturated to s16 (`vpackssdw`), + zero point saturating (`vpaddsw`),
+/// saturated to u8 (`vpackuswb`), then the low/high clamp on bytes. Saturating at each
+/// step is the same as clamping the s32 result once: every bound lies inside the next one.
+@inline(__always)
+func storeTileU8(_ acc: QTile, rows: Int, columns: Int, mult: UnsafePointer<Float>, zeroPoint: Int32, low: Int32, high: Int32,
+                 _ y: UnsafeMutablePointer<UInt8>, rowStride: Int) {
+    let m0 = _mm256_loadu_ps(mult), m1 = _mm256_loadu_ps(mult + 8)
+    let zp = _mm256_set1_epi16(Int16(truncatingIfNeeded: zeroPoint))
+    let low = _mm256_set1_epi8(Int8(truncatingIfNeeded: low)), high = _mm256_set1_epi8(Int8(truncatingIfNeeded: high))
+    let first = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7), second = _mm256_setr_epi32(2, 6, 3, 7, 0, 4, 1, 5)
+    @inline(__always) func scaled(_ v: QTile.V, _ m: __m256) -> __m256i {
+        _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_cvtepi32_ps(unsafeBitCast(v, to: __m256i.self)), m))
+    }
+    // Bytes of rows r, r + 1 as dwords r0[0-3] r0[8-11] r1[0-3] r1[8-11] | r0[4-7] r0[12-15] r1[4-7] r1[12-15].
+    @inline(__always) func twoRows(_ r: Int) -> __m256i {
+        let a = _mm256_adds_epi16(_mm256_packs_epi32(scaled(acc.lane(r, 0), m0), scaled(acc.lane(r, 1), m1)), zp)
+        let b = _mm256_adds_epi16(_mm256_packs_epi32(scaled(acc.lane(r + 1, 0), m0), scaled(acc.lane(r + 1, 1), m1)), zp)
+        return _mm256_min_epu8(_mm256_max_epu8(_mm256_packus_epi16(a, b), low), high)
+    }
+    @inline(__always) func store(_ v: __m256i, _ order: __m256i, _ p: UnsafeMutablePointer<UInt8>) {
+        _mm_storeu_si128(UnsafeMutableRawPointer(p).assumingMemoryBound(to: __m128i.self), _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(v, order)))
+    }
+    let top = twoRows(0), bottom = twoRows(2)
+    if columns == 16 && rows == 4 {
+        store(top, first, y); store(top, second, y + rowStride)
+        store(bottom, first, y + 2 * rowStride); store(bottom, second, y + 3 * rowStride)
+        return
+    }
+    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { t in
+        guard let tp = t.baseAddress else { return }
+        store(top, first, tp); store(top, second, tp + 16); store(bottom, first, tp + 32); store(bottom, second, tp + 48)
+        for r in 0..<rows {
+            for c in 0..<columns { y[r * rowStride + c] = tp[r * 16 + c] }
+        }
+    }
+}
+#endif
 
 /// round_half_even to Int32 (`vcvtps2dq` under the default rounding mode).
 @inline(__always)
@@ -317,11 +375,10 @@ struct QTile {
 /// `vpmaddubsw` against the [16][4] weight panel step, `vpmaddwd` by ones, s32 adds.
 @inline(never)
 func qKernelMaddubs(_ groups: Int, _ a0: UnsafeRawPointer, _ a1: UnsafeRawPointer, _ a2: UnsafeRawPointer, _ a3: UnsafeRawPointer,
-                    _ w: UnsafePointer<UInt8>, _ tile: inout QTile) {
-    var c00 = _mm256_setzero_si256(), c01 = _mm256_setzero_si256()
-    var c10 = _mm256_setzero_si256(), c11 = _mm256_setzero_si256()
-    var c20 = _mm256_setzero_si256(), c21 = _mm256_setzero_si256()
-    var c30 = _mm256_setzero_si256(), c31 = _mm256_setzero_si256()
+                    _ w: UnsafePointer<UInt8>, _ bias: UnsafePointer<Int32>, _ tile: inout QTile) {
+    let b0 = _mm256_loadu_si256(UnsafeRawPointer(bias).assumingMemoryBound(to: __m256i.self))
+    let b1 = _mm256_loadu_si256(UnsafeRawPointer(bias + 8).assumingMemoryBound(to: __m256i.self))
+    var c00 = b0, c01 = b1, c10 = b0, c11 = b1, c20 = b0, c21 = b1, c30 = b0, c31 = b1
     let ones = _mm256_set1_epi16(1)
     var pw = UnsafeRawPointer(w)
     var off = 0
@@ -353,11 +410,10 @@ func qKernelMaddubs(_ groups: Int, _ a0: UnsafeRawPointer, _ a1: UnsafeRawPointe
 /// the [16][2] s16 weight panel step (exact: products ≤ 255·128, pair sums far from 2³¹).
 @inline(never)
 func qKernelExact(_ pairs: Int, _ a0: UnsafeRawPointer, _ a1: UnsafeRawPointer, _ a2: UnsafeRawPointer, _ a3: UnsafeRawPointer,
-                  _ w: UnsafePointer<UInt8>, _ tile: inout QTile) {
-    var c00 = _mm256_setzero_si256(), c01 = _mm256_setzero_si256()
-    var c10 = _mm256_setzero_si256(), c11 = _mm256_setzero_si256()
-    var c20 = _mm256_setzero_si256(), c21 = _mm256_setzero_si256()
-    var c30 = _mm256_setzero_si256(), c31 = _mm256_setzero_si256()
+                  _ w: UnsafePointer<UInt8>, _ bias: UnsafePointer<Int32>, _ tile: inout QTile) {
+    let b0 = _mm256_loadu_si256(UnsafeRawPointer(bias).assumingMemoryBound(to: __m256i.self))
+    let b1 = _mm256_loadu_si256(UnsafeRawPointer(bias + 8).assumingMemoryBound(to: __m256i.self))
+    var c00 = b0, c01 = b1, c10 = b0, c11 = b1, c20 = b0, c21 = b1, c30 = b0, c31 = b1
     var pw = UnsafeRawPointer(w)
     var off = 0
     for _ in 0..<pairs {

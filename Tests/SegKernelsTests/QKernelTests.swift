@@ -66,6 +66,18 @@ import Testing
                                                           strides: (2, 2), pads: (2, 2, 2, 2), groups: 40), weightRange: -128...127),
         Case(name: "depthwise 3x3 dilation 2", shape: Conv2DShape(inputChannels: 16, height: 7, width: 7, outputChannels: 16, kernelH: 3, kernelW: 3,
                                                                   pads: (2, 2, 2, 2), dilations: (2, 2), groups: 16), weightRange: -128...127),
+        // Widened-row depthwise: 4-pixel groups and tails, a partial channel block, asymmetric
+        // pads, dilation with a lone last tap, and rows too wide for more than one per task.
+        Case(name: "depthwise 3x3 s1 wide partial block", shape: Conv2DShape(inputChannels: 72, height: 5, width: 13, outputChannels: 72, kernelH: 3, kernelW: 3,
+                                                                             pads: (1, 0, 1, 2), groups: 72), weightRange: -128...127),
+        Case(name: "depthwise 5x5 s1 dilation 2", shape: Conv2DShape(inputChannels: 40, height: 9, width: 11, outputChannels: 40, kernelH: 5, kernelW: 5,
+                                                                     pads: (4, 4, 4, 4), dilations: (2, 2), groups: 40), weightRange: -128...127),
+        Case(name: "depthwise 3x3 s2 no pad", shape: Conv2DShape(inputChannels: 16, height: 8, width: 12, outputChannels: 16, kernelH: 3, kernelW: 3,
+                                                                 strides: (2, 2), groups: 16), weightRange: -128...127),
+        Case(name: "depthwise 3x3 one row per task", shape: Conv2DShape(inputChannels: 16, height: 4, width: 700, outputChannels: 16, kernelH: 3, kernelW: 3,
+                                                                        pads: (1, 1, 1, 1), groups: 16), weightRange: -128...127),
+        Case(name: "depthwise 2x4 s(1,3)", shape: Conv2DShape(inputChannels: 24, height: 6, width: 14, outputChannels: 24, kernelH: 2, kernelW: 4,
+                                                              strides: (1, 3), pads: (0, 1, 1, 2), groups: 24), weightRange: -128...127),
     ]
 
     @Test(arguments: cases)
