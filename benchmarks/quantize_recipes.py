@@ -25,6 +25,9 @@ RECIPES = {
     "mse-nobc": {"calibration": "mse", "biasCorrection": False},
     "minmax-nobc": {"calibration": "minmax", "biasCorrection": False},
     "default": {},
+    "fp16": {"mode": "fp16"},
+    "weightOnly": {"mode": "weightOnly"},
+    "dynamic": {"mode": "dynamic"},
 }
 
 
@@ -36,6 +39,7 @@ def main():
     ap.add_argument("--recipes", default="mse,minmax,percentile,entropy")
     ap.add_argument("--recipe", action="append", default=[], metavar="NAME=JSON", help="an extra recipe: name and quantize params as JSON")
     ap.add_argument("--calib-count", type=int)
+    ap.add_argument("--limit", type=int, help="score on the first N images of the split only (slow modes such as dynamic)")
     ap.add_argument("--calib-dir", help="a folder of calibration images instead of the dataset's train split")
     ap.add_argument("--out-dir", default="/tmp/segslim-quantize-recipes")
     ap.add_argument("--daemon", default=os.path.join(os.path.dirname(__file__), "..", ".build", "release", "segslimd"))
@@ -64,7 +68,10 @@ def main():
             t = time.time()
             r = c.request("model/compress", req, timeout=3600)
             took = time.time() - t
-            cmp = c.request("model/compare", {"ids": ["fp32", name], "dataset": ds, "split": a.split}, timeout=3600)
+            creq = {"ids": ["fp32", name], "dataset": ds, "split": a.split}
+            if a.limit:
+                creq["limit"] = a.limit
+            cmp = c.request("model/compare", creq, timeout=7200)
             if fp32_miou is None:
                 fp32_miou = cmp["a"]["miou"]
                 print(f"| FP32 | {fp32_miou:.4f} | 0 | 100% | 1.000 | |")
