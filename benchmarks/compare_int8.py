@@ -10,7 +10,13 @@ val images, and (with --profile) segslim's per-kind step times for the INT8 run.
 
     tools/.venv/bin/python benchmarks/make_qdq_model.py            # writes /tmp/lraspp_mbv3_camvid.qdq.onnx
     swift build -c release
-    tools/.venv/bin/python benchmarks/compare_int8.py [--threads 1 2] [--runs 20] [--profile]
+    segslim compress ../shared/models/lraspp_mbv3_camvid.onnx --technique quantize \
+        --dataset ../shared/data/camvid --calib-count 16 --out /tmp/ours.int8.onnx --overwrite
+    tools/.venv/bin/python benchmarks/compare_int8.py [--threads 1 2] [--runs 20] [--profile] [--paths]
+
+`--ours` (default /tmp/ours.int8.onnx, skipped when missing) adds our own quantizer's model,
+run by segslim and by ORT: the key row is segslim on it against segslim FP32 and ORT QDQ.
+`--paths` adds the forced exact-s16 / vpmaddubsw rows.
 
 Forcing vpmaddubsw on layers whose weights can saturate changes results; that row is a speed
 measurement only (its agreement is printed too).
@@ -43,6 +49,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--fp32", default=os.path.join(ROOT, "..", "shared", "models", "lraspp_mbv3_camvid.onnx"))
     ap.add_argument("--qdq", default="/tmp/lraspp_mbv3_camvid.qdq.onnx")
+    ap.add_argument("--ours", default="/tmp/ours.int8.onnx")
+    ap.add_argument("--paths", action="store_true", help="also the forced GEMM path rows")
     ap.add_argument("--threads", type=int, nargs="+", default=[2, 1])
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=5)
@@ -54,13 +62,19 @@ def main():
     configs = [  # label, model, environment
         ("segslim FP32", fp32, {}),
         ("segslim QDQ INT8 (auto path)", qdq, {}),
-        ("segslim QDQ INT8 (exact s16)", qdq, {"SEGSLIM_QGEMM": "exact"}),
-        ("segslim QDQ INT8 (vpmaddubsw forced)", qdq, {"SEGSLIM_QGEMM": "maddubs"}),
         ("segslim QDQ INT8 off", qdq, {"SEGSLIM_INT8": "0"}),
     ]
+    if args.paths:
+        configs[2:2] = [("segslim QDQ INT8 (exact s16)", qdq, {"SEGSLIM_QGEMM": "exact"}),
+                        ("segslim QDQ INT8 (vpmaddubsw forced)", qdq, {"SEGSLIM_QGEMM": "maddubs"})]
+    ours_model = os.path.abspath(args.ours) if args.ours and os.path.exists(args.ours) else None
+    if ours_model:
+        configs.insert(1, ("segslim ours INT8", ours_model, {}))
     val = [load_image(p) for p in images("val", args.images)]
     for threads in args.threads:
         ort = {"ORT FP32": ort_session(fp32, threads), "ORT QDQ": ort_session(qdq, threads)}
+        if ours_model:
+            ort["ORT ours"] = ort_session(ours_model, threads)
         x = val[0]
         clients, ids = {}, {}
         for label, path, env in configs:
@@ -100,12 +114,18 @@ def main():
                 agree.append(float((ours.argmax(1) == ref.argmax(1)).mean()))
                 worst = max(worst, float(np.abs(ours - ref).max()))
             print(f"| {label} | {np.mean(agree) * 100:.3f}% | {worst:.4f} |")
+        if ours_model:
+            agree = []
+            for img in val:
+                ref = ort["ORT ours"].run(None, {"image": img})[0]
+                agree.append(float((run_ours(clients["segslim ours INT8"], ids["segslim ours INT8"], img).argmax(1) == ref.argmax(1)).mean()))
+            print(f"| segslim ours INT8 vs ORT ours | {np.mean(agree) * 100:.3f}% | |")
         if args.profile:
-            label = "segslim QDQ INT8 (auto path)"
-            r = clients[label].request("model/benchmark", {"id": ids[label], "runs": 5, "warmup": 1, "threads": threads, "profile": True})
-            print(f"\nprofile ({label}, {threads} threads), kernels: {r.get('kernels')}")
-            for row in r["profile"][:14]:
-                print(f"  {row['kind']:<36} {row['msPerRun']:7.2f} ms  {row['fraction'] * 100:5.1f}%")
+            for label in ["segslim QDQ INT8 (auto path)"] + (["segslim ours INT8"] if ours_model else []):
+                r = clients[label].request("model/benchmark", {"id": ids[label], "runs": 5, "warmup": 1, "threads": threads, "profile": True})
+                print(f"\nprofile ({label}, {threads} threads), kernels: {r.get('kernels')}")
+                for row in r["profile"][:14]:
+                    print(f"  {row['kind']:<36} {row['msPerRun']:7.2f} ms  {row['fraction'] * 100:5.1f}%")
         for c in clients.values():
             c.close()
 

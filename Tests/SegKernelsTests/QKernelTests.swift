@@ -188,6 +188,11 @@ import Testing
             var looked = [UInt8](repeating: 0, count: n)
             try qLookup(table, input: a, output: &looked, count: n, context: context)
             #expect(looked == a.map { table[Int($0)] })
+            // Eight codes per word, over chunk boundaries and with a ragged tail.
+            let long = Self.codes(65536 * 2 + 13, seed: 21, 0, 255).map { UInt8($0) }
+            var longOut = [UInt8](repeating: 0, count: long.count)
+            try qLookup(table, input: long, output: &longOut, count: long.count, context: context)
+            #expect(longOut == long.map { table[Int($0)] })
         }
     }
 
