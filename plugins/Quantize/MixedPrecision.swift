@@ -1,6 +1,8 @@
+import Foundation
 import SegGraph
 import SegProtocol
 import SegTechnique
+import SegTensor
 
 /// Mixed precision under an accuracy budget: quantize everything; if the mIoU drop exceeds the
 /// budget, rank layers by how much accuracy each costs when quantized alone (PaddleSlim's
@@ -12,6 +14,8 @@ struct MixedPrecision {
     let accuracy: AccuracyProbe
     let budget: Double
     let sensitivityLimit: Int
+    /// Samples for the output-SQNR ranking (nil: rank by mIoU per layer instead).
+    var samples: SampleSource? = nil
 
     struct Outcome {
         var plan: QuantizationPlan
@@ -44,6 +48,35 @@ struct MixedPrecision {
         return Sensitivity(baseline: baseline, layers: entries)
     }
 
+    /// SQNR (dB) of the model outputs with only one layer (and its absorbed activation)
+    /// quantized, against the FP32 model, over `count` samples.
+    static func outputSQNR(_ q: StaticQuantizer, samples: SampleSource, count: Int, context: TechniqueContext,
+                           fraction: ClosedRange<Double>) async throws -> [(layer: String, db: Double)] {
+        let full = q.plan()
+        let outputs = q.model.graph.outputs.map(\.name)
+        var reference: [Int: [String: Tensor]] = [:]
+        try await Calibrator.run(q.model, observing: [], samples: samples, count: count, threads: context.threads, context: context) { i, out in
+            reference[i] = out
+        }
+        var result: [(String, Double)] = []
+        let span = fraction.upperBound - fraction.lowerBound
+        for (k, n) in full.quantized.enumerated() {
+            try context.checkCancellation()
+            let label = QuantizationPlan.label(n.node, n.index)
+            context.progress(fraction.lowerBound + span * Double(k) / Double(full.quantized.count), "ranking \(k + 1)/\(full.quantized.count): \(label)")
+            let written = try q.build(q.plan(only: Set(full.group(label))))
+            var signal = 0.0, noise = 0.0
+            try await Calibrator.run(written.model, observing: [], samples: samples, count: count, threads: context.threads, context: context) { i, out in
+                for name in outputs {
+                    guard let a = try reference[i]?[name]?.scalars(as: Float.self), let b = try out[name]?.scalars(as: Float.self), a.count == b.count else { continue }
+                    for j in a.indices { let d = Double(a[j] - b[j]); signal += Double(a[j]) * Double(a[j]); noise += d * d }
+                }
+            }
+            result.append((label, noise > 0 ? 10 * log10(signal / noise) : 200))
+        }
+        return result
+    }
+
     func run(context: TechniqueContext, fraction: ClosedRange<Double>) async throws -> Outcome {
         let span = fraction.upperBound - fraction.lowerBound
         context.progress(fraction.lowerBound, "scoring FP32 and full INT8 on \(accuracy.split)")
@@ -63,10 +96,24 @@ struct MixedPrecision {
             base["trials"] = .array(trials)
             return Outcome(plan: fullPlan, written: full, json: .object(base))
         }
-        let sens = try await Self.layerSensitivity(quantizer, accuracy: accuracy, limit: sensitivityLimit, context: context,
+        // Rank layers, most harmful first. Output SQNR with one layer quantized (on a few
+        // calibration images) is far less noisy than mIoU differences of a few hundredths of
+        // a point on a small split, and needs no labels.
+        let ranked: [String]
+        var rankingJSON: [JSONValue] = []
+        if let samples {
+            let scores = try await Self.outputSQNR(quantizer, samples: samples, count: Swift.min(sensitivityLimit, samples.count), context: context,
                                                    fraction: fraction.lowerBound + span * 0.05...fraction.lowerBound + span * 0.7)
-        // Most costly first (largest drop alone).
-        let ranked = sens.layers.sorted { $0.score.miou < $1.score.miou }.map(\.layer)
+            ranked = scores.sorted { ($0.db, $0.layer) < ($1.db, $1.layer) }.map(\.layer)
+            rankingJSON = scores.sorted { $0.db < $1.db }.map { ["layer": .string($0.layer), "outputSQNRDb": .double(($0.db * 100).rounded() / 100)] }
+            base["ranking"] = "output SQNR with only that layer quantized"
+        } else {
+            let sens = try await Self.layerSensitivity(quantizer, accuracy: accuracy, limit: sensitivityLimit, context: context,
+                                                       fraction: fraction.lowerBound + span * 0.05...fraction.lowerBound + span * 0.7)
+            ranked = sens.layers.sorted { $0.score.miou < $1.score.miou }.map(\.layer)
+            rankingJSON = sens.layers.map { ["layer": .string($0.layer), "opType": .string($0.opType), "miouDrop": .double(sens.baseline.miou - $0.score.miou)] }
+            base["ranking"] = .string("mIoU with only that layer quantized (\(sens.baseline.images) images)")
+        }
         var best = (drop: fp32.miou - fullScore.miou, k: 0, plan: fullPlan, written: full)
         func attempt(_ k: Int) async throws -> Double {
             let keep = Dictionary(ranked.prefix(k).flatMap { fullPlan.group($0) }.map { ($0, "kept FP32 for accuracy (maxMiouDrop)") }, uniquingKeysWith: { a, _ in a })
@@ -102,8 +149,7 @@ struct MixedPrecision {
         base["keptForAccuracy"] = .array(ranked.prefix(best.k).map(JSONValue.string))
         base["finalDrop"] = .double(best.drop)
         base["trials"] = .array(trials)
-        base["sensitivity"] = .array(sens.layers.map { ["layer": .string($0.layer), "opType": .string($0.opType), "miouDrop": .double(sens.baseline.miou - $0.score.miou)] })
-        base["sensitivityImages"] = .int(Int64(sens.baseline.images))
+        base["sensitivity"] = .array(rankingJSON)
         return Outcome(plan: best.plan, written: best.written, json: .object(base))
     }
 }

@@ -36,6 +36,9 @@ struct QuantizeOptions: Sendable, Equatable {
     var excludeOpTypes: Set<String> = []
     /// Keep the most sensitive layers in FP32 until the mIoU drop is within this fraction.
     var maxMiouDrop: Double? = nil
+    enum Ranking: String, Sendable, CaseIterable { case sqnr, miou }
+    /// How `maxMiouDrop` ranks layers before keeping the worst FP32.
+    var rankBy: Ranking = .sqnr
     /// Images per candidate when measuring per-layer sensitivity for `maxMiouDrop`.
     var sensitivityLimit = 20
     /// Only report what would happen.
@@ -59,7 +62,7 @@ struct QuantizeOptions: Sendable, Equatable {
     var sqnrSamples = 2
 
     static let known: [String] = ["mode", "calibration", "percentile", "perChannel", "biasCorrection", "calibrationCount", "bins",
-                                  "excludeNodes", "excludeOpTypes", "maxMiouDrop", "sensitivityLimit", "dryRun", "sqnrSamples", "floatHead", "narrowWeights", "fuseActivations", "equalize"]
+                                  "excludeNodes", "excludeOpTypes", "maxMiouDrop", "sensitivityLimit", "dryRun", "sqnrSamples", "floatHead", "narrowWeights", "fuseActivations", "equalize", "rankBy"]
 
     init(_ parameters: JSONValue) throws(TechniqueError) {
         guard case .object(let o) = parameters else { throw .invalidParameter(name: "(parameters)", reason: "expected an object") }
@@ -124,6 +127,10 @@ struct QuantizeOptions: Sendable, Equatable {
         narrowWeights = try bool("narrowWeights") ?? narrowWeights
         fuseActivations = try bool("fuseActivations") ?? fuseActivations
         equalize = try bool("equalize") ?? equalize
+        if let r = try string("rankBy") {
+            guard let ranking = Ranking(rawValue: r) else { throw .invalidParameter(name: "rankBy", reason: "'\(r)' is not one of sqnr, miou") }
+            rankBy = ranking
+        }
         if maxMiouDrop != nil && mode != .static {
             throw .invalidParameter(name: "maxMiouDrop", reason: "mixed precision applies to mode 'static' (mode is '\(mode.rawValue)')")
         }

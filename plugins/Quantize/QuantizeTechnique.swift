@@ -33,6 +33,8 @@ public struct QuantizeTechnique: Technique, SensitivityAnalyzing {
                 "maxMiouDrop": ["type": "number", "minimum": 0, "maximum": 1,
                                 "description": "Mixed precision: keep the most sensitive layers FP32 until the mIoU drop (a fraction: 0.001 = 0.1 pt) on the dataset's split is within budget."],
                 "sensitivityLimit": ["type": "integer", "minimum": 1, "default": 20, "description": "Images per per-layer sensitivity measurement."],
+                "rankBy": ["enum": ["sqnr", "miou"], "default": "sqnr",
+                           "description": "maxMiouDrop: rank layers by model-output SQNR with only that layer quantized (calibration images; stable) or by mIoU on the split (noisy at small drops)."],
                 "dryRun": ["type": "boolean", "default": false, "description": "Only report which ops would run INT8, the boundaries, what stays FP32 and why, and the expected size."],
                 "sqnrSamples": ["type": "integer", "minimum": 0, "default": 2, "description": "Calibration images on which per-layer SQNR is measured."],
                 "narrowWeights": ["type": "boolean", "default": true,
@@ -121,8 +123,9 @@ public struct QuantizeTechnique: Technique, SensitivityAnalyzing {
         var plan = fullPlan
         var written = try q.build(plan)
         if let budget = options.maxMiouDrop, let accuracy = context.accuracy {
-            let search = try await MixedPrecision(quantizer: q, accuracy: accuracy, budget: budget, sensitivityLimit: options.sensitivityLimit)
-                .run(context: context, fraction: 0.4...0.95)
+            var mixed = MixedPrecision(quantizer: q, accuracy: accuracy, budget: budget, sensitivityLimit: options.sensitivityLimit)
+            if options.rankBy == .sqnr { mixed.samples = samples }
+            let search = try await mixed.run(context: context, fraction: 0.4...0.95)
             plan = search.plan
             written = search.written
             details["mixedPrecision"] = search.json
