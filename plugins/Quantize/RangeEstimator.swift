@@ -81,20 +81,27 @@ enum RangeEstimator {
         return best
     }
 
-    /// TensorRT's KL-divergence threshold on |x|: the clipping threshold whose 128-level
-    /// (255 for non-negative tensors) quantized distribution is closest to the original.
+    /// TensorRT's KL-divergence threshold: the clipping point whose quantized distribution is
+    /// closest to the original. u8 activations are asymmetric, so a tensor that is (nearly)
+    /// non-negative — post-ReLU, HardSwish — has its upper tail searched with 255 levels;
+    /// a signed one is folded onto |x| with 128 levels, as TensorRT does for s8. The spike of
+    /// exact zeros (ReLU) is left out: zero is always exact, and the spike otherwise dominates
+    /// the divergence and drags the threshold down.
     static func entropyRange(_ s: TensorStatistics) -> (Float, Float) {
         let bins = s.histogram.count
         let absMax = Swift.max(abs(s.min), abs(s.max))
         guard absMax > 0 else { return (s.min, s.max) }
-        // Fold into a histogram of |x| over [0, absMax].
+        let oneSided = s.min >= -0.25 * s.max
+        let span = oneSided ? Swift.max(s.max, 1e-12) : absMax
         var folded = [Double](repeating: 0, count: bins)
         for (i, c) in s.histogram.enumerated() where c > 0 {
-            let x = abs(binCenter(s, i))
-            folded[Swift.min(Int(x / absMax * Float(bins)), bins - 1)] += c
+            let x = binCenter(s, i)
+            if oneSided && x < 0 { continue }
+            folded[Swift.min(Int(abs(x) / span * Float(bins)), bins - 1)] += c
         }
-        let levels = s.min < 0 ? 128 : 255
-        guard bins > levels else { return (s.min, s.max) }
+        folded[0] = 0
+        let levels = oneSided ? 255 : 128
+        guard bins > levels, folded.reduce(0, +) > 0 else { return (s.min, s.max) }
         var bestI = bins, bestKL = Double.infinity
         var i = levels
         while i <= bins {
@@ -103,14 +110,13 @@ enum RangeEstimator {
             p[i - 1] += folded[i...].reduce(0, +)
             let pTotal = p.reduce(0, +)
             guard pTotal > 0 else { i += 1; continue }
-            // Q: i bins merged into `levels` groups, spread back over each group's non-empty bins.
+            // Q: i bins merged into `levels` groups; as TensorRT/MXNet, group sums from the
+            // clipped histogram (outliers not included), spread over the bins where P is non-zero.
             var q = [Double](repeating: 0, count: i)
             for g in 0..<levels {
                 let start = g * i / levels, end = (g + 1) * i / levels
                 guard end > start else { continue }
                 var sum = 0.0, nonEmpty = 0
-                // As TensorRT/MXNet: group sums from the clipped histogram (outliers not
-                // included), spread over the bins where P is non-zero.
                 for k in start..<end { sum += folded[k]; if p[k] > 0 { nonEmpty += 1 } }
                 guard nonEmpty > 0 else { continue }
                 for k in start..<end where p[k] > 0 { q[k] = sum / Double(nonEmpty) }
@@ -125,8 +131,8 @@ enum RangeEstimator {
             if kl < bestKL { bestKL = kl; bestI = i }
             i += Swift.max(1, bins / 512)
         }
-        let threshold = Float(bestI) / Float(bins) * absMax
-        return (Swift.max(s.min, -threshold), Swift.min(s.max, threshold))
+        let threshold = Float(bestI) / Float(bins) * span
+        return oneSided ? (s.min, Swift.min(s.max, threshold)) : (Swift.max(s.min, -threshold), Swift.min(s.max, threshold))
     }
 }
 
