@@ -9,6 +9,9 @@ public enum QConvOutput: Sendable, Equatable {
     case u8(scale: Float, zeroPoint: Int32, low: Int32, high: Int32)
     /// f32 NCHW, dequantized (a float consumer follows).
     case f32
+    /// u8 NHWC codes of a float activation of the dequantized conv output (a HardSwish,
+    /// HardSigmoid or Sigmoid between the conv and its QuantizeLinear), computed in the epilogue.
+    case u8Activated(scale: Float, zeroPoint: Int32, activation: Activation)
 }
 
 /// A convolution on u8 NHWC activations with s8 weights (per output channel scales), s32
@@ -47,6 +50,7 @@ public struct QConv2D: Sendable {
         let multiplier: [Float] = (0..<cout).map { o in
             let ws = Double(weightScales[weightScales.count == 1 ? 0 : o]) * Double(inputScale)
             if case let .u8(scale, _, _, _) = output { return Float(ws / Double(scale)) }
+            // Activated: the epilogue dequantizes with x_scale · w_scale, activates, then divides.
             return Float(ws)
         }
         let isDepthwise = shape.groups == shape.inputChannels && shape.groups == cout
@@ -80,6 +84,10 @@ public struct QConv2D: Sendable {
     static func requantization(bias: [Int32], multiplier: [Float], output: QConvOutput) -> QRequantization {
         if case let .u8(_, zp, low, high) = output {
             return QRequantization(bias: bias, multiplier: multiplier, zeroPoint: zp, low: low, high: high)
+        }
+        if case let .u8Activated(scale, zp, activation) = output {
+            return QRequantization(bias: bias, multiplier: multiplier, zeroPoint: zp, low: 0, high: 255,
+                                   activation: activation, outputScale: scale)
         }
         return QRequantization(bias: bias, multiplier: multiplier)
     }

@@ -173,8 +173,8 @@ private func pairedPixel(_ s: Conv2DShape, _ weights: QDepthwiseWeights, x: Unsa
                 let b1 = UnsafeRawPointer(biasBase + c0 + 8).loadUnaligned(as: SIMD8<Int32>.self)
                 let m0 = UnsafeRawPointer(multBase + c0).loadUnaligned(as: SIMD8<Float>.self)
                 let m1 = UnsafeRawPointer(multBase + c0 + 8).loadUnaligned(as: SIMD8<Float>.self)
-                let q0 = clamp(roundToInt32(toFloat(accLo &+ b0) * m0) &+ codes.zeroPoint, codes.low, codes.high)
-                let q1 = clamp(roundToInt32(toFloat(accHi &+ b1) * m1) &+ codes.zeroPoint, codes.low, codes.high)
+                let q0 = codes.codes(accLo &+ b0, m0)
+                let q1 = codes.codes(accHi &+ b1, m1)
                 let y = output.assumingMemoryBound(to: UInt8.self) + pixel * c + c0
                 if valid == 16 {
                     storeCodes16(q0, q1, y, paired: true)
@@ -308,10 +308,8 @@ private func widenRow(_ x: UnsafePointer<UInt8>, channels c: Int, width: Int, pa
 @inline(__always)
 private func storeRequantizedPaired(_ lo: __m256i, _ hi: __m256i, _ m0: __m256, _ m1: __m256, _ codes: QCodeRange,
                                     _ y: UnsafeMutablePointer<UInt8>, valid: Int) {
-    let q0 = clamp(roundToInt32(toFloat(unsafeBitCast(lo, to: SIMD8<Int32>.self)) * unsafeBitCast(m0, to: SIMD8<Float>.self)) &+ codes.zeroPoint,
-                   codes.low, codes.high)
-    let q1 = clamp(roundToInt32(toFloat(unsafeBitCast(hi, to: SIMD8<Int32>.self)) * unsafeBitCast(m1, to: SIMD8<Float>.self)) &+ codes.zeroPoint,
-                   codes.low, codes.high)
+    let q0 = codes.codes(unsafeBitCast(lo, to: SIMD8<Int32>.self), unsafeBitCast(m0, to: SIMD8<Float>.self))
+    let q1 = codes.codes(unsafeBitCast(hi, to: SIMD8<Int32>.self), unsafeBitCast(m1, to: SIMD8<Float>.self))
     if valid == 16 {
         storeCodes16(q0, q1, y, paired: true)
     } else {
@@ -354,11 +352,43 @@ func accumulate16(_ x: UnsafePointer<UInt8>, _ w: UnsafePointer<Int32>, _ zx: In
     }
 }
 
-/// Output zero point and code range as vectors (no arrays: passing it costs no reference counting).
+/// Output zero point and code range as vectors (no arrays: passing it costs no reference
+/// counting), and the fused float activation when there is one.
 struct QCodeRange {
     let zeroPoint: SIMD8<Int32>, low: SIMD8<Int32>, high: SIMD8<Int32>
+    let activation: Activation
+    let activated: Bool
+    /// With an activation: 1 / output scale, and low/high − zero point as floats.
+    let inverseOutputScale: SIMD8<Float>, floatLow: SIMD8<Float>, floatHigh: SIMD8<Float>
     init(_ rq: QRequantization) {
         zeroPoint = SIMD8(repeating: rq.zeroPoint); low = SIMD8(repeating: rq.low); high = SIMD8(repeating: rq.high)
+        activation = rq.activation
+        activated = rq.isActivated
+        inverseOutputScale = SIMD8(repeating: rq.inverseOutputScale)
+        floatLow = SIMD8(repeating: Float(rq.low &- rq.zeroPoint)); floatHigh = SIMD8(repeating: Float(rq.high &- rq.zeroPoint))
+    }
+
+    /// Eight output codes from sums that include the bias: clamp(round_half_even(acc · mult) + zp)
+    /// or, with an activation, QuantizeLinear(act(acc · mult)) — bit for bit
+    /// `QRequantization.requantizeScaled`.
+    @inline(__always)
+    func codes(_ accWithBias: SIMD8<Int32>, _ mult: SIMD8<Float>) -> SIMD8<Int32> {
+        if !activated { return clamp(roundToInt32(toFloat(accWithBias) * mult) &+ zeroPoint, low, high) }
+        return codes(accWithBias, mult, AnyVectorActivation(activation: activation))
+    }
+
+    /// `codes` with the activation as a type (no switch per vector).
+    @inline(__always)
+    func codes<A: VectorActivation>(_ accWithBias: SIMD8<Int32>, _ mult: SIMD8<Float>, _ act: A) -> SIMD8<Int32> {
+        let y = act(toFloat(accWithBias) * mult)
+        let s = y * inverseOutputScale
+        #if arch(x86_64)
+        let c = unsafeBitCast(_mm256_min_ps(_mm256_max_ps(unsafeBitCast(s, to: __m256.self), unsafeBitCast(floatLow, to: __m256.self)),
+                                            unsafeBitCast(floatHigh, to: __m256.self)), to: SIMD8<Float>.self)
+        #else
+        let c = s.replacing(with: floatLow, where: s .< floatLow).replacing(with: floatHigh, where: s .> floatHigh)
+        #endif
+        return roundToInt32(c) &+ zeroPoint
     }
 }
 
@@ -366,11 +396,10 @@ struct QCodeRange {
 @inline(__always)
 func storeRequantized16(_ acc0: SIMD8<Int32>, _ acc1: SIMD8<Int32>, _ bias: UnsafePointer<Int32>, _ mult: UnsafePointer<Float>,
                         _ rq: QCodeRange, _ y: UnsafeMutablePointer<UInt8>, count: Int) {
-    let zp = rq.zeroPoint, lo = rq.low, hi = rq.high
     let b0 = UnsafeRawPointer(bias).loadUnaligned(as: SIMD8<Int32>.self), b1 = UnsafeRawPointer(bias + 8).loadUnaligned(as: SIMD8<Int32>.self)
     let m0 = UnsafeRawPointer(mult).loadUnaligned(as: SIMD8<Float>.self), m1 = UnsafeRawPointer(mult + 8).loadUnaligned(as: SIMD8<Float>.self)
-    let q0 = clamp(roundToInt32(toFloat(acc0 &+ b0) * m0) &+ zp, lo, hi)
-    let q1 = clamp(roundToInt32(toFloat(acc1 &+ b1) * m1) &+ zp, lo, hi)
+    let q0 = rq.codes(acc0 &+ b0, m0)
+    let q1 = rq.codes(acc1 &+ b1, m1)
     if count == 16 {
         storeCodes16(q0, q1, y)
     } else {

@@ -94,27 +94,50 @@ public struct QPackedWeights: Sendable {
 /// - `.u8`: q = clamp(round_half_even((acc + bias[n]) · multiplier[n]) + zeroPoint, low, high)
 ///   (low/high inside [0, 255]: a fused Relu/Clip is a narrower clamp).
 /// - `.f32`: y = (acc + bias[n]) · multiplier[n] (dequantized, for a float consumer).
+/// - `.u8` with a float `activation` (anything but `.none`): `multiplier[n]` is the dequantizing
+///   x_scale · w_scale[n], and q = clamp(round_half_even(act((acc + bias[n]) · multiplier[n]) ·
+///   (1 / outputScale)) + zeroPoint, low, high) — a HardSwish/HardSigmoid/Sigmoid between a conv and
+///   its QuantizeLinear, computed in float as the QDQ graph does.
 /// `bias` already holds the quantized bias minus zx·Σ_k W[n][k].
 public struct QRequantization: Sendable {
     public var bias: [Int32]
     public var multiplier: [Float]
     public var zeroPoint: Int32
     public var low: Int32, high: Int32
+    /// A float activation applied before quantizing (`.none`: plain requantization).
+    public var activation: Activation
+    /// The output scale the activated float is divided by (used only with an activation).
+    public var outputScale: Float
 
-    public init(bias: [Int32], multiplier: [Float], zeroPoint: Int32 = 0, low: Int32 = 0, high: Int32 = 255) {
+    public init(bias: [Int32], multiplier: [Float], zeroPoint: Int32 = 0, low: Int32 = 0, high: Int32 = 255,
+                activation: Activation = .none, outputScale: Float = 1) {
         self.bias = bias; self.multiplier = multiplier; self.zeroPoint = zeroPoint; self.low = low; self.high = high
+        self.activation = activation; self.outputScale = outputScale
     }
+
+    /// Multiplying by it stands for QuantizeLinear's division (a divide per vector is most of
+    /// the epilogue): the two differ only when the quotient is within an ulp of a half-code tie.
+    public var inverseOutputScale: Float { 1 / outputScale }
+
+    /// Whether the epilogue runs a float activation.
+    public var isActivated: Bool { if case .none = activation { false } else { true } }
 
     @inline(__always)
     public func requantize(_ acc: Int32, channel n: Int) -> Int32 {
-        let v = Float(acc &+ bias[n]) * multiplier[n]
-        return min(max(Int32(v.rounded(.toNearestOrEven)) &+ zeroPoint, low), high)
+        requantizeScaled(acc &+ bias[n], channel: n)
     }
 
     /// `requantize` of a sum that already includes the bias.
     @inline(__always)
     func requantizeScaled(_ accWithBias: Int32, channel n: Int) -> Int32 {
         let v = Float(accWithBias) * multiplier[n]
+        if isActivated {
+            // The scalar reference of `QCodeRange.codes`: QuantizeLinear of the activated float.
+            let y = activation.apply(v) * inverseOutputScale
+            let lo = Float(low &- zeroPoint), hi = Float(high &- zeroPoint)
+            let c = y < lo ? lo : (y > hi ? hi : y)
+            return Int32(c.rounded(.toNearestOrEven)) &+ zeroPoint
+        }
         return min(max(Int32(v.rounded(.toNearestOrEven)) &+ zeroPoint, low), high)
     }
 
@@ -165,7 +188,7 @@ public func qgemm(m: Int, a: QGemmA, weights: QPackedWeights, requantization: QR
     context.pool.parallelFor(context.pool.threadCount == 1 ? 1 : tiles) { range in
         let r0 = context.pool.threadCount == 1 ? 0 : range.lowerBound * 4
         let r1 = context.pool.threadCount == 1 ? m : min(m, range.upperBound * 4)
-        QGemmTask(m: m, a: a, w: weights, rq: rq, output: output, isa: context.isa).run(rows: r0..<r1)
+        QGemmTask(m: m, a: a, w: weights, rq: rq, output: output, isa: context.isa, codes: QCodeRange(rq)).run(rows: r0..<r1)
     }
 }
 
@@ -176,7 +199,8 @@ struct QGemmTask {
     let rq: QRequantization
     let output: QGemmOutput
     let isa: KernelISA
-    var codes: QCodeRange { QCodeRange(rq) }
+    /// The epilogue's constants, built once per task.
+    let codes: QCodeRange
 
     /// Rows per block: the packed A block (≤ 32 rows × K) stays in L1/L2 while every
     /// weight panel passes over it.
@@ -288,6 +312,10 @@ struct QGemmTask {
         switch output {
         case let .u8(base, rowStride):
             #if arch(x86_64)
+            if isa == .avx2 && codes.activated {
+                storeTileActivated(acc, rows: rows, columns: columns, mult: mult, codes: codes, base + row * rowStride + n0, rowStride: rowStride)
+                return
+            }
             if isa == .avx2 {
                 storeTileU8(acc, rows: rows, columns: columns, mult: mult, zeroPoint: rq.zeroPoint, low: rq.low, high: rq.high, base + row * rowStride + n0, rowStride: rowStride)
                 return
@@ -347,6 +375,38 @@ func storeTileU8(_ acc: QTile, rows: Int, columns: Int, mult: UnsafePointer<Floa
     }
 }
 #endif
+
+/// The u8 epilogue of a 4 × 16 tile with a float activation (sums include the bias): per
+/// 8 lanes `QCodeRange.codes` — dequantize, activate, divide by the output scale, clamp,
+/// round half to even, add the zero point.
+@inline(__always)
+func storeTileActivated(_ acc: QTile, rows: Int, columns: Int, mult: UnsafePointer<Float>, codes: QCodeRange,
+                        _ y: UnsafeMutablePointer<UInt8>, rowStride: Int) {
+    switch codes.activation {
+    case .hardSwish: storeTileActivated(acc, rows: rows, columns: columns, mult: mult, codes: codes, HardSwishVectorActivation(), y, rowStride: rowStride)
+    case let .hardSigmoid(alpha, beta):
+        storeTileActivated(acc, rows: rows, columns: columns, mult: mult, codes: codes, HardSigmoidVectorActivation(alpha: alpha, beta: beta), y, rowStride: rowStride)
+    default: storeTileActivated(acc, rows: rows, columns: columns, mult: mult, codes: codes, AnyVectorActivation(activation: codes.activation), y, rowStride: rowStride)
+    }
+}
+
+@inline(__always)
+func storeTileActivated<A: VectorActivation>(_ acc: QTile, rows: Int, columns: Int, mult: UnsafePointer<Float>, codes: QCodeRange, _ act: A,
+                                             _ y: UnsafeMutablePointer<UInt8>, rowStride: Int) {
+    let m0 = UnsafeRawPointer(mult).loadUnaligned(as: SIMD8<Float>.self)
+    let m1 = UnsafeRawPointer(mult + 8).loadUnaligned(as: SIMD8<Float>.self)
+    if columns == 16 {
+        for r in 0..<rows { storeCodes16(codes.codes(acc.lane(r, 0), m0, act), codes.codes(acc.lane(r, 1), m1, act), y + r * rowStride) }
+        return
+    }
+    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16) { t in
+        guard let tp = t.baseAddress else { return }
+        for r in 0..<rows {
+            storeCodes16(codes.codes(acc.lane(r, 0), m0, act), codes.codes(acc.lane(r, 1), m1, act), tp)
+            for c in 0..<columns { y[r * rowStride + c] = tp[c] }
+        }
+    }
+}
 
 /// round_half_even to Int32 (`vcvtps2dq` under the default rounding mode).
 @inline(__always)

@@ -232,10 +232,15 @@ struct Int8Matcher {
         var consumed: [Int] = []
         var quantizedOut: (Int, String, QuantParameters)? = output(out)
         var activation: FastActivation? = nil
+        // Conv → HardSwish | HardSigmoid | Sigmoid → Q: the activation runs in float in the epilogue.
+        var floatActivation: (Activation, String)? = nil
         if quantizedOut == nil, let (k, act, fa) = FastPath.fusableActivation(after: out, from: i, b), let actOut = act.outputs.first,
            let q = output(actOut) {
             switch fa {
             case .relu, .clip: activation = fa; consumed.append(k); quantizedOut = q
+            case .hardSwish: floatActivation = (.hardSwish, act.opType); consumed.append(k); quantizedOut = q
+            case let .hardSigmoid(alpha, beta): floatActivation = (.hardSigmoid(alpha: alpha, beta: beta), act.opType); consumed.append(k); quantizedOut = q
+            case .sigmoid: floatActivation = (.sigmoid, act.opType); consumed.append(k); quantizedOut = q
             default: break
             }
         }
@@ -249,7 +254,11 @@ struct Int8Matcher {
             case let .clip(lo, hi): low = po.quantize(lo); high = po.quantize(hi)
             default: break
             }
-            convOutput = .u8(scale: po.scale, zeroPoint: po.zeroPoint, low: low, high: high)
+            if let (fused, _) = floatActivation {
+                convOutput = .u8Activated(scale: po.scale, zeroPoint: po.zeroPoint, activation: fused)
+            } else {
+                convOutput = .u8(scale: po.scale, zeroPoint: po.zeroPoint, low: low, high: high)
+            }
             consumed.append(qi)
             writes = y
             values.append(y)
@@ -259,7 +268,7 @@ struct Int8Matcher {
         }
         guard let conv = try? QConv2D(shape: shape, weights: codes, weightScales: w.scales, bias: bias, inputScale: px.scale,
                                       inputZeroPoint: px.zeroPoint, output: convOutput, path: b.qgemmPath) else { return nil }
-        let kind = "QConv (\(conv.algorithm.rawValue))" + (convOutput == .f32 ? " → f32" : "")
+        let kind = "QConv (\(conv.algorithm.rawValue)\(floatActivation.map { ", " + $0.1 } ?? ""))" + (convOutput == .f32 ? " → f32" : "")
         let batch = xd[0]
         return Match(pending: .init(reads: [x], writes: [writes], kind: kind) { [writes] slot in
             QConvStep(conv: conv, input: slot(x), output: slot(writes), batch: batch, context: b.context, kind: kind)

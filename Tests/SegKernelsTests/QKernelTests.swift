@@ -15,7 +15,8 @@ import Testing
 
     /// Σ (x − zx)·w + bias over in-bounds taps, then the documented requantization.
     static func reference(_ s: Conv2DShape, x: [UInt8], w: [Int8], bias: [Int32], zx: Int32, multiplier: [Float],
-                          zy: Int32, low: Int32, high: Int32, batch: Int) -> [UInt8] {
+                          zy: Int32, low: Int32, high: Int32, batch: Int,
+                          codeOf: ((Int32, Int) -> Int32)? = nil) -> [UInt8] {
         let oh = s.outputHeight, ow = s.outputWidth, cout = s.outputChannels, cinG = s.inputChannels / s.groups
         let coutG = cout / s.groups
         var out = [UInt8](repeating: 0, count: batch * oh * ow * cout)
@@ -37,7 +38,7 @@ import Testing
                             }
                         }
                         let v = Float(Int32(t)) * multiplier[o]
-                        let q = min(max(Int32(v.rounded(.toNearestOrEven)) + zy, low), high)
+                        let q = codeOf?(Int32(t), o) ?? min(max(Int32(v.rounded(.toNearestOrEven)) + zy, low), high)
                         out[((n * oh + oy) * ow + ox) * cout + o] = UInt8(q)
                     }
                 }
@@ -107,6 +108,47 @@ import Testing
             }
             let bad = zip(y, expected).filter { $0 != $1 }.count
             #expect(bad == 0, "\(c.name) \(describe(context)): \(bad) of \(expected.count) codes differ")
+        }
+    }
+
+    static let activations: [Activation] = [.hardSwish, .hardSigmoid(alpha: 0.2, beta: 0.5), .sigmoid]
+
+    /// Conv → HardSwish | HardSigmoid | Sigmoid → Q in one epilogue: every path (pointwise,
+    /// im2col, depthwise; AVX2 and portable; 1 and more threads) against the scalar formula
+    /// q = clamp(round_half_even(act((acc + bias) · x_scale · w_scale) / y_scale) + zy, 0, 255).
+    @Test(arguments: cases, activations)
+    func activatedEpilogueIsBitExact(_ c: Case, _ activation: Activation) throws {
+        let s = c.shape, batch = 2
+        let x = Self.codes(batch * s.height * s.width * s.inputChannels, seed: 3, 0, 255).map { UInt8($0) }
+        let w = Self.codes(s.outputChannels * s.inputChannels / s.groups * s.kernelH * s.kernelW, seed: 5,
+                           c.weightRange.lowerBound, c.weightRange.upperBound).map { Int8($0) }
+        let bias = Self.codes(s.outputChannels, seed: 7, -3000, 3000).map { Int32($0) }
+        // Pre-activations of a few units either way, so every branch of the activations is hit.
+        let k = s.inputChannels / s.groups * s.kernelH * s.kernelW
+        let base = 6 / (0.02 * 75 * 75 * Float(k).squareRoot() * Float(c.weightRange.upperBound) / 127)
+        let wScales = (0..<s.outputChannels).map { base * Float(0.7 + 0.15 * Float($0 % 5)) }
+        let xScale: Float = 0.02, zx: Int32 = 117
+        let (yScale, zy): (Float, Int32) = activation == .hardSwish ? (0.03, 20) : (1.0 / 255, 0)
+        let conv = try QConv2D(shape: s, weights: w, weightScales: wScales, bias: bias, inputScale: xScale, inputZeroPoint: zx,
+                               output: .u8Activated(scale: yScale, zeroPoint: zy, activation: activation))
+        let multiplier = wScales.map { Float(Double($0) * Double(xScale)) }
+        let expected = Self.reference(s, x: x, w: w, bias: bias, zx: zx, multiplier: multiplier, zy: zy, low: 0, high: 255, batch: batch) { t, o in
+            let y = activation.apply(Float(t) * multiplier[o]) * (1 / yScale)
+            let c = y < Float(-zy) ? Float(-zy) : (y > Float(255 - zy) ? Float(255 - zy) : y)
+            return Int32(c.rounded(.toNearestOrEven)) + zy
+        }
+        let distinct = Set(expected).count
+        #expect(distinct > 40, "\(c.name) \(activation): only \(distinct) distinct codes")
+        for context in contexts {
+            var y = [UInt8](repeating: 0, count: expected.count + 16)
+            var padded = x + [UInt8](repeating: 0, count: 16)
+            try padded.withUnsafeMutableBufferPointer { xp in
+                try y.withUnsafeMutableBufferPointer { yp in
+                    try conv.run(input: xp.baseAddress!, batch: batch, output: UnsafeMutableRawPointer(yp.baseAddress!), context: context)
+                }
+            }
+            let bad = zip(y, expected).filter { $0 != $1 }.count
+            #expect(bad == 0, "\(c.name) \(activation) \(describe(context)): \(bad) of \(expected.count) codes differ")
         }
     }
 

@@ -130,6 +130,43 @@ import Testing
         #expect(off * 20 <= actual.count, "\(off) of \(actual.count) outputs differ")
     }
 
+    /// DQ → Conv → HardSwish | HardSigmoid | Sigmoid → Q (the quantizer's fuseActivations
+    /// layout): one INT8 conv whose epilogue activates in float, equal to the reference up to
+    /// rounding ties.
+    @Test(arguments: ["pointwise", "depthwise", "im2col"], ["HardSwish", "HardSigmoid", "Sigmoid"])
+    func convWithFloatActivationRunsFused(algorithm: String, activation: String) throws {
+        var b = Builder()
+        let (cin, h, w) = (16, 9, 11)
+        b.g.inputs = [ValueInfo(name: "x", type: TensorType(elementType: .f32, shape: [1, cin, h, w].map { .value($0) }))]
+        var t = b.qdq("x", scale: 0.03, zeroPoint: 128)
+        switch algorithm {
+        case "pointwise": t = try b.conv(t, xScale: 0.03, cin: cin, cout: 24, k: 1)
+        case "depthwise": t = try b.conv(t, xScale: 0.03, cin: cin, cout: cin, k: 3, stride: 2, pad: 1, group: cin)
+        default: t = try b.conv(t, xScale: 0.03, cin: cin, cout: 20, k: 3, pad: 1)
+        }
+        let attributes = activation == "HardSigmoid" ? [NamedAttribute("alpha", .float(0.2)), NamedAttribute("beta", .float(0.5))] : []
+        t = b.op(activation, [t], attributes)
+        let (scale, zero): (Float, UInt8) = activation == "HardSwish" ? (0.02, 15) : (1.0 / 255, 0)
+        t = b.qdq(t, scale: scale, zeroPoint: zero)
+        b.g.nodes.append(Node(opType: "Identity", inputs: [t], outputs: ["y"]))
+        b.g.outputs = [ValueInfo(name: "y")]
+        let m = Model(graph: b.g, opsetImports: [OpsetImport(domain: "", version: 17)])
+        let n = cin * h * w
+        let x = try Tensor(dims: [1, cin, h, w], scalars: (0..<n).map { Float(($0 * 53) % 97) / 97 * 7.6 - 3.8 })
+        let expected = try #require(try ReferenceExecutor(model: m).run(["x": x])["y"]).scalars(as: Float.self)
+        let compiled = try Compiler(int8: true).compile(m, inputShapes: ["x": x.dims])
+        let counts = compiled.kernelCounts
+        #expect(counts["QConv (\(algorithm), \(activation))"] == 1, "\(counts)")
+        #expect(!counts.keys.contains { $0.contains("→ f32") || $0 == activation || $0.hasPrefix("QLookup") }, "\(counts)")
+        let actual = try #require(try compiled.run(["x": x])["y"]).scalars(as: Float.self)
+        let steps = zip(actual, expected).map { abs($0 - $1) / scale }
+        #expect((steps.max() ?? 0) <= 1.01, "max diff \(steps.max() ?? 0) output steps")
+        let off = steps.filter { $0 > 0.5 }.count
+        #expect(off * 20 <= actual.count, "\(off) of \(actual.count) outputs differ")
+        // Not degenerate: the outputs use a good part of the code range.
+        #expect(Set(actual).count > 30, "\(Set(actual).count) distinct outputs")
+    }
+
     @Test func int8OffRunsFloatKernels() throws {
         let m = try Self.model()
         let x = try Self.input()
