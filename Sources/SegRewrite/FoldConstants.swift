@@ -11,10 +11,16 @@ public struct FoldConstants: GraphRewrite {
     /// Largest folded tensor kept as an initializer (bigger ones stay computed at run time,
     /// e.g. an Expand that would bake a huge constant into the file).
     public var maxElements: Int
+    /// Op types never folded even when constant. Rewrites that write files keep
+    /// `quantizedWeights`: DequantizeLinear of an s8 initializer *is* the quantized model
+    /// (folding it would write FP32 weights back); the runtime folds everything.
+    public var keepOpTypes: Set<String>
+    public static let quantizedWeights: Set<String> = ["DequantizeLinear"]
 
-    public init(inputShapes: [String: [Int]] = [:], maxElements: Int = 1 << 16) {
+    public init(inputShapes: [String: [Int]] = [:], maxElements: Int = 1 << 16, keepOpTypes: Set<String> = []) {
         self.inputShapes = inputShapes
         self.maxElements = maxElements
+        self.keepOpTypes = keepOpTypes
     }
 
     public func apply(to model: inout Model) throws -> Int {
@@ -27,7 +33,7 @@ public struct FoldConstants: GraphRewrite {
             // A Constant whose value is already an initializer-sized literal is folded too: it
             // becomes an initializer, which every ONNX consumer handles.
             let folded = outs.compactMap { inference.constants[$0] }
-            if !outs.isEmpty, folded.count == outs.count, folded.allSatisfy({ $0.elementCount <= maxElements }),
+            if !outs.isEmpty, folded.count == outs.count, !keepOpTypes.contains(node.opType), folded.allSatisfy({ $0.elementCount <= maxElements }),
                node.attributes.allSatisfy({ $0.value.subgraphs.isEmpty }) {
                 for (name, t) in zip(outs, folded) { g.initializers[name] = t }
                 count += 1

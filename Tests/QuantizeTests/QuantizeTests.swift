@@ -377,3 +377,15 @@ import Testing
         #expect((live.max() ?? 0) <= (live.min() ?? 0) * 1.001, "\(maxima)")
     }
 }
+
+@Suite struct QuantizedModelRewriteTests {
+    /// Cleaning up an already quantized model (Fuse after Quantize, or quantizing twice)
+    /// must not fold its s8 weights back into FP32 constants.
+    @Test func fuseKeepsQuantizedWeights() async throws {
+        let m = QuantizeFixtures.net()
+        let q = try await QuantizeTechnique(parameters: [:]).apply(to: m, in: TechniqueContext(samples: QuantizeFixtures.samples(4))).model
+        let again = try StaticQuantizer.prepare(q)
+        #expect(again.graph.initializers.byteCount <= q.graph.initializers.byteCount)
+        #expect(again.graph.opCounts["DequantizeLinear"] == q.graph.opCounts["DequantizeLinear"])
+    }
+}

@@ -59,7 +59,7 @@ public struct FuseTechnique: Technique {
         }
         var r: [any GraphRewrite] = []
         if try flag("eliminateIdentity") { r.append(EliminateIdentity()) }
-        if try flag("foldConstants") { r.append(FoldConstants(inputShapes: shapes)) }
+        if try flag("foldConstants") { r.append(FoldConstants(inputShapes: shapes, keepOpTypes: FoldConstants.quantizedWeights)) }
         if try flag("foldBatchNorm") { r.append(FoldBatchNorm()) }
         if try flag("eliminateDeadNodes") { r.append(EliminateDeadNodes()) }
         rewrites = r

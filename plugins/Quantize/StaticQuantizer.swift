@@ -21,7 +21,7 @@ struct StaticQuantizer {
     /// Folds BatchNorm, constants and shape subgraphs first, so weights are initializers and
     /// Shape → Concat → Resize chains are constants (as the runtime will see them).
     static func prepare(_ model: Model) throws -> Model {
-        try RewriteManager([EliminateIdentity(), FoldConstants(), FoldBatchNorm(), EliminateDeadNodes()]).run(model).0
+        try RewriteManager([EliminateIdentity(), FoldConstants(keepOpTypes: FoldConstants.quantizedWeights), FoldBatchNorm(), EliminateDeadNodes()]).run(model).0
     }
 
     /// Equalizes channel ranges across ReLUs (`ChannelEqualization`) using per-channel maxima
