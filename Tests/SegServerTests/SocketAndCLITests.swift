@@ -110,8 +110,8 @@ struct SocketAndCLITests {
 
         let techniques = try runProcess(cli, ["techniques", "--json"])
         let listed = try JSONParser.parse(techniques.stdout)["techniques"]?.arrayValue ?? []
-        #expect(listed.compactMap { $0["id"]?.stringValue } == ["fuse"])
-        #expect(listed.first?["parameters"]?["type"] == "object")
+        #expect(listed.compactMap { $0["id"]?.stringValue } == ["fuse", "quantize", "prune"])
+        #expect(listed.allSatisfy { $0["parameters"]?["type"] == "object" })
 
         let version = try runProcess(cli, ["--version"])
         #expect(version.stdoutText == "segslim \(SegSlimVersion.current)\n")
