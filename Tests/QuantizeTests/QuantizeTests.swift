@@ -130,9 +130,9 @@ import Testing
 }
 
 @Suite struct QuantizationPlanTests {
-    func plan(_ m: Model, exclude: Set<String> = [], excludeOps: Set<String> = [], floatHead: Bool = false) throws -> QuantizationPlan {
+    func plan(_ m: Model, exclude: Set<String> = [], excludeOps: Set<String> = [], floatHead: Bool = false, fuse: Bool = false) throws -> QuantizationPlan {
         let q = try StaticQuantizer(model: m, options: try QuantizeOptions(["excludeNodes": .array(exclude.map(JSONValue.string)), "excludeOpTypes": .array(excludeOps.map(JSONValue.string)),
-                                                                            "floatHead": .bool(floatHead)]))
+                                                                            "floatHead": .bool(floatHead), "fuseActivations": .bool(fuse)]))
         return q.plan()
     }
 
@@ -150,6 +150,16 @@ import Testing
         #expect(!p.calibratedTensors.contains("up"))
         #expect(p.boundaries.contains { $0.tensor == "up" && $0.kind.contains("FP32 consumer") })
         #expect(p.boundaries.contains { $0.tensor == "x" && $0.kind == "quantize graph input" })
+    }
+
+    @Test func fusedActivationsHaveNoQDQBetweenConvAndActivation() throws {
+        let p = try plan(QuantizeFixtures.net(), fuse: true)
+        let dw = try #require(p.quantized.first { $0.node.name == "dw" })
+        #expect(dw.output == "hs" && dw.keepsAbsorbed)
+        let se = try #require(p.quantized.first { $0.node.name == "se" })
+        #expect(se.output == "hsig" && se.keepsAbsorbed)
+        #expect(!p.tensors.contains("dw") && !p.tensors.contains("se"))
+        #expect(!p.quantized.contains { $0.node.opType == "HardSwish" || $0.node.opType == "HardSigmoid" })
     }
 
     @Test func floatHeadKeepsTheTailAfterTheLastConvFP32() throws {
@@ -189,7 +199,7 @@ import Testing
     @Test(arguments: ["minmax", "percentile", "entropy", "mse"])
     func staticQDQModelIsCloseToFP32AndStandard(calibration: String) async throws {
         let m = QuantizeFixtures.net()
-        let r = try await apply(["calibration": .string(calibration), "floatHead": false], m)
+        let r = try await apply(["calibration": .string(calibration), "floatHead": false, "fuseActivations": false], m)
         let ops = QuantizeFixtures.ops(r.model)
         #expect(ops["QuantizeLinear", default: 0] >= 10)
         #expect(ops["Relu"] == nil, "Relu should be absorbed into c1's range")
@@ -257,7 +267,7 @@ import Testing
 
     @Test func dryRunChangesNothingAndReportsThePlan() async throws {
         let m = QuantizeFixtures.net()
-        let r = try await apply(["dryRun": true, "floatHead": false], m, samples: nil)
+        let r = try await apply(["dryRun": true, "floatHead": false, "fuseActivations": false], m, samples: nil)
         #expect(r.model == (try StaticQuantizer.prepare(m)))
         #expect(r.details["dryRun"]?.boolValue == true)
         let pre = try #require(r.details["preflight"])
@@ -318,7 +328,7 @@ import Testing
 
     @Test func sensitivityScoresEveryINT8Layer() async throws {
         let m = QuantizeFixtures.net()
-        let t = try QuantizeTechnique(parameters: ["calibration": "minmax"])
+        let t = try QuantizeTechnique(parameters: ["calibration": "minmax", "fuseActivations": false])
         let report = try await t.sensitivity(of: m, in: TechniqueContext(samples: QuantizeFixtures.samples(4), accuracy: try QuantizeFixtures.probe(reference: m)), limit: 1)
         // floatHead (default) keeps the final Resize FP32: ten INT8 layers.
         #expect(report.entries.count == 10)

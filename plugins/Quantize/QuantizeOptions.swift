@@ -52,7 +52,7 @@ struct QuantizeOptions: Sendable, Equatable {
     /// No Q/DQ between a Conv/Gemm and the HardSwish/HardSigmoid/Sigmoid that alone reads it:
     /// the activation runs on the accumulator (the runtime fuses it into the requantizing
     /// epilogue), one rounding instead of two. ORT runs such a Conv in float.
-    var fuseActivations = false
+    var fuseActivations = true
     /// Equalize channel ranges across ReLUs before calibration (`ChannelEqualization`).
     var equalize = true
     /// Keep the non-compute tail that produces the outputs (the classifier Add, the final

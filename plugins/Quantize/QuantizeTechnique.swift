@@ -41,7 +41,7 @@ public struct QuantizeTechnique: Technique, SensitivityAnalyzing {
                                   "description": "Weights in [-64, 64] so AVX2's u8×s8 pairs cannot saturate and every conv runs the fast exact kernel; false: full [-127, 127]."],
                 "equalize": ["type": "boolean", "default": true,
                              "description": "Equalize channel ranges across ReLUs before calibrating (the FP32 outputs do not change)."],
-                "fuseActivations": ["type": "boolean", "default": false,
+                "fuseActivations": ["type": "boolean", "default": true,
                                     "description": "No Q/DQ between a Conv and the HardSwish/HardSigmoid/Sigmoid that alone reads it (one rounding instead of two; ORT runs such convs in float)."],
                 "floatHead": ["type": "boolean", "default": true,
                               "description": "Keep the non-compute tail that produces the outputs (classifier Add, final Resize) in FP32: logits stay exact for the argmax."],
