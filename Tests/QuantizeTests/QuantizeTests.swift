@@ -204,12 +204,14 @@ import Testing
         #expect(ops["QuantizeLinear", default: 0] >= 10)
         #expect(ops["Relu"] == nil, "Relu should be absorbed into c1's range")
         #expect(ops["Softmax"] == 1)
-        // Weights are s8 within [-64, 64] (narrowWeights), biases s32; no FP32 conv weight is left.
+        // Weights are s8, within [-64, 64] for dense convs (narrowWeights) and [-127, 127] for
+        // the depthwise one; biases s32; no FP32 conv weight is left.
         for n in r.model.graph.nodes where n.opType == "Conv" {
             let producer = try #require(r.model.graph.nodes.first { $0.outputs.contains(n.inputs[1]) })
             #expect(producer.opType == "DequantizeLinear")
             let codes = try #require(r.model.graph.initializers[producer.inputs[0]]).scalars(as: Int8.self)
-            #expect(codes.allSatisfy { abs(Int($0)) <= 64 } && codes.contains { abs(Int($0)) == 64 })
+            let limit = n.name == "dw" ? 127 : 64
+            #expect(codes.allSatisfy { abs(Int($0)) <= limit } && codes.contains { abs(Int($0)) == limit }, "\(n.name)")
         }
         // 8-bit quantization of a small random net: a few percent of error at most.
         let err = try Self.relativeError(m, r.model)

@@ -12,8 +12,16 @@ struct QDQWriter {
     var inputMeans: [String: [Float]] = [:]
     /// `false`: only weights are quantized (weight-only mode), activations stay FP32.
     var quantizeActivations = true
-    /// Largest weight code: 127, or 64 for kernels that must not saturate (narrowWeights).
+    /// Largest weight code of dense (GEMM) layers: 127, or 64 for kernels that must not
+    /// saturate (narrowWeights). Depthwise convs always use 127: their INT8 kernel widens to
+    /// 16 bits and cannot saturate, and with few taps per channel they are the layers that
+    /// feel the lost bit most.
     var weightLimit = 127
+
+    static func isDepthwise(_ node: Node, weight: Tensor) -> Bool {
+        let group = node[attribute: "group"]?.intValue ?? 1
+        return node.opType == "Conv" && group > 1 && weight.dims.count >= 2 && weight.dims[1] == 1
+    }
 
     struct LayerRecord {
         var node: String
@@ -60,9 +68,10 @@ struct QDQWriter {
                 guard let w = graph.initializers[wName] ?? plan.constant(wName) else {
                     throw TechniqueError.failed("node '\(record.node)': weight '\(wName)' is not a constant")
                 }
+                let limit = Self.isDepthwise(node, weight: w) ? 127 : weightLimit
                 let wq: (name: String, scales: [Float])
                 if let done = quantizedWeights[wName] { wq = done } else {
-                    let (qt, scales) = try Self.quantizeWeight(w, axis: perChannel ? axis : nil, limit: weightLimit)
+                    let (qt, scales) = try Self.quantizeWeight(w, axis: perChannel ? axis : nil, limit: limit)
                     let qName = fresh("\(wName)_quantized"), sName = fresh("\(wName)_scale"), zName = fresh("\(wName)_zero_point")
                     let dq = fresh("\(wName)_DequantizeLinear_Output")
                     graph.initializers[qName] = qt
@@ -82,7 +91,7 @@ struct QDQWriter {
                     let bName = node.inputs[bi]
                     guard let b = graph.initializers[bName] ?? plan.constant(bName) else { throw TechniqueError.failed("node '\(record.node)': bias '\(bName)' is not a constant") }
                     var bv = try b.converted(to: .f32).scalars(as: Float.self)
-                    if let means = inputMeans[q.activationInputs[0]], let correction = Self.biasCorrection(node: node, weight: w, scales: wq.scales, axis: axis, means: means, limit: weightLimit) {
+                    if let means = inputMeans[q.activationInputs[0]], let correction = Self.biasCorrection(node: node, weight: w, scales: wq.scales, axis: axis, means: means, limit: limit) {
                         for c in 0..<Swift.min(bv.count, correction.count) { bv[c] -= correction[c] }
                         record.biasCorrected = true
                     }

@@ -43,7 +43,8 @@ struct QuantizeOptions: Sendable, Equatable {
     var sensitivityLimit = 20
     /// Only report what would happen.
     var dryRun = false
-    /// Weights in [−64, 64] instead of [−127, 127]: on AVX2 without VNNI the fast u8×s8
+    /// Dense-layer weights in [−64, 64] instead of [−127, 127] (depthwise keep the full range:
+    /// their kernel widens to 16 bits): on AVX2 without VNNI the fast u8×s8
     /// instruction (vpmaddubsw) sums pairs into s16 and saturates unless each pair's
     /// positive (and negative) parts add up to at most 128; with narrow weights it never can,
     /// so every conv runs the fast exact kernel. Costs ~6 dB of weight SQNR (still far above

@@ -38,7 +38,7 @@ public struct QuantizeTechnique: Technique, SensitivityAnalyzing {
                 "dryRun": ["type": "boolean", "default": false, "description": "Only report which ops would run INT8, the boundaries, what stays FP32 and why, and the expected size."],
                 "sqnrSamples": ["type": "integer", "minimum": 0, "default": 2, "description": "Calibration images on which per-layer SQNR is measured."],
                 "narrowWeights": ["type": "boolean", "default": true,
-                                  "description": "Weights in [-64, 64] so AVX2's u8×s8 pairs cannot saturate and every conv runs the fast exact kernel; false: full [-127, 127]."],
+                                  "description": "Dense-layer weights in [-64, 64] so AVX2's u8×s8 pairs cannot saturate and every GEMM runs the fast exact kernel (depthwise keep [-127, 127]); false: full range everywhere."],
                 "equalize": ["type": "boolean", "default": true,
                              "description": "Equalize channel ranges across ReLUs before calibrating (the FP32 outputs do not change)."],
                 "fuseActivations": ["type": "boolean", "default": true,
@@ -94,7 +94,7 @@ public struct QuantizeTechnique: Technique, SensitivityAnalyzing {
         let fullPlan = q.plan()
         var details: [String: JSONValue] = [
             "mode": "static", "calibration": .string(options.calibration.rawValue), "perChannel": .bool(q.perChannel),
-            "biasCorrection": .bool(options.biasCorrection), "activations": "u8 asymmetric", "weights": .string(options.narrowWeights ? "s8 symmetric [-64, 64] (narrowWeights)" : "s8 symmetric [-127, 127]"),
+            "biasCorrection": .bool(options.biasCorrection), "activations": "u8 asymmetric", "weights": .string(options.narrowWeights ? "s8 symmetric, [-64, 64] dense (narrowWeights), [-127, 127] depthwise" : "s8 symmetric [-127, 127]"),
         ]
         if options.perChannel && !q.perChannel { details["perChannelNote"] = .string("opset \(q.opset) < 13 has no per-axis QDQ: per-tensor weight scales used") }
         details["preflight"] = try preflight(q, fullPlan)
