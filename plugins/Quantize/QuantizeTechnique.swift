@@ -25,7 +25,7 @@ public struct QuantizeTechnique: Technique, SensitivityAnalyzing {
                                 "description": "How activation ranges are chosen from the calibration images."],
                 "percentile": ["type": "number", "minimum": 50, "maximum": 100, "default": 99.999],
                 "perChannel": ["type": "boolean", "default": true, "description": "One weight scale per output channel (opset ≥ 13)."],
-                "biasCorrection": ["type": "boolean", "default": true, "description": "Fold the expected shift from weight rounding into the bias."],
+                "biasCorrection": ["type": "boolean", "default": false, "description": "Fold the expected shift from weight rounding into the bias."],
                 "calibrationCount": ["type": "integer", "minimum": 1, "description": "Use at most this many of the calibration images."],
                 "bins": ["type": "integer", "minimum": 128, "maximum": 65536, "default": 2048],
                 "excludeNodes": ["type": "array", "items": ["type": "string"], "description": "Node names kept FP32."],
