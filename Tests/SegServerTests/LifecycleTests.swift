@@ -23,7 +23,7 @@ import Testing
         for m in ["initialize", "shutdown", "exit", "$/cancelRequest", "technique/list", "model/list", "server/status", "debug/sleep"] {
             #expect(methods.contains(m), "missing \(m)")
         }
-        #expect(caps["techniques"] == ["fuse"])
+        #expect(caps["techniques"] == ["fuse", "quantize", "prune"])
         #expect(caps["limits"]?["maxMessageBytes"] == .int(256 << 20))
         #expect(try await c.call(2, "initialize")["error"]?["code"] == -32600)
     }
