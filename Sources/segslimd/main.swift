@@ -61,15 +61,11 @@ let core = ServerCore(configuration: configuration)
 
 if let listenAddress {
     let path = UnixSocket.path(fromAddress: listenAddress)
-    let fd: Int32
-    do {
-        fd = try UnixSocket.listen(path: path)
-    } catch {
-        FileHandle.standardError.write(Data("segslimd: \(error)\n".utf8))
-        exit(1)
-    }
-    Log.info("listening on unix:\(path)")
-    // Remove the socket file on the way out so the next daemon finds no stale socket.
+    // Remove the socket file on the way out so the next daemon finds no stale socket. The
+    // handlers are in place before the socket file exists: a client that sees the file and
+    // signals at once must not hit the default action or a moment where the signal is
+    // ignored and lost. They run on the main queue, which only runs from dispatchMain()
+    // below, that is, after `listen` succeeded: the file they unlink is ours.
     var signalSources: [DispatchSourceSignal] = []
     for sig in [SIGINT, SIGTERM] {
         signal(sig, SIG_IGN)
@@ -81,6 +77,14 @@ if let listenAddress {
         source.resume()
         signalSources.append(source)
     }
+    let fd: Int32
+    do {
+        fd = try UnixSocket.listen(path: path)
+    } catch {
+        FileHandle.standardError.write(Data("segslimd: \(error)\n".utf8))
+        exit(1)
+    }
+    Log.info("listening on unix:\(path)")
     UnixSocket.acceptLoop(fd: fd) { client in
         Task {
             let connection = Connection(core: core, inputFD: client, outputFD: client, label: "client fd \(client)")
