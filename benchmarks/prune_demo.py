@@ -22,6 +22,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 
+sys.path.insert(0, str(REPO / "tools" / "zoo"))
+from prune_zoo import find  # noqa: E402  (first value under a key anywhere in a JSON document)
+
 
 def run(cmd: list[str]) -> dict:
     t0 = time.time()
@@ -31,22 +34,6 @@ def run(cmd: list[str]) -> dict:
     doc = json.loads(proc.stdout)
     doc["_seconds"] = round(time.time() - t0, 1)
     return doc
-
-
-def find(doc, key):
-    if isinstance(doc, dict):
-        if key in doc:
-            return doc[key]
-        for v in doc.values():
-            r = find(v, key)
-            if r is not None:
-                return r
-    elif isinstance(doc, list):
-        for v in doc:
-            r = find(v, key)
-            if r is not None:
-                return r
-    return None
 
 
 def main() -> int:
