@@ -37,6 +37,9 @@ extension Commands {
                 print(String(format: "mIoU %.4f → %.4f (drop %.4f)", e["before"]?["miou"]?.doubleValue ?? 0, e["after"]?["miou"]?.doubleValue ?? 0, e["miouDrop"]?.doubleValue ?? 0))
             }
         }
-        return r
+        // `--json`: {"output": OUT.onnx, "report": {...}} (plus the resident id and path).
+        guard case .object(var o) = r else { return r }
+        o["output"] = r["path"] ?? .null
+        return .object(o)
     }
 }
