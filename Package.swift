@@ -19,8 +19,13 @@ let package = Package(
         .target(name: "SegRewrite", dependencies: ["SegGraph", "SegTensor", "SegReference"]),
         .target(name: "SegImaging"),
         // CPU kernels (GEMM, conv, pooling, resize): AVX2/FMA intrinsics behind one ISA switch.
-        .target(name: "SegKernels",
+        .target(name: "SegKernels", dependencies: ["SegKernelsVNNI"],
                 swiftSettings: [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma", "-Xcc", "-mf16c"])]),
+        // The AVX512-VNNI INT8 micro-kernel alone (its code may use AVX-512 anywhere): SegKernels
+        // calls it only after KernelISA's run-time CPUID check.
+        .target(name: "SegKernelsVNNI",
+                swiftSettings: [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma", "-Xcc", "-mavx512f", "-Xcc", "-mavx512vl",
+                                              "-Xcc", "-mavx512bw", "-Xcc", "-mavx512vnni"])]),
         .target(name: "SegRuntime", dependencies: ["SegTensor", "SegGraph", "SegReference", "SegRewrite", "SegKernels"]),
         .target(name: "SegMetrics"),
         .target(name: "SegData", dependencies: ["SegImaging"]),

@@ -3,6 +3,9 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+#if arch(x86_64)
+import _Builtin_intrinsics.intel.cpuid
+#endif
 
 /// The instruction-set path a kernel call takes. This is the single ISA-dispatch point:
 /// `KernelISA.detected` is chosen once at start-up, and every kernel that has an
@@ -26,23 +29,67 @@ public enum KernelISA: String, Sendable, CaseIterable {
         return cpuHasAVX2FMA() ? .avx2 : .portable
     }()
 
+    /// Whether the AVX2 path may also run the AVX512-VNNI INT8 GEMM kernel (`vpdpbusd` on
+    /// 256-bit vectors, SegKernelsVNNI). Decided once; false when `detected` is not `.avx2`
+    /// and when `SEGSLIM_KERNELS_VNNI=0`.
+    public static let hasVNNI: Bool = {
+        if let flag = getenv("SEGSLIM_KERNELS_VNNI").map({ String(cString: $0) }), flag == "0" { return false }
+        return detected == .avx2 && cpuHasAVX512VNNI()
+    }()
+
     /// Whether `.avx2` may run here (always false off x86-64).
     public var isAvailable: Bool { self == .portable || KernelISA.cpuHasAVX2FMA() }
 
     /// Linux exposes CPUID flags in /proc/cpuinfo; reading them avoids inline assembly,
     /// which Swift cannot express. Anything unreadable means "portable".
     static func cpuHasAVX2FMA() -> Bool {
+        let flags = cpuinfoFlags()
+        return flags.contains("avx2") && flags.contains("fma")
+    }
+
+    /// The `flags` line of /proc/cpuinfo (empty when unreadable or off Linux x86-64).
+    static func cpuinfoFlags() -> Set<String> {
         #if arch(x86_64) && os(Linux)
-        guard let file = fopen("/proc/cpuinfo", "r") else { return false }
+        guard let file = fopen("/proc/cpuinfo", "r") else { return [] }
         defer { fclose(file) }
         var line = [CChar](repeating: 0, count: 8192)
         while fgets(&line, Int32(line.count), file) != nil {
             let text = String(decoding: line.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
             guard text.hasPrefix("flags") else { continue }
-            let flags = Set(text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }))
-            return flags.contains("avx2") && flags.contains("fma")
+            return Set(text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).map(String.init))
         }
+        return []
+        #else
+        return []
+        #endif
+    }
+
+    /// AVX512-VNNI with AVX512VL, and the OS saving the YMM/ZMM/opmask state:
+    /// - CPUID.(7,0): ECX bit 11 (AVX512_VNNI), EBX bit 31 (AVX512VL), EBX bit 16 (AVX512F).
+    /// - CPUID.1:ECX bit 27 (OSXSAVE): the OS has enabled XSAVE and XCR0.
+    /// - XCR0 bits 1, 2, 5, 6, 7 (SSE, AVX, opmask, ZMM_Hi256, Hi16_ZMM). Swift cannot emit
+    ///   XGETBV (`_xgetbv` is a macro over a builtin and there is no inline assembly), so
+    ///   XCR0 is read the way CPUID exposes it: CPUID.(0xD,0):EBX is the XSAVE area size
+    ///   for the features enabled in XCR0 right now, and it must reach the end of the
+    ///   Hi16_ZMM component (CPUID.(0xD,7): EBX offset + EAX size). Because a component
+    ///   after it (PKRU) alone could also reach that far, Linux's own verdict is required
+    ///   as well: it lists avx512f/avx512vl/avx512_vnni in /proc/cpuinfo only when it
+    ///   enables their state in XCR0.
+    static func cpuHasAVX512VNNI() -> Bool {
+        #if arch(x86_64)
+        var a: UInt32 = 0, b: UInt32 = 0, c: UInt32 = 0, d: UInt32 = 0
+        guard __get_cpuid(1, &a, &b, &c, &d) != 0, c & (1 << 27) != 0 else { return false }
+        guard __get_cpuid_count(7, 0, &a, &b, &c, &d) != 0,
+              c & (1 << 11) != 0, b & (1 << 31) != 0, b & (1 << 16) != 0 else { return false }
+        guard __get_cpuid_count(0xD, 7, &a, &b, &c, &d) != 0, a != 0 else { return false }
+        let zmmEnd = UInt64(a) + UInt64(b)
+        guard __get_cpuid_count(0xD, 0, &a, &b, &c, &d) != 0, UInt64(b) >= zmmEnd else { return false }
+        #if os(Linux)
+        let flags = cpuinfoFlags()
+        return flags.contains("avx512f") && flags.contains("avx512vl") && flags.contains("avx512_vnni")
+        #else
         return false
+        #endif
         #else
         return false
         #endif

@@ -1,5 +1,6 @@
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
+import SegKernelsVNNI
 #endif
 
 /// How u8 × s8 products are summed on AVX2.
@@ -10,6 +11,10 @@ public enum QGemmPath: String, Sendable, CaseIterable {
     /// Exact only when no pair of weights can push the s16 sum out of range; `QPackedWeights`
     /// picks it only then.
     case maddubs
+    /// `vpdpbusd` (AVX512-VNNI on 256-bit vectors): u8 × s8 quads summed straight into s32,
+    /// exact for any weights, one instruction per 8 lanes. Same packing as `.maddubs`. Only
+    /// where `KernelISA.hasVNNI`; `QPackedWeights` picks it there for every weight range.
+    case vnni
 }
 
 /// s8 weights W[N × K] (N output channels, K = reduction, in the order the A rows use)
@@ -20,7 +25,7 @@ public struct QPackedWeights: Sendable {
     public let n: Int, k: Int
     let kPadded: Int
     public let path: QGemmPath
-    /// `.maddubs`: [panel][k/4][16][4] s8. `.exact`: [panel][k/2][16][2] s16 (as bytes).
+    /// `.maddubs`, `.vnni`: [panel][k/4][16][4] s8. `.exact`: [panel][k/2][16][2] s16 (as bytes).
     let panels: [UInt8]
     /// Σ_k W[n][k].
     public let rowSums: [Int32]
@@ -44,8 +49,10 @@ public struct QPackedWeights: Sendable {
         return true
     }
 
-    /// `path` nil: `.maddubs` when provably exact for these weights, else `.exact`. Forcing
-    /// `.maddubs` on weights that can saturate gives wrong sums (for measurement only).
+    /// `path` nil: `.vnni` when the CPU has it, else `.maddubs` when provably exact for these
+    /// weights, else `.exact`. `.vnni` asked for on a CPU without it falls back to that same
+    /// AVX2 choice. Forcing `.maddubs` on weights that can saturate gives wrong sums (for
+    /// measurement only).
     public init(weights: [Int8], n: Int, k: Int, path: QGemmPath? = nil) throws(KernelError) {
         try require(n >= 1, "N", n, "must be ≥ 1")
         try require(k >= 1, "K", k, "must be ≥ 1")
@@ -53,14 +60,16 @@ public struct QPackedWeights: Sendable {
         self.n = n
         self.k = k
         kPadded = (k + 3) / 4 * 4
-        let chosen = path ?? (Self.maddubsIsExact(weights, n: n, k: k) ? .maddubs : .exact)
+        let avx2Path: () -> QGemmPath = { Self.maddubsIsExact(weights, n: n, k: k) ? .maddubs : .exact }
+        var chosen = path ?? (KernelISA.hasVNNI ? .vnni : avx2Path())
+        if chosen == .vnni && !KernelISA.hasVNNI { chosen = avx2Path() }
         self.path = chosen
         self.weights = weights
         rowSums = (0..<n).map { row in (0..<k).reduce(Int32(0)) { $0 + Int32(weights[row * k + $1]) } }
         let panelCount = (n + Self.nr - 1) / Self.nr
         var packed: [UInt8]
         switch chosen {
-        case .maddubs:
+        case .maddubs, .vnni:
             packed = [UInt8](repeating: 0, count: panelCount * kPadded * Self.nr)
             for p in 0..<panelCount {
                 for g in 0..<(kPadded / 4) {
@@ -274,7 +283,12 @@ struct QGemmTask {
                     // Sums start at the (corrected) bias: the epilogue only scales.
                     #if arch(x86_64)
                     if isa == .avx2 {
-                        if w.path == .exact {
+                        if w.path == .vnni {
+                            withUnsafeMutableBytes(of: &acc.v) { t in
+                                guard let tile = t.baseAddress else { return }
+                                qKernelVNNI(w.kPadded / 4, p0, p1, p2, p3, panels + p * w.panelBytes, biasBase + n0, tile)
+                            }
+                        } else if w.path == .exact {
                             qKernelExact(w.kPadded / 2, p0, p1, p2, p3, panels + p * w.panelBytes, biasBase + n0, &acc)
                         } else {
                             qKernelMaddubs(w.kPadded / 4, p0, p1, p2, p3, panels + p * w.panelBytes, biasBase + n0, &acc)

@@ -93,7 +93,7 @@ import Testing
         let conv = try QConv2D(shape: s, weights: w, weightScales: wScales, bias: bias, inputScale: xScale, inputZeroPoint: zx,
                                output: .u8(scale: yScale, zeroPoint: zy, low: zy, high: 255))
         if s.groups == 1 {
-            let expectedPath: QGemmPath = c.weightRange.lowerBound >= -64 ? .maddubs : .exact
+            let expectedPath: QGemmPath = KernelISA.hasVNNI ? .vnni : (c.weightRange.lowerBound >= -64 ? .maddubs : .exact)
             #expect(conv.gemmPath == expectedPath, "\(c.name): \(String(describing: conv.gemmPath))")
         }
         let multiplier = wScales.map { Float(Double($0) * Double(xScale) / Double(yScale)) }
@@ -161,7 +161,7 @@ import Testing
         // Weights that saturate: the chosen (exact) path is still bit-exact against Σ in s32.
         let w: [Int8] = [127, 127, 127, 127, -128, -128, -128, -128]
         let packed = try QPackedWeights(weights: w, n: 2, k: 4)
-        #expect(packed.path == .exact)
+        #expect(packed.path == (KernelISA.hasVNNI ? .vnni : .exact))
         let x: [UInt8] = [255, 255, 255, 255] + [UInt8](repeating: 0, count: 16)
         for context in contexts {
             var y = [Float](repeating: 0, count: 2)
@@ -175,6 +175,85 @@ import Testing
             let expected: [Float] = [Float(4 * 255 * 127), Float(-4 * 255 * 128)]
             #expect(y == expected, "\(describe(context))")
         }
+    }
+
+    /// The paths a GEMM over weights in `range` may take on this CPU (forced `.maddubs` only
+    /// where it is exact): on a VNNI machine the AVX2 fallbacks stay covered too.
+    static func exactPaths(_ range: ClosedRange<Int>) -> [QGemmPath] {
+        [.exact] + (range.lowerBound >= -64 && range.upperBound <= 64 ? [.maddubs] : []) + (KernelISA.hasVNNI ? [.vnni] : [])
+    }
+
+    /// Every exact path, forced, against the scalar s32 convolution reference.
+    @Test(arguments: cases)
+    func everyGemmPathIsBitExact(_ c: Case) throws {
+        let s = c.shape, batch = 1
+        guard s.groups == 1 else { return }
+        let x = Self.codes(batch * s.height * s.width * s.inputChannels, seed: 17, 0, 255).map { UInt8($0) }
+        let w = Self.codes(s.outputChannels * s.inputChannels * s.kernelH * s.kernelW, seed: 19,
+                           c.weightRange.lowerBound, c.weightRange.upperBound).map { Int8($0) }
+        let bias = Self.codes(s.outputChannels, seed: 23, -3000, 3000).map { Int32($0) }
+        let wScales = (0..<s.outputChannels).map { Float(0.001 + 0.0002 * Float($0 % 7)) }
+        let xScale: Float = 0.02, yScale: Float = 0.04, zx: Int32 = 101, zy: Int32 = 5
+        let multiplier = wScales.map { Float(Double($0) * Double(xScale) / Double(yScale)) }
+        let expected = Self.reference(s, x: x, w: w, bias: bias, zx: zx, multiplier: multiplier, zy: zy, low: 0, high: 255, batch: batch)
+        for path in Self.exactPaths(c.weightRange) {
+            let conv = try QConv2D(shape: s, weights: w, weightScales: wScales, bias: bias, inputScale: xScale, inputZeroPoint: zx,
+                                   output: .u8(scale: yScale, zeroPoint: zy, low: 0, high: 255), path: path)
+            #expect(conv.gemmPath == path)
+            for context in contexts where context.isa == .avx2 {
+                var y = [UInt8](repeating: 0, count: expected.count + 16)
+                var padded = x + [UInt8](repeating: 0, count: 16)
+                try padded.withUnsafeMutableBufferPointer { xp in
+                    try y.withUnsafeMutableBufferPointer { yp in
+                        try conv.run(input: xp.baseAddress!, batch: batch, output: UnsafeMutableRawPointer(yp.baseAddress!), context: context)
+                    }
+                }
+                let bad = zip(y, expected).filter { $0 != $1 }.count
+                #expect(bad == 0, "\(c.name) \(path) \(describe(context)): \(bad) of \(expected.count) codes differ")
+            }
+        }
+    }
+
+    /// `vpdpbusd` against Σ in s32 (f32 output with multiplier 1: every sum here is below 2²⁴,
+    /// so the float is the integer), including the extremes that saturate `vpmaddubsw`
+    /// (255 · (127 + 127) > 32767) and odd K / N / M tails.
+    @Test(.enabled(if: KernelISA.hasVNNI, "CPU without AVX512-VNNI + AVX512VL (or SEGSLIM_KERNELS_VNNI=0): VNNI path skipped"),
+          arguments: [(1, 1, 1), (3, 17, 5), (4, 16, 4), (37, 33, 131), (64, 48, 256), (9, 5, 255)])
+    func vnniGemmIsBitExactForFullRangeWeights(_ shape: (Int, Int, Int)) throws {
+        let (m, n, k) = shape
+        let x = Self.codes(m * k, seed: 29, 200, 255).map { UInt8($0) }
+        var w = Self.codes(n * k, seed: 31, -128, 127).map { Int8($0) }
+        // Row 0 all +127, row 1 (if any) all −128: every vpmaddubsw pair would saturate.
+        for j in 0..<k { w[j] = 127; if n > 1 { w[k + j] = -128 } }
+        #expect(!QPackedWeights.maddubsIsExact(w, n: n, k: k) || k == 1)
+        let bias = Self.codes(n, seed: 37, -3000, 3000).map { Int32($0) }
+        let packed = try QPackedWeights(weights: w, n: n, k: k, path: .vnni)
+        #expect(packed.path == .vnni)
+        let xPadded = x + [UInt8](repeating: 0, count: 16)
+        for context in contexts where context.isa == .avx2 {
+            var y = [Float](repeating: .nan, count: m * n)
+            try xPadded.withUnsafeBufferPointer { xp in
+                try y.withUnsafeMutableBufferPointer { yp in
+                    try qgemm(m: m, a: .rows(xp.baseAddress!, rowStride: k), weights: packed,
+                              requantization: QRequantization(bias: bias, multiplier: [Float](repeating: 1, count: n)),
+                              output: .f32(yp.baseAddress!, rowStride: n, channelStride: 1), context: context)
+                }
+            }
+            var bad = 0
+            for r in 0..<m {
+                for c in 0..<n {
+                    let sum = (0..<k).reduce(bias[c]) { $0 + Int32(x[r * k + $1]) * Int32(w[c * k + $1]) }
+                    if y[r * n + c] != Float(sum) { bad += 1 }
+                }
+            }
+            #expect(bad == 0, "\(m)x\(n)x\(k) \(describe(context)): \(bad) of \(m * n) sums differ")
+        }
+    }
+
+    @Test func vnniFallsBackWhereUnavailable() throws {
+        let w: [Int8] = [127, 127, 127, 127, -128, -128, -128, -128]
+        let packed = try QPackedWeights(weights: w, n: 2, k: 4, path: .vnni)
+        #expect(packed.path == (KernelISA.hasVNNI ? .vnni : .exact))
     }
 
     @Test func floatOutputIsNCHWDequantized() throws {
