@@ -199,7 +199,7 @@ import Testing
     @Test(arguments: ["minmax", "percentile", "entropy", "mse"])
     func staticQDQModelIsCloseToFP32AndStandard(calibration: String) async throws {
         let m = QuantizeFixtures.net()
-        let r = try await apply(["calibration": .string(calibration), "floatHead": false, "fuseActivations": false], m)
+        let r = try await apply(["calibration": .string(calibration), "floatHead": false, "fuseActivations": false, "narrowWeights": true], m)
         let ops = QuantizeFixtures.ops(r.model)
         #expect(ops["QuantizeLinear", default: 0] >= 10)
         #expect(ops["Relu"] == nil, "Relu should be absorbed into c1's range")

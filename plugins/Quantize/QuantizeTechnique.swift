@@ -37,7 +37,7 @@ public struct QuantizeTechnique: Technique, SensitivityAnalyzing {
                            "description": "maxMiouDrop: rank layers by model-output SQNR with only that layer quantized (calibration images; stable) or by mIoU on the split (noisy at small drops)."],
                 "dryRun": ["type": "boolean", "default": false, "description": "Only report which ops would run INT8, the boundaries, what stays FP32 and why, and the expected size."],
                 "sqnrSamples": ["type": "integer", "minimum": 0, "default": 2, "description": "Calibration images on which per-layer SQNR is measured."],
-                "narrowWeights": ["type": "boolean", "default": true,
+                "narrowWeights": ["type": "boolean", "default": false,
                                   "description": "Dense-layer weights in [-64, 64] so AVX2's u8×s8 pairs cannot saturate and every GEMM runs the fast exact kernel (depthwise keep [-127, 127]); false: full range everywhere."],
                 "equalize": ["type": "boolean", "default": true,
                              "description": "Equalize channel ranges across ReLUs before calibrating (the FP32 outputs do not change)."],
