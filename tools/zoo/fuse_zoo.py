@@ -51,12 +51,8 @@ def main() -> int:
         tag = entry["name"] + (" (dyn)" if entry.get("dynamic") else "") + (" (QDQ)" if entry.get("quantized") else "")
         fused = args.out / (Path(entry["path"]).stem + ".fused.onnx")
         t0 = time.time()
-        rc, doc, msg = run_json([segslim, "compress", entry["path"], "--technique", "fuse", "--param", "benchmarkRuns=0",
+        rc, doc, msg = run_json([segslim, "compress", entry["path"], "--technique", "fuse",
                                  "--out", str(fused), "--overwrite", "--json"], args.timeout)
-        if rc != 0 or doc is None:
-            # Older daemons have no benchmarkRuns: retry without it.
-            rc, doc, msg = run_json([segslim, "compress", entry["path"], "--technique", "fuse",
-                                     "--out", str(fused), "--overwrite", "--json"], args.timeout)
         if rc != 0 or doc is None:
             failures += 1
             print(f"| {tag} | | | | | FUSE ERROR {msg[:120]} |", flush=True)
