@@ -63,7 +63,7 @@ enum FastPath {
             // The full-size operand is `a`; the other may be smaller (broadcast) or constant.
             var (aName, bName, swapped) = (inputs[0], inputs[1], false)
             if b.dims(aName) != outDims { (aName, bName, swapped) = (inputs[1], inputs[0], true) }
-            guard b.isPlanned(aName), b.dims(aName) == outDims else { return nil }
+            guard b.isPlanned(aName), b.dims(aName) == outDims else { return try TensorOpsPath.select(i, in: b, consumed: &consumed) }
             let bConst = b.constant(bName)
             guard b.isPlanned(bName) || bConst?.dtype == .f32 else { return nil }
             let bDims = b.isPlanned(bName) ? (b.dims(bName) ?? []) : (bConst?.dims ?? [])
@@ -78,7 +78,8 @@ enum FastPath {
                       bDims.count == 3 || bDims[0] == 1 || bDims[0] == outDims[0] {
                 shape = .perChannel(channels: outDims[1], plane: outDims[2] * outDims[3])
             } else {
-                return nil
+                // Any other NumPy broadcast (transformer-style [1,N,C] + [C], attention masks).
+                return try TensorOpsPath.select(i, in: b, consumed: &consumed)
             }
             let values = bConst.flatMap { try? $0.scalars(as: Float.self) } ?? []
             var fused: FastActivation? = nil
@@ -129,8 +130,12 @@ enum FastPath {
             return try ConvPath.select(i, in: b, consumed: &consumed)
         case "Resize", "Upsample":
             return ResizePath.select(node, in: b)
+        case "ConvTranspose":
+            return try ConvTransposePath.select(i, in: b, consumed: &consumed)
+        case "MatMul", "Gemm", "Softmax", "LayerNormalization", "Erf", "Gelu", "Transpose", "Pow", "Sqrt":
+            return try TensorOpsPath.select(i, in: b, consumed: &consumed)
         default:
-            return nil
+            return try DataMovementPath.select(i, in: b, consumed: &consumed)
         }
     }
 }
