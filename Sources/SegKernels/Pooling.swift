@@ -74,34 +74,67 @@ public enum PoolKind: Sendable, Equatable {
 }
 
 /// 2-D pooling NCHW [batch, C, H, W] → [batch, C, outH, outW].
+/// Separable: for each output row, the window's input rows are first combined column by
+/// column (contiguous, SIMD8) into one row, then each output takes its kW-wide stretch of
+/// that row. kH·W + kW·outW operations per output row instead of kH·kW·outW.
 public func pool2D(_ kind: PoolKind, shape: Pool2DShape, input: UnsafePointer<Float>, batch: Int,
                    output: UnsafeMutablePointer<Float>, context: KernelContext = .shared) throws(KernelError) {
     try shape.validate()
     try require(batch >= 0, "batch", batch, "must be ≥ 0")
     let s = shape
     let outH = s.outputHeight, outW = s.outputWidth
-    context.pool.parallelFor(batch * s.channels) { range in
-        for p in range {
+    let isMax = kind == .max
+    let planes = batch * s.channels
+    let work = planes * s.height * s.width
+    let tasks = work >= parallelThreshold ? planes : 1
+    context.pool.parallelFor(tasks) { range in
+        let row = UnsafeMutablePointer<Float>.allocate(capacity: s.width + 8)
+        defer { row.deallocate() }
+        for p in (tasks == 1 ? 0..<planes : range) {
             let x = input + p * s.height * s.width
             let y = output + p * outH * outW
             for oy in 0..<outH {
                 let y0 = oy * s.strideH - s.pads.top
                 let yEnd = min(y0 + s.kernelH, s.height + s.pads.bottom)
                 let ya = max(y0, 0), yb = min(yEnd, s.height)
-                for ox in 0..<outW {
-                    let x0 = ox * s.strideW - s.pads.left
-                    let xEnd = min(x0 + s.kernelW, s.width + s.pads.right)
-                    let xa = max(x0, 0), xb = min(xEnd, s.width)
-                    switch kind {
-                    case .max:
+                guard ya < yb else {
+                    for ox in 0..<outW { y[oy * outW + ox] = 0 }
+                    continue
+                }
+                // Column-wise combine of rows ya..<yb.
+                row.update(from: x + ya * s.width, count: s.width)
+                for iy in (ya + 1)..<max(yb, ya + 1) {
+                    let src = x + iy * s.width
+                    var j = 0
+                    if isMax {
+                        while j + 8 <= s.width { store8(max8(load8(row + j), load8(src + j)), row + j); j += 8 }
+                        while j < s.width { row[j] = Swift.max(row[j], src[j]); j += 1 }
+                    } else {
+                        while j + 8 <= s.width { store8(load8(row + j) + load8(src + j), row + j); j += 8 }
+                        while j < s.width { row[j] += src[j]; j += 1 }
+                    }
+                }
+                let out = y + oy * outW
+                if isMax {
+                    // Interior outputs (window fully inside the row) without bounds per tap.
+                    for ox in 0..<outW {
+                        let x0 = ox * s.strideW - s.pads.left
+                        let xa = max(x0, 0), xb = min(x0 + s.kernelW, s.width)
                         var best = -Float.infinity
-                        for iy in ya..<yb { for ix in xa..<xb { best = Swift.max(best, x[iy * s.width + ix]) } }
-                        y[oy * outW + ox] = best
-                    case let .average(countIncludePad):
+                        var ix = xa
+                        while ix < xb { let v = row[ix]; best = v > best ? v : best; ix += 1 }
+                        out[ox] = xa < xb ? best : 0
+                    }
+                } else if case let .average(countIncludePad) = kind {
+                    for ox in 0..<outW {
+                        let x0 = ox * s.strideW - s.pads.left
+                        let xEnd = min(x0 + s.kernelW, s.width + s.pads.right)
+                        let xa = max(x0, 0), xb = min(xEnd, s.width)
                         var sum: Float = 0
-                        for iy in ya..<yb { for ix in xa..<xb { sum += x[iy * s.width + ix] } }
+                        var ix = xa
+                        while ix < xb { sum += row[ix]; ix += 1 }
                         let count = countIncludePad ? (yEnd - y0) * (xEnd - x0) : (yb - ya) * (xb - xa)
-                        y[oy * outW + ox] = count > 0 ? sum / Float(count) : 0
+                        out[ox] = count > 0 ? sum / Float(count) : 0
                     }
                 }
             }

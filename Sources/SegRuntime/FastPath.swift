@@ -119,12 +119,8 @@ enum FastPath {
             }
 
         case "Concat":
-            guard let od = b.dims(out), od.count == 4, inputs.allSatisfy(b.isPlanned),
-                  let axis = node[attribute: "axis"]?.intValue, axis == 1 || axis == -3 else { return nil }
-            let blocks = inputs.map { (b.dims($0) ?? []).dropFirst().reduce(1, *) }
-            return .init(reads: inputs, writes: [out], kind: "Concat") { slot in
-                ConcatStep(inputs: inputs.map(slot), output: slot(out), blocks: blocks, batches: od[0])
-            }
+            guard let od = b.dims(out) else { return nil }
+            return DataMovementPath.concat(node, b, out: out, od: od)
 
         case "Conv":
             return try ConvPath.select(i, in: b, consumed: &consumed)

@@ -49,4 +49,39 @@ import Testing
             #expect(bad == 0, "\(name): \(bad) of \(x.count) elements differ from the reference")
         }
     }
+
+    /// Cases whose node must run on a fast kernel, not the reference fallback: a path that
+    /// silently declines (a misread attribute, a shape check too strict) would still pass the
+    /// comparison above, so the kind of step is checked too.
+    static let fastCases: [(String, String)] = [
+        ("nn/test_maxpool_2d_pads", "MaxPool"), ("nn/test_maxpool_2d_ceil", "MaxPool"),
+        ("nn/test_averagepool_2d_pads_count_include_pad", "AveragePool"), ("nn/test_averagepool_2d_ceil", "AveragePool"),
+        ("nn/test_instancenorm_epsilon", "InstanceNormalization"), ("nn/test_batchnorm_example", "BatchNormalization"),
+        ("tensor/test_slice", "Slice"), ("tensor/test_slice_neg_steps", "Slice"), ("tensor/test_slice_negative_axes", "Slice"),
+        ("tensor/test_gather_0", "Gather"), ("tensor/test_concat_3d_axis_negative_1", "Concat"),
+        ("tensor/test_flatten_axis2", "Reshape"), ("tensor/test_reshape_reordered_all_dims", "Reshape"),
+        ("elementwise/test_reduce_sum_keepdims_random", "ReduceSum"), ("elementwise/test_reduce_mean_do_not_keepdims_random", "ReduceMean"),
+        ("elementwise/test_reduce_max_keepdims_random", "ReduceMax"),
+    ]
+
+    @Test(arguments: fastCases)
+    func dataMovementCasesTakeTheFastKernel(_ name: String, _ kind: String) throws {
+        let dir = Self.root.appendingPathComponent(name)
+        guard FileManager.default.fileExists(atPath: dir.path) else {
+            Issue.record("conformance case \(name) is missing")
+            return
+        }
+        var model = try ONNX.load(contentsOf: dir.appendingPathComponent("model.onnx"))
+        // The cases feed every operand (starts, axes, indices, BN statistics) as an input; real
+        // models carry them as initializers, which is what the fast paths require. Only the
+        // first input stays an input (all of them for Concat, whose operands are all activations).
+        var shapes: [String: [Int]] = [:]
+        for (i, info) in model.graph.runtimeInputs.enumerated() {
+            let t = try Tensor(contentsOfNPY: dir.appendingPathComponent("input_\(i).npy"))
+            if i == 0 || kind == "Concat" { shapes[info.name] = t.dims } else { model.graph.initializers[info.name] = t }
+        }
+        let compiled = try Compiler().compile(model, inputShapes: shapes)
+        #expect(compiled.kernelCounts[kind, default: 0] >= 1, "\(name): \(compiled.kernelCounts)")
+        #expect(!compiled.kernelCounts.keys.contains { $0.hasSuffix("(reference)") }, "\(name): \(compiled.kernelCounts)")
+    }
 }
