@@ -79,6 +79,9 @@ public final class Conv2D: @unchecked Sendable {
     /// the matrix-vector path. Others: empty.
     let matvecWeights: [Float]
     let bias: [Float]?
+    /// Pointwise and stride-1-along-W implicit GEMM: per depth row k = (c, ky, kx) of one
+    /// group, its offset in the input from a panel's origin (`DirectOperand`). Else empty.
+    let directOffsets: [Int]
 
     /// `weights` holds Cout·(Cin/groups)·kH·kW floats in ONNX order; `bias` Cout floats or nil.
     public init(shape: Conv2DShape, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
@@ -95,6 +98,7 @@ public final class Conv2D: @unchecked Sendable {
             depthwiseWeights = Array(UnsafeBufferPointer(start: weights, count: shape.outputChannels * taps))
             packedGroups = []
             matvecWeights = []
+            directOffsets = []
             return
         }
         let isPointwise = taps == 1 && shape.strideH == 1 && shape.strideW == 1 && shape.pads == (0, 0, 0, 0)
@@ -103,9 +107,21 @@ public final class Conv2D: @unchecked Sendable {
         if isPointwise && shape.groups == 1 && shape.height * shape.width == 1 {
             matvecWeights = Array(UnsafeBufferPointer(start: weights, count: shape.outputChannels * shape.inputChannels))
             packedGroups = []
+            directOffsets = []
             return
         }
         matvecWeights = []
+        let inPlane = shape.height * shape.width
+        if isPointwise {
+            directOffsets = (0..<cinG).map { $0 * inPlane }
+        } else if shape.strideW == 1 {
+            directOffsets = (0..<(cinG * taps)).map { k in
+                let c = k / taps, tap = k % taps
+                return c * inPlane + (tap / shape.kernelW) * shape.dilationH * shape.width + (tap % shape.kernelW) * shape.dilationW
+            }
+        } else {
+            directOffsets = []
+        }
         var packed: [PackedMatrix] = []
         let kG = cinG * taps
         for g in 0..<shape.groups {
@@ -146,25 +162,37 @@ public final class Conv2D: @unchecked Sendable {
             for g in 0..<shape.groups {
                 let x = input + (image * shape.inputChannels + g * cinG) * inPlane
                 let outOffset = (image * shape.outputChannels + g * coutG) * outPlane
-                let b: GemmB
-                if algorithm == .pointwise {
-                    b = .strided(StridedOperand(base: x, outerStride: 1, depthStride: inPlane))
-                } else {
-                    b = .im2col(Im2colOperand(input: x, height: shape.height, width: shape.width,
-                                              kernelH: shape.kernelH, kernelW: shape.kernelW,
-                                              strideH: shape.strideH, strideW: shape.strideW,
-                                              padTop: shape.pads.top, padLeft: shape.pads.left,
-                                              dilationH: shape.dilationH, dilationW: shape.dilationW,
-                                              outW: outputWidth))
-                }
-                bias.withUnsafeBufferPointerOrNil { biasPointer in
-                    let epilogue = Epilogue(bias: biasPointer.map { .perRow($0 + g * coutG) } ?? .none,
-                                            activation: activation, residual: residual.map { $0 + outOffset },
-                                            residualLeadingDimension: outPlane,
-                                            residualBeforeActivation: residualBeforeActivation)
-                    GemmDriver(m: coutG, n: outPlane, k: packedGroups[g].depth, a: .packed(packedGroups[g]), b: b,
-                               alpha: 1, beta: beta, c: output + outOffset, ldc: outPlane,
-                               epilogue: epilogue, context: context).run()
+                // The offset table is read through a pointer for the whole GEMM, so the GEMM
+                // runs inside the closure that lends it.
+                directOffsets.withUnsafeBufferPointer { offsets in
+                    var b: GemmB
+                    if algorithm == .pointwise {
+                        b = .strided(StridedOperand(base: x, outerStride: 1, depthStride: inPlane))
+                    } else {
+                        b = .im2col(Im2colOperand(input: x, height: shape.height, width: shape.width,
+                                                  kernelH: shape.kernelH, kernelW: shape.kernelW,
+                                                  strideH: shape.strideH, strideW: shape.strideW,
+                                                  padTop: shape.pads.top, padLeft: shape.pads.left,
+                                                  dilationH: shape.dilationH, dilationW: shape.dilationW,
+                                                  outW: outputWidth))
+                    }
+                    if let offsetBase = offsets.baseAddress, offsets.count == packedGroups[g].depth {
+                        let geometry: DirectOperand.Geometry = algorithm == .pointwise
+                            ? .pointwise(base: x, columns: outPlane)
+                            : .conv(input: x, height: shape.height, width: shape.width, outW: outputWidth, strideH: shape.strideH,
+                                    padTop: shape.pads.top, padLeft: shape.pads.left,
+                                    spanH: (shape.kernelH - 1) * shape.dilationH, spanW: (shape.kernelW - 1) * shape.dilationW)
+                        b = .direct(DirectOperand(geometry: geometry, offsets: offsetBase, fallback: b))
+                    }
+                    bias.withUnsafeBufferPointerOrNil { biasPointer in
+                        let epilogue = Epilogue(bias: biasPointer.map { .perRow($0 + g * coutG) } ?? .none,
+                                                activation: activation, residual: residual.map { $0 + outOffset },
+                                                residualLeadingDimension: outPlane,
+                                                residualBeforeActivation: residualBeforeActivation)
+                        GemmDriver(m: coutG, n: outPlane, k: packedGroups[g].depth, a: .packed(packedGroups[g]), b: b,
+                                   alpha: 1, beta: beta, c: output + outOffset, ldc: outPlane,
+                                   epilogue: epilogue, context: context).run()
+                    }
                 }
             }
         }

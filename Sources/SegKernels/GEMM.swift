@@ -112,6 +112,10 @@ struct GemmDriver {
         #else
         let edgeFloats = 0
         #endif
+        // Only trivially copyable parts in the panel loop (the operand's fallback holds class
+        // references, and copying it per panel cost 6% in retain/release).
+        let direct: (geometry: DirectOperand.Geometry, offsets: UnsafePointer<Int>, kernel: DirectMicroKernel)?
+        if case let .direct(op) = b { direct = (op.geometry, op.offsets, directMicroKernel(for: context.isa)) } else { direct = nil }
         withUnsafeTemporaryAllocation(byteCount: (aFloats + bFloats + Tile.mr * Tile.nr + edgeFloats) * 4 + 64, alignment: 64) { raw in
             let scratch = raw.baseAddress!.assumingMemoryBound(to: Float.self)
             let aScratch = scratch, bScratch = scratch + aFloats, tile = bScratch + bFloats
@@ -124,6 +128,7 @@ struct GemmDriver {
                 case let .packed(packed): bPanels = packed.panels(k0: k0, outerStart: columns.lowerBound, kc: kc)
                 case let .strided(op): op.pack(outer: columns, depth: depth, width: Tile.nr, into: bScratch); bPanels = UnsafePointer(bScratch)
                 case let .im2col(op): op.pack(columns: columns, depth: depth, into: bScratch); bPanels = UnsafePointer(bScratch)
+                case let .direct(op): op.packIndirectPanels(columns: columns, depth: depth, into: bScratch); bPanels = UnsafePointer(bScratch)
                 }
                 let betaNow = k0 == 0 ? beta : 1
                 let last = k0 + kc == k
@@ -139,6 +144,26 @@ struct GemmDriver {
                     while j < columns.upperBound {
                         let bp = bPanels + (j - columns.lowerBound) * kc
                         let nr = min(Tile.nr, columns.upperBound - j)
+                        if nr == Tile.nr, let direct, let origin = direct.geometry.origin(column: j) {
+                            // B read in place; the epilogue is a second pass over the tile, still in L1.
+                            let offsets = direct.offsets + k0
+                            var i = i0
+                            while i < i1 {
+                                let mr = min(Tile.mr, i1 - i)
+                                let ap = aPanels + (i - i0) * kc
+                                let cTile = c + i * ldc + j
+                                if mr == Tile.mr {
+                                    direct.kernel(kc, ap, origin, offsets, cTile, ldc, alpha, betaNow)
+                                } else {
+                                    direct.kernel(kc, ap, origin, offsets, tile, Tile.nr, alpha, 0)
+                                    merge(tile, into: cTile, rows: mr, columns: nr, beta: betaNow)
+                                }
+                                if last { epilogue.apply(c: c, ldc: ldc, rows: i..<(i + mr), columns: j..<(j + nr)) }
+                                i += Tile.mr
+                            }
+                            j += Tile.nr
+                            continue
+                        }
                         var i = i0
                         while i < i1 {
                             let mr = min(Tile.mr, i1 - i)

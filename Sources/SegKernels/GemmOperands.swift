@@ -11,6 +11,7 @@ enum GemmB {
     case packed(PackedMatrix)
     case strided(StridedOperand)
     case im2col(Im2colOperand)
+    indirect case direct(DirectOperand)
 }
 
 /// The im2col view of one image (one group's channels) as a K×N matrix with
@@ -62,7 +63,13 @@ struct Im2colOperand: @unchecked Sendable {
                         let first = ix0 + table[3 * d + 2], last = first + (count - 1) * strideW
                         let src = input + table[3 * d] + iy * width
                         if first >= 0 && last < width {
-                            if strideW == 1 {
+                            if strideW == 1 && count == Tile.nr {
+                                // The common interior run: two vector moves, not a memmove
+                                // call (there are K·N/16 of these per conv).
+                                let q = src + first
+                                store8(load8(q), row)
+                                store8(load8(q + 8), row + 8)
+                            } else if strideW == 1 {
                                 row.update(from: src + first, count: count)
                             } else if strideW == 2 && count == Tile.nr && last + 1 < width {
                                 let q = src + first
@@ -73,6 +80,12 @@ struct Im2colOperand: @unchecked Sendable {
                                 let q = src + first
                                 for r in 0..<count { row[r] = q[r * strideW] }
                             }
+                        } else if strideW == 1 {
+                            // Touches the left or right padding: zeros around one copy.
+                            let lo = min(count, max(0, -first)), hi = max(lo, min(count, width - first))
+                            if lo > 0 { row.update(repeating: 0, count: lo) }
+                            if hi > lo { (row + lo).update(from: src + first + lo, count: hi - lo) }
+                            if count > hi { (row + hi).update(repeating: 0, count: count - hi) }
                         } else {
                             for r in 0..<count {
                                 let ix = first + r * strideW
@@ -90,6 +103,65 @@ struct Im2colOperand: @unchecked Sendable {
                 out += Tile.nr * kc
                 p += Tile.nr
             }
+        }
+    }
+}
+
+/// A convolution's right operand read in place, without packing: for the 16-column panel
+/// starting at column j, depth row k is the 16 contiguous floats at `origin(j) + offsets[k]`.
+/// That holds for a pointwise conv's full panels, and for a stride-1 (along W) conv's panels
+/// that lie in one output row and read no padding — nearly all of them on a large map. The
+/// other panels are packed through `fallback` as before. Skipping the pack matters when the
+/// conv has few output channels: each packed element then feeds only Cout multiply-adds, and
+/// packing took a third of a 64-channel 3×3 conv's time.
+struct DirectOperand: @unchecked Sendable {
+    enum Geometry {
+        /// Pointwise: B = x as [K = Cin, N = H·W], row k at `base + k·plane`.
+        case pointwise(base: UnsafePointer<Float>, columns: Int)
+        /// Stride-1-along-W conv: origin = x + iy0·W + ix0 for the panel's first output pixel.
+        case conv(input: UnsafePointer<Float>, height: Int, width: Int, outW: Int, strideH: Int,
+                  padTop: Int, padLeft: Int, spanH: Int, spanW: Int)
+    }
+    let geometry: Geometry
+    /// K entries: depth row k's offset from the panel origin.
+    let offsets: UnsafePointer<Int>
+    let fallback: GemmB
+
+    @inline(__always)
+    func origin(column j: Int) -> UnsafePointer<Float>? { geometry.origin(column: j) }
+
+    /// Packs the panels of `columns` that cannot be read in place (at their usual positions
+    /// in `dst`, so panel p's data sits at `dst + p·16·kc` as for a fully packed block).
+    func packIndirectPanels(columns: Range<Int>, depth: Range<Int>, into dst: UnsafeMutablePointer<Float>) {
+        var j = columns.lowerBound
+        while j < columns.upperBound {
+            let end = min(columns.upperBound, j + Tile.nr)
+            if origin(column: j) == nil || end - j < Tile.nr {
+                let panel = dst + (j - columns.lowerBound) * depth.count
+                switch fallback {
+                case let .im2col(op): op.pack(columns: j..<end, depth: depth, into: panel)
+                case let .strided(op): op.pack(outer: j..<end, depth: depth, width: Tile.nr, into: panel)
+                case .packed, .direct: break
+                }
+            }
+            j += Tile.nr
+        }
+    }
+}
+
+extension DirectOperand.Geometry {
+    /// Where the panel starting at column j reads in place, or nil when it must be packed.
+    @inline(__always)
+    func origin(column j: Int) -> UnsafePointer<Float>? {
+        switch self {
+        case let .pointwise(base, columns):
+            return j + Tile.nr <= columns ? base + j : nil
+        case let .conv(input, height, width, outW, strideH, padTop, padLeft, spanH, spanW):
+            let oy = j / outW, ox = j - oy * outW
+            guard ox + Tile.nr <= outW else { return nil }
+            let iy0 = oy * strideH - padTop, ix0 = ox - padLeft
+            guard iy0 >= 0, iy0 + spanH < height, ix0 >= 0, ix0 + Tile.nr + spanW <= width else { return nil }
+            return input + iy0 * width + ix0
         }
     }
 }
