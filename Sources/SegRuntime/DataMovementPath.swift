@@ -19,6 +19,7 @@ enum DataMovementPath {
             // its mask output, if anyone reads it, needs the reference).
             guard node.outputs.dropFirst().allSatisfy({ $0.isEmpty || b.readers[$0, default: 0] == 0 }),
                   xd.reduce(1, *) == od.reduce(1, *) else { return nil }
+            if b.canAlias(out, to: x) { return .alias(out, of: x, kind: "Reshape") }
             return .init(reads: [x], writes: [out], kind: "Reshape") { slot in
                 CopyStep(input: slot(x), output: slot(out), offset: 0, strides: contiguousStrides(od), context: b.context, kind: "Reshape")
             }

@@ -58,6 +58,34 @@ struct PlanBuilder {
         var writes: [String]
         var kind: String
         var make: (_ slot: (String) -> Slot) throws -> any Step
+        /// Set for a reshape whose output can be its input's memory seen with new dims: no
+        /// step runs, and the planner gives both names one slot.
+        var aliasOf: String? = nil
+
+        init(reads: [String], writes: [String], kind: String, make: @escaping (_ slot: (String) -> Slot) throws -> any Step) {
+            self.reads = reads
+            self.writes = writes
+            self.kind = kind
+            self.make = make
+        }
+
+        /// `output` is `input` reshaped (same elements in the same order).
+        static func alias(_ output: String, of input: String, kind: String) -> Pending {
+            var p = Pending(reads: [input], writes: [output], kind: kind) { _ in
+                throw ExecutionError.node(output, .other("an aliased reshape has no step"))
+            }
+            p.aliasOf = input
+            return p
+        }
+    }
+
+    /// Whether `output = reshape(input)` may share `input`'s memory: `input` is read by this
+    /// node alone and is neither a graph input nor output (whose slots are filled and read
+    /// by the caller), and `output` is not a graph output.
+    func canAlias(_ output: String, to input: String) -> Bool {
+        readers[input] == 1 && !isGraphOutput(input) && !isGraphOutput(output)
+            && !model.graph.runtimeInputs.contains { $0.name == input }
+            && elementType(input) == elementType(output)
     }
 
     func build(inputShapes: [String: [Int]]) throws -> CompiledModel {
@@ -84,15 +112,22 @@ struct PlanBuilder {
             }
         }
 
-        // Lifetimes → offsets.
+        // Aliased reshapes: every name maps to the value that owns the memory.
+        var owner: [String: String] = [:]
+        for p in pending {
+            if let source = p.aliasOf, let out = p.writes.first { owner[out] = owner[source] ?? source }
+        }
+        func root(_ name: String) -> String { owner[name] ?? name }
+
+        // Lifetimes → offsets (an owner lives until the last read of any of its aliases).
         var first: [String: Int] = [:], last: [String: Int] = [:]
         let graphInputs = model.graph.runtimeInputs.map(\.name)
         for name in graphInputs where isArena(name) { first[name] = -1 }
         for (s, p) in pending.enumerated() {
-            for w in p.writes where isArena(w) && first[w] == nil { first[w] = s }
-            for r in p.reads where isArena(r) { last[r] = max(last[r] ?? s, s) }
+            for w in p.writes where isArena(w) && first[root(w)] == nil { first[root(w)] = s }
+            for r in p.reads where isArena(r) { last[root(r)] = max(last[root(r)] ?? s, s) }
         }
-        for o in model.graph.outputs where isArena(o.name) { last[o.name] = Int.max }
+        for o in model.graph.outputs where isArena(o.name) { last[root(o.name)] = Int.max }
         let requests = first.map { name, f in
             MemoryPlan.Request(name: name, count: Slot.floats(count: dims(name)?.reduce(1, *) ?? 0, dtype: elementType(name)),
                                first: f, last: last[name] ?? f)
@@ -100,13 +135,14 @@ struct PlanBuilder {
         let plan = MemoryPlan(requests)
         func slot(_ name: String) -> Slot {
             let d = dims(name) ?? []
-            return Slot(offset: plan.offsets[name] ?? 0, count: d.reduce(1, *), dims: d, dtype: elementType(name))
+            return Slot(offset: plan.offsets[root(name)] ?? 0, count: d.reduce(1, *), dims: d, dtype: elementType(name))
         }
         var steps: [any Step] = []
         var counts: [String: Int] = [:]
         for p in pending {
-            steps.append(try p.make(slot))
             counts[p.kind, default: 0] += 1
+            if p.aliasOf != nil { continue }
+            steps.append(try p.make(slot))
         }
         let inputSlots = graphInputs.filter(isArena).map { ($0, slot($0)) }
         let outputs: [(String, FallbackStep.Operand, DType)] = model.graph.outputs.map { o in
