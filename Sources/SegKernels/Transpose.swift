@@ -73,11 +73,15 @@ public struct TransposePlan: Sendable, Equatable {
             others.append(extents[d]); othersIn.append(inputStrides[d]); othersOut.append(outputStrides[d])
         }
         let rowsQ = extents[q], qOut = outputStrides[q], jIn = inputStrides[r - 1]
-        let strips = (rowsQ + 7) / 8
+        // 64×64 tiles: each source row read and each destination row written as 256-byte runs.
+        let tile = 64
+        let iTiles = (rowsQ + tile - 1) / tile, jTiles = (inner + tile - 1) / tile
         let planes = others.reduce(1, *)
-        context.pool.parallelFor(planes * strips) { units in
+        context.pool.parallelFor(planes * iTiles * jTiles) { units in
             for unit in units {
-                let plane = unit / strips, i0 = (unit % strips) * 8
+                let plane = unit / (iTiles * jTiles), ij = unit % (iTiles * jTiles)
+                let iStart = (ij / jTiles) * tile, jStart = (ij % jTiles) * tile
+                let iEnd = min(rowsQ, iStart + tile), jEnd = min(inner, jStart + tile)
                 var inBase = 0, outBase = 0, rest = plane
                 for d in stride(from: others.count - 1, through: 0, by: -1) {
                     let v = rest % others[d]
@@ -86,17 +90,21 @@ public struct TransposePlan: Sendable, Equatable {
                     outBase += v * othersOut[d]
                 }
                 let src = x + inBase, dst = y + outBase
-                let i1 = min(rowsQ, i0 + 8)
-                var j0 = 0
-                if i1 - i0 == 8 {
-                    while j0 + 8 <= inner {
+                // Full 8×8 blocks, then the ragged right and bottom edges element by element.
+                let iFull = iStart + (iEnd - iStart) / 8 * 8, jFull = jStart + (jEnd - jStart) / 8 * 8
+                var j0 = jStart
+                while j0 < jFull {
+                    var i0 = iStart
+                    while i0 < iFull {
                         transpose8x8(src + i0 + j0 * jIn, jIn, dst + i0 * qOut + j0, qOut)
-                        j0 += 8
+                        i0 += 8
                     }
+                    j0 += 8
                 }
-                for i in i0..<i1 {
+                for i in iStart..<iEnd {
                     let d = dst + i * qOut
-                    for j in j0..<inner { d[j] = src[i + j * jIn] }
+                    let from = i < iFull ? jFull : jStart
+                    for j in from..<jEnd { d[j] = src[i + j * jIn] }
                 }
             }
         }
