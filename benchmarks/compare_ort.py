@@ -104,7 +104,9 @@ def main():
                             t = time.perf_counter()
                             sess.run(None, {name: x})
                             ort_times.append((time.perf_counter() - t) * 1000)
-                        r = client.request("model/benchmark", {"id": mid, "runs": per_round, "warmup": 0, "threads": threads, "inputShape": shape})
+                        # warmup 1: each model/benchmark call compiles a fresh plan, whose first run
+                        # allocates and first-touches its arena; ORT's session is long warm.
+                        r = client.request("model/benchmark", {"id": mid, "runs": per_round, "warmup": 1, "threads": threads, "inputShape": shape})
                         ours_times.append(r["p50Ms"])
                     peak = client.request("model/benchmark", {"id": mid, "runs": 1, "warmup": 0, "threads": threads, "inputShape": shape})["peakRSSBytes"]
                     # Accuracy on the same input.

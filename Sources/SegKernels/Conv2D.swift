@@ -1,3 +1,5 @@
+import Foundation
+
 /// Shape and attributes of an ONNX Conv on NCHW float32: input [N, inputChannels, H, W],
 /// weights [outputChannels, inputChannels/groups, kernelH, kernelW], output
 /// [N, outputChannels, outH, outW] with outH = (H + padTop + padBottom − dH·(kH−1) − 1)/sH + 1
@@ -65,7 +67,7 @@ public struct Conv2DShape: Sendable, Equatable {
 ///   W_g[Cout_g × Cin_g·kH·kW] and B packed from the image block by block (im2col, never
 ///   materialised whole).
 public final class Conv2D: @unchecked Sendable {
-    public enum Algorithm: Sendable { case pointwise, depthwise, implicitGEMM }
+    public enum Algorithm: Sendable { case pointwise, depthwise, implicitGEMM, winograd }
 
     public let shape: Conv2DShape
     public let algorithm: Algorithm
@@ -82,10 +84,25 @@ public final class Conv2D: @unchecked Sendable {
     /// Pointwise and stride-1-along-W implicit GEMM: per depth row k = (c, ky, kx) of one
     /// group, its offset in the input from a panel's origin (`DirectOperand`). Else empty.
     let directOffsets: [Int]
+    /// `.winograd`: the transformed weights and tile loops. Else nil.
+    let winograd: WinogradConv3x3?
+
+    static let directPointwiseMaxPlaneBytes: Int = {
+        guard let v = getenv("SEGSLIM_DIRECT_PW") else { return 4096 }
+        return Int(String(cString: v)) ?? 4096
+    }()
+
+    /// SEGSLIM_WINOGRAD=0 turns the Winograd path off (for A/B measurements).
+    static let winogradEnabled: Bool = {
+        guard let v = getenv("SEGSLIM_WINOGRAD") else { return true }
+        return String(cString: v) != "0"
+    }()
 
     /// `weights` holds Cout·(Cin/groups)·kH·kW floats in ONNX order; `bias` Cout floats or nil.
+    /// `winograd`: nil picks by shape (`WinogradConv3x3.isProfitable`); true uses it for any
+    /// shape it handles, false never (tests and A/B measurements).
     public init(shape: Conv2DShape, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                activation: Activation = .none) throws(KernelError) {
+                activation: Activation = .none, winograd choice: Bool? = nil) throws(KernelError) {
         try shape.validate()
         self.shape = shape
         self.activation = activation
@@ -99,20 +116,31 @@ public final class Conv2D: @unchecked Sendable {
             packedGroups = []
             matvecWeights = []
             directOffsets = []
+            winograd = nil
             return
         }
         let isPointwise = taps == 1 && shape.strideH == 1 && shape.strideW == 1 && shape.pads == (0, 0, 0, 0)
-        algorithm = isPointwise ? .pointwise : .implicitGEMM
+        let useWinograd = !isPointwise && (choice.map { $0 && WinogradConv3x3.isEligible(shape) }
+                                           ?? (WinogradConv3x3.isProfitable(shape) && Self.winogradEnabled))
+        algorithm = isPointwise ? .pointwise : useWinograd ? .winograd : .implicitGEMM
         depthwiseWeights = []
         if isPointwise && shape.groups == 1 && shape.height * shape.width == 1 {
             matvecWeights = Array(UnsafeBufferPointer(start: weights, count: shape.outputChannels * shape.inputChannels))
             packedGroups = []
             directOffsets = []
+            winograd = nil
             return
         }
         matvecWeights = []
+        if useWinograd {
+            winograd = try WinogradConv3x3(shape: shape, weights: weights)
+            directOffsets = []
+            packedGroups = []
+            return
+        }
+        winograd = nil
         let inPlane = shape.height * shape.width
-        if isPointwise {
+        if isPointwise && inPlane * 4 <= Self.directPointwiseMaxPlaneBytes {
             directOffsets = (0..<cinG).map { $0 * inPlane }
         } else if shape.strideW == 1 {
             directOffsets = (0..<(cinG * taps)).map { k in
@@ -151,6 +179,14 @@ public final class Conv2D: @unchecked Sendable {
                         "may alias the output only when added before the activation")
             residual = nil
             beta = 1
+        }
+        if let winograd {
+            bias.withUnsafeBufferPointerOrNil { biasPointer in
+                winograd.run(input: input, batch: batch, output: output, bias: biasPointer, activation: activation,
+                             residual: residual, residualBeforeActivation: residualBeforeActivation, accumulate: beta == 1,
+                             context: context)
+            }
+            return
         }
         if !matvecWeights.isEmpty {
             runMatvec(input: input, batch: batch, output: output, residual: residual, beta: beta,

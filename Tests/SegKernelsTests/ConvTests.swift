@@ -81,6 +81,15 @@ private func referenceConv(_ s: Conv2DShape, batch: Int, x: [Float], w: [Float],
                      strides: (2, 2), pads: (2, 2, 2, 2), groups: 3), .depthwise),
         (Conv2DShape(inputChannels: 3, height: 7, width: 30, outputChannels: 3, kernelH: 3, kernelW: 3,
                      pads: (1, 1, 1, 1), groups: 3), .depthwise),
+        // Winograd F(2×2, 3×3): odd output sizes (half tiles), vector groups of eight tiles
+        // and scalar edges, no padding, asymmetric padding, channel counts not a multiple of 6.
+        (Conv2DShape(inputChannels: 8, height: 9, width: 37, outputChannels: 8, kernelH: 3, kernelW: 3,
+                     pads: (1, 1, 1, 1)), .winograd),
+        (Conv2DShape(inputChannels: 12, height: 16, width: 40, outputChannels: 10, kernelH: 3, kernelW: 3), .winograd),
+        (Conv2DShape(inputChannels: 9, height: 10, width: 21, outputChannels: 16, kernelH: 3, kernelW: 3,
+                     pads: (1, 0, 0, 1)), .winograd),
+        (Conv2DShape(inputChannels: 8, height: 9, width: 37, outputChannels: 8, kernelH: 3, kernelW: 3,
+                     strides: (2, 2), pads: (1, 1, 1, 1)), .implicitGEMM),
     ]
 
     @Test(arguments: contexts.indices)
@@ -95,7 +104,10 @@ private func referenceConv(_ s: Conv2DShape, batch: Int, x: [Float], w: [Float],
             let outCount = batch * shape.outputChannels * shape.outputHeight * shape.outputWidth
             let residual = randomValues(outCount, seed: UInt64(caseIndex) + 40)
             for activation in [Activation.none, .relu, .hardSwish] {
-                let conv = try Conv2D(shape: shape, weights: w, bias: bias, activation: activation)
+                // Winograd cases are kept small (debug builds): below its channel threshold,
+                // so it is asked for explicitly.
+                let conv = try Conv2D(shape: shape, weights: w, bias: bias, activation: activation,
+                                      winograd: algorithm == .winograd ? true : nil)
                 #expect(conv.algorithm == algorithm, "case \(caseIndex)")
                 for (useResidual, before) in [(false, true), (true, true), (true, false)] {
                     var y = [Float](repeating: .nan, count: outCount)
@@ -113,12 +125,13 @@ private func referenceConv(_ s: Conv2DShape, batch: Int, x: [Float], w: [Float],
 
     @Test(arguments: contexts.indices)
     func residualMayBeTheOutputBuffer(_ contextIndex: Int) throws {
-        for (caseIndex, (shape, _)) in Self.cases.enumerated() {
+        for (caseIndex, (shape, algorithm)) in Self.cases.enumerated() {
             let weightCount = shape.outputChannels * shape.inputChannels / shape.groups * shape.kernelH * shape.kernelW
             let x = randomValues(shape.inputChannels * shape.height * shape.width, seed: 50)
             let w = randomValues(weightCount, seed: 51)
             let old = randomValues(shape.outputChannels * shape.outputHeight * shape.outputWidth, seed: 52)
-            let conv = try Conv2D(shape: shape, weights: w, bias: nil, activation: .relu)
+            let conv = try Conv2D(shape: shape, weights: w, bias: nil, activation: .relu, winograd: algorithm == .winograd ? true : nil)
+            #expect(conv.algorithm == algorithm, "case \(caseIndex)")
             var y = old
             try y.withUnsafeMutableBufferPointer { y in
                 try conv.run(input: x, batch: 1, output: y.baseAddress!, residual: UnsafePointer(y.baseAddress!),
@@ -142,5 +155,23 @@ private func referenceConv(_ s: Conv2DShape, batch: Int, x: [Float], w: [Float],
         #expect(tooBig.map { "\($0)".contains("output size") } == true)
         let pad = attempt(Conv2DShape(inputChannels: 1, height: 4, width: 4, outputChannels: 1, kernelH: 3, kernelW: 3, pads: (-1, 0, 0, 0)))
         #expect(pad.map { "\($0)".contains("padTop") } == true)
+    }
+}
+
+@Suite struct WinogradChoiceTests {
+    /// The shape rule: wide enough channel counts on a large map take Winograd; narrow ones,
+    /// strided, dilated or grouped 3×3 convs do not.
+    @Test func picksWinogradOnlyWhereItPays() {
+        func shape(_ cin: Int, _ cout: Int, stride: Int = 1, dilation: Int = 1, groups: Int = 1) -> Conv2DShape {
+            Conv2DShape(inputChannels: cin, height: 64, width: 64, outputChannels: cout, kernelH: 3, kernelW: 3,
+                        strides: (stride, stride), pads: (dilation, dilation, dilation, dilation),
+                        dilations: (dilation, dilation), groups: groups)
+        }
+        #expect(WinogradConv3x3.isProfitable(shape(64, 64)))
+        #expect(WinogradConv3x3.isProfitable(shape(256, 256)))
+        #expect(!WinogradConv3x3.isProfitable(shape(32, 16)))
+        #expect(!WinogradConv3x3.isProfitable(shape(64, 64, stride: 2)))
+        #expect(!WinogradConv3x3.isProfitable(shape(64, 64, dilation: 2)))
+        #expect(!WinogradConv3x3.isProfitable(shape(64, 64, groups: 2)))
     }
 }
