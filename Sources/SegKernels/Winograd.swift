@@ -119,7 +119,9 @@ final class WinogradConv3x3: @unchecked Sendable {
     private func transformInput(_ x: UnsafePointer<Float>, ty: Int, tx0: Int, count: Int, into v: UnsafeMutablePointer<Float>) {
         let t = blockTiles
         let iy0 = 2 * ty - padTop
-        let rowsInside = iy0 >= 0 && iy0 + 3 < height
+        // Last tile index (in this block) whose eight-tile group reads no right padding: a
+        // group reads 18 columns from 2·tile − padLeft.
+        let lastVectorStart = (width - 18 + padLeft) / 2 - tx0
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 32) { scratch in
             guard let d = scratch.baseAddress else { return }
             let tr = d + 16
@@ -127,19 +129,29 @@ final class WinogradConv3x3: @unchecked Sendable {
                 let plane = x + c * height * width
                 var k = 0
                 while k < count {
-                    let ix0 = 2 * (tx0 + k) - padLeft
-                    if rowsInside && k + 8 <= count && ix0 >= 0 && ix0 + 18 <= width {
+                    // A group of eight interior-column tiles covering tile k, shifted left when
+                    // it would run past the block or into the right padding (tiles computed
+                    // twice are written twice with the same values).
+                    let start = min(k, count - 8, lastVectorStart)
+                    if start >= 0 && start + 8 > k && 2 * (tx0 + start) - padLeft >= 0 {
+                        let ix0 = 2 * (tx0 + start) - padLeft
                         for r in 0..<4 {
-                            let row = plane + (iy0 + r) * width + ix0
+                            let iy = iy0 + r
+                            guard iy >= 0 && iy < height else {
+                                for e in 0..<4 { d[4 * r + e] = .zero }
+                                continue
+                            }
+                            let row = plane + iy * width + ix0
                             let a = UnsafeRawPointer(row).loadUnaligned(as: SIMD16<Float>.self)
                             let b = UnsafeRawPointer(row + 2).loadUnaligned(as: SIMD16<Float>.self)
                             d[4 * r] = a.evenHalf; d[4 * r + 1] = a.oddHalf
                             d[4 * r + 2] = b.evenHalf; d[4 * r + 3] = b.oddHalf
                         }
                         Self.inputTile(d, tr)
-                        for xi in 0..<16 { store8(tr[xi], v + (xi * cin + c) * t + k) }
-                        k += 8
+                        for xi in 0..<16 { store8(tr[xi], v + (xi * cin + c) * t + start) }
+                        k = start + 8
                     } else {
+                        let ix0 = 2 * (tx0 + k) - padLeft
                         for e in 0..<16 { d[e] = .zero }
                         for r in 0..<4 {
                             let iy = iy0 + r
