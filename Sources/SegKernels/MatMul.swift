@@ -58,7 +58,7 @@ public struct MatMulShape: Sendable, Equatable {
     public var batches: Int { aIndex.count }
 
     /// Every product reads the same B and consecutive A matrices: the batch folds into M.
-    var foldsIntoRows: Bool {
+    public var foldsIntoRows: Bool {
         bIndex.allSatisfy { $0 == 0 } && aIndex.enumerated().allSatisfy { $0.offset == $0.element }
     }
 }
@@ -103,5 +103,23 @@ public func matmul(_ shape: MatMulShape, alpha: Float = 1, a: UnsafePointer<Floa
         }
     } else {
         for i in 0..<shape.batches { product(rows: m, aIndex: shape.aIndex[i], bIndex: shape.bIndex[i], out: i, context: context) }
+    }
+}
+
+/// Per batch, the transposed product Cᵀ = activation(Wᵀ · Aᵀ (+ bias[n] per row)): A is
+/// M×K row-major, W (packed as `PackedMatrix(a: w, rows: N, columns: K, leadingDimension: N,
+/// transposed: true)`) is K×N, C is written N×M. A linear layer whose output is transposed
+/// next ([1, N, C] → [1, C, N], to NCHW) lands in the transposed layout directly.
+public func matmulTransposed(batches: Int, m: Int, a: UnsafePointer<Float>, packedWeights: PackedMatrix,
+                             c: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>? = nil, activation: Activation = .none,
+                             context: KernelContext = .shared) throws(KernelError) {
+    try require(packedWeights.role == .a, "packedWeights", "a B-packed matrix", "must be packed with PackedMatrix(a:)")
+    try require(batches >= 0 && m >= 0, "batches, M", "\(batches), \(m)", "must be ≥ 0")
+    let (n, k) = (packedWeights.outer, packedWeights.depth)
+    if m == 0 { return }
+    let epilogue = Epilogue(bias: bias.map { .perRow($0) } ?? .none, activation: activation)
+    for batch in 0..<batches {
+        try sgemm(packedA: packedWeights, n: m, b: a + batch * m * k, ldb: k, transposeB: true,
+                  c: c + batch * n * m, ldc: m, epilogue: epilogue, context: context)
     }
 }

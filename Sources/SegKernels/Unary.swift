@@ -95,17 +95,17 @@ func vectorErf(_ input: SIMD8<Float>) -> SIMD8<Float> {
     let x = clamp(input, -4, 4)
     let x2 = x * x
     var p = SIMD8<Float>(repeating: -2.726_142_3e-10)
-    p = p * x2 + 2.770_681_4e-08
-    p = p * x2 - 2.101_024e-06
-    p = p * x2 - 5.692_506_4e-05
-    p = p * x2 - 7.349_906_3e-04
-    p = p * x2 - 2.954_600_0e-03
-    p = p * x2 - 1.609_603_3e-02
+    p = SIMD8(repeating: 2.770_681_4e-08).addingProduct(p, x2)
+    p = SIMD8(repeating: -2.101_024e-06).addingProduct(p, x2)
+    p = SIMD8(repeating: -5.692_506_4e-05).addingProduct(p, x2)
+    p = SIMD8(repeating: -7.349_906_3e-04).addingProduct(p, x2)
+    p = SIMD8(repeating: -2.954_600_0e-03).addingProduct(p, x2)
+    p = SIMD8(repeating: -1.609_603_3e-02).addingProduct(p, x2)
     var q = SIMD8<Float>(repeating: -1.456_607_2e-05)
-    q = q * x2 - 2.133_740_6e-04
-    q = q * x2 - 1.682_827e-03
-    q = q * x2 - 7.373_329_2e-03
-    q = q * x2 - 1.426_473_9e-02
+    q = SIMD8(repeating: -2.133_740_6e-04).addingProduct(q, x2)
+    q = SIMD8(repeating: -1.682_827e-03).addingProduct(q, x2)
+    q = SIMD8(repeating: -7.373_329_2e-03).addingProduct(q, x2)
+    q = SIMD8(repeating: -1.426_473_9e-02).addingProduct(q, x2)
     // NaN passes through clamp's selects unchanged and stays NaN.
     return x * p / q
 }

@@ -109,6 +109,21 @@ enum TensorOpsPath {
             writes = o
             kind += "+act"
         }
+        // A constant-weight linear layer whose result is next transposed to [.., N, M]:
+        // computed in that layout (Wᵀ·Aᵀ), no Transpose pass.
+        if residual == nil, packed != nil, case .constant(let w) = bSource, b.isPlanned(aName), shape.foldsIntoRows, ad.count >= 2, bd.count == 2,
+           let (t, tNode) = soleReader(of: writes, after: fused.last ?? i, b), tNode.opType == "Transpose",
+           let perm = tNode[attribute: "perm"]?.intsValue, perm == Array(0..<(od.count - 2)) + [od.count - 1, od.count - 2],
+           let td = b.dims(tNode.outputs[0]), td == Array(od.dropLast(2)) + [shape.n, shape.m],
+           let packedT = try? PackedMatrix(a: w.pointer, rows: shape.n, columns: shape.k, leadingDimension: shape.n, transposed: true) {
+            consumed.formUnion(fused + [t])
+            let final = tNode.outputs[0], batches = shape.batches, rows = shape.m
+            let biasValues = bias.map(ConstantFloats.init)
+            return .init(reads: [aName], writes: [final], kind: kind + "+Transpose") { slot in
+                MatMulTransposedStep(batches: batches, m: rows, a: slot(aName), packedWeights: packedT, output: slot(final),
+                                     bias: biasValues, activation: activation, context: b.context, kind: kind + "+Transpose")
+            }
+        }
         consumed.formUnion(fused)
         let biasValues = bias.map(ConstantFloats.init)
         let reads = [aName, bName].filter(b.isPlanned) + (residual.map { [$0] } ?? [])

@@ -51,6 +51,23 @@ struct MatMulStep: Step {
     }
 }
 
+/// A constant-weight MatMul written transposed (MatMul [→ bias → act] → Transpose).
+struct MatMulTransposedStep: Step {
+    let batches: Int, m: Int
+    let a: Slot
+    let packedWeights: PackedMatrix
+    let output: Slot
+    let bias: ConstantFloats?
+    let activation: Activation
+    let context: KernelContext
+    let kind: String
+
+    func execute(_ arena: Arena) throws {
+        try matmulTransposed(batches: batches, m: m, a: arena.pointer(a), packedWeights: packedWeights, c: arena.pointer(output),
+                             bias: bias.map { UnsafePointer($0.pointer) }, activation: activation, context: context)
+    }
+}
+
 /// softmax(scale · Q·Kᵀ) · V in row blocks (MatMul → Mul → Softmax → MatMul).
 struct AttentionStep: Step {
     let scores: MatMulShape

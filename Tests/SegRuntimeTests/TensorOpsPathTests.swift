@@ -54,6 +54,18 @@ import Testing
         #expect(counts.count == 1, "\(counts)")
     }
 
+    @Test func linearFollowedByTransposeWritesTheTransposedLayout() throws {
+        let m = Self.model([
+            Node(opType: "MatMul", inputs: ["x", "w"], outputs: ["mm"]),
+            Node(opType: "Add", inputs: ["mm", "bias"], outputs: ["biased"]),
+            Node(opType: "Relu", inputs: ["biased"], outputs: ["r"]),
+            Node(opType: "Transpose", inputs: ["r"], outputs: ["y"], attributes: [NamedAttribute("perm", .ints([0, 2, 1]))]),
+        ], inputs: [("x", [2, 23, 10])], outputs: ["y"],
+           initializers: ["w": try Self.tensor([10, 17], seed: 22), "bias": try Self.tensor([17], seed: 23)])
+        let counts = try check(m, ["x": try Self.tensor([2, 23, 10], seed: 24)], kinds: ["MatMul+bias+act+Transpose"])
+        #expect(counts.count == 1, "\(counts)")
+    }
+
     /// softmax(Q·Kᵀ · s) · V with two heads, K transposed by a Transpose node; with the
     /// scores also a graph output the three nodes run on their own kernels instead.
     @Test(arguments: [false, true])
