@@ -160,6 +160,7 @@ enum TensorOpsPath {
         value = next.outputs[0]
         guard let (k, second) = soleReader(of: value, after: j, b), second.opType == "MatMul", second.inputs.count == 2,
               second.inputs[0] == value, second.inputs[1] != value, b.isPlanned(second.inputs[1]),
+              ConvPath.availableBefore(second.inputs[1], index: i, b),
               let vd = b.dims(second.inputs[1]), vd.count >= 2, let final = second.outputs.first, let fd = b.dims(final),
               let context = try? MatMulShape(a: od, b: vd), context.outputDims == fd, context.batches == scores.batches,
               context.aIndex.enumerated().allSatisfy({ $0.offset == $0.element }), scores.k >= 1, scores.n >= 1 else { return nil }

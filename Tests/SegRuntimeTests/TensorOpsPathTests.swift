@@ -84,6 +84,20 @@ import Testing
                   kinds: scoresAreOutput ? ["MatMul+scale", "Softmax", "MatMul", "Transpose"] : ["Attention", "Transpose"])
     }
 
+    /// V computed after the scores: the fused step would read it too early, so the three
+    /// nodes keep their own steps.
+    @Test func attentionWaitsForALateV() throws {
+        let m = Self.model([
+            Node(opType: "MatMul", inputs: ["q", "kt"], outputs: ["scores"]),
+            Node(opType: "Softmax", inputs: ["scores"], outputs: ["p"]),
+            Node(opType: "Relu", inputs: ["x"], outputs: ["v"]),
+            Node(opType: "MatMul", inputs: ["p", "v"], outputs: ["y"]),
+        ], inputs: [("q", [9, 4]), ("kt", [4, 6]), ("x", [6, 5])], outputs: ["y"])
+        let counts = try check(m, ["q": try Self.tensor([9, 4], seed: 25), "kt": try Self.tensor([4, 6], seed: 26),
+                                   "x": try Self.tensor([6, 5], seed: 27)], kinds: ["MatMul", "Softmax"])
+        #expect(counts["Attention"] == nil, "\(counts)")
+    }
+
     @Test func exportedGeluChainFusesIntoTheErf() throws {
         let m = Self.model([
             Node(opType: "Div", inputs: ["x", "sqrt2"], outputs: ["t"]),
