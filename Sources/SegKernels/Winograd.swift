@@ -20,6 +20,8 @@ final class WinogradConv3x3: @unchecked Sendable {
     let transformed: [PackedMatrix]
     /// Tiles per block: a multiple of 8 (vector width) that keeps V and M near L2 size.
     let blockTiles: Int
+    /// Row k of a block's V_ξ starts k·blockTiles floats in (the GEMM reads it in place).
+    let rowOffsets: [Int]
 
     /// Worth it where the implicit GEMM suffers most (few channels, large maps) and the
     /// transformed weights (16·Cin·Cout floats) stay cache-sized.
@@ -48,7 +50,8 @@ final class WinogradConv3x3: @unchecked Sendable {
         height = s.height; width = s.width
         padTop = s.pads.top; padLeft = s.pads.left
         outH = s.outputHeight; outW = s.outputWidth
-        blockTiles = max(16, min(64, (32_768 / max(cin, cout)) / 8 * 8))
+        blockTiles = max(16, min(64, (32_768 / max(cin, cout)) / 16 * 16))
+        rowOffsets = (0..<s.inputChannels).map { [blockTiles] in $0 * blockTiles }
         // U = G g Gᵀ with G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]].
         var u = [Float](repeating: 0, count: 16 * cout * cin)
         for o in 0..<cout {
@@ -99,11 +102,17 @@ final class WinogradConv3x3: @unchecked Sendable {
                 let count = min(t, tilesW - tx0)
                 let x = input + image * cin * height * width
                 transformInput(x, ty: ty, tx0: tx0, count: count, into: v)
-                for xi in 0..<16 {
-                    // Inside a pool task the pool is busy, so this GEMM runs on this thread.
-                    GemmDriver(m: cout, n: count, k: cin, a: .packed(transformed[xi]),
-                               b: .strided(StridedOperand(base: v + xi * cin * t, outerStride: 1, depthStride: t)),
-                               alpha: 1, beta: 0, c: m + xi * cout * t, ldc: t, epilogue: .none, context: context).run()
+                rowOffsets.withUnsafeBufferPointer { offsets in
+                    guard let offsetBase = offsets.baseAddress else { return }
+                    for xi in 0..<16 {
+                        // V_ξ's rows are read in place (full 16-tile panels); inside a pool
+                        // task the pool is busy, so this GEMM runs on this thread.
+                        let base = UnsafePointer(v + xi * cin * t)
+                        let b = GemmB.direct(DirectOperand(geometry: .pointwise(base: base, columns: count), offsets: offsetBase,
+                                                           fallback: .strided(StridedOperand(base: base, outerStride: 1, depthStride: t))))
+                        GemmDriver(m: cout, n: count, k: cin, a: .packed(transformed[xi]), b: b,
+                                   alpha: 1, beta: 0, c: m + xi * cout * t, ldc: t, epilogue: .none, context: context).run()
+                    }
                 }
                 let planeOffset = image * cout * outH * outW
                 transformOutput(m, ty: ty, tx0: tx0, count: count, output: output + planeOffset, bias: bias,
