@@ -91,22 +91,27 @@ import Testing
         #expect(throws: KernelError.self) { try MatMulShape(a: [2, 3, 4], b: [3, 4, 2]) }
     }
 
-    @Test func attentionMatchesItsThreeSteps() throws {
-        // Q [2, 1, 131, 5] (two batches), Kᵀ [1, 3, 5, 23] broadcast, V [2, 3, 23, 7]: six products,
-        // more rows than one block.
-        let scores = try MatMulShape(a: [2, 1, 131, 5], b: [1, 3, 5, 23])
-        let second = try MatMulShape(a: scores.outputDims, b: [2, 3, 23, 7])
-        let q = randomValues(2 * 131 * 5, seed: 51), kt = randomValues(3 * 5 * 23, seed: 52), v = randomValues(6 * 23 * 7, seed: 53)
+    /// (Q, Kᵀ, V) shapes: batches broadcast, ragged row blocks and tiles, and depths past one
+    /// packed block (Tile.kc) in both products.
+    static let attentionCases: [([Int], [Int], [Int])] = [
+        ([2, 1, 131, 5], [1, 3, 5, 23], [2, 3, 23, 7]), ([1, 13, 260], [1, 260, 300], [1, 300, 20]),
+    ]
+
+    @Test(arguments: attentionCases)
+    func attentionMatchesItsThreeSteps(_ qd: [Int], _ kd: [Int], _ vd: [Int]) throws {
+        let scores = try MatMulShape(a: qd, b: kd)
+        let second = try MatMulShape(a: scores.outputDims, b: vd)
+        let q = randomValues(qd.reduce(1, *), seed: 51), kt = randomValues(kd.reduce(1, *), seed: 52), v = randomValues(vd.reduce(1, *), seed: 53)
         var s = [Float](repeating: 0, count: scores.outputDims.reduce(1, *))
         try matmul(scores, alpha: 0.7, a: q, b: kt, c: &s, context: contexts[0])
         var p = s
-        try softmax(s, &p, rows: s.count / 23, length: 23)
+        try softmax(s, &p, rows: s.count / scores.n, length: scores.n)
         var expected = [Float](repeating: 0, count: second.outputDims.reduce(1, *))
         try matmul(second, a: p, b: v, c: &expected, context: contexts[0])
         for context in contexts {
             var o = [Float](repeating: .nan, count: expected.count)
             try attention(scores: scores, context: second, scale: 0.7, q: q, keys: kt, v: v, output: &o, context: context)
-            expectClose(o, expected, rtol: 1e-5, atol: 1e-6, "attention \(describe(context))")
+            expectClose(o, expected, rtol: 1e-5, atol: 1e-6, "attention \(qd) \(describe(context))")
         }
     }
 
