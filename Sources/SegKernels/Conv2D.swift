@@ -87,9 +87,18 @@ public final class Conv2D: @unchecked Sendable {
     /// `.winograd`: the transformed weights and tile loops. Else nil.
     let winograd: WinogradConv3x3?
 
+    /// Pointwise convs read B in place only when a channel plane is at most this many bytes.
+    /// Off by default: with plane-sized strides between depth rows every row is a new page,
+    /// and reading in place was 1.35× slower than packing on the LRASPP model.
     static let directPointwiseMaxPlaneBytes: Int = {
-        guard let v = getenv("SEGSLIM_DIRECT_PW") else { return 4096 }
-        return Int(String(cString: v)) ?? 4096
+        guard let v = getenv("SEGSLIM_DIRECT_PW") else { return 0 }
+        return Int(String(cString: v)) ?? 0
+    }()
+
+    /// SEGSLIM_DIRECT=0 packs every implicit-GEMM panel (for A/B measurements).
+    static let directConvEnabled: Bool = {
+        guard let v = getenv("SEGSLIM_DIRECT") else { return true }
+        return String(cString: v) != "0"
     }()
 
     /// SEGSLIM_WINOGRAD=0 turns the Winograd path off (for A/B measurements).
@@ -142,7 +151,7 @@ public final class Conv2D: @unchecked Sendable {
         let inPlane = shape.height * shape.width
         if isPointwise && inPlane * 4 <= Self.directPointwiseMaxPlaneBytes {
             directOffsets = (0..<cinG).map { $0 * inPlane }
-        } else if shape.strideW == 1 {
+        } else if !isPointwise && shape.strideW == 1 && Self.directConvEnabled {
             directOffsets = (0..<(cinG * taps)).map { k in
                 let c = k / taps, tap = k % taps
                 return c * inPlane + (tap / shape.kernelW) * shape.dilationH * shape.width + (tap % shape.kernelW) * shape.dilationW
