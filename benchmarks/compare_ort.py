@@ -4,8 +4,8 @@
 For each model: ORT (CPU provider, intra_op_num_threads = N, sequential execution, all graph
 optimizations) and segslim (`model/benchmark` through the Python client, same thread count) on
 the same input shape, interleaved round by round so machine noise hits both alike. Prints p50s,
-the p50 ratio (segslim / ORT; below 1.0 is faster), peak RSS of each (ORT measured in a fresh
-subprocess per model), and the max |segslim − ORT| on one input.
+the p50 ratio (segslim / ORT; below 1.0 is faster), peak RSS of each (each measured in a fresh
+process that loads the model and runs it three times), and the max |segslim − ORT| on one input.
 
     swift build -c release
     tools/.venv/bin/python benchmarks/compare_ort.py [MODEL.onnx ...] [--threads 1 2] [--runs 20] [--batch 1 4]
@@ -52,6 +52,16 @@ print([int(l.split()[1]) * 1024 for l in open('/proc/self/status') if l.startswi
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return int(out.stdout.strip().splitlines()[-1])
+
+
+def segslim_peak_rss(daemon, path, shape, threads, runs):
+    """Peak RSS of a fresh daemon that loads the model and runs it `runs` times: the same
+    protocol as `ort_peak_rss`, so neither side carries the other's history."""
+    with segslim.Client.spawn(daemon_path=daemon) as client:
+        client.initialize()
+        mid = client.request("model/load", {"path": path})["id"]
+        r = client.request("model/benchmark", {"id": mid, "runs": runs, "warmup": 0, "threads": threads, "inputShape": shape})
+        return r["peakRSSBytes"]
 
 
 def input_shape(sess, batch):
@@ -108,7 +118,6 @@ def main():
                         # allocates and first-touches its arena; ORT's session is long warm.
                         r = client.request("model/benchmark", {"id": mid, "runs": per_round, "warmup": 1, "threads": threads, "inputShape": shape})
                         ours_times.append(r["p50Ms"])
-                    peak = client.request("model/benchmark", {"id": mid, "runs": 1, "warmup": 0, "threads": threads, "inputShape": shape})["peakRSSBytes"]
                     # Accuracy on the same input.
                     ref = sess.run(None, {name: x})[0]
                     import base64
@@ -124,6 +133,7 @@ def main():
                         ref_err = float(np.abs(ours - oracle).max() / max(np.abs(oracle).max(), 1e-12))
                 ort_p50, ours_p50 = statistics.median(ort_times), statistics.median(ours_times)
                 ort_rss = ort_peak_rss(path, shape, threads, 3)
+                peak = segslim_peak_rss(args.daemon, path, shape, threads, 3)
                 rows.append({"model": os.path.basename(path), "threads": threads, "batch": batch, "ortP50Ms": ort_p50, "segslimP50Ms": ours_p50,
                              "ratio": ours_p50 / ort_p50, "ortPeakRSSBytes": ort_rss, "segslimPeakRSSBytes": peak,
                              "maxRelError": err, "argmaxAgreement": agree, "referenceMaxRelError": ref_err})
