@@ -43,10 +43,11 @@ public struct PointwiseStage: @unchecked Sendable {
     }
 }
 
-/// y = stages(op(x)) over `count` floats; `y` may be `x`. Works in blocks that stay in L1:
-/// the unary op writes a block, then each stage passes over it. Split over the pool.
+/// y = stages(op(inputScale · x)) over `count` floats; `y` may be `x`. Works in blocks that
+/// stay in L1: the unary op writes a block, then each stage passes over it. Split over the pool.
 public func pointwise(_ operation: UnaryOperation, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int,
-                      stages: [PointwiseStage] = [], context: KernelContext = .shared) {
+                      inputScale: Float = 1, stages: [PointwiseStage] = [], context: KernelContext = .shared) {
+    let scale = SIMD8<Float>(repeating: inputScale)
     let block = 2048
     let blocks = (max(count, 0) + block - 1) / block
     context.pool.parallelFor(blocks) { range in
@@ -55,15 +56,22 @@ public func pointwise(_ operation: UnaryOperation, _ x: UnsafePointer<Float>, _ 
             let src = x + start, dst = y + start
             var i = 0
             switch operation {
-            case .identity: if UnsafePointer(dst) != src { dst.update(from: src, count: n) }
-            case .erf: while i + 8 <= n { store8(vectorErf(load8(src + i)), dst + i); i += 8 }
-            case .sqrt: while i + 8 <= n { store8(load8(src + i).squareRoot(), dst + i); i += 8 }
-            case .gelu, .geluTanh: while i + 8 <= n { store8(operation.apply(load8(src + i)), dst + i); i += 8 }
+            // x · 1 is x exactly, so the scale needs no separate unscaled path.
+            case .identity:
+                if inputScale != 1 {
+                    while i + 8 <= n { store8(load8(src + i) * scale, dst + i); i += 8 }
+                } else {
+                    if UnsafePointer(dst) != src { dst.update(from: src, count: n) }
+                    i = n
+                }
+            case .erf: while i + 8 <= n { store8(vectorErf(load8(src + i) * scale), dst + i); i += 8 }
+            case .sqrt: while i + 8 <= n { store8((load8(src + i) * scale).squareRoot(), dst + i); i += 8 }
+            case .gelu, .geluTanh: while i + 8 <= n { store8(operation.apply(load8(src + i) * scale), dst + i); i += 8 }
             }
-            if i < n, operation != .identity {
+            if i < n {
                 var v = SIMD8<Float>()
                 for l in 0..<(n - i) { v[l] = src[i + l] }
-                let r = operation.apply(v)
+                let r = operation.apply(v * scale)
                 for l in 0..<(n - i) { dst[i + l] = r[l] }
             }
             for stage in stages {

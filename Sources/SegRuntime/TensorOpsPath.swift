@@ -269,9 +269,14 @@ enum TensorOpsPath {
 
     /// Erf / Gelu / Sqrt, with following Add/Sub/Mul/Div by a scalar constant or a same-shape
     /// value folded in (Erf → +1 → ·x → ·0.5 is exported GELU).
-    static func unary(_ i: Int, _ b: PlanBuilder, _ consumed: inout Set<Int>, out: String, od: [Int]) -> PlanBuilder.Pending? {
+    /// With `scaled`, the input is first multiplied by a scalar: the node at `index` (a Div or
+    /// Mul by a constant, before this one) computed `input · scale` and is folded in too.
+    static func unary(_ i: Int, _ b: PlanBuilder, _ consumed: inout Set<Int>, out: String, od: [Int],
+                      scaled: (index: Int, input: String, scale: Float, kind: String)? = nil) -> PlanBuilder.Pending? {
         let node = b.nodes[i]
-        guard node.inputs.count == 1, node.outputs.count == 1, let x = node.inputs.first, b.isPlanned(x), b.dims(x) == od else { return nil }
+        guard node.inputs.count == 1, node.outputs.count == 1, let x = scaled?.input ?? node.inputs.first, b.isPlanned(x),
+              b.dims(x) == od else { return nil }
+        let stepIndex = scaled?.index ?? i, inputScale = scaled?.scale ?? 1
         let operation: UnaryOperation
         switch node.opType {
         case "Erf": operation = .erf
@@ -284,7 +289,7 @@ enum TensorOpsPath {
             }
         }
         var stages: [(PointwiseStep.Stage, String?)] = []
-        var writes = out, kind = node.opType, last = i
+        var writes = out, kind = (scaled.map { $0.kind + "+" } ?? "") + node.opType, last = i
         let ops: [String: ArithmeticOperation] = ["Add": .add, "Sub": .sub, "Mul": .mul, "Div": .div]
         while stages.count < 6, let (j, next) = soleReader(of: writes, after: last, b), let op = ops[next.opType],
               next.inputs.count == 2, b.dims(next.outputs[0]) == od {
@@ -293,7 +298,7 @@ enum TensorOpsPath {
             if other == writes { break }
             if let s = floats(other, b), s.count == 1 {
                 stages.append((.init(operation: op, operand: .constant(ConstantFloats(s)), scalar: true, operandFirst: !first), nil))
-            } else if b.isPlanned(other), b.dims(other) == od, ConvPath.availableBefore(other, index: i, b) {
+            } else if b.isPlanned(other), b.dims(other) == od, ConvPath.availableBefore(other, index: stepIndex, b) {
                 stages.append((.init(operation: op, operand: .slot(slotPlaceholder), scalar: false, operandFirst: !first), other))
             } else {
                 break
@@ -310,7 +315,8 @@ enum TensorOpsPath {
                 if let name { stage.operand = .slot(slot(name)) }
                 return stage
             }
-            return PointwiseStep(operation: operation, input: slot(x), output: slot(writes), stages: resolved, context: b.context, kind: kind)
+            return PointwiseStep(operation: operation, inputScale: inputScale, input: slot(x), output: slot(writes), stages: resolved,
+                                 context: b.context, kind: kind)
         }
     }
 
@@ -332,6 +338,17 @@ enum TensorOpsPath {
         guard let op = ops[node.opType], b.isPlanned(aName) || b.isPlanned(bName),
               let (aSource, ad) = source(aName, b), let (bSource, bd) = source(bName, b, convert: op == .pow),
               let shape = try? BroadcastShape(a: ad, b: bd), shape.outputDims == od else { return nil }
+        // x ÷ c (or x · c) read only by an Erf: the scale moves into the Erf step (exported GELU
+        // starts Div(x, √2) → Erf).
+        if op == .div || op == .mul, let (j, next) = soleReader(of: out, after: i, b), next.opType == "Erf", b.dims(next.outputs[0]) == od {
+            let xIsFirst = b.isPlanned(aName) && ad == od
+            let (x, c) = xIsFirst ? (aName, bName) : (bName, aName)
+            if op == .mul || xIsFirst, b.isPlanned(x), b.dims(x) == od, let v = floats(c, b), let s = v.first, s != 0, v.allSatisfy({ $0 == s }),
+               let step = unary(j, b, &consumed, out: next.outputs[0], od: od, scaled: (i, x, op == .div ? 1 / s : s, node.opType)) {
+                consumed.insert(j)
+                return step
+            }
+        }
         var writes = out, activation: Activation = .none, kind = node.opType
         if let (j, actNode, act) = FastPath.fusableActivation(after: out, from: i, b), let ka = act.kernelActivation, let o = actNode.outputs.first {
             consumed.insert(j)

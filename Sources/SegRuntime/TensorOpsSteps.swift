@@ -187,6 +187,8 @@ struct PointwiseStep: Step {
         var operandFirst: Bool
     }
     let operation: UnaryOperation
+    /// The input is multiplied by this first.
+    let inputScale: Float
     let input: Slot
     let output: Slot
     let stages: [Stage]
@@ -199,6 +201,7 @@ struct PointwiseStep: Step {
             return s.scalar ? PointwiseStage(s.operation, scalar: p[0], operandFirst: s.operandFirst)
                             : PointwiseStage(s.operation, tensor: p, operandFirst: s.operandFirst)
         }
-        pointwise(operation, arena.pointer(input), arena.pointer(output), count: output.count, stages: kernelStages, context: context)
+        pointwise(operation, arena.pointer(input), arena.pointer(output), count: output.count, inputScale: inputScale,
+                  stages: kernelStages, context: context)
     }
 }

@@ -232,6 +232,10 @@ import Testing
         var worst = 0.0
         for (v, r) in zip(x, y) { worst = max(worst, abs(Double(r) - erf(Double(v)))) }
         #expect(worst < 3e-7, "max |erf error| \(worst)")
+        pointwise(.erf, x, &y, count: x.count, inputScale: 0.707_106_78)
+        worst = 0
+        for (v, r) in zip(x, y) { worst = max(worst, abs(Double(r) - erf(Double(v * 0.707_106_78)))) }
+        #expect(worst < 3e-7, "max |erf(x/√2) error| \(worst)")
         var nan: [Float] = [.nan]
         pointwise(.erf, nan, &nan, count: 1)
         #expect(nan[0].isNaN)

@@ -111,6 +111,22 @@ import Testing
         #expect(counts["Add"] == nil && counts["Mul"] == nil, "\(counts)")
     }
 
+    /// The Div by √2 in front of the Erf folds in as well when it reaches this path (here a
+    /// broadcast [C] constant whose values are all √2).
+    @Test func geluDivisorFoldsIntoTheErfStep() throws {
+        let m = Self.model([
+            Node(opType: "Div", inputs: ["x", "sqrt2"], outputs: ["t"]),
+            Node(opType: "Erf", inputs: ["t"], outputs: ["e"]),
+            Node(opType: "Add", inputs: ["e", "one"], outputs: ["e1"]),
+            Node(opType: "Mul", inputs: ["x", "e1"], outputs: ["xe"]),
+            Node(opType: "Mul", inputs: ["xe", "half"], outputs: ["y"]),
+        ], inputs: [("x", [1, 37, 4])], outputs: ["y"],
+           initializers: ["sqrt2": try Tensor(dims: [4], scalars: [Float](repeating: 1.4142135, count: 4)),
+                          "one": Tensor(scalar: Float(1)), "half": Tensor(scalar: Float(0.5))])
+        let counts = try check(m, ["x": try Self.tensor([1, 37, 4], seed: 28)], kinds: ["Div+Erf+Add+Mul+Mul"])
+        #expect(counts.count == 1, "\(counts)")
+    }
+
     @Test(arguments: ["none", "tanh"])
     func geluOperator(_ approximate: String) throws {
         let m = Self.model([Node(opType: "Gelu", inputs: ["x"], outputs: ["y"], attributes: [NamedAttribute("approximate", .string(approximate))])],
