@@ -26,6 +26,9 @@ struct Im2colOperand: @unchecked Sendable {
     let padTop: Int, padLeft: Int
     let dilationH: Int, dilationW: Int
     let outW: Int
+    /// Floats between channel planes: height·width, or more when `input` is a band of rows
+    /// of a taller image.
+    var channelStride: Int = 0
 
     /// Same panel layout as `StridedOperand.pack` with width 16. Each 16-column panel is
     /// cut into runs that lie in one output row; a run's inputs for one depth row are then
@@ -34,7 +37,7 @@ struct Im2colOperand: @unchecked Sendable {
     func pack(columns: Range<Int>, depth: Range<Int>, into dst: UnsafeMutablePointer<Float>) {
         let kc = depth.count
         let taps = kernelH * kernelW
-        let plane = height * width
+        let plane = channelStride > 0 ? channelStride : height * width
         withUnsafeTemporaryAllocation(of: Int.self, capacity: 3 * kc) { table in
             // Per depth row: channel offset, dy, dx (no divisions in the panel loop).
             for d in 0..<kc {

@@ -90,6 +90,12 @@ private func referenceConv(_ s: Conv2DShape, batch: Int, x: [Float], w: [Float],
                      pads: (1, 0, 0, 1)), .winograd),
         (Conv2DShape(inputChannels: 8, height: 9, width: 37, outputChannels: 8, kernelH: 3, kernelW: 3,
                      strides: (2, 2), pads: (1, 1, 1, 1)), .implicitGEMM),
+        // Dilation as large as the map (DeepLab ASPP): row bands over the valid kernel rows,
+        // stride 1 and 2, asymmetric pads.
+        (Conv2DShape(inputChannels: 3, height: 9, width: 20, outputChannels: 7, kernelH: 3, kernelW: 3,
+                     pads: (4, 4, 4, 4), dilations: (4, 4)), .implicitGEMM),
+        (Conv2DShape(inputChannels: 5, height: 11, width: 19, outputChannels: 6, kernelH: 3, kernelW: 3,
+                     strides: (2, 1), pads: (6, 2, 5, 2), dilations: (5, 2)), .implicitGEMM),
     ]
 
     @Test(arguments: contexts.indices)
@@ -173,5 +179,18 @@ private func referenceConv(_ s: Conv2DShape, batch: Int, x: [Float], w: [Float],
         #expect(!WinogradConv3x3.isProfitable(shape(64, 64, stride: 2)))
         #expect(!WinogradConv3x3.isProfitable(shape(64, 64, dilation: 2)))
         #expect(!WinogradConv3x3.isProfitable(shape(64, 64, groups: 2)))
+    }
+}
+
+@Suite struct RowBandTests {
+    @Test func largeDilationOnASmallMapSplitsIntoRowBands() throws {
+        let shape = Conv2DShape(inputChannels: 3, height: 9, width: 20, outputChannels: 7, kernelH: 3, kernelW: 3,
+                                pads: (4, 4, 4, 4), dilations: (4, 4))
+        let conv = try Conv2D(shape: shape, weights: randomValues(7 * 3 * 9, seed: 1), bias: nil)
+        // Rows 0–3 read kernel rows 1–2, row 4 all three, rows 5–8 rows 0–1.
+        #expect(conv.rowBands.map(\.rows) == [0..<4, 4..<5, 5..<9])
+        #expect(conv.rowBands.map(\.kernelRows) == [1..<3, 0..<3, 0..<2])
+        let plain = Conv2DShape(inputChannels: 3, height: 9, width: 20, outputChannels: 7, kernelH: 3, kernelW: 3, pads: (1, 1, 1, 1))
+        #expect(try Conv2D(shape: plain, weights: randomValues(7 * 3 * 9, seed: 1), bias: nil).rowBands.isEmpty)
     }
 }
