@@ -210,6 +210,20 @@ struct GemmDriver {
     /// Edge tiles: the kernel wrote alpha·A·B into a full 6×16 scratch tile.
     private func merge(_ tile: UnsafeMutablePointer<Float>, into cTile: UnsafeMutablePointer<Float>,
                        rows: Int, columns: Int, beta: Float) {
+        if columns == Tile.nr {
+            // Full-width edge tiles (M not a multiple of 6: every conv with 16, 40 or 112
+            // output channels) are common at high resolution: two vectors per row.
+            let b8 = SIMD8<Float>(repeating: beta)
+            for r in 0..<rows {
+                let src = tile + r * Tile.nr, dst = cTile + r * ldc
+                if beta == 0 {
+                    store8(load8(src), dst); store8(load8(src + 8), dst + 8)
+                } else {
+                    store8(load8(src) + b8 * load8(dst), dst); store8(load8(src + 8) + b8 * load8(dst + 8), dst + 8)
+                }
+            }
+            return
+        }
         for r in 0..<rows {
             for j in 0..<columns {
                 let v = tile[r * Tile.nr + j]
