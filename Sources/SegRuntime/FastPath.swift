@@ -59,6 +59,9 @@ enum FastPath {
         switch node.opType {
         case "Add", "Sub", "Mul", "Div":
             guard inputs.count == 2, node.outputs.count == 1, let outDims = b.dims(out) else { return nil }
+            // Sub/Div have no SegKernels loop below (BinaryStep is scalar): the tensor-ops
+            // path's vectorised broadcast (and its folds into a following Erf) first.
+            if node.opType == "Sub" || node.opType == "Div", let p = try TensorOpsPath.select(i, in: b, consumed: &consumed) { return p }
             let op: BinaryStep.Op = ["Add": .add, "Sub": .sub, "Mul": .mul, "Div": .div][node.opType] ?? .add
             // The full-size operand is `a`; the other may be smaller (broadcast) or constant.
             var (aName, bName, swapped) = (inputs[0], inputs[1], false)
