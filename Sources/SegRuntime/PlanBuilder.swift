@@ -112,6 +112,17 @@ struct PlanBuilder {
             }
         }
 
+        // Dead steps: a fused kernel can consume a node whose inputs were produced by steps
+        // nobody else reads (an INT8 conv reads its weight codes directly, leaving the weight's
+        // DequantizeLinear behind, which re-dequantized 2.4M-element weights every run).
+        var needed = Set(model.graph.outputs.map(\.name))
+        var live = [Bool](repeating: false, count: pending.count)
+        for s in pending.indices.reversed() where pending[s].writes.contains(where: needed.contains) {
+            live[s] = true
+            needed.formUnion(pending[s].reads)
+        }
+        pending = pending.indices.filter { live[$0] }.map { pending[$0] }
+
         // Aliased reshapes: every name maps to the value that owns the memory.
         var owner: [String: String] = [:]
         for p in pending {

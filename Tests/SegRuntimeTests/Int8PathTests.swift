@@ -130,6 +130,28 @@ import Testing
         #expect(off * 20 <= actual.count, "\(off) of \(actual.count) outputs differ")
     }
 
+    /// A weight too large for constant folding (> 1M elements) keeps its DequantizeLinear in
+    /// the graph; the INT8 conv reads the codes directly, so that DQ is dead and must not run
+    /// (it re-dequantized ResNet's 512×512×3×3 weights every run, 55 ms on a U-Net).
+    @Test func deadWeightDequantizeIsNotExecuted() throws {
+        var b = Builder()
+        b.g.inputs = [ValueInfo(name: "x", type: TensorType(elementType: .f32, shape: [.value(1), .value(512), .value(2), .value(2)]))]
+        var t = b.qdq("x", scale: 0.02, zeroPoint: 128)
+        t = try b.conv(t, xScale: 0.02, cin: 512, cout: 256, k: 3, pad: 1)
+        t = b.qdq(t, scale: 0.05, zeroPoint: 110)
+        b.g.nodes.append(Node(opType: "Identity", inputs: [t], outputs: ["y"]))
+        b.g.outputs = [ValueInfo(name: "y")]
+        let m = Model(graph: b.g, opsetImports: [OpsetImport(domain: "", version: 17)])
+        let x = try Tensor(dims: [1, 512, 2, 2], scalars: (0..<2048).map { Float(($0 * 37) % 101) / 101 * 4 - 2 })
+        let compiled = try Compiler(int8: true).compile(m, inputShapes: ["x": x.dims])
+        #expect(compiled.kernelCounts["QConv (im2col)"] == 1, "\(compiled.kernelCounts)")
+        var executed: [String] = []
+        let actual = try #require(try compiled.run(["x": x], profile: { kind, _ in executed.append(kind) })["y"]).scalars(as: Float.self)
+        #expect(!executed.contains("DequantizeLinear"), "\(executed)")
+        let expected = try #require(try ReferenceExecutor(model: m).run(["x": x])["y"]).scalars(as: Float.self)
+        #expect(zip(actual, expected).allSatisfy { abs($0 - $1) <= 0.05 * 1.01 }, "INT8 conv differs from the reference by more than one step")
+    }
+
     /// DQ → Conv → HardSwish | HardSigmoid | Sigmoid → Q (the quantizer's fuseActivations
     /// layout): one INT8 conv whose epilogue activates in float, equal to the reference up to
     /// rounding ties.
