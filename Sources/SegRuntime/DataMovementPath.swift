@@ -165,17 +165,28 @@ enum DataMovementPath {
     }
 
     /// Concat on any axis: per input, an [outer, block] copy into its column of the output.
+    /// Inputs are arena values or f32 constants (copied once at compile time).
     static func concat(_ node: Node, _ b: PlanBuilder, out: String, od: [Int]) -> PlanBuilder.Pending? {
         let inputs = node.inputs
-        guard !inputs.isEmpty, inputs.allSatisfy(b.isPlanned),
-              let axis = normalizedAxis(node[attribute: "axis"]?.intValue ?? 0, rank: od.count) else { return nil }
-        let dims = inputs.compactMap { b.dims($0) }
-        guard dims.count == inputs.count, dims.allSatisfy({ $0.count == od.count }),
-              dims.map({ $0[axis] }).reduce(0, +) == od[axis] else { return nil }
+        guard !inputs.isEmpty, let axis = normalizedAxis(node[attribute: "axis"]?.intValue ?? 0, rank: od.count) else { return nil }
+        var sources: [(name: String, constant: [Float]?)] = []
+        var dims: [[Int]] = []
+        for name in inputs {
+            if b.isPlanned(name), let d = b.dims(name) {
+                sources.append((name, nil)); dims.append(d)
+            } else if let c = b.constant(name), c.dtype == .f32, let values = try? c.scalars(as: Float.self) {
+                sources.append((name, values)); dims.append(c.dims)
+            } else {
+                return nil
+            }
+        }
+        guard dims.allSatisfy({ $0.count == od.count }), dims.map({ $0[axis] }).reduce(0, +) == od[axis] else { return nil }
         let blocks = dims.map { $0[axis...].reduce(1, *) }
         let outer = od[..<axis].reduce(1, *)
-        return .init(reads: inputs, writes: [out], kind: "Concat") { slot in
-            ConcatStep(inputs: inputs.map(slot), output: slot(out), blocks: blocks, batches: outer)
+        let reads = sources.filter { $0.constant == nil }.map(\.name)
+        return .init(reads: reads, writes: [out], kind: "Concat") { slot in
+            ConcatStep(inputs: sources.map { $0.constant.map { .constant($0) } ?? .slot(slot($0.name)) },
+                       output: slot(out), blocks: blocks, batches: outer)
         }
     }
 

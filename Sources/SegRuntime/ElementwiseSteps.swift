@@ -114,11 +114,16 @@ struct BinaryStep: Step {
     }
 }
 
-/// Concat along the channel axis for NCHW (batch 1 or any batch).
+/// Concat on any axis, as [outer, Σ blocks]: each input contributes its block per outer index.
+/// Inputs are arena values or constants (a zero pad concatenated to the image, say).
 struct ConcatStep: Step {
-    let inputs: [Slot]
+    enum Source: Sendable {
+        case slot(Slot)
+        case constant([Float])
+    }
+    let inputs: [Source]
     let output: Slot
-    /// Elements per batch item of each input (C_i·H·W).
+    /// Elements per outer index of each input (the product of its dims from the axis on).
     let blocks: [Int]
     let batches: Int
     var kind: String { "Concat" }
@@ -128,8 +133,15 @@ struct ConcatStep: Step {
         let outBlock = blocks.reduce(0, +)
         for bIdx in 0..<batches {
             var offset = bIdx * outBlock
-            for (slot, block) in zip(inputs, blocks) {
-                (y + offset).update(from: arena.pointer(slot) + bIdx * block, count: block)
+            for (source, block) in zip(inputs, blocks) {
+                switch source {
+                case .slot(let slot):
+                    (y + offset).update(from: arena.pointer(slot) + bIdx * block, count: block)
+                case .constant(let values):
+                    values.withUnsafeBufferPointer { v in
+                        if let base = v.baseAddress { (y + offset).update(from: base + bIdx * block, count: block) }
+                    }
+                }
                 offset += block
             }
         }

@@ -71,4 +71,20 @@ import Testing
         let compiled = try compare(m, ["x": try Self.input([1, 2, 4, 4])])
         #expect(compiled.kernelCounts["Slice"] == 1 && compiled.kernelCounts["Concat"] == 1)
     }
+
+    /// The exporters' padding idiom: the image concatenated with a constant block of zeros
+    /// along H, then sliced back after the network.
+    @Test func concatWithAConstantOperand() throws {
+        var g = Graph(name: "pad")
+        g.inputs = [ValueInfo(name: "x", type: TensorType(elementType: .f32, shape: [.value(1), .value(3), .value(5), .value(4)]))]
+        g.initializers["zeros"] = try Tensor(dims: [1, 3, 3, 4], scalars: (0..<36).map { Float($0) * 0.5 })
+        g.nodes = [
+            Node(opType: "Relu", inputs: ["x"], outputs: ["a"]),
+            Node(opType: "Concat", inputs: ["a", "zeros"], outputs: ["y"], attributes: [NamedAttribute("axis", .int(2))]),
+        ]
+        g.outputs = [ValueInfo(name: "y")]
+        let m = Model(graph: g, opsetImports: [OpsetImport(domain: "", version: 17)])
+        let compiled = try compare(m, ["x": try Self.input([1, 3, 5, 4])])
+        #expect(compiled.kernelCounts["Concat"] == 1, "\(compiled.kernelCounts)")
+    }
 }
