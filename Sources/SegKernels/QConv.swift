@@ -148,6 +148,12 @@ struct QIm2col: QRowGather, @unchecked Sendable {
                     d += span
                     continue
                 }
+                if s.dilationW == 1 && iy >= 0 && iy < s.height && ix0 >= 0 && ix0 + s.kernelW <= s.width {
+                    // Adjacent NHWC pixels: the kernel row's kW·c bytes are one run.
+                    d.update(from: base + (iy * s.width + ix0) * c, count: span)
+                    d += span
+                    continue
+                }
                 for kx in 0..<s.kernelW {
                     let ix = ox * s.strideW - s.pads.left + kx * s.dilationW
                     if iy >= 0 && iy < s.height && ix >= 0 && ix < s.width {
