@@ -167,7 +167,8 @@ public final class Conv2D: @unchecked Sendable {
         let inPlane = shape.height * shape.width
         if isPointwise && inPlane * 4 <= Self.directPointwiseMaxPlaneBytes {
             directOffsets = (0..<cinG).map { $0 * inPlane }
-        } else if !isPointwise && shape.strideW == 1 && Self.directConvEnabled {
+        } else if !isPointwise && shape.strideW == 1 && Self.directConvEnabled && shape.outputWidth >= 48 {
+            // (Narrower maps have few interior panels: most would be packed one by one.)
             directOffsets = (0..<(cinG * taps)).map { k in
                 let c = k / taps, tap = k % taps
                 return c * inPlane + (tap / shape.kernelW) * shape.dilationH * shape.width + (tap % shape.kernelW) * shape.dilationW
