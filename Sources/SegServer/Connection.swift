@@ -236,6 +236,7 @@ public final class Connection: Sendable {
                                  progress: token.map { ProgressReporter(token: $0, writer: writer) } ?? .none)
         let stats = core.stats
         stats.requestStarted()
+        handler.admit?(ctx)
         let task = Task { [self] in
             let result: Result<JSONValue, ResponseError>
             do {

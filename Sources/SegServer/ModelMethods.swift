@@ -9,7 +9,8 @@ import SegTensor
 /// `model/load|info|unload|export|run`.
 extension ServerCore {
     static let modelMethods: [MethodHandler] = [
-        MethodHandler(method: "model/load") { ctx in try await ctx.core.loadModel(ctx) },
+        MethodHandler(method: "model/load", run: { ctx in try await ctx.core.loadModel(ctx) },
+                      admit: { ctx in ServerCore.announcedLoadID(ctx.params).map(ctx.core.models.announce) }),
         MethodHandler(method: "model/info") { ctx in
             let p = try ParamReader(ctx.params)
             try p.rejectUnknown(allowed: ["id"])
@@ -26,7 +27,18 @@ extension ServerCore {
         MethodHandler(method: "model/run") { ctx in try await ctx.core.runModel(ctx) },
     ]
 
+    /// The id a `model/load` with these params will ask for (its `id`, or the file's stem), as
+    /// announced on arrival; nil when the params are too malformed to tell.
+    static func announcedLoadID(_ params: JSONValue?) -> String? {
+        if let id = params?["id"]?.stringValue, !id.isEmpty { return id }
+        guard let path = params?["path"]?.stringValue, !path.isEmpty else { return nil }
+        return defaultID(for: URL(fileURLWithPath: path))
+    }
+
     func loadModel(_ ctx: RequestContext) async throws -> JSONValue {
+        // Until the id is reserved (or this load fails first), requests naming it wait.
+        var announced = Self.announcedLoadID(ctx.params)
+        defer { announced.map(models.withdraw) }
         let p = try ParamReader(ctx.params)
         try p.rejectUnknown(allowed: ["path", "id", "preprocessing"])
         let overrides = try Self.preprocessingOverrides(try p.optionalObject("preprocessing"))
@@ -38,6 +50,8 @@ extension ServerCore {
         let url = URL(fileURLWithPath: path)
         let fileBytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? 0
         let id = try await models.reserve(requested: requestedID, base: Self.defaultID(for: url))
+        announced.map(models.withdraw)
+        announced = nil
         var loaded: ModelStore.Entry? = nil
         do {
             // Refuse before reading: a file bigger than the whole budget cannot become resident.

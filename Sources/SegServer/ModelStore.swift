@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import SegGraph
 import SegProtocol
 import SegPipeline
@@ -52,7 +53,30 @@ public actor ModelStore {
     public var count: Int { entries.count }
     public var residentBytes: Int64 { entries.values.reduce(0) { $0 + $1.residentBytes } }
 
+    /// Ids of `model/load` requests received but not yet reserved, with how many: filled on
+    /// the reader thread (`announce`), so it is a lock, not actor state.
+    private nonisolated let announced = Mutex<[String: Int]>([:])
+
+    /// A load for `id` has arrived; requests for `id` wait until it is reserved or dropped.
+    public nonisolated func announce(_ id: String) {
+        announced.withLock { $0[id, default: 0] += 1 }
+    }
+
+    /// The announced load has reserved its id (or failed before it could).
+    public nonisolated func withdraw(_ id: String) {
+        announced.withLock { a in
+            if let n = a[id] { a[id] = n > 1 ? n - 1 : nil }
+        }
+    }
+
     public func entry(id: String) async throws(ResponseError) -> Entry {
+        // A load announced before this request but not yet started: give it the chance to
+        // reserve (bounded, in case its task never gets that far).
+        var polls = 0
+        while entries[id] == nil, loading[id] == nil, announced.withLock({ $0[id] != nil }), polls < 10_000 {
+            polls += 1
+            try? await Task.sleep(nanoseconds: 1_000_000)
+        }
         if loading[id] != nil {
             await withCheckedContinuation { loading[id, default: []].append($0) }
         }
