@@ -16,14 +16,37 @@ func microKernel(for isa: KernelISA) -> MicroKernel {
     return microKernelPortable
 }
 
+/// Where depth row d of a 16-wide B panel starts: packed panels (`base + 16·d`) or rows read
+/// in place (`origin + offsets[d]`, see `DirectOperand`). One kernel body serves both.
+protocol PanelRows {
+    func row(_ d: Int) -> UnsafePointer<Float>
+}
+
+struct PackedRows: PanelRows {
+    let base: UnsafePointer<Float>
+    @inline(__always) func row(_ d: Int) -> UnsafePointer<Float> { base + d * 16 }
+}
+
+struct OffsetRows: PanelRows {
+    let origin: UnsafePointer<Float>
+    let offsets: UnsafePointer<Int>
+    @inline(__always) func row(_ d: Int) -> UnsafePointer<Float> { origin + offsets[d] }
+}
+
 /// Portable version: twelve 8-lane accumulators, multiply then add (no FMA assumed).
 func microKernelPortable(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
                          _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float, _ beta: Float) {
+    portableTile(k, a, PackedRows(base: b), c, ldc, alpha, beta)
+}
+
+@inline(__always)
+func portableTile<R: PanelRows>(_ k: Int, _ a: UnsafePointer<Float>, _ rows: R,
+                                _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float, _ beta: Float) {
     withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 12) { acc in
         acc.initialize(repeating: .zero)
         var pa = a
-        var pb = b
-        for _ in 0..<k {
+        for d in 0..<k {
+            let pb = rows.row(d)
             let b0 = load8(pb)
             let b1 = load8(pb + 8)
             for r in 0..<6 {
@@ -32,7 +55,6 @@ func microKernelPortable(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer
                 acc[2 * r + 1] += av * b1
             }
             pa += 6
-            pb += 16
         }
         for r in 0..<6 {
             let row = c + r * ldc
@@ -50,6 +72,12 @@ func microKernelPortable(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer
 /// 15 of the 16 registers, which is why the tile is 6×16.
 func microKernelAVX2(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
                      _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float, _ beta: Float) {
+    avx2Tile(k, a, PackedRows(base: b), c, ldc, alpha, beta)
+}
+
+@inline(__always)
+func avx2Tile<R: PanelRows>(_ k: Int, _ a: UnsafePointer<Float>, _ rows: R,
+                            _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float, _ beta: Float) {
     var c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps()
     var c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps()
     var c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps()
@@ -57,8 +85,8 @@ func microKernelAVX2(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Flo
     var c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps()
     var c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps()
     var pa = a
-    var pb = b
-    for _ in 0..<k {
+    for d in 0..<k {
+        let pb = rows.row(d)
         let b0 = _mm256_loadu_ps(pb)
         let b1 = _mm256_loadu_ps(pb + 8)
         var av = _mm256_broadcast_ss(pa)
@@ -74,7 +102,6 @@ func microKernelAVX2(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Flo
         av = _mm256_broadcast_ss(pa + 5)
         c50 = _mm256_fmadd_ps(av, b0, c50); c51 = _mm256_fmadd_ps(av, b1, c51)
         pa += 6
-        pb += 16
     }
     let va = _mm256_set1_ps(alpha)
     @inline(__always) func put(_ v: __m256, _ p: UnsafeMutablePointer<Float>) {
@@ -109,75 +136,14 @@ func directMicroKernel(for isa: KernelISA) -> DirectMicroKernel {
 
 func directMicroKernelPortable(_ k: Int, _ a: UnsafePointer<Float>, _ origin: UnsafePointer<Float>, _ offsets: UnsafePointer<Int>,
                                _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float, _ beta: Float) {
-    withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 12) { acc in
-        acc.initialize(repeating: .zero)
-        var pa = a
-        for d in 0..<k {
-            let pb = origin + offsets[d]
-            let b0 = load8(pb), b1 = load8(pb + 8)
-            for r in 0..<6 {
-                let av = SIMD8<Float>(repeating: pa[r])
-                acc[2 * r] += av * b0
-                acc[2 * r + 1] += av * b1
-            }
-            pa += 6
-        }
-        for r in 0..<6 {
-            let row = c + r * ldc
-            for h in 0..<2 {
-                var v = acc[2 * r + h] * alpha
-                if beta != 0 { v += load8(row + 8 * h) * beta }
-                store8(v, row + 8 * h)
-            }
-        }
-    }
+    portableTile(k, a, OffsetRows(origin: origin, offsets: offsets), c, ldc, alpha, beta)
 }
 
 #if arch(x86_64)
-/// The AVX2 kernel's loop with one extra scalar load per depth step (the row offset).
+/// The AVX2 kernel with one extra scalar load per depth step (the row offset).
 func directMicroKernelAVX2(_ k: Int, _ a: UnsafePointer<Float>, _ origin: UnsafePointer<Float>, _ offsets: UnsafePointer<Int>,
                            _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float, _ beta: Float) {
-    var c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps()
-    var c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps()
-    var c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps()
-    var c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps()
-    var c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps()
-    var c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps()
-    var pa = a
-    for d in 0..<k {
-        let pb = origin + offsets[d]
-        let b0 = _mm256_loadu_ps(pb)
-        let b1 = _mm256_loadu_ps(pb + 8)
-        var av = _mm256_broadcast_ss(pa)
-        c00 = _mm256_fmadd_ps(av, b0, c00); c01 = _mm256_fmadd_ps(av, b1, c01)
-        av = _mm256_broadcast_ss(pa + 1)
-        c10 = _mm256_fmadd_ps(av, b0, c10); c11 = _mm256_fmadd_ps(av, b1, c11)
-        av = _mm256_broadcast_ss(pa + 2)
-        c20 = _mm256_fmadd_ps(av, b0, c20); c21 = _mm256_fmadd_ps(av, b1, c21)
-        av = _mm256_broadcast_ss(pa + 3)
-        c30 = _mm256_fmadd_ps(av, b0, c30); c31 = _mm256_fmadd_ps(av, b1, c31)
-        av = _mm256_broadcast_ss(pa + 4)
-        c40 = _mm256_fmadd_ps(av, b0, c40); c41 = _mm256_fmadd_ps(av, b1, c41)
-        av = _mm256_broadcast_ss(pa + 5)
-        c50 = _mm256_fmadd_ps(av, b0, c50); c51 = _mm256_fmadd_ps(av, b1, c51)
-        pa += 6
-    }
-    let va = _mm256_set1_ps(alpha)
-    @inline(__always) func put(_ v: __m256, _ p: UnsafeMutablePointer<Float>) {
-        if beta == 0 {
-            _mm256_storeu_ps(p, _mm256_mul_ps(v, va))
-        } else if beta == 1 && alpha == 1 {
-            _mm256_storeu_ps(p, _mm256_add_ps(v, _mm256_loadu_ps(p)))
-        } else {
-            _mm256_storeu_ps(p, _mm256_fmadd_ps(v, va, _mm256_mul_ps(_mm256_loadu_ps(p), _mm256_set1_ps(beta))))
-        }
-    }
-    put(c00, c); put(c01, c + 8)
-    put(c10, c + ldc); put(c11, c + ldc + 8)
-    put(c20, c + 2 * ldc); put(c21, c + 2 * ldc + 8)
-    put(c30, c + 3 * ldc); put(c31, c + 3 * ldc + 8)
-    put(c40, c + 4 * ldc); put(c41, c + 4 * ldc + 8)
-    put(c50, c + 5 * ldc); put(c51, c + 5 * ldc + 8)
+    avx2Tile(k, a, OffsetRows(origin: origin, offsets: offsets), c, ldc, alpha, beta)
 }
 #endif
 
