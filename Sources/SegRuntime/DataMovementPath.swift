@@ -169,13 +169,13 @@ enum DataMovementPath {
     static func concat(_ node: Node, _ b: PlanBuilder, out: String, od: [Int]) -> PlanBuilder.Pending? {
         let inputs = node.inputs
         guard !inputs.isEmpty, let axis = normalizedAxis(node[attribute: "axis"]?.intValue ?? 0, rank: od.count) else { return nil }
-        var sources: [(name: String, constant: [Float]?)] = []
+        var sources: [(name: String, constant: ConstantFloats?)] = []
         var dims: [[Int]] = []
         for name in inputs {
             if b.isPlanned(name), let d = b.dims(name) {
                 sources.append((name, nil)); dims.append(d)
             } else if let c = b.constant(name), c.dtype == .f32, let values = try? c.scalars(as: Float.self) {
-                sources.append((name, values)); dims.append(c.dims)
+                sources.append((name, ConstantFloats(values))); dims.append(c.dims)
             } else {
                 return nil
             }
@@ -185,7 +185,7 @@ enum DataMovementPath {
         let outer = od[..<axis].reduce(1, *)
         let reads = sources.filter { $0.constant == nil }.map(\.name)
         return .init(reads: reads, writes: [out], kind: "Concat") { slot in
-            ConcatStep(inputs: sources.map { $0.constant.map { .constant($0) } ?? .slot(slot($0.name)) },
+            ConcatStep(inputs: sources.map { $0.constant.map(FloatSource.constant) ?? .slot(slot($0.name)) },
                        output: slot(out), blocks: blocks, batches: outer)
         }
     }
@@ -227,7 +227,7 @@ enum DataMovementPath {
         let epsilon = node[attribute: "epsilon"]?.floatValue ?? 1e-5
         let (writes, activation, kind) = fuse(out, after: i, b, &consumed, base: "InstanceNormalization")
         return .init(reads: [x], writes: [writes], kind: kind) { slot in
-            InstanceNormStep(input: slot(x), output: slot(writes), scale: scale, bias: bias, epsilon: epsilon,
+            InstanceNormStep(input: slot(x), output: slot(writes), scale: ConstantFloats(scale), bias: ConstantFloats(bias), epsilon: epsilon,
                              activation: activation, context: b.context, kind: kind)
         }
     }
@@ -244,7 +244,7 @@ enum DataMovementPath {
         let shift = (0..<xd[1]).map { beta[$0] - mean[$0] * scale[$0] }
         let (writes, activation, kind) = fuse(out, after: i, b, &consumed, base: "BatchNormalization")
         return .init(reads: [x], writes: [writes], kind: kind) { slot in
-            ChannelAffineStep(input: slot(x), output: slot(writes), scale: scale, shift: shift, activation: activation,
+            ChannelAffineStep(input: slot(x), output: slot(writes), scale: ConstantFloats(scale), shift: ConstantFloats(shift), activation: activation,
                               context: b.context, kind: kind)
         }
     }

@@ -87,8 +87,8 @@ struct ReduceStep: Step {
 struct InstanceNormStep: Step {
     let input: Slot
     let output: Slot
-    let scale: [Float]
-    let bias: [Float]
+    let scale: ConstantFloats
+    let bias: ConstantFloats
     let epsilon: Float
     let activation: Activation
     let context: KernelContext
@@ -96,14 +96,9 @@ struct InstanceNormStep: Step {
 
     func execute(_ arena: Arena) throws {
         let d = input.dims
-        let channels = d[1], planes = d[0] * d[1], plane = d.dropFirst(2).reduce(1, *)
-        try scale.withUnsafeBufferPointer { s in
-            try bias.withUnsafeBufferPointer { bb in
-                guard let sp = s.baseAddress, let bp = bb.baseAddress else { return }
-                try instanceNormalization(input: arena.pointer(input), planes: planes, channels: channels, plane: plane, epsilon: epsilon,
-                                          scale: sp, bias: bp, output: arena.pointer(output), activation: activation, context: context)
-            }
-        }
+        try instanceNormalization(input: arena.pointer(input), planes: d[0] * d[1], channels: d[1], plane: d.dropFirst(2).reduce(1, *),
+                                  epsilon: epsilon, scale: scale.pointer, bias: bias.pointer, output: arena.pointer(output),
+                                  activation: activation, context: context)
     }
 }
 
@@ -111,20 +106,16 @@ struct InstanceNormStep: Step {
 struct ChannelAffineStep: Step {
     let input: Slot
     let output: Slot
-    let scale: [Float]
-    let shift: [Float]
+    let scale: ConstantFloats
+    let shift: ConstantFloats
     let activation: Activation
     let context: KernelContext
     let kind: String
 
     func execute(_ arena: Arena) throws {
         let d = input.dims
-        try scale.withUnsafeBufferPointer { s in
-            try shift.withUnsafeBufferPointer { t in
-                guard let sp = s.baseAddress, let tp = t.baseAddress else { return }
-                try channelAffine(input: arena.pointer(input), batch: d[0], channels: d[1], plane: d.dropFirst(2).reduce(1, *),
-                                  scale: sp, shift: tp, output: arena.pointer(output), activation: activation, context: context)
-            }
-        }
+        try channelAffine(input: arena.pointer(input), batch: d[0], channels: d[1], plane: d.dropFirst(2).reduce(1, *),
+                          scale: scale.pointer, shift: shift.pointer, output: arena.pointer(output),
+                          activation: activation, context: context)
     }
 }

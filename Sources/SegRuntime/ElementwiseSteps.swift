@@ -117,11 +117,7 @@ struct BinaryStep: Step {
 /// Concat on any axis, as [outer, Σ blocks]: each input contributes its block per outer index.
 /// Inputs are arena values or constants (a zero pad concatenated to the image, say).
 struct ConcatStep: Step {
-    enum Source: Sendable {
-        case slot(Slot)
-        case constant([Float])
-    }
-    let inputs: [Source]
+    let inputs: [FloatSource]
     let output: Slot
     /// Elements per outer index of each input (the product of its dims from the axis on).
     let blocks: [Int]
@@ -134,14 +130,7 @@ struct ConcatStep: Step {
         for bIdx in 0..<batches {
             var offset = bIdx * outBlock
             for (source, block) in zip(inputs, blocks) {
-                switch source {
-                case .slot(let slot):
-                    (y + offset).update(from: arena.pointer(slot) + bIdx * block, count: block)
-                case .constant(let values):
-                    values.withUnsafeBufferPointer { v in
-                        if let base = v.baseAddress { (y + offset).update(from: base + bIdx * block, count: block) }
-                    }
-                }
+                (y + offset).update(from: source.pointer(arena) + bIdx * block, count: block)
                 offset += block
             }
         }
