@@ -7,11 +7,50 @@ public enum Checksum {
         return c
     }
 
+    /// Slicing-by-8 tables: `crcTables[k][b]` is the CRC of byte b followed by k zero bytes, so
+    /// eight bytes advance the CRC with eight independent lookups instead of a chain of eight.
+    private static let crcTables: [UInt32] = {
+        var t = [UInt32](repeating: 0, count: 8 * 256)
+        for b in 0..<256 { t[b] = crcTable[b] }
+        for k in 1..<8 {
+            for b in 0..<256 {
+                let prev = t[(k - 1) * 256 + b]
+                t[k * 256 + b] = crcTable[Int(prev & 0xFF)] ^ (prev >> 8)
+            }
+        }
+        return t
+    }()
+
     /// Continues a CRC: pass the previous result as `crc` (0 to start).
     public static func crc32<C: Collection>(_ bytes: C, crc: UInt32 = 0) -> UInt32 where C.Element == UInt8 {
+        if let r = bytes.withContiguousStorageIfAvailable({ crc32(contiguous: $0, crc: crc) }) { return r }
         var c = ~crc
         crcTable.withUnsafeBufferPointer { t in
             for b in bytes { c = t[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
+        }
+        return ~c
+    }
+
+    static func crc32(contiguous bytes: UnsafeBufferPointer<UInt8>, crc: UInt32) -> UInt32 {
+        var c = ~crc
+        guard var p = bytes.baseAddress else { return crc }
+        var left = bytes.count
+        crcTables.withUnsafeBufferPointer { t in
+            while left >= 8 {
+                let lo = c ^ (UInt32(p[0]) | UInt32(p[1]) << 8 | UInt32(p[2]) << 16 | UInt32(p[3]) << 24)
+                let hi = UInt32(p[4]) | UInt32(p[5]) << 8 | UInt32(p[6]) << 16 | UInt32(p[7]) << 24
+                c = t[7 * 256 + Int(lo & 0xFF)] ^ t[6 * 256 + Int((lo >> 8) & 0xFF)]
+                    ^ t[5 * 256 + Int((lo >> 16) & 0xFF)] ^ t[4 * 256 + Int(lo >> 24)]
+                    ^ t[3 * 256 + Int(hi & 0xFF)] ^ t[2 * 256 + Int((hi >> 8) & 0xFF)]
+                    ^ t[1 * 256 + Int((hi >> 16) & 0xFF)] ^ t[Int(hi >> 24)]
+                p += 8
+                left -= 8
+            }
+            while left > 0 {
+                c = t[Int((c ^ UInt32(p[0])) & 0xFF)] ^ (c >> 8)
+                p += 1
+                left -= 1
+            }
         }
         return ~c
     }

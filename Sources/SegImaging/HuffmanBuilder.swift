@@ -103,4 +103,18 @@ struct DeflateBitWriter {
     mutating func alignToByte() {
         if count > 0 { write(0, 8 - count) }
     }
+
+    /// Hands the bits not yet written as a byte (fewer than 8) to a bulk encoder and clears them.
+    mutating func takePendingBits() -> (bits: UInt64, count: UInt64) {
+        defer { buffer = 0; count = 0 }
+        return (buffer, UInt64(count))
+    }
+
+    /// Appends whole bytes a bulk encoder produced, then its leftover bits (fewer than 8).
+    mutating func appendAligned(_ whole: ArraySlice<UInt8>, pendingBits: UInt64, count pending: UInt64) {
+        precondition(count == 0, "takePendingBits() must come first")
+        bytes.append(contentsOf: whole)
+        buffer = pendingBits & ((1 << pending) - 1)
+        count = Int(pending)
+    }
 }

@@ -35,6 +35,12 @@ extension PNG {
     /// (and optional per-entry alpha → tRNS). Every index must have a colour.
     public static func encodeIndexed(_ indices: Image, palette: [RGB], alphas: [UInt8]? = nil,
                                      options: EncodeOptions = .init()) throws(ImagingError) -> [UInt8] {
+        try checkIndexed(indices, palette: palette, alphas: alphas)
+        return try write(indices, type: .palette, palette: palette, alphas: alphas, filter: options.filter ?? .fixed(0),
+                         deflate: options.deflate)
+    }
+
+    static func checkIndexed(_ indices: Image, palette: [RGB], alphas: [UInt8]?) throws(ImagingError) {
         guard indices.channels == 1 else {
             throw ImagingError(.invalidArgument, format: "PNG", "palette encoding needs 1 channel of indices, not \(indices.channels)")
         }
@@ -47,8 +53,6 @@ extension PNG {
         if let bad = indices.pixels.first(where: { Int($0) >= palette.count }) {
             throw ImagingError(.invalidArgument, format: "PNG", "index \(bad) has no palette entry (palette has \(palette.count))")
         }
-        return try write(indices, type: .palette, palette: palette, alphas: alphas, filter: options.filter ?? .fixed(0),
-                         deflate: options.deflate)
     }
 
     private static func write(_ image: Image, type: ColorType, palette: [RGB]?, alphas: [UInt8]?,
@@ -56,7 +60,14 @@ extension PNG {
         if case .fixed(let f) = filter, f > 4 {
             throw ImagingError(.invalidArgument, format: "PNG", "filter type \(f) does not exist (0...4)")
         }
+        let filtered = filterRows(image, strategy: filter)
+        return container(image, type: type, palette: palette, alphas: alphas, idat: Zlib.compress(filtered, options: deflate))
+    }
+
+    /// Signature, IHDR, PLTE/tRNS for palette images, the one IDAT and IEND.
+    static func container(_ image: Image, type: ColorType, palette: [RGB]?, alphas: [UInt8]?, idat: [UInt8]) -> [UInt8] {
         var out = PNGParser.signature
+        out.reserveCapacity(idat.count + 128 + (palette?.count ?? 0) * 4)
         var ihdr = [UInt8]()
         appendBE32(&ihdr, UInt32(image.width))
         appendBE32(&ihdr, UInt32(image.height))
@@ -66,8 +77,7 @@ extension PNG {
             appendChunk(&out, "PLTE", palette.flatMap { [$0.r, $0.g, $0.b] })
             if let alphas, !alphas.isEmpty { appendChunk(&out, "tRNS", alphas) }
         }
-        let filtered = filterRows(image, strategy: filter)
-        appendChunk(&out, "IDAT", Zlib.compress(filtered, options: deflate))
+        appendChunk(&out, "IDAT", idat)
         appendChunk(&out, "IEND", [])
         return out
     }
@@ -137,8 +147,9 @@ extension PNG {
 
     private static func appendChunk(_ out: inout [UInt8], _ type: String, _ data: [UInt8]) {
         appendBE32(&out, UInt32(data.count))
-        let typed = Array(type.utf8) + data
-        out += typed
-        appendBE32(&out, Checksum.crc32(typed))
+        let tag = Array(type.utf8)
+        out += tag
+        out += data
+        appendBE32(&out, Checksum.crc32(data, crc: Checksum.crc32(tag)))
     }
 }

@@ -48,6 +48,42 @@ if args.count >= 4 && args[1] == "--loop" {
     exit(0)
 }
 
+// Encode mode: segslim-imaging-bench --encode N image.jpg label.png
+// Times the segment request's writes (overlay and mask PNGs) with each encoder, median of N.
+if args.count >= 5 && args[1] == "--encode" {
+    let n = max(Int(args[2]) ?? 1, 1)
+    let image = try JPEG.decode(try read(args[3]))
+    var mask = try ImageIO.decodeLabel(try read(args[4]))
+    mask = try Image(width: mask.width, height: mask.height, channels: 1, pixels: mask.pixels.map { $0 == 255 ? 0 : $0 })
+    let palette = Palette.voc()
+    func median(_ body: () throws -> [UInt8]) throws -> (Double, Int) {
+        var times: [Double] = [], size = 0
+        for _ in 0..<n {
+            let start = ContinuousClock.now
+            size = try body().count
+            times.append(Double(nanoseconds(ContinuousClock.now - start)) / 1e6)
+        }
+        return (times.sorted()[n / 2], size)
+    }
+    let overlay = try image.overlaying(mask: mask, palette: palette, alpha: 0.5)
+    let rows: [(String, () throws -> [UInt8])] = [
+        ("overlay lz77 fast", { try PNG.encode(overlay, options: .init(deflate: .fast)) }),
+        ("overlay rle up 1 thread", { try PNG.encodeFast(overlay, options: .init(filter: 2, threads: 1)) }),
+        ("overlay rle up 2 threads", { try PNG.encodeFast(overlay, options: .init(filter: 2, threads: 2)) }),
+        ("overlay rle sub 2 threads", { try PNG.encodeFast(overlay, options: .init(filter: 1, threads: 2)) }),
+        ("overlay rle none 2 threads", { try PNG.encodeFast(overlay, options: .init(filter: 0, threads: 2)) }),
+        ("mask lz77 default", { try PNG.encodeIndexed(mask, palette: palette) }),
+        ("mask rle none 2 threads", { try PNG.encodeIndexedFast(mask, palette: palette) }),
+        ("mask rle up 2 threads", { try PNG.encodeIndexedFast(mask, palette: palette, options: .init(filter: 2)) }),
+        ("overlay blend", { try image.overlaying(mask: mask, palette: palette, alpha: 0.5).pixels }),
+    ]
+    for (name, body) in rows {
+        let (ms, size) = try median(body)
+        print(String(format: "%-28@ %8.3f ms %9d bytes", name as NSString, ms, size))
+    }
+    exit(0)
+}
+
 /// Unbuffered answers: the Python side waits for each line.
 func answer(_ s: String) { FileHandle.standardOutput.write(Data((s + "\n").utf8)) }
 
