@@ -4,9 +4,14 @@ public protocol RPCRequest: Sendable {
     associatedtype Params: Codable & Sendable
     associatedtype Result: Codable & Sendable
     static var method: String { get }
+    /// Whether params may carry fields the type does not know (`initialize`: LSP clients send
+    /// many); false everywhere else, so a typo is an error.
+    static var acceptsUnknownFields: Bool { get }
 }
 
 extension RPCRequest {
+    public static var acceptsUnknownFields: Bool { false }
+
     /// Params as the wire carries them, normalized as `ParamReader` did: absent, `null` and
     /// `[]` read as `{}`; a non-empty array (positional params) is refused. Range and value
     /// checks run after decoding (`ValidatingParams`).
@@ -19,7 +24,7 @@ extension RPCRequest {
         case .object?: object = params ?? [:]
         case let other?: throw .invalidParams("params: expected an object, got \(other.typeName)")
         }
-        let p = try JSONValueDecoder().decode(Params.self, from: object)
+        let p = try JSONValueDecoder(rejectUnknownFields: !acceptsUnknownFields).decode(Params.self, from: object)
         if let v = p as? any ValidatingParams { try v.validate() }
         return p
     }
