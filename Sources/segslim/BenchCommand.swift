@@ -25,7 +25,7 @@ extension Commands {
             // Each model in a fresh daemon (unless connected), so peak RSS is the model's own.
             let c = (i == 0 || options.connect != nil) ? client : try DaemonClient.fresh(like: client)
             defer { if c !== client { c.close() } }
-            if c !== client { _ = try c.request(InitializeRequest.method, InitializeRequest(clientName: "segslim bench").params).value() }
+            if c !== client { _ = try c.request(InitializeRequest.method, InitializeRequest.encodeParams(.init(clientName: "segslim bench"))).value() }
             let started = Date()
             let model = try resident(path, c)
             let loadMs = Date().timeIntervalSince(started) * 1000
