@@ -93,15 +93,15 @@ extension Commands {
         guard let out = parsed.options["--out"] else { throw UsageError(message: "--out DIR is required", command: "run") }
         let model = try resident(parsed.positional[0], client)
         let graphInputs = model.inputs.map(\.name)
-        var inputs: [String: JSONValue] = [:]
+        var inputs: [String: TensorInput] = [:]
         var unnamed = graphInputs.makeIterator()
         for arg in parsed.positional.dropFirst() {
             // NAME=PATH binds by name; a bare PATH takes the next graph input in order.
             if let eq = arg.firstIndex(of: "="), !FileManager.default.fileExists(atPath: arg) {
-                inputs[String(arg[..<eq])] = ["npy": .string(absolute(String(arg[arg.index(after: eq)...])))]
+                inputs[String(arg[..<eq])] = .npy(absolute(String(arg[arg.index(after: eq)...])))
             } else {
                 guard let name = unnamed.next() else { throw UsageError(message: "more inputs than the model has (\(graphInputs.joined(separator: ", ")))", command: "run") }
-                inputs[name] = ["npy": .string(absolute(arg))]
+                inputs[name] = .npy(absolute(arg))
             }
         }
         let result = try client.send(ModelRunRequest.self, .init(id: model.id, inputs: inputs, outputDir: absolute(out)))

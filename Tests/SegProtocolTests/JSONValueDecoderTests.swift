@@ -102,4 +102,35 @@ import Testing
             try DebugSleepRequest.decodeParams(["durationMs": 5, "workDoneToken": true])
         }
     }
+
+    /// Hand-written coders may nest containers; what they write lands in place.
+    struct Nested: Encodable {
+        enum Keys: String, CodingKey { case a, b }
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: Keys.self)
+            var inner = c.nestedContainer(keyedBy: Keys.self, forKey: .a)
+            try inner.encode(1, forKey: .b)
+            var list = c.nestedUnkeyedContainer(forKey: .b)
+            try list.encode("x")
+            var deep = list.nestedContainer(keyedBy: Keys.self)
+            try deep.encode(true, forKey: .a)
+            var deeper = deep.nestedUnkeyedContainer(forKey: .b)
+            try deeper.encode(2.5)
+        }
+    }
+
+    @Test func nestedContainersWriteInPlace() throws {
+        #expect(try JSONValueEncoder().encode(Nested()) == ["a": ["b": .int(1)], "b": ["x", ["a": true, "b": [.double(2.5)]]]])
+    }
+
+    @Test func tensorInputsRefuseFieldsOfTheOtherForm() throws {
+        #expect(throws: ResponseError.invalidParams("params.inputs.x.dtype: unknown field (expected one of: npy)")) {
+            try ModelRunRequest.decodeParams(["id": "m", "inputs": ["x": ["npy": "a.npy", "dtype": "f32"]]])
+        }
+        #expect(throws: ResponseError.invalidParams("params.inputs.x.shape[1]: expected an integer, got string")) {
+            try ModelRunRequest.decodeParams(["id": "m", "inputs": ["x": ["dtype": "f32", "shape": [1, "n"], "data": ""]]])
+        }
+        let p = try ModelRunRequest.decodeParams(["id": "m", "inputs": ["x": ["dtype": "f32", "shape": [2], "data": "AAAAAAAAAAA="]]])
+        #expect(p.inputs?["x"] == .inline(dtype: "f32", shape: [2], data: "AAAAAAAAAAA="))
+    }
 }

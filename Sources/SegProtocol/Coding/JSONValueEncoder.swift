@@ -3,36 +3,79 @@
 public struct JSONValueEncoder: Sendable {
     public init() {}
 
-    public func encode<T: Encodable>(_ value: T) throws -> JSONValue {
-        if let v = value as? JSONValue { return v }
-        let box = Box()
-        try value.encode(to: JSONEncoding(box: box))
-        return box.value
+    public func encode<T: Encodable>(_ value: T) throws -> JSONValue { try JSONEncoding.primitive(value) }
+}
+
+/// A value under construction. A nested container writes into its own slot and copies the
+/// slot into its parent after every change, so containers may be nested to any depth.
+final class Slot {
+    var value: JSONValue
+    let parent: (slot: Slot, place: Place)?
+
+    enum Place {
+        case key(String)
+        case index(Int)
+    }
+
+    init(_ value: JSONValue = .null, parent: (Slot, Place)? = nil) {
+        self.value = value
+        self.parent = parent.map { (slot: $0.0, place: $0.1) }
+        changed()
+    }
+
+    /// Copies this value into the parent, and so on up.
+    func changed() {
+        guard let (slot, place) = parent else { return }
+        switch (slot.value, place) {
+        case (.object(var o), .key(let k)):
+            slot.value = .null  // keep the storage uniquely referenced while it changes
+            o[k] = value
+            slot.value = .object(o)
+        case (.array(var a), .index(let i)) where i < a.count:
+            slot.value = .null
+            a[i] = value
+            slot.value = .array(a)
+        default: return
+        }
+        slot.changed()
+    }
+
+    func set(_ key: String, _ v: JSONValue) {
+        guard case .object(var o) = value else { return }
+        value = .null
+        o[key] = v
+        value = .object(o)
+        changed()
+    }
+
+    /// Appends and returns the new element's index.
+    @discardableResult
+    func append(_ v: JSONValue) -> Int {
+        guard case .array(var a) = value else { return 0 }
+        value = .null
+        a.append(v)
+        value = .array(a)
+        changed()
+        return a.count - 1
     }
 }
 
-/// A slot that a container fills; nested containers hold their parent's slot and write back.
-final class Box {
-    var value: JSONValue = .null
-    init() {}
-}
-
 struct JSONEncoding: Encoder {
-    let box: Box
+    let slot: Slot
     var codingPath: [any CodingKey] = []
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
-        if box.value.objectValue == nil { box.value = .object([:]) }
-        return KeyedEncodingContainer(Keyed<Key>(box: box, codingPath: codingPath))
+        if slot.value.objectValue == nil { slot.value = .object([:]); slot.changed() }
+        return KeyedEncodingContainer(Keyed<Key>(slot: slot, codingPath: codingPath))
     }
 
     func unkeyedContainer() -> any UnkeyedEncodingContainer {
-        if box.value.arrayValue == nil { box.value = .array([]) }
-        return Unkeyed(box: box, codingPath: codingPath)
+        if slot.value.arrayValue == nil { slot.value = .array([]); slot.changed() }
+        return Unkeyed(slot: slot, codingPath: codingPath)
     }
 
-    func singleValueContainer() -> any SingleValueEncodingContainer { Single(box: box, codingPath: codingPath) }
+    func singleValueContainer() -> any SingleValueEncodingContainer { Single(slot: slot, codingPath: codingPath) }
 
     static func primitive<T: Encodable>(_ value: T) throws -> JSONValue {
         switch value {
@@ -46,113 +89,61 @@ struct JSONEncoding: Encoder {
         case let v as Int32: return .int(Int64(v))
         case let v as UInt8: return .int(Int64(v))
         default:
-            let box = Box()
-            try value.encode(to: JSONEncoding(box: box))
-            return box.value
+            let slot = Slot()
+            try value.encode(to: JSONEncoding(slot: slot))
+            return slot.value
         }
     }
 
     struct Keyed<Key: CodingKey>: KeyedEncodingContainerProtocol {
-        let box: Box
+        let slot: Slot
         var codingPath: [any CodingKey]
 
-        func set(_ v: JSONValue, _ key: Key) {
-            guard case .object(var o) = box.value else { return }
-            box.value = .null  // keep the dictionary uniquely referenced while it changes
-            o[key.stringValue] = v
-            box.value = .object(o)
-        }
-
-        mutating func encodeNil(forKey key: Key) throws { set(.null, key) }
-        mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws { set(try JSONEncoding.primitive(value), key) }
+        mutating func encodeNil(forKey key: Key) throws { slot.set(key.stringValue, .null) }
+        mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws { slot.set(key.stringValue, try JSONEncoding.primitive(value)) }
 
         mutating func nestedContainer<N: CodingKey>(keyedBy type: N.Type, forKey key: Key) -> KeyedEncodingContainer<N> {
-            let child = ChildBox(parent: self, key: key)
-            return KeyedEncodingContainer(ChildKeyed<N, Key>(child: child, inner: Keyed<N>(box: child.box, codingPath: codingPath + [key])))
+            KeyedEncodingContainer(Keyed<N>(slot: Slot(.object([:]), parent: (slot, .key(key.stringValue))), codingPath: codingPath + [key]))
         }
 
         mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
-            set(.array([]), key)
-            return KeyedChildUnkeyed(parent: self, key: key, codingPath: codingPath + [key])
+            Unkeyed(slot: Slot(.array([]), parent: (slot, .key(key.stringValue))), codingPath: codingPath + [key])
         }
 
-        mutating func superEncoder() -> any Encoder { JSONEncoding(box: box, codingPath: codingPath) }
-        mutating func superEncoder(forKey key: Key) -> any Encoder { JSONEncoding(box: box, codingPath: codingPath) }
+        mutating func superEncoder() -> any Encoder { JSONEncoding(slot: Slot(.null, parent: (slot, .key("super"))), codingPath: codingPath) }
+        mutating func superEncoder(forKey key: Key) -> any Encoder {
+            JSONEncoding(slot: Slot(.null, parent: (slot, .key(key.stringValue))), codingPath: codingPath + [key])
+        }
     }
 
     struct Unkeyed: UnkeyedEncodingContainer {
-        let box: Box
+        let slot: Slot
         var codingPath: [any CodingKey]
-        var count: Int { box.value.arrayValue?.count ?? 0 }
+        var count: Int { slot.value.arrayValue?.count ?? 0 }
 
-        func append(_ v: JSONValue) {
-            guard case .array(var a) = box.value else { return }
-            box.value = .null
-            a.append(v)
-            box.value = .array(a)
-        }
+        mutating func encodeNil() throws { slot.append(.null) }
+        mutating func encode<T: Encodable>(_ value: T) throws { slot.append(try JSONEncoding.primitive(value)) }
 
-        mutating func encodeNil() throws { append(.null) }
-        mutating func encode<T: Encodable>(_ value: T) throws { append(try JSONEncoding.primitive(value)) }
         mutating func nestedContainer<N: CodingKey>(keyedBy type: N.Type) -> KeyedEncodingContainer<N> {
-            // Rarely used by synthesized code; encode through a detached box and append at once.
-            append(.object([:]))
-            return KeyedEncodingContainer(Keyed<N>(box: Box(), codingPath: codingPath))
+            let i = slot.append(.object([:]))
+            return KeyedEncodingContainer(Keyed<N>(slot: Slot(.object([:]), parent: (slot, .index(i))), codingPath: codingPath))
         }
-        mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer { Unkeyed(box: Box(), codingPath: codingPath) }
-        mutating func superEncoder() -> any Encoder { JSONEncoding(box: box, codingPath: codingPath) }
+
+        mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
+            let i = slot.append(.array([]))
+            return Unkeyed(slot: Slot(.array([]), parent: (slot, .index(i))), codingPath: codingPath)
+        }
+
+        mutating func superEncoder() -> any Encoder {
+            let i = slot.append(.null)
+            return JSONEncoding(slot: Slot(.null, parent: (slot, .index(i))), codingPath: codingPath)
+        }
     }
 
     struct Single: SingleValueEncodingContainer {
-        let box: Box
+        let slot: Slot
         var codingPath: [any CodingKey]
-        mutating func encodeNil() throws { box.value = .null }
-        mutating func encode<T: Encodable>(_ value: T) throws { box.value = try JSONEncoding.primitive(value) }
+        mutating func encodeNil() throws { slot.value = .null; slot.changed() }
+        mutating func encode<T: Encodable>(_ value: T) throws { slot.value = try JSONEncoding.primitive(value); slot.changed() }
     }
-}
-
-/// Nested keyed containers (hand-written `encode(to:)` only): write the child object back into
-/// the parent on every change.
-final class ChildBox<Key: CodingKey> {
-    let parent: JSONEncoding.Keyed<Key>
-    let key: Key
-    let box = Box()
-    init(parent: JSONEncoding.Keyed<Key>, key: Key) {
-        self.parent = parent
-        self.key = key
-        box.value = .object([:])
-        parent.set(box.value, key)
-    }
-    func flush() { parent.set(box.value, key) }
-}
-
-struct ChildKeyed<N: CodingKey, P: CodingKey>: KeyedEncodingContainerProtocol {
-    let child: ChildBox<P>
-    var inner: JSONEncoding.Keyed<N>
-    var codingPath: [any CodingKey] { inner.codingPath }
-    mutating func encodeNil(forKey key: N) throws { try inner.encodeNil(forKey: key); child.flush() }
-    mutating func encode<T: Encodable>(_ value: T, forKey key: N) throws { try inner.encode(value, forKey: key); child.flush() }
-    mutating func nestedContainer<M: CodingKey>(keyedBy type: M.Type, forKey key: N) -> KeyedEncodingContainer<M> { inner.nestedContainer(keyedBy: type, forKey: key) }
-    mutating func nestedUnkeyedContainer(forKey key: N) -> any UnkeyedEncodingContainer { inner.nestedUnkeyedContainer(forKey: key) }
-    mutating func superEncoder() -> any Encoder { inner.superEncoder() }
-    mutating func superEncoder(forKey key: N) -> any Encoder { inner.superEncoder(forKey: key) }
-}
-
-struct KeyedChildUnkeyed<P: CodingKey>: UnkeyedEncodingContainer {
-    let parent: JSONEncoding.Keyed<P>
-    let key: P
-    var codingPath: [any CodingKey]
-    var items: [JSONValue] = []
-    var count: Int { items.count }
-    init(parent: JSONEncoding.Keyed<P>, key: P, codingPath: [any CodingKey]) {
-        self.parent = parent
-        self.key = key
-        self.codingPath = codingPath
-    }
-    mutating func add(_ v: JSONValue) { items.append(v); parent.set(.array(items), key) }
-    mutating func encodeNil() throws { add(.null) }
-    mutating func encode<T: Encodable>(_ value: T) throws { add(try JSONEncoding.primitive(value)) }
-    mutating func nestedContainer<N: CodingKey>(keyedBy type: N.Type) -> KeyedEncodingContainer<N> { KeyedEncodingContainer(JSONEncoding.Keyed<N>(box: Box(), codingPath: codingPath)) }
-    mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer { JSONEncoding.Unkeyed(box: Box(), codingPath: codingPath) }
-    mutating func superEncoder() -> any Encoder { JSONEncoding(box: Box(), codingPath: codingPath) }
 }

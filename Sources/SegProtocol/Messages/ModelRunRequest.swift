@@ -7,13 +7,13 @@ public enum ModelRunRequest: RPCRequest {
         /// A resident model's id.
         public var id: String
         /// Each input name to `{npy: path}` or `{dtype, shape, data}` (data: base64 of the raw bytes).
-        public var inputs: [String: JSONValue]?
+        public var inputs: [String: TensorInput]?
         /// Write each output as `<name>.npy` here; without it outputs come back inline.
         public var outputDir: String?
         /// `runtime` (compiled, the default) or `reference` (the plain oracle).
         public var engine: String?
 
-        public init(id: String, inputs: [String: JSONValue], outputDir: String? = nil, engine: String? = nil) {
+        public init(id: String, inputs: [String: TensorInput], outputDir: String? = nil, engine: String? = nil) {
             self.id = id
             self.inputs = inputs
             self.outputDir = outputDir
