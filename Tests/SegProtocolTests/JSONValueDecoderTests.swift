@@ -46,6 +46,13 @@ import Testing
         #expect(throws: Never.self) { try JSONValueDecoder(rejectUnknownFields: false).decode(Sample.self, from: ["runs": 1, "new": 2]) }
     }
 
+    @Test func unknownTopLevelFieldsComeBeforeMissingOnes() {
+        #expect(throws: ResponseError.invalidParams("params.idd: unknown field (expected one of: id)")) {
+            try ModelInfoRequest.decodeParams(["idd": "m"])
+        }
+        #expect(JSONValueDecoder.fieldNames(of: ModelBenchmarkRequest.Params.self) == ["id", "runs", "warmup", "threads", "batch", "inputShape", "profile", "engine"])
+    }
+
     @Test func noParamsTypeRefusesAnyField() {
         #expect(throws: ResponseError.invalidParams("params.verbose: unknown field (this method takes no parameters)")) {
             try ServerStatusRequest.decodeParams(["verbose": true])

@@ -13,13 +13,17 @@ import Testing
     struct Codec: Sendable {
         var params: @Sendable (JSONValue) throws -> JSONValue
         var result: @Sendable (JSONValue) throws -> JSONValue
+        /// The fields the params type takes.
+        var fields: Set<String>?
 
         init<R: RPCRequest>(_ type: R.Type) {
+            fields = JSONValueDecoder.fieldNames(of: R.Params.self)
             params = { json in try R.encodeParams(try R.decodeParams(json)) }
             result = { json in try JSONValueEncoder().encode(try JSONValueDecoder().decode(R.Result.self, from: json, path: "result")) }
         }
 
         init<P: Codable>(notification type: P.Type) {
+            fields = JSONValueDecoder.fieldNames(of: P.self)
             params = { json in try JSONValueEncoder().encode(try JSONValueDecoder().decode(P.self, from: json)) }
             result = { _ in throw ResponseError(.invalidRequest, "a notification has no result") }
         }
@@ -165,5 +169,23 @@ import Testing
             }
         }
         #expect(checked >= 3)
+    }
+
+    /// A params schema lists exactly the fields the params type takes (`workDoneToken` aside:
+    /// every method accepts it), so the schema and the type cannot drift either.
+    @Test func paramSchemasListTheTypesFields() throws {
+        var checked = 0
+        for page in try Self.pages() {
+            // Notifications have hand-written coders whose fields cannot be probed.
+            guard let codec = Self.codecs[page.method], codec.fields != nil else { continue }
+            for block in page.blocks where block.language == "json" && block.section.hasPrefix("Params") {
+                guard let schema = try? JSONParser.parse(block.text), let properties = schema["properties"]?.objectValue else { continue }
+                let documented = Set(properties.keys).subtracting(["workDoneToken"])
+                let typed = codec.fields?.subtracting(["workDoneToken"])
+                #expect(typed == documented, "\(page.file): schema lists \(documented.sorted()), type takes \(typed?.sorted() ?? [])")
+                checked += 1
+            }
+        }
+        #expect(checked >= 10)
     }
 }

@@ -6,6 +6,9 @@ struct JSONDecoding: Decoder {
     let tracker: KeyTracker
     /// The path of the outermost value (`params`), which `codingPath` is relative to.
     var root: String
+    /// Probing: no value behind it; every field reads as absent or as an empty value, so a
+    /// synthesized `init(from:)` runs to the end and asks for every key it has.
+    var probing = false
     var codingPath: [any CodingKey] = []
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
@@ -15,7 +18,7 @@ struct JSONDecoding: Decoder {
     }
 
     func child(_ v: JSONValue, _ key: any CodingKey) -> JSONDecoding {
-        JSONDecoding(value: v, path: Self.join(path, key), tracker: tracker, root: root, codingPath: codingPath + [key])
+        JSONDecoding(value: v, path: Self.join(path, key), tracker: tracker, root: root, probing: probing, codingPath: codingPath + [key])
     }
 
     func mismatch(_ type: Any.Type) -> ResponseError {
@@ -25,12 +28,14 @@ struct JSONDecoding: Decoder {
     }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
+        if probing { return KeyedDecodingContainer(Keyed<Key>(decoder: self, fields: [:])) }
         guard case .object(let o) = value else { throw mismatch([String: JSONValue].self) }
         tracker.register(path, keys: o.keys)
         return KeyedDecodingContainer(Keyed<Key>(decoder: self, fields: o))
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
+        if probing { return Unkeyed(decoder: self, items: []) }
         guard case .array(let a) = value else { throw mismatch([JSONValue].self) }
         return Unkeyed(decoder: self, items: a)
     }
@@ -45,6 +50,22 @@ struct JSONDecoding: Decoder {
 
     func decodeValue<T: Decodable>(_ type: T.Type) throws -> T {
         let primitive: Any?
+        if probing {
+            switch type {
+            case is JSONValue.Type: primitive = JSONValue.null
+            case is String.Type: primitive = ""
+            case is Bool.Type: primitive = false
+            case is Double.Type: primitive = 0.0
+            case is Float.Type: primitive = Float(0)
+            case is Int.Type: primitive = 0
+            case is Int64.Type: primitive = Int64(0)
+            case is Int32.Type: primitive = Int32(0)
+            case is UInt8.Type: primitive = UInt8(0)
+            default: primitive = nil
+            }
+            if let primitive, let v = primitive as? T { return v }
+            return try T(from: self)
+        }
         switch type {
         case is JSONValue.Type: primitive = value
         case is String.Type:
@@ -92,6 +113,7 @@ struct JSONDecoding: Decoder {
 
         func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
             decoder.tracker.ask(decoder.path, key.stringValue)
+            if decoder.probing { return try decoder.child(.null, key).decodeValue(type) }
             guard let v = fields[key.stringValue], !v.isNull else {
                 throw ResponseError.invalidParams("\(JSONDecoding.join(decoder.path, key)): required \(JSONTypeName.bare(type)) is missing")
             }
@@ -139,7 +161,7 @@ struct JSONDecoding: Decoder {
     struct Single: SingleValueDecodingContainer {
         let decoder: JSONDecoding
         var codingPath: [any CodingKey] { decoder.codingPath }
-        func decodeNil() -> Bool { decoder.value.isNull }
+        func decodeNil() -> Bool { decoder.value.isNull }  // always true when probing
         func decode<T: Decodable>(_ type: T.Type) throws -> T { try decoder.decodeValue(type) }
     }
 }

@@ -13,7 +13,14 @@ public struct JSONValueDecoder: Sendable {
 
     public func decode<T: Decodable>(_ type: T.Type, from value: JSONValue, path: String = "params") throws(ResponseError) -> T {
         let tracker = KeyTracker()
-        if case .object(let o) = value { tracker.register(path, keys: o.keys) }
+        if case .object(let o) = value {
+            tracker.register(path, keys: o.keys)
+            // Unknown top-level fields first, as a typo is the likelier mistake than a missing
+            // field ("run" for "runs" must not read as "runs is missing").
+            if rejectUnknownFields, let known = Self.fieldNames(of: T.self) {
+                try KeyTracker.refuseUnknown(o.keys, allowed: known, path: path)
+            }
+        }
         let result: T
         do {
             result = try JSONDecoding(value: value, path: path, tracker: tracker, root: path).decodeValue(T.self)
@@ -26,6 +33,16 @@ public struct JSONValueDecoder: Sendable {
         }
         if rejectUnknownFields { try tracker.check() }
         return result
+    }
+
+    /// The keys a type's `init(from:)` asks for, found by running it over nothing (every field
+    /// absent or empty); nil when it does not run that way (a hand-written init that insists).
+    package static func fieldNames<T: Decodable>(of type: T.Type, path: String = "params") -> Set<String>? {
+        let tracker = KeyTracker()
+        do { _ = try JSONDecoding(value: .null, path: path, tracker: tracker, root: path, probing: true).decodeValue(T.self) } catch {
+            return nil
+        }
+        return tracker.asked(path)
     }
 
     /// Errors thrown by hand-written `init(from:)` (`DecodingError`) in the same shape.
@@ -53,14 +70,17 @@ final class KeyTracker {
 
     func ask(_ path: String, _ key: String) { asked[path, default: []].insert(key) }
 
+    func asked(_ path: String) -> Set<String> { asked[path] ?? [] }
+
     func check() throws(ResponseError) {
-        for path in order {
-            let allowed = asked[path] ?? []
-            let unknown = (present[path] ?? []).filter { !allowed.contains($0) && $0 != "workDoneToken" }.sorted()
-            if let first = unknown.first {
-                let expected = allowed.isEmpty ? "this method takes no parameters" : "expected one of: \(allowed.sorted().joined(separator: ", "))"
-                throw .invalidParams("\(path).\(first): unknown field (\(expected))")
-            }
+        for path in order { try Self.refuseUnknown(present[path] ?? [], allowed: asked[path] ?? [], path: path) }
+    }
+
+    static func refuseUnknown(_ keys: some Collection<String>, allowed: Set<String>, path: String) throws(ResponseError) {
+        let unknown = keys.filter { !allowed.contains($0) && $0 != "workDoneToken" }.sorted()
+        if let first = unknown.first {
+            let expected = allowed.isEmpty ? "this method takes no parameters" : "expected one of: \(allowed.sorted().joined(separator: ", "))"
+            throw .invalidParams("\(path).\(first): unknown field (\(expected))")
         }
     }
 }
