@@ -3,10 +3,10 @@ public typealias ProgressToken = RequestID
 
 /// `$/progress` notification (server → client), LSP's work-done shape:
 /// `{token, value: {kind: "begin"|"report"|"end", title?, message?, percentage?, cancellable?}}`.
-public struct ProgressNotification: Sendable, Equatable {
+public struct ProgressNotification: Codable, Sendable, Equatable {
     public static let method = "$/progress"
 
-    public enum Kind: String, Sendable { case begin, report, end }
+    public enum Kind: String, Codable, Sendable { case begin, report, end }
 
     /// The token from the request's `workDoneToken`.
     public var token: ProgressToken
@@ -25,12 +25,30 @@ public struct ProgressNotification: Sendable, Equatable {
         self.percentage = percentage
     }
 
-    public var json: JSONValue {
-        var value: [String: JSONValue] = ["kind": .string(kind.rawValue)]
-        if let title { value["title"] = .string(title) }
-        if let message { value["message"] = .string(message) }
-        if let percentage { value["percentage"] = .int(Int64(percentage)) }
-        if kind == .begin { value["cancellable"] = true }
-        return ["token": token.json, "value": .object(value)]
+    /// On the wire: `{token, value: {kind, title?, message?, percentage?, cancellable?}}`;
+    /// `begin` says the request can be cancelled.
+    struct Value: Codable {
+        var kind: Kind
+        var title: String?
+        var message: String?
+        var percentage: Int?
+        var cancellable: Bool?
     }
+
+    enum CodingKeys: String, CodingKey { case token, value }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let token = try c.decode(ProgressToken.self, forKey: .token)
+        let v = try c.decode(Value.self, forKey: .value)
+        self.init(token: token, kind: v.kind, title: v.title, message: v.message, percentage: v.percentage)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(token, forKey: .token)
+        try c.encode(Value(kind: kind, title: title, message: message, percentage: percentage, cancellable: kind == .begin ? true : nil), forKey: .value)
+    }
+
+    public var json: JSONValue { (try? JSONValueEncoder().encode(self)) ?? .null }
 }

@@ -7,7 +7,7 @@ import SegTensor
 /// `model/benchmark`: latency of the compiled runtime on a resident model.
 extension ServerCore {
     static let benchmarkMethods: [MethodHandler] = [
-        MethodHandler(method: "model/benchmark") { ctx in try await ctx.core.benchmark(ctx) }
+        .typed(ModelBenchmarkRequest.self) { p, ctx in try await ctx.core.benchmark(p, ctx) }
     ]
 
     /// Seeded random values of the model's input shapes (batch replaced; dynamic H/W from
@@ -57,23 +57,15 @@ extension ServerCore {
                 "inputShapes": .object(inputs.mapValues { .array($0.dims.map { .int(Int64($0)) }) })]
     }
 
-    func benchmark(_ ctx: RequestContext) async throws -> JSONValue {
-        let p = try ParamReader(ctx.params)
-        try p.rejectUnknown(allowed: ["id", "runs", "warmup", "threads", "batch", "inputShape", "profile", "engine"])
-        let entry = try await models.entry(id: try p.string("id"))
-        let runs = Int(try p.optionalInt("runs", range: 1...100_000) ?? 20)
-        let warmup = Int(try p.optionalInt("warmup", range: 0...10_000) ?? 3)
-        let threads = try p.optionalInt("threads", range: 1...256).map(Int.init)
-        let batch = Int(try p.optionalInt("batch", range: 1...1024) ?? 1)
-        let profile = try p.optionalBool("profile") ?? false
-        let engine = try p.optionalString("engine") ?? "runtime"
-        guard engine == "runtime" || engine == "reference" else { throw ResponseError.invalidParams("params.engine: expected runtime or reference") }
-
-        let explicit = try p.optionalArray("inputShape")?.map { v -> Int in
-            guard let d = v.intValue, d > 0, d < 1 << 20 else { throw ResponseError.invalidParams("params.inputShape: expected positive integers") }
-            return Int(d)
-        }
-        let inputs = try Self.benchmarkInputs(entry, explicit: explicit, batch: batch)
+    func benchmark(_ p: ModelBenchmarkRequest.Params, _ ctx: RequestContext) async throws -> ModelBenchmarkRequest.Result {
+        let entry = try await models.entry(id: p.id)
+        let runs = p.runs ?? 20
+        let warmup = p.warmup ?? 3
+        let threads = p.threads
+        let batch = p.batch ?? 1
+        let profile = p.profile ?? false
+        let engine = p.engine ?? "runtime"
+        let inputs = try Self.benchmarkInputs(entry, explicit: p.inputShape, batch: batch)
 
         let compileStart = Date()
         let compiled: CompiledModel? = engine == "runtime"
@@ -96,22 +88,17 @@ extension ServerCore {
             ctx.progress.report(Double(i + 1) / Double(warmup + runs))
         }
         let stats = LatencyStats(times)
-        var result: [String: JSONValue] = [
-            "id": .string(entry.id), "engine": .string(engine), "runs": .int(Int64(runs)), "warmup": .int(Int64(warmup)),
-            "batch": .int(Int64(batch)), "threads": .int(Int64(threads ?? ProcessInfo.processInfo.activeProcessorCount)),
-            "p50Ms": .double(Self.ms(stats.p50Ms)), "p90Ms": .double(Self.ms(stats.p90Ms)),
-            "minMs": .double(Self.ms(stats.minMs)), "meanMs": .double(Self.ms(stats.meanMs)),
-            "loadMs": .double(Self.ms(loadMs)), "arenaBytes": .int(Int64(compiled?.arenaBytes ?? 0)),
-            "peakRSSBytes": .int(ServerStats.peakResidentSetBytes()),
-            "inputShapes": .object(inputs.mapValues { .array($0.dims.map { .int(Int64($0)) }) }),
-        ]
-        if let compiled { result["kernels"] = .object(compiled.kernelCounts.mapValues { .int(Int64($0)) }) }
+        var result = ModelBenchmarkRequest.Result(
+            id: entry.id, engine: engine, runs: runs, warmup: warmup, batch: batch, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
+            p50Ms: Self.ms(stats.p50Ms), p90Ms: Self.ms(stats.p90Ms), minMs: Self.ms(stats.minMs), meanMs: Self.ms(stats.meanMs),
+            loadMs: Self.ms(loadMs), arenaBytes: Int64(compiled?.arenaBytes ?? 0), peakRSSBytes: ServerStats.peakResidentSetBytes(),
+            inputShapes: inputs.mapValues(\.dims), kernels: compiled?.kernelCounts)
         if profile {
             let total = byKind.values.reduce(0, +)
-            result["profile"] = .array(byKind.sorted { $0.value > $1.value }.map { kind, ms in
-                ["kind": .string(kind), "msPerRun": .double(Self.ms(ms / Double(runs))), "fraction": .double(total > 0 ? ms / total : 0)]
-            })
+            result.profile = byKind.sorted { $0.value > $1.value }.map { kind, ms in
+                .init(kind: kind, msPerRun: Self.ms(ms / Double(runs)), fraction: total > 0 ? ms / total : 0)
+            }
         }
-        return .object(result)
+        return result
     }
 }

@@ -9,31 +9,23 @@ import SegTechnique
 /// `model/compress` and `model/pipeline`: run techniques on a resident model, keep the
 /// result resident beside the original (which is never touched), write it and its report.
 extension ServerCore {
+    // Params are decoded and validated through their message types here; the bodies below
+    // still read the validated fields through a ParamReader (technique inputs are being
+    // reworked separately).
     static let compressMethods: [MethodHandler] = [
-        MethodHandler(method: "model/compress") { ctx in
-            let p = try ParamReader(ctx.params)
-            try p.rejectUnknown(allowed: ["id", "technique", "params", "dataset", "split", "calibration", "outputPath", "newId", "overwrite", "evaluate", "threads", "benchmarkRuns"])
-            let step = (technique: try p.string("technique"), params: p.fields["params"] ?? [:])
-            return try await ctx.core.compress(ctx, p, steps: [step])
+        MethodHandler(method: ModelCompressRequest.method) { ctx in
+            let typed = try ModelCompressRequest.decodeParams(ctx.params)
+            let step = (technique: typed.technique, params: typed.params ?? [:])
+            return try ModelCompressRequest.encodeResult(try await ctx.core.compress(ctx, try ParamReader(ctx.params), steps: [step]))
         },
-        MethodHandler(method: "model/pipeline") { ctx in
-            let p = try ParamReader(ctx.params)
-            try p.rejectUnknown(allowed: ["id", "steps", "dataset", "split", "calibration", "outputPath", "newId", "overwrite", "evaluate", "threads", "benchmarkRuns"])
-            guard let raw = try p.optionalArray("steps"), !raw.isEmpty else {
-                throw ResponseError.invalidParams("params.steps: required non-empty array of {technique, params}")
-            }
-            var steps: [(technique: String, params: JSONValue)] = []
-            for (i, s) in raw.enumerated() {
-                let r = try ParamReader(s, path: "params.steps[\(i)]")
-                try r.rejectUnknown(allowed: ["technique", "params"])
-                steps.append((try r.string("technique"), r.fields["params"] ?? [:]))
-            }
-            return try await ctx.core.compress(ctx, p, steps: steps)
+        MethodHandler(method: ModelPipelineRequest.method) { ctx in
+            let typed = try ModelPipelineRequest.decodeParams(ctx.params)
+            let steps = (typed.steps ?? []).map { (technique: $0.technique, params: $0.params ?? [:]) }
+            return try ModelPipelineRequest.encodeResult(try await ctx.core.compress(ctx, try ParamReader(ctx.params), steps: steps))
         },
-        MethodHandler(method: "model/sensitivity") { ctx in
-            let p = try ParamReader(ctx.params)
-            try p.rejectUnknown(allowed: ["id", "technique", "params", "dataset", "split", "limit", "calibration", "threads"])
-            return try await ctx.core.sensitivity(ctx, p)
+        MethodHandler(method: ModelSensitivityRequest.method) { ctx in
+            _ = try ModelSensitivityRequest.decodeParams(ctx.params)
+            return try await ctx.core.sensitivity(ctx, try ParamReader(ctx.params))
         },
     ]
 
@@ -95,7 +87,7 @@ extension ServerCore {
         ]
     }
 
-    func compress(_ ctx: RequestContext, _ p: ParamReader, steps: [(technique: String, params: JSONValue)]) async throws -> JSONValue {
+    func compress(_ ctx: RequestContext, _ p: ParamReader, steps: [(technique: String, params: JSONValue)]) async throws -> CompressResult {
         let source = try await models.entry(id: try p.string("id"))
         // Validate everything before doing any work: parameters, output path, new id.
         var techniques: [(String, JSONValue, any Technique)] = []
@@ -130,7 +122,7 @@ extension ServerCore {
     }
 
     private func compress(_ ctx: RequestContext, _ p: ParamReader, source: ModelStore.Entry, techniques: [(String, JSONValue, any Technique)],
-                          steps: [(technique: String, params: JSONValue)], label: String, newID: String, outputPath: String?) async throws -> JSONValue {
+                          steps: [(technique: String, params: JSONValue)], label: String, newID: String, outputPath: String?) async throws -> CompressResult {
 
         let stepCount = Double(techniques.count)
         ctx.progress.begin("Compressing \(source.id) with \(label)")
@@ -156,9 +148,9 @@ extension ServerCore {
             // A dry run reports what would happen and changes nothing: no model, no files.
             if result.details["dryRun"]?.boolValue == true {
                 try await models.finishLoading(newID, entry: nil)
-                return ["id": .null, "path": .null, "dryRun": true,
-                        "report": ["technique": .string(label), "steps": .array(details), "dryRun": true,
-                                   "before": try Self.footprint(source.model, encodedBytes: try ONNX.encode(source.model).count)]]
+                return CompressResult(id: nil, path: nil, dryRun: true,
+                                      report: ["technique": .string(label), "steps": .array(details), "dryRun": true,
+                                               "before": try Self.footprint(source.model, encodedBytes: try ONNX.encode(source.model).count)])
             }
             model = result.model
         }
@@ -228,6 +220,6 @@ extension ServerCore {
             try FilePaths.atomicWrite(bytes, to: outputPath)
             try FilePaths.atomicWrite(Array(reportJSON.jsonString.utf8), to: outputPath + ".report.json")
         }
-        return ["id": .string(newID), "path": outputPath.map(JSONValue.string) ?? .null, "report": reportJSON]
+        return CompressResult(id: newID, path: outputPath, report: reportJSON)
     }
 }

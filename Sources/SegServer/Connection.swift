@@ -198,7 +198,7 @@ public final class Connection: Sendable {
             return fail(.invalidRequest, "'\(method)' after shutdown: only the 'exit' notification is accepted now")
         case (.uninitialized, InitializeRequest.method):
             do {
-                let req = try InitializeRequest(params: params)
+                let req = try InitializeRequest.decodeParams(params)
                 Log.info("\(label): initialize from \(req.clientName ?? "an unnamed client")")
                 state.withLock { $0.phase = .running }
                 reply(.response(id: id, result: .success(core.initializeResult().json)))

@@ -5,12 +5,10 @@ import SegProtocol
 /// `dataset/open|list|close`.
 extension ServerCore {
     static let datasetMethods: [MethodHandler] = [
-        MethodHandler(method: "dataset/open") { ctx in
-            let p = try ParamReader(ctx.params)
-            try p.rejectUnknown(allowed: ["path", "format"])
-            let path = FilePaths.absolute(try p.string("path"))
+        .typed(DatasetOpenRequest.self) { p, ctx in
+            let path = FilePaths.absolute(p.path)
             var format: Dataset.Format? = nil
-            if let f = try p.optionalString("format") {
+            if let f = p.format {
                 guard let parsed = Dataset.Format(rawValue: f) else {
                     throw ResponseError.invalidParams("params.format: unknown format '\(f)' (one of: \(Dataset.Format.allCases.map(\.rawValue).joined(separator: ", ")))")
                 }
@@ -24,16 +22,12 @@ extension ServerCore {
                 throw ResponseError(.datasetError, e.description)
             }
         },
-        MethodHandler(method: "dataset/list") { ctx in
-            try ParamReader(ctx.params).rejectUnknown(allowed: [])
-            return ["datasets": .array(await ctx.core.datasets.all.map { DatasetJSON.describe($0.0, $0.1) })]
+        .typed(DatasetListRequest.self) { _, ctx in
+            DatasetListRequest.Result(datasets: await ctx.core.datasets.all.map { DatasetJSON.describe($0.0, $0.1) })
         },
-        MethodHandler(method: "dataset/close") { ctx in
-            let p = try ParamReader(ctx.params)
-            try p.rejectUnknown(allowed: ["id"])
-            let id = try p.string("id")
-            try await ctx.core.datasets.close(id)
-            return ["id": .string(id)]
+        .typed(DatasetCloseRequest.self) { p, ctx in
+            try await ctx.core.datasets.close(p.id)
+            return .init(id: p.id)
         },
     ]
 
@@ -50,20 +44,13 @@ extension ServerCore {
 }
 
 enum DatasetJSON {
-    static func describe(_ id: String, _ d: Dataset) -> JSONValue {
-        var problems: [String: JSONValue] = [
-            "missingFiles": .int(Int64(d.problems.missingCount)),
-            "firstMissing": .array(d.problems.firstMissing.map(JSONValue.string)),
-        ]
-        if !d.problems.malformedLines.isEmpty { problems["malformedLines"] = .array(d.problems.malformedLines.map(JSONValue.string)) }
-        return [
-            "id": .string(id), "path": .string(d.root), "format": .string(d.format.rawValue),
-            "splits": .object(Dictionary(uniqueKeysWithValues: d.splits.map { ($0.key, JSONValue.int(Int64($0.value.count))) })),
-            "labelledSplits": .object(Dictionary(uniqueKeysWithValues: d.splits.map { ($0.key, JSONValue.int(Int64($0.value.filter { $0.label != nil }.count))) })),
-            "numClasses": .int(Int64(d.numClasses)), "classes": .array(d.classes.map(JSONValue.string)),
-            "palette": .array(d.palette.map { .array($0.map { .int(Int64($0)) }) }),
-            "ignoreIndex": .int(Int64(d.ignoreIndex)),
-            "problems": .object(problems),
-        ]
+    static func describe(_ id: String, _ d: Dataset) -> DatasetDescription {
+        DatasetDescription(
+            id: id, path: d.root, format: d.format.rawValue,
+            splits: d.splits.mapValues(\.count),
+            labelledSplits: d.splits.mapValues { $0.filter { $0.label != nil }.count },
+            numClasses: d.numClasses, classes: d.classes, palette: d.palette.map { $0.map { Int($0) } }, ignoreIndex: d.ignoreIndex,
+            problems: .init(missingFiles: d.problems.missingCount, firstMissing: d.problems.firstMissing,
+                            malformedLines: d.problems.malformedLines.isEmpty ? nil : d.problems.malformedLines))
     }
 }

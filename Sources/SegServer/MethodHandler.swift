@@ -19,3 +19,15 @@ struct RequestContext: Sendable {
     var core: ServerCore
     var progress: ProgressReporter
 }
+
+extension MethodHandler {
+    /// A handler registered by its message type: params are decoded (and validated) through
+    /// `R.Params` before `body` runs, and its result is encoded through `R.Result`.
+    static func typed<R: RPCRequest>(_ type: R.Type, debugOnly: Bool = false, admit: (@Sendable (RequestContext) -> Void)? = nil,
+                                     _ body: @escaping @Sendable (R.Params, RequestContext) async throws -> R.Result) -> MethodHandler {
+        MethodHandler(method: R.method, debugOnly: debugOnly, run: { ctx in
+            let params = try R.decodeParams(ctx.params)
+            return try R.encodeResult(try await body(params, ctx))
+        }, admit: admit)
+    }
+}

@@ -4,19 +4,18 @@ import SegProtocol
 extension ServerCore {
     /// Every method beyond the lifecycle ones (which the connection handles in order).
     static let standardMethods: [MethodHandler] = [
-        MethodHandler(method: TechniqueListRequest.method) { ctx in
-            try ParamReader(ctx.params).rejectUnknown(allowed: [])
-            return ["techniques": .array(ctx.core.registry.descriptors.map(\.json))]
+        .typed(TechniqueListRequest.self) { _, ctx in
+            TechniqueListRequest.Result(techniques: ctx.core.registry.descriptors.map { d in
+                TechniqueListRequest.Technique(id: d.id, summary: d.summary, parameters: d.parameters, needs: d.needs.map(\.rawValue),
+                                               examples: d.examples.map { .init(summary: $0.summary, parameters: $0.parameters) })
+            })
         },
-        MethodHandler(method: ModelListRequest.method) { ctx in
-            try ParamReader(ctx.params).rejectUnknown(allowed: [])
-            let entries = await ctx.core.models.all
-            return ["models": .array(entries.map(\.json))]
+        .typed(ModelListRequest.self) { _, ctx in
+            ModelListRequest.Result(models: await ctx.core.models.all.map(\.listed))
         },
-        MethodHandler(method: ServerStatusResult.method) { ctx in
-            try ParamReader(ctx.params).rejectUnknown(allowed: [])
+        .typed(ServerStatusRequest.self) { _, ctx in
             let stats = ctx.core.stats.snapshot
-            let status = ServerStatusResult(
+            return ServerStatusResult(
                 version: SegSlimVersion.current,
                 uptimeMs: (Date().timeIntervalSince(ctx.core.stats.startedAt) * 1000 * 1000).rounded() / 1000,
                 models: await ctx.core.models.count,
@@ -26,27 +25,23 @@ extension ServerCore {
                 connections: stats.connections,
                 pid: getpid(),
                 rssBytes: ServerStats.residentSetBytes())
-            return status.json
         },
-        MethodHandler(method: DebugSleepRequest.method, debugOnly: true) { ctx in
-            let req = try DebugSleepRequest(params: ctx.params)
+        .typed(DebugSleepRequest.self, debugOnly: true) { req, ctx in
             let start = Date()
+            let steps = req.steps ?? 10
             ctx.progress.begin("Sleeping", message: "\(req.durationMs) ms")
-            let stepNs = UInt64(req.durationMs) * 1_000_000 / UInt64(req.steps)
-            for step in 1...req.steps {
+            let stepNs = UInt64(req.durationMs) * 1_000_000 / UInt64(steps)
+            for step in 1...steps {
                 try await Task.sleep(nanoseconds: stepNs)
-                ctx.progress.report(Double(step) / Double(req.steps), message: "step \(step) of \(req.steps)")
+                ctx.progress.report(Double(step) / Double(steps), message: "step \(step) of \(steps)")
             }
             ctx.progress.end("done")
-            return ["sleptMs": .double((Date().timeIntervalSince(start) * 1000).rounded()), "steps": .int(req.steps)]
+            return .init(sleptMs: (Date().timeIntervalSince(start) * 1000).rounded(), steps: steps)
         },
-        MethodHandler(method: DebugPrintRequest.method, debugOnly: true) { ctx in
-            let p = try ParamReader(ctx.params)
-            try p.rejectUnknown(allowed: ["text"])
-            let text = try p.string("text")
-            print(text)
+        .typed(DebugPrintRequest.self, debugOnly: true) { req, _ in
+            print(req.text)
             fflush(nil)  // all streams: `stdout` itself is not concurrency-safe to name
-            return .null
+            return NullResult()
         },
     ]
 }

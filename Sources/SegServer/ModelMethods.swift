@@ -9,22 +9,18 @@ import SegTensor
 /// `model/load|info|unload|export|run`.
 extension ServerCore {
     static let modelMethods: [MethodHandler] = [
-        MethodHandler(method: "model/load", run: { ctx in try await ctx.core.loadModel(ctx) },
-                      admit: { ctx in ServerCore.announcedLoadID(ctx.params).map(ctx.core.models.announce) }),
-        MethodHandler(method: "model/info") { ctx in
-            let p = try ParamReader(ctx.params)
-            try p.rejectUnknown(allowed: ["id"])
-            let entry = try await ctx.core.models.entry(id: try p.string("id"))
-            return ModelJSON.info(entry)
+        .typed(ModelLoadRequest.self, admit: { ctx in ServerCore.announcedLoadID(ctx.params).map(ctx.core.models.announce) }) { params, ctx in
+            try await ctx.core.loadModel(params, ctx)
         },
-        MethodHandler(method: "model/unload") { ctx in
-            let p = try ParamReader(ctx.params)
-            try p.rejectUnknown(allowed: ["id"])
-            let entry = try await ctx.core.models.remove(id: try p.string("id"))
-            return ["id": .string(entry.id), "freedBytes": .int(entry.residentBytes)]
+        .typed(ModelInfoRequest.self) { params, ctx in
+            ModelJSON.info(try await ctx.core.models.entry(id: params.id))
         },
-        MethodHandler(method: "model/export") { ctx in try await ctx.core.exportModel(ctx) },
-        MethodHandler(method: "model/run") { ctx in try await ctx.core.runModel(ctx) },
+        .typed(ModelUnloadRequest.self) { params, ctx in
+            let entry = try await ctx.core.models.remove(id: params.id)
+            return .init(id: entry.id, freedBytes: entry.residentBytes)
+        },
+        .typed(ModelExportRequest.self) { params, ctx in try await ctx.core.exportModel(params) },
+        .typed(ModelRunRequest.self) { params, ctx in try await ctx.core.runModel(params) },
     ]
 
     /// The id a `model/load` with these params will ask for (its `id`, or the file's stem), as
@@ -35,15 +31,13 @@ extension ServerCore {
         return defaultID(for: URL(fileURLWithPath: path))
     }
 
-    func loadModel(_ ctx: RequestContext) async throws -> JSONValue {
+    func loadModel(_ p: ModelLoadRequest.Params, _ ctx: RequestContext) async throws -> ModelDescription {
         // Until the id is reserved (or this load fails first), requests naming it wait.
         var announced = Self.announcedLoadID(ctx.params)
         defer { announced.map(models.withdraw) }
-        let p = try ParamReader(ctx.params)
-        try p.rejectUnknown(allowed: ["path", "id", "preprocessing"])
-        let overrides = try Self.preprocessingOverrides(try p.optionalObject("preprocessing"))
-        let path = try FilePaths.existingFile(try p.string("path"), field: "params.path")
-        let requestedID = try p.optionalString("id")
+        let overrides = Self.preprocessingOverrides(p.preprocessing)
+        let path = try FilePaths.existingFile(p.path, field: "params.path")
+        let requestedID = p.id
         if let requestedID, requestedID.isEmpty || requestedID.count > 200 {
             throw ResponseError.invalidParams("params.id: must be 1 to 200 characters")
         }
@@ -85,14 +79,11 @@ extension ServerCore {
         return ModelJSON.info(entry)
     }
 
-    /// `model/load`'s `preprocessing` object: the `segslim.*` keys without the prefix, values as
-    /// JSON (`{"mean": [0.5, 0.5, 0.5], "channel_order": "BGR", "input_size": [512, 1024]}`).
-    static func preprocessingOverrides(_ p: ParamReader?) throws -> [String: String] {
-        guard let p else { return [:] }
-        let allowed: Set<String> = ["input_size", "resize", "mean", "std", "scale", "channel_order", "classes", "palette", "ignore_index"]
-        try p.rejectUnknown(allowed: allowed)
+    /// `model/load`'s `preprocessing` as the metadata strings `Preprocessing` reads: strings as
+    /// they are, `input_size` as `h,w`, anything else as its JSON.
+    static func preprocessingOverrides(_ p: PreprocessingOverrides?) -> [String: String] {
         var out: [String: String] = [:]
-        for (k, v) in p.fields {
+        for (k, v) in p?.fields ?? [:] {
             switch (k, v) {
             case ("input_size", .array(let a)): out[k] = a.map { $0.jsonString }.joined(separator: ",")
             case (_, .string(let s)): out[k] = s
@@ -125,11 +116,9 @@ extension ServerCore {
         return stem.isEmpty ? "model" : stem
     }
 
-    func exportModel(_ ctx: RequestContext) async throws -> JSONValue {
-        let p = try ParamReader(ctx.params)
-        try p.rejectUnknown(allowed: ["id", "path", "overwrite"])
-        let entry = try await models.entry(id: try p.string("id"))
-        let target = try FilePaths.outputFile(try p.string("path"), field: "params.path", overwrite: try p.optionalBool("overwrite") ?? false)
+    func exportModel(_ p: ModelExportRequest.Params) async throws -> ModelExportRequest.Result {
+        let entry = try await models.entry(id: p.id)
+        let target = try FilePaths.outputFile(p.path, field: "params.path", overwrite: p.overwrite ?? false)
         // Exported models carry their preprocessing, so they segment the same way anywhere.
         var model = entry.model
         for (k, v) in entry.preprocessing?.metadata ?? [:] where model.metadata[k] == nil { model.metadata[k] = v }
@@ -138,23 +127,15 @@ extension ServerCore {
             throw ResponseError(.invalidModel, "cannot encode model '\(entry.id)': \(error)")
         }
         try FilePaths.atomicWrite(bytes, to: target)
-        return ["id": .string(entry.id), "path": .string(target), "sizeBytes": .int(Int64(bytes.count))]
+        return .init(id: entry.id, path: target, sizeBytes: Int64(bytes.count))
     }
 
-    func runModel(_ ctx: RequestContext) async throws -> JSONValue {
-        let p = try ParamReader(ctx.params)
-        try p.rejectUnknown(allowed: ["id", "inputs", "outputDir", "engine"])
-        let engine = try p.optionalString("engine") ?? "runtime"
-        guard engine == "runtime" || engine == "reference" else {
-            throw ResponseError.invalidParams("params.engine: expected \"runtime\" (compiled, the default) or \"reference\" (the plain oracle), got \"\(engine)\"")
-        }
-        let entry = try await models.entry(id: try p.string("id"))
-        guard let inputSpec = try p.optionalObject("inputs") else {
-            throw ResponseError.invalidParams("params.inputs: required object is missing (map each input name to {npy: path} or {dtype, shape, data})")
-        }
-        let outputDir = try p.optionalString("outputDir").map { try FilePaths.outputDirectory($0, field: "params.outputDir") }
+    func runModel(_ p: ModelRunRequest.Params) async throws -> ModelRunRequest.Result {
+        let engine = p.engine ?? "runtime"
+        let entry = try await models.entry(id: p.id)
+        let outputDir = try p.outputDir.map { try FilePaths.outputDirectory($0, field: "params.outputDir") }
         var inputs: [String: Tensor] = [:]
-        for (name, spec) in inputSpec.fields {
+        for (name, spec) in p.inputs ?? [:] {
             inputs[name] = try TensorJSON.decode(spec, field: "params.inputs.\(name)")
         }
         let started = Date()
@@ -170,70 +151,53 @@ extension ServerCore {
             throw ModelErrors.response(for: error, file: entry.path ?? entry.id)
         }
         let inferMs = Date().timeIntervalSince(started) * 1000
-        var list: [JSONValue] = []
+        var list: [ModelRunRequest.Output] = []
         for info in entry.model.graph.outputs {
             guard let t = outputs[info.name] else { continue }
-            var o: [String: JSONValue] = ["name": .string(info.name), "dtype": .string(t.dtype.rawValue), "shape": .array(t.dims.map { .int(Int64($0)) })]
+            var o = ModelRunRequest.Output(name: info.name, dtype: t.dtype.rawValue, shape: t.dims)
             if let outputDir {
                 let url = URL(fileURLWithPath: outputDir).appendingPathComponent(FilePaths.safeFileName(info.name) + ".npy")
                 try FilePaths.atomicWrite(t.npyBytes(), to: url.path)
-                o["path"] = .string(url.path)
+                o.path = url.path
             } else {
-                o["data"] = .string(Data(t.bytes).base64EncodedString())
+                o.data = Data(t.bytes).base64EncodedString()
             }
-            list.append(.object(o))
+            list.append(o)
         }
-        return ["outputs": .array(list), "inferMs": .double((inferMs * 1000).rounded() / 1000)]
+        return .init(outputs: list, inferMs: (inferMs * 1000).rounded() / 1000)
     }
 }
 
-/// The JSON shapes of model results.
+/// Model results in their wire types.
 enum ModelJSON {
-    static func dims(_ shape: [SegGraph.Dimension]?) -> JSONValue {
-        guard let shape else { return .null }
-        return .array(shape.map { d in
+    static func dims(_ shape: [SegGraph.Dimension]?) -> [TensorDescription.Dimension]? {
+        shape?.map { d in
             switch d {
-            case .value(let v): return .int(Int64(v))
-            case .param(let p): return .string(p)
-            case .unknown: return .string("?")
+            case .value(let v): return .value(v)
+            case .param(let p): return .name(p)
+            case .unknown: return .name("?")
             }
-        })
+        }
     }
 
-    static func io(_ v: ModelSummary.IO) -> JSONValue {
-        ["name": .string(v.name), "dtype": v.dtype.map { .string($0.rawValue) } ?? .null, "shape": dims(v.shape)]
+    static func io(_ v: ModelSummary.IO) -> TensorDescription {
+        TensorDescription(name: v.name, dtype: v.dtype?.rawValue, shape: dims(v.shape))
     }
 
-    static func preprocessing(_ p: Preprocessing) -> JSONValue {
-        [
-            "input": .string(p.inputName),
-            "inputSize": p.inputSize.map { [.int(Int64($0.height)), .int(Int64($0.width))] } ?? .null,
-            "resize": .string(p.resize.rawValue),
-            "mean": .array(p.mean.map { .double(Double($0)) }), "std": .array(p.std.map { .double(Double($0)) }),
-            "scale": .double(Double(p.scale)), "channelOrder": .string(p.bgr ? "BGR" : "RGB"),
-            "classes": .array(p.classes.map(JSONValue.string)),
-            "palette": .array(p.palette.map { .array($0.map { .int(Int64($0)) }) }),
-            "ignoreIndex": .int(Int64(p.ignoreIndex)),
-        ]
+    static func preprocessing(_ p: Preprocessing) -> PreprocessingDescription {
+        PreprocessingDescription(
+            input: p.inputName, inputSize: p.inputSize.map { [$0.height, $0.width] }, resize: p.resize.rawValue,
+            mean: p.mean.map { Double($0) }, std: p.std.map { Double($0) }, scale: Double(p.scale), channelOrder: p.bgr ? "BGR" : "RGB",
+            classes: p.classes, palette: p.palette.map { $0.map { Int($0) } }, ignoreIndex: p.ignoreIndex)
     }
 
-    static func info(_ e: ModelStore.Entry) -> JSONValue {
+    static func info(_ e: ModelStore.Entry) -> ModelDescription {
         let s = e.summary
-        return [
-            "id": .string(e.id),
-            "path": e.path.map(JSONValue.string) ?? .null,
-            "inputs": .array(s.inputs.map(io)),
-            "outputs": .array(s.outputs.map(io)),
-            "opsets": .object(s.opsets.mapValues { .int(Int64($0)) }),
-            "params": .int(Int64(s.parameters)),
-            "macs": .int(Int64(s.macs)),
-            "opCounts": .object(s.opCounts.mapValues { .int(Int64($0)) }),
-            "sizeBytes": .int(e.fileBytes),
-            "residentBytes": .int(e.residentBytes),
-            "metadata": .object(e.model.metadata.mapValues(JSONValue.string)),
-            "producer": .string([e.model.producerName, e.model.producerVersion].filter { !$0.isEmpty }.joined(separator: " ")),
-            "preprocessing": e.preprocessing.map(preprocessing) ?? .null,
-            "warnings": .array(s.warnings.map(JSONValue.string) + (s.uncountedNodes > 0 ? [.string("MACs of \(s.uncountedNodes) node(s) not counted: their shapes are not known until run time")] : [])),
-        ]
+        return ModelDescription(
+            id: e.id, path: e.path, inputs: s.inputs.map(io), outputs: s.outputs.map(io), opsets: s.opsets,
+            params: Int64(s.parameters), macs: Int64(s.macs), opCounts: s.opCounts, sizeBytes: e.fileBytes, residentBytes: e.residentBytes,
+            metadata: e.model.metadata, producer: [e.model.producerName, e.model.producerVersion].filter { !$0.isEmpty }.joined(separator: " "),
+            preprocessing: e.preprocessing.map(preprocessing),
+            warnings: s.warnings + (s.uncountedNodes > 0 ? ["MACs of \(s.uncountedNodes) node(s) not counted: their shapes are not known until run time"] : []))
     }
 }

@@ -28,14 +28,9 @@ public actor ModelStore {
         /// Id of the model it was compressed from.
         public var derivedFrom: String?
 
-        public var json: JSONValue {
-            var o: [String: JSONValue] = [
-                "id": .string(id), "residentBytes": .int(residentBytes),
-                "loadedAtMs": .double((loadedAt.timeIntervalSince1970 * 1000).rounded()),
-            ]
-            o["path"] = path.map(JSONValue.string) ?? .null
-            o["derivedFrom"] = derivedFrom.map(JSONValue.string) ?? .null
-            return .object(o)
+        /// How `model/list` shows it.
+        var listed: ModelListRequest.Model {
+            .init(id: id, path: path, residentBytes: residentBytes, loadedAtMs: (loadedAt.timeIntervalSince1970 * 1000).rounded(), derivedFrom: derivedFrom)
         }
     }
 

@@ -14,32 +14,27 @@ extension Commands {
             guard let n = Int(v), n > 0 else { throw UsageError(message: "\(name) needs a positive integer", command: "bench") }
             return n
         }
-        var params: [String: JSONValue] = [:]
-        if let t = try int("--threads") { params["threads"] = .int(Int64(t)) }
-        if let r = try int("--runs") { params["runs"] = .int(Int64(r)) }
-        if let w = try int("--warmup") { params["warmup"] = .int(Int64(w)) }
-        if let b = try int("--batch") { params["batch"] = .int(Int64(b)) }
-        if parsed.flags.contains("--profile") { params["profile"] = true }
+        var params = ModelBenchmarkRequest.Params(id: "", runs: try int("--runs"), warmup: try int("--warmup"), threads: try int("--threads"),
+                                                  batch: try int("--batch"), profile: parsed.flags.contains("--profile") ? true : nil)
         var rows: [JSONValue] = []
         for (i, path) in parsed.positional.enumerated() {
             // Each model in a fresh daemon (unless connected), so peak RSS is the model's own.
             let c = (i == 0 || options.connect != nil) ? client : try DaemonClient.fresh(like: client)
             defer { if c !== client { c.close() } }
-            if c !== client { _ = try c.request(InitializeRequest.method, InitializeRequest(clientName: "segslim bench").params).value() }
+            if c !== client { _ = try c.request(InitializeRequest.method, InitializeRequest.encodeParams(.init(clientName: "segslim bench"))).value() }
             let started = Date()
             let model = try resident(path, c)
             let loadMs = Date().timeIntervalSince(started) * 1000
-            var p = params
-            p["id"] = model["id"] ?? .null
-            let r = try c.request("model/benchmark", .object(p)).value()
+            params.id = model.id
+            let r = try c.send(ModelBenchmarkRequest.self, params)
             var row: [String: JSONValue] = [
-                "path": .string(absolute(path)), "p50Ms": r["p50Ms"] ?? .null, "p90Ms": r["p90Ms"] ?? .null, "minMs": r["minMs"] ?? .null,
-                "meanMs": r["meanMs"] ?? .null,
-                "loadMs": .double(((loadMs + (r["loadMs"]?.doubleValue ?? 0)) * 1000).rounded() / 1000),
-                "arenaBytes": r["arenaBytes"] ?? .null, "peakRSSBytes": r["peakRSSBytes"] ?? .null,
-                "threads": r["threads"] ?? .null, "batch": r["batch"] ?? .null,
+                "path": .string(absolute(path)), "p50Ms": .double(r.p50Ms), "p90Ms": .double(r.p90Ms), "minMs": .double(r.minMs),
+                "meanMs": .double(r.meanMs),
+                "loadMs": .double(((loadMs + r.loadMs) * 1000).rounded() / 1000),
+                "arenaBytes": .int(r.arenaBytes), "peakRSSBytes": .int(r.peakRSSBytes),
+                "threads": .int(Int64(r.threads)), "batch": .int(Int64(r.batch)),
             ]
-            if let prof = r["profile"] { row["profile"] = prof }
+            if r.profile != nil { row["profile"] = ModelBenchmarkRequest.json(r)["profile"] }
             rows.append(.object(row))
         }
         if !options.json {
@@ -52,7 +47,7 @@ extension Commands {
             for r in rows where r["profile"] != nil {
                 print("\nprofile of \(((r["path"]?.stringValue ?? "?") as NSString).lastPathComponent):")
                 Table.print(header: ["kernel", "ms/run", "share"], rows: (r["profile"]?.arrayValue ?? []).map {
-                    [$0["kind"]?.stringValue ?? "?", String(format: "%.2f", $0["msPerRun"]?.doubleValue ?? 0), pct($0["fraction"])]
+                    [$0["kind"]?.stringValue ?? "?", String(format: "%.2f", $0["msPerRun"]?.doubleValue ?? 0), pct($0["fraction"]?.doubleValue ?? 0)]
                 })
             }
         }

@@ -26,6 +26,11 @@ struct DaemonError: Error {
     var error: ResponseError
 }
 
+extension RPCRequest {
+    /// A result as `--json` prints it.
+    static func json(_ result: Result) -> JSONValue { (try? encodeResult(result)) ?? .null }
+}
+
 extension Result where Success == JSONValue, Failure == ResponseError {
     func value() throws -> JSONValue {
         switch self {
@@ -45,30 +50,27 @@ enum Commands {
         usage: "segslim status [--json] [--connect unix:PATH]"
     ) { args, client, options in
         guard args.isEmpty else { throw UsageError(message: "unexpected argument '\(args[0])'", command: "status") }
-        let status = try client.request(ServerStatusResult.method).value()
-        let models = try client.request(ModelListRequest.method).value()
+        let status = try client.send(ServerStatusRequest.self, NoParams())
+        let models = try client.send(ModelListRequest.self, NoParams())
         if !options.json {
             let rows: [(String, String)] = [
-                ("version", status["version"]?.stringValue ?? "?"),
-                ("pid", status["pid"].map { "\($0)" } ?? "?"),
-                ("uptime", Table.milliseconds(status["uptimeMs"]?.doubleValue)),
-                ("connections", status["connections"].map { "\($0)" } ?? "?"),
-                ("requests served", status["requestsServed"].map { "\($0)" } ?? "?"),
-                ("resident models", status["models"].map { "\($0)" } ?? "?"),
-                ("resident model bytes", Table.bytes(status["residentBytes"]?.intValue)),
-                ("daemon RSS", Table.bytes(status["rssBytes"]?.intValue)),
+                ("version", status.version),
+                ("pid", "\(status.pid)"),
+                ("uptime", Table.milliseconds(status.uptimeMs)),
+                ("connections", "\(status.connections)"),
+                ("requests served", "\(status.requestsServed)"),
+                ("resident models", "\(status.models)"),
+                ("resident model bytes", Table.bytes(status.residentBytes)),
+                ("daemon RSS", Table.bytes(status.rssBytes)),
             ]
             Table.printKeyValues(rows)
-            let list = models["models"]?.arrayValue ?? []
-            if !list.isEmpty {
+            if !models.models.isEmpty {
                 print("")
-                Table.print(header: ["model", "bytes", "path"], rows: list.map {
-                    [$0["id"]?.stringValue ?? "?", Table.bytes($0["residentBytes"]?.intValue), $0["path"]?.stringValue ?? "-"]
-                })
+                Table.print(header: ["model", "bytes", "path"], rows: models.models.map { [$0.id, Table.bytes($0.residentBytes), $0.path ?? "-"] })
             }
         }
-        var out = status.objectValue ?? [:]
-        out["residentModels"] = models["models"] ?? []
+        var out = ServerStatusRequest.json(status).objectValue ?? [:]
+        out["residentModels"] = ModelListRequest.json(models)["models"] ?? []
         return .object(out)
     }
 
@@ -77,17 +79,14 @@ enum Commands {
         usage: "segslim techniques [--json] [--connect unix:PATH]"
     ) { args, client, options in
         guard args.isEmpty else { throw UsageError(message: "unexpected argument '\(args[0])'", command: "techniques") }
-        let result = try client.request(TechniqueListRequest.method).value()
+        let result = try client.send(TechniqueListRequest.self, NoParams())
         if !options.json {
-            let list = result["techniques"]?.arrayValue ?? []
-            if list.isEmpty {
+            if result.techniques.isEmpty {
                 print("No techniques are registered in this build.")
             } else {
-                Table.print(header: ["technique", "summary"], rows: list.map {
-                    [$0["id"]?.stringValue ?? "?", $0["summary"]?.stringValue ?? ""]
-                })
+                Table.print(header: ["technique", "summary"], rows: result.techniques.map { [$0.id, $0.summary] })
             }
         }
-        return result
+        return TechniqueListRequest.json(result)
     }
 }

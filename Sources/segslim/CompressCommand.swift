@@ -11,24 +11,23 @@ extension Commands {
         guard let out = a.extra["--out"] else { throw UsageError(message: "--out OUT.onnx is required", command: "compress") }
         let steps = a.steps
         let model = try resident(a.model, client)
-        var params = a.requestParams(id: model["id"] ?? .null)
-        params["outputPath"] = .string(absolute(out))
-        params["overwrite"] = .bool(a.extra["--overwrite"] != nil)
-        let method: String
+        let r: CompressResult
         if steps.count == 1 {
-            method = "model/compress"
-            params["technique"] = .string(steps[0].0)
-            params["params"] = .object(steps[0].1)
+            var params = ModelCompressRequest.Params(id: model.id, technique: steps[0].0, params: .object(steps[0].1))
+            (params.dataset, params.split, params.calibration, params.threads) = (a.absoluteDataset, a.split, a.calibration, a.threads)
+            (params.outputPath, params.overwrite) = (absolute(out), a.extra["--overwrite"] != nil)
+            r = try client.send(ModelCompressRequest.self, params, progress: progressPrinter(options))
         } else {
-            method = "model/pipeline"
-            params["steps"] = .array(steps.map { ["technique": .string($0.0), "params": .object($0.1)] })
+            var params = ModelPipelineRequest.Params(id: model.id, steps: steps.map { TechniqueStep(technique: $0.0, params: .object($0.1)) })
+            (params.dataset, params.split, params.calibration, params.threads) = (a.absoluteDataset, a.split, a.calibration, a.threads)
+            (params.outputPath, params.overwrite) = (absolute(out), a.extra["--overwrite"] != nil)
+            r = try client.send(ModelPipelineRequest.self, params, progress: progressPrinter(options))
         }
-        let r = try client.request(method, withProgress(.object(params), client, options)).value()
         if !options.json {
-            let report = r["report"]
+            let report: JSONValue? = r.report
             Table.printKeyValues([
-                ("model", r["path"]?.stringValue ?? "?"),
-                ("report", (r["path"]?.stringValue ?? "?") + ".report.json"),
+                ("model", r.path ?? "?"),
+                ("report", (r.path ?? "?") + ".report.json"),
                 ("size", "\(Table.bytes(report?["before"]?["sizeBytes"]?.intValue)) → \(Table.bytes(report?["after"]?["sizeBytes"]?.intValue))"),
                 ("nodes", "\(report?["before"]?["nodes"] ?? "?") → \(report?["after"]?["nodes"] ?? "?")"),
                 ("MACs", String(format: "%.3f G → %.3f G", Double(report?["before"]?["macs"]?.intValue ?? 0) / 1e9, Double(report?["after"]?["macs"]?.intValue ?? 0) / 1e9)),
@@ -38,8 +37,8 @@ extension Commands {
             }
         }
         // `--json`: {"output": OUT.onnx, "report": {...}} (plus the resident id and path).
-        guard case .object(var o) = r else { return r }
-        o["output"] = r["path"] ?? .null
+        var o = ModelCompressRequest.json(r).objectValue ?? [:]
+        o["output"] = r.path.map(JSONValue.string) ?? .null
         return .object(o)
     }
 }

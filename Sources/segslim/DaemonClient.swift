@@ -98,6 +98,21 @@ final class DaemonClient {
         }
     }
 
+    /// A typed request: params encoded and the result decoded through the method's message
+    /// types. With `progress`, the request asks for `$/progress` and the notifications go there.
+    func send<R: RPCRequest>(_ type: R.Type, _ params: R.Params, progress: ((JSONValue) -> Void)? = nil) throws -> R.Result {
+        var json = try R.encodeParams(params)
+        if let progress, case .object(var o) = json {
+            o["workDoneToken"] = "cli"
+            json = .object(o)
+            onProgress = progress
+        }
+        let raw = try request(R.method, json).value()
+        do { return try R.decodeResult(raw) } catch {
+            throw Broken(description: "the daemon's \(R.method) result does not match its type: \(error.message)")
+        }
+    }
+
     func notify(_ method: String, _ params: JSONValue? = nil) throws {
         try send(.notification(method: method, params: params))
     }

@@ -24,42 +24,35 @@ extension Commands {
         if !options.json { print("SegSlim demo: LRASPP-MobileNetV3 trained on CamVid (11 classes), \(images.count) sample street scenes, FP32 and INT8\n") }
         let model = try resident(modelPath, client)
         let int8 = try resident(int8Path, client)
-        let seg = try client.request("model/segment", withProgress([
-            "id": model["id"] ?? .null, "images": .array(images.map(JSONValue.string)), "outputDir": .string(out), "legend": true,
-        ], client, options)).value()
+        let seg = try client.send(ModelSegmentRequest.self, .init(id: model.id, images: images.map { .path($0) }, outputDir: out, legend: true),
+                                  progress: progressPrinter(options))
         // Both models on the labelled samples, with side-by-side overlays (FP32 | INT8 | differences).
-        let cmp = try client.request("model/compare", withProgress([
-            "ids": [model["id"] ?? .null, int8["id"] ?? .null], "dataset": .string(samples.path), "split": "val", "outputDir": .string(out),
-        ], client, options)).value()
-        var bench: [JSONValue] = []
+        let cmp = try client.send(ModelCompareRequest.self, .init(ids: [model.id, int8.id], dataset: samples.path, split: "val", outputDir: out),
+                                  progress: progressPrinter(options))
+        var bench: [ModelBenchmarkRequest.Result] = []
         for m in [model, int8] {
-            bench.append(try client.request("model/benchmark", ["id": m["id"] ?? .null, "runs": 10, "warmup": 2]).value())
+            bench.append(try client.send(ModelBenchmarkRequest.self, .init(id: m.id, runs: 10, warmup: 2)))
         }
 
         if !options.json {
-            Table.print(header: ["image", "infer", "top classes"], rows: (seg["results"]?.arrayValue ?? []).map { r in
-                [((r["image"]?.stringValue ?? "?") as NSString).lastPathComponent,
-                 String(format: "%.0f ms", r["timings"]?["inferMs"]?.doubleValue ?? 0),
-                 (r["classes"]?.arrayValue ?? []).prefix(3).map {
-                     "\($0["class"]?.stringValue ?? "?") \(String(format: "%.0f%%", ($0["fraction"]?.doubleValue ?? 0) * 100))"
-                 }.joined(separator: ", ")]
+            Table.print(header: ["image", "infer", "top classes"], rows: seg.results.map { r in
+                [(r.image as NSString).lastPathComponent, String(format: "%.0f ms", r.timings.inferMs), topClasses(r.classes, 3)]
             })
             print("")
-            let rows: [[String]] = [(model, cmp["a"], bench[0]), (int8, cmp["b"], bench[1])].map { m, e, b in
-                [m["id"]?.stringValue ?? "?", Table.bytes(m["sizeBytes"]?.intValue),
-                 String(format: "%.4f", e?["miou"]?.doubleValue ?? 0), String(format: "%.4f", e?["pixelAccuracy"]?.doubleValue ?? 0),
-                 String(format: "%.1f ms", b["p50Ms"]?.doubleValue ?? 0)]
+            let rows: [[String]] = [(model, cmp.a, bench[0]), (int8, cmp.b, bench[1])].map { m, e, b in
+                [m.id, Table.bytes(m.sizeBytes), String(format: "%.4f", e.miou), String(format: "%.4f", e.pixelAccuracy), String(format: "%.1f ms", b.p50Ms)]
             }
             Table.print(header: ["model", "file", "mIoU (4 samples)", "pixel acc", "p50"], rows: rows)
             print("")
-            let p50a = bench[0]["p50Ms"]?.doubleValue ?? 0, p50b = bench[1]["p50Ms"]?.doubleValue ?? 0
+            let p50a = bench[0].p50Ms, p50b = bench[1].p50Ms
             Table.printKeyValues([
                 ("INT8 vs FP32", String(format: "%.2f× the latency, %.2f× the file, %.2f%% of pixels agree",
-                                        p50a > 0 ? p50b / p50a : 0, cmp["sizeRatio"]?.doubleValue ?? 0, (cmp["pixelAgreement"]?.doubleValue ?? 0) * 100)),
-                ("model", "\(model["params"] ?? "?") parameters, \(String(format: "%.2f", Double(model["macs"]?.intValue ?? 0) / 1e9)) GMACs"),
+                                        p50a > 0 ? p50b / p50a : 0, cmp.sizeRatio, cmp.pixelAgreement * 100)),
+                ("model", "\(model.params) parameters, \(String(format: "%.2f", Double(model.macs) / 1e9)) GMACs"),
             ])
             print("\nOverlays, masks, legend.png and FP32 | INT8 | difference panels (*.compare.png) are in \(out)")
         }
-        return ["model": model, "int8": int8, "segment": seg, "compare": cmp, "benchmark": .array(bench), "outputDir": .string(out)]
+        return ["model": ModelInfoRequest.json(model), "int8": ModelInfoRequest.json(int8), "segment": ModelSegmentRequest.json(seg),
+                "compare": ModelCompareRequest.json(cmp), "benchmark": .array(bench.map(ModelBenchmarkRequest.json)), "outputDir": .string(out)]
     }
 }

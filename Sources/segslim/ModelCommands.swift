@@ -12,13 +12,13 @@ extension Commands {
 
     /// The id of the resident model loaded from `path`, loading it when no resident model
     /// came from that file: repeated CLI calls against a warm daemon reuse the model.
-    static func resident(_ path: String, _ client: DaemonClient) throws -> JSONValue {
+    static func resident(_ path: String, _ client: DaemonClient) throws -> ModelDescription {
         let abs = absolute(path)
-        let list = try client.request(ModelListRequest.method).value()
-        if let existing = list["models"]?.arrayValue?.first(where: { $0["path"]?.stringValue == abs }), let id = existing["id"] {
-            return try client.request("model/info", ["id": id]).value()
+        let list = try client.send(ModelListRequest.self, NoParams())
+        if let existing = list.models.first(where: { $0.path == abs }) {
+            return try client.send(ModelInfoRequest.self, .init(id: existing.id))
         }
-        return try client.request("model/load", ["path": .string(abs)]).value()
+        return try client.send(ModelLoadRequest.self, .init(path: abs))
     }
 
     /// Splits `--name value` options from positional arguments; unknown options are usage errors.
@@ -43,10 +43,17 @@ extension Commands {
         return (positional, values, set)
     }
 
-    static func dims(_ v: JSONValue?) -> String {
-        guard let a = v?.arrayValue else { return "?" }
-        return "[" + a.map { $0.stringValue ?? "\($0)" }.joined(separator: ", ") + "]"
+    static func dims(_ shape: [TensorDescription.Dimension]?) -> String {
+        guard let shape else { return "?" }
+        return "[" + shape.map { d in
+            switch d {
+            case .value(let v): return String(v)
+            case .name(let n): return n
+            }
+        }.joined(separator: ", ") + "]"
     }
+
+    static func dims(_ shape: [Int]) -> String { "[" + shape.map(String.init).joined(separator: ", ") + "]" }
 
     static let info = Command(
         name: "info", summary: "Show a model's inputs, outputs, parameters, MACs and operators",
@@ -57,24 +64,24 @@ extension Commands {
         let r = try resident(parsed.positional[0], client)
         if !options.json {
             Table.printKeyValues([
-                ("model", r["path"]?.stringValue ?? "?"),
-                ("id", r["id"]?.stringValue ?? "?"),
-                ("producer", r["producer"]?.stringValue ?? ""),
-                ("opsets", (r["opsets"]?.objectValue ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")),
-                ("parameters", "\(r["params"]?.intValue ?? 0)"),
-                ("MACs", String(format: "%.3f G", Double(r["macs"]?.intValue ?? 0) / 1e9)),
-                ("file size", Table.bytes(r["sizeBytes"]?.intValue)),
+                ("model", r.path ?? "?"),
+                ("id", r.id),
+                ("producer", r.producer),
+                ("opsets", r.opsets.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")),
+                ("parameters", "\(r.params)"),
+                ("MACs", String(format: "%.3f G", Double(r.macs) / 1e9)),
+                ("file size", Table.bytes(r.sizeBytes)),
             ])
             print("")
-            let io = (r["inputs"]?.arrayValue ?? []).map { ["input", $0["name"]?.stringValue ?? "?", $0["dtype"]?.stringValue ?? "?", dims($0["shape"])] }
-                + (r["outputs"]?.arrayValue ?? []).map { ["output", $0["name"]?.stringValue ?? "?", $0["dtype"]?.stringValue ?? "?", dims($0["shape"])] }
+            let io = r.inputs.map { ["input", $0.name, $0.dtype ?? "?", dims($0.shape)] }
+                + r.outputs.map { ["output", $0.name, $0.dtype ?? "?", dims($0.shape)] }
             Table.print(header: ["", "name", "dtype", "shape"], rows: io)
             print("")
-            let ops = (r["opCounts"]?.objectValue ?? [:]).sorted { ($1.value.intValue ?? 0, $0.key) < ($0.value.intValue ?? 0, $1.key) }
+            let ops = r.opCounts.sorted { ($1.value, $0.key) < ($0.value, $1.key) }
             Table.print(header: ["operator", "count"], rows: ops.map { [$0.key, "\($0.value)"] })
-            for w in r["warnings"]?.arrayValue ?? [] { print("warning: \(w.stringValue ?? "")") }
+            for w in r.warnings { print("warning: \(w)") }
         }
-        return r
+        return ModelInfoRequest.json(r)
     }
 
     static let run = Command(
@@ -85,28 +92,28 @@ extension Commands {
         guard parsed.positional.count >= 2 else { throw UsageError(message: "expected a model and at least one input", command: "run") }
         guard let out = parsed.options["--out"] else { throw UsageError(message: "--out DIR is required", command: "run") }
         let model = try resident(parsed.positional[0], client)
-        let graphInputs = (model["inputs"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
-        var inputs: [String: JSONValue] = [:]
+        let graphInputs = model.inputs.map(\.name)
+        var inputs: [String: TensorInput] = [:]
         var unnamed = graphInputs.makeIterator()
         for arg in parsed.positional.dropFirst() {
             // NAME=PATH binds by name; a bare PATH takes the next graph input in order.
             if let eq = arg.firstIndex(of: "="), !FileManager.default.fileExists(atPath: arg) {
-                inputs[String(arg[..<eq])] = ["npy": .string(absolute(String(arg[arg.index(after: eq)...])))]
+                inputs[String(arg[..<eq])] = .npy(absolute(String(arg[arg.index(after: eq)...])))
             } else {
                 guard let name = unnamed.next() else { throw UsageError(message: "more inputs than the model has (\(graphInputs.joined(separator: ", ")))", command: "run") }
-                inputs[name] = ["npy": .string(absolute(arg))]
+                inputs[name] = .npy(absolute(arg))
             }
         }
-        let result = try client.request("model/run", ["id": model["id"] ?? .null, "inputs": .object(inputs), "outputDir": .string(absolute(out))]).value()
-        let outputs: [JSONValue] = (result["outputs"]?.arrayValue ?? []).map {
-            ["name": $0["name"] ?? .null, "path": $0["path"] ?? .null, "shape": $0["shape"] ?? .null, "dtype": $0["dtype"] ?? .null]
-        }
+        let result = try client.send(ModelRunRequest.self, .init(id: model.id, inputs: inputs, outputDir: absolute(out)))
         if !options.json {
-            Table.print(header: ["output", "dtype", "shape", "path"], rows: outputs.map {
-                [$0["name"]?.stringValue ?? "?", $0["dtype"]?.stringValue ?? "?", dims($0["shape"]), $0["path"]?.stringValue ?? "?"]
+            Table.print(header: ["output", "dtype", "shape", "path"], rows: result.outputs.map {
+                [$0.name, $0.dtype, dims($0.shape), $0.path ?? "?"]
             })
         }
-        return ["outputs": .array(outputs)]
+        // `--json`: the outputs without timing.
+        return ["outputs": .array(result.outputs.map {
+            ["name": .string($0.name), "path": $0.path.map(JSONValue.string) ?? .null, "shape": .array($0.shape.map { .int(Int64($0)) }), "dtype": .string($0.dtype)]
+        })]
     }
 
     static let export = Command(
@@ -117,11 +124,10 @@ extension Commands {
         guard parsed.positional.count == 1 else { throw UsageError(message: "expected one model path", command: "export") }
         guard let out = parsed.options["--out"] else { throw UsageError(message: "--out OUT.onnx is required", command: "export") }
         let model = try resident(parsed.positional[0], client)
-        let result = try client.request("model/export", ["id": model["id"] ?? .null, "path": .string(absolute(out)),
-                                                         "overwrite": .bool(parsed.flags.contains("--overwrite"))]).value()
+        let result = try client.send(ModelExportRequest.self, .init(id: model.id, path: absolute(out), overwrite: parsed.flags.contains("--overwrite")))
         if !options.json {
-            print("wrote \(result["path"]?.stringValue ?? "?") (\(Table.bytes(result["sizeBytes"]?.intValue)))")
+            print("wrote \(result.path) (\(Table.bytes(result.sizeBytes)))")
         }
-        return result
+        return ModelExportRequest.json(result)
     }
 }

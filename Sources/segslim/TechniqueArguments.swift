@@ -64,18 +64,12 @@ struct TechniqueArguments {
         return r
     }
 
-    /// The request fields for data and threads.
-    func requestParams(id: JSONValue) -> [String: JSONValue] {
-        var params: [String: JSONValue] = ["id": id]
-        if let dataset { params["dataset"] = .string(Commands.absolute(dataset)) }
-        if let split { params["split"] = .string(split) }
-        var calibration: [String: JSONValue] = [:]
-        if let calibSplit { calibration["split"] = .string(calibSplit) }
-        if let calibCount { calibration["count"] = .int(Int64(calibCount)) }
-        if let calibDir { calibration["path"] = .string(Commands.absolute(calibDir)) }
-        if !calibration.isEmpty { params["calibration"] = .object(calibration) }
-        if let threads { params["threads"] = .int(Int64(threads)) }
-        return params
+    /// The request's data fields: an absolute dataset path and the calibration images.
+    var absoluteDataset: String? { dataset.map(Commands.absolute) }
+
+    var calibration: CalibrationParams? {
+        let c = CalibrationParams(split: calibSplit, count: calibCount, path: calibDir.map(Commands.absolute))
+        return c == CalibrationParams() ? nil : c
     }
 }
 
@@ -88,21 +82,22 @@ extension Commands {
         guard a.steps.count == 1 else { throw UsageError(message: "give exactly one --technique", command: "sensitivity") }
         guard a.dataset != nil else { throw UsageError(message: "--dataset DIR is required (a labelled split scores each layer)", command: "sensitivity") }
         let model = try resident(a.model, client)
-        var params = a.requestParams(id: model["id"] ?? .null)
-        params["technique"] = .string(a.steps[0].0)
-        params["params"] = .object(a.steps[0].1)
-        if let limit = a.limit { params["limit"] = .int(Int64(limit)) }
-        let r = try client.request("model/sensitivity", withProgress(.object(params), client, options)).value()
+        var params = ModelSensitivityRequest.Params(id: model.id, technique: a.steps[0].0, dataset: a.absoluteDataset ?? "", params: .object(a.steps[0].1))
+        params.split = a.split
+        params.calibration = a.calibration
+        params.threads = a.threads
+        params.limit = a.limit
+        let r = try client.send(ModelSensitivityRequest.self, params, progress: progressPrinter(options))
         if !options.json {
-            let base = r["baseline"]?["miou"]?.doubleValue ?? 0
-            print(String(format: "baseline mIoU %.4f on %@ (%d images)", base, r["split"]?.stringValue ?? "?", Int(r["baseline"]?["images"]?.intValue ?? 0)))
+            let base = r.baseline?["miou"]?.doubleValue ?? 0
+            print(String(format: "baseline mIoU %.4f on %@ (%d images)", base, r.split ?? "?", Int(r.baseline?["images"]?.intValue ?? 0)))
             var rows: [[String]] = []
-            for l in r["layers"]?.arrayValue ?? [] {
+            for l in r.layers {
                 rows.append([l["layer"]?.stringValue ?? "?", l["opType"]?.stringValue ?? "?", l["setting"]?.stringValue ?? "?",
                              String(format: "%.4f", l["miou"]?.doubleValue ?? 0), String(format: "%.2f", (l["miouDrop"]?.doubleValue ?? 0) * 100)])
             }
             Table.print(header: ["layer", "op", "setting", "mIoU", "drop (pt)"], rows: rows)
         }
-        return r
+        return ModelSensitivityRequest.json(r)
     }
 }

@@ -88,7 +88,7 @@ do {
 
 var exitCode: Int32 = 0
 do {
-    _ = try client.request(InitializeRequest.method, InitializeRequest(processId: Int64(getpid()), clientName: "segslim").params).value()
+    _ = try client.request(InitializeRequest.method, InitializeRequest.encodeParams(.init(processId: Int64(getpid()), clientName: "segslim"))).value()
     try client.notify(InitializedNotification.method)
     let result = try command.run(Array(positional.dropFirst()), client, options)
     if options.json { print(result.jsonString) }

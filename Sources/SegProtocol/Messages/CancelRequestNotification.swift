@@ -1,6 +1,6 @@
 /// `$/cancelRequest {id}`: cancel a running request; it answers RequestCancelled (-32800).
 /// Cancelling an id that is not running (already answered, never sent) is not an error.
-public struct CancelRequestNotification: Sendable, Equatable {
+public struct CancelRequestNotification: Codable, Sendable, Equatable {
     public static let method = "$/cancelRequest"
 
     /// The id of the request to cancel.

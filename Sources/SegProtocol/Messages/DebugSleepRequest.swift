@@ -1,26 +1,46 @@
 /// `debug/sleep {durationMs, steps?, workDoneToken?}`: a slow, cancellable request for tests
 /// and client developers. Only served when the daemon starts with `--enable-debug-methods`.
-/// Result: `{sleptMs, steps}`.
-public struct DebugSleepRequest: Sendable, Equatable {
+public enum DebugSleepRequest: RPCRequest {
     public static let method = "debug/sleep"
 
-    /// Total time to sleep, 0...600000 ms.
-    public var durationMs: Int64
-    /// Progress reports over that time (default 10).
-    public var steps: Int64
-    public var workDoneToken: ProgressToken?
+    public struct Params: Codable, Sendable, Equatable, ValidatingParams {
+        /// Total time to sleep, 0...600000 ms.
+        public var durationMs: Int64
+        /// Progress reports over that time, 1...10000 (default 10).
+        public var steps: Int64?
+        /// Where `$/progress` goes.
+        public var workDoneToken: ProgressToken?
 
-    public init(params: JSONValue?) throws(ResponseError) {
-        let p = try ParamReader(params)
-        try p.rejectUnknown(allowed: ["durationMs", "steps", "workDoneToken"])
-        durationMs = try p.int("durationMs", range: 0...600_000)
-        steps = try p.optionalInt("steps", range: 1...10_000) ?? 10
-        workDoneToken = try p.optionalToken("workDoneToken")
+        public init(durationMs: Int64, steps: Int64? = nil, workDoneToken: ProgressToken? = nil) {
+            self.durationMs = durationMs
+            self.steps = steps
+            self.workDoneToken = workDoneToken
+        }
+
+        public func validate() throws(ResponseError) {
+            try checkRange(durationMs, "durationMs", 0...600_000)
+            try checkRange(steps, "steps", 1...10_000)
+        }
+    }
+
+    public struct Result: Codable, Sendable, Equatable {
+        /// Time actually slept.
+        public var sleptMs: Double
+        public var steps: Int64
+        public init(sleptMs: Double, steps: Int64) { self.sleptMs = sleptMs; self.steps = steps }
     }
 }
 
 /// `debug/print {text}`: writes `text` with `print` (to fd 1). Proves that a stray `print`
 /// lands on stderr and cannot corrupt the protocol stream. Debug methods only.
-public enum DebugPrintRequest {
+public enum DebugPrintRequest: RPCRequest {
     public static let method = "debug/print"
+
+    public struct Params: Codable, Sendable, Equatable {
+        /// What to print.
+        public var text: String
+        public init(text: String) { self.text = text }
+    }
+
+    public typealias Result = NullResult
 }

@@ -1,70 +1,64 @@
 /// `initialize`: the first request of every connection. Answered before anything after it
-/// is processed.
-public struct InitializeRequest: Sendable {
+/// is processed. All params are optional; unknown ones (LSP clients send many) are ignored.
+public enum InitializeRequest: RPCRequest {
     public static let method = "initialize"
+    public static var acceptsUnknownFields: Bool { true }
 
-    /// The client's process id, for logs only.
-    public var processId: Int64?
-    /// `{name, version}` of the client, for logs only.
-    public var clientName: String?
+    public struct Params: Codable, Sendable, Equatable {
+        /// The client's process id, for logs only.
+        public var processId: Int64?
+        /// `{name, version}` of the client, for logs only.
+        public var clientInfo: ClientInfo?
 
-    public init(processId: Int64? = nil, clientName: String? = nil) {
-        self.processId = processId
-        self.clientName = clientName
+        public init(processId: Int64? = nil, clientName: String? = nil) {
+            self.processId = processId
+            self.clientInfo = clientName.map { ClientInfo(name: $0) }
+        }
+
+        public var clientName: String? { clientInfo?.name }
     }
 
-    /// All fields are optional; unknown fields (LSP clients send many) are ignored.
-    public init(params: JSONValue?) throws(ResponseError) {
-        let p = try ParamReader(params)
-        processId = try p.optionalInt("processId")
-        clientName = try p.optionalObject("clientInfo")?.optionalString("name")
+    public struct ClientInfo: Codable, Sendable, Equatable {
+        public var name: String?
+        public var version: String?
+        public init(name: String? = nil, version: String? = nil) { self.name = name; self.version = version }
     }
 
-    public var params: JSONValue {
-        var o: [String: JSONValue] = [:]
-        if let processId { o["processId"] = .int(processId) }
-        if let clientName { o["clientInfo"] = ["name": .string(clientName)] }
-        return .object(o)
-    }
+    public struct Result: Codable, Sendable, Equatable {
+        public var serverInfo: ServerInfo
+        public var capabilities: Capabilities
 
-    public struct Result: Sendable {
         /// `{name: "segslimd", version}`.
-        public var serverName: String
-        public var serverVersion: String
+        public var serverName: String { serverInfo.name }
+        public var serverVersion: String { serverInfo.version }
+
+        public init(serverName: String, serverVersion: String, methods: [String], techniques: [String],
+                    formats: [String: [String]], limits: [String: JSONValue], operators: [JSONValue] = []) {
+            serverInfo = ServerInfo(name: serverName, version: serverVersion)
+            capabilities = Capabilities(methods: methods, techniques: techniques, formats: formats, limits: limits,
+                                        operators: operators, protocolRevision: SegSlimVersion.protocolRevision)
+        }
+
+        public var json: JSONValue { (try? InitializeRequest.encodeResult(self)) ?? .null }
+    }
+
+    public struct ServerInfo: Codable, Sendable, Equatable {
+        public var name: String
+        public var version: String
+    }
+
+    public struct Capabilities: Codable, Sendable, Equatable {
         /// Every method this daemon answers.
         public var methods: [String]
         /// Ids of the registered techniques (`technique/list` has their descriptors).
         public var techniques: [String]
         /// File formats it reads and writes.
         public var formats: [String: [String]]
-        /// `{maxMessageBytes, ...}`.
+        /// `{maxMessageBytes, memoryBudgetBytes, maxBatchSize}`.
         public var limits: [String: JSONValue]
         /// `[{domain, opType, opsets}]` the model runtime implements.
         public var operators: [JSONValue]
-
-        public init(serverName: String, serverVersion: String, methods: [String], techniques: [String],
-                    formats: [String: [String]], limits: [String: JSONValue], operators: [JSONValue] = []) {
-            self.serverName = serverName
-            self.serverVersion = serverVersion
-            self.methods = methods
-            self.techniques = techniques
-            self.formats = formats
-            self.limits = limits
-            self.operators = operators
-        }
-
-        public var json: JSONValue {
-            [
-                "serverInfo": ["name": .string(serverName), "version": .string(serverVersion)],
-                "capabilities": [
-                    "methods": .array(methods.map(JSONValue.string)),
-                    "techniques": .array(techniques.map(JSONValue.string)),
-                    "formats": .object(formats.mapValues { .array($0.map(JSONValue.string)) }),
-                    "limits": .object(limits),
-                    "operators": .array(operators),
-                    "protocolRevision": .int(Int64(SegSlimVersion.protocolRevision)),
-                ],
-            ]
-        }
+        /// Bumped when a method's params or result change incompatibly.
+        public var protocolRevision: Int
     }
 }

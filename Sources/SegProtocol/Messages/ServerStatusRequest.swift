@@ -1,5 +1,12 @@
 /// `server/status`: how the daemon is doing.
-public struct ServerStatusResult: Sendable, Equatable {
+public enum ServerStatusRequest: RPCRequest {
+    public static let method = "server/status"
+    public typealias Params = NoParams
+    public typealias Result = ServerStatusResult
+}
+
+/// `server/status`'s result.
+public struct ServerStatusResult: Codable, Sendable, Equatable {
     public static let method = "server/status"
 
     /// SegSlim version.
@@ -34,12 +41,5 @@ public struct ServerStatusResult: Sendable, Equatable {
         self.rssBytes = rssBytes
     }
 
-    public var json: JSONValue {
-        [
-            "version": .string(version), "uptimeMs": .double(uptimeMs), "models": .int(Int64(models)),
-            "residentBytes": .int(residentBytes), "requestsServed": .int(requestsServed),
-            "requestsInFlight": .int(Int64(requestsInFlight)), "connections": .int(Int64(connections)),
-            "pid": .int(Int64(pid)), "rssBytes": .int(rssBytes),
-        ]
-    }
+    public var json: JSONValue { (try? ServerStatusRequest.encodeResult(self)) ?? .null }
 }
