@@ -271,7 +271,7 @@ import Testing
         let m = QuantizeFixtures.net()
         let r = try await apply(["dryRun": true, "floatHead": false, "fuseActivations": false], m, samples: nil)
         #expect(r.model == (try StaticQuantizer.prepare(m)))
-        #expect(r.details["dryRun"]?.boolValue == true)
+        #expect(r.dryRun)
         let pre = try #require(r.details["preflight"])
         #expect(pre["int8Nodes"]?.arrayValue?.count == 11)
         #expect(pre["fp32Nodes"]?.arrayValue?.first?["reason"]?.stringValue?.contains("Softmax") == true)

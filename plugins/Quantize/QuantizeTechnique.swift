@@ -99,8 +99,7 @@ public struct QuantizeTechnique: Technique, SensitivityAnalyzing {
         if options.perChannel && !q.perChannel { details["perChannelNote"] = .string("opset \(q.opset) < 13 has no per-axis QDQ: per-tensor weight scales used") }
         details["preflight"] = try preflight(q, fullPlan)
         if options.dryRun {
-            details["dryRun"] = true
-            return TechniqueResult(model: model, details: .object(details))
+            return TechniqueResult(model: model, details: .object(details), dryRun: true)
         }
         guard let samples = context.samples else {
             throw TechniqueError.notApplicable("mode 'static' needs calibration images: pass params.dataset (its train split is used) or params.calibration.path, or use mode 'weightOnly' / 'fp16'")
@@ -122,6 +121,7 @@ public struct QuantizeTechnique: Technique, SensitivityAnalyzing {
 
         var plan = fullPlan
         var written = try q.build(plan)
+        var budgetMisses: [BudgetMiss] = []
         if let budget = options.maxMiouDrop, let accuracy = context.accuracy {
             var mixed = MixedPrecision(quantizer: q, accuracy: accuracy, budget: budget, sensitivityLimit: options.sensitivityLimit)
             if options.rankBy == .sqnr { mixed.samples = samples }
@@ -129,6 +129,7 @@ public struct QuantizeTechnique: Technique, SensitivityAnalyzing {
             plan = search.plan
             written = search.written
             details["mixedPrecision"] = search.json
+            if let miss = search.miss { budgetMisses.append(miss) }
         }
         context.progress(0.95, "measuring per-layer SQNR")
         let sqnr = try await q.sqnr(of: written, samples: samples, count: Swift.min(options.sqnrSamples, q.calibrationImages), context: context)
@@ -138,7 +139,7 @@ public struct QuantizeTechnique: Technique, SensitivityAnalyzing {
         details["quantizedTensors"] = .int(Int64(plan.tensors.count))
         if let worst = sqnr.min(by: { $0.value < $1.value }) { details["lowestSQNR"] = ["tensor": .string(worst.key), "db": .double(worst.value)] }
         context.progress(1, "done")
-        return TechniqueResult(model: written.model, details: .object(details))
+        return TechniqueResult(model: written.model, details: .object(details), budgetMisses: budgetMisses)
     }
 
     /// What will run INT8, where values cross, what stays FP32 and why, and the size.
