@@ -3,10 +3,12 @@ import SegProtocol
 
 /// A compression technique: a graph transformation with a self-description.
 ///
-/// A technique never touches the transport. It validates its parameters in `init` (bad
-/// parameters are `TechniqueError.invalidParameter`, never crashes), reports progress and
-/// checks cancellation through the context, and returns a new model: the input is never
-/// mutated, so the original stays resident and comparable.
+/// A technique never touches the transport. Its parameters are checked against the
+/// descriptor's JSON Schema (`TechniqueDescriptor.validate`, which the registry runs and `init`
+/// should call first), so `init` keeps only cross-field rules (bad parameters are
+/// `TechniqueError.invalidParameter`, never crashes). It reports progress, checks cancellation
+/// and runs models through the context, and returns a new model: the input is never mutated,
+/// so the original stays resident and comparable.
 public protocol Technique: Sendable {
     /// Id, summary, parameter JSON Schema, needs and worked examples.
     static var descriptor: TechniqueDescriptor { get }
