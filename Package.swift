@@ -3,6 +3,15 @@
 // no package dependencies: the Swift toolchain only.
 import PackageDescription
 
+/// Technique plugins, one folder each under plugins/. A new technique is its folder, its name
+/// here, and one line in SegServer/BuiltInTechniques.swift; SegServer links every name here.
+let plugins = ["Fuse", "Quantize", "Prune"]
+
+/// What a plugin may import: the technique protocol and the graph layers, never the runtime
+/// (models run through TechniqueContext.runner). SegReference stays for static analysis
+/// (ShapeInference, ModelSummary), which SegRewrite already pulls in.
+let pluginDependencies: [Target.Dependency] = ["SegTechnique", "SegGraph", "SegTensor", "SegRewrite", "SegReference", "SegProtocol"]
+
 let package = Package(
     name: "SegSlim",
     products: [
@@ -32,18 +41,14 @@ let package = Package(
         .target(name: "SegPipeline", dependencies: ["SegTensor", "SegGraph", "SegImaging", "SegData", "SegMetrics", "SegReference", "SegRuntime"]),
         .target(name: "SegTechnique", dependencies: ["SegGraph", "SegProtocol", "SegTensor"]),
 
-        // Technique plugins: each depends on SegTechnique and lower layers only, and is
-        // registered in SegServer/BuiltInTechniques.swift.
-        .target(name: "Fuse", dependencies: ["SegTechnique", "SegRewrite", "SegGraph", "SegProtocol"], path: "plugins/Fuse"),
-        .target(name: "Quantize", dependencies: ["SegTechnique", "SegRewrite", "SegGraph", "SegProtocol", "SegTensor", "SegReference", "SegRuntime"],
-                path: "plugins/Quantize"),
-        .target(name: "Prune", dependencies: ["SegTechnique", "SegRewrite", "SegGraph", "SegProtocol", "SegTensor", "SegReference", "SegRuntime"],
-                path: "plugins/Prune"),
-
+        // Technique plugins (`plugins` above): generated, one per name.
+    ] + plugins.map { name in
+        .target(name: name, dependencies: pluginDependencies, path: "plugins/\(name)")
+    } + [
         // Wire
         .target(name: "SegProtocol"),
         .target(name: "SegTransport", dependencies: ["SegProtocol"]),
-        .target(name: "SegServer", dependencies: ["SegProtocol", "SegTransport", "SegTechnique", "SegGraph", "SegONNX", "SegReference", "SegTensor", "SegData", "SegImaging", "SegMetrics", "SegPipeline", "SegRuntime", "Fuse", "Quantize", "Prune"]),
+        .target(name: "SegServer", dependencies: ["SegProtocol", "SegTransport", "SegTechnique", "SegGraph", "SegONNX", "SegReference", "SegTensor", "SegData", "SegImaging", "SegMetrics", "SegPipeline", "SegRuntime"] + plugins.map { .target(name: $0) }),
 
         // Executables
         .executableTarget(name: "segslimd", dependencies: ["SegServer"]),
@@ -70,9 +75,9 @@ let package = Package(
         .testTarget(name: "SegDataTests", dependencies: ["SegData", "SegImaging"]),
         .testTarget(name: "SegProtocolTests", dependencies: ["SegProtocol"]),
         .testTarget(name: "SegTransportTests", dependencies: ["SegTransport", "SegProtocol"]),
-        .testTarget(name: "QuantizeTests", dependencies: ["Quantize", "SegTechnique", "SegReference", "SegRuntime", "SegONNX", "SegTensor", "SegGraph", "SegProtocol"],
+        .testTarget(name: "QuantizeTests", dependencies: ["Quantize", "SegServer", "SegTechnique", "SegReference", "SegRuntime", "SegONNX", "SegTensor", "SegGraph", "SegProtocol"],
                     path: "Tests/QuantizeTests"),
-        .testTarget(name: "PruneTests", dependencies: ["Prune", "SegTechnique", "SegReference", "SegRuntime", "SegONNX", "SegTensor", "SegGraph", "SegProtocol"],
+        .testTarget(name: "PruneTests", dependencies: ["Prune", "SegServer", "SegTechnique", "SegReference", "SegRuntime", "SegONNX", "SegTensor", "SegGraph", "SegProtocol"],
                     path: "Tests/PruneTests"),
         .testTarget(name: "SegServerTests", dependencies: ["SegServer", "SegTechnique", "SegProtocol", "SegTransport", "SegTensor", "SegGraph"],
                     resources: [.copy("Fixtures")]),

@@ -4,12 +4,17 @@ import Quantize
 import SegTechnique
 
 extension TechniqueRegistry {
-    /// Every technique that ships, and the plugin target each comes from. This is the one
-    /// place that imports every plugin; `PluginRegistrationTests` fails when a folder under
-    /// `plugins/` is missing here.
+    /// Every technique that ships: the one list a new plugin joins (besides its name in
+    /// Package.swift's `plugins`), and the only file that imports every plugin.
+    static let builtInTypes: [any Technique.Type] = [
+        FuseTechnique.self,
+        QuantizeTechnique.self,
+        PruneTechnique.self,
+    ]
+
     public static let builtIn: TechniqueRegistry = {
         do {
-            return try TechniqueRegistry([FuseTechnique.self, QuantizeTechnique.self, PruneTechnique.self])
+            return try TechniqueRegistry(builtInTypes)
         } catch {
             // Only a programming error here (duplicate ids) can land in this branch; the
             // registration test catches it before any release.
@@ -18,6 +23,9 @@ extension TechniqueRegistry {
         }
     }()
 
-    /// Plugin target names registered above, one per folder under `plugins/`.
-    public static let builtInPluginModules: [String] = ["Fuse", "Prune", "Quantize"]
+    /// The plugin target each registered technique comes from (the module part of its type
+    /// name), so `PluginRegistrationTests` can match them against the folders under plugins/.
+    public static var builtInPluginModules: [String] {
+        builtInTypes.map { String(reflecting: $0).split(separator: ".").first.map(String.init) ?? "" }
+    }
 }

@@ -33,15 +33,9 @@ extension ServerCore {
     func sensitivity(_ ctx: RequestContext, _ p: ParamReader) async throws -> JSONValue {
         let source = try await models.entry(id: try p.string("id"))
         let id = try p.string("technique")
-        let made: Result<any Technique, TechniqueRegistryError> = Result { () throws(TechniqueRegistryError) in
-            try registry.make(id: id, parameters: p.fields["params"] ?? [:])
-        }
         let technique: any Technique
-        switch made {
-        case .success(let t): technique = t
-        case .failure(let e):
-            if case .unknownTechnique = e { throw ResponseError.invalidParams("params.technique: \(e)") }
-            throw ResponseError.invalidParams("params.params: \(e)")
+        do { technique = try registry.make(id: id, parameters: p.fields["params"] ?? [:]) } catch {
+            throw ResponseError.technique(error, technique: id)
         }
         guard let analyzer = technique as? any SensitivityAnalyzing else {
             throw ResponseError.invalidParams("params.technique: '\(id)' has no per-layer sensitivity analysis")
@@ -58,16 +52,11 @@ extension ServerCore {
         ctx.progress.begin("Sensitivity of \(source.id) to \(id)")
         let started = Date()
         let context = TechniqueContext(progress: { fraction, message in ctx.progress.report(fraction, message: message) },
-                                       samples: inputs.samples, accuracy: inputs.accuracy, threads: threads)
+                                       samples: inputs.samples, accuracy: inputs.accuracy, threads: threads,
+                                       runner: TechniqueRunner(threads: threads))
         let report: SensitivityReport
-        do { report = try await analyzer.sensitivity(of: source.model, in: context, limit: limit) } catch let e as TechniqueError {
-            throw ResponseError(.techniqueFailed, "technique '\(id)': \(e)")
-        } catch is CancellationError {
-            throw CancellationError()
-        } catch let e as ResponseError {
-            throw e
-        } catch {
-            throw ResponseError(.techniqueFailed, "technique '\(id)': \(error)")
+        do { report = try await analyzer.sensitivity(of: source.model, in: context, limit: limit) } catch {
+            throw ResponseError.technique(error, technique: id)
         }
         guard case .object(var json) = report.json else { return report.json }
         json["id"] = .string(source.id)
@@ -92,15 +81,8 @@ extension ServerCore {
         // Validate everything before doing any work: parameters, output path, new id.
         var techniques: [(String, JSONValue, any Technique)] = []
         for (i, s) in steps.enumerated() {
-            let made: Result<any Technique, TechniqueRegistryError> = Result { () throws(TechniqueRegistryError) in
-                try registry.make(id: s.technique, parameters: s.params)
-            }
-            switch made {
-            case .success(let t): techniques.append((s.technique, s.params, t))
-            case .failure(let e):
-                let field = steps.count == 1 ? "params" : "params.steps[\(i)]"
-                if case .unknownTechnique = e { throw ResponseError.invalidParams("\(field).technique: \(e)") }
-                throw ResponseError.invalidParams("\(field).params: \(e)")
+            do { techniques.append((s.technique, s.params, try registry.make(id: s.technique, parameters: s.params))) } catch {
+                throw ResponseError.technique(error, technique: s.technique, field: steps.count == 1 ? "params" : "params.steps[\(i)]")
             }
         }
         let overwrite = try p.optionalBool("overwrite") ?? false
@@ -131,22 +113,24 @@ extension ServerCore {
         let inputs = try await techniqueInputs(p, source: source, threads: threads)
         var model = source.model
         var details: [JSONValue] = []
+        var budgetMisses: [JSONValue] = []
+        let runner = TechniqueRunner(threads: threads)
         for (i, (name, params, technique)) in techniques.enumerated() {
             try Task.checkCancellation()
             let context = TechniqueContext(progress: { fraction, message in
                 ctx.progress.report((Double(i) + fraction) / stepCount, message: "\(name): \(message)")
-            }, samples: inputs.samples, accuracy: inputs.accuracy, threads: threads)
+            }, samples: inputs.samples, accuracy: inputs.accuracy, threads: threads, runner: runner)
             let result: TechniqueResult
-            do { result = try await technique.apply(to: model, in: context) } catch let e as TechniqueError {
-                throw ResponseError(.techniqueFailed, "technique '\(name)': \(e)")
-            } catch is CancellationError {
-                throw CancellationError()
-            } catch {
-                throw ResponseError(.techniqueFailed, "technique '\(name)': \(error)")
+            do { result = try await technique.apply(to: model, in: context) } catch {
+                throw ResponseError.technique(error, technique: name, field: techniques.count == 1 ? "params" : "params.steps[\(i)]")
             }
             details.append(["technique": .string(name), "parameters": params, "details": result.details])
+            budgetMisses += result.budgetMisses.map { miss in
+                ["technique": .string(name), "parameter": .string(miss.parameter), "limit": .double(miss.limit),
+                 "achieved": .double(miss.achieved), "note": .string(miss.note)]
+            }
             // A dry run reports what would happen and changes nothing: no model, no files.
-            if result.details["dryRun"]?.boolValue == true {
+            if result.dryRun {
                 try await models.finishLoading(newID, entry: nil)
                 return CompressResult(id: nil, path: nil, dryRun: true,
                                       report: ["technique": .string(label), "steps": .array(details), "dryRun": true,
@@ -185,6 +169,7 @@ extension ServerCore {
             "toolVersion": .string(SegSlimVersion.current),
             "data": inputs.json,
         ]
+        if !budgetMisses.isEmpty { report["budgetMisses"] = .array(budgetMisses) }
         let entry = ModelStore.Entry(id: newID, path: outputPath, model: model, summary: summary, executor: executor, runner: CompiledRunner(model: model),
                                      preprocessing: preprocessing, fileBytes: Int64(bytes.count),
                                      residentBytes: Int64(model.graph.initializers.byteCount) + 4096, loadedAt: Date(), derivedFrom: source.id)

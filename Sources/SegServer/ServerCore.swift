@@ -55,14 +55,8 @@ public final class ServerCore: Sendable {
         switch error {
         case let e as ResponseError: return e
         case is CancellationError: return .cancelled
-        case let e as TechniqueRegistryError:
-            switch e {
-            case .unknownTechnique: return .invalidParams("params.technique: \(e)")
-            default: return .invalidParams("params.params: \(e)")
-            }
-        case let e as TechniqueError:
-            if case .invalidParameter = e { return .invalidParams("params.params: \(e)") }
-            return ResponseError(.techniqueFailed, e.description)
+        case is TechniqueRegistryError, is TechniqueError:
+            return .technique(error, technique: nil)
         default:
             Log.error("internal error: \(error)")
             return ResponseError(.internalError, "internal error: \(error)")

@@ -3,10 +3,12 @@ import SegProtocol
 
 /// A compression technique: a graph transformation with a self-description.
 ///
-/// A technique never touches the transport. It validates its parameters in `init` (bad
-/// parameters are `TechniqueError.invalidParameter`, never crashes), reports progress and
-/// checks cancellation through the context, and returns a new model: the input is never
-/// mutated, so the original stays resident and comparable.
+/// A technique never touches the transport. Its parameters are checked against the
+/// descriptor's JSON Schema (`TechniqueDescriptor.validate`, which the registry runs and `init`
+/// should call first), so `init` keeps only cross-field rules (bad parameters are
+/// `TechniqueError.invalidParameter`, never crashes). It reports progress, checks cancellation
+/// and runs models through the context, and returns a new model: the input is never mutated,
+/// so the original stays resident and comparable.
 public protocol Technique: Sendable {
     /// Id, summary, parameter JSON Schema, needs and worked examples.
     static var descriptor: TechniqueDescriptor { get }
@@ -17,16 +19,43 @@ public protocol Technique: Sendable {
     func apply(to model: Model, in context: TechniqueContext) async throws -> TechniqueResult
 }
 
-/// What a technique hands back: the new model and a report of what it changed.
+/// What a technique hands back: the new model, a report of what it changed, and the facts the
+/// server acts on as typed fields (never as keys it has to find in `details`).
 public struct TechniqueResult: Sendable {
     public var model: Model
     /// Technique-specific details (counts per rewrite, per-layer scales, ...), merged into
     /// the compress report under `details`.
     public var details: JSONValue
+    /// The technique only reported what it would do: the server keeps no model, writes no
+    /// file and stops the pipeline here.
+    public var dryRun: Bool
+    /// Budgets the caller set that the result does not meet (the best model found is still
+    /// returned); the server lists them in the report's `budgetMisses`.
+    public var budgetMisses: [BudgetMiss]
 
-    public init(model: Model, details: JSONValue = [:]) {
+    public init(model: Model, details: JSONValue = [:], dryRun: Bool = false, budgetMisses: [BudgetMiss] = []) {
         self.model = model
         self.details = details
+        self.dryRun = dryRun
+        self.budgetMisses = budgetMisses
+    }
+}
+
+/// A caller's budget the technique could not meet, e.g. `maxMiouDrop` 0.001 with 0.004 reached.
+public struct BudgetMiss: Sendable, Equatable {
+    /// The parameter that set the budget (`"maxMiouDrop"`).
+    public var parameter: String
+    public var limit: Double
+    /// What the returned model reaches, in the parameter's unit.
+    public var achieved: Double
+    /// One line for people: what was returned instead.
+    public var note: String
+
+    public init(parameter: String, limit: Double, achieved: Double, note: String) {
+        self.parameter = parameter
+        self.limit = limit
+        self.achieved = achieved
+        self.note = note
     }
 }
 

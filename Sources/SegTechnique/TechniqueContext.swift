@@ -3,7 +3,8 @@ import SegProtocol
 import SegTensor
 
 /// What a running technique may use besides the model: progress, cancellation, sample inputs
-/// (calibration, BN re-estimation) and an accuracy probe (sensitivity, accuracy budgets).
+/// (calibration, BN re-estimation), an accuracy probe (sensitivity, accuracy budgets) and the
+/// model runner (every forward pass a technique makes goes through it).
 ///
 /// The server builds the data parts from the request (`dataset`, `split`, `calibration`);
 /// they are nil when the caller gave none, and a technique that needs them says so with
@@ -16,15 +17,29 @@ public struct TechniqueContext: Sendable {
     public var samples: SampleSource?
     /// Measures a candidate model on a labelled split.
     public var accuracy: AccuracyProbe?
-    /// Intra-op threads the technique's own runs should use (nil: the runtime's default).
+    /// Intra-op threads the runner uses (nil: the runtime's default); for reports.
     public var threads: Int?
+    /// Compiles and runs models with the server's plan cache and threads. Nil only where no
+    /// runtime is linked (a technique that needs it says so through `requireRunner`).
+    public var runner: (any ModelRunning)?
+    /// Reserved for the training engine (milestone 2): always nil today. See `ModelTraining`.
+    public var trainer: (any ModelTraining)?
 
     public init(progress: @escaping @Sendable (Double, String) -> Void = { _, _ in },
-                samples: SampleSource? = nil, accuracy: AccuracyProbe? = nil, threads: Int? = nil) {
+                samples: SampleSource? = nil, accuracy: AccuracyProbe? = nil, threads: Int? = nil,
+                runner: (any ModelRunning)? = nil, trainer: (any ModelTraining)? = nil) {
         self.progress = progress
         self.samples = samples
         self.accuracy = accuracy
         self.threads = threads
+        self.runner = runner
+        self.trainer = trainer
+    }
+
+    /// The runner, or `notApplicable` naming what wanted it (`"calibration"`).
+    public func requireRunner(for purpose: String) throws(TechniqueError) -> any ModelRunning {
+        guard let runner else { throw .notApplicable("\(purpose) needs a model runner, and this context has none") }
+        return runner
     }
 
     /// Throws `CancellationError` when the request was cancelled; call between steps.

@@ -31,10 +31,12 @@ public struct TechniqueRegistry: Sendable {
         techniques.first { $0.descriptor.id == id }
     }
 
-    /// Looks the technique up and validates its parameters.
+    /// Looks the technique up and validates its parameters: first against the descriptor's
+    /// JSON Schema (for every technique alike), then by `init` (its cross-field rules).
     public func make(id: String, parameters: JSONValue) throws(TechniqueRegistryError) -> any Technique {
         guard let type = technique(id: id) else { throw .unknownTechnique(id, known: ids) }
         do {
+            try type.descriptor.validate(parameters)
             return try type.init(parameters: parameters)
         } catch {
             throw .invalidParameters(id, error)

@@ -2,6 +2,7 @@
 import SegGraph
 import SegProtocol
 import SegReference
+import SegServer
 import SegTechnique
 import SegTensor
 import Testing
@@ -46,10 +47,10 @@ import Testing
     @Test func bnOptionsAreRefusedOnAFoldedModel() async throws {
         let folded = Self.chain(bn: false)
         await #expect(throws: TechniqueError.self) {
-            _ = try await PruneTechnique(parameters: ["criterion": "bnGamma", "latencyRuns": 0]).apply(to: folded, in: TechniqueContext())
+            _ = try await PruneTechnique(parameters: ["criterion": "bnGamma", "latencyRuns": 0]).apply(to: folded, in: TechniqueContext(runner: TechniqueRunner(threads: nil)))
         }
         do {
-            _ = try await PruneTechnique(parameters: ["recalibrateBN": true, "latencyRuns": 0]).apply(to: folded, in: TechniqueContext())
+            _ = try await PruneTechnique(parameters: ["recalibrateBN": true, "latencyRuns": 0]).apply(to: folded, in: TechniqueContext(runner: TechniqueRunner(threads: nil)))
             Issue.record("recalibrateBN on a folded model was accepted")
         } catch let e as TechniqueError {
             guard case .notApplicable(let why) = e else { Issue.record("wrong error \(e)"); return }
@@ -59,7 +60,7 @@ import Testing
 
     @Test func applyReportsSizesAndKeepsTheInterface() async throws {
         let model = Self.chain(bn: false)
-        let result = try await PruneTechnique(parameters: ["ratio": 0.5, "roundTo": 4, "latencyRuns": 0]).apply(to: model, in: TechniqueContext())
+        let result = try await PruneTechnique(parameters: ["ratio": 0.5, "roundTo": 4, "latencyRuns": 0]).apply(to: model, in: TechniqueContext(runner: TechniqueRunner(threads: nil)))
         #expect(dims(result.model, "c1") == [8, 4, 1, 1])
         #expect(dims(result.model, "c2") == [8, 8, 3, 3])
         #expect(dims(result.model, "head") == [3, 8, 1, 1])
@@ -115,7 +116,7 @@ import Testing
             return AccuracyScore(miou: miou, pixelAccuracy: miou, classIoU: [miou], images: 4)
         }
         let result = try await PruneTechnique(parameters: ["targetMacs": 0.6, "roundTo": 1, "latencyRuns": 0])
-            .apply(to: model, in: TechniqueContext(accuracy: probe))
+            .apply(to: model, in: TechniqueContext(accuracy: probe, runner: TechniqueRunner(threads: nil)))
         let kept = try #require(result.details["macsKept"]?.doubleValue)
         #expect(kept <= 0.6)
         let c1 = try #require(dims(result.model, "c1")?[0]), c2 = try #require(dims(result.model, "c2")?[0])
@@ -126,7 +127,7 @@ import Testing
     @Test func sensitivityMeasuresEachLayerAtEachRatio() async throws {
         let probe = AccuracyProbe(split: "val", count: 2) { _, _ in AccuracyScore(miou: 0.5, pixelAccuracy: 0.9, classIoU: [0.5], images: 2) }
         let report = try await PruneTechnique(parameters: ["roundTo": 1])
-            .sensitivity(of: Self.chain(bn: false), in: TechniqueContext(accuracy: probe), limit: 2)
+            .sensitivity(of: Self.chain(bn: false), in: TechniqueContext(accuracy: probe, runner: TechniqueRunner(threads: nil)), limit: 2)
         // Groups c1 and c2 (16 channels each), ratios 0.1 … 0.7.
         #expect(report.entries.count == 14)
         #expect(Set(report.entries.map(\.layer)) == ["c1", "c2"])
@@ -139,7 +140,7 @@ import Testing
         let images = try (0..<3).map { try input(seed: UInt64(20 + $0)) }
         let samples = SampleSource(count: 3, origin: "test") { i in ["x": images[i]] }
         let result = try await PruneTechnique(parameters: ["ratio": 0.5, "roundTo": 1, "recalibrateBN": true, "recalibrationImages": 3, "latencyRuns": 0])
-            .apply(to: model, in: TechniqueContext(samples: samples))
+            .apply(to: model, in: TechniqueContext(samples: samples, runner: TechniqueRunner(threads: nil)))
         var probe = result.model
         let bns = probe.graph.nodes.filter { $0.opType == "BatchNormalization" }
         #expect(bns.count == 2)

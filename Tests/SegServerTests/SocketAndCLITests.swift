@@ -1,6 +1,8 @@
 import Foundation
 import SegProtocol
 import SegTransport
+import SegServer
+import SegTechnique
 import Testing
 
 @Suite(.enabled(if: Binaries.available, "segslimd/segslim not built beside the tests"), .serialized)
@@ -110,7 +112,7 @@ struct SocketAndCLITests {
 
         let techniques = try runProcess(cli, ["techniques", "--json"])
         let listed = try JSONParser.parse(techniques.stdout)["techniques"]?.arrayValue ?? []
-        #expect(listed.compactMap { $0["id"]?.stringValue } == ["fuse", "quantize", "prune"])
+        #expect(listed.compactMap { $0["id"]?.stringValue } == TechniqueRegistry.builtIn.ids)
         #expect(listed.allSatisfy { $0["parameters"]?["type"] == "object" })
 
         let version = try runProcess(cli, ["--version"])

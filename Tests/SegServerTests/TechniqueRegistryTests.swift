@@ -57,18 +57,30 @@ struct BadIDTechnique: Technique {
         #expect(throws: TechniqueRegistryError.duplicateID("tag")) { try TechniqueRegistry([TagTechnique.self, TagTechnique.self]) }
         #expect(throws: TechniqueRegistryError.invalidID("Bad ID")) { try TechniqueRegistry([BadIDTechnique.self]) }
         #expect(throws: TechniqueRegistryError.unknownTechnique("nope", known: ["tag"])) { try r.make(id: "nope", parameters: [:]) }
-        #expect(throws: TechniqueRegistryError.invalidParameters("tag", .invalidParameter(name: "value", reason: "required string is missing"))) {
+        #expect(throws: TechniqueRegistryError.invalidParameters("tag", .invalidParameter(name: "value", reason: "required parameter is missing"))) {
             try r.make(id: "tag", parameters: [:])
         }
     }
 
-    @Test func examplesAreAcceptedByTheirOwnTechnique() throws {
-        for t in [TagTechnique.self] as [any Technique.Type] {
-            for e in t.descriptor.examples { _ = try t.init(parameters: e.parameters) }
-        }
-        for t in TechniqueRegistry.builtIn.techniques {
-            for e in t.descriptor.examples { _ = try t.init(parameters: e.parameters) }
-        }
+    /// Every worked example of every registered technique, one test case each: the schema
+    /// accepts it and so does `init` (examples double as tests, as SwiftLint's rules do).
+    static let examples: [String] = TechniqueRegistry.builtIn.techniques.flatMap { t in
+        t.descriptor.examples.indices.map { "\(t.descriptor.id)#\($0)" }
+    } + ["tag#0"]
+
+    @Test(arguments: examples)
+    func exampleIsAcceptedByItsTechnique(_ label: String) throws {
+        let parts = label.split(separator: "#")
+        let registry = try TechniqueRegistry(TechniqueRegistry.builtIn.techniques + [TagTechnique.self])
+        let type = try #require(registry.technique(id: String(parts[0])))
+        let example = type.descriptor.examples[try #require(Int(parts[1]))]
+        try type.descriptor.validate(example.parameters)
+        _ = try registry.make(id: type.descriptor.id, parameters: example.parameters)
+    }
+
+    /// Every technique has at least one example, so the parametrized test above covers it.
+    @Test func everyRegisteredTechniqueHasExamples() {
+        for d in TechniqueRegistry.builtIn.descriptors { #expect(!d.examples.isEmpty, "\(d.id) has no examples") }
     }
 
     @Test func applyReturnsANewModelAndLeavesTheInputAlone() async throws {

@@ -21,7 +21,7 @@ public struct FuseTechnique: Technique {
                 "eliminateIdentity": ["type": "boolean", "default": true, "description": "Remove Identity and inference-mode Dropout."],
                 "eliminateDeadNodes": ["type": "boolean", "default": true, "description": "Remove nodes and initializers nothing reads."],
                 "inputShapes": [
-                    "type": "object", "additionalProperties": ["type": "array", "items": ["type": "integer", "minimum": 1]],
+                    "type": "object", "additionalProperties": ["type": "array", "items": ["type": "integer", "minimum": 1, "maximum": 1048575]],
                     "description": "Fix dynamic input dims (name → dims) so shape subgraphs fold; the model then only accepts those shapes.",
                 ],
             ],
@@ -37,31 +37,15 @@ public struct FuseTechnique: Technique {
     let rewrites: [any GraphRewrite]
 
     public init(parameters: JSONValue) throws(TechniqueError) {
-        guard case .object(let o) = parameters else { throw .invalidParameter(name: "(parameters)", reason: "expected an object") }
-        let known: Set<String> = ["foldBatchNorm", "foldConstants", "eliminateIdentity", "eliminateDeadNodes", "inputShapes"]
-        if let bad = o.keys.sorted().first(where: { !known.contains($0) }) {
-            throw .invalidParameter(name: bad, reason: "unknown parameter (known: \(known.sorted().joined(separator: ", ")))")
-        }
-        func flag(_ key: String) throws(TechniqueError) -> Bool {
-            guard let v = o[key] else { return true }
-            guard case .bool(let b) = v else { throw .invalidParameter(name: key, reason: "expected true or false, got \(v.typeName)") }
-            return b
-        }
-        var shapes: [String: [Int]] = [:]
-        if let s = o["inputShapes"] {
-            guard case .object(let m) = s else { throw .invalidParameter(name: "inputShapes", reason: "expected an object of name → dims") }
-            for (name, dims) in m {
-                guard case .array(let a) = dims, let ds = Optional(a.compactMap(\.intValue)), ds.count == a.count, ds.allSatisfy({ $0 > 0 && $0 < 1 << 20 }) else {
-                    throw .invalidParameter(name: "inputShapes.\(name)", reason: "expected an array of positive integers")
-                }
-                shapes[name] = ds.map(Int.init)
-            }
-        }
+        try Self.descriptor.validate(parameters)
+        let o = parameters.objectValue ?? [:]
+        func flag(_ key: String) -> Bool { o[key]?.boolValue ?? true }
+        let shapes = (o["inputShapes"]?.objectValue ?? [:]).mapValues { dims in (dims.arrayValue ?? []).compactMap(\.intValue).map(Int.init) }
         var r: [any GraphRewrite] = []
-        if try flag("eliminateIdentity") { r.append(EliminateIdentity()) }
-        if try flag("foldConstants") { r.append(FoldConstants(inputShapes: shapes, keepOpTypes: FoldConstants.quantizedWeights)) }
-        if try flag("foldBatchNorm") { r.append(FoldBatchNorm()) }
-        if try flag("eliminateDeadNodes") { r.append(EliminateDeadNodes()) }
+        if flag("eliminateIdentity") { r.append(EliminateIdentity()) }
+        if flag("foldConstants") { r.append(FoldConstants(inputShapes: shapes, keepOpTypes: FoldConstants.quantizedWeights)) }
+        if flag("foldBatchNorm") { r.append(FoldBatchNorm()) }
+        if flag("eliminateDeadNodes") { r.append(EliminateDeadNodes()) }
         rewrites = r
     }
 

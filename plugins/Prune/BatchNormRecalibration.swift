@@ -1,5 +1,4 @@
 import SegGraph
-import SegRuntime
 import SegTechnique
 import SegTensor
 
@@ -14,7 +13,6 @@ import SegTensor
 /// pass per BN depth level over half the network on average.
 struct BatchNormRecalibration: Sendable {
     var images: Int
-    var threads: Int?
 
     func run(_ source: Model, samples: SampleSource, context: TechniqueContext) async throws -> (Model, passes: Int) {
         var model = source
@@ -22,7 +20,6 @@ struct BatchNormRecalibration: Sendable {
         guard !bns.isEmpty, images > 0 else { return (model, 0) }
         var inputs: [[String: Tensor]] = []
         for i in 0..<images { inputs.append(try await samples.sample(i)) }
-        let shapes = inputs[0].mapValues(\.dims)
         let upstream = Self.upstreamBatchNorms(model.graph, bns)
         var done = Set<Int>()
         var passes = 0
@@ -31,9 +28,7 @@ struct BatchNormRecalibration: Sendable {
             guard !frontier.isEmpty else { throw TechniqueError.failed("BN recalibration: BatchNormalization nodes form a cycle") }
             passes += 1
             let observed = Array(Set(frontier.map { model.graph.nodes[$0].inputs[0] })).sorted()
-            var probe = model
-            probe.graph.outputs = observed.map { ValueInfo(name: $0) }
-            let compiled = try Compiler(threads: threads).compile(probe, inputShapes: shapes)
+            let compiled = try context.requireRunner(for: "BN recalibration").prepare(model.cut(at: observed))
             var sum: [String: [Double]] = [:], squares: [String: [Double]] = [:], counts: [String: Int] = [:]
             for (i, sample) in inputs.enumerated() {
                 try context.checkCancellation()

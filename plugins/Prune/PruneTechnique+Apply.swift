@@ -2,7 +2,6 @@ import Foundation
 import SegGraph
 import SegProtocol
 import SegReference
-import SegRuntime
 import SegTechnique
 import SegTensor
 
@@ -44,7 +43,7 @@ extension PruneTechnique {
         if recalibrate, let samples = context.samples {
             context.progress(0.85, "re-estimating BatchNorm statistics")
             let n = min(recalibrationImages, samples.count)
-            let (recalibrated, passes) = try await BatchNormRecalibration(images: n, threads: context.threads).run(out, samples: samples, context: context)
+            let (recalibrated, passes) = try await BatchNormRecalibration(images: n).run(out, samples: samples, context: context)
             out = recalibrated
             bnDetails = ["applied": true, "images": .int(Int64(n)), "origin": .string(samples.origin), "passes": .int(Int64(passes))]
         }
@@ -113,19 +112,18 @@ extension PruneTechnique {
 
     /// Median latency of the original and pruned model on the compiled runtime, same input.
     func latency(before: Model, after: Model, context: TechniqueContext) async throws -> JSONValue {
-        var shapes: [String: [Int]] = [:]
+        let runner = try context.requireRunner(for: "latency")
         var inputs: [String: Tensor] = [:]
         for input in before.graph.runtimeInputs {
             guard let dims = input.type?.concreteDims, input.type?.elementType == .f32 else {
                 return ["skipped": .string("input '\(input.name)' has no static float32 shape")]
             }
-            shapes[input.name] = dims
             var rng = SeededGenerator(seed: 1)
             let n = dims.reduce(1, *)
             inputs[input.name] = try Tensor(dims: dims, scalars: (0..<n).map { _ in Float(rng.next() >> 40) / Float(1 << 24) * 2 - 1 })
         }
         func measure(_ m: Model) throws -> Double {
-            let compiled = try Compiler(threads: context.threads).compile(m, inputShapes: shapes)
+            let compiled = try runner.prepare(m)
             _ = try compiled.run(inputs)
             var times: [Double] = []
             for _ in 0..<latencyRuns {

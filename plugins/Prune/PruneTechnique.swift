@@ -23,7 +23,7 @@ public struct PruneTechnique: Technique, SensitivityAnalyzing {
                               "description": "Channel importance: filter L1 norm (default: cheap, works on BN-folded models), L2 norm, FPGM (distance to the geometric median), bnGamma (|γ| of BatchNorm; needs BatchNormalization nodes), random (the baseline)."],
                 "ratio": ["type": "number", "minimum": 0, "maximum": 0.9, "default": 0.3,
                           "description": "Fraction of channels removed from every prunable group (used when neither ratios nor targetMacs is given)."],
-                "ratios": ["type": "object", "additionalProperties": ["type": "number", "minimum": 0, "maximum": 0.9],
+                "ratios": ["type": "object", "minProperties": 1, "additionalProperties": ["type": "number", "minimum": 0, "maximum": 0.9],
                            "description": "Per-layer ratios by node name (a group's first conv, or any conv in it); override ratio, other layers keep ratio (0 when ratio is absent)."],
                 "targetMacs": ["type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1,
                                "description": "Fraction of the original MACs to keep (0.7 keeps 70%); per-layer ratios chosen from the sensitivity on the labelled split (uniform without one)."],
@@ -35,7 +35,7 @@ public struct PruneTechnique: Technique, SensitivityAnalyzing {
                 "excludeNodes": ["type": "array", "items": ["type": "string"], "description": "Nodes whose output channels are never pruned."],
                 "roundTo": ["type": "integer", "minimum": 1, "maximum": 64, "default": 8,
                             "description": "Channels are removed in multiples of this (rounded down, never more than asked), so kept widths stay multiples of 8 for NCHWc8/AVX2 engines."],
-                "sensitivityLimit": ["type": "integer", "minimum": 1, "default": 12,
+                "sensitivityLimit": ["type": "integer", "minimum": 1, "maximum": 100000, "default": 12,
                                      "description": "Images of the labelled split per sensitivity measurement."],
                 "latencyRuns": ["type": "integer", "minimum": 0, "maximum": 1000, "default": 5,
                                 "description": "Timed runs before and after on the compiled runtime (0: skip the latency measurement)."],
@@ -71,67 +71,26 @@ public struct PruneTechnique: Technique, SensitivityAnalyzing {
     static let sensitivityRatios = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]
 
     public init(parameters: JSONValue) throws(TechniqueError) {
-        guard case .object(let o) = parameters else { throw .invalidParameter(name: "(parameters)", reason: "expected an object") }
-        let known: Set<String> = ["criterion", "ratio", "ratios", "targetMacs", "seed", "recalibrateBN", "recalibrationImages",
-                                  "excludeNodes", "roundTo", "sensitivityLimit", "latencyRuns"]
-        if let bad = o.keys.sorted().first(where: { !known.contains($0) }) {
-            throw .invalidParameter(name: bad, reason: "unknown parameter (known: \(known.sorted().joined(separator: ", ")))")
-        }
-        func number(_ key: String, _ v: JSONValue, in range: ClosedRange<Double>) throws(TechniqueError) -> Double {
-            guard let d = v.doubleValue, range.contains(d) else {
-                throw .invalidParameter(name: key, reason: "expected a number in \(range.lowerBound)...\(range.upperBound), got \(v)")
-            }
-            return d
-        }
-        func integer(_ key: String, default d: Int, in range: ClosedRange<Int>) throws(TechniqueError) -> Int {
-            guard let v = o[key] else { return d }
-            guard let i = v.intValue, range.contains(Int(i)) else {
-                throw .invalidParameter(name: key, reason: "expected an integer in \(range.lowerBound)...\(range.upperBound), got \(v)")
-            }
-            return Int(i)
-        }
-        if let c = o["criterion"] {
-            guard let s = c.stringValue, let parsed = Criterion(rawValue: s) else {
-                throw .invalidParameter(name: "criterion", reason: "expected one of \(Criterion.allCases.map(\.rawValue).joined(separator: ", ")), got \(c)")
-            }
-            criterion = parsed
-        } else {
-            criterion = .l1
-        }
-        let ratio = try o["ratio"].map { v throws(TechniqueError) in try number("ratio", v, in: 0...0.9) }
-        var overrides: [String: Double] = [:]
-        if let r = o["ratios"] {
-            guard case .object(let m) = r, !m.isEmpty else { throw .invalidParameter(name: "ratios", reason: "expected a non-empty object of node name → ratio") }
-            for (name, v) in m { overrides[name] = try number("ratios.\(name)", v, in: 0...0.9) }
-        }
-        if let t = o["targetMacs"] {
+        // Types, ranges and names are the schema's job; what is left is how fields combine.
+        try Self.descriptor.validate(parameters)
+        let o = parameters.objectValue ?? [:]
+        criterion = o["criterion"]?.stringValue.flatMap(Criterion.init(rawValue:)) ?? .l1
+        let ratio = o["ratio"]?.doubleValue
+        let overrides = (o["ratios"]?.objectValue ?? [:]).compactMapValues(\.doubleValue)
+        if let f = o["targetMacs"]?.doubleValue {
             guard ratio == nil, overrides.isEmpty else {
                 throw .invalidParameter(name: "targetMacs", reason: "give either targetMacs or ratio/ratios, not both")
             }
-            let f = try number("targetMacs", t, in: 0...1)
-            guard f > 0, f < 1 else { throw .invalidParameter(name: "targetMacs", reason: "expected a fraction strictly between 0 and 1, got \(f)") }
             ratios = .targetMacs(f)
         } else {
             ratios = .fixed(default: ratio ?? (overrides.isEmpty ? 0.3 : 0), overrides: overrides)
         }
-        seed = UInt64(try integer("seed", default: 0, in: 0...Int.max))
-        if let b = o["recalibrateBN"] {
-            guard let v = b.boolValue else { throw .invalidParameter(name: "recalibrateBN", reason: "expected true or false, got \(b.typeName)") }
-            recalibrateBN = v
-        } else {
-            recalibrateBN = nil
-        }
-        recalibrationImages = try integer("recalibrationImages", default: 32, in: 1...10_000)
-        if let e = o["excludeNodes"] {
-            guard case .array(let a) = e, let names = Optional(a.compactMap(\.stringValue)), names.count == a.count else {
-                throw .invalidParameter(name: "excludeNodes", reason: "expected an array of node names")
-            }
-            excludeNodes = names
-        } else {
-            excludeNodes = []
-        }
-        roundTo = try integer("roundTo", default: 8, in: 1...64)
-        sensitivityLimit = try integer("sensitivityLimit", default: 12, in: 1...100_000)
-        latencyRuns = try integer("latencyRuns", default: 5, in: 0...1000)
+        seed = UInt64(o["seed"]?.intValue ?? 0)
+        recalibrateBN = o["recalibrateBN"]?.boolValue
+        recalibrationImages = Int(o["recalibrationImages"]?.intValue ?? 32)
+        excludeNodes = o["excludeNodes"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        roundTo = Int(o["roundTo"]?.intValue ?? 8)
+        sensitivityLimit = Int(o["sensitivityLimit"]?.intValue ?? 12)
+        latencyRuns = Int(o["latencyRuns"]?.intValue ?? 5)
     }
 }

@@ -1,5 +1,4 @@
 import SegGraph
-import SegRuntime
 import SegTechnique
 import SegTensor
 
@@ -18,39 +17,21 @@ struct TensorStatistics: Sendable {
     var channelMeans: [Float] { channelCount > 0 ? channelSums.map { Float($0 / channelCount) } : [] }
 }
 
-/// Runs the FP32 model over calibration samples on the compiled runtime, with the tensors of
-/// interest added as graph outputs, and accumulates their statistics.
+/// Runs the FP32 model over calibration samples through the context's runner, with the
+/// tensors of interest added as graph outputs, and accumulates their statistics.
 struct Calibrator {
     let model: Model
     let observed: [String]
-    let threads: Int?
-
-    /// A copy of the model whose outputs also include `names` (the runtime keeps them alive
-    /// and does not fuse across them).
-    static func observing(_ model: Model, _ names: [String]) -> Model {
-        var m = model
-        let existing = Set(m.graph.outputs.map(\.name))
-        for n in names where !existing.contains(n) { m.graph.outputs.append(ValueInfo(name: n, type: nil)) }
-        return m
-    }
 
     /// Runs every sample; `visit(sampleIndex, outputs)` sees the observed tensors.
-    static func run(_ model: Model, observing names: [String], samples: SampleSource, count: Int, threads: Int?,
+    static func run(_ model: Model, observing names: [String], samples: SampleSource, count: Int,
                     context: TechniqueContext, progress: (Int) -> Void = { _ in },
                     visit: (Int, [String: Tensor]) throws -> Void) async throws {
-        let probe = observing(model, names)
-        var plans: [[String: [Int]]: CompiledModel] = [:]
-        let compiler = Compiler(threads: threads)
+        let prepared = try context.requireRunner(for: "calibration").prepare(model, observing: names)
         for i in 0..<count {
             try context.checkCancellation()
             let inputs = try await samples.sample(i)
-            let shapes = inputs.mapValues(\.dims)
-            let plan: CompiledModel
-            if let p = plans[shapes] { plan = p } else {
-                plan = try compiler.compile(probe, inputShapes: shapes)
-                if plans.count < 4 { plans[shapes] = plan }
-            }
-            let outputs = try plan.run(inputs, isCancelled: { Task.isCancelled })
+            let outputs = try prepared.run(inputs)
             try visit(i, outputs)
             progress(i + 1)
         }
@@ -62,7 +43,7 @@ struct Calibrator {
         var stats = [String: TensorStatistics](uniqueKeysWithValues: observed.map { ($0, TensorStatistics()) })
         let passes = histogramBins == nil ? 1.0 : 2.0
         let span = fraction.upperBound - fraction.lowerBound
-        try await Self.run(model, observing: observed, samples: samples, count: count, threads: threads, context: context,
+        try await Self.run(model, observing: observed, samples: samples, count: count, context: context,
                            progress: { done in context.progress(fraction.lowerBound + span * Double(done) / Double(count) / passes, "calibration pass 1: \(done)/\(count) images") }) { _, outputs in
             for name in observed {
                 guard let t = outputs[name], t.dtype == .f32, var s = stats[name] else { continue }
@@ -96,7 +77,7 @@ struct Calibrator {
             s.histogram = [Double](repeating: 0, count: bins)
             stats[name] = s
         }
-        try await Self.run(model, observing: observed, samples: samples, count: count, threads: threads, context: context,
+        try await Self.run(model, observing: observed, samples: samples, count: count, context: context,
                            progress: { done in context.progress(fraction.lowerBound + span * (0.5 + Double(done) / Double(count) / 2), "calibration pass 2: \(done)/\(count) images") }) { _, outputs in
             for name in observed {
                 guard let t = outputs[name], t.dtype == .f32, var s = stats[name], !s.histogram.isEmpty else { continue }

@@ -21,6 +21,8 @@ struct MixedPrecision {
         var plan: QuantizationPlan
         var written: QDQWriter.Written
         var json: JSONValue
+        /// Set when even the best model found drops more mIoU than the budget allows.
+        var miss: BudgetMiss? = nil
     }
 
     struct Sensitivity {
@@ -55,7 +57,7 @@ struct MixedPrecision {
         let full = q.plan()
         let outputs = q.model.graph.outputs.map(\.name)
         var reference: [Int: [String: Tensor]] = [:]
-        try await Calibrator.run(q.model, observing: [], samples: samples, count: count, threads: context.threads, context: context) { i, out in
+        try await Calibrator.run(q.model, observing: [], samples: samples, count: count, context: context) { i, out in
             reference[i] = out
         }
         var result: [(String, Double)] = []
@@ -66,7 +68,7 @@ struct MixedPrecision {
             context.progress(fraction.lowerBound + span * Double(k) / Double(full.quantized.count), "ranking \(k + 1)/\(full.quantized.count): \(label)")
             let written = try q.build(q.plan(only: Set(full.group(label))))
             var signal = 0.0, noise = 0.0
-            try await Calibrator.run(written.model, observing: [], samples: samples, count: count, threads: context.threads, context: context) { i, out in
+            try await Calibrator.run(written.model, observing: [], samples: samples, count: count, context: context) { i, out in
                 for name in outputs {
                     guard let a = try reference[i]?[name]?.scalars(as: Float.self), let b = try out[name]?.scalars(as: Float.self), a.count == b.count else { continue }
                     for j in a.indices { let d = Double(a[j] - b[j]); signal += Double(a[j]) * Double(a[j]); noise += d * d }
@@ -150,6 +152,10 @@ struct MixedPrecision {
         base["finalDrop"] = .double(best.drop)
         base["trials"] = .array(trials)
         base["sensitivity"] = .array(rankingJSON)
-        return Outcome(plan: best.plan, written: best.written, json: .object(base))
+        let miss = best.drop > budget
+            ? BudgetMiss(parameter: "maxMiouDrop", limit: budget, achieved: best.drop,
+                         note: "budget not met: returning the best model found with \(best.k) layers kept FP32")
+            : nil
+        return Outcome(plan: best.plan, written: best.written, json: .object(base), miss: miss)
     }
 }

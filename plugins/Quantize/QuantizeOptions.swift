@@ -64,76 +64,32 @@ struct QuantizeOptions: Sendable, Equatable {
     /// Calibration images on which per-layer SQNR is measured for the report.
     var sqnrSamples = 2
 
-    static let known: [String] = ["mode", "calibration", "percentile", "perChannel", "biasCorrection", "calibrationCount", "bins",
-                                  "excludeNodes", "excludeOpTypes", "maxMiouDrop", "sensitivityLimit", "dryRun", "sqnrSamples", "floatHead", "narrowWeights", "fuseActivations", "equalize", "rankBy"]
-
+    /// Reads parameters already checked against `QuantizeTechnique.descriptor`'s schema (types,
+    /// enums, ranges, unknown names); only the cross-field rule is checked here.
     init(_ parameters: JSONValue) throws(TechniqueError) {
-        guard case .object(let o) = parameters else { throw .invalidParameter(name: "(parameters)", reason: "expected an object") }
-        if let bad = o.keys.sorted().first(where: { !Self.known.contains($0) }) {
-            throw .invalidParameter(name: bad, reason: "unknown parameter (known: \(Self.known.joined(separator: ", ")))")
-        }
-        func string(_ key: String) throws(TechniqueError) -> String? {
-            guard let v = o[key] else { return nil }
-            guard case .string(let s) = v else { throw .invalidParameter(name: key, reason: "expected a string, got \(v.typeName)") }
-            return s
-        }
-        func bool(_ key: String) throws(TechniqueError) -> Bool? {
-            guard let v = o[key] else { return nil }
-            guard case .bool(let b) = v else { throw .invalidParameter(name: key, reason: "expected true or false, got \(v.typeName)") }
-            return b
-        }
-        func number(_ key: String, _ range: ClosedRange<Double>) throws(TechniqueError) -> Double? {
-            guard let v = o[key] else { return nil }
-            guard let d = v.doubleValue, d.isFinite else { throw .invalidParameter(name: key, reason: "expected a number, got \(v.typeName)") }
-            guard range.contains(d) else { throw .invalidParameter(name: key, reason: "\(d) is outside \(range.lowerBound)...\(range.upperBound)") }
-            return d
-        }
-        func integer(_ key: String, _ range: ClosedRange<Int>) throws(TechniqueError) -> Int? {
-            guard let d = try number(key, Double(range.lowerBound)...Double(range.upperBound)) else { return nil }
-            guard d == d.rounded() else { throw .invalidParameter(name: key, reason: "expected an integer, got \(d)") }
-            return Int(d)
-        }
-        func names(_ key: String) throws(TechniqueError) -> Set<String> {
-            guard let v = o[key] else { return [] }
-            guard case .array(let a) = v else { throw .invalidParameter(name: key, reason: "expected an array of strings") }
-            var out: Set<String> = []
-            for item in a {
-                guard case .string(let s) = item else { throw .invalidParameter(name: key, reason: "expected an array of strings, found \(item.typeName)") }
-                out.insert(s)
-            }
-            return out
-        }
-        if let m = try string("mode") {
-            guard let mode = Mode(rawValue: m) else {
-                throw .invalidParameter(name: "mode", reason: "'\(m)' is not one of \(Mode.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            self.mode = mode
-        }
-        if let c = try string("calibration") {
-            guard let cal = Calibration(rawValue: c) else {
-                throw .invalidParameter(name: "calibration", reason: "'\(c)' is not one of \(Calibration.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            calibration = cal
-        }
-        percentile = try number("percentile", 50...100) ?? percentile
-        perChannel = try bool("perChannel") ?? perChannel
-        biasCorrection = try bool("biasCorrection") ?? biasCorrection
-        calibrationCount = try integer("calibrationCount", 1...100_000)
-        bins = try integer("bins", 128...65536) ?? bins
-        excludeNodes = try names("excludeNodes")
-        excludeOpTypes = try names("excludeOpTypes")
-        maxMiouDrop = try number("maxMiouDrop", 0...1)
-        sensitivityLimit = try integer("sensitivityLimit", 1...100_000) ?? sensitivityLimit
-        dryRun = try bool("dryRun") ?? dryRun
-        sqnrSamples = try integer("sqnrSamples", 0...1000) ?? sqnrSamples
-        floatHead = try bool("floatHead") ?? floatHead
-        narrowWeights = try bool("narrowWeights") ?? narrowWeights
-        fuseActivations = try bool("fuseActivations") ?? fuseActivations
-        equalize = try bool("equalize") ?? equalize
-        if let r = try string("rankBy") {
-            guard let ranking = Ranking(rawValue: r) else { throw .invalidParameter(name: "rankBy", reason: "'\(r)' is not one of sqnr, miou") }
-            rankBy = ranking
-        }
+        try QuantizeTechnique.descriptor.validate(parameters)
+        let o = parameters.objectValue ?? [:]
+        func bool(_ key: String) -> Bool? { o[key]?.boolValue }
+        func integer(_ key: String) -> Int? { o[key]?.intValue.map { Int($0) } }
+        func names(_ key: String) -> Set<String> { Set(o[key]?.arrayValue?.compactMap(\.stringValue) ?? []) }
+        mode = o["mode"]?.stringValue.flatMap(Mode.init(rawValue:)) ?? mode
+        calibration = o["calibration"]?.stringValue.flatMap(Calibration.init(rawValue:)) ?? calibration
+        percentile = o["percentile"]?.doubleValue ?? percentile
+        perChannel = bool("perChannel") ?? perChannel
+        biasCorrection = bool("biasCorrection") ?? biasCorrection
+        calibrationCount = integer("calibrationCount")
+        bins = integer("bins") ?? bins
+        excludeNodes = names("excludeNodes")
+        excludeOpTypes = names("excludeOpTypes")
+        maxMiouDrop = o["maxMiouDrop"]?.doubleValue
+        sensitivityLimit = integer("sensitivityLimit") ?? sensitivityLimit
+        dryRun = bool("dryRun") ?? dryRun
+        sqnrSamples = integer("sqnrSamples") ?? sqnrSamples
+        floatHead = bool("floatHead") ?? floatHead
+        narrowWeights = bool("narrowWeights") ?? narrowWeights
+        fuseActivations = bool("fuseActivations") ?? fuseActivations
+        equalize = bool("equalize") ?? equalize
+        rankBy = o["rankBy"]?.stringValue.flatMap(Ranking.init(rawValue:)) ?? rankBy
         if maxMiouDrop != nil && mode != .static {
             throw .invalidParameter(name: "maxMiouDrop", reason: "mixed precision applies to mode 'static' (mode is '\(mode.rawValue)')")
         }

@@ -26,17 +26,17 @@ public struct QuantizeTechnique: Technique, SensitivityAnalyzing {
                 "percentile": ["type": "number", "minimum": 50, "maximum": 100, "default": 99.999],
                 "perChannel": ["type": "boolean", "default": true, "description": "One weight scale per output channel (opset ≥ 13)."],
                 "biasCorrection": ["type": "boolean", "default": false, "description": "Fold the expected shift from weight rounding into the bias."],
-                "calibrationCount": ["type": "integer", "minimum": 1, "description": "Use at most this many of the calibration images."],
+                "calibrationCount": ["type": "integer", "minimum": 1, "maximum": 100000, "description": "Use at most this many of the calibration images."],
                 "bins": ["type": "integer", "minimum": 128, "maximum": 65536, "default": 2048],
                 "excludeNodes": ["type": "array", "items": ["type": "string"], "description": "Node names kept FP32."],
                 "excludeOpTypes": ["type": "array", "items": ["type": "string"], "description": "Op types kept FP32."],
                 "maxMiouDrop": ["type": "number", "minimum": 0, "maximum": 1,
                                 "description": "Mixed precision: keep the most sensitive layers FP32 until the mIoU drop (a fraction: 0.001 = 0.1 pt) on the dataset's split is within budget."],
-                "sensitivityLimit": ["type": "integer", "minimum": 1, "default": 20, "description": "Images per per-layer sensitivity measurement."],
+                "sensitivityLimit": ["type": "integer", "minimum": 1, "maximum": 100000, "default": 20, "description": "Images per per-layer sensitivity measurement."],
                 "rankBy": ["enum": ["sqnr", "miou"], "default": "sqnr",
                            "description": "maxMiouDrop: rank layers by model-output SQNR with only that layer quantized (calibration images; stable) or by mIoU on the split (noisy at small drops)."],
                 "dryRun": ["type": "boolean", "default": false, "description": "Only report which ops would run INT8, the boundaries, what stays FP32 and why, and the expected size."],
-                "sqnrSamples": ["type": "integer", "minimum": 0, "default": 2, "description": "Calibration images on which per-layer SQNR is measured."],
+                "sqnrSamples": ["type": "integer", "minimum": 0, "maximum": 1000, "default": 2, "description": "Calibration images on which per-layer SQNR is measured."],
                 "narrowWeights": ["type": "boolean", "default": false,
                                   "description": "Dense-layer weights in [-64, 64] so AVX2's u8×s8 pairs cannot saturate and every GEMM runs the fast exact kernel (depthwise keep [-127, 127]); false: full range everywhere."],
                 "equalize": ["type": "boolean", "default": true,
@@ -99,8 +99,7 @@ public struct QuantizeTechnique: Technique, SensitivityAnalyzing {
         if options.perChannel && !q.perChannel { details["perChannelNote"] = .string("opset \(q.opset) < 13 has no per-axis QDQ: per-tensor weight scales used") }
         details["preflight"] = try preflight(q, fullPlan)
         if options.dryRun {
-            details["dryRun"] = true
-            return TechniqueResult(model: model, details: .object(details))
+            return TechniqueResult(model: model, details: .object(details), dryRun: true)
         }
         guard let samples = context.samples else {
             throw TechniqueError.notApplicable("mode 'static' needs calibration images: pass params.dataset (its train split is used) or params.calibration.path, or use mode 'weightOnly' / 'fp16'")
@@ -122,6 +121,7 @@ public struct QuantizeTechnique: Technique, SensitivityAnalyzing {
 
         var plan = fullPlan
         var written = try q.build(plan)
+        var budgetMisses: [BudgetMiss] = []
         if let budget = options.maxMiouDrop, let accuracy = context.accuracy {
             var mixed = MixedPrecision(quantizer: q, accuracy: accuracy, budget: budget, sensitivityLimit: options.sensitivityLimit)
             if options.rankBy == .sqnr { mixed.samples = samples }
@@ -129,6 +129,7 @@ public struct QuantizeTechnique: Technique, SensitivityAnalyzing {
             plan = search.plan
             written = search.written
             details["mixedPrecision"] = search.json
+            if let miss = search.miss { budgetMisses.append(miss) }
         }
         context.progress(0.95, "measuring per-layer SQNR")
         let sqnr = try await q.sqnr(of: written, samples: samples, count: Swift.min(options.sqnrSamples, q.calibrationImages), context: context)
@@ -138,7 +139,7 @@ public struct QuantizeTechnique: Technique, SensitivityAnalyzing {
         details["quantizedTensors"] = .int(Int64(plan.tensors.count))
         if let worst = sqnr.min(by: { $0.value < $1.value }) { details["lowestSQNR"] = ["tensor": .string(worst.key), "db": .double(worst.value)] }
         context.progress(1, "done")
-        return TechniqueResult(model: written.model, details: .object(details))
+        return TechniqueResult(model: written.model, details: .object(details), budgetMisses: budgetMisses)
     }
 
     /// What will run INT8, where values cross, what stays FP32 and why, and the size.

@@ -31,7 +31,7 @@ struct StaticQuantizer {
         guard !pairs.isEmpty else { return (model, ["pairs": 0]) }
         let names = pairs.map(\.tensor)
         var maxima: [String: [Float]] = [:]
-        try await Calibrator.run(model, observing: names, samples: samples, count: count, threads: context.threads, context: context) { _, outputs in
+        try await Calibrator.run(model, observing: names, samples: samples, count: count, context: context) { _, outputs in
             for n in names {
                 guard let t = outputs[n], t.dims.count == 4 else { continue }
                 let (channels, inner, outer) = Calibrator.channelLayout(t.dims)
@@ -83,7 +83,7 @@ struct StaticQuantizer {
         guard count > 0 else { throw TechniqueError.notApplicable("calibration needs at least one image (\(samples.origin))") }
         let observed = full.calibratedTensors
         let bins = options.calibration == .minmax ? nil : options.bins
-        statistics = try await Calibrator(model: model, observed: observed, threads: context.threads)
+        statistics = try await Calibrator(model: model, observed: observed)
             .collect(samples: samples, count: count, histogramBins: bins, meansOf: options.biasCorrection ? Set(full.computeInputs) : [],
                      context: context, fraction: fraction)
         calibrationImages = count
@@ -145,12 +145,12 @@ struct StaticQuantizer {
         guard count > 0 else { return [:] }
         let names = Array(written.dequantized.keys).sorted()
         var reference: [Int: [String: Tensor]] = [:]
-        try await Calibrator.run(model, observing: names, samples: samples, count: count, threads: context.threads, context: context) { i, out in
+        try await Calibrator.run(model, observing: names, samples: samples, count: count, context: context) { i, out in
             reference[i] = out
         }
         var signal = [String: Double](), noise = [String: Double]()
         let dqNames = names.compactMap { written.dequantized[$0] }
-        try await Calibrator.run(written.model, observing: dqNames, samples: samples, count: count, threads: context.threads, context: context) { i, out in
+        try await Calibrator.run(written.model, observing: dqNames, samples: samples, count: count, context: context) { i, out in
             for n in names {
                 guard let dq = written.dequantized[n], let a = reference[i]?[n], let b = out[dq], a.elementCount == b.elementCount,
                       let x = try? a.scalars(as: Float.self), let y = try? b.scalars(as: Float.self) else { continue }
