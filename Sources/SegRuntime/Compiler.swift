@@ -1,4 +1,3 @@
-import Foundation
 import SegGraph
 import SegKernels
 import SegReference
@@ -12,21 +11,31 @@ public struct Compiler: Sendable {
     public var fastKernels = true
     /// Intra-op threads (nil: one per core, the shared pool).
     public var threads: Int?
+    /// Every run-time switch (INT8 on/off, GEMM path, ISA, kernel algorithms); by default this
+    /// process's `SEGSLIM_*` environment, read once.
+    public var options: RuntimeOptions
     /// Run QDQ patterns (DequantizeLinear → op → QuantizeLinear) on INT8 kernels, keeping
     /// activations u8 between them; off: Q/DQ run as float steps around float kernels.
-    /// Default on, unless the environment sets `SEGSLIM_INT8=0` (for A/B runs through the daemon).
-    public var int8: Bool
+    public var int8: Bool {
+        get { options.int8 }
+        set { options.int8 = newValue }
+    }
     /// Forces the INT8 GEMM summation path for every layer (nil: per layer, `.maddubs` only where
-    /// it provably cannot saturate). `SEGSLIM_QGEMM=exact|maddubs` sets it; forcing `.maddubs`
-    /// on weights that can saturate changes results and exists to measure its speed.
-    public var qgemmPath: QGemmPath?
+    /// it provably cannot saturate); forcing `.maddubs` on weights that can saturate changes
+    /// results and exists to measure its speed.
+    public var qgemmPath: QGemmPath? {
+        get { options.qgemmPath }
+        set { options.qgemmPath = newValue }
+    }
 
-    public init(fastKernels: Bool = true, threads: Int? = nil, int8: Bool? = nil, qgemmPath: QGemmPath? = nil) {
+    /// `int8` and `qgemmPath`, where given, override those of `options`.
+    public init(fastKernels: Bool = true, threads: Int? = nil, int8: Bool? = nil, qgemmPath: QGemmPath? = nil,
+                options: RuntimeOptions = .process) {
         self.fastKernels = fastKernels
         self.threads = threads
-        let env = ProcessInfo.processInfo.environment
-        self.int8 = int8 ?? (env["SEGSLIM_INT8"] != "0")
-        self.qgemmPath = qgemmPath ?? env["SEGSLIM_QGEMM"].flatMap(QGemmPath.init(rawValue:))
+        self.options = options
+        if let int8 { self.options.int8 = int8 }
+        if let qgemmPath { self.options.qgemmPath = qgemmPath }
     }
 
     public func compile(_ model: Model, inputShapes: [String: [Int]]) throws -> CompiledModel {
@@ -36,7 +45,7 @@ public struct Compiler: Sendable {
         let inference = try ShapeInference(model: m, registry: registry, inputShapes: inputShapes)
         let order = try m.graph.topologicalOrder()
         var builder = PlanBuilder(model: m, nodes: order.map { m.graph.nodes[$0] }, inference: inference,
-                                  registry: registry, fastKernels: fastKernels, context: Pools.context(threads: threads))
+                                  registry: registry, fastKernels: fastKernels, context: Pools.context(threads: threads, options: options))
         builder.int8 = int8
         builder.qgemmPath = qgemmPath
         if int8 { builder.quantized = QuantizedConstant.collect(model) }

@@ -80,9 +80,9 @@ enum ConvPath {
         let conv: Conv2D = try weights.withUnsafeBufferPointer { wp in
             guard let wBase = wp.baseAddress else { throw KernelError.invalidParameter("weights", value: "empty", requirement: "non-empty") }
             if let bias {
-                return try bias.withUnsafeBufferPointer { bp in try Conv2D(shape: shape, weights: wBase, bias: bp.baseAddress, activation: activation) }
+                return try bias.withUnsafeBufferPointer { bp in try Conv2D(shape: shape, weights: wBase, bias: bp.baseAddress, activation: activation, options: b.context.options) }
             }
-            return try Conv2D(shape: shape, weights: wBase, bias: nil, activation: activation)
+            return try Conv2D(shape: shape, weights: wBase, bias: nil, activation: activation, options: b.context.options)
         }
         let reads = [x] + (residual.map { [$0] } ?? [])
         let batch = xd[0]

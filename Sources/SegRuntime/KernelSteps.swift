@@ -7,15 +7,15 @@ import Synchronization
 enum Pools {
     private static let pools = Mutex<[Int: ThreadPool]>([:])
 
-    static func context(threads: Int?) -> KernelContext {
-        guard let n = threads, n > 0, n != ThreadPool.shared.threadCount else { return .shared }
+    static func context(threads: Int?, options: RuntimeOptions) -> KernelContext {
+        guard let n = threads, n > 0, n != ThreadPool.shared.threadCount else { return options.context(pool: .shared) }
         let pool = pools.withLock { cache -> ThreadPool in
             if let p = cache[n] { return p }
             let p = ThreadPool(threadCount: n)
             cache[n] = p
             return p
         }
-        return KernelContext(pool: pool)
+        return options.context(pool: pool)
     }
 }
 

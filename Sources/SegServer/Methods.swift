@@ -1,5 +1,6 @@
 import Foundation
 import SegProtocol
+import SegRuntime
 
 extension ServerCore {
     /// Every method beyond the lifecycle ones (which the connection handles in order).
@@ -25,7 +26,7 @@ extension ServerCore {
                 requestsInFlight: stats.inFlight,
                 connections: stats.connections,
                 pid: getpid(),
-                rssBytes: ServerStats.residentSetBytes())
+                rssBytes: ServerStats.residentSetBytes(), runtime: RuntimeOptions.process.status)
             return status.json
         },
         MethodHandler(method: DebugSleepRequest.method, debugOnly: true) { ctx in

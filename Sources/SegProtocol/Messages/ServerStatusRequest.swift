@@ -20,9 +20,11 @@ public struct ServerStatusResult: Sendable, Equatable {
     public var pid: Int32
     /// The daemon's resident set size, from the OS.
     public var rssBytes: Int64
+    /// The run-time switches models are compiled with (nil: not reported).
+    public var runtime: RuntimeOptionsStatus?
 
     public init(version: String, uptimeMs: Double, models: Int, residentBytes: Int64, requestsServed: Int64,
-                requestsInFlight: Int, connections: Int, pid: Int32, rssBytes: Int64) {
+                requestsInFlight: Int, connections: Int, pid: Int32, rssBytes: Int64, runtime: RuntimeOptionsStatus? = nil) {
         self.version = version
         self.uptimeMs = uptimeMs
         self.models = models
@@ -32,14 +34,17 @@ public struct ServerStatusResult: Sendable, Equatable {
         self.connections = connections
         self.pid = pid
         self.rssBytes = rssBytes
+        self.runtime = runtime
     }
 
     public var json: JSONValue {
-        [
+        var o: [String: JSONValue] = [
             "version": .string(version), "uptimeMs": .double(uptimeMs), "models": .int(Int64(models)),
             "residentBytes": .int(residentBytes), "requestsServed": .int(requestsServed),
             "requestsInFlight": .int(Int64(requestsInFlight)), "connections": .int(Int64(connections)),
             "pid": .int(Int64(pid)), "rssBytes": .int(rssBytes),
         ]
+        if let runtime { o["runtime"] = runtime.json }
+        return .object(o)
     }
 }
