@@ -49,6 +49,23 @@ public struct Compiler: Sendable {
         builder.int8 = int8
         builder.qgemmPath = qgemmPath
         if int8 { builder.quantized = QuantizedConstant.collect(model) }
-        return try builder.build(inputShapes: inputShapes)
+        guard fastKernels else { return try builder.build(inputShapes: inputShapes) }
+
+        // Fusion as rewrites of this private copy (never the caller's model): Conv + residual
+        // Add + activation become FusedConv nodes, which the kernel table runs on `ConvStep`.
+        let int8Plan = int8 ? Int8Plan(builder) : nil
+        let (fused, counts) = try RuntimeFusion.rewrites(try RuntimeFusion.facts(builder, int8Plan: int8Plan)).run(m)
+        if counts.allSatisfy({ $0.count == 0 }) {
+            builder.int8Plan = int8Plan
+            return try builder.build(inputShapes: inputShapes)
+        }
+        let fusedOrder = try fused.graph.topologicalOrder()
+        var final = PlanBuilder(model: fused, nodes: fusedOrder.map { fused.graph.nodes[$0] }, inference: inference,
+                                registry: registry, fastKernels: fastKernels, context: builder.context)
+        final.int8 = int8
+        final.qgemmPath = qgemmPath
+        final.quantized = builder.quantized
+        final.int8Plan = int8Plan?.reindexed(from: builder.nodes, to: final.nodes)
+        return try final.build(inputShapes: inputShapes)
     }
 }

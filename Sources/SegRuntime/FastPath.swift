@@ -1,6 +1,7 @@
 import SegGraph
 import SegKernels
 import SegReference
+import SegRewrite
 import SegTensor
 
 /// Picks a fast kernel for a node (fusing the activation that follows it where it is the
@@ -47,6 +48,7 @@ enum FastPath {
         if node.opType == "QuantizeLinear" || node.opType == "DequantizeLinear" {
             return try QuantPath.select(i, in: b, consumed: &consumed)
         }
+        if FusedOps.isFused(node, FusedOps.fusedConv) { return try ConvPath.select(node, in: b) }
         guard node.domain.isEmpty, let out = node.outputs.first, b.isPlanned(out) else { return nil }
         let inputs = node.inputs
 
@@ -126,7 +128,7 @@ enum FastPath {
             return DataMovementPath.concat(node, b, out: out, od: od)
 
         case "Conv":
-            return try ConvPath.select(i, in: b, consumed: &consumed)
+            return try ConvPath.select(node, in: b)
         case "Resize", "Upsample":
             return ResizePath.select(node, in: b)
         case "ConvTranspose":

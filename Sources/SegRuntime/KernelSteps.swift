@@ -1,5 +1,6 @@
 import Foundation
 import SegKernels
+import SegRewrite
 import Synchronization
 
 /// Thread pools by size, shared by every compiled model: concurrent requests on one pool
@@ -29,6 +30,20 @@ extension FastActivation {
         case .hardSigmoid(let a, let b): return .hardSigmoid(alpha: a, beta: b)
         case .sigmoid: return .sigmoid
         case .leakyRelu: return nil
+        }
+    }
+}
+
+extension EpilogueActivation {
+    /// The SegKernels epilogue that computes it (every `EpilogueActivation` has one: that is
+    /// what puts an activation on the list).
+    var kernelActivation: Activation {
+        switch self {
+        case .relu: .relu
+        case .sigmoid: .sigmoid
+        case .hardSwish: .hardSwish
+        case .hardSigmoid(let a, let b): .hardSigmoid(alpha: a, beta: b)
+        case .clip(let lo, let hi): .clip(min: lo, max: hi)
         }
     }
 }

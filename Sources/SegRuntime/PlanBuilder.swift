@@ -1,6 +1,7 @@
 import SegGraph
 import SegKernels
 import SegReference
+import SegRewrite
 import SegTensor
 
 /// Builds the step list and the memory plan for one compiled shape.
@@ -18,6 +19,9 @@ struct PlanBuilder {
     var quantized: [String: QuantizedConstant] = [:]
     /// Forces the INT8 GEMM summation path (nil: per layer, the fastest exact one).
     var qgemmPath: QGemmPath? = nil
+    /// The INT8 plan, when the compiler made it before fusing (on the unfused graph, re-indexed
+    /// to these nodes); nil with `int8` on: made here.
+    var int8Plan: Int8Plan? = nil
 
     init(model: Model, nodes: [Node], inference: ShapeInference, registry: OperatorRegistry, fastKernels: Bool, context: KernelContext) {
         self.context = context
@@ -91,7 +95,7 @@ struct PlanBuilder {
     func build(inputShapes: [String: [Int]]) throws -> CompiledModel {
         var pending: [Pending] = []
         var consumed = Set<Int>()
-        let int8Plan = int8 && fastKernels ? Int8Plan(self) : nil
+        let int8Plan = int8 && fastKernels ? (self.int8Plan ?? Int8Plan(self)) : nil
         for (i, node) in nodes.enumerated() where !consumed.contains(i) {
             if let int8Plan {
                 if int8Plan.skipped.contains(i) { continue }
@@ -173,6 +177,11 @@ struct PlanBuilder {
     }
 
     func fallback(_ node: Node) throws -> Pending {
+        if node.domain == FusedOps.domain {
+            // Fusion rewrites only make nodes the fast path runs (FusionFacts); reaching here
+            // means a fused node in a model the user gave us.
+            throw ExecutionError.node(node.outputs.first ?? node.name, .other("\(node.domain)::\(node.opType) is a runtime-internal fused op with no reference implementation"))
+        }
         let opset = model.opsetVersion(for: node.domain.isEmpty || node.domain == "ai.onnx" ? "" : node.domain) ?? 0
         guard let def = registry.definition(domain: node.domain, opType: node.opType, opset: opset) else {
             throw ExecutionError.unsupported([UnsupportedUse(domain: node.domain, opType: node.opType, opset: opset, nodes: [node.name], reason: "operator not implemented")])
