@@ -39,6 +39,8 @@ public struct Compiler: Sendable {
     }
 
     public func compile(_ model: Model, inputShapes: [String: [Int]]) throws -> CompiledModel {
+        // The fused ops of SegRewrite (ai.segslim) are known here, for the rewritten copy below.
+        let registry = FusedOperators.registry(self.registry)
         // Clean-up that changes no numbers; with the input shapes fixed, shape subgraphs fold.
         let (m, _) = try RewriteManager([EliminateIdentity(), FoldConstants(inputShapes: inputShapes, maxElements: 1 << 22),
                                          FoldBatchNorm(), EliminateDeadNodes()]).run(model)

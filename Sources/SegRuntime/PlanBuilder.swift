@@ -1,7 +1,6 @@
 import SegGraph
 import SegKernels
 import SegReference
-import SegRewrite
 import SegTensor
 
 /// Builds the step list and the memory plan for one compiled shape.
@@ -177,11 +176,6 @@ struct PlanBuilder {
     }
 
     func fallback(_ node: Node) throws -> Pending {
-        if node.domain == FusedOps.domain {
-            // Fusion rewrites only make nodes the fast path runs (FusionFacts); reaching here
-            // means a fused node in a model the user gave us.
-            throw ExecutionError.node(node.outputs.first ?? node.name, .other("\(node.domain)::\(node.opType) is a runtime-internal fused op with no reference implementation"))
-        }
         let opset = model.opsetVersion(for: node.domain.isEmpty || node.domain == "ai.onnx" ? "" : node.domain) ?? 0
         guard let def = registry.definition(domain: node.domain, opType: node.opType, opset: opset) else {
             throw ExecutionError.unsupported([UnsupportedUse(domain: node.domain, opType: node.opType, opset: opset, nodes: [node.name], reason: "operator not implemented")])

@@ -11,7 +11,7 @@ import SegTensor
 /// the activation is in `EpilogueActivation`. With `facts`, also: the target runs this Conv
 /// fused, every value involved lives in its float arena, and no other plan claims the nodes.
 public struct FuseConvActivation: GraphRewrite {
-    public let name = "FuseConvActivation"
+    public let name = "fuseConvActivation"
     public static let targetOpTypes: Set<String> = ["Conv"]
     public var facts: FusionFacts?
 
