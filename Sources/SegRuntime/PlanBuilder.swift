@@ -108,7 +108,7 @@ struct PlanBuilder {
                     continue
                 }
             }
-            if fastKernels, let fast = try FastPath.select(i, in: self, consumed: &consumed) {
+            if fastKernels, let fast = try KernelTable.select(i, in: self, consumed: &consumed) {
                 pending.append(fast)
             } else {
                 pending.append(try fallback(node))
