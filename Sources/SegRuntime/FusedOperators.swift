@@ -8,7 +8,7 @@ import SegTensor
 /// Each runs the standard definitions of the ops it fused, in their order, so its results are
 /// those of the unfused graph.
 enum FusedOperators {
-    static let all = [fusedConv]
+    static let all = [fusedConv, attention]
 
     /// The standard registry plus the fused ops.
     static func registry(_ base: OperatorRegistry) -> OperatorRegistry {
@@ -62,5 +62,27 @@ enum FusedOperators {
             let node = Node(opType: activation.opType, inputs: ["s"], outputs: ["y"])
             return try standard(activation.opType).run(NodeContext(node: node, opset: innerOpset), [y])
         }
+    }
+
+    static let attention = OperatorDefinition(
+        FusedOps.attention, domain: FusedOps.domain, versions: 1...1, attributes: ["scale"],
+        infer: { ctx, inputs in
+            guard inputs.count == 3 else { return [nil] }
+            let scores = try standard("MatMul").infer?(NodeContext(node: Node(opType: "MatMul", inputs: ["q", "k"], outputs: ["s"]), opset: innerOpset),
+                                                      [inputs[0], inputs[1]]) ?? [nil]
+            guard let s = scores.first ?? nil else { return [nil] }
+            return try standard("MatMul").infer?(NodeContext(node: Node(opType: "MatMul", inputs: ["s", "v"], outputs: ["y"]), opset: innerOpset),
+                                                 [InferredValue(type: s), inputs[2]]) ?? [nil]
+        }
+    ) { ctx, inputs in
+        let (q, k, v) = (try required(inputs, 0), try required(inputs, 1), try required(inputs, 2))
+        let scale = ctx.node[attribute: "scale"]?.floatValue ?? 1
+        func run(_ op: String, _ node: Node, _ xs: [Tensor?]) throws -> Tensor {
+            try standard(op).run(NodeContext(node: node, opset: innerOpset), xs)[0]
+        }
+        var s = try run("MatMul", Node(opType: "MatMul", inputs: ["q", "k"], outputs: ["s"]), [q, k])
+        if scale != 1 { s = try run("Mul", Node(opType: "Mul", inputs: ["s", "c"], outputs: ["t"]), [s, try Tensor(dims: [], scalars: [scale])]) }
+        s = try run("Softmax", Node(opType: "Softmax", inputs: ["t"], outputs: ["p"], attributes: [NamedAttribute("axis", .int(-1))]), [s])
+        return [try run("MatMul", Node(opType: "MatMul", inputs: ["p", "v"], outputs: ["y"]), [s, v])]
     }
 }

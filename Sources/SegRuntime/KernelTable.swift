@@ -61,6 +61,7 @@ enum KernelTable {
         add([FusedOps.fusedConv], domain: FusedOps.domain, [KernelCandidate("Conv2D (fused)", condition: { _, _ in true }) { i, b, _ in
             try ConvPath.select(b.nodes[i], in: b)
         }])
+        add([FusedOps.attention], domain: FusedOps.domain, [KernelCandidate("attention") { i, b, _ in TensorOpsPath.attention(b.nodes[i], b) }])
         add(["Resize", "Upsample"], [KernelCandidate("resize") { i, b, _ in ResizePath.select(b.nodes[i], in: b) }])
         add(["ConvTranspose"], [KernelCandidate("ConvTranspose2D (+ activation)", build: ConvTransposePath.select)])
         add(["MatMul", "Gemm", "Softmax", "LayerNormalization", "Erf", "Gelu", "Transpose", "Pow", "Sqrt"],

@@ -182,6 +182,53 @@ import Testing
         #expect(try y?.scalars(as: Float.self) == expected["y"]?.scalars(as: Float.self))
     }
 
+    // MARK: - Attention
+
+    /// softmax(Q·K ÷ d) · V with two heads; shapes come as facts (the axis and batch checks need them).
+    static func attentionModel(divisor: Float = 2.5, scoresAreOutput: Bool = false) -> Model {
+        T.model([Node(name: "qk", opType: "MatMul", inputs: ["q", "k"], outputs: ["scores"]),
+                 Node(opType: "Div", inputs: ["scores", "d"], outputs: ["scaled"]),
+                 Node(opType: "Softmax", inputs: ["scaled"], outputs: ["p"], attributes: [NamedAttribute("axis", .int(-1))]),
+                 Node(opType: "MatMul", inputs: ["p", "v"], outputs: ["y"])],
+                inputs: [("q", [1, 2, 7, 8]), ("k", [1, 2, 8, 5]), ("v", [1, 2, 5, 3])], outputs: scoresAreOutput ? ["y", "p"] : ["y"],
+                initializers: ["d": Tensor(scalar: divisor)])
+    }
+
+    static let attentionDims = ["q": [1, 2, 7, 8], "k": [1, 2, 8, 5], "v": [1, 2, 5, 3], "scores": [1, 2, 7, 5], "scaled": [1, 2, 7, 5],
+                                "p": [1, 2, 7, 5], "y": [1, 2, 7, 3]]
+
+    @Test func attentionBecomesOneFusedNode() throws {
+        let m = Self.attentionModel()
+        var r = m
+        #expect(try FuseAttention(facts: FusionFacts(planned: Self.attentionDims, convs: [])).apply(to: &r) == 1)
+        #expect(Self.ops(r) == ["ai.segslim::Attention": 1])
+        #expect(r.graph.nodes.first?.inputs == ["q", "k", "v"])
+        #expect(r.graph.nodes.first?[attribute: "scale"]?.floatValue == 1 / Float(2.5))
+        var structural = m
+        #expect(try FuseAttention().apply(to: &structural) == 0, "no shapes, no fusion")
+
+        let inputs = ["q": try T.tensor([1, 2, 7, 8], seed: 4), "k": try T.tensor([1, 2, 8, 5], seed: 5), "v": try T.tensor([1, 2, 5, 3], seed: 6)]
+        let expected = try ReferenceExecutor(model: m).run(inputs)["y"]
+        for fast in [true, false] {
+            let compiled = try Compiler(fastKernels: fast).compile(r, inputShapes: inputs.mapValues(\.dims))
+            #expect(compiled.kernelCounts == [fast ? "Attention" : "Attention (reference)": 1])
+            let y = try #require(try compiled.run(inputs)["y"])
+            let bad = zip(try y.scalars(as: Float.self), try #require(expected).scalars(as: Float.self)).filter { abs($0 - $1) > 1e-5 + 1e-4 * abs($1) }
+            #expect(bad.isEmpty)
+        }
+    }
+
+    @Test func attentionConditionsThatFail() throws {
+        let facts = FusionFacts(planned: Self.attentionDims, convs: [])
+        var zero = Self.attentionModel(divisor: 0)
+        #expect(try FuseAttention(facts: facts).apply(to: &zero) == 0, "÷ 0 is not a scale")
+        var shared = Self.attentionModel(scoresAreOutput: true)
+        #expect(try FuseAttention(facts: facts).apply(to: &shared) == 0, "probabilities read as a graph output")
+        #expect(Self.ops(shared) == ["MatMul": 2, "Div": 1, "Softmax": 1])
+        var claimed = Self.attentionModel()
+        #expect(try FuseAttention(facts: FusionFacts(planned: Self.attentionDims, convs: [], claimed: ["p"])).apply(to: &claimed) == 0)
+    }
+
     // MARK: - The Fuse technique
 
     @Test func fuseWritesStandardONNXAndReportsFromTheSharedList() async throws {

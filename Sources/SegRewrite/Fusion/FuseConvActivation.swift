@@ -93,9 +93,7 @@ public struct FuseConvActivation: GraphRewrite {
             removed.formUnion([m.add?.index, m.activation?.index].compactMap { $0 })
         }
         model.graph.nodes = model.graph.nodes.enumerated().filter { !removed.contains($0.offset) }.map(\.element)
-        if !model.opsetImports.contains(where: { $0.domain == FusedOps.domain }) {
-            model.opsetImports.append(OpsetImport(domain: FusedOps.domain, version: 1))
-        }
+        model.addFusedDomainImport()
         return matches.count
     }
 }

@@ -9,9 +9,20 @@ public enum FusedOps {
     /// Inputs: X, W, B (or ""), then the residual when present. Attributes: the Conv's, plus
     /// those of `EpilogueActivation.attributes` when an activation is fused.
     public static let fusedConv = "FusedConv"
+    /// Softmax(scale · Q·K)·V over the last axis. Inputs: Q, K, V. Attribute: `scale` (float).
+    public static let attention = "Attention"
 
     /// Whether `node` is a fused node of this domain with op type `opType`.
     public static func isFused(_ node: Node, _ opType: String) -> Bool { node.domain == domain && node.opType == opType }
+}
+
+extension Model {
+    /// Declares the fused domain (version 1) once, so a rewritten model is self-describing.
+    mutating func addFusedDomainImport() {
+        if !opsetImports.contains(where: { $0.domain == FusedOps.domain }) {
+            opsetImports.append(OpsetImport(domain: FusedOps.domain, version: 1))
+        }
+    }
 }
 
 /// A fused node that does not say what it fuses (hand-edited, or from a newer rewrite).
