@@ -8,7 +8,7 @@ import SegTensor
 /// Each runs the standard definitions of the ops it fused, in their order, so its results are
 /// those of the unfused graph.
 enum FusedOperators {
-    static let all = [fusedConv, attention]
+    static let all = [fusedConv, attention, gelu]
 
     /// The standard registry plus the fused ops.
     static func registry(_ base: OperatorRegistry) -> OperatorRegistry {
@@ -84,5 +84,19 @@ enum FusedOperators {
         if scale != 1 { s = try run("Mul", Node(opType: "Mul", inputs: ["s", "c"], outputs: ["t"]), [s, try Tensor(dims: [], scalars: [scale])]) }
         s = try run("Softmax", Node(opType: "Softmax", inputs: ["t"], outputs: ["p"], attributes: [NamedAttribute("axis", .int(-1))]), [s])
         return [try run("MatMul", Node(opType: "MatMul", inputs: ["p", "v"], outputs: ["y"]), [s, v])]
+    }
+
+    static let gelu = OperatorDefinition(
+        FusedOps.gelu, domain: FusedOps.domain, versions: 1...1, attributes: ["scale"],
+        infer: { _, inputs in [inputs.first??.type] }
+    ) { ctx, inputs in
+        let x = try required(inputs, 0)
+        let scale = try Tensor(dims: [], scalars: [ctx.node[attribute: "scale"]?.floatValue ?? 1])
+        func run(_ op: String, _ xs: [Tensor]) throws -> Tensor {
+            try standard(op).run(NodeContext(node: Node(opType: op, inputs: xs.indices.map { "i\($0)" }, outputs: ["o"]), opset: innerOpset), xs)[0]
+        }
+        let e = try run("Erf", [try run("Mul", [x, scale])])
+        let one = try Tensor(dims: [], scalars: [Float(1)]), half = try Tensor(dims: [], scalars: [Float(0.5)])
+        return [try run("Mul", [try run("Mul", [x, try run("Add", [e, one])]), half])]
     }
 }

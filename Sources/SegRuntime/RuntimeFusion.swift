@@ -9,7 +9,7 @@ enum RuntimeFusion {
     /// which is the order the kernel plan used to fuse in; a second round could see a fused
     /// node's output as ready earlier than the nodes it replaced and fuse more than before.
     static func rewrites(_ facts: FusionFacts) -> RewriteManager {
-        var manager = RewriteManager([FuseConvActivation(facts: facts), FuseAttention(facts: facts)])
+        var manager = RewriteManager([FuseConvActivation(facts: facts), FuseAttention(facts: facts), FuseGelu(facts: facts)])
         manager.maxRounds = 1
         return manager
     }

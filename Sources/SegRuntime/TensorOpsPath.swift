@@ -266,8 +266,32 @@ enum TensorOpsPath {
             default: return nil
             }
         }
-        var stages: [(PointwiseStep.Stage, String?)] = []
-        var writes = out, kind = (scaled.map { $0.kind + "+" } ?? "") + node.opType, last = i
+        return chain(stepIndex: stepIndex, from: i, b, &consumed, operation: operation, input: x, inputScale: inputScale, out: out, od: od,
+                     stages: [], kind: (scaled.map { $0.kind + "+" } ?? "") + node.opType)
+    }
+
+    /// An `ai.segslim::Gelu` node (SegRewrite's `FuseGelu`: Div(x, c) → Erf → +1 → ·x → ·0.5):
+    /// the same pointwise step the exported chain ran on, erf(x/c) with the three stages.
+    static func gelu(_ i: Int, _ b: PlanBuilder, _ consumed: inout Set<Int>) -> PlanBuilder.Pending? {
+        let node = b.nodes[i]
+        guard node.inputs.count == 1, let x = node.inputs.first, b.isPlanned(x), let out = node.outputs.first, b.isPlanned(out),
+              let od = b.dims(out), b.dims(x) == od, let scale = node[attribute: "scale"]?.floatValue else { return nil }
+        let stages: [(PointwiseStep.Stage, String?)] = [
+            (.init(operation: .add, operand: .constant(ConstantFloats([1])), scalar: true, operandFirst: false), nil),
+            (.init(operation: .mul, operand: .slot(slotPlaceholder), scalar: false, operandFirst: true), x),
+            (.init(operation: .mul, operand: .constant(ConstantFloats([0.5])), scalar: true, operandFirst: false), nil),
+        ]
+        return chain(stepIndex: i, from: i, b, &consumed, operation: .erf, input: x, inputScale: scale, out: out, od: od,
+                     stages: stages, kind: "Div+Erf+Add+Mul+Mul")
+    }
+
+    /// `operation` on `input` (times `inputScale`) with `stages` applied, then every following
+    /// Add/Sub/Mul/Div by a scalar constant or a same-shape value ready before `stepIndex`
+    /// folded in too (up to six stages); `last` is the node the chain ends at so far.
+    static func chain(stepIndex: Int, from last: Int, _ b: PlanBuilder, _ consumed: inout Set<Int>, operation: UnaryOperation, input x: String,
+                      inputScale: Float, out: String, od: [Int], stages preset: [(PointwiseStep.Stage, String?)], kind start: String) -> PlanBuilder.Pending? {
+        var stages = preset
+        var writes = out, kind = start, last = last
         let ops: [String: ArithmeticOperation] = ["Add": .add, "Sub": .sub, "Mul": .mul, "Div": .div]
         while stages.count < 6, let (j, next) = soleReader(of: writes, after: last, b), let op = ops[next.opType],
               next.inputs.count == 2, b.dims(next.outputs[0]) == od {

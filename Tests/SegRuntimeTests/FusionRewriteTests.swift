@@ -229,6 +229,51 @@ import Testing
         #expect(try FuseAttention(facts: FusionFacts(planned: Self.attentionDims, convs: [], claimed: ["p"])).apply(to: &claimed) == 0)
     }
 
+    // MARK: - GELU
+
+    static func geluModel(one: Float = 1, xInMul: String = "x", extraReader: Bool = false) -> Model {
+        T.model([Node(opType: "Div", inputs: ["x", "sqrt2"], outputs: ["t"]),
+                 Node(opType: "Erf", inputs: ["t"], outputs: ["e"]),
+                 Node(opType: "Add", inputs: ["e", "one"], outputs: ["e1"]),
+                 Node(opType: "Mul", inputs: [xInMul, "e1"], outputs: ["xe"]),
+                 Node(opType: "Mul", inputs: ["half", "xe"], outputs: ["y"])]
+                + (extraReader ? [Node(opType: "Relu", inputs: ["e"], outputs: ["r"])] : []),
+                inputs: [("x", [2, 9, 6]), ("z", [2, 9, 6])], outputs: extraReader ? ["y", "r"] : ["y"],
+                initializers: ["sqrt2": Tensor(scalar: Float(1.4142135)), "one": Tensor(scalar: one), "half": Tensor(scalar: Float(0.5))])
+    }
+
+    @Test func geluChainBecomesOneFusedNode() throws {
+        let m = Self.geluModel()
+        var r = m
+        #expect(try FuseGelu().apply(to: &r) == 1)
+        #expect(Self.ops(r) == ["ai.segslim::Gelu": 1])
+        #expect(r.graph.nodes.first?.inputs == ["x"] && r.graph.nodes.first?.outputs == ["y"])
+        #expect(r.graph.nodes.first?[attribute: "scale"]?.floatValue == 1 / Float(1.4142135))
+        let inputs = ["x": try T.tensor([2, 9, 6], seed: 8), "z": try T.tensor([2, 9, 6], seed: 9)]
+        let expected = try #require(try ReferenceExecutor(model: m).run(inputs)["y"]).scalars(as: Float.self)
+        // The fused node runs on the step the exported chain ran on; the original compiles to it too.
+        let fused = try Compiler().compile(r, inputShapes: inputs.mapValues(\.dims))
+        let direct = try Compiler().compile(m, inputShapes: inputs.mapValues(\.dims))
+        #expect(fused.kernelCounts == ["Div+Erf+Add+Mul+Mul": 1] && direct.kernelCounts == fused.kernelCounts)
+        let y = try #require(try fused.run(inputs)["y"]).scalars(as: Float.self)
+        #expect(y == (try #require(try direct.run(inputs)["y"]).scalars(as: Float.self)))
+        #expect(zip(y, expected).allSatisfy { abs($0 - $1) <= 1e-5 + 1e-4 * abs($1) })
+        let reference = try Compiler(fastKernels: false).compile(r, inputShapes: inputs.mapValues(\.dims))
+        #expect(reference.kernelCounts == ["Gelu (reference)": 1])
+        let yr = try #require(try reference.run(inputs)["y"]).scalars(as: Float.self)
+        #expect(zip(yr, expected).allSatisfy { abs($0 - $1) <= 1e-5 + 1e-4 * abs($1) })
+    }
+
+    @Test func geluConditionsThatFail() throws {
+        var other = Self.geluModel(one: 2)
+        #expect(try FuseGelu().apply(to: &other) == 0, "not + 1: not GELU")
+        var z = Self.geluModel(xInMul: "z")
+        #expect(try FuseGelu().apply(to: &z) == 0, "multiplies another value than x")
+        var shared = Self.geluModel(extraReader: true)
+        #expect(try FuseGelu().apply(to: &shared) == 0, "erf also read elsewhere")
+        #expect(Self.ops(shared) == ["Div": 1, "Erf": 1, "Add": 1, "Mul": 2, "Relu": 1])
+    }
+
     // MARK: - The Fuse technique
 
     @Test func fuseWritesStandardONNXAndReportsFromTheSharedList() async throws {

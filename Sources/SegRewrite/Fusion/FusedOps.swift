@@ -11,6 +11,8 @@ public enum FusedOps {
     public static let fusedConv = "FusedConv"
     /// Softmax(scale · Q·K)·V over the last axis. Inputs: Q, K, V. Attribute: `scale` (float).
     public static let attention = "Attention"
+    /// 0.5·x·(1 + erf(scale·x)). Input: x. Attribute: `scale` (float; 1/√2 for GELU).
+    public static let gelu = "Gelu"
 
     /// Whether `node` is a fused node of this domain with op type `opType`.
     public static func isFused(_ node: Node, _ opType: String) -> Bool { node.domain == domain && node.opType == opType }
