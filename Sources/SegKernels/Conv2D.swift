@@ -100,31 +100,12 @@ public final class Conv2D: @unchecked Sendable {
         let packed: PackedMatrix
     }
 
-    /// Pointwise convs read B in place only when a channel plane is at most this many bytes.
-    /// Off by default: with plane-sized strides between depth rows every row is a new page,
-    /// and reading in place was 1.35× slower than packing on the LRASPP model.
-    static let directPointwiseMaxPlaneBytes: Int = {
-        guard let v = getenv("SEGSLIM_DIRECT_PW") else { return 0 }
-        return Int(String(cString: v)) ?? 0
-    }()
-
-    /// SEGSLIM_DIRECT=0 packs every implicit-GEMM panel (for A/B measurements).
-    static let directConvEnabled: Bool = {
-        guard let v = getenv("SEGSLIM_DIRECT") else { return true }
-        return String(cString: v) != "0"
-    }()
-
-    /// SEGSLIM_WINOGRAD=0 turns the Winograd path off (for A/B measurements).
-    static let winogradEnabled: Bool = {
-        guard let v = getenv("SEGSLIM_WINOGRAD") else { return true }
-        return String(cString: v) != "0"
-    }()
-
     /// `weights` holds Cout·(Cin/groups)·kH·kW floats in ONNX order; `bias` Cout floats or nil.
     /// `winograd`: nil picks by shape (`WinogradConv3x3.isProfitable`); true uses it for any
-    /// shape it handles, false never (tests and A/B measurements).
+    /// shape it handles, false never (tests and A/B measurements). `options` carries the run's
+    /// algorithm switches (Winograd, reading B in place).
     public init(shape: Conv2DShape, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                activation: Activation = .none, winograd choice: Bool? = nil) throws(KernelError) {
+                activation: Activation = .none, winograd choice: Bool? = nil, options: KernelOptions = .standard) throws(KernelError) {
         try shape.validate()
         self.shape = shape
         self.activation = activation
@@ -144,7 +125,7 @@ public final class Conv2D: @unchecked Sendable {
         }
         let isPointwise = taps == 1 && shape.strideH == 1 && shape.strideW == 1 && shape.pads == (0, 0, 0, 0)
         let useWinograd = !isPointwise && (choice.map { $0 && WinogradConv3x3.isEligible(shape) }
-                                           ?? (WinogradConv3x3.isProfitable(shape) && Self.winogradEnabled))
+                                           ?? (options.winograd && WinogradConv3x3.isProfitable(shape, maxChannelProduct: options.winogradMaxChannelProduct)))
         algorithm = isPointwise ? .pointwise : useWinograd ? .winograd : .implicitGEMM
         depthwiseWeights = []
         if isPointwise && shape.groups == 1 && shape.height * shape.width == 1 {
@@ -165,9 +146,9 @@ public final class Conv2D: @unchecked Sendable {
         }
         winograd = nil
         let inPlane = shape.height * shape.width
-        if isPointwise && inPlane * 4 <= Self.directPointwiseMaxPlaneBytes {
+        if isPointwise && inPlane * 4 <= options.directPointwiseMaxPlaneBytes {
             directOffsets = (0..<cinG).map { $0 * inPlane }
-        } else if !isPointwise && shape.strideW == 1 && Self.directConvEnabled && shape.outputWidth >= 48 {
+        } else if !isPointwise && shape.strideW == 1 && options.directConv && shape.outputWidth >= 48 {
             // (Narrower maps have few interior panels: most would be packed one by one.)
             directOffsets = (0..<(cinG * taps)).map { k in
                 let c = k / taps, tap = k % taps

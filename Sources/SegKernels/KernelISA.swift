@@ -20,22 +20,14 @@ public enum KernelISA: String, Sendable, CaseIterable {
     case portable
     case avx2
 
-    /// Best path for this CPU; `SEGSLIM_KERNELS_ISA=portable` forces the portable one.
-    public static let detected: KernelISA = {
-        if let forced = getenv("SEGSLIM_KERNELS_ISA").map({ String(cString: $0) }),
-           let isa = KernelISA(rawValue: forced) {
-            return isa == .avx2 && !cpuHasAVX2FMA() ? .portable : isa
-        }
-        return cpuHasAVX2FMA() ? .avx2 : .portable
-    }()
+    /// Best path for this CPU. A run may ask for another (`RuntimeOptions.isa`, from
+    /// `SEGSLIM_KERNELS_ISA`) through the `KernelContext` it passes.
+    public static let detected: KernelISA = cpuHasAVX2FMA() ? .avx2 : .portable
 
     /// Whether the AVX2 path may also run the AVX512-VNNI INT8 GEMM kernel (`vpdpbusd` on
-    /// 256-bit vectors, SegKernelsVNNI). Decided once; false when `detected` is not `.avx2`
-    /// and when `SEGSLIM_KERNELS_VNNI=0`.
-    public static let hasVNNI: Bool = {
-        if let flag = getenv("SEGSLIM_KERNELS_VNNI").map({ String(cString: $0) }), flag == "0" { return false }
-        return detected == .avx2 && cpuHasAVX512VNNI()
-    }()
+    /// 256-bit vectors, SegKernelsVNNI). Decided once from the CPU; a run turns it off through
+    /// `KernelOptions.vnni` (or by asking for the portable ISA).
+    public static let hasVNNI: Bool = detected == .avx2 && cpuHasAVX512VNNI()
 
     /// Whether `.avx2` may run here (always false off x86-64).
     public var isAvailable: Bool { self == .portable || KernelISA.cpuHasAVX2FMA() }
@@ -101,11 +93,18 @@ public enum KernelISA: String, Sendable, CaseIterable {
 public struct KernelContext: Sendable {
     public var pool: ThreadPool
     public var isa: KernelISA
+    /// Algorithm switches for the kernels planned with this context.
+    public var options: KernelOptions
 
-    public init(pool: ThreadPool = .shared, isa: KernelISA = .detected) {
+    public init(pool: ThreadPool = .shared, isa: KernelISA = .detected, options: KernelOptions = .standard) {
         self.pool = pool
         self.isa = isa.isAvailable ? isa : .portable
+        self.options = options
     }
+
+    /// Whether INT8 GEMMs planned with this context may use VNNI: the CPU has it, this context
+    /// runs the AVX2 path, and the options allow it.
+    public var allowsVNNI: Bool { options.vnni && isa == .avx2 && KernelISA.hasVNNI }
 
     public static let shared = KernelContext()
 }

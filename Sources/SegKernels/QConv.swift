@@ -36,7 +36,7 @@ public struct QConv2D: Sendable {
     /// `weights`: OIHW s8 codes (symmetric: zero point 0); `bias`: s32 codes with scale
     /// inputScale · weightScales[o] (nil: none); `weightScales`: one per output channel or one.
     public init(shape: Conv2DShape, weights: [Int8], weightScales: [Float], bias: [Int32]?, inputScale: Float, inputZeroPoint: Int32,
-                output: QConvOutput, path: QGemmPath? = nil) throws(KernelError) {
+                output: QConvOutput, path: QGemmPath? = nil, allowVNNI: Bool = true) throws(KernelError) {
         try shape.validate()
         let cout = shape.outputChannels, cinG = shape.inputChannels / shape.groups
         let taps = shape.kernelH * shape.kernelW
@@ -71,7 +71,7 @@ public struct QConv2D: Sendable {
                 for t in 0..<taps { reordered[(o * taps + t) * cinG + c] = weights[(o * cinG + c) * taps + t] }
             }
         }
-        let p = try QPackedWeights(weights: reordered, n: cout, k: cinG * taps, path: path)
+        let p = try QPackedWeights(weights: reordered, n: cout, k: cinG * taps, path: path, allowVNNI: allowVNNI)
         packed = p
         let b = bias ?? [Int32](repeating: 0, count: cout)
         let corrected = (0..<cout).map { b[$0] &- inputZeroPoint &* p.rowSums[$0] }

@@ -52,8 +52,9 @@ public struct QPackedWeights: Sendable {
     /// `path` nil: `.vnni` when the CPU has it, else `.maddubs` when provably exact for these
     /// weights, else `.exact`. `.vnni` asked for on a CPU without it falls back to that same
     /// AVX2 choice. Forcing `.maddubs` on weights that can saturate gives wrong sums (for
-    /// measurement only).
-    public init(weights: [Int8], n: Int, k: Int, path: QGemmPath? = nil) throws(KernelError) {
+    /// measurement only). `allowVNNI` false (a run's `KernelContext.allowsVNNI`) treats the CPU
+    /// as one without VNNI.
+    public init(weights: [Int8], n: Int, k: Int, path: QGemmPath? = nil, allowVNNI: Bool = true) throws(KernelError) {
         try require(n >= 1, "N", n, "must be ≥ 1")
         try require(k >= 1, "K", k, "must be ≥ 1")
         try require(weights.count == n * k, "weights", weights.count, "must hold N·K = \(n * k) values")
@@ -61,8 +62,9 @@ public struct QPackedWeights: Sendable {
         self.k = k
         kPadded = (k + 3) / 4 * 4
         let avx2Path: () -> QGemmPath = { Self.maddubsIsExact(weights, n: n, k: k) ? .maddubs : .exact }
-        var chosen = path ?? (KernelISA.hasVNNI ? .vnni : avx2Path())
-        if chosen == .vnni && !KernelISA.hasVNNI { chosen = avx2Path() }
+        let vnni = allowVNNI && KernelISA.hasVNNI
+        var chosen = path ?? (vnni ? .vnni : avx2Path())
+        if chosen == .vnni && !vnni { chosen = avx2Path() }
         self.path = chosen
         self.weights = weights
         rowSums = (0..<n).map { row in (0..<k).reduce(Int32(0)) { $0 + Int32(weights[row * k + $1]) } }

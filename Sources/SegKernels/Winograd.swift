@@ -25,12 +25,12 @@ final class WinogradConv3x3: @unchecked Sendable {
 
     /// Worth it where the implicit GEMM suffers most (few channels, large maps) and the
     /// transformed weights (16·Cin·Cout floats) stay cache-sized.
-    static func isProfitable(_ s: Conv2DShape) -> Bool {
+    static func isProfitable(_ s: Conv2DShape, maxChannelProduct: Int = KernelOptions.standard.winogradMaxChannelProduct) -> Bool {
         isEligible(s)
             // GEMM work per tile grows with Cin·Cout, transform work with Cin + Cout: below
             // ~28 (e.g. 96→32, 32→16) the transforms eat the saving (measured on this CPU).
             && s.inputChannels * s.outputChannels >= 28 * (s.inputChannels + s.outputChannels)
-            && s.inputChannels * s.outputChannels <= Self.maxChannelProduct
+            && s.inputChannels * s.outputChannels <= maxChannelProduct
             && s.outputHeight >= 8 && s.outputWidth >= 16
     }
 
@@ -39,11 +39,6 @@ final class WinogradConv3x3: @unchecked Sendable {
         s.kernelH == 3 && s.kernelW == 3 && s.strideH == 1 && s.strideW == 1 && s.dilationH == 1 && s.dilationW == 1
             && s.groups == 1 && s.pads.top <= 1 && s.pads.left <= 1 && s.pads.bottom <= 1 && s.pads.right <= 1
     }
-
-    static let maxChannelProduct: Int = {
-        guard let v = getenv("SEGSLIM_WINOGRAD_MAX") else { return 512 * 512 }
-        return Int(String(cString: v)) ?? 512 * 512
-    }()
 
     init(shape s: Conv2DShape, weights: UnsafePointer<Float>) throws(KernelError) {
         cin = s.inputChannels; cout = s.outputChannels

@@ -1,4 +1,3 @@
-import Foundation
 import SegGraph
 import SegKernels
 import SegReference
@@ -12,34 +11,63 @@ public struct Compiler: Sendable {
     public var fastKernels = true
     /// Intra-op threads (nil: one per core, the shared pool).
     public var threads: Int?
+    /// Every run-time switch (INT8 on/off, GEMM path, ISA, kernel algorithms); by default this
+    /// process's `SEGSLIM_*` environment, read once.
+    public var options: RuntimeOptions
     /// Run QDQ patterns (DequantizeLinear → op → QuantizeLinear) on INT8 kernels, keeping
     /// activations u8 between them; off: Q/DQ run as float steps around float kernels.
-    /// Default on, unless the environment sets `SEGSLIM_INT8=0` (for A/B runs through the daemon).
-    public var int8: Bool
+    public var int8: Bool {
+        get { options.int8 }
+        set { options.int8 = newValue }
+    }
     /// Forces the INT8 GEMM summation path for every layer (nil: per layer, `.maddubs` only where
-    /// it provably cannot saturate). `SEGSLIM_QGEMM=exact|maddubs` sets it; forcing `.maddubs`
-    /// on weights that can saturate changes results and exists to measure its speed.
-    public var qgemmPath: QGemmPath?
+    /// it provably cannot saturate); forcing `.maddubs` on weights that can saturate changes
+    /// results and exists to measure its speed.
+    public var qgemmPath: QGemmPath? {
+        get { options.qgemmPath }
+        set { options.qgemmPath = newValue }
+    }
 
-    public init(fastKernels: Bool = true, threads: Int? = nil, int8: Bool? = nil, qgemmPath: QGemmPath? = nil) {
+    /// `int8` and `qgemmPath`, where given, override those of `options`.
+    public init(fastKernels: Bool = true, threads: Int? = nil, int8: Bool? = nil, qgemmPath: QGemmPath? = nil,
+                options: RuntimeOptions = .process) {
         self.fastKernels = fastKernels
         self.threads = threads
-        let env = ProcessInfo.processInfo.environment
-        self.int8 = int8 ?? (env["SEGSLIM_INT8"] != "0")
-        self.qgemmPath = qgemmPath ?? env["SEGSLIM_QGEMM"].flatMap(QGemmPath.init(rawValue:))
+        self.options = options
+        if let int8 { self.options.int8 = int8 }
+        if let qgemmPath { self.options.qgemmPath = qgemmPath }
     }
 
     public func compile(_ model: Model, inputShapes: [String: [Int]]) throws -> CompiledModel {
+        // The fused ops of SegRewrite (ai.segslim) are known here, for the rewritten copy below.
+        let registry = FusedOperators.registry(self.registry)
         // Clean-up that changes no numbers; with the input shapes fixed, shape subgraphs fold.
         let (m, _) = try RewriteManager([EliminateIdentity(), FoldConstants(inputShapes: inputShapes, maxElements: 1 << 22),
                                          FoldBatchNorm(), EliminateDeadNodes()]).run(model)
         let inference = try ShapeInference(model: m, registry: registry, inputShapes: inputShapes)
         let order = try m.graph.topologicalOrder()
         var builder = PlanBuilder(model: m, nodes: order.map { m.graph.nodes[$0] }, inference: inference,
-                                  registry: registry, fastKernels: fastKernels, context: Pools.context(threads: threads))
+                                  registry: registry, fastKernels: fastKernels, context: Pools.context(threads: threads, options: options))
         builder.int8 = int8
         builder.qgemmPath = qgemmPath
         if int8 { builder.quantized = QuantizedConstant.collect(model) }
-        return try builder.build(inputShapes: inputShapes)
+        guard fastKernels else { return try builder.build(inputShapes: inputShapes) }
+
+        // Fusion as rewrites of this private copy (never the caller's model): Conv + residual
+        // Add + activation become FusedConv nodes, which the kernel table runs on `ConvStep`.
+        let int8Plan = int8 ? Int8Plan(builder) : nil
+        let (fused, counts) = try RuntimeFusion.rewrites(try RuntimeFusion.facts(builder, int8Plan: int8Plan)).run(m)
+        if counts.allSatisfy({ $0.count == 0 }) {
+            builder.int8Plan = int8Plan
+            return try builder.build(inputShapes: inputShapes)
+        }
+        let fusedOrder = try fused.graph.topologicalOrder()
+        var final = PlanBuilder(model: fused, nodes: fusedOrder.map { fused.graph.nodes[$0] }, inference: inference,
+                                registry: registry, fastKernels: fastKernels, context: builder.context)
+        final.int8 = int8
+        final.qgemmPath = qgemmPath
+        final.quantized = builder.quantized
+        final.int8Plan = int8Plan?.reindexed(from: builder.nodes, to: final.nodes)
+        return try final.build(inputShapes: inputShapes)
     }
 }

@@ -1,15 +1,27 @@
 import SegGraph
 import SegKernels
+import SegRewrite
 import SegTensor
 
 /// Conv nodes on SegKernels' `Conv2D` plans (pointwise GEMM, direct depthwise, implicit
 /// GEMM), with the bias, a following activation and a residual Add fused in.
 enum ConvPath {
-    static func select(_ i: Int, in b: PlanBuilder, consumed: inout Set<Int>) throws -> PlanBuilder.Pending? {
-        let node = b.nodes[i]
+    /// A Conv's (or FusedConv's) geometry as SegKernels' `Conv2D` takes it.
+    struct Geometry {
+        var x: String
+        var batch: Int
+        var weights: Tensor
+        var bias: [Float]?
+        var shape: Conv2DShape
+        var trimmed: (rows: Range<Int>, columns: Range<Int>, pads: [Int])
+    }
+
+    /// The geometry of a Conv or FusedConv node, or nil when `Conv2D` does not run it (input
+    /// not in the arena or not 4-D, weights or bias not f32 constants, unusual attributes).
+    static func geometry(_ node: Node, _ b: PlanBuilder) throws -> Geometry? {
         guard node.inputs.count >= 2, let x = node.inputs.first, b.isPlanned(x), let xd = b.dims(x), xd.count == 4,
               let w = b.constant(node.inputs[1]), w.dtype == .f32, w.dims.count == 4,
-              let out = node.outputs.first, let od = b.dims(out), od.count == 4 else { return nil }
+              let out = node.outputs.first, b.isPlanned(out), let od = b.dims(out), od.count == 4 else { return nil }
         var bias: [Float]? = nil
         if node.inputs.count > 2, !node.inputs[2].isEmpty {
             guard let bt = b.constant(node.inputs[2]), bt.dtype == .f32, bt.elementCount == w.dims[0] else { return nil }
@@ -46,47 +58,42 @@ enum ConvPath {
                                 strides: (strides[0], strides[1]), pads: (trimmed.pads[0], trimmed.pads[1], trimmed.pads[2], trimmed.pads[3]),
                                 dilations: (dilations[0], dilations[1]), groups: group)
         guard shape.outputHeight == od[2], shape.outputWidth == od[3], w.dims[1] * group == xd[1] else { return nil }
+        return Geometry(x: x, batch: xd[0], weights: w, bias: bias, shape: shape, trimmed: trimmed)
+    }
 
-        // Fusion: Conv → Add(residual computed earlier) → activation, or Conv → activation.
-        var writes = out
+    /// A Conv, or a FusedConv with its residual (input 3) and epilogue activation, on one
+    /// `ConvStep`. The fusion itself is SegRewrite's `FuseConvActivation`.
+    static func select(_ node: Node, in b: PlanBuilder) throws -> PlanBuilder.Pending? {
+        guard let g = try geometry(node, b), let writes = node.outputs.first else { return nil }
         var residual: String? = nil
         var activation: Activation = .none
         var kind = "Conv"
-        if b.readers[out] == 1, !b.isGraphOutput(out),
-           let j = (i + 1..<b.nodes.count).first(where: { b.nodes[$0].inputs.contains(out) }) {
-            let next = b.nodes[j]
-            if next.opType == "Add", next.domain.isEmpty, next.inputs.count == 2, let addOut = next.outputs.first, b.isPlanned(addOut),
-               let other = next.inputs.first(where: { $0 != out }), b.isPlanned(other), b.dims(other) == od,
-               availableBefore(other, index: i, b) {
-                consumed.insert(j)
-                residual = other
-                writes = addOut
+        if FusedOps.isFused(node, FusedOps.fusedConv) {
+            if node.inputs.count > 3, !node.inputs[3].isEmpty {
+                residual = node.inputs[3]
                 kind = "Conv+Add"
-                if let (k, act, fa) = FastPath.fusableActivation(after: addOut, from: j, b), let ka = fa.kernelActivation, let actOut = act.outputs.first {
-                    consumed.insert(k)
-                    activation = ka
-                    writes = actOut
-                    kind += "+act"
-                }
-            } else if let (k, act, fa) = FastPath.fusableActivation(after: out, from: i, b), let ka = fa.kernelActivation, let actOut = act.outputs.first {
-                consumed.insert(k)
-                activation = ka
-                writes = actOut
-                kind = "Conv+act"
+            }
+            if let a = try EpilogueActivation(fusedNode: node) {
+                activation = a.kernelActivation
+                kind += "+act"
             }
         }
-        let weights = TapTrim.slice(try w.scalars(as: Float.self), dims: w.dims, rows: trimmed.rows, columns: trimmed.columns)
-        if trimmed.rows.count != kh || trimmed.columns.count != kw { kind += " (taps trimmed)" }
+        let (kh, kw) = (g.weights.dims[2], g.weights.dims[3])
+        let weights = TapTrim.slice(try g.weights.scalars(as: Float.self), dims: g.weights.dims, rows: g.trimmed.rows, columns: g.trimmed.columns)
+        if g.trimmed.rows.count != kh || g.trimmed.columns.count != kw { kind += " (taps trimmed)" }
+        let shape = g.shape, options = b.context.options
         let conv: Conv2D = try weights.withUnsafeBufferPointer { wp in
             guard let wBase = wp.baseAddress else { throw KernelError.invalidParameter("weights", value: "empty", requirement: "non-empty") }
-            if let bias {
-                return try bias.withUnsafeBufferPointer { bp in try Conv2D(shape: shape, weights: wBase, bias: bp.baseAddress, activation: activation) }
+            if let bias = g.bias {
+                return try bias.withUnsafeBufferPointer { bp in
+                    try Conv2D(shape: shape, weights: wBase, bias: bp.baseAddress, activation: activation, options: options)
+                }
             }
-            return try Conv2D(shape: shape, weights: wBase, bias: nil, activation: activation)
+            return try Conv2D(shape: shape, weights: wBase, bias: nil, activation: activation, options: options)
         }
+        let x = g.x, batch = g.batch
         let reads = [x] + (residual.map { [$0] } ?? [])
-        let batch = xd[0]
-        return .init(reads: reads, writes: [writes], kind: kind) { [writes] slot in
+        return .init(reads: reads, writes: [writes], kind: kind) { [kind] slot in
             ConvStep(conv: conv, input: slot(x), output: slot(writes), residual: residual.map(slot), batch: batch, context: b.context, kind: kind)
         }
     }

@@ -267,7 +267,8 @@ struct Int8Matcher {
             convOutput = .f32
         }
         guard let conv = try? QConv2D(shape: shape, weights: codes, weightScales: w.scales, bias: bias, inputScale: px.scale,
-                                      inputZeroPoint: px.zeroPoint, output: convOutput, path: b.qgemmPath) else { return nil }
+                                      inputZeroPoint: px.zeroPoint, output: convOutput, path: b.qgemmPath,
+                                      allowVNNI: b.context.allowsVNNI) else { return nil }
         let kind = "QConv (\(conv.algorithm.rawValue)\(floatActivation.map { ", " + $0.1 } ?? ""))" + (convOutput == .f32 ? " → f32" : "")
         let batch = xd[0]
         return Match(pending: .init(reads: [x], writes: [writes], kind: kind) { [writes] slot in

@@ -1,5 +1,6 @@
 import Foundation
 import SegKernels
+import SegRewrite
 import Synchronization
 
 /// Thread pools by size, shared by every compiled model: concurrent requests on one pool
@@ -7,15 +8,15 @@ import Synchronization
 enum Pools {
     private static let pools = Mutex<[Int: ThreadPool]>([:])
 
-    static func context(threads: Int?) -> KernelContext {
-        guard let n = threads, n > 0, n != ThreadPool.shared.threadCount else { return .shared }
+    static func context(threads: Int?, options: RuntimeOptions) -> KernelContext {
+        guard let n = threads, n > 0, n != ThreadPool.shared.threadCount else { return options.context(pool: .shared) }
         let pool = pools.withLock { cache -> ThreadPool in
             if let p = cache[n] { return p }
             let p = ThreadPool(threadCount: n)
             cache[n] = p
             return p
         }
-        return KernelContext(pool: pool)
+        return options.context(pool: pool)
     }
 }
 
@@ -29,6 +30,20 @@ extension FastActivation {
         case .hardSigmoid(let a, let b): return .hardSigmoid(alpha: a, beta: b)
         case .sigmoid: return .sigmoid
         case .leakyRelu: return nil
+        }
+    }
+}
+
+extension EpilogueActivation {
+    /// The SegKernels epilogue that computes it (every `EpilogueActivation` has one: that is
+    /// what puts an activation on the list).
+    var kernelActivation: Activation {
+        switch self {
+        case .relu: .relu
+        case .sigmoid: .sigmoid
+        case .hardSwish: .hardSwish
+        case .hardSigmoid(let a, let b): .hardSigmoid(alpha: a, beta: b)
+        case .clip(let lo, let hi): .clip(min: lo, max: hi)
         }
     }
 }

@@ -18,6 +18,9 @@ struct PlanBuilder {
     var quantized: [String: QuantizedConstant] = [:]
     /// Forces the INT8 GEMM summation path (nil: per layer, the fastest exact one).
     var qgemmPath: QGemmPath? = nil
+    /// The INT8 plan, when the compiler made it before fusing (on the unfused graph, re-indexed
+    /// to these nodes); nil with `int8` on: made here.
+    var int8Plan: Int8Plan? = nil
 
     init(model: Model, nodes: [Node], inference: ShapeInference, registry: OperatorRegistry, fastKernels: Bool, context: KernelContext) {
         self.context = context
@@ -91,7 +94,7 @@ struct PlanBuilder {
     func build(inputShapes: [String: [Int]]) throws -> CompiledModel {
         var pending: [Pending] = []
         var consumed = Set<Int>()
-        let int8Plan = int8 && fastKernels ? Int8Plan(self) : nil
+        let int8Plan = int8 && fastKernels ? (self.int8Plan ?? Int8Plan(self)) : nil
         for (i, node) in nodes.enumerated() where !consumed.contains(i) {
             if let int8Plan {
                 if int8Plan.skipped.contains(i) { continue }
@@ -105,7 +108,7 @@ struct PlanBuilder {
                     continue
                 }
             }
-            if fastKernels, let fast = try FastPath.select(i, in: self, consumed: &consumed) {
+            if fastKernels, let fast = try KernelTable.select(i, in: self, consumed: &consumed) {
                 pending.append(fast)
             } else {
                 pending.append(try fallback(node))

@@ -11,7 +11,7 @@ enum TensorOpsPath {
         let node = b.nodes[i]
         guard node.domain.isEmpty, let out = node.outputs.first, b.isPlanned(out), let od = b.dims(out) else { return nil }
         switch node.opType {
-        case "MatMul": return attention(i, b, &consumed, out: out, od: od) ?? matmul(i, b, &consumed, out: out, od: od)
+        case "MatMul": return matmul(i, b, &consumed, out: out, od: od)
         case "Gemm": return gemm(node, i, b, &consumed, out: out, od: od)
         case "Softmax": return softmax(node, b, out: out, od: od)
         case "LayerNormalization": return layerNorm(node, b, out: out, od: od)
@@ -134,39 +134,17 @@ enum TensorOpsPath {
         }
     }
 
-    /// MatMul(Q, Kᵀ) → [× or ÷ scalar] → Softmax(last axis) → MatMul(·, V), the scores only
-    /// ever read by the next node: one fused step that never writes the scores out.
-    static func attention(_ i: Int, _ b: PlanBuilder, _ consumed: inout Set<Int>, out: String, od: [Int]) -> PlanBuilder.Pending? {
-        let node = b.nodes[i]
-        guard node.inputs.count == 2, node.outputs.count == 1, let qd = b.dims(node.inputs[0]), let kd = b.dims(node.inputs[1]),
-              b.isPlanned(node.inputs[0]), b.isPlanned(node.inputs[1]), qd.count >= 2, kd.count >= 2,
-              let scores = try? MatMulShape(a: qd, b: kd), scores.outputDims == od else { return nil }
-        var scale: Float = 1, fused: [Int] = [], value = out
-        guard var (j, next) = soleReader(of: out, after: i, b) else { return nil }
-        if next.opType == "Mul" || next.opType == "Div", next.inputs.count == 2, b.dims(next.outputs[0]) == od {
-            let other = next.inputs[0] == out ? next.inputs[1] : next.inputs[0]
-            guard next.opType == "Mul" || next.inputs[0] == out, let s = scalarConstant(other, b), s != 0 else { return nil }
-            scale = next.opType == "Mul" ? s : 1 / s
-            fused.append(j)
-            value = next.outputs[0]
-            guard let n2 = soleReader(of: value, after: j, b) else { return nil }
-            (j, next) = n2
-        }
-        let rank = od.count
-        let axis = next[attribute: "axis"]?.intValue ?? ((b.model.opsetVersion(for: "") ?? 13) >= 13 ? -1 : 1)
-        guard next.opType == "Softmax", next.inputs == [value], b.dims(next.outputs[0]) == od,
-              (axis < 0 ? axis + rank : axis) == rank - 1 else { return nil }
-        fused.append(j)
-        value = next.outputs[0]
-        guard let (k, second) = soleReader(of: value, after: j, b), second.opType == "MatMul", second.inputs.count == 2,
-              second.inputs[0] == value, second.inputs[1] != value, b.isPlanned(second.inputs[1]),
-              ConvPath.availableBefore(second.inputs[1], index: i, b),
-              let vd = b.dims(second.inputs[1]), vd.count >= 2, let final = second.outputs.first, let fd = b.dims(final),
-              let context = try? MatMulShape(a: od, b: vd), context.outputDims == fd, context.batches == scores.batches,
+    /// An `ai.segslim::Attention` node (SegRewrite's `FuseAttention`: MatMul(Q, Kᵀ) → scale →
+    /// Softmax → MatMul(·, V)) on one step that never writes the scores out.
+    static func attention(_ node: Node, _ b: PlanBuilder) -> PlanBuilder.Pending? {
+        guard node.inputs.count == 3, let final = node.outputs.first, let fd = b.dims(final),
+              let qd = b.dims(node.inputs[0]), let kd = b.dims(node.inputs[1]), let vd = b.dims(node.inputs[2]),
+              node.inputs.allSatisfy(b.isPlanned), qd.count >= 2, kd.count >= 2, vd.count >= 2,
+              let scores = try? MatMulShape(a: qd, b: kd), let context = try? MatMulShape(a: scores.outputDims, b: vd),
+              context.outputDims == fd, context.batches == scores.batches,
               context.aIndex.enumerated().allSatisfy({ $0.offset == $0.element }), scores.k >= 1, scores.n >= 1 else { return nil }
-        fused.append(k)
-        consumed.formUnion(fused)
-        let (qName, kName, vName) = (node.inputs[0], node.inputs[1], second.inputs[1])
+        let scale = node[attribute: "scale"]?.floatValue ?? 1
+        let (qName, kName, vName) = (node.inputs[0], node.inputs[1], node.inputs[2])
         return .init(reads: [qName, kName, vName], writes: [final], kind: "Attention") { slot in
             AttentionStep(scores: scores, context: context, scale: scale, q: slot(qName), keys: slot(kName), values: slot(vName),
                           output: slot(final), kernelContext: b.context)
@@ -288,8 +266,32 @@ enum TensorOpsPath {
             default: return nil
             }
         }
-        var stages: [(PointwiseStep.Stage, String?)] = []
-        var writes = out, kind = (scaled.map { $0.kind + "+" } ?? "") + node.opType, last = i
+        return chain(stepIndex: stepIndex, from: i, b, &consumed, operation: operation, input: x, inputScale: inputScale, out: out, od: od,
+                     stages: [], kind: (scaled.map { $0.kind + "+" } ?? "") + node.opType)
+    }
+
+    /// An `ai.segslim::Gelu` node (SegRewrite's `FuseGelu`: Div(x, c) → Erf → +1 → ·x → ·0.5):
+    /// the same pointwise step the exported chain ran on, erf(x/c) with the three stages.
+    static func gelu(_ i: Int, _ b: PlanBuilder, _ consumed: inout Set<Int>) -> PlanBuilder.Pending? {
+        let node = b.nodes[i]
+        guard node.inputs.count == 1, let x = node.inputs.first, b.isPlanned(x), let out = node.outputs.first, b.isPlanned(out),
+              let od = b.dims(out), b.dims(x) == od, let scale = node[attribute: "scale"]?.floatValue else { return nil }
+        let stages: [(PointwiseStep.Stage, String?)] = [
+            (.init(operation: .add, operand: .constant(ConstantFloats([1])), scalar: true, operandFirst: false), nil),
+            (.init(operation: .mul, operand: .slot(slotPlaceholder), scalar: false, operandFirst: true), x),
+            (.init(operation: .mul, operand: .constant(ConstantFloats([0.5])), scalar: true, operandFirst: false), nil),
+        ]
+        return chain(stepIndex: i, from: i, b, &consumed, operation: .erf, input: x, inputScale: scale, out: out, od: od,
+                     stages: stages, kind: "Div+Erf+Add+Mul+Mul")
+    }
+
+    /// `operation` on `input` (times `inputScale`) with `stages` applied, then every following
+    /// Add/Sub/Mul/Div by a scalar constant or a same-shape value ready before `stepIndex`
+    /// folded in too (up to six stages); `last` is the node the chain ends at so far.
+    static func chain(stepIndex: Int, from last: Int, _ b: PlanBuilder, _ consumed: inout Set<Int>, operation: UnaryOperation, input x: String,
+                      inputScale: Float, out: String, od: [Int], stages preset: [(PointwiseStep.Stage, String?)], kind start: String) -> PlanBuilder.Pending? {
+        var stages = preset
+        var writes = out, kind = start, last = last
         let ops: [String: ArithmeticOperation] = ["Add": .add, "Sub": .sub, "Mul": .mul, "Div": .div]
         while stages.count < 6, let (j, next) = soleReader(of: writes, after: last, b), let op = ops[next.opType],
               next.inputs.count == 2, b.dims(next.outputs[0]) == od {

@@ -1,5 +1,6 @@
 import Foundation
 import SegProtocol
+import SegRuntime
 
 extension ServerCore {
     /// Every method beyond the lifecycle ones (which the connection handles in order).
@@ -24,7 +25,7 @@ extension ServerCore {
                 requestsInFlight: stats.inFlight,
                 connections: stats.connections,
                 pid: getpid(),
-                rssBytes: ServerStats.residentSetBytes())
+                rssBytes: ServerStats.residentSetBytes(), runtime: RuntimeOptions.process.status)
         },
         .typed(DebugSleepRequest.self, debugOnly: true) { req, ctx in
             let start = Date()

@@ -217,7 +217,7 @@ import Testing
     /// `vpdpbusd` against Σ in s32 (f32 output with multiplier 1: every sum here is below 2²⁴,
     /// so the float is the integer), including the extremes that saturate `vpmaddubsw`
     /// (255 · (127 + 127) > 32767) and odd K / N / M tails.
-    @Test(.enabled(if: KernelISA.hasVNNI, "CPU without AVX512-VNNI + AVX512VL (or SEGSLIM_KERNELS_VNNI=0): VNNI path skipped"),
+    @Test(.enabled(if: KernelISA.hasVNNI, "CPU without AVX512-VNNI + AVX512VL: VNNI path skipped"),
           arguments: [(1, 1, 1), (3, 17, 5), (4, 16, 4), (37, 33, 131), (64, 48, 256), (9, 5, 255)])
     func vnniGemmIsBitExactForFullRangeWeights(_ shape: (Int, Int, Int)) throws {
         let (m, n, k) = shape

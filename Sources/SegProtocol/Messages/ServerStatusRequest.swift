@@ -27,9 +27,11 @@ public struct ServerStatusResult: Codable, Sendable, Equatable {
     public var pid: Int32
     /// The daemon's resident set size, from the OS.
     public var rssBytes: Int64
+    /// The run-time switches models are compiled with (nil: not reported).
+    public var runtime: RuntimeOptionsStatus?
 
     public init(version: String, uptimeMs: Double, models: Int, residentBytes: Int64, requestsServed: Int64,
-                requestsInFlight: Int, connections: Int, pid: Int32, rssBytes: Int64) {
+                requestsInFlight: Int, connections: Int, pid: Int32, rssBytes: Int64, runtime: RuntimeOptionsStatus? = nil) {
         self.version = version
         self.uptimeMs = uptimeMs
         self.models = models
@@ -39,6 +41,7 @@ public struct ServerStatusResult: Codable, Sendable, Equatable {
         self.connections = connections
         self.pid = pid
         self.rssBytes = rssBytes
+        self.runtime = runtime
     }
 
     public var json: JSONValue { (try? ServerStatusRequest.encodeResult(self)) ?? .null }

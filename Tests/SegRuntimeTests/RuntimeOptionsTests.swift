@@ -1,0 +1,41 @@
+import SegKernels
+import SegRuntime
+import Testing
+
+/// The `SEGSLIM_*` variables, read in one place.
+@Suite struct RuntimeOptionsTests {
+    @Test func noVariablesGiveTheDefaults() {
+        #expect(RuntimeOptions(environment: [:]) == RuntimeOptions.standard)
+        let o = RuntimeOptions.standard
+        #expect(o.int8 && o.qgemmPath == nil && o.isa == nil)
+        #expect(o.kernels == KernelOptions.standard)
+        #expect(o.kernels.winograd && o.kernels.directConv && o.kernels.vnni)
+        #expect(o.kernels.winogradMaxChannelProduct == 512 * 512 && o.kernels.directPointwiseMaxPlaneBytes == 0)
+    }
+
+    @Test func everyVariableSetsItsField() {
+        let o = RuntimeOptions(environment: [
+            "SEGSLIM_INT8": "0", "SEGSLIM_QGEMM": "exact", "SEGSLIM_KERNELS_ISA": "portable", "SEGSLIM_KERNELS_VNNI": "0",
+            "SEGSLIM_WINOGRAD": "0", "SEGSLIM_WINOGRAD_MAX": "4096", "SEGSLIM_DIRECT": "0", "SEGSLIM_DIRECT_PW": "65536",
+        ])
+        #expect(!o.int8 && o.qgemmPath == .exact && o.isa == .portable && o.effectiveISA == .portable)
+        #expect(!o.kernels.vnni && !o.effectiveVNNI)
+        #expect(!o.kernels.winograd && o.kernels.winogradMaxChannelProduct == 4096)
+        #expect(!o.kernels.directConv && o.kernels.directPointwiseMaxPlaneBytes == 65536)
+    }
+
+    @Test func unparsableValuesKeepTheDefaults() {
+        let o = RuntimeOptions(environment: ["SEGSLIM_QGEMM": "fast", "SEGSLIM_KERNELS_ISA": "avx512", "SEGSLIM_WINOGRAD_MAX": "lots",
+                                             "SEGSLIM_DIRECT_PW": "x", "SEGSLIM_INT8": "1", "SEGSLIM_WINOGRAD": "1"])
+        #expect(o == RuntimeOptions.standard)
+    }
+
+    @Test func compilerTakesItsOptionsAndOverridesOnlyWhatItIsGiven() {
+        var options = RuntimeOptions.standard
+        options.int8 = false
+        options.kernels.winograd = false
+        let c = Compiler(qgemmPath: .exact, options: options)
+        #expect(!c.int8 && c.qgemmPath == .exact && !c.options.kernels.winograd)
+        #expect(Compiler(int8: true, options: options).int8)
+    }
+}
