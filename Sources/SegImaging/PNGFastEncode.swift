@@ -68,6 +68,7 @@ extension PNG {
                 var w = DeflateBitWriter()
                 w.bytes.reserveCapacity(filtered.count / 2 + 64)
                 filtered.withUnsafeBufferPointer { DeflateRLE.compress($0, final: band == bands - 1, into: &w) }
+                w.alignToByte()   // the last band's final bits; other bands end aligned already
                 let adler = filtered.withUnsafeBufferPointer { Checksum.adler32(contiguous: $0, adler: 1) }
                 out[band] = (w.bytes, adler)
             }
