@@ -4,7 +4,7 @@ public struct RuntimeOptionsStatus: Codable, Sendable, Equatable {
     /// QDQ patterns run on INT8 kernels (`SEGSLIM_INT8`).
     public var int8: Bool
     /// Forced INT8 GEMM path, or nil for per-layer choice (`SEGSLIM_QGEMM`).
-    public var qgemmPath: String?
+    @EncodesNull public var qgemmPath: String?
     /// The kernel ISA in use (`SEGSLIM_KERNELS_ISA` forces one).
     public var isa: String
     /// INT8 GEMMs may use AVX512-VNNI (`SEGSLIM_KERNELS_VNNI`; also false without CPU support).
