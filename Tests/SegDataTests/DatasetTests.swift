@@ -3,6 +3,10 @@ import SegImaging
 import Testing
 @testable import SegData
 
+/// `../shared` beside the repository (this file is Tests/<Target>/<File>.swift).
+private let sharedRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared").path
+
 /// Builds tiny datasets on disk in each layout and opens them.
 @Suite struct DatasetTests {
     let root: URL
@@ -113,9 +117,9 @@ import Testing
         #expect(throws: DatasetError.unknownSplit("test", available: ["train"])) { try d.samples(split: "test") }
     }
 
-    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/work/shared/data/camvid/val.txt")))
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: sharedRoot + "/data/camvid/val.txt")))
     func sharedCamVidOpens() throws {
-        let d = try Dataset.open(path: "/work/shared/data/camvid")
+        let d = try Dataset.open(path: sharedRoot + "/data/camvid")
         #expect(d.format == .paddleseg)
         #expect(d.splits["train"]?.count == 367)
         #expect(d.splits["val"]?.count == 101)

@@ -3,6 +3,10 @@ import Foundation
 import Testing
 @testable import SegImaging
 
+/// `../shared` beside the repository (this file is Tests/<Target>/<File>.swift).
+private let sharedRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared").path
+
 /// Fixture access and small helpers shared by the SegImaging tests.
 enum Fixtures {
     static func url(_ name: String) throws -> URL {
@@ -38,5 +42,5 @@ func absDiff(_ a: [UInt8], _ b: [UInt8]) -> (mean: Double, max: Int) {
     return (Double(sum) / Double(max(1, a.count)), mx)
 }
 
-let camvidRoot = ProcessInfo.processInfo.environment["SEGSLIM_CAMVID"] ?? "/work/shared/data/camvid"
+let camvidRoot = ProcessInfo.processInfo.environment["SEGSLIM_CAMVID"] ?? sharedRoot + "/data/camvid"
 let camvidAvailable = FileManager.default.fileExists(atPath: camvidRoot + "/val.txt")

@@ -3,7 +3,11 @@ import Testing
 import SegGraph
 @testable import SegONNX
 
-private let lrasppPath = "/work/shared/models/lraspp_mbv3_camvid.onnx"
+/// `../shared` beside the repository (this file is Tests/<Target>/<File>.swift).
+private let sharedRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared").path
+
+private let lrasppPath = sharedRoot + "/models/lraspp_mbv3_camvid.onnx"
 
 /// The shared LR-ASPP model (../shared/models/README.md); absent on CI, so skipped there.
 @Suite(.enabled(if: FileManager.default.fileExists(atPath: lrasppPath), "needs \(lrasppPath)"))
@@ -35,9 +39,9 @@ struct RealModelTests {
 }
 
 private let otherModels = [
-    "/work/shared/models/deeplabv3_mbv3_camvid.onnx": ["Conv": 70, "Relu": 26, "HardSwish": 20, "Add": 10, "GlobalAveragePool": 9,
+    sharedRoot + "/models/deeplabv3_mbv3_camvid.onnx": ["Conv": 70, "Relu": 26, "HardSwish": 20, "Add": 10, "GlobalAveragePool": 9,
                                                        "HardSigmoid": 8, "Mul": 8, "Constant": 8, "Concat": 3, "Shape": 2, "Slice": 2, "Resize": 2],
-    "/work/shared/models/lraspp_mbv3_camvid.bn.onnx": ["Conv": 66, "BatchNormalization": 47],
+    sharedRoot + "/models/lraspp_mbv3_camvid.bn.onnx": ["Conv": 66, "BatchNormalization": 47],
 ]
 
 @Suite(.enabled(if: otherModels.keys.allSatisfy { FileManager.default.fileExists(atPath: $0) }, "needs the shared models"))
