@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "SegRuntime", dependencies: ["SegTensor", "SegGraph", "SegReference", "SegRewrite", "SegKernels"]),
         .target(name: "SegMetrics"),
         .target(name: "SegData", dependencies: ["SegImaging"]),
-        .target(name: "SegPipeline", dependencies: ["SegTensor", "SegGraph", "SegImaging", "SegData", "SegMetrics", "SegReference", "SegRuntime"]),
+        .target(name: "SegPipeline", dependencies: ["SegTensor", "SegGraph", "SegImaging", "SegData", "SegMetrics", "SegReference", "SegRuntime", "SegKernels"]),
         .target(name: "SegTechnique", dependencies: ["SegGraph", "SegProtocol", "SegTensor"]),
 
         // Technique plugins (`plugins` above): generated, one per name.

@@ -53,26 +53,45 @@ extension Image {
         }
         let a = Int((alpha * 256).rounded())
         let outCh = channels == 4 ? 4 : 3
+        // Per label: colour·a + 128 (the blend's constant half), and whether it is painted.
+        var tint = [Int32](repeating: 0, count: 256 * 3)
+        var painted = [Bool](repeating: false, count: 256)
+        for l in 0..<256 where UInt8(l) != ignoreIndex && l < palette.count {
+            let c = palette[l]
+            tint[3 * l] = Int32(Int(c.r) * a + 128)
+            tint[3 * l + 1] = Int32(Int(c.g) * a + 128)
+            tint[3 * l + 2] = Int32(Int(c.b) * a + 128)
+            painted[l] = true
+        }
+        let keep = Int32(256 - a), ch = channels, w = width
         var out = [UInt8](repeating: 0, count: width * height * outCh)
-        for i in 0..<(width * height) {
-            let src = i * channels
-            var r = Int(pixels[src]), g = r, b = r
-            if channels != 1 {
-                g = Int(pixels[src + 1])
-                b = Int(pixels[src + 2])
+        pixels.withUnsafeBufferPointer { src in
+            mask.pixels.withUnsafeBufferPointer { labels in
+                out.withUnsafeMutableBufferPointer { dst in
+                    tint.withUnsafeBufferPointer { tint in
+                        painted.withUnsafeBufferPointer { painted in
+                            // Bands write disjoint rows of `out`.
+                            nonisolated(unsafe) let s = src.baseAddress!, m = labels.baseAddress!, d = dst.baseAddress!
+                            nonisolated(unsafe) let t = tint.baseAddress!, p = painted.baseAddress!
+                            Self.forEachBand(height: height, width: width, threads: 2) { rows in
+                                for i in rows.lowerBound * w..<rows.upperBound * w {
+                                    let si = i * ch, di = i * outCh
+                                    let r = s[si], g = ch == 1 ? r : s[si + 1], b = ch == 1 ? r : s[si + 2]
+                                    let l = Int(m[i])
+                                    if p[l] {
+                                        d[di] = UInt8(truncatingIfNeeded: (Int32(r) * keep + t[3 * l]) >> 8)
+                                        d[di + 1] = UInt8(truncatingIfNeeded: (Int32(g) * keep + t[3 * l + 1]) >> 8)
+                                        d[di + 2] = UInt8(truncatingIfNeeded: (Int32(b) * keep + t[3 * l + 2]) >> 8)
+                                    } else {
+                                        d[di] = r; d[di + 1] = g; d[di + 2] = b
+                                    }
+                                    if outCh == 4 { d[di + 3] = s[si + 3] }
+                                }
+                            }
+                        }
+                    }
+                }
             }
-            let l = mask.pixels[i]
-            if l != ignoreIndex, Int(l) < palette.count {
-                let c = palette[Int(l)]
-                r = (r * (256 - a) + Int(c.r) * a + 128) >> 8
-                g = (g * (256 - a) + Int(c.g) * a + 128) >> 8
-                b = (b * (256 - a) + Int(c.b) * a + 128) >> 8
-            }
-            let d = i * outCh
-            out[d] = UInt8(r)
-            out[d + 1] = UInt8(g)
-            out[d + 2] = UInt8(b)
-            if outCh == 4 { out[d + 3] = pixels[src + 3] }
         }
         return Image(unchecked: width, height, outCh, out)
     }

@@ -42,7 +42,7 @@ public struct Segmenter: Sendable {
         var clock = Date()
         func lap() -> Double { let now = Date(); defer { clock = now }; return now.timeIntervalSince(clock) * 1000 }
 
-        let rgb = try Self.rgb(input)
+        let rgb = input.rgb()
         let (chw, size) = try modelInput(rgb)
         t.preprocessMs = lap()
 
@@ -61,7 +61,7 @@ public struct Segmenter: Sendable {
     /// The model's input for an image: resized (when the model has a fixed size and asks for
     /// it), normalised, CHW; also the size it was resized to.
     func modelInput(_ input: Image) throws -> (chw: [Float], size: (height: Int, width: Int)) {
-        var image = try Self.rgb(input)
+        var image = input.rgb()
         if preprocessing.resize == .stretch, let size = preprocessing.inputSize, size.height != image.height || size.width != image.width {
             image = try image.resizedBilinear(width: size.width, height: size.height)
         }
@@ -78,23 +78,6 @@ public struct Segmenter: Sendable {
     public func inputs(for image: Image) throws -> [String: Tensor] {
         let (chw, size) = try modelInput(image)
         return [preprocessing.inputName: try Tensor(dims: [1, 3, size.height, size.width], scalars: chw)]
-    }
-
-    /// Gray and RGBA inputs become RGB.
-    static func rgb(_ image: Image) throws -> Image {
-        switch image.channels {
-        case 3: return image
-        case 1:
-            var px = [UInt8](repeating: 0, count: image.pixels.count * 3)
-            for (i, v) in image.pixels.enumerated() { px[3 * i] = v; px[3 * i + 1] = v; px[3 * i + 2] = v }
-            return try Image(width: image.width, height: image.height, channels: 3, pixels: px)
-        case 4:
-            var px = [UInt8](); px.reserveCapacity(image.width * image.height * 3)
-            for i in stride(from: 0, to: image.pixels.count, by: 4) { px.append(contentsOf: image.pixels[i..<i + 3]) }
-            return try Image(width: image.width, height: image.height, channels: 3, pixels: px)
-        default:
-            throw PipelineError.image("image", "\(image.channels) channels; expected 1, 3 or 4")
-        }
     }
 
     func infer(_ chw: [Float], height: Int, width: Int, isCancelled: () -> Bool) throws -> Logits {
@@ -120,13 +103,14 @@ public struct Segmenter: Sendable {
                 for k in 0..<3 { for y in 0..<hh { for x in 0..<ww { crop[(k * hh + y) * ww + x] = chw[(k * h + y1 + y) * w + x1 + x] } } }
                 var l = try infer(crop, height: hh, width: ww, isCancelled: isCancelled)
                 if l.height != hh || l.width != ww { l = try l.resized(height: hh, width: ww) }
-                guard case .scores(let scores) = l.storage else { throw PipelineError.model("sliding windows need class scores, not class ids") }
+                guard case .scores(let tensor) = l.storage else { throw PipelineError.model("sliding windows need class scores, not class ids") }
                 if sum.isEmpty { classes = l.classes; sum = [Float](repeating: 0, count: classes * h * w) }
+                let scores = try tensor.scalars(as: Float.self)
                 for k in 0..<classes { for y in 0..<hh { for x in 0..<ww { sum[(k * h + y1 + y) * w + x1 + x] += scores[(k * hh + y) * ww + x] } } }
                 for y in 0..<hh { for x in 0..<ww { count[(y1 + y) * w + x1 + x] += 1 } }
             }
         }
         for k in 0..<classes { for i in 0..<(h * w) { sum[k * h * w + i] /= max(count[i], 1) } }
-        return Logits(classes: classes, height: h, width: w, storage: .scores(sum))
+        return Logits(classes: classes, height: h, width: w, storage: .scores(try Tensor(dims: [1, classes, h, w], scalars: sum)))
     }
 }

@@ -83,3 +83,45 @@ struct ResizeOverlayTests {
         #expect(img.oriented(.right).width == 2)
     }
 }
+
+/// The banded overlay (two threads over row bands once the image is large) and `rgb()`.
+struct OverlayBandsTests {
+    @Test func largeOverlayEqualsThePerPixelFormula() throws {
+        let w = 401, h = 300
+        var px = [UInt8](repeating: 0, count: w * h * 3), labels = [UInt8](repeating: 0, count: w * h)
+        for i in 0..<(w * h) {
+            for c in 0..<3 { px[3 * i + c] = UInt8((i * 7 + c * 31) & 0xFF) }
+            labels[i] = UInt8(i % 13 == 0 ? 255 : (i / w) % 6)   // 255: void; 5: beyond a 5-colour palette
+        }
+        let image = try Image(width: w, height: h, channels: 3, pixels: px)
+        let mask = try Image(width: w, height: h, channels: 1, pixels: labels)
+        let palette = [RGB(255, 0, 0), RGB(0, 255, 0), RGB(0, 0, 255), RGB(9, 99, 199), RGB(1, 2, 3)]
+        let out = try image.overlaying(mask: mask, palette: palette, alpha: 0.3)
+        let a = Int((0.3 * 256).rounded())
+        var wrong = 0
+        for i in 0..<(w * h) {
+            let l = Int(labels[i])
+            for c in 0..<3 {
+                let v = Int(px[3 * i + c])
+                let want: Int
+                if l < palette.count {
+                    let col = [palette[l].r, palette[l].g, palette[l].b][c]
+                    want = (v * (256 - a) + Int(col) * a + 128) >> 8
+                } else {
+                    want = v
+                }
+                if Int(out.pixels[3 * i + c]) != want { wrong += 1 }
+            }
+        }
+        #expect(wrong == 0)
+    }
+
+    @Test func rgbRepeatsGrayAndDropsAlpha() throws {
+        let gray = try Image(width: 2, height: 1, channels: 1, pixels: [7, 200])
+        #expect(gray.rgb().pixels == [7, 7, 7, 200, 200, 200])
+        let rgba = try Image(width: 2, height: 1, channels: 4, pixels: [1, 2, 3, 4, 5, 6, 7, 8])
+        #expect(rgba.rgb().pixels == [1, 2, 3, 5, 6, 7])
+        let rgb = try Image(width: 1, height: 1, channels: 3, pixels: [9, 8, 7])
+        #expect(rgb.rgb() == rgb)
+    }
+}
