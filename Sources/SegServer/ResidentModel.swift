@@ -7,9 +7,9 @@ import SegReference
 /// The one way a model becomes resident, for `model/load` and for the models `model/compress`
 /// and `model/pipeline` make: checked runnable by the reference executor, summarised, given its
 /// preprocessing and a compiled runner, and charged against the budget.
-enum ResidentModel {
+package enum ResidentModel {
     /// Where a resident model's preprocessing comes from.
-    enum PreprocessingSource {
+    package enum PreprocessingSource {
         /// The file's `segslim.*` metadata and `model/load`'s overrides: invalid metadata, or
         /// overrides for a model that is not an image model, are errors.
         case loaded(overrides: [String: String], file: String)
@@ -20,11 +20,11 @@ enum ResidentModel {
 
     /// Bytes charged for a model besides its initializers and compiled plans: graph, summary
     /// and bookkeeping.
-    static let overheadBytes: Int64 = 4096
+    package static let overheadBytes: Int64 = 4096
 
     /// A resident entry for `model`; `cannotRun` maps an error from the executor or shape
     /// inference (the model is not one we can run) to what the request answers.
-    static func make(id: String, path: String?, model: Model, fileBytes: Int64, derivedFrom: String?,
+    package static func make(id: String, path: String?, model: Model, fileBytes: Int64, derivedFrom: String?,
                      preprocessing source: PreprocessingSource, cannotRun: (any Error) -> ResponseError) throws -> ModelStore.Entry {
         let executor: ReferenceExecutor
         let inference: ShapeInference
