@@ -1,4 +1,5 @@
 import Foundation
+import SegGraph
 import SegProtocol
 import SegServer
 import SegTensor
@@ -60,5 +61,21 @@ import Testing
                                                                                "data": .string(Data(image.bytes).base64EncodedString())]]])
         let refused = try await c.call(3, "model/load", ["path": .string(Self.fixture("tiny_conv_seg.onnx")), "id": "b"])
         #expect(refused.errorCode == -33006)
+    }
+
+    @Test func plansATechniqueCompilesAreChargedWhileItHoldsThem() async throws {
+        let store = ModelStore(budgetBytes: 1 << 30)
+        let runner = TechniqueRunner(threads: 1, ledger: store.transientPlans)
+        let x = try Tensor(dims: [1, 4], scalars: [Float(-2), -0.5, 0.5, 3])
+        do {
+            let prepared = try runner.prepare(TechniqueContextTests.reluNeg())
+            #expect(store.transientPlans.bytes == 0)  // nothing compiled before the first run
+            _ = try prepared.run(["x": x])
+            // At least the input's 4 floats, planned at a 16-float (64-byte) boundary.
+            #expect(store.transientPlans.bytes >= 64)
+            #expect(await store.residentBytes == Int64(store.transientPlans.bytes))
+        }
+        #expect(store.transientPlans.bytes == 0)
+        #expect(await store.residentBytes == 0)
     }
 }
