@@ -18,6 +18,12 @@ public final class CompiledRunner: ModelRunner, Sendable {
         self.compiler = compiler
     }
 
+    /// Bytes the cached plans keep resident (weights packed at compile time, one arena each):
+    /// what the server charges on top of a model's initializers.
+    public var planBytes: Int {
+        plans.withLock { $0.values.reduce(0) { $0 + $1.residentBytes } }
+    }
+
     /// The plan for these shapes, compiling it if needed.
     public func plan(for shapes: [String: [Int]]) throws -> CompiledModel {
         if let p = plans.withLock({ $0[shapes] }) { return p }

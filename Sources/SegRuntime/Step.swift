@@ -6,6 +6,9 @@ import SegTensor
 protocol Step: Sendable {
     /// For profiles: the op type (or fused pattern) it runs.
     var kind: String { get }
+    /// Bytes the step keeps for the plan's lifetime outside the arena (packed weights, copied
+    /// constants); see PlanMemory.swift.
+    var heldBytes: Int { get }
     func execute(_ arena: Arena) throws
 }
 

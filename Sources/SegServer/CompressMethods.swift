@@ -53,7 +53,7 @@ extension ServerCore {
         let started = Date()
         let context = TechniqueContext(progress: { fraction, message in ctx.progress.report(fraction, message: message) },
                                        samples: inputs.samples, accuracy: inputs.accuracy, threads: threads,
-                                       runner: TechniqueRunner(threads: threads))
+                                       runner: TechniqueRunner(threads: threads, ledger: models.transientPlans))
         let report: SensitivityReport
         do { report = try await analyzer.sensitivity(of: source.model, in: context, limit: limit) } catch {
             throw ResponseError.technique(error, technique: id)
@@ -114,7 +114,7 @@ extension ServerCore {
         var model = source.model
         var details: [JSONValue] = []
         var budgetMisses: [JSONValue] = []
-        let runner = TechniqueRunner(threads: threads)
+        let runner = TechniqueRunner(threads: threads, ledger: models.transientPlans)
         for (i, (name, params, technique)) in techniques.enumerated() {
             try Task.checkCancellation()
             let context = TechniqueContext(progress: { fraction, message in
@@ -149,16 +149,9 @@ extension ServerCore {
         model.metadata["segslim.source"] = source.path ?? source.id
         model.metadata["segslim.version"] = SegSlimVersion.current
         let bytes = try ONNX.encode(model)
-        let executor: ReferenceExecutor
-        let inference: ShapeInference
-        do {
-            executor = try ReferenceExecutor(model: model)
-            inference = try ShapeInference(model: model)
-        } catch {
-            throw ResponseError(.techniqueFailed, "the compressed model cannot run: \(error)")
-        }
-        let summary = ModelSummary(model: model, inference: inference)
-        let preprocessing = try? Self.preprocessing(model, summary, overrides: [:], file: newID)
+        let entry = try ResidentModel.make(id: newID, path: outputPath, model: model, fileBytes: Int64(bytes.count), derivedFrom: source.id,
+                                           preprocessing: .derived,
+                                           cannotRun: { ResponseError(.techniqueFailed, "the compressed model cannot run: \($0)") })
         var report: [String: JSONValue] = [
             "technique": .string(label), "steps": .array(details),
             "source": ["id": .string(source.id), "path": source.path.map(JSONValue.string) ?? .null, "sha256": .string(SHA256.hex(sourceBytes))],
@@ -170,9 +163,6 @@ extension ServerCore {
             "data": inputs.json,
         ]
         if !budgetMisses.isEmpty { report["budgetMisses"] = .array(budgetMisses) }
-        let entry = ModelStore.Entry(id: newID, path: outputPath, model: model, summary: summary, executor: executor, runner: CompiledRunner(model: model),
-                                     preprocessing: preprocessing, fileBytes: Int64(bytes.count),
-                                     residentBytes: Int64(model.graph.initializers.byteCount) + 4096, loadedAt: Date(), derivedFrom: source.id)
         try await models.finishLoading(newID, entry: entry)
 
         // Speed on our runtime, side by side (0 runs: skipped; a model whose shapes cannot be

@@ -9,9 +9,16 @@ import SegTensor
 /// `model/load|info|unload|export|run`.
 extension ServerCore {
     static let modelMethods: [MethodHandler] = [
-        .typed(ModelLoadRequest.self, admit: { ctx in ServerCore.announcedLoadID(ctx.params).map(ctx.core.models.announce) }) { params, ctx in
-            try await ctx.core.loadModel(params, ctx)
-        },
+        MethodHandler(method: ModelLoadRequest.method, run: { ctx in
+            let params: ModelLoadRequest.Params
+            do { params = try ModelLoadRequest.decodeParams(ctx.params) } catch {
+                // The load announced on arrival will not happen: requests waiting for its id
+                // go on (they wait without a time limit). `loadModel` withdraws it otherwise.
+                ServerCore.announcedLoadID(ctx.params).map(ctx.core.models.withdraw)
+                throw error
+            }
+            return try ModelLoadRequest.encodeResult(try await ctx.core.loadModel(params, ctx))
+        }, admit: { ctx in ServerCore.announcedLoadID(ctx.params).map(ctx.core.models.announce) }),
         .typed(ModelInfoRequest.self) { params, ctx in
             ModelJSON.info(try await ctx.core.models.entry(id: params.id))
         },
@@ -56,19 +63,9 @@ extension ServerCore {
                 throw ModelErrors.response(for: error, file: path)
             }
             try Task.checkCancellation()
-            let executor: ReferenceExecutor
-            let inference: ShapeInference
-            do {
-                executor = try ReferenceExecutor(model: model)
-                inference = try ShapeInference(model: model)
-            } catch {
-                throw ModelErrors.response(for: error, file: path)
-            }
-            let summary = ModelSummary(model: model, inference: inference)
-            let preprocessing = try Self.preprocessing(model, summary, overrides: overrides, file: path)
-            loaded = ModelStore.Entry(
-                id: id, path: path, model: model, summary: summary, executor: executor, runner: CompiledRunner(model: model), preprocessing: preprocessing, fileBytes: fileBytes,
-                residentBytes: Int64(model.graph.initializers.byteCount) + 4096, loadedAt: Date(), derivedFrom: nil)
+            loaded = try ResidentModel.make(id: id, path: path, model: model, fileBytes: fileBytes, derivedFrom: nil,
+                                            preprocessing: .loaded(overrides: overrides, file: path),
+                                            cannotRun: { ModelErrors.response(for: $0, file: path) })
             try await models.finishLoading(id, entry: loaded)
         } catch {
             if loaded == nil { try? await models.finishLoading(id, entry: nil) }
@@ -91,23 +88,6 @@ extension ServerCore {
             }
         }
         return out
-    }
-
-    /// Image-in, mask-out preprocessing for a model with one 4-D float input; nil otherwise
-    /// (such a model still loads and runs, but cannot segment images).
-    static func preprocessing(_ model: Model, _ summary: ModelSummary, overrides: [String: String], file: String) throws -> Preprocessing? {
-        guard summary.inputs.count == 1, let input = summary.inputs.first, input.shape?.count == 4,
-              input.dtype == .f32 || input.dtype == nil else {
-            if !overrides.isEmpty { throw ResponseError.invalidParams("params.preprocessing: \(file) is not an image model (one 4-D float input)") }
-            return nil
-        }
-        var classes: Int? = nil
-        if let out = summary.outputs.first?.shape, out.count == 4, case .value(let c) = out[1] { classes = c }
-        do {
-            return try Preprocessing(model: model, numClasses: classes, overrides: overrides)
-        } catch {
-            throw ResponseError(overrides.isEmpty ? .invalidModel : .invalidParams, "\(overrides.isEmpty ? file : "params.preprocessing"): \(error)")
-        }
     }
 
     /// `lraspp_mbv3_camvid.onnx` → `lraspp_mbv3_camvid`.

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import SegGraph
 import SegProtocol
 import SegPipeline
@@ -23,7 +22,11 @@ public actor ModelStore {
         public var preprocessing: Preprocessing?
         /// Size of the file it was loaded from (0 when made in memory).
         public var fileBytes: Int64
-        public var residentBytes: Int64
+        /// Initializers plus bookkeeping (`ResidentModel.overheadBytes`).
+        public var modelBytes: Int64
+        /// What it holds now: `modelBytes` plus the plans its runner has compiled so far
+        /// (packed weights and arena), so the figure grows when a new input shape is compiled.
+        public var residentBytes: Int64 { modelBytes + Int64(runner.planBytes) }
         public var loadedAt: Date
         /// Id of the model it was compressed from.
         public var derivedFrom: String?
@@ -37,43 +40,38 @@ public actor ModelStore {
     public let budgetBytes: Int64
     private var entries: [String: Entry] = [:]
     private var order: [String] = []
-    /// Ids reserved by loads in progress, with the requests waiting for them. A request that
+    /// Loads announced or in progress, with the requests waiting for them. A request that
     /// names a model still loading waits for it, so a script may send `model/load` and then
     /// `model/segment` without waiting for the first answer.
-    private var loading: [String: [CheckedContinuation<Void, Never>]] = [:]
+    private nonisolated let pending = LoadWaiters()
+    /// Plans compiled for requests rather than for resident models (a technique's calibration
+    /// and latency runs), charged while they live.
+    package nonisolated let transientPlans = PlanLedger()
 
     public init(budgetBytes: Int64) { self.budgetBytes = budgetBytes }
 
     public var all: [Entry] { order.compactMap { entries[$0] } }
     public var count: Int { entries.count }
-    public var residentBytes: Int64 { entries.values.reduce(0) { $0 + $1.residentBytes } }
+    /// Resident models (with their compiled plans) and the plans requests hold now.
+    public var residentBytes: Int64 { entries.values.reduce(Int64(transientPlans.bytes)) { $0 + $1.residentBytes } }
 
-    /// Ids of `model/load` requests received but not yet reserved, with how many: filled on
-    /// the reader thread (`announce`), so it is a lock, not actor state.
-    private nonisolated let announced = Mutex<[String: Int]>([:])
+    /// Requests waiting for a model still loading (for tests).
+    package nonisolated var waitingCount: Int { pending.waitingCount }
 
-    /// A load for `id` has arrived; requests for `id` wait until it is reserved or dropped.
-    public nonisolated func announce(_ id: String) {
-        announced.withLock { $0[id, default: 0] += 1 }
-    }
+    /// A load for `id` has arrived (called on the reader thread, in arrival order); requests
+    /// for `id` wait until it is reserved and finished, or dropped.
+    public nonisolated func announce(_ id: String) { pending.announce(id) }
 
     /// The announced load has reserved its id (or failed before it could).
-    public nonisolated func withdraw(_ id: String) {
-        announced.withLock { a in
-            if let n = a[id] { a[id] = n > 1 ? n - 1 : nil }
-        }
-    }
+    public nonisolated func withdraw(_ id: String) { pending.withdraw(id) }
 
+    /// The resident model `id`, waiting while a load of it is announced or in progress.
+    /// Throws ModelNotFound when there is none (or its load failed), RequestCancelled when the
+    /// waiting request is cancelled.
     public func entry(id: String) async throws(ResponseError) -> Entry {
-        // A load announced before this request but not yet started: give it the chance to
-        // reserve (bounded, in case its task never gets that far).
-        var polls = 0
-        while entries[id] == nil, loading[id] == nil, announced.withLock({ $0[id] != nil }), polls < 10_000 {
-            polls += 1
-            try? await Task.sleep(nanoseconds: 1_000_000)
-        }
-        if loading[id] != nil {
-            await withCheckedContinuation { loading[id, default: []].append($0) }
+        while entries[id] == nil, pending.isPending(id) {
+            await pending.wait(for: id)
+            if Task.isCancelled, entries[id] == nil { throw .cancelled }
         }
         guard let e = entries[id] else {
             throw ResponseError(.modelNotFound, "no resident model with id '\(id)' (resident: \(order.isEmpty ? "none" : order.joined(separator: ", ")))")
@@ -85,22 +83,22 @@ public actor ModelStore {
     /// fresh one derived from `base` (`base`, `base-2`, ...).
     public func reserve(requested: String?, base: String) throws(ResponseError) -> String {
         if let requested {
-            guard entries[requested] == nil, loading[requested] == nil else {
+            guard entries[requested] == nil, !pending.isLoading(requested) else {
                 throw .invalidParams("params.id: a model with id '\(requested)' is already resident; unload it or choose another id")
             }
-            loading[requested] = []
+            pending.beginLoading(requested)
             return requested
         }
         let id = uniqueID(base: base)
-        loading[id] = []
+        pending.beginLoading(id)
         return id
     }
 
     /// Ends a reservation: the entry becomes resident (or, on failure, the id is free again);
     /// requests waiting for it go on.
     public func finishLoading(_ id: String, entry: Entry?) throws(ResponseError) {
-        let waiters = loading.removeValue(forKey: id) ?? []
-        defer { for w in waiters { w.resume() } }
+        // Resident (or refused) before the waiters look again.
+        defer { pending.endLoading(id) }
         if let entry { try add(entry) }
     }
 
@@ -133,7 +131,7 @@ public actor ModelStore {
 
     /// A fresh id like `lraspp-2` that no resident model uses.
     public func uniqueID(base: String) -> String {
-        func taken(_ id: String) -> Bool { entries[id] != nil || loading[id] != nil }
+        func taken(_ id: String) -> Bool { entries[id] != nil || pending.isLoading(id) }
         if !taken(base) { return base }
         var n = 2
         while taken("\(base)-\(n)") { n += 1 }

@@ -14,10 +14,9 @@ extension ServerCore {
     ]
 
     func segmenter(for entry: ModelStore.Entry) throws -> Segmenter {
-        guard let pre = entry.preprocessing, let output = entry.model.graph.outputs.first?.name else {
-            throw ResponseError.invalidParams("params.id: model '\(entry.id)' is not an image segmentation model (it needs one 4-D float input and a [1, classes, H, W] output)")
+        do { return try Segmenter(imageModel: entry.model, runner: entry.runner, preprocessing: entry.preprocessing) } catch {
+            throw ResponseError.invalidParams("params.id: model '\(entry.id)' is not an image segmentation model (\(error))")
         }
-        return Segmenter(runner: entry.runner, preprocessing: pre, outputName: output)
     }
 
     func segment(_ p: ModelSegmentRequest.Params, _ ctx: RequestContext) async throws -> ModelSegmentRequest.Result {
@@ -102,14 +101,11 @@ extension ServerCore {
         return .path(path)
     }
 
-    /// `[{id, class, fraction}]` for every class in the mask, largest first.
+    /// `[{id, class, fraction}]` for every class in the mask, largest first (fractions to six
+    /// decimals).
     static func classesPresent(_ mask: Image, names: [String]) -> [ModelSegmentRequest.ClassFraction] {
-        var counts = [Int](repeating: 0, count: 256)
-        for v in mask.pixels { counts[Int(v)] += 1 }
-        let total = Double(max(mask.pixels.count, 1))
-        let present = counts.enumerated().filter { $0.element > 0 }.sorted { $0.element > $1.element }
-        return present.map { id, n in
-            .init(id: id, name: id < names.count ? names[id] : "class \(id)", fraction: (Double(n) / total * 1e6).rounded() / 1e6)
+        ClassHistogram(mask: mask.pixels).present.map { c in
+            .init(id: c.id, name: c.id < names.count ? names[c.id] : "class \(c.id)", fraction: (c.fraction * 1e6).rounded() / 1e6)
         }
     }
 
@@ -160,30 +156,6 @@ extension ServerCore {
         return .init(id: entry.id, split: split, metrics: Self.evaluationMetrics(r, classes: dataset.classes))
     }
 
-    /// Three panels side by side: model a's overlay, model b's, and where they disagree
-    /// (white on a dimmed image).
-    static func comparisonPanel(_ image: Image, _ a: Image, _ b: Image, palette: [RGB], alpha: Double) throws -> Image {
-        let oa = try image.overlaying(mask: a, palette: palette, alpha: alpha)
-        let ob = try image.overlaying(mask: b, palette: palette, alpha: alpha)
-        let w = image.width, h = image.height, gap = 8
-        var diff = [UInt8](repeating: 0, count: w * h * 3)
-        for i in 0..<(w * h) {
-            let differs = a.pixels[i] != b.pixels[i]
-            for c in 0..<3 { diff[i * 3 + c] = differs ? 255 : image.pixels[i * 3 + c] / 3 }
-        }
-        let panels = [oa.pixels, ob.pixels, diff]
-        let total = 3 * w + 2 * gap
-        var out = [UInt8](repeating: 255, count: total * h * 3)
-        for (p, px) in panels.enumerated() {
-            let x0 = p * (w + gap)
-            for y in 0..<h {
-                let dst = (y * total + x0) * 3, src = y * w * 3
-                out.replaceSubrange(dst..<(dst + w * 3), with: px[src..<(src + w * 3)])
-            }
-        }
-        return try Image(width: total, height: h, channels: 3, pixels: out)
-    }
-
     func compare(_ p: ModelCompareRequest.Params, _ ctx: RequestContext) async throws -> ModelCompareRequest.Result {
         let outputDir = try p.outputDir.map { try FilePaths.outputDirectory($0, field: "params.outputDir") }
         let alpha = p.alpha ?? 0.5
@@ -209,7 +181,7 @@ extension ServerCore {
             for (k, sample) in samples.enumerated() where k < rb.masks.count {
                 try Task.checkCancellation()
                 let image = try dataset.load(sample).image.rgb()
-                let png = try PNG.encode(try Self.comparisonPanel(image, ra.masks[k], rb.masks[k], palette: palette.isEmpty ? Palette.voc() : palette, alpha: alpha),
+                let png = try PNG.encode(try image.comparisonPanel(ra.masks[k], rb.masks[k], palette: palette.isEmpty ? Palette.voc() : palette, alpha: alpha),
                                          options: .init(deflate: .fast))
                 let stem = ((sample.image as NSString).lastPathComponent as NSString).deletingPathExtension
                 panels.append(try Self.store(png, dir: outputDir, file: "\(stem).compare.png"))

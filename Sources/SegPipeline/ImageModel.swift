@@ -1,0 +1,47 @@
+import SegGraph
+import SegReference
+
+/// The one place that decides whether a model is image-in, mask-out: one 4-D float input
+/// (N, C, H, W) and an output of class scores. A model that is not still loads and runs
+/// (`model/run`); it only cannot segment images.
+public enum ImageModel {
+    /// What an image segmentation model needs, in words, for error messages.
+    public static let requirement = "it needs one 4-D float input and a [1, classes, H, W] output"
+
+    /// Why a model with this interface cannot take images, or nil when its input can.
+    public static func inputProblem(_ summary: ModelSummary) -> String? {
+        guard summary.inputs.count == 1, let input = summary.inputs.first else {
+            return "it has \(summary.inputs.count) runtime inputs, not one"
+        }
+        guard let rank = input.shape?.count, rank == 4 else {
+            return "its input '\(input.name)' has \(input.shape.map { "rank \($0.count)" } ?? "an unknown shape"), not rank 4"
+        }
+        if let dtype = input.dtype, dtype != .f32 {
+            return "its input '\(input.name)' is \(dtype.rawValue), not float"
+        }
+        return nil
+    }
+
+    /// Classes the first output predicts: its dim 1 when it is a 4-D [N, classes, H, W] with
+    /// that dim known.
+    public static func classCount(_ summary: ModelSummary) -> Int? {
+        guard let out = summary.outputs.first?.shape, out.count == 4, case .value(let c) = out[1] else { return nil }
+        return c
+    }
+
+    /// How images become this model's input (its `segslim.*` metadata, then `overrides`), or
+    /// nil when its input is not an image (see `inputProblem`).
+    public static func preprocessing(_ model: Model, summary: ModelSummary, overrides: [String: String] = [:]) throws(PipelineError) -> Preprocessing? {
+        guard inputProblem(summary) == nil else { return nil }
+        return try Preprocessing(model: model, numClasses: classCount(summary), overrides: overrides)
+    }
+}
+
+extension Segmenter {
+    /// A segmenter for `model` run by `runner`, or `PipelineError.model` saying why it is not
+    /// an image segmentation model (no preprocessing, i.e. not an image input, or no output).
+    public init(imageModel model: Model, runner: any ModelRunner, preprocessing: Preprocessing?) throws(PipelineError) {
+        guard let preprocessing, let output = model.graph.outputs.first?.name else { throw .model(ImageModel.requirement) }
+        self.init(runner: runner, preprocessing: preprocessing, outputName: output)
+    }
+}
