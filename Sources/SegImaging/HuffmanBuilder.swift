@@ -104,17 +104,17 @@ struct DeflateBitWriter {
         if count > 0 { write(0, 8 - count) }
     }
 
-    /// Hands the bits not yet written as a byte (fewer than 8) to a bulk encoder and clears them.
-    mutating func takePendingBits() -> (bits: UInt64, count: UInt64) {
-        defer { buffer = 0; count = 0 }
-        return (buffer, UInt64(count))
-    }
-
-    /// Appends whole bytes a bulk encoder produced, then its leftover bits (fewer than 8).
-    mutating func appendAligned(_ whole: ArraySlice<UInt8>, pendingBits: UInt64, count pending: UInt64) {
-        precondition(count == 0, "takePendingBits() must come first")
-        bytes.append(contentsOf: whole)
-        buffer = pendingBits & ((1 << pending) - 1)
-        count = Int(pending)
+    /// Lets a bulk encoder write straight after the bytes so far: `body` gets room for
+    /// `maxBytes` bytes and the pending bits (fewer than 8), and returns how many whole bytes it
+    /// wrote and the bits it leaves pending (fewer than 8).
+    mutating func appendBulk(maxBytes: Int,
+                             _ body: (UnsafeMutablePointer<UInt8>, _ bits: UInt64, _ count: UInt64) -> (written: Int, bits: UInt64, count: UInt64)) {
+        let start = bytes.count
+        bytes.append(contentsOf: repeatElement(0, count: maxBytes))
+        let (bits, pending) = (buffer, UInt64(count))
+        let result = bytes.withUnsafeMutableBufferPointer { body($0.baseAddress! + start, bits, pending) }
+        bytes.removeLast(maxBytes - min(result.written, maxBytes))
+        buffer = result.bits & ((1 << result.count) - 1)
+        count = Int(result.count)
     }
 }

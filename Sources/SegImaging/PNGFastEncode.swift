@@ -66,7 +66,8 @@ extension PNG {
                     }
                 }
                 var w = DeflateBitWriter()
-                w.bytes.reserveCapacity(filtered.count / 2 + 64)
+                // Room for the worst case (15-bit literals), so appending never reallocates.
+                w.bytes.reserveCapacity(filtered.count * 2 + 1024)
                 filtered.withUnsafeBufferPointer { DeflateRLE.compress($0, final: band == bands - 1, into: &w) }
                 w.alignToByte()   // the last band's final bits; other bands end aligned already
                 let adler = filtered.withUnsafeBufferPointer { Checksum.adler32(contiguous: $0, adler: 1) }

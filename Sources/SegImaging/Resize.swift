@@ -107,11 +107,29 @@ extension Image {
             throw ImagingError(.invalidArgument, format: "normalize",
                                "need \(channels) means and non-zero stds, got \(mean.count) and \(std.count)")
         }
-        let n = width * height
-        var out = [Float](repeating: 0, count: n * channels)
-        for c in 0..<channels {
+        // One table per channel: 256 possible samples, each normalised exactly as the formula
+        // says; the loop is then a lookup per sample, on two row bands at once for large images.
+        let ch = channels, n = width * height
+        var tables = [Float](repeating: 0, count: 256 * ch)
+        for c in 0..<ch {
             let m = mean[c], inv = 1 / std[c]
-            for i in 0..<n { out[c * n + i] = (Float(pixels[i * channels + c]) * scale - m) * inv }
+            for v in 0..<256 { tables[c * 256 + v] = (Float(v) * scale - m) * inv }
+        }
+        var out = [Float](repeating: 0, count: n * ch)
+        pixels.withUnsafeBufferPointer { src in
+            tables.withUnsafeBufferPointer { lut in
+                out.withUnsafeMutableBufferPointer { dst in
+                    // Bands write disjoint pixel ranges of every plane.
+                    nonisolated(unsafe) let s = src.baseAddress!, t = lut.baseAddress!, d = dst.baseAddress!
+                    let w = width
+                    Self.forEachBand(height: height, width: width, threads: 2) { rows in
+                        for c in 0..<ch {
+                            let table = t + c * 256, plane = d + c * n
+                            for i in rows.lowerBound * w..<rows.upperBound * w { plane[i] = table[Int(s[i * ch + c])] }
+                        }
+                    }
+                }
+            }
         }
         return out
     }

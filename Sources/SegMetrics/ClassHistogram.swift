@@ -13,15 +13,17 @@ public struct ClassHistogram: Sendable, Equatable {
         public var fraction: Double
     }
 
-    public init(mask: some Sequence<UInt8>) {
+    /// Takes the mask's array (not any sequence): a generic sequence is iterated through
+    /// witness calls from another module, which cost ~1 ms per 360×480 mask on the segment path.
+    public init(mask: [UInt8]) {
         var counts = [Int](repeating: 0, count: 256)
-        var total = 0
-        for v in mask {
-            counts[Int(v)] += 1
-            total += 1
+        mask.withUnsafeBufferPointer { m in
+            counts.withUnsafeMutableBufferPointer { c in
+                for v in m { c[Int(v)] += 1 }
+            }
         }
         self.counts = counts
-        self.total = total
+        self.total = mask.count
     }
 
     /// Every class with at least one pixel, the largest first (equal counts: lower id first).

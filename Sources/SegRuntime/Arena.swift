@@ -42,12 +42,11 @@ struct Slot: Sendable, Equatable {
         dtype == .f32 ? count : (count * dtype.byteSize + 3) / 4 + 4
     }
 
-    /// The value as a tensor (a copy).
+    /// The value as a tensor (one copy, straight into the tensor's bytes: a segmentation
+    /// output is megabytes, and each extra copy shows on the segment path).
     func tensor(in arena: Arena) throws -> Tensor {
-        if dtype == .f32 {
-            return try Tensor(dims: dims, scalars: Array(UnsafeBufferPointer(start: arena.pointer(self), count: count)))
-        }
-        let bytes = Array(UnsafeBufferPointer(start: arena.bytes(self), count: count * dtype.byteSize))
+        let start = dtype == .f32 ? UnsafeRawPointer(arena.pointer(self)) : UnsafeRawPointer(arena.bytes(self))
+        let bytes = Array(UnsafeRawBufferPointer(start: start, count: count * dtype.byteSize))
         return try Tensor(dtype: dtype, shape: Shape(dims), bytes: bytes)
     }
 

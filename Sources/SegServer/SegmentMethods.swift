@@ -97,7 +97,7 @@ extension ServerCore {
     static func store(_ bytes: [UInt8], dir: String?, file: String) throws -> FileOrData {
         guard let dir else { return .data(Data(bytes).base64EncodedString()) }
         let path = (dir as NSString).appendingPathComponent(file)
-        try FilePaths.atomicWrite(bytes, to: path)
+        try FilePaths.atomicWrite(bytes, to: path, durable: false)
         return .path(path)
     }
 
