@@ -1,26 +1,26 @@
 /// Deflate with zlib's `Z_RLE` strategy: the only matches are runs (distance 1), coded with one
 /// dynamic Huffman code per block. It finds every run a label map or a flat overlay region has,
-/// which is most of what LZ77 would find there, at a few nanoseconds per byte instead of a hash
+/// which is most of what LZ77 would find there, at about a nanosecond per byte instead of a hash
 /// chain walk per byte: what a warm `model/segment` can afford for the PNGs it writes.
+///
+/// Three passes per block, none of which builds a token stream: find the runs (eight bytes at a
+/// time where none can start), count symbols (a byte histogram, less the bytes runs cover), and
+/// emit codes straight from the data between runs.
 ///
 /// Pieces compressed apart (rows of one image on several threads) are joined by ending every
 /// piece but the last with an empty stored block, which leaves the stream byte-aligned (zlib's
 /// `Z_SYNC_FLUSH`, what pigz does); the joined bytes are one valid deflate stream.
 enum DeflateRLE {
-    /// Symbols per dynamic block: enough to amortise the ~60-byte header, few enough to follow
-    /// the statistics down an image.
-    static let blockTokens = 1 << 16
+    /// Input bytes per dynamic block: enough to amortise the ~60-byte header, few enough to
+    /// follow the statistics down an image.
+    static let blockBytes = 1 << 17
 
-    /// Token: bits 0-8 the literal/length symbol (0...285), 9-13 the length's extra-bit value,
-    /// 14-16 its extra-bit count. Every length token is followed by distance 1 (code 0).
-    @inline(__always)
-    static func lengthToken(_ length: Int) -> UInt32 {
+    /// Per run length 3...258: its length symbol (257...285), extra-bit value and count.
+    static let lengthSymbols: [(symbol: Int, extra: UInt64, extraBits: UInt64)] = (0...258).map { length in
+        guard length >= 3 else { return (0, 0, 0) }
         let lc = Int(DeflateBlockWriter.lengthCode[length])
-        let extra = UInt32(length - Inflate.lengthBase[lc])
-        return UInt32(257 + lc) | extra << 9 | UInt32(Inflate.lengthExtra[lc]) << 14
+        return (257 + lc, UInt64(length - Inflate.lengthBase[lc]), UInt64(Inflate.lengthExtra[lc]))
     }
-
-    static let lengthTokens: [UInt32] = (0...258).map { $0 < 3 ? 0 : lengthToken($0) }
 
     /// Appends the deflate data of `data` to `w` (no zlib header or checksum).
     static func compress(_ data: UnsafeBufferPointer<UInt8>, final: Bool, into w: inout DeflateBitWriter) {
@@ -29,69 +29,79 @@ enum DeflateRLE {
             if final { DeflateBlockWriter.writeFixedEmpty(&w) } else { syncFlush(&w) }
             return
         }
-        var tokens = [UInt32](repeating: 0, count: min(n, blockTokens) + 8)
-        // Four histograms, filled in turn: repeated bytes would otherwise make every increment
-        // wait for the previous one to the same counter.
-        var histograms = [Int32](repeating: 0, count: 4 * 286)
-        var i = 0
-        while i < n {
-            var matches = 0
-            var count = 0
-            tokens.withUnsafeMutableBufferPointer { tb in
-                histograms.withUnsafeMutableBufferPointer { hb in
-                lengthTokens.withUnsafeBufferPointer { lt in
-                    let t = tb.baseAddress!, h = hb.baseAddress!
-                    hb.update(repeating: 0)
-                    while i < n && count < blockTokens {
-                        // Eight bytes at a time while no run can start: a run starts at j when
-                        // p[j-1] == p[j] == p[j+1] == p[j+2]. `equal` has bit 7 of byte k set when
-                        // p[i+k] == p[i+k-1]; `starts`, when that holds for k, k+1 and k+2.
-                        if i > 0 && i + 8 <= n {
-                            let x = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
-                                ^ UnsafeRawPointer(p + i - 1).loadUnaligned(as: UInt64.self)
-                            let high: UInt64 = 0x8080_8080_8080_8080, low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
-                            let equal = ~(((x & low7) &+ low7) | x) & high
-                            let starts = equal & (equal >> 8) & (equal >> 16)
-                            // Bytes before the first possible start (at most 6: the last two
-                            // positions need bytes beyond this word) are literals.
-                            let literals = starts == 0 ? 6 : starts.trailingZeroBitCount >> 3
-                            if literals > 0 {
-                                for k in 0..<literals {
-                                    let b = p[i + k]
-                                    t[count + k] = UInt32(b)
-                                    h[(k & 3) * 286 + Int(b)] &+= 1
-                                }
-                                i += literals
-                                count += literals
-                                continue
-                            }
-                        }
-                        let b = p[i]
-                        if i > 0 && p[i - 1] == b && i + 2 < n && p[i + 1] == b && p[i + 2] == b {
-                            var run = 3
-                            let limit = min(258, n - i)
-                            while run < limit && p[i + run] == b { run += 1 }
-                            let token = lt[run]
-                            t[count] = token
-                            h[Int(token & 0x1FF)] &+= 1
-                            matches += 1
-                            i += run
-                        } else {
-                            t[count] = UInt32(b)
-                            h[Int(b)] &+= 1
-                            i += 1
-                        }
-                        count += 1
-                    }
-                }
-                }
-            }
-            var litFreq = [Int](repeating: 0, count: 286)
-            for s in 0..<286 { litFreq[s] = Int(histograms[s] + histograms[286 + s] + histograms[572 + s] + histograms[858 + s]) }
-            litFreq[256] = 1
-            writeBlock(tokens, count: count, litFreq: litFreq, matches: matches, final: final && i >= n, into: &w)
+        var runStarts: [Int] = [], runLengths: [Int] = []
+        // A run covers at least 3 bytes: this many never reallocate.
+        runStarts.reserveCapacity(min(n, blockBytes) / 3 + 1)
+        runLengths.reserveCapacity(min(n, blockBytes) / 3 + 1)
+        var start = 0
+        while start < n {
+            let end = min(n, start + blockBytes)
+            runStarts.removeAll(keepingCapacity: true)
+            runLengths.removeAll(keepingCapacity: true)
+            findRuns(p, from: start, to: end, starts: &runStarts, lengths: &runLengths)
+            let freq = symbolCounts(p, from: start, to: end, runStarts: runStarts, runLengths: runLengths)
+            writeBlock(p, from: start, to: end, runStarts: runStarts, runLengths: runLengths, litFreq: freq,
+                       final: final && end == n, into: &w)
+            start = end
         }
         if !final { syncFlush(&w) }
+    }
+
+    /// Runs in `from..<to`: a run starts at i when p[i-1] == p[i] == p[i+1] == p[i+2] (the copy
+    /// at distance 1 repeats p[i-1]) and extends while the byte repeats, up to 258.
+    private static func findRuns(_ p: UnsafePointer<UInt8>, from: Int, to end: Int, starts: inout [Int], lengths: inout [Int]) {
+        var i = max(from, 1)
+        let high: UInt64 = 0x8080_8080_8080_8080, low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+        while i + 2 < end {
+            if i + 8 <= end {
+                // Bit 7 of byte k of `equal`: p[i+k] == p[i+k-1]; of `candidates`: that holds
+                // for k, k+1 and k+2. The last two positions need bytes past this word.
+                let x = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self) ^ UnsafeRawPointer(p + i - 1).loadUnaligned(as: UInt64.self)
+                let equal = ~(((x & low7) &+ low7) | x) & high
+                let candidates = equal & (equal &>> 8) & (equal &>> 16)
+                if candidates == 0 { i += 6; continue }
+                i += candidates.trailingZeroBitCount &>> 3
+            }
+            let b = p[i]
+            if p[i - 1] == b && p[i + 1] == b && p[i + 2] == b {
+                var run = 3
+                let limit = min(258, end - i)
+                while run < limit && p[i + run] == b { run += 1 }
+                starts.append(i)
+                lengths.append(run)
+                i += run
+            } else {
+                i += 1
+            }
+        }
+    }
+
+    /// Literal/length symbol counts: every byte of the block, less the bytes runs cover, plus
+    /// each run's length symbol and the end of block.
+    private static func symbolCounts(_ p: UnsafePointer<UInt8>, from: Int, to end: Int, runStarts: [Int], runLengths: [Int]) -> [Int] {
+        // Four histograms filled in turn, so repeated bytes do not wait on one counter.
+        var h = [Int32](repeating: 0, count: 4 * 256)
+        h.withUnsafeMutableBufferPointer { hb in
+            let h = hb.baseAddress!
+            var i = from
+            while i + 4 <= end {
+                h[Int(p[i])] &+= 1
+                h[256 + Int(p[i + 1])] &+= 1
+                h[512 + Int(p[i + 2])] &+= 1
+                h[768 + Int(p[i + 3])] &+= 1
+                i += 4
+            }
+            while i < end { h[Int(p[i])] &+= 1; i += 1 }
+        }
+        var freq = [Int](repeating: 0, count: 286)
+        for b in 0..<256 { freq[b] = Int(h[b]) + Int(h[256 + b]) + Int(h[512 + b]) + Int(h[768 + b]) }
+        let symbols = lengthSymbols   // one lazy-global check, not one per run
+        for (s, length) in zip(runStarts, runLengths) {
+            freq[Int(p[s])] -= length
+            freq[symbols[length].symbol] += 1
+        }
+        freq[256] = 1
+        return freq
     }
 
     /// An empty, non-final stored block: byte-aligns the stream so another piece can follow.
@@ -103,11 +113,11 @@ enum DeflateRLE {
         w.write(0xFFFF, 16)
     }
 
-    private static func writeBlock(_ tokens: [UInt32], count: Int, litFreq: [Int], matches: Int, final: Bool,
-                                   into w: inout DeflateBitWriter) {
+    private static func writeBlock(_ p: UnsafePointer<UInt8>, from: Int, to end: Int, runStarts: [Int], runLengths: [Int],
+                                   litFreq: [Int], final: Bool, into w: inout DeflateBitWriter) {
         let litLengths = HuffmanBuilder.lengths(freqs: litFreq, limit: 15)
         // Runs all use distance 1: one distance code of one bit ("0"; a lone code may be
-        // incomplete, RFC 1951 §3.2.7). An unused one otherwise: a dynamic block must declare one.
+        // incomplete, RFC 1951 §3.2.7). Declared even without runs: a dynamic block needs one.
         var distLengths = [Int](repeating: 0, count: 30)
         distLengths[0] = 1
         let header = DynamicHeader(litLengths: litLengths, distLengths: distLengths)
@@ -116,39 +126,49 @@ enum DeflateRLE {
         header.write(&w)
 
         let codes = HuffmanBuilder.reversedCodes(lengths: litLengths)
-        // Code and length per symbol in one word, so the loop below does one table read.
+        // Code and length per symbol in one word, so each symbol is one table read.
         var table = [UInt64](repeating: 0, count: 286)
-        var totalBits = matches * 6   // ≤ 5 extra bits and the 1-bit distance per run
+        var totalBits = runStarts.count * 6   // ≤ 5 extra bits and the distance bit per run
         for s in 0..<286 {
             table[s] = UInt64(codes[s]) | UInt64(litLengths[s]) << 32
             totalBits += litFreq[s] * litLengths[s]
         }
-        // A token is at most 15 + 5 + 1 = 21 bits, so 64-bit accumulator with fewer than 32
-        // bits pending always has room for the next one; 32 bits are stored at a time.
+        // A symbol is at most 15 + 5 + 1 = 21 bits, so a 64-bit accumulator holding fewer than
+        // 32 bits always has room for the next; 32 bits are stored at a time. Masking shifts and
+        // wrapping adds: every amount is below 64 and no sum overflows, so Swift's checked forms
+        // would only cost time.
         w.appendBulk(maxBytes: totalBits / 8 + 16) { o, pendingBits, pendingCount in
             var acc = pendingBits, bits = pendingCount
             var written = 0
-            tokens.withUnsafeBufferPointer { tb in
-                table.withUnsafeBufferPointer { tab in
-                    for k in 0..<count {
-                        // Branch-free: a literal's token has no extra-bit fields and sym < 256;
-                        // a length adds its extra bits and the distance bit (0), sym >> 8 == 1.
-                        let tok = tb[k]
-                        let sym = Int(tok & 0x1FF)
-                        let e = tab[sym]
-                        let n = e &>> 32
-                        // Masking shifts and wrapping adds: every amount here is below 64 and
-                        // no sum can overflow, so Swift's checked forms only cost time.
-                        let value = (e & 0xFFFF_FFFF) | UInt64((tok &>> 9) & 0x1F) &<< n
-                        acc |= value &<< bits
-                        bits = bits &+ n &+ UInt64((tok &>> 14) & 7) &+ UInt64(sym &>> 8)
-                        // Always store the low 32 bits; keep them only when they are complete.
-                        UnsafeMutableRawPointer(o + written).storeBytes(of: UInt32(truncatingIfNeeded: acc).littleEndian, as: UInt32.self)
-                        let full = bits &>> 5   // 0 or 1: bits < 32 + 21
-                        written = written &+ Int(full &<< 2)
-                        acc = acc &>> (full &<< 5)
-                        bits = bits &- (full &<< 5)
+            @inline(__always) func put(_ value: UInt64, _ n: UInt64) {
+                acc |= value &<< bits
+                bits = bits &+ n
+                // Always store the low 32 bits; keep them only when they are complete.
+                UnsafeMutableRawPointer(o + written).storeBytes(of: UInt32(truncatingIfNeeded: acc).littleEndian, as: UInt32.self)
+                let full = bits &>> 5   // 0 or 1: bits < 32 + 21
+                written = written &+ Int(full &<< 2)
+                acc = acc &>> (full &<< 5)
+                bits = bits &- (full &<< 5)
+            }
+            let symbols = lengthSymbols   // one lazy-global check, not one per run
+            table.withUnsafeBufferPointer { tb in
+                let tab = tb.baseAddress!
+                var i = from
+                for r in 0...runStarts.count {
+                    let literalsEnd = r < runStarts.count ? runStarts[r] : end
+                    while i < literalsEnd {
+                        let e = tab[Int(p[i])]
+                        put(e & 0xFFFF_FFFF, e &>> 32)
+                        i += 1
                     }
+                    guard r < runStarts.count else { break }
+                    let length = runLengths[r]
+                    let (symbol, extra, extraBits) = symbols[length]
+                    let e = tab[symbol]
+                    let n = e &>> 32
+                    // Length code, its extra bits, then distance code 0 (a single 0 bit).
+                    put((e & 0xFFFF_FFFF) | extra &<< n, n &+ extraBits &+ 1)
+                    i += length
                 }
             }
             while bits >= 8 {
