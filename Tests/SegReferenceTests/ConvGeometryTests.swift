@@ -119,6 +119,6 @@ import Testing
         }
         #expect(big?.subject == .attribute("output_shape"))
         // The interpreter reports the same error in its own terms, under the node's label.
-        #expect(OpError(mode as Error? ?? OpError.other("")) == .attribute("auto_pad", "'SAME' is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID"))
+        #expect(OpError(try #require(mode) as any Error) == .attribute("auto_pad", "'SAME' is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID"))
     }
 }
