@@ -28,27 +28,12 @@ enum ConvPath {
             bias = try bt.scalars(as: Float.self)
         }
         let group = node[attribute: "group"]?.intValue ?? 1
-        let strides = node[attribute: "strides"]?.intsValue ?? [1, 1]
-        let dilations = node[attribute: "dilations"]?.intsValue ?? [1, 1]
-        guard strides.count == 2, dilations.count == 2 else { return nil }
-        let kh = w.dims[2], kw = w.dims[3]
-        var pads = node[attribute: "pads"]?.intsValue ?? [0, 0, 0, 0]
-        switch node[attribute: "auto_pad"]?.stringValue ?? "NOTSET" {
-        case "NOTSET": break
-        case "VALID": pads = [0, 0, 0, 0]
-        case let mode:  // SAME_UPPER / SAME_LOWER: output = ceil(in / stride)
-            var p = [0, 0, 0, 0]
-            for a in 0..<2 {
-                let inLen = xd[2 + a], k = a == 0 ? kh : kw
-                let outLen = (inLen + strides[a] - 1) / strides[a]
-                let total = max(0, (outLen - 1) * strides[a] + (k - 1) * dilations[a] + 1 - inLen)
-                let small = total / 2, big = total - small
-                p[a] = mode == "SAME_LOWER" ? big : small
-                p[a + 2] = mode == "SAME_LOWER" ? small : big
-            }
-            pads = p
-        }
-        guard pads.count == 4 else { return nil }
+        // Malformed attributes fall through to the reference, which reports them.
+        let (kh, kw) = (w.dims[2], w.dims[3])
+        guard let window = try? ConvGeometry(node), let kernel = try? window.kernel(rank: 2, fromWeights: [kh, kw]),
+              let axes = try? window.forwardAxes(input: [xd[2], xd[3]], kernel: kernel) else { return nil }
+        let strides = axes.map(\.stride), dilations = axes.map(\.dilation)
+        let pads = [axes[0].padBegin, axes[1].padBegin, axes[0].padEnd, axes[1].padEnd]
         // Taps that read only padding for every output (large dilations on small maps, as in
         // DeepLab's ASPP) multiply zeros: drop whole kernel rows/columns of them, exactly.
         let trimmed = TapTrim.trim(kernel: (kh, kw), input: (xd[2], xd[3]), output: (od[2], od[3]),

@@ -54,57 +54,14 @@ enum ConvTransposePath {
         }
     }
 
-    struct Axis: Equatable {
-        var stride: Int, dilation: Int, padBegin: Int, output: Int
-    }
-
-    /// Per spatial axis (H, W): stride, dilation, leading pad and output size, as the reference
-    /// `ConvTransposePlan` (and ORT) derive them: an explicit `output_shape`, or SAME_* asking
-    /// for `in · stride`, fixes the total padding, split with the odd unit at the start except
-    /// for SAME_UPPER. Nil for anything malformed or unusual (the reference then reports it).
-    static func axes(_ node: Node, input: (Int, Int), kernel: (Int, Int)) -> (Axis, Axis)? {
-        func list(_ name: String, _ count: Int, default value: Int, minimum: Int) -> [Int]? {
-            guard let attribute = node[attribute: name] else { return [Int](repeating: value, count: count) }
-            guard let v = attribute.intsValue, v.count == count, v.allSatisfy({ $0 >= minimum }) else { return nil }
-            return v
-        }
-        let autoPad = node[attribute: "auto_pad"].map { $0.stringValue } ?? "NOTSET"
-        guard let autoPad, ["NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"].contains(autoPad),
-              let strides = list("strides", 2, default: 1, minimum: 1), let dilations = list("dilations", 2, default: 1, minimum: 1),
-              let pads = list("pads", 4, default: 0, minimum: 0), let adjust = list("output_padding", 2, default: 0, minimum: 0),
-              let kernelShape = list("kernel_shape", 2, default: 0, minimum: 0) else { return nil }
-        if node[attribute: "kernel_shape"] != nil, kernelShape != [kernel.0, kernel.1] { return nil }
-        var outputShape: [Int]? = nil
-        if let attribute = node[attribute: "output_shape"] {
-            guard let v = attribute.intsValue, v.count == 2 || v.count == 4, v.allSatisfy({ $0 >= 1 }) else { return nil }
-            outputShape = Array(v.suffix(2))
-        }
-        let inputs = [input.0, input.1], kernels = [kernel.0, kernel.1]
-        var result: [Axis] = []
-        for a in 0..<2 {
-            let span = (kernels[a] - 1) * dilations[a] + 1
-            let natural = (inputs[a] - 1) * strides[a] + adjust[a] + span
-            var padBegin = pads[a], padEnd = pads[a + 2]
-            if let target = outputShape?[a] ?? (autoPad.hasPrefix("SAME") ? inputs[a] * strides[a] : nil) {
-                var total = natural - target
-                if total < 0 && outputShape != nil {
-                    guard target >= span, (target - span) / strides[a] + 1 == inputs[a] else { return nil }
-                    padBegin = 0
-                    padEnd = total
-                } else {
-                    total = max(0, total)
-                    padBegin = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2
-                    padEnd = total - padBegin
-                }
-            } else if autoPad == "VALID" {
-                padBegin = 0
-                padEnd = 0
-            }
-            let output = natural - padBegin - padEnd
-            guard output >= 1 else { return nil }
-            result.append(Axis(stride: strides[a], dilation: dilations[a], padBegin: padBegin, output: output))
-        }
-        return (result[0], result[1])
+    /// The (H, W) axes from the shared `ConvTransposeGeometry`, nil for anything malformed or
+    /// with an empty output (the reference then reports or runs it).
+    static func axes(_ node: Node, input: (Int, Int), kernel: (Int, Int)) -> (SpatialAxis, SpatialAxis)? {
+        guard let geometry = try? ConvTransposeGeometry(node),
+              let k = try? geometry.window.kernel(rank: 2, fromWeights: [kernel.0, kernel.1]),
+              let axes = try? geometry.axes(input: [input.0, input.1], kernel: k),
+              axes.allSatisfy({ $0.output >= 1 }) else { return nil }
+        return (axes[0], axes[1])
     }
 }
 

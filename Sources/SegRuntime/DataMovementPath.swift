@@ -58,29 +58,14 @@ enum DataMovementPath {
 
     static func pool(_ node: Node, _ b: PlanBuilder, x: String, xd: [Int], out: String, od: [Int]) -> PlanBuilder.Pending? {
         guard xd.count == 4, od.count == 4, node.outputs.count == 1 || node.outputs.dropFirst().allSatisfy({ $0.isEmpty }),
-              let kernel = node[attribute: "kernel_shape"]?.intsValue, kernel.count == 2 else { return nil }
-        let strides = node[attribute: "strides"]?.intsValue ?? [1, 1]
-        let dilations = node[attribute: "dilations"]?.intsValue ?? [1, 1]
-        guard strides.count == 2, dilations == [1, 1], (node[attribute: "storage_order"]?.intValue ?? 0) == 0 else { return nil }
-        var pads = node[attribute: "pads"]?.intsValue ?? [0, 0, 0, 0]
-        switch node[attribute: "auto_pad"]?.stringValue ?? "NOTSET" {
-        case "NOTSET": break
-        case "VALID": pads = [0, 0, 0, 0]
-        case let mode:
-            var p = [0, 0, 0, 0]
-            for a in 0..<2 {
-                let outLen = (xd[2 + a] + strides[a] - 1) / strides[a]
-                let total = max(0, (outLen - 1) * strides[a] + kernel[a] - xd[2 + a])
-                let small = total / 2, big = total - small
-                p[a] = mode == "SAME_LOWER" ? big : small
-                p[a + 2] = mode == "SAME_LOWER" ? small : big
-            }
-            pads = p
-        }
-        guard pads.count == 4 else { return nil }
+              (node[attribute: "storage_order"]?.intValue ?? 0) == 0,
+              let window = try? ConvGeometry(node), let kernel = try? window.kernel(rank: 2, fromWeights: nil),
+              let axes = try? window.forwardAxes(input: [xd[2], xd[3]], kernel: kernel, dilatedSamePad: false),
+              axes.allSatisfy({ $0.dilation == 1 }) else { return nil }
+        let pads = [axes[0].padBegin, axes[1].padBegin, axes[0].padEnd, axes[1].padEnd]
         let shape = Pool2DShape(channels: xd[1], height: xd[2], width: xd[3], kernel: (kernel[0], kernel[1]),
-                                strides: (strides[0], strides[1]), pads: (pads[0], pads[1], pads[2], pads[3]),
-                                ceilMode: (node[attribute: "ceil_mode"]?.intValue ?? 0) != 0)
+                                strides: (axes[0].stride, axes[1].stride), pads: (pads[0], pads[1], pads[2], pads[3]),
+                                ceilMode: window.ceilMode)
         // The planned output shape must be what the kernel computes; any disagreement means
         // an attribute this path reads differently from the spec, so leave it to the reference.
         guard shape.outputHeight == od[2], shape.outputWidth == od[3], od[0] == xd[0], od[1] == xd[1],

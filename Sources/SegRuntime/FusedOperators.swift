@@ -36,7 +36,7 @@ enum FusedOperators {
 
     static let fusedConv = OperatorDefinition(
         FusedOps.fusedConv, domain: FusedOps.domain, versions: 1...1,
-        attributes: ["auto_pad", "dilations", "group", "kernel_shape", "pads", "strides", "activation", "alpha", "beta", "min", "max"],
+        attributes: ConvGeometry.attributeNames.union(["group", "activation", "alpha", "beta", "min", "max"]),
         infer: { ctx, inputs in
             let conv = convNode(ctx.node)
             return try standard("Conv").infer?(NodeContext(node: conv, opset: innerOpset), Array(inputs.prefix(3))) ?? [nil]

@@ -207,16 +207,19 @@ struct Int8Matcher {
               w.scales.count == 1 || (w.axis == 0 && w.scales.count == w.codes.dims[0]),
               let codes = try? w.codes.scalars(as: Int8.self),
               let out = node.outputs.first, let od = b.dims(out), od.count == 4,
-              (node[attribute: "auto_pad"]?.stringValue ?? "NOTSET") == "NOTSET" else { return nil }
+              let window = try? ConvGeometry(node),
+              let kernel = try? window.kernel(rank: 2, fromWeights: [w.codes.dims[2], w.codes.dims[3]]),
+              let axes = try? window.forwardAxes(input: [xd[2], xd[3]], kernel: kernel) else { return nil }
+        // Explicit pads only, as before the geometry was shared: SAME/VALID int8 convs keep
+        // running where they ran (the reference), so quantized results stay as they were.
+        guard window.autoPad == .notSet else { return nil }
         let cout = w.codes.dims[0]
         let group = node[attribute: "group"]?.intValue ?? 1
-        let strides = node[attribute: "strides"]?.intsValue ?? [1, 1]
-        let dilations = node[attribute: "dilations"]?.intsValue ?? [1, 1]
-        let pads = node[attribute: "pads"]?.intsValue ?? [0, 0, 0, 0]
-        guard strides.count == 2, dilations.count == 2, pads.count == 4, w.codes.dims[1] * group == xd[1] else { return nil }
+        guard w.codes.dims[1] * group == xd[1] else { return nil }
         let shape = Conv2DShape(inputChannels: xd[1], height: xd[2], width: xd[3], outputChannels: cout,
-                                kernelH: w.codes.dims[2], kernelW: w.codes.dims[3], strides: (strides[0], strides[1]),
-                                pads: (pads[0], pads[1], pads[2], pads[3]), dilations: (dilations[0], dilations[1]), groups: group)
+                                kernelH: kernel[0], kernelW: kernel[1], strides: (axes[0].stride, axes[1].stride),
+                                pads: (axes[0].padBegin, axes[1].padBegin, axes[0].padEnd, axes[1].padEnd),
+                                dilations: (axes[0].dilation, axes[1].dilation), groups: group)
         guard shape.outputHeight == od[2], shape.outputWidth == od[3] else { return nil }
         // Bias: the folded float (code · x_scale · w_scale in the ORT layout) back to s32 codes.
         var bias: [Int32]? = nil

@@ -29,7 +29,18 @@ extension OpError {
         switch error {
         case let e as OpError: self = e
         case let e as TensorError: self = .tensor(e)
+        case let e as ConvGeometryError: self = OpError(e)
         default: self = .other(String(describing: error))
+        }
+    }
+}
+
+extension OpError {
+    /// A shared-geometry error in the interpreter's terms; the executor adds the node label.
+    init(_ error: ConvGeometryError) {
+        switch error.subject {
+        case .attribute(let name): self = .attribute(name, error.reason)
+        case .input(let index): self = .input(index, error.reason)
         }
     }
 }

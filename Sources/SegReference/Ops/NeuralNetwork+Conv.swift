@@ -14,16 +14,16 @@ struct ConvPlan {
 
     var outputDims: [Int] { [batch, outChannels] + axes.map(\.output) }
 
-    static let attributes = WindowAttributes.names.union(["group"])
+    static let attributes = ConvGeometry.attributeNames.union(["group"])
 
     /// Load-time check of what does not depend on shapes.
     static func check(_ ctx: NodeContext) throws {
-        _ = try WindowAttributes(ctx)
+        _ = try ConvGeometry(ctx.node)
         guard try ctx.int("group", default: 1) >= 1 else { throw OpError.attribute("group", "must be at least 1") }
     }
 
     init(_ ctx: NodeContext, x: [Int], w: [Int], weightInput: Int = 1) throws {
-        let attrs = try WindowAttributes(ctx)
+        let attrs = try ConvGeometry(ctx.node)
         group = try ctx.int("group", default: 1)
         guard group >= 1 else { throw OpError.attribute("group", "must be at least 1, got \(group)") }
         guard x.count >= 3 else { throw OpError.input(0, "expected rank 3 or more (N, C, spatial...), got shape \(x)") }
@@ -47,7 +47,7 @@ struct ConvPlan {
     /// Output type for inference: batch dim kept symbolic, spatial dims computed when known.
     static func infer(_ ctx: NodeContext, x: [Dimension]?, w: [Dimension]?, dtype: DType?) throws -> TensorType {
         guard let x, x.count >= 3 else { return TensorType(elementType: dtype, shape: nil) }
-        let attrs = try WindowAttributes(ctx)
+        let attrs = try ConvGeometry(ctx.node)
         let rank = x.count - 2
         let weightKernel: [Int]? = w.flatMap { w in
             let k = w.dropFirst(2).compactMap { NN.known($0) }

@@ -14,16 +14,15 @@ struct ConvTransposePlan {
 
     var outputDims: [Int] { [batch, outChannels] + axes.map(\.output) }
 
-    static let attributes = WindowAttributes.names.union(["group", "output_padding", "output_shape"])
+    static let attributes = ConvTransposeGeometry.attributeNames.union(["group"])
 
     static func check(_ ctx: NodeContext) throws {
         try ConvPlan.check(ctx)
-        _ = try NN.intList(ctx, "output_padding", minimum: 0)
-        _ = try NN.intList(ctx, "output_shape", minimum: 0)
+        _ = try ConvTransposeGeometry(ctx.node)
     }
 
     init(_ ctx: NodeContext, x: [Int], w: [Int]) throws {
-        let attrs = try WindowAttributes(ctx)
+        let geometry = try ConvTransposeGeometry(ctx.node)
         group = try ctx.int("group", default: 1)
         guard group >= 1 else { throw OpError.attribute("group", "must be at least 1, got \(group)") }
         guard x.count >= 3 else { throw OpError.input(0, "expected rank 3 or more (N, C, spatial...), got shape \(x)") }
@@ -37,49 +36,8 @@ struct ConvTransposePlan {
         guard !overflow else { throw OpError.input(1, "output channel count overflows") }
         outChannels = product
         let rank = x.count - 2
-        let kernel = try attrs.kernel(rank: rank, fromWeights: Array(w[2...]))
-        axes = try Self.axes(ctx, attrs, input: Array(x[2...]), kernel: kernel)
-    }
-
-    /// Output sizes and pads, as ORT computes them: an explicit output_shape (or SAME_*, which
-    /// asks for `in · stride`) fixes the total padding, split with the odd unit at the start
-    /// except for SAME_UPPER; a negative total is clamped to zero under SAME_* and refused
-    /// with an explicit output_shape unless Conv over that shape gives this input back.
-    static func axes(_ ctx: NodeContext, _ attrs: WindowAttributes, input: [Int], kernel: [Int]) throws -> [SpatialAxis] {
-        let rank = input.count
-        let v = try attrs.values(rank: rank)
-        let adjust = try NN.intList(ctx, "output_padding", minimum: 0) ?? [Int](repeating: 0, count: rank)
-        guard adjust.count == rank else { throw OpError.attribute("output_padding", "expected \(rank) values, got \(adjust.count)") }
-        var outputShape = try NN.intList(ctx, "output_shape", minimum: 0)
-        if let s = outputShape, s.count == rank + 2 { outputShape = Array(s.dropFirst(2)) }
-        if let s = outputShape, s.count != rank { throw OpError.attribute("output_shape", "expected \(rank) values, got \(s.count)") }
-        return try (0..<rank).map { i in
-            var axis = SpatialAxis(input: input[i], output: 0, kernel: kernel[i], stride: v.strides[i], dilation: v.dilations[i],
-                                   padBegin: v.pads[i], padEnd: v.pads[rank + i])
-            let natural = (input[i] - 1) * axis.stride + adjust[i] + axis.span
-            if let target = outputShape?[i] ?? (attrs.autoPad.hasPrefix("SAME") ? input[i] * axis.stride : nil) {
-                var total = natural - target
-                if total < 0 && outputShape != nil {
-                    // A larger output_shape is accepted (as ORT does) while a Conv over it would
-                    // give back this input size; the extra positions at the end get only bias.
-                    guard target >= axis.span, (target - axis.span) / axis.stride + 1 == input[i] else {
-                        throw OpError.attribute("output_shape", "\(target) is larger than the \(natural) this input and kernel produce")
-                    }
-                    axis.padBegin = 0
-                    axis.padEnd = total
-                } else {
-                    total = max(0, total)
-                    axis.padBegin = attrs.autoPad == "SAME_UPPER" ? total / 2 : total - total / 2
-                    axis.padEnd = total - axis.padBegin
-                }
-            } else if attrs.autoPad == "VALID" {
-                axis.padBegin = 0
-                axis.padEnd = 0
-            }
-            axis.output = natural - axis.padBegin - axis.padEnd
-            guard axis.output >= 0 else { throw OpError.attribute("pads", "pads \(axis.padBegin)+\(axis.padEnd) exceed the output size \(natural)") }
-            return axis
-        }
+        let kernel = try geometry.window.kernel(rank: rank, fromWeights: Array(w[2...]))
+        axes = try geometry.axes(input: Array(x[2...]), kernel: kernel)
     }
 }
 

@@ -11,10 +11,10 @@ struct PoolPlan {
     var axes: [SpatialAxis]
     var outputDims: [Int]
 
-    static let attributes = WindowAttributes.names.union(["ceil_mode"])
+    static let attributes = ConvGeometry.attributeNames.union(["ceil_mode"])
 
     init(_ ctx: NodeContext, x: [Int]) throws {
-        let attrs = try WindowAttributes(ctx)
+        let attrs = try ConvGeometry(ctx.node)
         guard x.count >= 3 else { throw OpError.input(0, "expected rank 3 or more (N, C, spatial...), got \(x)") }
         let rank = x.count - 2
         axes = try attrs.forwardAxes(input: Array(x[2...]), kernel: try attrs.kernel(rank: rank, fromWeights: nil), dilatedSamePad: false)
@@ -25,7 +25,7 @@ struct PoolPlan {
 
     static func infer(_ ctx: NodeContext, _ x: TensorType?) throws -> TensorType? {
         guard let x, let shape = x.shape, shape.count >= 3 else { return x.map { TensorType(elementType: $0.elementType, shape: nil) } }
-        let attrs = try WindowAttributes(ctx)
+        let attrs = try ConvGeometry(ctx.node)
         guard let kernel = attrs.kernelShape, kernel.count == shape.count - 2 else { return TensorType(elementType: x.elementType, shape: nil) }
         var out = Array(shape[..<2])
         for i in 0..<kernel.count {
@@ -97,7 +97,7 @@ extension NeuralNetworkOperators {
     /// padding (never those past it that ceil_mode adds); dilations from 19.
     static let averagePool = OperatorDefinition(
         "AveragePool", attributes: PoolPlan.attributes.union(["count_include_pad"]),
-        check: { _ = try WindowAttributes($0) },
+        check: { _ = try ConvGeometry($0.node) },
         infer: { ctx, inputs in [try PoolPlan.infer(ctx, inputs.first??.type)] }
     ) { ctx, inputs in
         let x = try required(inputs, 0)
@@ -108,7 +108,7 @@ extension NeuralNetworkOperators {
     /// LpPool (1, 2, 11, 18): `(Σ |x|^p)^(1/p)` over each window, padding contributing nothing.
     static let lpPool = OperatorDefinition(
         "LpPool", attributes: PoolPlan.attributes.union(["p"]),
-        check: { _ = try WindowAttributes($0) },
+        check: { _ = try ConvGeometry($0.node) },
         infer: { ctx, inputs in [try PoolPlan.infer(ctx, inputs.first??.type)] }
     ) { ctx, inputs in
         let x = try required(inputs, 0)
@@ -126,7 +126,7 @@ extension NeuralNetworkOperators {
     /// (flat input index; storage_order 1 is column-major within each plane).
     static let maxPool = OperatorDefinition(
         "MaxPool", attributes: PoolPlan.attributes.union(["storage_order"]),
-        check: { _ = try WindowAttributes($0) },
+        check: { _ = try ConvGeometry($0.node) },
         infer: { ctx, inputs in
             let y = try PoolPlan.infer(ctx, inputs.first??.type)
             return [y, y.map { TensorType(elementType: .i64, shape: $0.shape) }]

@@ -1,0 +1,98 @@
+import Foundation
+import SegData
+import SegGraph
+import SegImaging
+import SegMetrics
+import SegPipeline
+import SegReference
+import SegTensor
+import Synchronization
+import Testing
+
+/// The Evaluator end to end on two 4×4 images written as a PaddleSeg dataset, with a model
+/// whose masks can be worked out by hand: a 1×1 Conv scoring class 0 by the red channel and
+/// class 1 by the green one, so red pixels are class 0 and green pixels class 1.
+@Suite struct EvaluatorTests {
+    let root: URL
+
+    init() throws {
+        root = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("segslim-eval-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+    }
+
+    func write(_ relative: String, _ bytes: [UInt8]) throws {
+        let url = root.appendingPathComponent(relative)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(bytes).write(to: url)
+    }
+
+    /// 4×4 RGB: `green[y][x]` picks pure green, else pure red.
+    func image(_ green: (Int, Int) -> Bool) throws -> Image {
+        var px: [UInt8] = []
+        for y in 0..<4 { for x in 0..<4 { px += green(y, x) ? [0, 255, 0] : [255, 0, 0] } }
+        return try Image(width: 4, height: 4, channels: 3, pixels: px)
+    }
+
+    func segmenter() throws -> Segmenter {
+        var g = Graph(name: "red-green")
+        g.inputs = [ValueInfo(name: "image", type: TensorType(elementType: .f32, shape: [.value(1), .value(3), .value(4), .value(4)]))]
+        g.initializers["w"] = try Tensor(dims: [2, 3, 1, 1], scalars: [Float(1), 0, 0, 0, 1, 0])
+        g.nodes = [Node(opType: "Conv", inputs: ["image", "w"], outputs: ["scores"])]
+        g.outputs = [ValueInfo(name: "scores")]
+        let model = Model(graph: g, metadata: ["segslim.mean": "[0, 0, 0]", "segslim.std": "[1, 1, 1]"])
+        let preprocessing = try Preprocessing(model: model, numClasses: 2)
+        return Segmenter(runner: try ReferenceExecutor(model: model), preprocessing: preprocessing, outputName: "scores")
+    }
+
+    @Test func twoImagesGiveTheHandComputedConfusionAndMIoU() async throws {
+        // Image a: columns 0-1 red (class 0), 2-3 green (class 1). Its label agrees except
+        // (0, 1), labelled 1, and (3, 3), void.
+        try write("img/a.png", try PNG.encode(try image { _, x in x >= 2 }))
+        var labelA: [UInt8] = []
+        for y in 0..<4 { for x in 0..<4 { labelA.append(y == 3 && x == 3 ? 255 : (x >= 2 || (y == 0 && x == 1)) ? 1 : 0) } }
+        try write("lab/a.png", try PNG.encode(try Image(width: 4, height: 4, channels: 1, pixels: labelA)))
+        // Image b: all green (class 1); its label says class 0 on the first row.
+        try write("img/b.png", try PNG.encode(try image { _, _ in true }))
+        let labelB: [UInt8] = (0..<16).map { $0 < 4 ? 0 : 1 }
+        try write("lab/b.png", try PNG.encode(try Image(width: 4, height: 4, channels: 1, pixels: labelB)))
+        try write("val.txt", Array("img/a.png lab/a.png\nimg/b.png lab/b.png\n".utf8))
+        try write("dataset.json", Array(#"{"classes": ["red", "green"], "ignore_index": 255}"#.utf8))
+
+        let dataset = try Dataset.open(path: root.path)
+        let counter = ProgressLog()
+        let result = try await Evaluator(segmenter: try segmenter(), dataset: dataset)
+            .evaluate(split: "val", keepMasks: true, progress: { done, total in counter.add(done, total) })
+        #expect(result.images == 2)
+        #expect(counter.calls == [[1, 2], [2, 2]])
+        #expect(result.masks.map(\.pixels) == [(0..<16).map { UInt8($0 % 4 >= 2 ? 1 : 0) }, [UInt8](repeating: 1, count: 16)])
+
+        // Counted pixels (void skipped): label 0 → predicted 0: 7 (a), → 1: 4 (b's first row);
+        // label 1 → predicted 0: 1 (a's (0, 1)), → 1: 7 (a) + 12 (b) = 19. 31 in all.
+        // IoU0 = 7 / (7 + 4 + 1) = 7/12, IoU1 = 19 / (19 + 1 + 4) = 19/24, mIoU = 33/48.
+        let m = result.metrics
+        #expect(m.pixels == 31)
+        #expect(abs(m.classIoU[0] - 7.0 / 12) < 1e-12 && abs(m.classIoU[1] - 19.0 / 24) < 1e-12)
+        #expect(abs(m.miou - 33.0 / 48) < 1e-12)
+        #expect(abs(m.pixelAccuracy - 26.0 / 31) < 1e-12)
+
+        let limited = try await Evaluator(segmenter: try segmenter(), dataset: dataset).evaluate(split: "val", limit: 1)
+        // Image a alone: IoU0 = 7 / (7 + 1) , IoU1 = 7 / (7 + 1).
+        #expect(limited.images == 1 && abs(limited.metrics.miou - 7.0 / 8) < 1e-12)
+    }
+
+    @Test func aSplitWithoutLabelsIsRefused() async throws {
+        try write("img/a.png", try PNG.encode(try image { _, _ in true }))
+        try write("val.txt", Array("img/a.png\n".utf8))
+        let dataset = try Dataset.open(path: root.path)
+        await #expect(throws: DatasetError.self) {
+            _ = try await Evaluator(segmenter: try segmenter(), dataset: dataset).evaluate(split: "val")
+        }
+    }
+}
+
+/// Progress calls, recorded from the evaluator's callback.
+final class ProgressLog: Sendable {
+    private let log = Mutex<[[Int]]>([])
+    func add(_ done: Int, _ total: Int) { log.withLock { $0.append([done, total]) } }
+    var calls: [[Int]] { log.withLock { $0 } }
+}
