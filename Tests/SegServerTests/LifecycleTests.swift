@@ -1,6 +1,7 @@
 import Foundation
 import SegProtocol
-import SegServer
+@testable import SegServer
+import SegTechnique
 import Testing
 
 @Suite struct LifecycleTests {
@@ -23,7 +24,9 @@ import Testing
         for m in ["initialize", "shutdown", "exit", "$/cancelRequest", "technique/list", "model/list", "server/status", "debug/sleep"] {
             #expect(methods.contains(m), "missing \(m)")
         }
-        #expect(caps["techniques"] == ["fuse", "quantize", "prune"])
+        // Advertised from the registry, in registration order (no list repeated here).
+        #expect(caps["techniques"] == .array(TechniqueRegistry.builtIn.ids.map { .string($0) }))
+        #expect(TechniqueRegistry.builtIn.ids.count == TechniqueRegistry.builtInTypes.count)
         #expect(caps["limits"]?["maxMessageBytes"] == .int(256 << 20))
         #expect(try await c.call(2, "initialize")["error"]?["code"] == -32600)
     }
