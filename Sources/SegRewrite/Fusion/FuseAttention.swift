@@ -21,25 +21,12 @@ public struct FuseAttention: GraphRewrite {
     public func apply(to model: inout Model) throws -> Int {
         let graph = model.graph
         guard graph.nodes.contains(where: { Self.targetOpTypes.contains($0.opType) && $0.domain.isEmpty }) else { return 0 }
-        let order = try graph.topologicalOrder()
-        var position: [String: Int] = [:]
-        for (p, i) in order.enumerated() { for o in graph.nodes[i].outputs where !o.isEmpty { position[o] = p } }
-        var readers: [String: [Int]] = [:]
-        for (i, n) in graph.nodes.enumerated() { for x in n.inputs where !x.isEmpty { readers[x, default: []].append(i) } }
-        let runtimeInputs = Set(graph.runtimeInputs.map(\.name))
+        let index = try FusionGraphIndex(graph, facts: facts)
         let softmaxDefaultAxis = (model.opsetVersion(for: "") ?? 13) >= 13 ? -1 : 1
-
-        func constant(_ v: String) -> Tensor? { graph.initializers[v] ?? facts?.constants[v] }
-        func isPlanned(_ v: String) -> Bool { facts.map { $0.planned[v] != nil } ?? (constant(v) == nil) }
-        func dims(_ v: String) -> [Int]? { facts?.planned[v] }
-        func free(_ n: Node) -> Bool { n.outputs.allSatisfy { !(facts?.claimed.contains($0) ?? false) } }
-        /// The one default-domain, single-output node reading `value`, its output planned.
-        func soleReader(_ value: String) -> Int? {
-            guard let rs = readers[value], rs.count == 1, !graph.isGraphOutput(value) else { return nil }
-            let n = graph.nodes[rs[0]]
-            guard n.domain.isEmpty, n.outputs.count == 1, isPlanned(n.outputs[0]), free(n) else { return nil }
-            return rs[0]
-        }
+        func constant(_ v: String) -> Tensor? { index.constant(v) }
+        func isPlanned(_ v: String) -> Bool { index.isPlanned(v) }
+        func dims(_ v: String) -> [Int]? { index.dims(v) }
+        func soleReader(_ value: String) -> Int? { index.soleSimpleReader(value) }
         func scalar(_ v: String) -> Float? {
             guard let t = constant(v), t.dtype == .f32, t.elementCount == 1, let s = try? t.scalars(as: Float.self).first else { return nil }
             return s
@@ -49,11 +36,11 @@ public struct FuseAttention: GraphRewrite {
 
         var used = Set<Int>()
         var fused: [(first: Int, removed: [Int], node: Node)] = []
-        for i in order {
+        for i in index.order {
             let mm = graph.nodes[i]
-            guard mm.opType == "MatMul", mm.domain.isEmpty, !used.contains(i), mm.inputs.count == 2, mm.outputs.count == 1, free(mm) else { continue }
+            guard mm.opType == "MatMul", mm.domain.isEmpty, !used.contains(i), mm.inputs.count == 2, mm.outputs.count == 1, index.isFree(mm) else { continue }
             let (q, k, scores) = (mm.inputs[0], mm.inputs[1], mm.outputs[0])
-            guard isPlanned(q), isPlanned(k), isPlanned(scores), matrix(q), matrix(k), let at = position[scores],
+            guard isPlanned(q), isPlanned(k), isPlanned(scores), matrix(q), matrix(k), let at = index.position[scores],
                   dims(q)?.last.map({ $0 >= 1 }) ?? true, dims(k)?.last.map({ $0 >= 1 }) ?? true,
                   var j = soleReader(scores) else { continue }
             var scale: Float = 1, value = scores, removed: [Int] = []
@@ -80,7 +67,7 @@ public struct FuseAttention: GraphRewrite {
             let second = graph.nodes[s]
             guard second.opType == "MatMul", second.inputs.count == 2, second.inputs[0] == value, second.inputs[1] != value else { continue }
             let v = second.inputs[1], final = second.outputs[0]
-            guard isPlanned(v), matrix(v), runtimeInputs.contains(v) || (position[v].map { $0 < at } ?? false),
+            guard isPlanned(v), matrix(v), index.isAvailable(v, before: at),
                   let fd = dims(final), let od, fd.count == od.count, fd.dropLast(2) == od.dropLast(2) else { continue }
             removed.append(s)
             guard !removed.contains(where: used.contains) else { continue }

@@ -28,41 +28,26 @@ public struct FuseConvActivation: GraphRewrite {
     public func apply(to model: inout Model) throws -> Int {
         let graph = model.graph
         guard graph.nodes.contains(where: { Self.targetOpTypes.contains($0.opType) && $0.domain.isEmpty }) else { return 0 }
-        let order = try graph.topologicalOrder()
-        var position: [String: Int] = [:]
-        for (p, i) in order.enumerated() { for o in graph.nodes[i].outputs where !o.isEmpty { position[o] = p } }
-        var readers: [String: [Int]] = [:]
-        for (i, n) in graph.nodes.enumerated() { for x in n.inputs where !x.isEmpty { readers[x, default: []].append(i) } }
-        let runtimeInputs = Set(graph.runtimeInputs.map(\.name))
-
-        func isConstant(_ v: String) -> Bool { graph.initializers[v] != nil || facts?.constants[v] != nil }
-        func isPlanned(_ v: String) -> Bool { facts.map { $0.planned[v] != nil } ?? !isConstant(v) }
-        func dims(_ v: String) -> [Int]? { facts?.planned[v] }
-        func free(_ n: Node) -> Bool { n.outputs.allSatisfy { !(facts?.claimed.contains($0) ?? false) } }
-        /// The one node reading `value` (read once, not a graph output).
-        func soleReader(_ value: String) -> Int? {
-            guard let rs = readers[value], rs.count == 1, !graph.isGraphOutput(value) else { return nil }
-            return rs[0]
-        }
+        let index = try FusionGraphIndex(graph, facts: facts)
         func activation(after value: String) -> (Int, EpilogueActivation)? {
-            guard let j = soleReader(value) else { return nil }
+            guard let j = index.soleReader(value) else { return nil }
             let n = graph.nodes[j]
-            guard n.domain.isEmpty, n.inputs.first == value, let o = n.outputs.first, isPlanned(o), free(n),
-                  let a = EpilogueActivation(node: n, constant: { graph.initializers[$0] ?? facts?.constants[$0] }) else { return nil }
+            guard n.domain.isEmpty, n.inputs.first == value, let o = n.outputs.first, index.isPlanned(o), index.isFree(n),
+                  let a = EpilogueActivation(node: n, constant: index.constant) else { return nil }
             return (j, a)
         }
 
         var matches: [Match] = []
         var used = Set<Int>()
-        for i in order {
+        for i in index.order {
             let conv = graph.nodes[i]
-            guard conv.opType == "Conv", conv.domain.isEmpty, !used.contains(i), free(conv), let out = conv.outputs.first, !out.isEmpty,
-                  facts.map({ $0.convs.contains(out) }) ?? true, let convAt = position[out] else { continue }
+            guard conv.opType == "Conv", conv.domain.isEmpty, !used.contains(i), index.isFree(conv), let out = conv.outputs.first, !out.isEmpty,
+                  facts.map({ $0.convs.contains(out) }) ?? true, let convAt = index.position[out] else { continue }
             var m = Match(conv: i, output: out)
-            if let j = soleReader(out), !used.contains(j), graph.nodes[j].opType == "Add", graph.nodes[j].domain.isEmpty, free(graph.nodes[j]),
-               graph.nodes[j].inputs.count == 2, let addOut = graph.nodes[j].outputs.first, isPlanned(addOut),
-               let other = graph.nodes[j].inputs.first(where: { $0 != out }), isPlanned(other), dims(other) == dims(out),
-               runtimeInputs.contains(other) || (position[other].map { $0 < convAt } ?? false) {
+            if let j = index.soleReader(out), !used.contains(j), graph.nodes[j].opType == "Add", graph.nodes[j].domain.isEmpty,
+               index.isFree(graph.nodes[j]), graph.nodes[j].inputs.count == 2, let addOut = graph.nodes[j].outputs.first, index.isPlanned(addOut),
+               let other = graph.nodes[j].inputs.first(where: { $0 != out }), index.isPlanned(other), index.dims(other) == index.dims(out),
+               index.isAvailable(other, before: convAt) {
                 m.add = (j, other)
                 m.output = addOut
                 if let (k, a) = activation(after: addOut), !used.contains(k) {

@@ -19,12 +19,10 @@ public struct FuseGelu: GraphRewrite {
     public func apply(to model: inout Model) throws -> Int {
         let graph = model.graph
         guard graph.nodes.contains(where: { $0.opType == "Erf" }) else { return 0 }
-        var readers: [String: [Int]] = [:]
-        for (i, n) in graph.nodes.enumerated() { for x in n.inputs where !x.isEmpty { readers[x, default: []].append(i) } }
-
-        func constant(_ v: String) -> Tensor? { graph.initializers[v] ?? facts?.constants[v] }
-        func isPlanned(_ v: String) -> Bool { facts.map { $0.planned[v] != nil } ?? (constant(v) == nil) }
-        func dims(_ v: String) -> [Int]? { facts?.planned[v] }
+        let index = try FusionGraphIndex(graph, facts: facts)
+        func isPlanned(_ v: String) -> Bool { index.isPlanned(v) }
+        func dims(_ v: String) -> [Int]? { index.dims(v) }
+        func constant(_ v: String) -> Tensor? { index.constant(v) }
         func values(_ v: String) -> [Float]? {
             guard let t = constant(v), t.dtype == .f32 else { return nil }
             return try? t.scalars(as: Float.self)
@@ -32,11 +30,9 @@ public struct FuseGelu: GraphRewrite {
         /// The one default-domain, single-output node of `opType` reading `value`, output planned
         /// and shaped like `value`.
         func next(_ value: String, _ opType: String) -> Int? {
-            guard let rs = readers[value], rs.count == 1, !graph.isGraphOutput(value) else { return nil }
-            let n = graph.nodes[rs[0]]
-            guard n.opType == opType, n.domain.isEmpty, n.outputs.count == 1, isPlanned(n.outputs[0]), dims(n.outputs[0]) == dims(value),
-                  n.outputs.allSatisfy({ !(facts?.claimed.contains($0) ?? false) }) else { return nil }
-            return rs[0]
+            guard let r = index.soleSimpleReader(value), graph.nodes[r].opType == opType,
+                  dims(graph.nodes[r].outputs[0]) == dims(value) else { return nil }
+            return r
         }
         /// The operand of binary node `n` other than `value`, when `value` is one of its two inputs.
         func other(_ n: Node, _ value: String) -> String? {
