@@ -32,15 +32,24 @@ enum HuffmanBuilder {
             parent[b] = next
             next += 1
         }
-        // Depths: parents have larger indices, so walk downwards from the root.
+        // Depths from the root down (parents have larger indices), each capped at `limit` as
+        // zlib's `gen_bitlen` does: a node's depth is its capped parent's plus one, and every
+        // node (leaf or internal) that had to be capped counts as overflow. Counting internal
+        // nodes too is what makes the repair below restore Kraft's equality exactly; counting
+        // capped leaves alone under-repairs trees deeper than limit + 1 (an over-subscribed
+        // code that zlib rejects: "invalid literal/lengths set").
         var depth = [Int](repeating: 0, count: 2 * n - 1)
-        for node in stride(from: 2 * n - 3, through: 0, by: -1) { depth[node] = depth[parent[node]] + 1 }
         var blCount = [Int](repeating: 0, count: limit + 1)
         var overflow = 0
-        for i in 0..<n {
-            if depth[i] > limit { overflow += 1; blCount[limit] += 1 } else { blCount[depth[i]] += 1 }
+        for node in stride(from: 2 * n - 2, through: 0, by: -1) {
+            var d = node == 2 * n - 2 ? 0 : depth[parent[node]] + 1
+            if d > limit { d = limit; overflow += 1 }
+            depth[node] = d
+            if node < n { blCount[d] += 1 }
         }
         while overflow > 0 {
+            // Move a leaf from the deepest level above `limit` one down, with an overflowed leaf
+            // as its sibling.
             var bits = limit - 1
             while blCount[bits] == 0 { bits -= 1 }
             blCount[bits] -= 1
