@@ -144,6 +144,9 @@ import Testing
         var probe = result.model
         let bns = probe.graph.nodes.filter { $0.opType == "BatchNormalization" }
         #expect(bns.count == 2)
+        // The statistics it replaced are gone: every initializer left is read by a node.
+        let read = Set(probe.graph.nodes.flatMap(\.inputs))
+        #expect(probe.graph.initializers.names.filter { !read.contains($0) } == [])
         probe.graph.outputs += bns.map { ValueInfo(name: $0.inputs[0]) }
         let runs = try images.map { try ReferenceExecutor(model: probe).run(["x": $0]) }
         for bn in bns {

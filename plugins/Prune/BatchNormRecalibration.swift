@@ -59,6 +59,7 @@ struct BatchNormRecalibration: Sendable {
             }
             var g = model.graph
             var used = Set(g.initializers.names)
+            var replaced = Set<String>()
             for i in frontier {
                 let x = g.nodes[i].inputs[0]
                 guard let s = sum[x], let q = squares[x], let n = counts[x], n > 0 else { continue }
@@ -73,9 +74,14 @@ struct BatchNormRecalibration: Sendable {
                     }
                     used.insert(name)
                     g.initializers[name] = try Tensor(dims: [values.count], scalars: values.map { Float($0) })
+                    replaced.insert(g.nodes[i].inputs[slot])
                     g.nodes[i].inputs[slot] = name
                 }
             }
+            // The statistics this pass replaced, unless something still reads them: left in the
+            // file they cost bytes and make ONNX Runtime warn once per unused initializer.
+            let read = Set(g.nodes.flatMap(\.inputs)).union(g.outputs.map(\.name)).union(g.inputs.map(\.name))
+            for name in replaced where !read.contains(name) { g.initializers[name] = nil }
             model.graph = g
             done.formUnion(frontier)
         }
