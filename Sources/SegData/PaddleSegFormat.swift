@@ -80,6 +80,6 @@ struct DatasetMetadata {
 
     /// PaddleSeg's default palette (PASCAL VOC's colour map) for `n` classes.
     static func defaultPalette(_ n: Int) -> [[UInt8]] {
-        Palette.voc(count: n).map { [$0.r, $0.g, $0.b] }
+        Palette.visible(count: n).map { [$0.r, $0.g, $0.b] }
     }
 }

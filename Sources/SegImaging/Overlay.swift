@@ -16,6 +16,15 @@ public enum Palette {
     }
 }
 
+extension Palette {
+    /// The default for classes without colours: VOC's colour map from its second entry, so
+    /// class 0 (road, sky or background in most datasets) is dark red, not black, and stays
+    /// visible in masks, overlays and legends; every later class keeps VOC's order.
+    public static func visible(count: Int) -> [RGB] {
+        Array(voc(count: min(count, 255) + 1).dropFirst())
+    }
+}
+
 extension Image {
     /// An RGB picture of a label map: each index takes its palette colour;
     /// indices without one (void 255, or beyond the palette) become `unlabeled`.

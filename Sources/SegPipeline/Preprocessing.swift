@@ -132,8 +132,8 @@ public struct Preprocessing: Sendable, Equatable {
 }
 
 enum DefaultPalette {
-    /// PASCAL VOC's colour map, as PaddleSeg uses when a dataset has none.
-    static func colors(_ n: Int) -> [[UInt8]] { Palette.voc(count: n).map { [$0.r, $0.g, $0.b] } }
+    /// `Palette.visible`: VOC's colours with class 0 visible (not black).
+    static func colors(_ n: Int) -> [[UInt8]] { Palette.visible(count: n).map { [$0.r, $0.g, $0.b] } }
 }
 
 public enum PipelineError: Error, Sendable, Equatable, CustomStringConvertible {

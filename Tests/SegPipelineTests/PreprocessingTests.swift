@@ -37,7 +37,8 @@ import Testing
         #expect(p.mean == [0.485, 0.456, 0.406] && p.std == [0.229, 0.224, 0.225])
         #expect(p.scale == 1 / 255 && !p.bgr)
         #expect(p.classes == ["class 0", "class 1", "class 2"])
-        #expect(p.palette.count == 3 && p.palette[0] == [0, 0, 0] && p.palette[1] == [128, 0, 0])  // VOC's colour map
+        // VOC's colour map from its second entry: class 0 is visible (not black).
+        #expect(p.palette == [[128, 0, 0], [0, 128, 0], [128, 128, 0]])
         #expect(p.ignoreIndex == 255)
     }
 
