@@ -8,6 +8,8 @@ struct Command: Sendable {
     var usage: String
     /// Returns the JSON document `--json` prints, and prints the table itself otherwise.
     var run: @Sendable (_ args: [String], _ client: DaemonClient, _ options: GlobalOptions) throws -> JSONValue
+    /// For commands that need no daemon (reading a report file): run here, nothing spawned.
+    var runLocal: (@Sendable (_ args: [String], _ options: GlobalOptions) throws -> JSONValue)? = nil
 }
 
 struct GlobalOptions: Sendable {
@@ -41,7 +43,7 @@ extension Result where Success == JSONValue, Failure == ResponseError {
 }
 
 enum Commands {
-    static let all: [Command] = [demo, segment, evaluate, compare, compress, sensitivity, bench, info, run, export, status, techniques]
+    static let all: [Command] = [demo, segment, evaluate, compare, compress, report, sensitivity, bench, info, run, export, status, techniques]
 
     static func named(_ name: String) -> Command? { all.first { $0.name == name } }
 

@@ -24,17 +24,8 @@ extension Commands {
             r = try client.send(ModelPipelineRequest.self, params, progress: progressPrinter(options))
         }
         if !options.json {
-            let report: JSONValue? = r.report
-            Table.printKeyValues([
-                ("model", r.path ?? "?"),
-                ("report", (r.path ?? "?") + ".report.json"),
-                ("size", "\(Table.bytes(report?["before"]?["sizeBytes"]?.intValue)) → \(Table.bytes(report?["after"]?["sizeBytes"]?.intValue))"),
-                ("nodes", "\(report?["before"]?["nodes"] ?? "?") → \(report?["after"]?["nodes"] ?? "?")"),
-                ("MACs", String(format: "%.3f G → %.3f G", Double(report?["before"]?["macs"]?.intValue ?? 0) / 1e9, Double(report?["after"]?["macs"]?.intValue ?? 0) / 1e9)),
-            ])
-            if let e = report?["evaluation"] {
-                print(String(format: "mIoU %.4f → %.4f (drop %.4f)", e["before"]?["miou"]?.doubleValue ?? 0, e["after"]?["miou"]?.doubleValue ?? 0, e["miouDrop"]?.doubleValue ?? 0))
-            }
+            Table.printKeyValues([("model", r.path ?? "(not written)"), ("report", r.path.map { $0 + ".report.json" } ?? "-")])
+            ReportSummary(r.report).printText()
         }
         // `--json`: {"output": OUT.onnx, "report": {...}} (plus the resident id and path).
         var o = ModelCompressRequest.json(r).objectValue ?? [:]

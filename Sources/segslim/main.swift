@@ -77,6 +77,18 @@ if name == "help" {
     exit(0)
 }
 guard let command = Commands.named(name) else { usageFailure("unknown command '\(name)'", command: nil) }
+if let local = command.runLocal {
+    do {
+        let result = try local(Array(positional.dropFirst()), options)
+        if options.json { print(result.jsonString) }
+        exit(0)
+    } catch let e as UsageError {
+        usageFailure(e.message, command: e.command.flatMap(Commands.named))
+    } catch {
+        FileHandle.standardError.write(Data("segslim: \(error)\n".utf8))
+        exit(1)
+    }
+}
 
 let client: DaemonClient
 do {

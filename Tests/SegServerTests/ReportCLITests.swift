@@ -1,0 +1,80 @@
+import Foundation
+import SegProtocol
+import Testing
+
+/// `segslim report`: a report file read without a daemon, summarised as text, JSON and a page.
+@Suite(.enabled(if: Binaries.available, "segslimd/segslim not built beside the tests"))
+struct ReportCLITests {
+    let cli = Binaries.cli ?? ""
+
+    /// A two-step report with every section, numbers chosen so each printed figure is checkable.
+    static let report = """
+        {"technique": "pipeline", "source": {"path": "/models/m.onnx", "sha256": "abcdef0123456789"},
+         "before": {"sizeBytes": 2000000, "params": 500000, "macs": 4000000000},
+         "after": {"sizeBytes": 500000, "params": 250000, "macs": 1000000000},
+         "latency": {"beforeP50Ms": 40.0, "afterP50Ms": 10.0, "runs": 7, "inputShapes": {"image": [1, 3, 8, 8]}},
+         "evaluation": {"split": "val",
+           "before": {"miou": 0.6, "pixelAccuracy": 0.9, "images": 5, "perClassIoU": [{"class": "road", "iou": 0.9}, {"class": "car <&>", "iou": 0.3}]},
+           "after": {"miou": 0.55, "pixelAccuracy": 0.88, "images": 5, "perClassIoU": [{"class": "road", "iou": 0.89}, {"class": "car <&>", "iou": 0.21}]},
+           "miouDrop": 0.05},
+         "steps": [{"technique": "prune", "parameters": {"ratio": 0.5}, "details": {"prunedChannels": 12}},
+                   {"technique": "quantize", "parameters": {}, "details": {"int8Nodes": 3,
+                     "keptFP32": [{"node": "head/Add", "opType": "Add", "reason": "output head kept FP32"}]}}]}
+        """
+
+    func temp() throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("segslim-report-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    @Test func summarisesWithoutADaemon() throws {
+        let dir = try temp()
+        let file = dir.appendingPathComponent("m.report.json").path
+        try Data(Self.report.utf8).write(to: URL(fileURLWithPath: file))
+        // A daemon that cannot start: the command must not need one.
+        let out = try runProcess(cli, ["report", file], environment: ["SEGSLIMD": "/bin/false"])
+        #expect(out.status == 0)
+        let text = out.stdoutText
+        #expect(text.contains("pipeline: prune → quantize"))
+        #expect(text.contains("(0.25×)"))                     // size 2 MB → 0.5 MB, MACs 4 G → 1 G
+        #expect(text.contains("40.0 ms → 10.0 ms  (0.25×, 7 runs, 1×3×8×8)"))
+        #expect(text.contains("0.6000 → 0.5500  (-0.0500) on val, 5 images"))
+        // Largest change first: car (−0.09) before road (−0.01).
+        let car = try #require(text.range(of: "car <&>")), road = try #require(text.range(of: "road   "))
+        #expect(car.lowerBound < road.lowerBound)
+        #expect(text.contains("prunedChannels") && text.contains("head/Add") && text.contains("output head kept FP32"))
+
+        let json = try runProcess(cli, ["--json", "report", file], environment: ["SEGSLIMD": "/bin/false"])
+        let doc = try JSONParser.parse(Array(json.stdout))
+        #expect(doc["summary"]?["after"]?["sizeBytes"] == 500000)
+        #expect(doc["page"] == .null)
+    }
+
+    @Test func writesAPageAndRefusesToReplaceOne() throws {
+        let dir = try temp()
+        let file = dir.appendingPathComponent("m.report.json").path, page = dir.appendingPathComponent("m.html").path
+        try Data(Self.report.utf8).write(to: URL(fileURLWithPath: file))
+        #expect(try runProcess(cli, ["report", file, "--html", page]).status == 0)
+        let html = try String(contentsOfFile: page, encoding: .utf8)
+        #expect(html.contains("<svg") && html.contains("car &lt;&amp;&gt;") && !html.contains("car <&>"))
+        #expect(!html.contains("<script") && !html.contains("http"))   // self-contained
+        let again = try runProcess(cli, ["report", file, "--html", page])
+        #expect(again.status == 1 && again.stderr.contains("--overwrite"))
+        #expect(try runProcess(cli, ["report", file, "--html", page, "--overwrite"]).status == 0)
+    }
+
+    @Test func badFilesAreNamed() throws {
+        let dir = try temp()
+        let missing = try runProcess(cli, ["report", dir.appendingPathComponent("nope.json").path])
+        #expect(missing.status == 1 && missing.stderr.contains("no such file"))
+        let garbage = dir.appendingPathComponent("g.json").path
+        try Data("{not json".utf8).write(to: URL(fileURLWithPath: garbage))
+        let bad = try runProcess(cli, ["report", garbage])
+        #expect(bad.status == 1 && bad.stderr.contains("g.json is not JSON"))
+        let other = dir.appendingPathComponent("o.json").path
+        try Data("{\"a\": 1}".utf8).write(to: URL(fileURLWithPath: other))
+        #expect(try runProcess(cli, ["report", other]).stderr.contains("not a SegSlim compression report"))
+        #expect(try runProcess(cli, ["report"]).status == 2)
+    }
+}
