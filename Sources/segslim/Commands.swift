@@ -77,16 +77,24 @@ enum Commands {
     }
 
     static let techniques = Command(
-        name: "techniques", summary: "List the compression techniques this daemon offers",
-        usage: "segslim techniques [--json] [--connect unix:PATH]"
+        name: "techniques", summary: "List the compression techniques, or show one's parameters (type, default, meaning) and examples",
+        usage: "segslim techniques [ID] [--json] [--connect unix:PATH]"
     ) { args, client, options in
-        guard args.isEmpty else { throw UsageError(message: "unexpected argument '\(args[0])'", command: "techniques") }
+        guard args.count <= 1 else { throw UsageError(message: "unexpected argument '\(args[1])'", command: "techniques") }
         let result = try client.send(TechniqueListRequest.self, NoParams())
+        if let id = args.first {
+            guard let t = result.techniques.first(where: { $0.id == id }) else {
+                throw UsageError(message: "unknown technique '\(id)'\(TechniqueHelp.didYouMean(id, result.techniques.map(\.id)))", command: "techniques")
+            }
+            if !options.json { TechniqueHelp.describe(t) }
+            return (try? JSONValueEncoder().encode(t)) ?? .null
+        }
         if !options.json {
             if result.techniques.isEmpty {
                 print("No techniques are registered in this build.")
             } else {
                 Table.print(header: ["technique", "summary"], rows: result.techniques.map { [$0.id, $0.summary] })
+                print("\nsegslim techniques ID shows a technique's parameters.")
             }
         }
         return TechniqueListRequest.json(result)

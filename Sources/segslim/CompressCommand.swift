@@ -7,7 +7,8 @@ extension Commands {
         name: "compress", summary: "Compress a model with a technique (see `segslim techniques`); writes OUT and OUT.report.json",
         usage: "segslim compress MODEL.onnx --technique ID [--technique ID ...] [--param NAME=VALUE ...] --out OUT.onnx [--dataset DIR [--split S]] [--calib-split S] [--calib-count N] [--calib-dir DIR] [--threads N] [--overwrite] [--json]"
     ) { args, client, options in
-        let a = try TechniqueArguments.parse(args, command: "compress", extra: ["--out", "--overwrite"])
+        var a = try TechniqueArguments.parse(args, command: "compress", extra: ["--out", "--overwrite"])
+        a.steps = try TechniqueHelp.checked(a.steps, client.send(TechniqueListRequest.self, NoParams()).techniques, command: "compress")
         guard let out = a.extra["--out"] else { throw UsageError(message: "--out OUT.onnx is required", command: "compress") }
         let steps = a.steps
         let model = try resident(a.model, client)

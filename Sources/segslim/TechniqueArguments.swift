@@ -78,7 +78,8 @@ extension Commands {
         name: "sensitivity", summary: "Per-layer sensitivity: the metric with only that layer quantized (or pruned), most sensitive first",
         usage: "segslim sensitivity MODEL.onnx --technique quantize|prune [--param NAME=VALUE ...] --dataset DIR [--split S] [--limit N] [--calib-split S] [--calib-count N] [--threads N] [--json]"
     ) { args, client, options in
-        let a = try TechniqueArguments.parse(args, command: "sensitivity", extra: [])
+        var a = try TechniqueArguments.parse(args, command: "sensitivity", extra: [])
+        a.steps = try TechniqueHelp.checked(a.steps, client.send(TechniqueListRequest.self, NoParams()).techniques, command: "sensitivity")
         guard a.steps.count == 1 else { throw UsageError(message: "give exactly one --technique", command: "sensitivity") }
         guard a.dataset != nil else { throw UsageError(message: "--dataset DIR is required (a labelled split scores each layer)", command: "sensitivity") }
         let model = try resident(a.model, client)

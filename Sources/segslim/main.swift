@@ -69,14 +69,18 @@ guard let name = positional.first else {
 }
 if name == "help" {
     if positional.count > 1 {
-        guard let c = Commands.named(positional[1]) else { usageFailure("unknown command '\(positional[1])'", command: nil) }
+        guard let c = Commands.named(positional[1]) else {
+            usageFailure("unknown command '\(positional[1])'\(TechniqueHelp.didYouMean(positional[1], Commands.all.map(\.name)))", command: nil)
+        }
         printUsage(c)
     } else {
         printUsage(nil)
     }
     exit(0)
 }
-guard let command = Commands.named(name) else { usageFailure("unknown command '\(name)'", command: nil) }
+guard let command = Commands.named(name) else {
+    usageFailure("unknown command '\(name)'\(TechniqueHelp.didYouMean(name, Commands.all.map(\.name) + ["help"]))", command: nil)
+}
 if let local = command.runLocal {
     do {
         let result = try local(Array(positional.dropFirst()), options)

@@ -78,3 +78,40 @@ struct ReportCLITests {
         #expect(try runProcess(cli, ["report"]).status == 2)
     }
 }
+
+/// `segslim techniques ID`, "did you mean", and `--param a,b` for list parameters.
+@Suite(.enabled(if: Binaries.available, "segslimd/segslim not built beside the tests"))
+struct TechniqueCLITests {
+    let cli = Binaries.cli ?? ""
+
+    @Test func describesOneTechniquesParameters() throws {
+        let out = try runProcess(cli, ["techniques", "quantize"])
+        #expect(out.status == 0)
+        let calibration = out.stdoutText.split(separator: "\n").first { $0.hasPrefix("calibration ") }
+        #expect(calibration?.contains("one of minmax, percentile, entropy, mse") == true && calibration?.contains("mse") == true)
+        #expect(out.stdoutText.contains("--technique quantize --param calibration=entropy"))
+        let json = try JSONParser.parse(Array(try runProcess(cli, ["--json", "techniques", "prune"]).stdout))
+        #expect(json["id"] == "prune" && json["parameters"]?["properties"]?["ratio"] != nil)
+    }
+
+    @Test func suggestsTheNearestName() throws {
+        let technique = try runProcess(cli, ["techniques", "quantise"])
+        #expect(technique.status == 2 && technique.stderr.contains("did you mean 'quantize'?"))
+        let command = try runProcess(cli, ["segmnt"])
+        #expect(command.status == 2 && command.stderr.contains("did you mean 'segment'?"))
+        let model = ModelMethodTests.fixture("tiny_conv_seg.onnx")
+        let param = try runProcess(cli, ["compress", model, "--technique", "quantize", "--param", "calibraton=mse", "--out", "/tmp/never-\(getpid()).onnx"])
+        #expect(param.status == 2 && param.stderr.contains("no parameter 'calibraton'; did you mean 'calibration'?"))
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/never-\(getpid()).onnx"))
+    }
+
+    @Test func commaSeparatedListsBecomeArrays() throws {
+        let model = ModelMethodTests.fixture("tiny_conv_seg.onnx")
+        let out = "/tmp/segslim-list-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).onnx"
+        let r = try runProcess(cli, ["--json", "compress", model, "--technique", "quantize", "--param", "mode=weightOnly",
+                                     "--param", "excludeOpTypes=Resize,Add", "--param", "dryRun=true", "--out", out])
+        #expect(r.status == 0, "\(r.stderr)")
+        let doc = try JSONParser.parse(Array(r.stdout))
+        #expect(doc["report"]?["steps"]?.arrayValue?.first?["parameters"]?["excludeOpTypes"] == .array(["Resize", "Add"]))
+    }
+}
