@@ -242,7 +242,10 @@ public final class Connection: Sendable {
             do {
                 result = .success(try await handler.run(ctx))
             } catch {
-                result = .failure(ServerCore.responseError(for: error))
+                // Whatever a cancelled request throws on its way out (a runtime's own
+                // `cancelled`, a technique wrapping it, a half-read file) is the cancel
+                // showing through: the answer is RequestCancelled, and nothing is logged.
+                result = .failure(Task.isCancelled ? .cancelled : ServerCore.responseError(for: error))
             }
             ctx.progress.end()
             state.withLock { _ = $0.inFlight.removeValue(forKey: id) }
