@@ -53,8 +53,9 @@ import Testing
         switch kind {
         case .segment:
             let images = JSONValue.array((0..<6).map { .string(dataset.appendingPathComponent("images/i\($0).png").path) })
+            // Images finished before the cancel keep their files; the last one is never reached.
             return ("model/segment", ["id": "m", "images": images, "outputDir": .string(out.path)],
-                    (0..<6).map { out.appendingPathComponent("i\($0).mask.png") })
+                    [out.appendingPathComponent("i5.mask.png"), out.appendingPathComponent("i5.overlay.png")])
         case .evaluate:
             return ("model/evaluate", ["id": "m", "dataset": ds, "split": "val"], [])
         case .compress:
