@@ -77,16 +77,20 @@ public final class Connection: Sendable {
             let events = box.framer.feed(chunk)
             // Answer in the framing the client chose, from its first message on.
             if let f = box.framer.framing, f != writer.framing { writer.framing = f }
+            var queued: [(MessageFramer.Event, Int)] = []
             for event in events {
                 box.sequence += 1
                 // `$/cancelRequest` overtakes everything queued, even a `shutdown` that is
-                // waiting for running requests: it is acted on here, on the reader thread.
+                // waiting for running requests: it is acted on here, on the reader thread,
+                // and before anything of the same read is queued, so a request read together
+                // with its cancel never gets to start working.
                 if case .message(let body) = event, let id = Self.cancelTarget(body) {
                     cancel(id, sequence: box.sequence)
                     continue
                 }
-                continuation.yield(.event(event, sequence: box.sequence))
+                queued.append((event, box.sequence))
             }
+            for (event, sequence) in queued { continuation.yield(.event(event, sequence: sequence)) }
         }
         for await incoming in stream {
             if case .event(_, let sequence) = incoming { purgeStaleCancels(before: sequence) }
