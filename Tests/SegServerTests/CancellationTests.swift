@@ -9,8 +9,12 @@ import Testing
 /// nothing. The workload (a few large images) keeps each request busy inside the runtime long
 /// after its progress `begin`, which is when the cancel is sent: a cancel that surfaces as the
 /// runtime's own error (or a technique's) must still reach the client as -32800.
-@Suite struct CancellationTests {
+@Suite(.serialized) struct CancellationTests {
     static func fixture(_ name: String) -> String { ModelMethodTests.fixture(name) }
+
+    /// Made once for every test that needs it: encoding it is itself heavy work, and the
+    /// suites share two cores with everything else that runs in parallel.
+    static let shared = Result { try largeDataset(count: 8) }
 
     /// A PaddleSeg-style dataset of `count` images of `side`×`side` in a new folder.
     static func largeDataset(count: Int = 6, side: Int = 640) throws -> URL {
@@ -48,7 +52,7 @@ import Testing
     /// The request, and the files it would write (none may exist after the cancel).
     static func request(_ kind: Long, dataset: URL, out: URL) -> (method: String, params: JSONValue, writes: [URL]) {
         let ds = JSONValue.string(dataset.path)
-        let calibration: JSONValue = ["split": "train", "count": 6]
+        let calibration: JSONValue = ["split": "train", "count": 8]
         let model = out.appendingPathComponent("m.onnx")
         switch kind {
         case .segment:
@@ -75,9 +79,10 @@ import Testing
 
     @Test(arguments: Long.allCases)
     func cancelledWhileWorkingAnswersRequestCancelledAndWritesNothing(_ kind: Long) async throws {
-        let dataset = try Self.largeDataset()
-        let out = dataset.appendingPathComponent("out")
+        let dataset = try Self.shared.get()
+        let out = dataset.appendingPathComponent("out-\(kind)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: out) }
         let c = TestClient()
         try await c.initialize()
         let model = kind == .segment || kind == .evaluate ? "tiny_seg.onnx" : "tiny_conv_seg.onnx"
@@ -100,7 +105,6 @@ import Testing
         // The connection serves on, and no compressed model stayed registered.
         let list = try await c.call(3, "model/list")
         #expect(list["result"]?["models"]?.arrayValue?.count == 1, "\(list)")
-        try? FileManager.default.removeItem(at: dataset)
     }
 
     /// The runtime's own `cancelled`, bare or wrapped by a technique's failure path, is a cancel.

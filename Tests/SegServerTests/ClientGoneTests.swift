@@ -101,9 +101,8 @@ struct ClientGoneTests {
 
     @Test(arguments: [(SIGINT, Int32(130)), (SIGTERM, Int32(143))])
     func interruptedCompressCancelsStopsItsDaemonAndWritesNothing(_ signal: Int32, _ status: Int32) throws {
-        let dataset = try CancellationTests.largeDataset(count: 8)
-        defer { try? FileManager.default.removeItem(at: dataset) }
-        let out = dataset.appendingPathComponent("q.onnx")
+        let dataset = try CancellationTests.shared.get()
+        let out = dataset.appendingPathComponent("q-\(signal)-\(UUID().uuidString).onnx")
         let p = Process()
         p.executableURL = URL(fileURLWithPath: cli)
         p.arguments = ["compress", ModelMethodTests.fixture("tiny_conv_seg.onnx"), "--technique", "quantize",
