@@ -85,15 +85,16 @@ import Testing
         defer { try? FileManager.default.removeItem(at: out) }
         let c = TestClient()
         try await c.initialize()
-        let model = kind == .segment || kind == .evaluate ? "tiny_seg.onnx" : "tiny_conv_seg.onnx"
+        let model = kind == .segment ? "tiny_seg.onnx" : "tiny_conv_seg.onnx"
         #expect(try await c.call(1, "model/load", ["path": .string(Self.fixture(model)), "id": "m"])["result"] != nil)
 
         let (method, params, writes) = Self.request(kind, dataset: dataset, out: out)
         guard case .object(var fields) = params else { return }
         fields["workDoneToken"] = "t"
         c.send(["jsonrpc": "2.0", "id": 2, "method": .string(method), "params": .object(fields)])
-        _ = try await c.waitFor("progress begin of \(method)") { m in
-            m.contains { $0["params"]?["token"] == "t" && $0["params"]?["value"]?["kind"] == "begin" }
+        // The first `report` means the work proper (the model runs, calibration) is under way.
+        _ = try await c.waitFor("progress report of \(method)") { m in
+            m.contains { $0["params"]?["token"] == "t" && $0["params"]?["value"]?["kind"] == "report" }
         }
         c.send(#"{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":2}}"#)
         let r = try await c.response(2)
