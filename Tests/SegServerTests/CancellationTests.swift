@@ -3,6 +3,7 @@ import SegImaging
 import SegProtocol
 import SegReference
 @testable import SegServer
+import Synchronization
 import Testing
 
 /// Every long method, cancelled while it works, answers RequestCancelled (-32800) and writes
@@ -106,6 +107,29 @@ import Testing
         // The connection serves on, and no compressed model stayed registered.
         let list = try await c.call(3, "model/list")
         #expect(list["result"]?["models"]?.arrayValue?.count == 1, "\(list)")
+    }
+
+    /// A client that closed only its sending side still gets its answers (LifecycleTests);
+    /// when it then goes away altogether, what it left running is cancelled and the
+    /// connection ends, instead of working on for nobody.
+    @Test func halfClosedClientThatThenGoesAwayHasItsRequestCancelled() async throws {
+        // The in-process server's answers to a gone client fail with EPIPE, as in segslimd
+        // (which ignores SIGPIPE from the start), instead of killing the test process.
+        signal(SIGPIPE, SIG_IGN)
+        let c = TestClient()
+        try await c.initialize()
+        c.send(#"{"jsonrpc":"2.0","id":1,"method":"debug/sleep","params":{"durationMs":600000,"workDoneToken":"s"}}"#)
+        _ = try await c.waitFor("progress begin") { m in m.contains { $0["params"]?["value"]?["kind"] == "begin" } }
+        c.closeInput()
+        // Give the connection a moment to see the end of input and start waiting for the sleep.
+        try await Task.sleep(nanoseconds: 200_000_000)
+        shutdown(c.fd, Int32(SHUT_RDWR))
+        let ended = Mutex(false)
+        let ending = c.ending
+        Task { _ = await ending.value; ended.withLock { $0 = true } }
+        let deadline = Date().addingTimeInterval(60)
+        while !ended.withLock({ $0 }) && Date() < deadline { try await Task.sleep(nanoseconds: 20_000_000) }
+        #expect(ended.withLock { $0 }, "the connection kept running a request for a client that is gone")
     }
 
     /// The runtime's own `cancelled`, bare or wrapped by a technique's failure path, is a cancel.

@@ -79,6 +79,42 @@ struct ClientGoneTests {
         if !p.isRunning { #expect(p.terminationReason == .exit && p.terminationStatus == 0) }
     }
 
+    /// A cancel is not an error: the daemon's log (at its default level, warnings and errors)
+    /// stays silent about it, even when it surfaces from the runtime.
+    @Test func aCancelledRequestIsNotLoggedAsAnError() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: daemon)
+        let toDaemon = Pipe(), fromDaemon = Pipe(), log = Pipe()
+        p.standardInput = toDaemon
+        p.standardOutput = fromDaemon
+        p.standardError = log
+        try p.run()
+        defer { if p.isRunning { p.terminate() }; p.waitUntilExit() }
+        let model = ModelMethodTests.fixture("tiny_conv_seg.onnx")
+        let lines = [
+            #"{"jsonrpc":"2.0","id":1,"method":"initialize"}"#,
+            #"{"jsonrpc":"2.0","id":2,"method":"model/load","params":{"path":"\#(model)","id":"m"}}"#,
+            #"{"jsonrpc":"2.0","id":3,"method":"model/benchmark","params":{"id":"m","runs":100000,"warmup":0,"inputShape":[1,3,480,480],"workDoneToken":"b"}}"#,
+        ]
+        toDaemon.fileHandleForWriting.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+        var received = Data()
+        #expect(eventually(60) {
+            received += fromDaemon.fileHandleForReading.availableData
+            return String(decoding: received, as: UTF8.self).contains(#""kind":"report""#)
+        })
+        toDaemon.fileHandleForWriting.write(Data((#"{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":3}}"# + "\n").utf8))
+        #expect(eventually(60) {
+            received += fromDaemon.fileHandleForReading.availableData
+            return String(decoding: received, as: UTF8.self).contains(#""id":3"#)
+        })
+        let answer = ndjsonMessages(Array(received)).first { $0["id"] == 3 }
+        #expect(answer?.errorCode == -32800, "\(String(describing: answer))")
+        try toDaemon.fileHandleForWriting.close()
+        let stderr = String(decoding: log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(!stderr.contains("error:"), "the cancel was logged: \(stderr)")
+    }
+
     /// The processes whose parent is `pid` (Linux /proc).
     func children(of pid: Int32) -> [Int32] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
