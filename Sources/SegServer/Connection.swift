@@ -31,6 +31,9 @@ public final class Connection: Sendable {
         /// Cancels that arrived (on the reader thread) for ids not yet running, with the
         /// sequence number of the cancel: they apply only to an earlier message with that id.
         var pendingCancels: [RequestID: Int] = [:]
+        /// Counted in `server/status` until the client ends the session or goes away (not
+        /// until its cancelled requests have wound down).
+        var counted = false
     }
 
     enum Incoming: Sendable {
@@ -55,7 +58,8 @@ public final class Connection: Sendable {
     /// Serves until `exit` or end of input. Requests still running at `exit` are abandoned.
     public func run() async -> Ending {
         core.stats.connectionOpened()
-        defer { core.stats.connectionClosed() }
+        state.withLock { $0.counted = true }
+        defer { uncount() }
         Log.info("\(label): connection open")
         let (stream, continuation) = AsyncStream<Incoming>.makeStream()
         let writer = self.writer
@@ -73,25 +77,26 @@ public final class Connection: Sendable {
             let events = box.framer.feed(chunk)
             // Answer in the framing the client chose, from its first message on.
             if let f = box.framer.framing, f != writer.framing { writer.framing = f }
+            var queued: [(MessageFramer.Event, Int)] = []
             for event in events {
                 box.sequence += 1
                 // `$/cancelRequest` overtakes everything queued, even a `shutdown` that is
-                // waiting for running requests: it is acted on here, on the reader thread.
+                // waiting for running requests: it is acted on here, on the reader thread,
+                // and before anything of the same read is queued, so a request read together
+                // with its cancel never gets to start working.
                 if case .message(let body) = event, let id = Self.cancelTarget(body) {
                     cancel(id, sequence: box.sequence)
                     continue
                 }
-                continuation.yield(.event(event, sequence: box.sequence))
+                queued.append((event, box.sequence))
             }
+            for (event, sequence) in queued { continuation.yield(.event(event, sequence: sequence)) }
         }
         for await incoming in stream {
             if case .event(_, let sequence) = incoming { purgeStaleCancels(before: sequence) }
             switch incoming {
             case .end:
-                // A script may close its input right after its last request and still read
-                // the answers: finish what is running before going.
-                Log.info("\(label): end of input; finishing running requests")
-                await drain()
+                await finishAtEndOfInput()
                 return .endOfInput
             case .event(.error(let e), _):
                 Log.warning("\(label): \(e)")
@@ -242,7 +247,10 @@ public final class Connection: Sendable {
             do {
                 result = .success(try await handler.run(ctx))
             } catch {
-                result = .failure(ServerCore.responseError(for: error))
+                // Whatever a cancelled request throws on its way out (a runtime's own
+                // `cancelled`, a technique wrapping it, a half-read file) is the cancel
+                // showing through: the answer is RequestCancelled, and nothing is logged.
+                result = .failure(Task.isCancelled ? .cancelled : ServerCore.responseError(for: error))
             }
             ctx.progress.end()
             state.withLock { _ = $0.inFlight.removeValue(forKey: id) }
@@ -308,8 +316,52 @@ public final class Connection: Sendable {
 
     func cancelAll() {
         state.withLock { s in
-            for case .running(let task) in s.inFlight.values { task.cancel() }
+            for (id, f) in s.inFlight {
+                switch f {
+                case .running(let task): task.cancel()
+                case .starting: s.inFlight[id] = .starting(cancelRequested: true)
+                }
+            }
         }
+    }
+
+    /// Takes this connection out of the live count, once.
+    func uncount() {
+        let was = state.withLock { s in
+            defer { s.counted = false }
+            return s.counted
+        }
+        if was { core.stats.connectionClosed() }
+    }
+
+    /// A script may close its input right after its last request and still read the answers:
+    /// running requests finish first. A client that went away altogether (killed, socket
+    /// closed) reads nothing more, so its requests are cancelled, then or as soon as it goes
+    /// while they finish; a cancelled request writes no files.
+    func finishAtEndOfInput() async {
+        let writer = self.writer
+        let gone = { writer.isClosed || PeerWatch.isGone(fd: writer.fd) }
+        if gone() {
+            Log.info("\(label): client gone; cancelling running requests")
+            uncount()
+            cancelAll()
+            await drain()
+            return
+        }
+        Log.info("\(label): end of input; finishing running requests")
+        let watch = Task { [self] in
+            while !Task.isCancelled {
+                if gone() {
+                    Log.info("\(label): client gone; cancelling running requests")
+                    uncount()
+                    cancelAll()
+                    return
+                }
+                try? await Task.sleep(nanoseconds: 50_000_000)
+            }
+        }
+        await drain()
+        watch.cancel()
     }
 }
 

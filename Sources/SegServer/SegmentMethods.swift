@@ -44,6 +44,7 @@ extension ServerCore {
             }
             let decodeMs = Date().timeIntervalSince(started) * 1000
             let (mask, t) = try segmenter.segment(image, slide: slide, isCancelled: { Task.isCancelled })
+            try Task.checkCancellation()  // no files written after a cancel
             var stem = (name as NSString).deletingPathExtension
             stem = (stem as NSString).lastPathComponent
             while usedNames.contains(stem) { stem += "_" }

@@ -55,6 +55,7 @@ public final class ServerCore: Sendable {
         switch error {
         case let e as ResponseError: return e
         case is CancellationError: return .cancelled
+        case ExecutionError.cancelled: return .cancelled
         case is TechniqueRegistryError, is TechniqueError:
             return .technique(error, technique: nil)
         default:

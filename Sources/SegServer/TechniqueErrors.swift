@@ -1,4 +1,5 @@
 import SegProtocol
+import SegReference
 import SegTechnique
 
 extension ResponseError {
@@ -19,7 +20,7 @@ extension ResponseError {
         switch error {
         case let e as ResponseError:
             return e
-        case is CancellationError:
+        case is CancellationError, ExecutionError.cancelled:
             return .cancelled
         case let e as TechniqueRegistryError:
             if case .unknownTechnique = e { return ResponseError.invalidParams("\(field).technique: \(e)") }

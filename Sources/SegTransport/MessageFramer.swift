@@ -19,6 +19,9 @@ public struct MessageFramer: Sendable {
         case body(length: Int)
         /// Skipping an oversized LSP body.
         case discardingBody(remaining: Int)
+        /// After a bad header: the body's length is unknown (missing, unreadable or conflicting
+        /// Content-Length), so everything up to the next `Content-Length:` header is skipped.
+        case resyncing
         case line
         /// Skipping an oversized NDJSON line up to its newline.
         case discardingLine
@@ -31,6 +34,9 @@ public struct MessageFramer: Sendable {
     var state: State = .detecting
     var buffer: [UInt8] = []
     var start = 0  // consumed prefix of `buffer`
+    /// How far `.line` has looked for a newline, so each byte is scanned once however many
+    /// reads a long line takes.
+    var scanned = 0
 
     public init(maxBodyBytes: Int = 256 << 20, framing: Framing? = nil) {
         self.maxBodyBytes = maxBodyBytes
@@ -57,6 +63,15 @@ public struct MessageFramer: Sendable {
                 return
             }
         }
+        if state == .discardingLine, available == 0 {
+            // The same for an oversized line: only what follows its newline is kept.
+            guard let nl = bytes.firstIndex(of: 0x0A) else { return }
+            state = .line
+            buffer.append(contentsOf: bytes[bytes.index(after: nl)...])
+            while step(emit) {}
+            compact()
+            return
+        }
         buffer.append(contentsOf: bytes)
         while step(emit) {}
         compact()
@@ -78,6 +93,7 @@ public struct MessageFramer: Sendable {
         }
         buffer = []
         start = 0
+        scanned = 0
         return events
     }
 
@@ -91,8 +107,10 @@ public struct MessageFramer: Sendable {
         if start == buffer.count {
             buffer.removeAll(keepingCapacity: buffer.capacity <= 1 << 20)
             start = 0
+            scanned = 0
         } else if start > 65536 && start > buffer.count / 2 {
             buffer.removeFirst(start)
+            scanned = max(0, scanned - start)
             start = 0
         }
     }
@@ -115,6 +133,7 @@ public struct MessageFramer: Sendable {
                 if available > maxHeaderBytes {
                     emit(.error(.headerTooLong(limit: maxHeaderBytes)))
                     start = buffer.count
+                    state = .resyncing
                 }
                 return false
             }
@@ -123,6 +142,8 @@ public struct MessageFramer: Sendable {
             switch Self.parseHeader(headerBytes) {
             case .failure(let e):
                 emit(.error(e))
+                // Reading its body as the next header would lose the message after it too.
+                state = .resyncing
             case .success(let length):
                 if length > maxBodyBytes {
                     emit(.error(.bodyTooLarge(length: length, limit: maxBodyBytes)))
@@ -146,8 +167,23 @@ public struct MessageFramer: Sendable {
             state = remaining == n ? .header : .discardingBody(remaining: remaining - n)
             return remaining == n
 
+        case .resyncing:
+            switch nextHeaderStart() {
+            case .found(let i):
+                start = i
+                state = .header
+                return true
+            case .later(let i):
+                start = i  // keep only what may be the start of a header split across reads
+                return false
+            case nil:
+                start = buffer.count
+                return false
+            }
+
         case .line:
-            guard let nl = buffer[start...].firstIndex(of: 0x0A) else {
+            guard let nl = buffer[max(start, scanned)...].firstIndex(of: 0x0A) else {
+                scanned = buffer.count
                 if available > maxBodyBytes {
                     emit(.error(.bodyTooLarge(length: available, limit: maxBodyBytes)))
                     start = buffer.count
@@ -157,6 +193,7 @@ public struct MessageFramer: Sendable {
             }
             let line = Self.trimCR(Array(buffer[start..<nl]))
             start = nl + 1
+            scanned = start
             if line.count > maxBodyBytes {
                 emit(.error(.bodyTooLarge(length: line.count, limit: maxBodyBytes)))
             } else if !line.allSatisfy(Self.isBlank) {
@@ -174,6 +211,35 @@ public struct MessageFramer: Sendable {
             return true
         }
     }
+
+    static let headerMarker = Array("content-length:".utf8)
+
+    /// Where the next `Content-Length: <digit>` header starts (any case), `.later(i)` when one
+    /// may start at `i` but has not fully arrived, or nil when there is none in the buffer. A
+    /// body is JSON, where such text can only sit inside a string; requiring the digit keeps
+    /// a key like `"content-length:"` from being taken for a header.
+    enum Resync: Equatable { case found(Int), later(Int) }
+
+    func nextHeaderStart() -> Resync? {
+        let m = Self.headerMarker
+        var i = start
+        while i < buffer.count {
+            var k = 0
+            while k < m.count, i + k < buffer.count, Self.lowercased(buffer[i + k]) == m[k] { k += 1 }
+            if i + k == buffer.count { return .later(i) }
+            if k == m.count {
+                var j = i + k
+                // Bounded, so a run of blanks cannot make the skipped bytes pile up.
+                while j < buffer.count, j - i < 64, buffer[j] == 0x20 || buffer[j] == 0x09 { j += 1 }
+                if j == buffer.count { return .later(i) }
+                if buffer[j] >= 0x30 && buffer[j] <= 0x39 { return .found(i) }
+            }
+            i += 1
+        }
+        return nil
+    }
+
+    static func lowercased(_ b: UInt8) -> UInt8 { b >= 0x41 && b <= 0x5A ? b | 0x20 : b }
 
     /// Finds the blank line ending a header block: `\r\n\r\n`, or `\n\n` from sloppy writers.
     func headerEnd() -> (headerEnd: Int, bodyStart: Int)? {

@@ -5,7 +5,7 @@ import Synchronization
 /// Writes framed messages to a file descriptor, one whole message at a time, from any thread.
 /// A peer that went away (EPIPE) makes writes no-ops rather than killing the process.
 public final class MessageWriter: Sendable {
-    let fd: Int32
+    package let fd: Int32
     let state: Mutex<(framing: MessageFramer.Framing, closed: Bool)>
 
     public init(fd: Int32, framing: MessageFramer.Framing = .contentLength) {

@@ -20,6 +20,8 @@ final class DaemonClient {
     var pending: [JSONValue] = []
     var nextID: Int64 = 1
     var onProgress: (JSONValue) -> Void = { _ in }
+    /// What SIGINT/SIGTERM do while a request runs (set up once the daemon is reachable).
+    var interruption: Interruption
 
     /// Starts the `segslimd` that sits beside this executable (or `$SEGSLIMD`).
     static func spawn() throws -> DaemonClient {
@@ -39,9 +41,14 @@ final class DaemonClient {
         process.standardOutput = fromDaemon
         process.standardError = FileHandle.standardError
         try process.run()
+        let pipes = (toDaemon: toDaemon.fileHandleForWriting, fromDaemon: fromDaemon.fileHandleForReading)
         let client = DaemonClient(readFD: fromDaemon.fileHandleForReading.fileDescriptor,
-                                  writeFD: toDaemon.fileHandleForWriting.fileDescriptor, process: process)
-        client.pipes = (toDaemon.fileHandleForWriting, fromDaemon.fileHandleForReading)
+                                  writeFD: toDaemon.fileHandleForWriting.fileDescriptor, process: process,
+                                  closeConnection: {
+                                      try? pipes.toDaemon.close()
+                                      try? pipes.fromDaemon.close()
+                                  })
+        client.pipes = pipes
         // Our copies of the child's ends must go, or the daemon never sees end of input.
         try? toDaemon.fileHandleForReading.close()
         try? fromDaemon.fileHandleForWriting.close()
@@ -55,33 +62,43 @@ final class DaemonClient {
 
     static func connect(address: String) throws -> DaemonClient {
         let fd = try UnixSocket.connect(path: UnixSocket.path(fromAddress: address))
-        return DaemonClient(readFD: fd, writeFD: fd, process: nil)
+        // Shut down rather than closed: the daemon sees its client go, and the number is not
+        // freed for reuse while the main thread may still read it.
+        return DaemonClient(readFD: fd, writeFD: fd, process: nil, closeConnection: { shutdown(fd, Int32(SHUT_RDWR)) })
     }
 
-    init(readFD: Int32, writeFD: Int32, process: Process?) {
+    init(readFD: Int32, writeFD: Int32, process: Process?, closeConnection: @escaping @Sendable () -> Void) {
         self.readFD = readFD
         self.writeFD = writeFD
         self.process = process
+        self.interruption = Interruption(writeFD: writeFD, process: process, closeConnection: closeConnection)
+        interruption.install()
     }
 
     func send(_ message: Message) throws {
         let bytes = MessageWriter.frame(message.json.serialized(), framing: .contentLength)
-        let ok = bytes.withUnsafeBytes { raw -> Bool in
+        if !interruption.write(bytes) { throw Broken(description: "the daemon closed its input (\(String(cString: strerror(errno))))") }
+    }
+
+    static func writeAll(fd: Int32, _ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { raw -> Bool in
+            guard let base = raw.baseAddress else { return true }
             var off = 0
             while off < raw.count {
-                let n = write(writeFD, raw.baseAddress! + off, raw.count - off)
+                let n = write(fd, base + off, raw.count - off)
                 if n < 0 { if errno == EINTR { continue }; return false }
                 off += n
             }
             return true
         }
-        if !ok { throw Broken(description: "the daemon closed its input (\(String(cString: strerror(errno))))") }
     }
 
     /// Sends a request and waits for its answer.
     func request(_ method: String, _ params: JSONValue? = nil) throws -> Result<JSONValue, ResponseError> {
         let id = RequestID.int(nextID)
         nextID += 1
+        interruption.started(id)
+        defer { interruption.finished() }
         try send(.request(id: id, method: method, params: params))
         while true {
             let json = try nextMessage()

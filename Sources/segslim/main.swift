@@ -5,7 +5,7 @@ import SegTransport
 // segslim: the command-line client. Every command talks to a daemon: one it spawns on stdio
 // (the segslimd beside this executable), or a warm one on a socket (--connect / SEGSLIM_CONNECT).
 // Exit codes: 0 ok, 1 the daemon reported an error, 2 usage error, 3 the daemon died or broke
-// the protocol.
+// the protocol, 130/143 interrupted by SIGINT/SIGTERM (see Interruption).
 
 signal(SIGPIPE, SIG_IGN)
 

@@ -1,6 +1,7 @@
 import Foundation
 import SegProtocol
 import SegServer
+import SegTransport
 import Testing
 
 /// Replays every example transcript in protocol/transcripts against an in-process server.
@@ -10,6 +11,9 @@ import Testing
 @Suite struct TranscriptTests {
     static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../../protocol/transcripts").standardized
+
+    /// What `${FIXTURES}` in a sent line stands for.
+    static let fixtures = URL(fileURLWithPath: ModelMethodTests.fixture("."))
 
     static var files: [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [])
@@ -27,13 +31,22 @@ import Testing
         var consumedNotifications = 0
         var consumedResponses = 0
         var consumedBatches = 0
-        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.trimmingCharacters(in: .whitespaces)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        var unsent: [UInt8] = []
+        for (number, line) in lines.enumerated() {
             guard line.hasPrefix(">") || line.hasPrefix("<") else { continue }
-            let json = try JSONParser.parse(String(line.dropFirst()))
+            // `>+` goes out in the same write as the `>` line before it.
+            let together = line.hasPrefix(">+")
+            let text = String(line.dropFirst(together ? 2 : 1)).replacingOccurrences(of: "${FIXTURES}", with: Self.fixtures.path)
+            let json = try JSONParser.parse(text)
             let place = "\(name):\(number + 1)"
             if line.hasPrefix(">") {
-                c.send(json)
+                unsent += MessageWriter.frame(json.serialized(), framing: c.framing)
+                let next = lines[(number + 1)...].first { $0.hasPrefix(">") || $0.hasPrefix("<") }
+                if next?.hasPrefix(">+") != true {
+                    c.sendRaw(unsent)
+                    unsent = []
+                }
                 continue
             }
             if case .array(let expectedBatch) = json {

@@ -71,6 +71,33 @@ import Testing
         #expect(messages(events) == ["{}"])
     }
 
+    /// A bad header followed by its body: the body must not be read as the next header, or
+    /// the valid message after it is lost as well.
+    @Test(arguments: [
+        "Content-Length: 7\r\nContent-Length: 9\r\n\r\n{\"a\":11}",
+        "Content-Type: x\r\n\r\n{\"content-length:\":1}",
+        "Content-Length: seven\r\n\r\n{\"a\":1}\r\n",
+        "garbage without colon\r\n\r\n[1,2,3]",
+    ])
+    func badHeaderWithABodyLosesNoFollowingMessage(bad: String) {
+        let stream = Array(bad.utf8) + lsp(#"{"id":2}"#) + lsp(#"{"id":3}"#)
+        for cut in 0...stream.count {
+            var f = MessageFramer()
+            let events = f.feed(stream[0..<cut]) + f.feed(stream[cut...])
+            let errors = events.filter { if case .error(.badHeader) = $0 { return true } else { return false } }
+            #expect(errors.count == 1, "cut at \(cut): \(events)")
+            #expect(messages(events) == [#"{"id":2}"#, #"{"id":3}"#], "cut at \(cut)")
+        }
+    }
+
+    @Test func headerTooLongThenAValidMessage() {
+        var f = MessageFramer()
+        var events = f.feed([UInt8](repeating: UInt8(ascii: "A"), count: 10_000))
+        events += f.feed(Array(" more garbage\r\n\r\n{}".utf8) + lsp(#"{"id":1}"#))
+        #expect(events.first == .error(.headerTooLong(limit: 8192)))
+        #expect(messages(events) == [#"{"id":1}"#])
+    }
+
     @Test func oversizedBodyIsSkippedWithoutBufferingAndTheStreamStaysInSync() {
         var f = MessageFramer(maxBodyBytes: 10)
         let big = String(repeating: "x", count: 5000)
@@ -113,6 +140,27 @@ import Testing
             return
         }
         #expect(messages(events) == ["{}"])
+    }
+
+    /// An NDJSON line is kept only until it passes the limit (it cannot be known to be too
+    /// long sooner); its remainder is skipped without being copied, each byte is looked at
+    /// once however many reads the line takes, and the stream resumes after its newline.
+    @Test func newlineDelimitedOversizedLineIsSkippedWithoutKeepingItsRest() {
+        var f = MessageFramer(maxBodyBytes: 4096, framing: .newlineDelimited)
+        let chunk = [UInt8](repeating: UInt8(ascii: "a"), count: 1000)
+        var events: [MessageFramer.Event] = []
+        for _ in 0..<4 {
+            events += f.feed(chunk)
+            #expect(f.scanned == f.buffer.count, "the scan resumes where it stopped")
+        }
+        #expect(events.isEmpty)
+        events += f.feed(chunk)
+        #expect(events == [.error(.bodyTooLarge(length: 5000, limit: 4096))])
+        for _ in 0..<100 {
+            #expect(f.feed(chunk).isEmpty)
+            #expect(f.buffer.isEmpty, "the rest of an oversized line is not copied")
+        }
+        #expect(messages(f.feed(Array("aaa\n{\"id\":1}\n".utf8))) == [#"{"id":1}"#])
     }
 
     @Test func lastLineWithoutNewlineIsDeliveredAtEnd() {

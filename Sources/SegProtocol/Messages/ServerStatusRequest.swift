@@ -21,7 +21,8 @@ public struct ServerStatusResult: Codable, Sendable, Equatable {
     public var requestsServed: Int64
     /// Requests running now, on all connections (this one included).
     public var requestsInFlight: Int
-    /// Open connections (1 on stdio).
+    /// Open connections (1 on stdio): a client that has gone is not counted, even while its
+    /// cancelled requests wind down.
     public var connections: Int
     /// Process id of the daemon.
     public var pid: Int32
