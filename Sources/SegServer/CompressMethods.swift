@@ -192,8 +192,15 @@ extension ServerCore {
         }
         let reportJSON = JSONValue.object(report)
         if let outputPath {
-            try FilePaths.atomicWrite(bytes, to: outputPath)
-            try FilePaths.atomicWrite(Array(reportJSON.jsonString.utf8), to: outputPath + ".report.json")
+            // The model and its report appear together or not at all, and (without overwrite)
+            // never replace a file created while the technique ran.
+            let model = try OutputFiles.stage(bytes, for: outputPath)
+            let report: OutputFiles.Staged
+            do { report = try OutputFiles.stage(Array(reportJSON.jsonString.utf8), for: outputPath + ".report.json") } catch {
+                OutputFiles.discard([model])
+                throw error
+            }
+            try OutputFiles.publish([model, report], overwrite: try p.optionalBool("overwrite") ?? false, field: "params.outputPath")
         }
         return CompressResult(id: newID, path: outputPath, report: reportJSON)
     }

@@ -106,7 +106,7 @@ extension ServerCore {
         do { bytes = try ONNX.encode(model) } catch {
             throw ResponseError(.invalidModel, "cannot encode model '\(entry.id)': \(error)")
         }
-        try FilePaths.atomicWrite(bytes, to: target)
+        try OutputFiles.write(bytes, to: target, overwrite: p.overwrite ?? false, field: "params.path")
         return .init(id: entry.id, path: target, sizeBytes: Int64(bytes.count))
     }
 
@@ -137,7 +137,8 @@ extension ServerCore {
             var o = ModelRunRequest.Output(name: info.name, dtype: t.dtype.rawValue, shape: t.dims)
             if let outputDir {
                 let url = URL(fileURLWithPath: outputDir).appendingPathComponent(FilePaths.safeFileName(info.name) + ".npy")
-                try FilePaths.atomicWrite(t.npyBytes(), to: url.path)
+                // Scratch outputs named after the graph's outputs: replaced on every run.
+                try OutputFiles.write(t.npyBytes(), to: url.path, overwrite: true)
                 o.path = url.path
             } else {
                 o.data = Data(t.bytes).base64EncodedString()
