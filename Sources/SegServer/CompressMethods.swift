@@ -201,6 +201,7 @@ extension ServerCore {
                 throw error
             }
             try OutputFiles.publish([model, report], overwrite: try p.optionalBool("overwrite") ?? false, field: "params.outputPath")
+            await models.recordFile(FileIdentity(path: outputPath), for: newID)
         }
         return CompressResult(id: newID, path: outputPath, report: reportJSON)
     }

@@ -30,6 +30,8 @@ public actor ModelStore {
         public var loadedAt: Date
         /// Id of the model it was compressed from.
         public var derivedFrom: String?
+        /// The file at `path` as it was when read (or written), to notice it being replaced.
+        package var file: FileIdentity? = nil
 
         /// How `model/list` shows it.
         var listed: ModelListRequest.Model {
@@ -119,6 +121,27 @@ public actor ModelStore {
             throw ResponseError(.outOfMemoryBudget, "model '\(id)' needs \(bytes) bytes but \(used) of the \(budgetBytes)-byte budget are in use (unload a model, or start segslimd with a larger --memory-budget)",
                                 data: ["neededBytes": .int(bytes), "usedBytes": .int(used), "budgetBytes": .int(budgetBytes)])
         }
+    }
+
+    /// The resident model read from (or written to) `path`, if any.
+    package func loaded(fromPath path: String) -> Entry? {
+        order.lazy.compactMap { self.entries[$0] }.first { $0.path == path }
+    }
+
+    /// Puts a fresh entry in place of `old` under the same id (its file changed on disk),
+    /// charging the difference against the budget. Requests already holding `old` finish with
+    /// it. Fails with ModelNotFound when `old` was unloaded or replaced meanwhile.
+    package func replace(_ old: Entry, with fresh: Entry) throws(ResponseError) {
+        guard let current = entries[old.id], current.loadedAt == old.loadedAt else {
+            throw ResponseError(.modelNotFound, "model '\(old.id)' was unloaded or reloaded while its file was read again")
+        }
+        try checkBudget(adding: fresh.residentBytes - current.residentBytes, for: fresh.id)
+        entries[old.id] = fresh
+    }
+
+    /// Records the file a model was written to (`model/compress`'s output).
+    package func recordFile(_ file: FileIdentity?, for id: String) {
+        entries[id]?.file = file
     }
 
     @discardableResult
