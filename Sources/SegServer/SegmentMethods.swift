@@ -4,6 +4,7 @@ import SegImaging
 import SegMetrics
 import SegPipeline
 import SegProtocol
+import SegReference
 
 /// `model/segment`, `model/evaluate`, `model/compare`.
 extension ServerCore {
@@ -15,7 +16,25 @@ extension ServerCore {
 
     func segmenter(for entry: ModelStore.Entry) throws -> Segmenter {
         do { return try Segmenter(imageModel: entry.model, runner: entry.runner, preprocessing: entry.preprocessing) } catch {
-            throw ResponseError.invalidParams("params.id: model '\(entry.id)' is not an image segmentation model (\(error))")
+            let why = ImageModel.inputProblem(entry.summary) ?? "\(error)"
+            throw ResponseError.invalidParams("params.id: model '\(entry.id)' is not an image segmentation model: \(why)")
+        }
+    }
+
+    /// Errors from segmenting one image: an image the model cannot take (its input's fixed
+    /// size or channels) is the request's fault, named by the image; cancellation stays
+    /// cancellation; anything else is the model's.
+    static func segmentError(_ error: any Error, entry: ModelStore.Entry, image index: Int, name: String) -> any Error {
+        switch error {
+        case ExecutionError.cancelled: return CancellationError()
+        case let e as ExecutionError:
+            switch e {
+            case .inputMismatch, .missingInput, .unknownInput:
+                return ResponseError.invalidParams("params.images[\(index)] (\(name)): model '\(entry.id)' cannot take this image: \(e)")
+            default: return ModelErrors.response(for: e, file: entry.path ?? entry.id)
+            }
+        case let e as PipelineError: return ResponseError.invalidParams("params.images[\(index)] (\(name)): \(e)")
+        default: return error
         }
     }
 
@@ -53,7 +72,10 @@ extension ServerCore {
                 throw ResponseError(.unsupportedFormat, "params.images[\(index)] (\(name)): \(error)")
             }
             let decodeMs = Date().timeIntervalSince(started) * 1000
-            let (mask, t) = try segmenter.segment(image, slide: slide, isCancelled: { Task.isCancelled })
+            let (mask, t): (Image, Segmenter.Timings)
+            do { (mask, t) = try segmenter.segment(image, slide: slide, isCancelled: { Task.isCancelled }) } catch {
+                throw Self.segmentError(error, entry: entry, image: index, name: name)
+            }
             let stem = stems[index]
             let writeStart = Date()
             var maskFile: FileOrData? = nil, overlayFile: FileOrData? = nil
