@@ -3,6 +3,7 @@ import SegGraph
 import SegProtocol
 import SegPipeline
 import SegReference
+import Synchronization
 
 /// The resident models, shared by every connection of a daemon, within a memory budget.
 /// Loading never evicts anything by surprise: a model that does not fit is refused.
@@ -50,12 +51,18 @@ public actor ModelStore {
     /// and latency runs), charged while they live.
     package nonisolated let transientPlans = PlanLedger()
 
+    /// Working memory admitted for requests in flight (a segment's image buffers), charged
+    /// until each is done.
+    private nonisolated let admitted = Mutex<Int64>(0)
+
     public init(budgetBytes: Int64) { self.budgetBytes = budgetBytes }
 
     public var all: [Entry] { order.compactMap { entries[$0] } }
     public var count: Int { entries.count }
     /// Resident models (with their compiled plans) and the plans requests hold now.
     public var residentBytes: Int64 { entries.values.reduce(Int64(transientPlans.bytes)) { $0 + $1.residentBytes } }
+    /// Working memory of requests in flight.
+    package nonisolated var admittedBytes: Int64 { admitted.withLock { $0 } }
 
     /// Requests waiting for a model still loading (for tests).
     package nonisolated var waitingCount: Int { pending.waitingCount }
@@ -116,7 +123,7 @@ public actor ModelStore {
 
     /// Fails with OutOfMemoryBudget when `bytes` more would not fit.
     public func checkBudget(adding bytes: Int64, for id: String) throws(ResponseError) {
-        let used = residentBytes
+        let used = residentBytes + admittedBytes
         guard used + bytes <= budgetBytes else {
             throw ResponseError(.outOfMemoryBudget, "model '\(id)' needs \(bytes) bytes but \(used) of the \(budgetBytes)-byte budget are in use (unload a model, or start segslimd with a larger --memory-budget)",
                                 data: ["neededBytes": .int(bytes), "usedBytes": .int(used), "budgetBytes": .int(budgetBytes)])
@@ -142,6 +149,24 @@ public actor ModelStore {
     /// Records the file a model was written to (`model/compress`'s output).
     package func recordFile(_ file: FileIdentity?, for id: String) {
         entries[id]?.file = file
+    }
+
+    /// Admits `bytes` of working memory for a request (`what` names it in the refusal), or
+    /// fails with OutOfMemoryBudget when resident models, the plans they hold and the requests
+    /// already admitted leave too little. Pair with `release`.
+    package func admit(_ bytes: Int64, for what: String) throws(ResponseError) {
+        let used = residentBytes + admittedBytes
+        guard used + bytes <= budgetBytes else {
+            let mb = { (b: Int64) in "\((Double(b) / 1_048_576 * 10).rounded() / 10) MB" }
+            throw ResponseError(.outOfMemoryBudget, "\(what) needs about \(mb(bytes)) of working memory, but \(mb(used)) of the \(mb(budgetBytes)) budget are in use (use a smaller image, a sliding window, or start segslimd with a larger --memory-budget)",
+                                data: ["neededBytes": .int(bytes), "usedBytes": .int(used), "budgetBytes": .int(budgetBytes)])
+        }
+        admitted.withLock { $0 += bytes }
+    }
+
+    /// Returns memory `admit` granted.
+    package nonisolated func release(_ bytes: Int64) {
+        admitted.withLock { $0 -= bytes }
     }
 
     @discardableResult

@@ -34,7 +34,8 @@ extension ServerCore {
             default: return ModelErrors.response(for: e, file: entry.path ?? entry.id)
             }
         case let e as PipelineError: return ResponseError.invalidParams("params.images[\(index)] (\(name)): \(e)")
-        default: return error
+        case is CancellationError: return error
+        default: return ModelErrors.response(for: error, file: entry.path ?? entry.id)
         }
     }
 
@@ -67,6 +68,8 @@ extension ServerCore {
             try Task.checkCancellation()
             let started = Date()
             let (bytes, name) = try Self.imageBytes(spec, index: index)
+            let admitted = try await admitSegment(bytes, index: index, name: name, entry: entry, segmenter: segmenter, slide: slide)
+            defer { models.release(admitted) }
             let image: Image
             do { image = try ImageIO.decode(bytes) } catch {
                 throw ResponseError(.unsupportedFormat, "params.images[\(index)] (\(name)): \(error)")
