@@ -154,10 +154,16 @@ public actor ModelStore {
     /// Admits `bytes` of working memory for a request (`what` names it in the refusal), or
     /// fails with OutOfMemoryBudget when resident models, the plans they hold and the requests
     /// already admitted leave too little. Pair with `release`.
-    package func admit(_ bytes: Int64, for what: String) throws(ResponseError) {
+    /// `limit` caps one request whatever the budget leaves; `arenaBytes` (the plan's arena,
+    /// already charged to the model) counts toward it.
+    package func admit(_ bytes: Int64, for what: String, limit: Int64, arenaBytes: Int64 = 0) throws(ResponseError) {
         let used = residentBytes + admittedBytes
+        let mb = { (b: Int64) in "\((Double(b) / 1_048_576 * 10).rounded() / 10) MB" }
+        guard bytes + arenaBytes <= limit else {
+            throw ResponseError(.outOfMemoryBudget, "\(what) needs about \(mb(bytes + arenaBytes)) of working memory, over the \(mb(limit)) one request may use (use a smaller image, a sliding window, or start segslimd with a larger --max-request-memory)",
+                                data: ["neededBytes": .int(bytes + arenaBytes), "requestLimitBytes": .int(limit), "budgetBytes": .int(budgetBytes)])
+        }
         guard used + bytes <= budgetBytes else {
-            let mb = { (b: Int64) in "\((Double(b) / 1_048_576 * 10).rounded() / 10) MB" }
             throw ResponseError(.outOfMemoryBudget, "\(what) needs about \(mb(bytes)) of working memory, but \(mb(used)) of the \(mb(budgetBytes)) budget are in use (use a smaller image, a sliding window, or start segslimd with a larger --memory-budget)",
                                 data: ["neededBytes": .int(bytes), "usedBytes": .int(used), "budgetBytes": .int(budgetBytes)])
         }

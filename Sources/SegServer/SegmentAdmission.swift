@@ -2,6 +2,7 @@ import Foundation
 import SegImaging
 import SegPipeline
 import SegProtocol
+import SegRuntime
 
 /// Admission of one image into `model/segment`: its working set is estimated from the image's
 /// header (nothing decoded yet) and the model's compiled plan for the size it will run at, and
@@ -51,13 +52,15 @@ extension ServerCore {
         let need = Self.segmentWorkingSet(width: width, height: height, input: input, window: window, classes: classes, slide: slide != nil)
         let shapes = [pre.inputName: [1, 3, window.height, window.width]]
         let compiledHere = !entry.runner.hasPlan(for: shapes)
+        let plan: CompiledModel
         do {
-            _ = try entry.runner.plan(for: shapes)
+            plan = try entry.runner.plan(for: shapes)
         } catch {
             throw Self.segmentError(error, entry: entry, image: index, name: name)
         }
         do {
-            try await models.admit(need, for: "params.images[\(index)] (\(name), \(width)×\(height))")
+            try await models.admit(need, for: "params.images[\(index)] (\(name), \(width)×\(height))",
+                                   limit: configuration.maxRequestBytes, arenaBytes: Int64(plan.arenaBytes))
         } catch {
             if compiledHere { entry.runner.discardPlan(for: shapes) }
             throw error

@@ -54,5 +54,9 @@ import Testing
         let r = try await c.call(2, "model/segment", ["id": "fixed", "images": [.string(Self.fixture("tinyseg/images/s0.png"))]])
         #expect(r.errorCode == -32602, "\(r)")
         #expect(r.errorMessage.contains("params.images[0]") && r.errorMessage.contains("32"), "\(r.errorMessage)")
+        // The same model on a dataset of other sizes: the input's fault, not ours.
+        let e = try await c.call(3, "model/evaluate", ["id": "fixed", "dataset": .string(Self.fixture("tinyseg"))])
+        #expect(e.errorCode == -32602, "\(e)")
+        #expect(e.errorMessage.contains("32"), "\(e.errorMessage)")
     }
 }

@@ -28,7 +28,7 @@ import Testing
     }
 
     @Test func hugeDeclaredImageIsRefusedAndTheDaemonKeepsServing() async throws {
-        let core = ServerCore(configuration: .init(enableDebugMethods: true, memoryBudgetBytes: 64 << 20))
+        let core = ServerCore(configuration: .init(enableDebugMethods: true, memoryBudgetBytes: 64 << 20, maxRequestBytes: 1 << 40))
         let c = TestClient(core: core)
         try await c.initialize()
         _ = try await c.call(1, "model/load", ["path": .string(Self.fixture("tiny_seg.onnx")), "id": "seg"])
@@ -45,6 +45,7 @@ import Testing
             #expect(r.errorCode == -33006, "\(r)")
             #expect(r.errorMessage.contains("8000×8000") && r.errorMessage.contains("params.images[0]"), "\(r.errorMessage)")
             #expect((r["error"]?["data"]?["neededBytes"]?.intValue ?? 0) > 64 << 20)
+            #expect(r["error"]?["data"]?["budgetBytes"]?.intValue == 64 << 20)
         }
         // The plan compiled to learn the arena's size is not kept (nor charged).
         #expect(try await residentBytes(c, 5) == before)
@@ -53,6 +54,21 @@ import Testing
         let ok = try await c.call(6, "model/segment", ["id": "seg", "images": [.string(Self.fixture("tinyseg/images/s0.png"))]])
         #expect(ok["result"]?["results"]?.arrayValue?.first?["width"] == 9, "\(ok)")
         #expect(core.models.admittedBytes == 0, "admitted memory is returned when the image is done")
+    }
+
+    /// However much budget is free, one image may not take more than the per-request cap
+    /// (default 2 GiB): two such files at once cannot take the machine between them.
+    @Test func oneImageIsCappedWhateverTheBudgetLeaves() async throws {
+        let c = TestClient(core: ServerCore(configuration: .init(enableDebugMethods: true, memoryBudgetBytes: 1 << 40)))
+        try await c.initialize()
+        _ = try await c.call(1, "model/load", ["path": .string(Self.fixture("tiny_seg.onnx")), "id": "seg"])
+        let png = Self.craftedPNG(width: 8000, height: 8000)
+        let r = try await c.call(2, "model/segment", ["id": "seg", "images": [["data": .string(Data(png).base64EncodedString()), "name": "huge.png"]]])
+        #expect(r.errorCode == -33006, "\(r)")
+        #expect(r["error"]?["data"]?["requestLimitBytes"]?.intValue == 2 << 30)
+        #expect(r.errorMessage.contains("--max-request-memory"), "\(r.errorMessage)")
+        let ok = try await c.call(3, "model/segment", ["id": "seg", "images": [.string(Self.fixture("tinyseg/images/s0.png"))]])
+        #expect(ok["result"] != nil, "\(ok)")
     }
 
     /// With room in the budget the same header is admitted and the decoder reports the
