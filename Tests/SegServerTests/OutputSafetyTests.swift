@@ -105,6 +105,26 @@ struct CreateFileTechnique: Technique {
         #expect(try contents(dir) == ["legend.png", "s0.mask.png", "s0.overlay.png"])
     }
 
+    /// The CLI's `segment` refuses to replace its earlier outputs unless `--overwrite`.
+    @Test(.enabled(if: Binaries.available, "segslimd/segslim not built beside the tests"))
+    func cliSegmentNeedsOverwriteToReplace() throws {
+        let cli = try #require(Binaries.cli)
+        let dir = tempDir()
+        let args = ["segment", Self.fixture("tiny_seg.onnx"), Self.fixture("tinyseg/images/s0.png"), "--out", dir.path]
+        let first = try runProcess(cli, args)
+        #expect(first.status == 0, "\(first.stderr)")
+        let mask = dir.appendingPathComponent("s0.mask.png")
+        let written = try Data(contentsOf: mask)
+        try Data("edited".utf8).write(to: mask)
+        let again = try runProcess(cli, args)
+        #expect(again.status != 0)
+        #expect(again.stderr.contains("exists"), "\(again.stderr)")
+        #expect(try String(contentsOf: mask, encoding: .utf8) == "edited")
+        let forced = try runProcess(cli, args + ["--overwrite"])
+        #expect(forced.status == 0, "\(forced.stderr)")
+        #expect(try Data(contentsOf: mask) == written)
+    }
+
     /// A NUL in a name: C would cut the path at it. Refused before anything is written.
     @Test func namesTheOSWouldMisreadLeaveNothingBehind() async throws {
         let c = try await client()

@@ -57,3 +57,40 @@ import Testing
         #expect(try await c.call(11, "model/load", ["path": .string(Self.fixture("relu.onnx")), "reuse": true, "preprocessing": ["scale": 1]]).errorCode == -32602)
     }
 }
+
+/// The reproduction from the issue: `segslim info` against a warm daemon, the file replaced,
+/// `segslim info` again must describe the new file.
+@Suite(.enabled(if: Binaries.available, "segslimd/segslim not built beside the tests"))
+struct StaleModelCLITests {
+    @Test func warmDaemonServesTheReplacedFile() throws {
+        let daemon = try #require(Binaries.daemon), cli = try #require(Binaries.cli)
+        let socket = "/tmp/segslim-stale-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).sock"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: daemon)
+        p.arguments = ["--listen", "unix:\(socket)"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        defer { p.terminate(); p.waitUntilExit() }
+        let deadline = Date().addingTimeInterval(20)
+        while !FileManager.default.fileExists(atPath: socket), Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+
+        let dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("segslim-stale-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let model = dir.appendingPathComponent("model.onnx")
+        try FileManager.default.copyItem(atPath: StaleModelTests.fixture("relu.onnx"), toPath: model.path)
+        func info() throws -> JSONValue {
+            let out = try runProcess(cli, ["--json", "--connect", "unix:\(socket)", "info", model.path])
+            #expect(out.status == 0, "\(out.stderr)")
+            return try JSONParser.parse(out.stdout)
+        }
+        #expect(try info()["opCounts"] == ["Relu": 1])
+        #expect(try info()["opCounts"] == ["Relu": 1])
+        let next = dir.appendingPathComponent("next.onnx")
+        try FileManager.default.copyItem(atPath: StaleModelTests.fixture("fusable.onnx"), toPath: next.path)
+        #expect(rename(next.path, model.path) == 0)
+        let replaced = try info()
+        #expect(replaced["opCounts"]?["BatchNormalization"] == 1, "\(replaced)")
+        #expect(replaced["id"] == "model")
+    }
+}
