@@ -48,7 +48,7 @@ let package = Package(
         // Wire
         .target(name: "SegProtocol"),
         .target(name: "SegTransport", dependencies: ["SegProtocol"]),
-        .target(name: "SegServer", dependencies: ["SegProtocol", "SegTransport", "SegTechnique", "SegGraph", "SegONNX", "SegReference", "SegTensor", "SegData", "SegImaging", "SegMetrics", "SegPipeline", "SegRuntime"] + plugins.map { .target(name: $0) }),
+        .target(name: "SegServer", dependencies: ["SegProtocol", "SegTransport", "SegTechnique", "SegGraph", "SegONNX", "SegReference", "SegTensor", "SegData", "SegImaging", "SegMetrics", "SegPipeline", "SegRuntime", "SegKernels"] + plugins.map { .target(name: $0) }),
 
         // Executables
         .executableTarget(name: "segslimd", dependencies: ["SegServer"]),

@@ -35,6 +35,17 @@ public final class CompiledRunner: ModelRunner, Sendable {
         return p
     }
 
+    /// Whether a plan for these shapes is compiled and kept.
+    public func hasPlan(for shapes: [String: [Int]]) -> Bool {
+        plans.withLock { $0[shapes] != nil }
+    }
+
+    /// Drops the plan for these shapes (one compiled only to learn its memory, for a request
+    /// that was then refused), so it is no longer charged.
+    public func discardPlan(for shapes: [String: [Int]]) {
+        plans.withLock { _ = $0.removeValue(forKey: shapes) }
+    }
+
     public func run(_ inputs: [String: Tensor], isCancelled: () -> Bool) throws -> [String: Tensor] {
         try ReferenceExecutor.validate(inputs, for: model.graph)
         let shapes = inputs.filter { $0.value.dtype == .f32 }.mapValues(\.dims)

@@ -6,7 +6,7 @@ import SegReference
 /// (`model/run`); it only cannot segment images.
 public enum ImageModel {
     /// What an image segmentation model needs, in words, for error messages.
-    public static let requirement = "it needs one 4-D float input and a [1, classes, H, W] output"
+    public static let requirement = "it needs one 4-D float input with 3 channels (N, 3, H, W) and a [1, classes, H, W] output"
 
     /// Why a model with this interface cannot take images, or nil when its input can.
     public static func inputProblem(_ summary: ModelSummary) -> String? {
@@ -18,6 +18,11 @@ public enum ImageModel {
         }
         if let dtype = input.dtype, dtype != .f32 {
             return "its input '\(input.name)' is \(dtype.rawValue), not float"
+        }
+        // Images are fed as RGB (or BGR) planes: a fixed channel count other than 3 cannot
+        // take them (a symbolic one can).
+        if let shape = input.shape, case .value(let channels) = shape[1], channels != 3 {
+            return "its input '\(input.name)' has \(channels) channels (\(shape.map(\.description).joined(separator: "×"))); an image model takes 3 (N, 3, H, W)"
         }
         return nil
     }

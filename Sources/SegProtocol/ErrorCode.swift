@@ -41,7 +41,7 @@ public struct ErrorCode: RawRepresentable, Sendable, Hashable, CustomStringConve
         (.unsupportedOperator, "UnsupportedOperator", "The model uses an operator, attribute or dtype SegSlim does not run; the message names the node."),
         (.modelNotFound, "ModelNotFound", "No resident model has that id."),
         (.datasetError, "DatasetError", "A dataset cannot be opened or a sample cannot be read; the message names the file."),
-        (.outOfMemoryBudget, "OutOfMemoryBudget", "Loading or compiling would exceed the daemon's memory budget."),
+        (.outOfMemoryBudget, "OutOfMemoryBudget", "Loading or compiling a model, or an image's working set in `model/segment`, would exceed the daemon's memory budget."),
         (.techniqueFailed, "TechniqueFailed", "A compression technique could not be applied; the message says why."),
         (.outputExists, "OutputExists", "An output path exists and `overwrite` was not set; nothing was written."),
         (.unsupportedFormat, "UnsupportedFormat", "A file format or variant SegSlim does not read (e.g. CMYK JPEG)."),

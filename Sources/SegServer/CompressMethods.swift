@@ -194,8 +194,16 @@ extension ServerCore {
         // Nothing is published after a cancel, however late it came.
         try Task.checkCancellation()
         if let outputPath {
-            try FilePaths.atomicWrite(bytes, to: outputPath)
-            try FilePaths.atomicWrite(Array(reportJSON.jsonString.utf8), to: outputPath + ".report.json")
+            // The model and its report appear together or not at all, and (without overwrite)
+            // never replace a file created while the technique ran.
+            let model = try OutputFiles.stage(bytes, for: outputPath)
+            let report: OutputFiles.Staged
+            do { report = try OutputFiles.stage(Array(reportJSON.jsonString.utf8), for: outputPath + ".report.json") } catch {
+                OutputFiles.discard([model])
+                throw error
+            }
+            try OutputFiles.publish([model, report], overwrite: try p.optionalBool("overwrite") ?? false, field: "params.outputPath")
+            await models.recordFile(FileIdentity(path: outputPath), for: newID)
         }
         return CompressResult(id: newID, path: outputPath, report: reportJSON)
     }

@@ -1,8 +1,7 @@
 import Foundation
 import SegProtocol
 
-/// Paths from the wire: checked, made absolute, and written without ever leaving a
-/// half-written file or overwriting what the user did not ask to overwrite.
+/// Paths from the wire: checked and made absolute. Writing them is `OutputFiles`' job.
 enum FilePaths {
     static func absolute(_ path: String) -> String {
         let expanded = (path as NSString).expandingTildeInPath
@@ -12,6 +11,7 @@ enum FilePaths {
     /// An existing, readable regular file.
     static func existingFile(_ path: String, field: String) throws -> String {
         guard !path.isEmpty else { throw ResponseError.invalidParams("\(field): empty path") }
+        try checkName(path, field: field)
         let abs = absolute(path)
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: abs, isDirectory: &isDir) else {
@@ -26,6 +26,7 @@ enum FilePaths {
     /// unless `overwrite`.
     static func outputFile(_ path: String, field: String, overwrite: Bool) throws -> String {
         guard !path.isEmpty else { throw ResponseError.invalidParams("\(field): empty path") }
+        try checkName(path, field: field)
         let abs = absolute(path)
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: abs, isDirectory: &isDir) {
@@ -38,6 +39,7 @@ enum FilePaths {
 
     /// A folder to write into, created if missing.
     static func outputDirectory(_ path: String, field: String) throws -> String {
+        try checkName(path, field: field)
         let abs = absolute(path)
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: abs, isDirectory: &isDir) {
@@ -50,41 +52,15 @@ enum FilePaths {
         return abs
     }
 
-    /// Writes to a temporary file beside the target, then renames: a crash or a failure
-    /// never leaves a half-written file at `path`.
-    /// `durable` flushes the temporary to disk before the rename (models and reports: after a
-    /// crash the file is whole or absent); previews skip it (an fsync costs ~0.5 ms or more per
-    /// file, and `model/segment` writes two per image).
-    static func atomicWrite(_ bytes: [UInt8], to path: String, durable: Bool = true) throws {
-        let tmp = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        guard writeNewFile(bytes, at: tmp, durable: durable) else {
-            throw ResponseError.invalidParams("cannot write \(path): the folder is not writable")
+    /// Refuses names the file system would refuse or misread: a NUL (C truncates the path at
+    /// it), a component over 255 bytes, a path over 4095 bytes. Checked before anything is
+    /// written, so no temporary is left under a name the OS will not take.
+    static func checkName(_ path: String, field: String) throws(ResponseError) {
+        if path.utf8.contains(0) { throw ResponseError.invalidParams("\(field): the path contains a NUL character") }
+        if path.utf8.count > 4095 { throw ResponseError.invalidParams("\(field): the path is longer than 4095 bytes") }
+        if let long = path.split(separator: "/").first(where: { $0.utf8.count > 255 }) {
+            throw ResponseError.invalidParams("\(field): the name '\(long.prefix(40))...' is longer than 255 bytes")
         }
-        guard rename(tmp, path) == 0 else {
-            let e = String(cString: strerror(errno))
-            unlink(tmp)
-            throw ResponseError.invalidParams("cannot write \(path): \(e)")
-        }
-    }
-
-    /// Creates `path` (which must not exist) with `bytes`; false on any failure, leaving nothing.
-    static func writeNewFile(_ bytes: [UInt8], at path: String, durable: Bool) -> Bool {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { return false }
-        var ok = bytes.withUnsafeBytes { raw -> Bool in
-            var done = 0
-            while done < raw.count {
-                let n = write(fd, raw.baseAddress! + done, raw.count - done)
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { return false }
-                done += n
-            }
-            return true
-        }
-        if ok && durable { ok = fsync(fd) == 0 }
-        if close(fd) != 0 { ok = false }
-        if !ok { unlink(path) }
-        return ok
     }
 
     /// A value name made safe as a file name (`out/logits:0` → `out_logits_0`).

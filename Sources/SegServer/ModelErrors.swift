@@ -1,6 +1,8 @@
 import SegONNX
 import SegProtocol
 import SegReference
+import SegKernels
+import SegTensor
 
 /// Model-level errors as wire errors, always naming the file.
 enum ModelErrors {
@@ -20,8 +22,21 @@ enum ModelErrors {
                 })])
             case .graph: return ResponseError(.invalidModel, "\(file): \(e)")
             case .missingInput, .unknownInput, .inputMismatch: return .invalidParams("params.inputs: \(e)")
-            case .node: return ResponseError(.internalError, "\(file): \(e)")
+            // Bad data meeting a node (shapes that do not broadcast, an index out of range):
+            // the model and its input, not a bug of ours.
+            case .node: return ResponseError(.invalidModel, "\(file): the model cannot run on this input: \(e)")
             case .cancelled: return .cancelled
+            }
+        // Kernel and tensor sizes come from the user's model and input; every check throws
+        // rather than traps, so these are the model's (or the input's) fault too.
+        case let e as KernelError:
+            if case .unsupported = e { return ResponseError(.unsupportedOperator, "\(file): \(e)") }
+            return ResponseError(.invalidModel, "\(file): the model cannot run on this input: \(e)")
+        case let e as TensorError:
+            switch e {
+            case .negativeDimension, .elementCountOverflow, .tooLarge, .reshapeMismatch:
+                return ResponseError(.invalidModel, "\(file): the model cannot run on this input: \(e)")
+            default: return ResponseError(.internalError, "\(file): \(e)")
             }
         default:
             return ResponseError(.internalError, "\(file): \(error)")

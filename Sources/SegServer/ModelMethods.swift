@@ -48,8 +48,18 @@ extension ServerCore {
         if let requestedID, requestedID.isEmpty || requestedID.count > 200 {
             throw ResponseError.invalidParams("params.id: must be 1 to 200 characters")
         }
+        if p.reuse == true {
+            guard p.preprocessing == nil else {
+                throw ResponseError.invalidParams("params.reuse: cannot be combined with params.preprocessing (a resident model keeps the preprocessing it was loaded with)")
+            }
+            if let existing = await models.loaded(fromPath: path), requestedID == nil || requestedID == existing.id {
+                return try await reuse(existing, path: path, ctx)
+            }
+        }
         let url = URL(fileURLWithPath: path)
-        let fileBytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? 0
+        // Taken before reading: a file replaced while it is read will not match next time.
+        let identity = FileIdentity(path: path)
+        let fileBytes = identity?.size ?? 0
         let id = try await models.reserve(requested: requestedID, base: Self.defaultID(for: url))
         announced.map(models.withdraw)
         announced = nil
@@ -66,6 +76,7 @@ extension ServerCore {
             loaded = try ResidentModel.make(id: id, path: path, model: model, fileBytes: fileBytes, derivedFrom: nil,
                                             preprocessing: .loaded(overrides: overrides, file: path),
                                             cannotRun: { ModelErrors.response(for: $0, file: path) })
+            loaded?.file = identity
             try await models.finishLoading(id, entry: loaded)
         } catch {
             if loaded == nil { try? await models.finishLoading(id, entry: nil) }
@@ -74,6 +85,29 @@ extension ServerCore {
         guard let entry = loaded else { throw ResponseError(.internalError, "load of \(path) produced no model") }
         Log.info("loaded \(path) as '\(entry.id)'")
         return ModelJSON.info(entry)
+    }
+
+    /// `model/load {reuse: true}` of a path a resident model came from: that model while the
+    /// file is unchanged; read again, under the same id, when it was replaced or rewritten.
+    func reuse(_ existing: ModelStore.Entry, path: String, _ ctx: RequestContext) async throws -> ModelDescription {
+        let identity = FileIdentity(path: path)
+        if let identity, existing.file == identity { return ModelJSON.info(existing) }
+        ctx.progress.begin("Reloading \((path as NSString).lastPathComponent): the file changed")
+        let model: Model
+        do { model = try ONNX.load(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw ModelErrors.response(for: error, file: path)
+        }
+        try Task.checkCancellation()
+        var fresh = try ResidentModel.make(id: existing.id, path: path, model: model, fileBytes: identity?.size ?? 0, derivedFrom: nil,
+                                           preprocessing: .loaded(overrides: [:], file: path),
+                                           cannotRun: { ModelErrors.response(for: $0, file: path) })
+        fresh.file = identity
+        try await models.replace(existing, with: fresh)
+        let was = existing.file.map { "was \($0)" } ?? "it was written by this daemon"
+        Log.info("reloaded '\(existing.id)' from \(path): the file changed (\(was); now \(identity.map(String.init(describing:)) ?? "?"))")
+        var info = ModelJSON.info(fresh)
+        info.warnings.append("reloaded from \(path): the file changed since it was loaded (\(was))")
+        return info
     }
 
     /// `model/load`'s `preprocessing` as the metadata strings `Preprocessing` reads: strings as
@@ -106,7 +140,7 @@ extension ServerCore {
         do { bytes = try ONNX.encode(model) } catch {
             throw ResponseError(.invalidModel, "cannot encode model '\(entry.id)': \(error)")
         }
-        try FilePaths.atomicWrite(bytes, to: target)
+        try OutputFiles.write(bytes, to: target, overwrite: p.overwrite ?? false, field: "params.path")
         return .init(id: entry.id, path: target, sizeBytes: Int64(bytes.count))
     }
 
@@ -137,7 +171,8 @@ extension ServerCore {
             var o = ModelRunRequest.Output(name: info.name, dtype: t.dtype.rawValue, shape: t.dims)
             if let outputDir {
                 let url = URL(fileURLWithPath: outputDir).appendingPathComponent(FilePaths.safeFileName(info.name) + ".npy")
-                try FilePaths.atomicWrite(t.npyBytes(), to: url.path)
+                // Scratch outputs named after the graph's outputs: replaced on every run.
+                try OutputFiles.write(t.npyBytes(), to: url.path, overwrite: true)
                 o.path = url.path
             } else {
                 o.data = Data(t.bytes).base64EncodedString()

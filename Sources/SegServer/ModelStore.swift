@@ -3,6 +3,7 @@ import SegGraph
 import SegProtocol
 import SegPipeline
 import SegReference
+import Synchronization
 
 /// The resident models, shared by every connection of a daemon, within a memory budget.
 /// Loading never evicts anything by surprise: a model that does not fit is refused.
@@ -30,6 +31,8 @@ public actor ModelStore {
         public var loadedAt: Date
         /// Id of the model it was compressed from.
         public var derivedFrom: String?
+        /// The file at `path` as it was when read (or written), to notice it being replaced.
+        package var file: FileIdentity? = nil
 
         /// How `model/list` shows it.
         var listed: ModelListRequest.Model {
@@ -48,12 +51,18 @@ public actor ModelStore {
     /// and latency runs), charged while they live.
     package nonisolated let transientPlans = PlanLedger()
 
+    /// Working memory admitted for requests in flight (a segment's image buffers), charged
+    /// until each is done.
+    private nonisolated let admitted = Mutex<Int64>(0)
+
     public init(budgetBytes: Int64) { self.budgetBytes = budgetBytes }
 
     public var all: [Entry] { order.compactMap { entries[$0] } }
     public var count: Int { entries.count }
     /// Resident models (with their compiled plans) and the plans requests hold now.
     public var residentBytes: Int64 { entries.values.reduce(Int64(transientPlans.bytes)) { $0 + $1.residentBytes } }
+    /// Working memory of requests in flight.
+    package nonisolated var admittedBytes: Int64 { admitted.withLock { $0 } }
 
     /// Requests waiting for a model still loading (for tests).
     package nonisolated var waitingCount: Int { pending.waitingCount }
@@ -114,11 +123,56 @@ public actor ModelStore {
 
     /// Fails with OutOfMemoryBudget when `bytes` more would not fit.
     public func checkBudget(adding bytes: Int64, for id: String) throws(ResponseError) {
-        let used = residentBytes
+        let used = residentBytes + admittedBytes
         guard used + bytes <= budgetBytes else {
             throw ResponseError(.outOfMemoryBudget, "model '\(id)' needs \(bytes) bytes but \(used) of the \(budgetBytes)-byte budget are in use (unload a model, or start segslimd with a larger --memory-budget)",
                                 data: ["neededBytes": .int(bytes), "usedBytes": .int(used), "budgetBytes": .int(budgetBytes)])
         }
+    }
+
+    /// The resident model read from (or written to) `path`, if any.
+    package func loaded(fromPath path: String) -> Entry? {
+        order.lazy.compactMap { self.entries[$0] }.first { $0.path == path }
+    }
+
+    /// Puts a fresh entry in place of `old` under the same id (its file changed on disk),
+    /// charging the difference against the budget. Requests already holding `old` finish with
+    /// it. Fails with ModelNotFound when `old` was unloaded or replaced meanwhile.
+    package func replace(_ old: Entry, with fresh: Entry) throws(ResponseError) {
+        guard let current = entries[old.id], current.loadedAt == old.loadedAt else {
+            throw ResponseError(.modelNotFound, "model '\(old.id)' was unloaded or reloaded while its file was read again")
+        }
+        try checkBudget(adding: fresh.residentBytes - current.residentBytes, for: fresh.id)
+        entries[old.id] = fresh
+    }
+
+    /// Records the file a model was written to (`model/compress`'s output).
+    package func recordFile(_ file: FileIdentity?, for id: String) {
+        entries[id]?.file = file
+    }
+
+    /// Admits `bytes` of working memory for a request (`what` names it in the refusal), or
+    /// fails with OutOfMemoryBudget when resident models, the plans they hold and the requests
+    /// already admitted leave too little. Pair with `release`.
+    /// `limit` caps one request whatever the budget leaves; `arenaBytes` (the plan's arena,
+    /// already charged to the model) counts toward it.
+    package func admit(_ bytes: Int64, for what: String, limit: Int64, arenaBytes: Int64 = 0) throws(ResponseError) {
+        let used = residentBytes + admittedBytes
+        let mb = { (b: Int64) in "\((Double(b) / 1_048_576 * 10).rounded() / 10) MB" }
+        guard bytes + arenaBytes <= limit else {
+            throw ResponseError(.outOfMemoryBudget, "\(what) needs about \(mb(bytes + arenaBytes)) of working memory, over the \(mb(limit)) one request may use (use a smaller image, a sliding window, or start segslimd with a larger --max-request-memory)",
+                                data: ["neededBytes": .int(bytes + arenaBytes), "requestLimitBytes": .int(limit), "budgetBytes": .int(budgetBytes)])
+        }
+        guard used + bytes <= budgetBytes else {
+            throw ResponseError(.outOfMemoryBudget, "\(what) needs about \(mb(bytes)) of working memory, but \(mb(used)) of the \(mb(budgetBytes)) budget are in use (use a smaller image, a sliding window, or start segslimd with a larger --memory-budget)",
+                                data: ["neededBytes": .int(bytes), "usedBytes": .int(used), "budgetBytes": .int(budgetBytes)])
+        }
+        admitted.withLock { $0 += bytes }
+    }
+
+    /// Returns memory `admit` granted.
+    package nonisolated func release(_ bytes: Int64) {
+        admitted.withLock { $0 -= bytes }
     }
 
     @discardableResult

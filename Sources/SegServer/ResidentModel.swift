@@ -26,6 +26,7 @@ package enum ResidentModel {
     /// inference (the model is not one we can run) to what the request answers.
     package static func make(id: String, path: String?, model: Model, fileBytes: Int64, derivedFrom: String?,
                      preprocessing source: PreprocessingSource, cannotRun: (any Error) -> ResponseError) throws -> ModelStore.Entry {
+        try checkDeclaredInputs(model, file: path ?? id)
         let executor: ReferenceExecutor
         let inference: ShapeInference
         do {
@@ -44,6 +45,29 @@ package enum ResidentModel {
             id: id, path: path, model: model, summary: summary, executor: executor, runner: CompiledRunner(model: model),
             preprocessing: pre, fileBytes: fileBytes, modelBytes: Int64(model.graph.initializers.byteCount) + overheadBytes,
             loadedAt: Date(), derivedFrom: derivedFrom)
+    }
+
+    /// Most elements a declared input may have (2^30: 4 GiB as float). Beyond it the shapes
+    /// computed from it overflow or the first run cannot be allocated; the file is wrong.
+    package static let maxDeclaredInputElements = 1 << 30
+
+    /// Refuses fixed input shapes no run could serve (negative, or more elements than
+    /// `maxDeclaredInputElements`), naming the input.
+    static func checkDeclaredInputs(_ model: Model, file: String) throws(ResponseError) {
+        for input in model.graph.runtimeInputs {
+            guard let shape = input.type?.shape else { continue }
+            var elements = 1
+            for dim in shape {
+                guard case .value(let v) = dim else { continue }
+                let text = shape.map(\.description).joined(separator: "×")
+                guard v >= 0 else { throw ResponseError(.invalidModel, "\(file): input '\(input.name)' declares a negative size (\(text))") }
+                let (product, overflow) = elements.multipliedReportingOverflow(by: v)
+                guard !overflow, product <= maxDeclaredInputElements else {
+                    throw ResponseError(.invalidModel, "\(file): input '\(input.name)' declares \(text), over \(maxDeclaredInputElements) elements; no run could hold it")
+                }
+                elements = product
+            }
+        }
     }
 
     /// Image-in, mask-out preprocessing (SegPipeline's `ImageModel` decides what is an image

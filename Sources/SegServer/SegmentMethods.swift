@@ -4,6 +4,7 @@ import SegImaging
 import SegMetrics
 import SegPipeline
 import SegProtocol
+import SegReference
 
 /// `model/segment`, `model/evaluate`, `model/compare`.
 extension ServerCore {
@@ -15,7 +16,26 @@ extension ServerCore {
 
     func segmenter(for entry: ModelStore.Entry) throws -> Segmenter {
         do { return try Segmenter(imageModel: entry.model, runner: entry.runner, preprocessing: entry.preprocessing) } catch {
-            throw ResponseError.invalidParams("params.id: model '\(entry.id)' is not an image segmentation model (\(error))")
+            let why = ImageModel.inputProblem(entry.summary) ?? "\(error)"
+            throw ResponseError.invalidParams("params.id: model '\(entry.id)' is not an image segmentation model: \(why)")
+        }
+    }
+
+    /// Errors from segmenting one image: an image the model cannot take (its input's fixed
+    /// size or channels) is the request's fault, named by the image; cancellation stays
+    /// cancellation; anything else is the model's.
+    static func segmentError(_ error: any Error, entry: ModelStore.Entry, image index: Int, name: String) -> any Error {
+        switch error {
+        case ExecutionError.cancelled: return CancellationError()
+        case let e as ExecutionError:
+            switch e {
+            case .inputMismatch, .missingInput, .unknownInput:
+                return ResponseError.invalidParams("params.images[\(index)] (\(name)): model '\(entry.id)' cannot take this image: \(e)")
+            default: return ModelErrors.response(for: e, file: entry.path ?? entry.id)
+            }
+        case let e as PipelineError: return ResponseError.invalidParams("params.images[\(index)] (\(name)): \(e)")
+        case is CancellationError: return error
+        default: return ModelErrors.response(for: error, file: entry.path ?? entry.id)
         }
     }
 
@@ -31,36 +51,48 @@ extension ServerCore {
         let slide = p.slide.map { Segmenter.Slide(crop: ($0.crop[0], $0.crop[1]), stride: ($0.stride[0], $0.stride[1])) }
         let pre = segmenter.preprocessing
         let palette = pre.palette.map { RGB($0[0], $0[1], $0[2]) }
+        let overwrite = p.overwrite ?? false
+        let stems = Self.outputStems(images)
+        if let outputDir, !overwrite {
+            // Refuse before any work; publishing checks again, so a file created meanwhile is
+            // not replaced either.
+            var files = stems.flatMap { [wantMask ? "\($0).mask.png" : nil, wantOverlay ? "\($0).overlay.png" : nil].compactMap { $0 } }
+            if wantLegend { files.append("legend.png") }
+            if let taken = files.map({ (outputDir as NSString).appendingPathComponent($0) }).first(where: { FileManager.default.fileExists(atPath: $0) }) {
+                throw ResponseError(.outputExists, "params.outputDir: \(taken) exists; pass overwrite: true to replace it (nothing was written)")
+            }
+        }
         ctx.progress.begin("Segmenting \(images.count) image\(images.count == 1 ? "" : "s")")
         var results: [ModelSegmentRequest.ImageResult] = []
-        var usedNames = Set<String>()
         for (index, spec) in images.enumerated() {
             try Task.checkCancellation()
             let started = Date()
             let (bytes, name) = try Self.imageBytes(spec, index: index)
+            let admitted = try await admitSegment(bytes, index: index, name: name, entry: entry, segmenter: segmenter, slide: slide)
+            defer { models.release(admitted) }
             let image: Image
             do { image = try ImageIO.decode(bytes) } catch {
                 throw ResponseError(.unsupportedFormat, "params.images[\(index)] (\(name)): \(error)")
             }
             let decodeMs = Date().timeIntervalSince(started) * 1000
-            let (mask, t) = try segmenter.segment(image, slide: slide, isCancelled: { Task.isCancelled })
+            let (mask, t): (Image, Segmenter.Timings)
+            do { (mask, t) = try segmenter.segment(image, slide: slide, isCancelled: { Task.isCancelled }) } catch {
+                throw Self.segmentError(error, entry: entry, image: index, name: name)
+            }
             try Task.checkCancellation()  // no files written after a cancel
-            var stem = (name as NSString).deletingPathExtension
-            stem = (stem as NSString).lastPathComponent
-            while usedNames.contains(stem) { stem += "_" }
-            usedNames.insert(stem)
+            let stem = stems[index]
             let writeStart = Date()
             var maskFile: FileOrData? = nil, overlayFile: FileOrData? = nil
             if wantMask {
                 let png = try PNG.encodeIndexedFast(mask, palette: palette.isEmpty ? Palette.voc() : palette)
-                maskFile = try Self.store(png, dir: outputDir, file: "\(stem).mask.png")
+                maskFile = try Self.store(png, dir: outputDir, file: "\(stem).mask.png", overwrite: overwrite)
             }
             if wantOverlay {
                 let overlay = try image.rgb().overlaying(mask: mask, palette: palette.isEmpty ? Palette.voc() : palette, alpha: alpha,
                                                          ignoreIndex: UInt8(clamping: pre.ignoreIndex))
                 // Run-length deflate on row bands: a preview written on every request (~2 ms
                 // instead of ~17 ms for LZ77 at 360×480, a few percent larger).
-                overlayFile = try Self.store(try PNG.encodeFast(overlay), dir: outputDir, file: "\(stem).overlay.png")
+                overlayFile = try Self.store(try PNG.encodeFast(overlay), dir: outputDir, file: "\(stem).overlay.png", overwrite: overwrite)
             }
             let timings = ModelSegmentRequest.Timings(
                 decodeMs: Self.ms(decodeMs), preprocessMs: Self.ms(t.preprocessMs), inferMs: Self.ms(t.inferMs),
@@ -72,7 +104,7 @@ extension ServerCore {
         var out = ModelSegmentRequest.Result(results: results)
         if wantLegend {
             let legend = try Legend.render(classes: pre.classes, palette: palette)
-            out.legend = try Self.store(try PNG.encode(legend), dir: outputDir, file: "legend.png")
+            out.legend = try Self.store(try PNG.encode(legend), dir: outputDir, file: "legend.png", overwrite: overwrite)
         }
         return out
     }
@@ -94,12 +126,32 @@ extension ServerCore {
     }
 
     /// Writes a file into `dir` and returns its absolute path, or returns the bytes as base64
-    /// when there is no output folder.
-    static func store(_ bytes: [UInt8], dir: String?, file: String) throws -> FileOrData {
+    /// when there is no output folder. Without `overwrite` an existing file is OutputExists.
+    static func store(_ bytes: [UInt8], dir: String?, file: String, overwrite: Bool) throws -> FileOrData {
         guard let dir else { return .data(Data(bytes).base64EncodedString()) }
         let path = (dir as NSString).appendingPathComponent(file)
-        try FilePaths.atomicWrite(bytes, to: path, durable: false)
+        try OutputFiles.write(bytes, to: path, overwrite: overwrite, field: "params.outputDir", durable: false)
         return .path(path)
+    }
+
+    /// The file stem each image's outputs are named after: its name without folder and
+    /// extension, control characters (a NUL the OS would cut the name at) replaced, made
+    /// unique within the request.
+    static func outputStems(_ images: [ImageInput]) -> [String] {
+        var used = Set<String>()
+        return images.enumerated().map { index, spec in
+            let name: String
+            switch spec {
+            case .path(let path): name = path
+            case .inline(_, let given): name = given ?? "image-\(index)"
+            }
+            var stem = ((name as NSString).lastPathComponent as NSString).deletingPathExtension
+            stem = String(stem.map { $0.unicodeScalars.contains { $0.properties.generalCategory == .control } ? "_" : $0 })
+            if stem.isEmpty || stem.hasPrefix(".") { stem = "image-\(index)" + stem }
+            while used.contains(stem) { stem += "_" }
+            used.insert(stem)
+            return stem
+        }
     }
 
     /// `[{id, class, fraction}]` for every class in the mask, largest first (fractions to six
@@ -185,7 +237,7 @@ extension ServerCore {
                 let png = try PNG.encode(try image.comparisonPanel(ra.masks[k], rb.masks[k], palette: palette.isEmpty ? Palette.voc() : palette, alpha: alpha),
                                          options: .init(deflate: .fast))
                 let stem = ((sample.image as NSString).lastPathComponent as NSString).deletingPathExtension
-                panels.append(try Self.store(png, dir: outputDir, file: "\(stem).compare.png"))
+                panels.append(try Self.store(png, dir: outputDir, file: "\(stem).compare.png", overwrite: true))
             }
         }
         return ModelCompareRequest.Result(

@@ -8,12 +8,18 @@ public struct ServerConfiguration: Sendable {
     public var enableDebugMethods = false
     /// Bytes resident models may hold together. Default: half the machine's memory.
     public var memoryBudgetBytes: Int64
+    /// Working memory one image of `model/segment` may take (its buffers and the plan's
+    /// arena), however much budget is free: a few files declaring huge images must not take
+    /// the machine between them. Default 2 GiB.
+    public var maxRequestBytes: Int64
 
     public static var defaultMemoryBudget: Int64 { Int64(ProcessInfo.processInfo.physicalMemory / 2) }
 
-    public init(maxMessageBytes: Int = 256 << 20, enableDebugMethods: Bool = false, memoryBudgetBytes: Int64 = ServerConfiguration.defaultMemoryBudget) {
+    public init(maxMessageBytes: Int = 256 << 20, enableDebugMethods: Bool = false, memoryBudgetBytes: Int64 = ServerConfiguration.defaultMemoryBudget,
+                maxRequestBytes: Int64 = 2 << 30) {
         self.maxMessageBytes = maxMessageBytes
         self.enableDebugMethods = enableDebugMethods
         self.memoryBudgetBytes = memoryBudgetBytes
+        self.maxRequestBytes = maxRequestBytes
     }
 }

@@ -1,6 +1,8 @@
 import Foundation
 import SegProtocol
+import SegKernels
 import SegReference
+import SegTensor
 import SegTechnique
 
 /// What every connection of one daemon shares: configuration, techniques, resident models,
@@ -58,6 +60,16 @@ public final class ServerCore: Sendable {
         case ExecutionError.cancelled: return .cancelled
         case is TechniqueRegistryError, is TechniqueError:
             return .technique(error, technique: nil)
+        // A model and its input meeting a check (sizes, shapes, a node's data) where no
+        // handler mapped it: the user's model or input, not a bug.
+        case let e as ExecutionError:
+            switch e {
+            case .cancelled: return .cancelled
+            case .inputMismatch, .missingInput, .unknownInput: return .invalidParams("the model cannot take this input: \(e)")
+            default: return ModelErrors.response(for: e, file: "the model")
+            }
+        case is KernelError, is TensorError:
+            return ModelErrors.response(for: error, file: "the model")
         default:
             Log.error("internal error: \(error)")
             return ResponseError(.internalError, "internal error: \(error)")

@@ -24,7 +24,7 @@ extension Commands {
         if !options.json { print("SegSlim demo: LRASPP-MobileNetV3 trained on CamVid (11 classes), \(images.count) sample street scenes, FP32 and INT8\n") }
         let model = try resident(modelPath, client)
         let int8 = try resident(int8Path, client)
-        let seg = try client.send(ModelSegmentRequest.self, .init(id: model.id, images: images.map { .path($0) }, outputDir: out, legend: true),
+        let seg = try client.send(ModelSegmentRequest.self, .init(id: model.id, images: images.map { .path($0) }, outputDir: out, legend: true, overwrite: true),
                                   progress: progressPrinter(options))
         // Both models on the labelled samples, with side-by-side overlays (FP32 | INT8 | differences).
         let cmp = try client.send(ModelCompareRequest.self, .init(ids: [model.id, int8.id], dataset: samples.path, split: "val", outputDir: out),

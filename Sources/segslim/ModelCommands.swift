@@ -13,12 +13,9 @@ extension Commands {
     /// The id of the resident model loaded from `path`, loading it when no resident model
     /// came from that file: repeated CLI calls against a warm daemon reuse the model.
     static func resident(_ path: String, _ client: DaemonClient) throws -> ModelDescription {
-        let abs = absolute(path)
-        let list = try client.send(ModelListRequest.self, NoParams())
-        if let existing = list.models.first(where: { $0.path == abs }) {
-            return try client.send(ModelInfoRequest.self, .init(id: existing.id))
-        }
-        return try client.send(ModelLoadRequest.self, .init(path: abs))
+        // The daemon answers with the model already resident from this path, or reads it
+        // again when the file changed since (a warm daemon must not serve a replaced model).
+        try client.send(ModelLoadRequest.self, .init(path: absolute(path), reuse: true))
     }
 
     /// Splits `--name value` options from positional arguments; unknown options are usage errors.

@@ -19,15 +19,16 @@ extension Commands {
 
     static let segment = Command(
         name: "segment", summary: "Segment images: a palette mask and an overlay per image (and a legend)",
-        usage: "segslim segment MODEL.onnx IMAGE... --out DIR [--legend] [--no-overlay] [--alpha A] [--slide H,W,SH,SW] [--json]"
+        usage: "segslim segment MODEL.onnx IMAGE... --out DIR [--legend] [--no-overlay] [--alpha A] [--slide H,W,SH,SW] [--overwrite] [--json]"
     ) { args, client, options in
-        let parsed = try parse(args, command: "segment", options: ["--out", "--alpha", "--slide"], flags: ["--legend", "--no-overlay"])
+        let parsed = try parse(args, command: "segment", options: ["--out", "--alpha", "--slide"], flags: ["--legend", "--no-overlay", "--overwrite"])
         guard parsed.positional.count >= 2 else { throw UsageError(message: "expected a model and at least one image", command: "segment") }
         guard let out = parsed.options["--out"] else { throw UsageError(message: "--out DIR is required", command: "segment") }
         let model = try resident(parsed.positional[0], client)
         var params = ModelSegmentRequest.Params(
             id: model.id, images: parsed.positional.dropFirst().map { .path(absolute($0)) }, outputDir: absolute(out),
-            overlay: !parsed.flags.contains("--no-overlay"), legend: parsed.flags.contains("--legend"))
+            overlay: !parsed.flags.contains("--no-overlay"), legend: parsed.flags.contains("--legend"),
+            overwrite: parsed.flags.contains("--overwrite"))
         if let a = parsed.options["--alpha"] {
             guard let v = Double(a) else { throw UsageError(message: "--alpha needs a number in 0...1", command: "segment") }
             params.alpha = v

@@ -7,7 +7,8 @@ import SegTransport
 
 let usage = """
     usage: segslimd [--listen unix:PATH] [--log-level error|warn|info|debug]
-                    [--max-message-bytes N] [--memory-budget BYTES] [--enable-debug-methods]
+                    [--max-message-bytes N] [--memory-budget BYTES] [--max-request-memory BYTES]
+                    [--enable-debug-methods]
                     [--version] [--help]
 
     Speaks JSON-RPC 2.0 on stdin/stdout, framed like LSP (Content-Length) or as newline-delimited
@@ -43,6 +44,10 @@ while let arg = arguments.popFirst() {
         let v = value()
         guard let n = Int64(v), n > 0 else { fail("--memory-budget-bytes must be a positive integer, got '\(v)'") }
         configuration.memoryBudgetBytes = n
+    case "--max-request-memory":
+        let v = value()
+        guard let n = Int64(v), n > 0 else { fail("--max-request-memory must be a positive integer, got '\(v)'") }
+        configuration.maxRequestBytes = n
     case "--enable-debug-methods": configuration.enableDebugMethods = true
     case "--version":
         print("segslimd \(SegSlimVersion.current)")

@@ -10,11 +10,16 @@ public enum ModelLoadRequest: RPCRequest {
         public var id: String?
         /// Overrides of the model's `segslim.*` preprocessing metadata.
         public var preprocessing: PreprocessingOverrides?
+        /// Answer with the model already resident from this path (default false: load another
+        /// copy). When the file changed since it was read (size, modification time or inode),
+        /// it is read again and replaces that model under the same id.
+        public var reuse: Bool?
 
-        public init(path: String, id: String? = nil, preprocessing: PreprocessingOverrides? = nil) {
+        public init(path: String, id: String? = nil, preprocessing: PreprocessingOverrides? = nil, reuse: Bool? = nil) {
             self.path = path
             self.id = id
             self.preprocessing = preprocessing
+            self.reuse = reuse
         }
     }
 

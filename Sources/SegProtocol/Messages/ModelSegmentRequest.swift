@@ -20,9 +20,12 @@ public enum ModelSegmentRequest: RPCRequest {
         public var slide: Slide?
         /// Overlay opacity, 0...1 (default 0.5).
         public var alpha: Double?
+        /// Replace masks, overlays or a legend already in `outputDir` (default false:
+        /// OutputExists, nothing written).
+        public var overwrite: Bool?
 
         public init(id: String, images: [ImageInput], outputDir: String? = nil, mask: Bool? = nil, overlay: Bool? = nil,
-                    legend: Bool? = nil, slide: Slide? = nil, alpha: Double? = nil) {
+                    legend: Bool? = nil, slide: Slide? = nil, alpha: Double? = nil, overwrite: Bool? = nil) {
             self.id = id
             self.images = images
             self.outputDir = outputDir
@@ -31,6 +34,7 @@ public enum ModelSegmentRequest: RPCRequest {
             self.legend = legend
             self.slide = slide
             self.alpha = alpha
+            self.overwrite = overwrite
         }
 
         public func validate() throws(ResponseError) {
