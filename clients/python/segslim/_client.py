@@ -1,4 +1,4 @@
-"""A standard-library-only Python client for the SegSlim daemon (``segslimd``).
+"""The raw, standard-library-only JSON-RPC client for the SegSlim daemon (``segslimd``).
 
 ``segslimd`` speaks JSON-RPC 2.0 framed like the Language Server Protocol
 (``Content-Length: N\\r\\n\\r\\n`` + UTF-8 JSON body) on its stdin/stdout, or on a Unix
@@ -37,7 +37,12 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+from ._version import __version__
+
+if TYPE_CHECKING:
+    from .model import Model
 
 __all__ = [
     "Client",
@@ -47,8 +52,6 @@ __all__ = [
     "find_daemon",
     "__version__",
 ]
-
-__version__ = "0.1.0"
 
 JSON = Any
 ProgressCallback = Callable[[Dict[str, Any]], None]
@@ -270,7 +273,8 @@ def find_daemon() -> str:
         if os.access(env, os.X_OK) and os.path.isfile(env):
             return env
         tried.append("$SEGSLIMD=%s" % env)
-    repo = Path(__file__).resolve().parent.parent.parent
+    # segslim/_client.py -> segslim -> clients/python -> clients -> repository root
+    repo = Path(__file__).resolve().parents[3]
     for config in ("release", "debug"):
         candidate = repo / ".build" / config / "segslimd"
         if candidate.is_file() and os.access(str(candidate), os.X_OK):
@@ -321,6 +325,9 @@ class Client:
         self._closed = False
         self._shutdown_done = False
         self._exit_sent = False
+        #: Seconds :meth:`request` waits for the daemon to acknowledge a cancel sent because
+        #: of Ctrl-C before the KeyboardInterrupt propagates.
+        self.cancel_grace: float = 5.0
         #: Called as ``fn(method, params)`` for server notifications nobody else consumed.
         self.on_notification: Optional[Callable[[str, JSON], None]] = None
         #: The ``initialize`` result once :meth:`initialize` has run.
@@ -484,7 +491,9 @@ class Client:
 
         Raises :class:`SegSlimError` for an error answer, :class:`ConnectionLost` if the
         daemon goes away, and :class:`TimeoutError` after ``timeout`` seconds (in which
-        case ``$/cancelRequest`` is sent so the daemon stops working on it).
+        case ``$/cancelRequest`` is sent so the daemon stops working on it). A
+        KeyboardInterrupt (Ctrl-C) while waiting also sends ``$/cancelRequest``, waits up to
+        :attr:`cancel_grace` seconds for the daemon's answer, and then propagates.
         """
         pending = self.request_async(method, params, progress=progress)
         try:
@@ -492,6 +501,54 @@ class Client:
         except TimeoutError:
             pending.cancel()
             raise
+        except KeyboardInterrupt:
+            # Ctrl-C must stop the daemon's work too, not only this wait: cancel, give the
+            # daemon a moment to acknowledge (so its progress `end` arrives), then re-raise.
+            pending.cancel()
+            try:
+                pending.exception(self.cancel_grace)
+            except (TimeoutError, KeyboardInterrupt):
+                pass
+            raise
+
+    def call(self, method: str, params: JSON = None, *, progress: Optional[Callable[[float, str], None]] = None,
+             timeout: Optional[float] = None) -> JSON:
+        """Like :meth:`request`, with the Pythonic layer's progress callback
+        ``fn(fraction, message)`` (fraction in 0...1; fits tqdm, see README.md)."""
+        raw = None
+        if progress is not None:
+            from .results import progress_adapter
+            raw = progress_adapter(progress)
+        return self.request(method, params, timeout=timeout, progress=raw)
+
+    # -- the Pythonic layer --------------------------------------------------------------
+
+    def load(self, path: Union[str, "os.PathLike[str]"], *, id: Optional[str] = None,
+             preprocessing: Optional[Dict[str, Any]] = None, timeout: Optional[float] = None,
+             progress: Optional[Callable[[float, str], None]] = None, **options: Any) -> "Model":
+        """Loads an ONNX file (``model/load``) and returns its :class:`segslim.Model` handle.
+
+        ``id`` names it (default: the file's stem, made unique); ``preprocessing`` overrides
+        its ``segslim.*`` metadata (``{"mean": [...], "std": [...], "classes": [...]}``);
+        other ``options`` are passed to ``model/load`` as they are."""
+        from .model import Model
+        params: Dict[str, Any] = {"path": os.path.abspath(os.fspath(path))}
+        if id is not None:
+            params["id"] = id
+        if preprocessing is not None:
+            params["preprocessing"] = preprocessing
+        params.update(options)
+        return Model(self, self.call("model/load", params, progress=progress, timeout=timeout))
+
+    def model(self, model_id: str, timeout: Optional[float] = 30.0) -> "Model":
+        """A :class:`segslim.Model` handle on a model already resident under ``model_id``."""
+        from .model import Model
+        return Model(self, self.request("model/info", {"id": model_id}, timeout=timeout))
+
+    def models(self, timeout: Optional[float] = 30.0) -> List["Model"]:
+        """Handles on every resident model (``model/list``, then ``model/info`` each)."""
+        listed = self.request("model/list", timeout=timeout)
+        return [self.model(str(m["id"]), timeout) for m in (listed or {}).get("models", [])]
 
     def batch(self, calls: Iterable[Union[Tuple[str, JSON], Tuple[str, JSON, bool]]],
               timeout: Optional[float] = None) -> List[Any]:
