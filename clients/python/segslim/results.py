@@ -171,7 +171,7 @@ class LatencyComparison:
 class CompressionReport:
     """The report of ``model/compress`` (also written as ``OUT.report.json``)."""
     technique: Optional[str]
-    steps: List[Dict[str, Any]]
+    steps: List[Dict[str, Any]] = field(repr=False)
     before: Optional[ModelStats]
     after: Optional[ModelStats]
     size_ratio: Optional[float]
