@@ -37,7 +37,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union, cast
 
 from ._version import __version__
 
@@ -204,7 +204,7 @@ class PendingRequest:
         (the request keeps running; call :meth:`cancel` to stop it).
         """
         if not self._event.wait(timeout):
-            raise TimeoutError("no answer to '%s' (id %r) within %.3g s" % (self.method, self.id, timeout))
+            raise TimeoutError("no answer to '%s' (id %r) within %.3g s" % (self.method, self.id, timeout or 0))
         if self._error is not None:
             raise self._error
         return self._result
@@ -212,7 +212,7 @@ class PendingRequest:
     def exception(self, timeout: Optional[float] = None) -> Optional[SegSlimError]:
         """Waits like :meth:`result` and returns the error, or ``None`` on success."""
         if not self._event.wait(timeout):
-            raise TimeoutError("no answer to '%s' (id %r) within %.3g s" % (self.method, self.id, timeout))
+            raise TimeoutError("no answer to '%s' (id %r) within %.3g s" % (self.method, self.id, timeout or 0))
         return self._error
 
     def cancel(self) -> bool:
@@ -301,7 +301,7 @@ class Client:
     """
 
     def __init__(self, reader: Any, write: Callable[[bytes], None], close_transport: Callable[[], None],
-                 process: Optional[subprocess.Popen] = None, description: str = "segslimd",
+                 process: Optional["subprocess.Popen[bytes]"] = None, description: str = "segslimd",
                  interrupt: Optional[Callable[[], None]] = None):
         """Low-level constructor; prefer :meth:`spawn` or :meth:`connect`.
 
@@ -353,11 +353,13 @@ class Client:
         path = daemon_path or find_daemon()
         proc = subprocess.Popen([path] + list(args), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=stderr, env=env, bufsize=0)
-        reader = os.fdopen(os.dup(proc.stdout.fileno()), "rb", buffering=65536)
-        stdin = proc.stdin  # unbuffered (bufsize=0): one write(2) per message
+        stdin, stdout = proc.stdin, proc.stdout  # unbuffered (bufsize=0): one write(2) per message
+        if stdin is None or stdout is None:  # cannot happen with PIPE; narrows the types
+            raise RuntimeError("segslimd was started without pipes")
+        reader = os.fdopen(os.dup(stdout.fileno()), "rb", buffering=65536)
 
         def close_transport() -> None:
-            for f in (proc.stdin, proc.stdout, reader):
+            for f in (stdin, stdout, reader):
                 try:
                     f.close()
                 except OSError:
@@ -565,7 +567,7 @@ class Client:
         try:
             for call in calls:
                 method, params = call[0], call[1]
-                is_notification = len(call) > 2 and bool(call[2])  # type: ignore[misc]
+                is_notification = len(call) > 2 and bool(call[2])
                 if is_notification:
                     msg: Dict[str, Any] = {"jsonrpc": "2.0", "method": method}
                     if params is not None:
@@ -604,7 +606,7 @@ class Client:
         self.server_info = result.get("serverInfo") if isinstance(result, dict) else None
         self.capabilities = result.get("capabilities") if isinstance(result, dict) else None
         self.notify("initialized", {})
-        return result
+        return cast(Dict[str, Any], result)
 
     def shutdown(self, timeout: Optional[float] = 30.0) -> None:
         """Sends ``shutdown`` and waits for its answer, which comes after every earlier
@@ -713,7 +715,7 @@ class Client:
         body = self._reader.read(length)
         if body is None or len(body) < length:
             return None
-        return body
+        return bytes(body)
 
     def _read_loop(self) -> None:
         why = "%s closed the connection" % self.description
@@ -747,7 +749,7 @@ class Client:
             params = message.get("params")
             if method == "$/progress" and isinstance(params, dict):
                 with self._lock:
-                    callback = self._progress.get(params.get("token"))
+                    callback = self._progress.get(params.get("token", ""))
                 if callback is not None:
                     _call_quietly(callback, params.get("value"))
                     return

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union, cast
 
 from ._client import Client, JSON, PendingRequest
 from .model import Image, _Op, benchmark_params, compress_params, evaluate_op, segment_op
@@ -58,7 +58,7 @@ class AsyncClient:
         self.client.server_info = result.get("serverInfo")
         self.client.capabilities = result.get("capabilities")
         self.client.notify("initialized", {})
-        return result
+        return cast(Dict[str, Any], result)
 
     async def request(self, method: str, params: JSON = None, *,
                       progress: Optional[Progress] = None) -> JSON:
@@ -68,7 +68,9 @@ class AsyncClient:
         raw = None
         if progress is not None:
             on_value = progress_adapter(progress)
-            raw = lambda value: loop.call_soon_threadsafe(on_value, value)  # noqa: E731
+
+            def raw(value: Dict[str, Any]) -> None:
+                loop.call_soon_threadsafe(on_value, value)
         pending = self.client.request_async(method, params, progress=raw)
         future: "asyncio.Future[JSON]" = loop.create_future()
 
@@ -81,7 +83,10 @@ class AsyncClient:
             else:
                 future.set_result(p._result)
 
-        pending.add_done_callback(lambda p: loop.call_soon_threadsafe(settle, p))
+        def on_done(p: PendingRequest) -> None:
+            loop.call_soon_threadsafe(settle, p)
+
+        pending.add_done_callback(on_done)
         try:
             return await future
         except asyncio.CancelledError:
@@ -142,11 +147,11 @@ class AsyncModel:
                            output_dir: Optional[str] = None, overwrite: Optional[bool] = None,
                            progress: Optional[Progress] = None, **extra: Any) -> List[SegmentResult]:
         op = segment_op(self.id, list(images), output, overlay, alpha, slide, output_dir, overwrite, extra)
-        return await self._run(op, progress)
+        return cast(List[SegmentResult], await self._run(op, progress))
 
     async def evaluate(self, dataset: str, split: Optional[str] = None, *, limit: Optional[int] = None,
                        progress: Optional[Progress] = None) -> EvaluationResult:
-        return await self._run(evaluate_op(self.id, dataset, split, limit), progress)
+        return cast(EvaluationResult, await self._run(evaluate_op(self.id, dataset, split, limit), progress))
 
     async def compress(self, technique: str, params: Optional[Dict[str, Any]] = None, *,
                        progress: Optional[Progress] = None, **options: Any) -> Tuple["AsyncModel", CompressionReport]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import os
 import warnings
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union, cast
 
 from .png import Mask, decode_png, encode_png
 from .results import (BenchmarkResult, ClassFraction, CompressionReport, EvaluationResult, Progress,
@@ -235,13 +235,13 @@ class Model:
         if isinstance(images, (str, bytes, os.PathLike)):
             raise TypeError("segment_many: expected a list of images; use segment() for one")
         op = segment_op(self.id, list(images), output, overlay, alpha, slide, output_dir, overwrite, extra)
-        return self._run(op, progress, timeout)
+        return cast(List[SegmentResult], self._run(op, progress, timeout))
 
     def evaluate(self, dataset: str, split: Optional[str] = None, *, limit: Optional[int] = None,
                  progress: Optional[Progress] = None, timeout: Optional[float] = None) -> EvaluationResult:
         """Scores the model on a labelled split of ``dataset`` (a folder, or an open
         dataset's id); ``split`` defaults to the daemon's (``val``)."""
-        return self._run(evaluate_op(self.id, dataset, split, limit), progress, timeout)
+        return cast(EvaluationResult, self._run(evaluate_op(self.id, dataset, split, limit), progress, timeout))
 
     def compress(self, technique: str, params: Optional[Dict[str, Any]] = None, *,
                  progress: Optional[Progress] = None, timeout: Optional[float] = None,

@@ -187,7 +187,8 @@ class CompressionReport:
     @classmethod
     def from_json(cls, d: Dict[str, Any], path: Optional[str] = None) -> "CompressionReport":
         lat = d.get("latency")
-        ev = d.get("evaluation") if isinstance(d.get("evaluation"), dict) else {}
+        raw_ev = d.get("evaluation")
+        ev: Dict[str, Any] = raw_ev if isinstance(raw_ev, dict) else {}
         return cls(
             technique=d.get("technique"), steps=list(d.get("steps") or []),
             before=ModelStats.from_json(d.get("before")), after=ModelStats.from_json(d.get("after")),
