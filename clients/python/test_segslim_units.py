@@ -138,6 +138,16 @@ class ImageParamTests(unittest.TestCase):
         with self.assertRaisesRegex(TypeError, "numpy uint8 array"):
             _image_param(42)
 
+    def test_one_image_where_a_list_is_expected(self) -> None:
+        from segslim import Model
+        model = Model(None, {"id": "m"})  # type: ignore[arg-type]  # never reaches a client
+        for one in ("a.jpg", b"\x89PNG"):
+            with self.assertRaisesRegex(TypeError, "use segment"):
+                model.segment_many(one)
+        if numpy is not None:
+            with self.assertRaisesRegex(TypeError, "ndarray"):
+                model.segment_many(numpy.zeros((4, 4, 3), dtype=numpy.uint8))
+
     @unittest.skipUnless(numpy, NO_NUMPY)
     def test_arrays_become_png(self) -> None:
         rgb = numpy.arange(2 * 3 * 3, dtype=numpy.uint8).reshape(2, 3, 3)

@@ -19,7 +19,7 @@ import os
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union, cast
 
 from ._client import Client, JSON, PendingRequest
-from .model import Image, _Op, benchmark_params, compress_params, evaluate_op, segment_op
+from .model import Image, _check_many, _Op, benchmark_params, compress_params, evaluate_op, segment_op
 from .results import (BenchmarkResult, CompressionReport, EvaluationResult, Progress, SegmentResult,
                       TensorInfo, progress_adapter)
 
@@ -146,6 +146,7 @@ class AsyncModel:
                            alpha: Optional[float] = None, slide: Optional[Dict[str, Any]] = None,
                            output_dir: Optional[str] = None, overwrite: Optional[bool] = None,
                            progress: Optional[Progress] = None, **extra: Any) -> List[SegmentResult]:
+        _check_many(images)
         op = segment_op(self.id, list(images), output, overlay, alpha, slide, output_dir, overwrite, extra)
         return cast(List[SegmentResult], await self._run(op, progress))
 

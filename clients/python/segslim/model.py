@@ -108,6 +108,13 @@ def _png_of(value: Any, field: str) -> Optional[bytes]:
     raise ValueError("model/segment answered an unexpected %s: %r" % (field, value))
 
 
+def _check_many(images: Any) -> None:
+    """One image where a list was expected would be iterated into rows or bytes: refuse it."""
+    if isinstance(images, (str, bytes, bytearray, memoryview, os.PathLike)) or hasattr(images, "shape"):
+        raise TypeError("segment_many: expected a list of images, got one %s; use segment() for one image"
+                        % type(images).__name__)
+
+
 def segment_op(model_id: str, images: Sequence[Image], output: str, overlay: bool, alpha: Optional[float],
                slide: Optional[Dict[str, Any]], output_dir: Optional[str], overwrite: Optional[bool],
                extra: Dict[str, Any]) -> _Op:
@@ -232,8 +239,7 @@ class Model:
         """Segments several images in one request; one :class:`SegmentResult` each (mask,
         overlay PNG bytes if ``overlay``, class fractions, timings). With ``output_dir`` the
         daemon also writes the PNGs there (and the masks are read back from those files)."""
-        if isinstance(images, (str, bytes, os.PathLike)):
-            raise TypeError("segment_many: expected a list of images; use segment() for one")
+        _check_many(images)
         op = segment_op(self.id, list(images), output, overlay, alpha, slide, output_dir, overwrite, extra)
         return cast(List[SegmentResult], self._run(op, progress, timeout))
 
