@@ -203,6 +203,22 @@ class ResultTests(unittest.TestCase):
             r.iou("road")
 
 
+class FindDaemonTests(unittest.TestCase):
+    def test_finds_the_repositorys_build_from_inside_the_package(self) -> None:
+        from unittest import mock
+        from segslim import find_daemon
+        built = [os.path.join(REPO, ".build", c, "segslimd") for c in ("release", "debug")]
+        built = [p for p in built if os.access(p, os.X_OK)]
+        env = {k: v for k, v in os.environ.items() if k != "SEGSLIMD"}
+        env["PATH"] = "/nonexistent"
+        with mock.patch.dict(os.environ, env, clear=True):
+            if built:
+                self.assertEqual(find_daemon(), built[0])
+            else:
+                with self.assertRaisesRegex(FileNotFoundError, os.path.join(REPO, ".build", "debug")):
+                    find_daemon()
+
+
 class PackagingTests(unittest.TestCase):
     def test_package_carries_py_typed(self) -> None:
         self.assertTrue(os.path.isfile(os.path.join(HERE, "segslim", "py.typed")))
