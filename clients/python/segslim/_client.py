@@ -1,4 +1,4 @@
-"""A standard-library-only Python client for the SegSlim daemon (``segslimd``).
+"""The raw, standard-library-only JSON-RPC client for the SegSlim daemon (``segslimd``).
 
 ``segslimd`` speaks JSON-RPC 2.0 framed like the Language Server Protocol
 (``Content-Length: N\\r\\n\\r\\n`` + UTF-8 JSON body) on its stdin/stdout, or on a Unix
@@ -37,7 +37,12 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union, cast
+
+from ._version import __version__
+
+if TYPE_CHECKING:
+    from .model import Model
 
 __all__ = [
     "Client",
@@ -47,8 +52,6 @@ __all__ = [
     "find_daemon",
     "__version__",
 ]
-
-__version__ = "0.1.0"
 
 JSON = Any
 ProgressCallback = Callable[[Dict[str, Any]], None]
@@ -201,7 +204,7 @@ class PendingRequest:
         (the request keeps running; call :meth:`cancel` to stop it).
         """
         if not self._event.wait(timeout):
-            raise TimeoutError("no answer to '%s' (id %r) within %.3g s" % (self.method, self.id, timeout))
+            raise TimeoutError("no answer to '%s' (id %r) within %.3g s" % (self.method, self.id, timeout or 0))
         if self._error is not None:
             raise self._error
         return self._result
@@ -209,7 +212,7 @@ class PendingRequest:
     def exception(self, timeout: Optional[float] = None) -> Optional[SegSlimError]:
         """Waits like :meth:`result` and returns the error, or ``None`` on success."""
         if not self._event.wait(timeout):
-            raise TimeoutError("no answer to '%s' (id %r) within %.3g s" % (self.method, self.id, timeout))
+            raise TimeoutError("no answer to '%s' (id %r) within %.3g s" % (self.method, self.id, timeout or 0))
         return self._error
 
     def cancel(self) -> bool:
@@ -270,7 +273,8 @@ def find_daemon() -> str:
         if os.access(env, os.X_OK) and os.path.isfile(env):
             return env
         tried.append("$SEGSLIMD=%s" % env)
-    repo = Path(__file__).resolve().parent.parent.parent
+    # segslim/_client.py -> segslim -> clients/python -> clients -> repository root
+    repo = Path(__file__).resolve().parents[3]
     for config in ("release", "debug"):
         candidate = repo / ".build" / config / "segslimd"
         if candidate.is_file() and os.access(str(candidate), os.X_OK):
@@ -297,7 +301,7 @@ class Client:
     """
 
     def __init__(self, reader: Any, write: Callable[[bytes], None], close_transport: Callable[[], None],
-                 process: Optional[subprocess.Popen] = None, description: str = "segslimd",
+                 process: Optional["subprocess.Popen[bytes]"] = None, description: str = "segslimd",
                  interrupt: Optional[Callable[[], None]] = None):
         """Low-level constructor; prefer :meth:`spawn` or :meth:`connect`.
 
@@ -321,6 +325,9 @@ class Client:
         self._closed = False
         self._shutdown_done = False
         self._exit_sent = False
+        #: Seconds :meth:`request` waits for the daemon to acknowledge a cancel sent because
+        #: of Ctrl-C before the KeyboardInterrupt propagates.
+        self.cancel_grace: float = 5.0
         #: Called as ``fn(method, params)`` for server notifications nobody else consumed.
         self.on_notification: Optional[Callable[[str, JSON], None]] = None
         #: The ``initialize`` result once :meth:`initialize` has run.
@@ -346,11 +353,13 @@ class Client:
         path = daemon_path or find_daemon()
         proc = subprocess.Popen([path] + list(args), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=stderr, env=env, bufsize=0)
-        reader = os.fdopen(os.dup(proc.stdout.fileno()), "rb", buffering=65536)
-        stdin = proc.stdin  # unbuffered (bufsize=0): one write(2) per message
+        stdin, stdout = proc.stdin, proc.stdout  # unbuffered (bufsize=0): one write(2) per message
+        if stdin is None or stdout is None:  # cannot happen with PIPE; narrows the types
+            raise RuntimeError("segslimd was started without pipes")
+        reader = os.fdopen(os.dup(stdout.fileno()), "rb", buffering=65536)
 
         def close_transport() -> None:
-            for f in (proc.stdin, proc.stdout, reader):
+            for f in (stdin, stdout, reader):
                 try:
                     f.close()
                 except OSError:
@@ -484,7 +493,9 @@ class Client:
 
         Raises :class:`SegSlimError` for an error answer, :class:`ConnectionLost` if the
         daemon goes away, and :class:`TimeoutError` after ``timeout`` seconds (in which
-        case ``$/cancelRequest`` is sent so the daemon stops working on it).
+        case ``$/cancelRequest`` is sent so the daemon stops working on it). A
+        KeyboardInterrupt (Ctrl-C) while waiting also sends ``$/cancelRequest``, waits up to
+        :attr:`cancel_grace` seconds for the daemon's answer, and then propagates.
         """
         pending = self.request_async(method, params, progress=progress)
         try:
@@ -492,6 +503,54 @@ class Client:
         except TimeoutError:
             pending.cancel()
             raise
+        except KeyboardInterrupt:
+            # Ctrl-C must stop the daemon's work too, not only this wait: cancel, give the
+            # daemon a moment to acknowledge (so its progress `end` arrives), then re-raise.
+            pending.cancel()
+            try:
+                pending.exception(self.cancel_grace)
+            except (TimeoutError, KeyboardInterrupt):
+                pass
+            raise
+
+    def call(self, method: str, params: JSON = None, *, progress: Optional[Callable[[float, str], None]] = None,
+             timeout: Optional[float] = None) -> JSON:
+        """Like :meth:`request`, with the Pythonic layer's progress callback
+        ``fn(fraction, message)`` (fraction in 0...1; fits tqdm, see README.md)."""
+        raw = None
+        if progress is not None:
+            from .results import progress_adapter
+            raw = progress_adapter(progress)
+        return self.request(method, params, timeout=timeout, progress=raw)
+
+    # -- the Pythonic layer --------------------------------------------------------------
+
+    def load(self, path: Union[str, "os.PathLike[str]"], *, id: Optional[str] = None,
+             preprocessing: Optional[Dict[str, Any]] = None, timeout: Optional[float] = None,
+             progress: Optional[Callable[[float, str], None]] = None, **options: Any) -> "Model":
+        """Loads an ONNX file (``model/load``) and returns its :class:`segslim.Model` handle.
+
+        ``id`` names it (default: the file's stem, made unique); ``preprocessing`` overrides
+        its ``segslim.*`` metadata (``{"mean": [...], "std": [...], "classes": [...]}``);
+        other ``options`` are passed to ``model/load`` as they are."""
+        from .model import Model
+        params: Dict[str, Any] = {"path": os.path.abspath(os.fspath(path))}
+        if id is not None:
+            params["id"] = id
+        if preprocessing is not None:
+            params["preprocessing"] = preprocessing
+        params.update(options)
+        return Model(self, self.call("model/load", params, progress=progress, timeout=timeout))
+
+    def model(self, model_id: str, timeout: Optional[float] = 30.0) -> "Model":
+        """A :class:`segslim.Model` handle on a model already resident under ``model_id``."""
+        from .model import Model
+        return Model(self, self.request("model/info", {"id": model_id}, timeout=timeout))
+
+    def models(self, timeout: Optional[float] = 30.0) -> List["Model"]:
+        """Handles on every resident model (``model/list``, then ``model/info`` each)."""
+        listed = self.request("model/list", timeout=timeout)
+        return [self.model(str(m["id"]), timeout) for m in (listed or {}).get("models", [])]
 
     def batch(self, calls: Iterable[Union[Tuple[str, JSON], Tuple[str, JSON, bool]]],
               timeout: Optional[float] = None) -> List[Any]:
@@ -508,7 +567,7 @@ class Client:
         try:
             for call in calls:
                 method, params = call[0], call[1]
-                is_notification = len(call) > 2 and bool(call[2])  # type: ignore[misc]
+                is_notification = len(call) > 2 and bool(call[2])
                 if is_notification:
                     msg: Dict[str, Any] = {"jsonrpc": "2.0", "method": method}
                     if params is not None:
@@ -547,7 +606,7 @@ class Client:
         self.server_info = result.get("serverInfo") if isinstance(result, dict) else None
         self.capabilities = result.get("capabilities") if isinstance(result, dict) else None
         self.notify("initialized", {})
-        return result
+        return cast(Dict[str, Any], result)
 
     def shutdown(self, timeout: Optional[float] = 30.0) -> None:
         """Sends ``shutdown`` and waits for its answer, which comes after every earlier
@@ -656,7 +715,7 @@ class Client:
         body = self._reader.read(length)
         if body is None or len(body) < length:
             return None
-        return body
+        return bytes(body)
 
     def _read_loop(self) -> None:
         why = "%s closed the connection" % self.description
@@ -690,7 +749,7 @@ class Client:
             params = message.get("params")
             if method == "$/progress" and isinstance(params, dict):
                 with self._lock:
-                    callback = self._progress.get(params.get("token"))
+                    callback = self._progress.get(params.get("token", ""))
                 if callback is not None:
                     _call_quietly(callback, params.get("value"))
                     return
