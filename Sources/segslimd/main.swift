@@ -21,6 +21,20 @@ func fail(_ message: String) -> Never {
     exit(2)
 }
 
+// A warm daemon allocates the same large buffers on every request (a model's 7 MB output, the
+// input planes, PNG rows). By default glibc serves those from fresh mmaps and unmaps them on
+// free, so every request page-faults and zero-fills them again (~1 ms per CamVid segment).
+// Served from the heap up to 32 MiB, they are reused; free memory above 128 MiB at the top of
+// the heap still goes back to the system.
+// `mallopt` is not in Swift's Glibc module (malloc.h is not part of it): looked up by name.
+if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") {
+    typealias MallOpt = @convention(c) (Int32, Int32) -> Int32
+    let mallopt = unsafeBitCast(symbol, to: MallOpt.self)
+    let mmapThreshold: Int32 = -3, trimThreshold: Int32 = -1   // M_MMAP_THRESHOLD, M_TRIM_THRESHOLD
+    _ = mallopt(mmapThreshold, 32 << 20)
+    _ = mallopt(trimThreshold, 128 << 20)
+}
+
 var configuration = ServerConfiguration()
 var listenAddress: String? = nil
 var arguments = CommandLine.arguments.dropFirst()
