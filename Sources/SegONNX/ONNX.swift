@@ -20,9 +20,30 @@ public enum ONNX {
     /// Decodes ModelProto bytes. `baseDirectory` locates external data; without it a model with
     /// external tensors is refused.
     public static func decode(_ bytes: [UInt8], baseDirectory: URL? = nil) throws(ONNXError) -> Model {
-        let model = try ModelProtoDecoder.decode(bytes, context: DecodeContext(baseDirectory: baseDirectory))
+        let model: Model
+        do { model = try ModelProtoDecoder.decode(bytes, context: DecodeContext(baseDirectory: baseDirectory)) } catch {
+            throw notAModel(bytes, error)
+        }
         do { try model.graph.validate() } catch { throw .invalidGraph(error) }
         return model
+    }
+
+    /// A wire-format error in the first bytes means the file is not an ONNX model at all (an
+    /// image, a text file, a truncated download): say that, and what it looks like, instead of
+    /// protobuf details a user cannot act on. Errors deeper in the file keep their offsets.
+    static func notAModel(_ bytes: [UInt8], _ error: ONNXError) -> ONNXError {
+        let kinds: [([UInt8], String)] = [([0x89, 0x50, 0x4E, 0x47], "a PNG image"), ([0xFF, 0xD8, 0xFF], "a JPEG image"),
+                                          ([0x50, 0x4B, 0x03, 0x04], "a zip archive (a PyTorch .pt/.pth checkpoint?)"),
+                                          ([0x80], "a Python pickle (a PyTorch checkpoint?)"), ([0x7B], "JSON"), ([0x3C], "XML or HTML")]
+        let kind = kinds.first { bytes.starts(with: $0.0) }?.1
+        let offset: Int
+        switch error {
+        case .invalidKey(_, let o, _), .wrongWireType(_, _, _, _, let o), .malformedVarint(_, let o), .truncated(_, let o): offset = o
+        default: return error
+        }
+        // A known other format anywhere, or a first field key that is already wrong.
+        guard kind != nil || offset == 0 else { return error }
+        return .invalidModel("not an ONNX model\(kind.map { "; it looks like \($0)" } ?? "") (\(error.description))")
     }
 
     /// ModelProto bytes for `model`, every tensor inline as `raw_data`.

@@ -44,6 +44,26 @@ import SegTensor
         }
     }
 
+    /// Files that are not models at all are called that, with what they look like; the wire
+    /// detail stays in parentheses for whoever needs it.
+    @Test func otherFilesAreNotONNXModels() throws {
+        let cases: [([UInt8], String)] = [
+            ([0xFF, 0xD8, 0xFF, 0xE0, 0, 16, 0x4A, 0x46], "it looks like a JPEG image"),
+            ([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], "it looks like a PNG image"),
+            (Array("# README\nhello".utf8), "not an ONNX model ("),
+            ([0x50, 0x4B, 0x03, 0x04, 20, 0, 0, 0], "a zip archive"),
+        ]
+        for (bytes, expected) in cases {
+            do {
+                _ = try ONNX.decode(bytes)
+                Issue.record("\(expected): decoded")
+            } catch {
+                #expect(error.description.hasPrefix("not an ONNX model"), "\(error)")
+                #expect(error.description.contains(expected), "\(error)")
+            }
+        }
+    }
+
     @Test func absurdDims() throws {
         let error = onnxError { _ = try ONNX.load(contentsOf: Fixtures.url("absurd_dims.onnx")) }
         guard case .invalidModel(let message)? = error else {

@@ -138,12 +138,13 @@ import SegTensor
     }
 
     @Test func wrongWireType() throws {
+        // The wire decoder itself (ONNX.decode words an error at byte 0 as "not an ONNX model").
         // ModelProto.ir_version (field 1, int64) sent as length-delimited: 0A 00.
         #expect(throws: ONNXError.wrongWireType(message: "ModelProto", field: 1, expected: "varint", actual: 2, offset: 0)) {
-            _ = try ONNX.decode([0x0A, 0x00])
+            _ = try ModelProtoDecoder.decode([0x0A, 0x00], context: DecodeContext(baseDirectory: nil))
         }
         // ModelProto.graph (field 7, message) sent as varint: 38 01.
-        let error = onnxError { _ = try ONNX.decode([0x08, 0x08, 0x38, 0x01]) }
+        let error = onnxError { _ = try ModelProtoDecoder.decode([0x08, 0x08, 0x38, 0x01], context: DecodeContext(baseDirectory: nil)) }
         #expect(error == .wrongWireType(message: "ModelProto", field: 7, expected: "embedded message GraphProto", actual: 0, offset: 2))
     }
 
