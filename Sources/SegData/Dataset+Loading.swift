@@ -3,7 +3,7 @@ import SegImaging
 extension Dataset {
     /// Decodes a sample: the RGB image and, when labelled, its class-id map (after the
     /// dataset's label mapping) of the same size.
-    public func load(_ sample: Sample) throws -> (image: Image, label: Image?) {
+    package func load(_ sample: Sample) throws -> (image: Image, label: Image?) {
         let image = try ImageIO.load(path: sample.image)
         guard let labelPath = sample.label else { return (image, nil) }
         var label = try ImageIO.loadLabel(path: labelPath)

@@ -2,8 +2,8 @@ import Foundation
 
 /// A segmentation dataset on disk: named splits of (image, label?) samples plus what the
 /// labels mean. Opening one only lists and checks files; images are decoded when used.
-public struct Dataset: Sendable, Equatable {
-    public enum Format: String, Sendable, CaseIterable {
+package struct Dataset: Sendable, Equatable {
+    package enum Format: String, Sendable, CaseIterable {
         /// `<split>.txt` files with `image label` per line (a line with only an image is an
         /// unlabeled sample), optional `dataset.json`.
         case paddleseg
@@ -18,49 +18,49 @@ public struct Dataset: Sendable, Equatable {
         case folder
     }
 
-    public struct Sample: Sendable, Equatable {
+    package struct Sample: Sendable, Equatable {
         /// Absolute paths.
-        public var image: String
-        public var label: String?
+        package var image: String
+        package var label: String?
     }
 
     /// Files a dataset names but that cannot be read.
-    public struct Problems: Sendable, Equatable {
-        public var missingCount = 0
-        public var firstMissing: [String] = []
-        public var malformedLines: [String] = []
+    package struct Problems: Sendable, Equatable {
+        package var missingCount = 0
+        package var firstMissing: [String] = []
+        package var malformedLines: [String] = []
 
         mutating func missing(_ path: String) {
             missingCount += 1
             if firstMissing.count < 5 { firstMissing.append(path) }
         }
 
-        public var isEmpty: Bool { missingCount == 0 && malformedLines.isEmpty }
+        package var isEmpty: Bool { missingCount == 0 && malformedLines.isEmpty }
     }
 
-    public var root: String
-    public var format: Format
+    package var root: String
+    package var format: Format
     /// Split name → samples, in file order.
-    public var splits: [String: [Sample]]
-    public var classes: [String]
+    package var splits: [String: [Sample]]
+    package var classes: [String]
     /// RGB per class.
-    public var palette: [[UInt8]]
-    public var ignoreIndex: Int
+    package var palette: [[UInt8]]
+    package var ignoreIndex: Int
     /// How stored label values become class ids (Cityscapes labelIds → trainIds); nil = identity.
-    public var labelMapping: [UInt8]?
-    public var problems: Problems
+    package var labelMapping: [UInt8]?
+    package var problems: Problems
 
-    public var numClasses: Int { classes.count }
-    public var splitNames: [String] { splits.keys.sorted() }
+    package var numClasses: Int { classes.count }
+    package var splitNames: [String] { splits.keys.sorted() }
 }
 
-public enum DatasetError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum DatasetError: Error, Sendable, Equatable, CustomStringConvertible {
     case notFound(String)
     case unrecognized(String, tried: [String])
     case invalid(String, String)
     case unknownSplit(String, available: [String])
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .notFound(let p): return "no such dataset folder: \(p)"
         case .unrecognized(let p, let tried):

@@ -4,7 +4,7 @@ extension Dataset {
     static let imageExtensions: Set<String> = ["jpg", "jpeg", "png"]
 
     /// Opens a dataset folder, detecting its format unless one is given.
-    public static func open(path: String, format: Format? = nil) throws(DatasetError) -> Dataset {
+    package static func open(path: String, format: Format? = nil) throws(DatasetError) -> Dataset {
         let root = URL(fileURLWithPath: (path as NSString).expandingTildeInPath).standardizedFileURL.path
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: root, isDirectory: &isDir), isDir.boolValue else { throw .notFound(root) }
@@ -52,11 +52,11 @@ extension Dataset {
         }
     }
 
-    public func samples(split: String) throws(DatasetError) -> [Sample] {
+    package func samples(split: String) throws(DatasetError) -> [Sample] {
         guard let s = splits[split] else { throw .unknownSplit(split, available: splitNames) }
         return s
     }
 
     /// The split to calibrate on by default: `train` if present, else the first.
-    public var defaultCalibrationSplit: String? { splits["train"] != nil ? "train" : splitNames.first }
+    package var defaultCalibrationSplit: String? { splits["train"] != nil ? "train" : splitNames.first }
 }

@@ -66,7 +66,7 @@ enum BitmapFont {
 extension Image {
     /// Draws `text` with its top-left corner at (x, y), each font pixel `scale`×`scale`.
     /// Pixels outside the image are clipped.
-    public mutating func draw(text: String, x: Int, y: Int, scale: Int = 2, color: RGB) {
+    package mutating func draw(text: String, x: Int, y: Int, scale: Int = 2, color: RGB) {
         guard channels >= 3, scale > 0 else { return }
         var penX = x
         for ch in text {
@@ -81,7 +81,7 @@ extension Image {
     }
 
     /// Fills a rectangle, clipped to the image.
-    public mutating func fill(x: Int, y: Int, width w: Int, height h: Int, color: RGB) {
+    package mutating func fill(x: Int, y: Int, width w: Int, height h: Int, color: RGB) {
         guard channels >= 3 else { return }
         for yy in max(y, 0)..<min(y + h, height) {
             for xx in max(x, 0)..<min(x + w, width) {
@@ -92,14 +92,14 @@ extension Image {
     }
 
     /// Width in pixels of `text` drawn at `scale`.
-    public static func textWidth(_ text: String, scale: Int = 2) -> Int {
+    package static func textWidth(_ text: String, scale: Int = 2) -> Int {
         max(text.count * (BitmapFont.width + 1) * scale - scale, 0)
     }
 }
 
 /// A legend: one row per class, its palette colour as a swatch and its name.
-public enum Legend {
-    public static func render(classes: [String], palette: [RGB], scale: Int = 2) throws(ImagingError) -> Image {
+package enum Legend {
+    package static func render(classes: [String], palette: [RGB], scale: Int = 2) throws(ImagingError) -> Image {
         let rowHeight = BitmapFont.height * scale + 10, swatch = BitmapFont.height * scale + 4, margin = 8
         let digits = String(max(classes.count - 1, 0)).count
         let names = classes.enumerated().map { i, name in

@@ -1,6 +1,6 @@
 /// CRC-32 (ISO-HDLC / PNG / zip: reflected polynomial 0xEDB88320, init and
 /// final xor 0xFFFFFFFF) and Adler-32 (RFC 1950).
-public enum Checksum {
+package enum Checksum {
     private static let crcTable: [UInt32] = (0..<256).map { n -> UInt32 in
         var c = UInt32(n)
         for _ in 0..<8 { c = (c & 1) != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
@@ -22,7 +22,7 @@ public enum Checksum {
     }()
 
     /// Continues a CRC: pass the previous result as `crc` (0 to start).
-    public static func crc32<C: Collection>(_ bytes: C, crc: UInt32 = 0) -> UInt32 where C.Element == UInt8 {
+    package static func crc32<C: Collection>(_ bytes: C, crc: UInt32 = 0) -> UInt32 where C.Element == UInt8 {
         if let r = bytes.withContiguousStorageIfAvailable({ crc32(contiguous: $0, crc: crc) }) { return r }
         var c = ~crc
         crcTable.withUnsafeBufferPointer { t in
@@ -56,7 +56,7 @@ public enum Checksum {
     }
 
     /// Continues an Adler-32: pass the previous result as `adler` (1 to start).
-    public static func adler32<C: Collection>(_ bytes: C, adler: UInt32 = 1) -> UInt32 where C.Element == UInt8 {
+    package static func adler32<C: Collection>(_ bytes: C, adler: UInt32 = 1) -> UInt32 where C.Element == UInt8 {
         if let r = bytes.withContiguousStorageIfAvailable({ adler32(contiguous: $0, adler: adler) }) { return r }
         var a = adler & 0xFFFF
         var b = adler >> 16

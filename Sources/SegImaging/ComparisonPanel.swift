@@ -1,12 +1,12 @@
 extension Image {
     /// Gap, in white pixels, between the panels of `comparisonPanel`.
-    public static let comparisonPanelGap = 8
+    package static let comparisonPanelGap = 8
 
     /// Two masks of this (RGB) image side by side, for looking at where two models disagree:
     /// mask `a`'s overlay, mask `b`'s overlay, then a third panel with the pixels where they
     /// differ in white on the image dimmed to a third. Panels are `comparisonPanelGap` white
     /// pixels apart; the result is `3·width + 2·gap` wide.
-    public func comparisonPanel(_ a: Image, _ b: Image, palette: [RGB], alpha: Double) throws(ImagingError) -> Image {
+    package func comparisonPanel(_ a: Image, _ b: Image, palette: [RGB], alpha: Double) throws(ImagingError) -> Image {
         guard channels == 3 else {
             throw ImagingError(.invalidArgument, format: "comparison panel", "image must be RGB (3 channels), not \(channels)")
         }

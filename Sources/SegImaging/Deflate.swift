@@ -1,17 +1,17 @@
 /// Deflate compression (RFC 1951): LZ77 over hash chains with one-step lazy
 /// matching (the strategy of zlib's levels 4–9), and per-block choice of
 /// dynamic Huffman, fixed Huffman or stored, whichever is smallest.
-public struct DeflateOptions: Sendable, Equatable {
+package struct DeflateOptions: Sendable, Equatable {
     /// Longest hash chain walked per position.
-    public var maxChain: Int
+    package var maxChain: Int
     /// A match this long is taken without looking further.
-    public var niceLength: Int
+    package var niceLength: Int
     /// Don't try a lazy match after a match at least this long.
-    public var maxLazy: Int
+    package var maxLazy: Int
     /// After a match this long, walk only a quarter of the chain for the next one.
-    public var goodLength: Int
+    package var goodLength: Int
 
-    public init(maxChain: Int = 128, niceLength: Int = 128, maxLazy: Int = 16, goodLength: Int = 8) {
+    package init(maxChain: Int = 128, niceLength: Int = 128, maxLazy: Int = 16, goodLength: Int = 8) {
         self.maxChain = maxChain
         self.niceLength = niceLength
         self.maxLazy = maxLazy
@@ -19,16 +19,16 @@ public struct DeflateOptions: Sendable, Equatable {
     }
 
     /// zlib level 6's parameters.
-    public static let `default` = DeflateOptions()
+    package static let `default` = DeflateOptions()
 
     /// Short chains and little laziness (about zlib's level 2): for previews such as overlays,
     /// where encoding time matters more than the last few percent of size.
-    public static let fast = DeflateOptions(maxChain: 8, niceLength: 32, maxLazy: 4, goodLength: 4)
+    package static let fast = DeflateOptions(maxChain: 8, niceLength: 32, maxLazy: 4, goodLength: 4)
 }
 
 extension Zlib {
     /// A zlib stream (RFC 1950 header, deflate data, Adler-32) for `data`.
-    public static func compress(_ data: [UInt8], options: DeflateOptions = .default) -> [UInt8] {
+    package static func compress(_ data: [UInt8], options: DeflateOptions = .default) -> [UInt8] {
         var w = DeflateBitWriter()
         w.bytes.reserveCapacity(data.count / 2 + 64)
         // CMF 0x78: deflate, 32 KiB window; FLG 0x9C: "default" level, check bits make it a multiple of 31.

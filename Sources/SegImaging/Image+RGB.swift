@@ -3,7 +3,7 @@ import Dispatch
 extension Image {
     /// The same picture with three channels: gray is repeated, RGBA drops its alpha, RGB is
     /// returned as it is (no copy). What a network input and an overlay start from.
-    public func rgb() -> Image {
+    package func rgb() -> Image {
         if channels == 3 { return self }
         let n = width * height, ch = channels
         var out = [UInt8](repeating: 0, count: n * 3)

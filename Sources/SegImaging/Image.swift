@@ -2,14 +2,14 @@
 /// samples per pixel (1 = gray or label, 3 = RGB, 4 = RGBA), row-major with no padding.
 ///
 /// A value type: copies are cheap until written (copy-on-write `[UInt8]`).
-public struct Image: Sendable, Equatable {
-    public let width: Int
-    public let height: Int
-    public let channels: Int
-    public var pixels: [UInt8]
+package struct Image: Sendable, Equatable {
+    package let width: Int
+    package let height: Int
+    package let channels: Int
+    package var pixels: [UInt8]
 
     /// Wraps existing samples; `pixels.count` must equal `width * height * channels`.
-    public init(width: Int, height: Int, channels: Int, pixels: [UInt8]) throws(ImagingError) {
+    package init(width: Int, height: Int, channels: Int, pixels: [UInt8]) throws(ImagingError) {
         try Image.validate(width: width, height: height, channels: channels, format: "image")
         guard pixels.count == width * height * channels else {
             throw ImagingError(.invalidArgument, format: "image",
@@ -22,7 +22,7 @@ public struct Image: Sendable, Equatable {
     }
 
     /// A new image with every sample set to `value`.
-    public init(width: Int, height: Int, channels: Int, fill value: UInt8 = 0) throws(ImagingError) {
+    package init(width: Int, height: Int, channels: Int, fill value: UInt8 = 0) throws(ImagingError) {
         try Image.validate(width: width, height: height, channels: channels, format: "image")
         self.width = width
         self.height = height
@@ -39,7 +39,7 @@ public struct Image: Sendable, Equatable {
     }
 
     /// Sample `c` of pixel (`x`, `y`); the caller keeps indices in range.
-    public subscript(x: Int, y: Int, c: Int) -> UInt8 {
+    package subscript(x: Int, y: Int, c: Int) -> UInt8 {
         get { pixels[(y * width + x) * channels + c] }
         set { pixels[(y * width + x) * channels + c] = newValue }
     }
@@ -54,13 +54,13 @@ public struct Image: Sendable, Equatable {
 }
 
 /// A 16-bit image, as PNG can store it. Same layout rules as `Image`.
-public struct Image16: Sendable, Equatable {
-    public let width: Int
-    public let height: Int
-    public let channels: Int
-    public var samples: [UInt16]
+package struct Image16: Sendable, Equatable {
+    package let width: Int
+    package let height: Int
+    package let channels: Int
+    package var samples: [UInt16]
 
-    public init(width: Int, height: Int, channels: Int, samples: [UInt16]) throws(ImagingError) {
+    package init(width: Int, height: Int, channels: Int, samples: [UInt16]) throws(ImagingError) {
         try Image.validate(width: width, height: height, channels: channels, format: "image")
         guard samples.count == width * height * channels else {
             throw ImagingError(.invalidArgument, format: "image",
@@ -81,19 +81,19 @@ public struct Image16: Sendable, Equatable {
 
     /// The 8-bit image holding the high byte of every sample (what PIL does for
     /// 16-bit RGB PNGs and what PNG viewers display).
-    public func to8Bit() -> Image {
+    package func to8Bit() -> Image {
         Image(unchecked: width, height, channels, samples.map { UInt8($0 >> 8) })
     }
 }
 
 /// Limits checked before any pixel buffer is allocated, so a 100000x100000
 /// header costs an error, not 30 GB.
-public struct ImageLimits: Sendable, Equatable {
-    public var maxWidth: Int
-    public var maxHeight: Int
-    public var maxPixels: Int
+package struct ImageLimits: Sendable, Equatable {
+    package var maxWidth: Int
+    package var maxHeight: Int
+    package var maxPixels: Int
 
-    public init(maxWidth: Int = 32768, maxHeight: Int = 32768, maxPixels: Int = 1 << 26) {
+    package init(maxWidth: Int = 32768, maxHeight: Int = 32768, maxPixels: Int = 1 << 26) {
         self.maxWidth = maxWidth
         self.maxHeight = maxHeight
         self.maxPixels = maxPixels
@@ -102,7 +102,7 @@ public struct ImageLimits: Sendable, Equatable {
     /// 32768 per side and 64 Mpixel (8192x8192): far above any segmentation
     /// input, and a JPEG that size needs about 1 GB of working memory at 4:4:4
     /// (coefficients, planes, output), which the daemon survives.
-    public static let `default` = ImageLimits()
+    package static let `default` = ImageLimits()
 
     func check(width: Int, height: Int, format: String, context: String? = nil,
                offset: Int? = nil) throws(ImagingError) {

@@ -1,25 +1,25 @@
 import Foundation
 
 /// Format sniffing and file-level loading; errors name the file.
-public enum ImageFormat: String, Sendable, Equatable {
+package enum ImageFormat: String, Sendable, Equatable {
     case png, jpeg
 
     /// The format from the leading bytes (not the file extension, which lies).
-    public static func sniff(_ bytes: [UInt8]) -> ImageFormat? {
+    package static func sniff(_ bytes: [UInt8]) -> ImageFormat? {
         if bytes.starts(with: PNGParser.signature) { return .png }
         if bytes.count >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF { return .jpeg }
         return nil
     }
 }
 
-public enum ImageIO {
+package enum ImageIO {
     /// Files larger than this are refused before reading (compressed images that
     /// big would exceed the pixel limits anyway).
-    public static let maxFileBytes = 512 << 20
+    package static let maxFileBytes = 512 << 20
 
     /// Decodes PNG or JPEG bytes to 8-bit gray, RGB or RGBA, the way Pillow's
     /// `Image.open(...).convert(...)` would see them (no EXIF rotation unless asked).
-    public static func decode(_ bytes: [UInt8], applyOrientation: Bool = false,
+    package static func decode(_ bytes: [UInt8], applyOrientation: Bool = false,
                               limits: ImageLimits = .default) throws(ImagingError) -> Image {
         switch ImageFormat.sniff(bytes) {
         case .png: return try PNG.decode(bytes, options: .init(limits: limits))
@@ -33,7 +33,7 @@ public enum ImageIO {
     /// gray as values (which must fit in 8 bits), 1-bit gray as 0/1, and 2/4-bit
     /// gray scaled to 0...255 as Pillow does. Colour images are refused: they are
     /// pictures, not labels.
-    public static func decodeLabel(_ bytes: [UInt8], limits: ImageLimits = .default) throws(ImagingError) -> Image {
+    package static func decodeLabel(_ bytes: [UInt8], limits: ImageLimits = .default) throws(ImagingError) -> Image {
         guard ImageFormat.sniff(bytes) == .png else {
             throw ImagingError(.unsupported, format: "label", offset: 0, "label maps must be PNG (JPEG would blur class ids)")
         }
@@ -58,7 +58,7 @@ public enum ImageIO {
         }
     }
 
-    public static func load(path: String, applyOrientation: Bool = false,
+    package static func load(path: String, applyOrientation: Bool = false,
                             limits: ImageLimits = .default) throws(ImagingError) -> Image {
         let bytes = try read(path)
         do {
@@ -68,7 +68,7 @@ public enum ImageIO {
         }
     }
 
-    public static func loadLabel(path: String, limits: ImageLimits = .default) throws(ImagingError) -> Image {
+    package static func loadLabel(path: String, limits: ImageLimits = .default) throws(ImagingError) -> Image {
         let bytes = try read(path)
         do {
             return try decodeLabel(bytes, limits: limits)
@@ -77,7 +77,7 @@ public enum ImageIO {
         }
     }
 
-    public static func read(_ path: String) throws(ImagingError) -> [UInt8] {
+    package static func read(_ path: String) throws(ImagingError) -> [UInt8] {
         let attrs = try? FileManager.default.attributesOfItem(atPath: path)
         guard let size = attrs?[.size] as? Int else {
             throw ImagingError(.io, format: "file", "cannot read", file: path)
@@ -91,7 +91,7 @@ public enum ImageIO {
         return [UInt8](data)
     }
 
-    public static func write(_ bytes: [UInt8], to path: String) throws(ImagingError) {
+    package static func write(_ bytes: [UInt8], to path: String) throws(ImagingError) {
         do {
             try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {

@@ -4,8 +4,8 @@
 ///
 /// Every failure in SegImaging is one of these; nothing derived from file bytes
 /// may trap, so a corrupt upload produces an error and the daemon keeps serving.
-public struct ImagingError: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Kind: String, Sendable, Equatable {
+package struct ImagingError: Error, Sendable, Equatable, CustomStringConvertible {
+    package enum Kind: String, Sendable, Equatable {
         /// The data ends before the format says it should.
         case truncated
         /// The bytes contradict the format (bad code, bad length, bad marker).
@@ -22,18 +22,18 @@ public struct ImagingError: Error, Sendable, Equatable, CustomStringConvertible 
         case io
     }
 
-    public var kind: Kind
+    package var kind: Kind
     /// "PNG", "JPEG", "zlib", "deflate", "image", ...
-    public var format: String
+    package var format: String
     /// The chunk ("IDAT"), marker ("SOF2") or structure the problem was found in.
-    public var context: String?
+    package var context: String?
     /// Byte offset in the input where the problem was found, when known.
-    public var offset: Int?
-    public var message: String
+    package var offset: Int?
+    package var message: String
     /// File path, filled in by the file-level loaders.
-    public var file: String?
+    package var file: String?
 
-    public init(_ kind: Kind, format: String, context: String? = nil, offset: Int? = nil,
+    package init(_ kind: Kind, format: String, context: String? = nil, offset: Int? = nil,
                 _ message: String, file: String? = nil) {
         self.kind = kind
         self.format = format
@@ -43,7 +43,7 @@ public struct ImagingError: Error, Sendable, Equatable, CustomStringConvertible 
         self.file = file
     }
 
-    public var description: String {
+    package var description: String {
         var s = ""
         if let file { s += "\(file): " }
         s += format
@@ -54,7 +54,7 @@ public struct ImagingError: Error, Sendable, Equatable, CustomStringConvertible 
     }
 
     /// The same error, attributed to a file.
-    public func inFile(_ path: String) -> ImagingError {
+    package func inFile(_ path: String) -> ImagingError {
         var e = self
         e.file = path
         return e

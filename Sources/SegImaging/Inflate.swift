@@ -1,11 +1,11 @@
 /// Deflate decompression (RFC 1951) and the zlib wrapper (RFC 1950).
-public enum Zlib {
+package enum Zlib {
     /// Decompresses a zlib stream, verifying the header and the Adler-32 trailer.
     ///
     /// `maxOutput` bounds the output (a PNG knows its exact raw size): a stream
     /// that would produce more is rejected as corrupt instead of exhausting memory.
     /// `format`/`context`/`baseOffset` only label errors ("PNG IDAT at byte ...").
-    public static func decompress(_ data: [UInt8], maxOutput: Int, format: String = "zlib",
+    package static func decompress(_ data: [UInt8], maxOutput: Int, format: String = "zlib",
                                   context: String? = nil, baseOffset: Int = 0) throws(ImagingError) -> [UInt8] {
         func fail(_ kind: ImagingError.Kind, _ off: Int, _ msg: String) -> ImagingError {
             ImagingError(kind, format: format, context: context, offset: baseOffset + off, msg)

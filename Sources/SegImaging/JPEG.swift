@@ -7,43 +7,43 @@
 /// chroma (box replication for other integral ratios), and libjpeg's
 /// fixed-point YCbCr→RGB tables. Four-component (CMYK/YCCK), arithmetic-coded,
 /// lossless, hierarchical and 12-bit files are rejected as unsupported.
-public enum JPEG {
-    public struct Info: Sendable, Equatable {
-        public var width: Int
-        public var height: Int
+package enum JPEG {
+    package struct Info: Sendable, Equatable {
+        package var width: Int
+        package var height: Int
         /// 1 (grayscale) or 3.
-        public var components: Int
-        public var progressive: Bool
+        package var components: Int
+        package var progressive: Bool
         /// Per component (horizontal, vertical) sampling factors, e.g. 4:2:0 = [(2,2),(1,1),(1,1)].
-        public var sampling: [Sampling]
+        package var sampling: [Sampling]
         /// EXIF orientation (1 when absent or unreadable).
-        public var orientation: Orientation
-        public var restartInterval: Int
+        package var orientation: Orientation
+        package var restartInterval: Int
     }
 
-    public struct Sampling: Sendable, Equatable {
-        public var h: Int
-        public var v: Int
+    package struct Sampling: Sendable, Equatable {
+        package var h: Int
+        package var v: Int
     }
 
-    public struct DecodeOptions: Sendable, Equatable {
+    package struct DecodeOptions: Sendable, Equatable {
         /// Rotate/flip by the EXIF orientation, as PIL's `ImageOps.exif_transpose`.
         /// Off by default because `Image.open(...).convert("RGB")` does not.
-        public var applyOrientation: Bool
-        public var limits: ImageLimits
+        package var applyOrientation: Bool
+        package var limits: ImageLimits
 
-        public init(applyOrientation: Bool = false, limits: ImageLimits = .default) {
+        package init(applyOrientation: Bool = false, limits: ImageLimits = .default) {
             self.applyOrientation = applyOrientation
             self.limits = limits
         }
     }
 
     /// Decodes to gray (1 channel) or RGB (3 channels).
-    public static func decode(_ bytes: [UInt8], options: DecodeOptions = .init()) throws(ImagingError) -> Image {
+    package static func decode(_ bytes: [UInt8], options: DecodeOptions = .init()) throws(ImagingError) -> Image {
         try decodeWithInfo(bytes, options: options).image
     }
 
-    public static func decodeWithInfo(_ bytes: [UInt8], options: DecodeOptions = .init()) throws(ImagingError)
+    package static func decodeWithInfo(_ bytes: [UInt8], options: DecodeOptions = .init()) throws(ImagingError)
         -> (image: Image, info: Info) {
         var decoder = JPEGDecoder(bytes, limits: options.limits)
         try decoder.run(headerOnly: false)
@@ -54,7 +54,7 @@ public enum JPEG {
     }
 
     /// Header information (size, components, sampling, orientation) without decoding scans.
-    public static func readInfo(_ bytes: [UInt8], limits: ImageLimits = .default) throws(ImagingError) -> Info {
+    package static func readInfo(_ bytes: [UInt8], limits: ImageLimits = .default) throws(ImagingError) -> Info {
         var decoder = JPEGDecoder(bytes, limits: limits)
         try decoder.run(headerOnly: true)
         return try decoder.info()

@@ -1,5 +1,5 @@
 /// EXIF orientation (tag 0x0112) and the transform that undoes it.
-public enum Orientation: Int, Sendable, Equatable {
+package enum Orientation: Int, Sendable, Equatable {
     /// 1: stored upright.
     case up = 1
     /// 2: mirrored left-right.
@@ -18,14 +18,14 @@ public enum Orientation: Int, Sendable, Equatable {
     case left = 8
 
     /// Whether displaying swaps width and height.
-    public var swapsAxes: Bool { rawValue >= 5 }
+    package var swapsAxes: Bool { rawValue >= 5 }
 }
 
 extension Image {
     /// The upright image for `orientation`, matching PIL's `ImageOps.exif_transpose`
     /// (2: FLIP_LEFT_RIGHT, 3: ROTATE_180, 4: FLIP_TOP_BOTTOM, 5: TRANSPOSE,
     /// 6: ROTATE_270, 7: TRANSVERSE, 8: ROTATE_90).
-    public func oriented(_ orientation: Orientation) -> Image {
+    package func oriented(_ orientation: Orientation) -> Image {
         if orientation == .up { return self }
         let w = width, h = height, ch = channels
         let ow = orientation.swapsAxes ? h : w, oh = orientation.swapsAxes ? w : h

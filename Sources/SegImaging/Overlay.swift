@@ -1,8 +1,8 @@
 /// Palettes and mask visualisation.
-public enum Palette {
+package enum Palette {
     /// The PASCAL VOC colour map (bits of the class index spread over R, G, B
     /// from the most significant bit down), which PaddleSeg uses for pseudo-colour masks.
-    public static func voc(count: Int = 256) -> [RGB] {
+    package static func voc(count: Int = 256) -> [RGB] {
         (0..<max(0, min(count, 256))).map { i in
             var c = i, r = 0, g = 0, b = 0
             for j in 0..<8 {
@@ -20,7 +20,7 @@ extension Palette {
     /// The default for classes without colours: VOC's colour map from its second entry, so
     /// class 0 (road, sky or background in most datasets) is dark red, not black, and stays
     /// visible in masks, overlays and legends; every later class keeps VOC's order.
-    public static func visible(count: Int) -> [RGB] {
+    package static func visible(count: Int) -> [RGB] {
         Array(voc(count: min(count, 255) + 1).dropFirst())
     }
 }
@@ -28,7 +28,7 @@ extension Palette {
 extension Image {
     /// An RGB picture of a label map: each index takes its palette colour;
     /// indices without one (void 255, or beyond the palette) become `unlabeled`.
-    public func colorized(palette: [RGB], unlabeled: RGB = RGB(0, 0, 0)) throws(ImagingError) -> Image {
+    package func colorized(palette: [RGB], unlabeled: RGB = RGB(0, 0, 0)) throws(ImagingError) -> Image {
         guard channels == 1 else {
             throw ImagingError(.invalidArgument, format: "overlay", "a label map has 1 channel, not \(channels)")
         }
@@ -48,7 +48,7 @@ extension Image {
     /// i.e. `(1 − alpha) · image + alpha · colour` in 8-bit fixed point.
     /// Pixels whose label is `ignoreIndex` or has no palette entry are left as they are.
     /// Gray images come out RGB; RGBA keeps its alpha channel.
-    public func overlaying(mask: Image, palette: [RGB], alpha: Double = 0.5,
+    package func overlaying(mask: Image, palette: [RGB], alpha: Double = 0.5,
                            ignoreIndex: UInt8? = 255) throws(ImagingError) -> Image {
         guard mask.channels == 1 else {
             throw ImagingError(.invalidArgument, format: "overlay", "mask must have 1 channel, not \(mask.channels)")

@@ -10,12 +10,12 @@
 ///   unless `DecodeOptions.paletteIndices` asks for the raw indices (labels).
 /// tRNS on gray/RGB images (a single transparent colour) is reported in
 /// `Info.transparency` but not applied, as Pillow's `open().convert("RGB")`.
-public enum PNG {
-    public enum ColorType: UInt8, Sendable {
+package enum PNG {
+    package enum ColorType: UInt8, Sendable {
         case gray = 0, rgb = 2, palette = 3, grayAlpha = 4, rgba = 6
 
         /// Samples per pixel as stored in the file.
-        public var samplesPerPixel: Int {
+        package var samplesPerPixel: Int {
             switch self {
             case .gray, .palette: 1
             case .grayAlpha: 2
@@ -25,40 +25,40 @@ public enum PNG {
         }
     }
 
-    public struct Info: Sendable, Equatable {
-        public var width: Int
-        public var height: Int
-        public var bitDepth: Int
-        public var colorType: ColorType
-        public var interlaced: Bool
+    package struct Info: Sendable, Equatable {
+        package var width: Int
+        package var height: Int
+        package var bitDepth: Int
+        package var colorType: ColorType
+        package var interlaced: Bool
         /// PLTE entries, if any.
-        public var palette: [RGB]?
+        package var palette: [RGB]?
         /// Raw tRNS payload: palette alphas, or the transparent gray/RGB value (16-bit big-endian each).
-        public var transparency: [UInt8]?
+        package var transparency: [UInt8]?
     }
 
-    public struct DecodeOptions: Sendable, Equatable {
+    package struct DecodeOptions: Sendable, Equatable {
         /// Return palette images as one channel of indices instead of colours.
-        public var paletteIndices: Bool
-        public var limits: ImageLimits
+        package var paletteIndices: Bool
+        package var limits: ImageLimits
 
-        public init(paletteIndices: Bool = false, limits: ImageLimits = .default) {
+        package init(paletteIndices: Bool = false, limits: ImageLimits = .default) {
             self.paletteIndices = paletteIndices
             self.limits = limits
         }
     }
 
     /// Header and ancillary information without decompressing the pixels.
-    public static func readInfo(_ bytes: [UInt8], limits: ImageLimits = .default) throws(ImagingError) -> Info {
+    package static func readInfo(_ bytes: [UInt8], limits: ImageLimits = .default) throws(ImagingError) -> Info {
         try PNGParser(bytes, limits: limits, wantPixels: false).info
     }
 
     /// Decodes to 8 bits per sample (see the type's documentation for conversions).
-    public static func decode(_ bytes: [UInt8], options: DecodeOptions = .init()) throws(ImagingError) -> Image {
+    package static func decode(_ bytes: [UInt8], options: DecodeOptions = .init()) throws(ImagingError) -> Image {
         try decodeWithInfo(bytes, options: options).image
     }
 
-    public static func decodeWithInfo(_ bytes: [UInt8], options: DecodeOptions = .init()) throws(ImagingError)
+    package static func decodeWithInfo(_ bytes: [UInt8], options: DecodeOptions = .init()) throws(ImagingError)
         -> (image: Image, info: Info) {
         let parser = try PNGParser(bytes, limits: options.limits, wantPixels: true)
         let raw = try parser.inflatedScanlines()
@@ -68,7 +68,7 @@ public enum PNG {
 
     /// Decodes keeping 16-bit precision. 8-bit and lower depths are scaled to
     /// 0...65535 (palette colours ×257); channel conversions as in `decode`.
-    public static func decode16(_ bytes: [UInt8], options: DecodeOptions = .init()) throws(ImagingError) -> Image16 {
+    package static func decode16(_ bytes: [UInt8], options: DecodeOptions = .init()) throws(ImagingError) -> Image16 {
         let parser = try PNGParser(bytes, limits: options.limits, wantPixels: true)
         let raw = try parser.inflatedScanlines()
         return try PNGPixels(info: parser.info).image16(raw)
@@ -76,12 +76,12 @@ public enum PNG {
 }
 
 /// An 8-bit RGB colour (palettes, overlays).
-public struct RGB: Sendable, Equatable, Hashable {
-    public var r: UInt8
-    public var g: UInt8
-    public var b: UInt8
+package struct RGB: Sendable, Equatable, Hashable {
+    package var r: UInt8
+    package var g: UInt8
+    package var b: UInt8
 
-    public init(_ r: UInt8, _ g: UInt8, _ b: UInt8) {
+    package init(_ r: UInt8, _ g: UInt8, _ b: UInt8) {
         self.r = r
         self.g = g
         self.b = b

@@ -1,6 +1,6 @@
 /// PNG encoding: 8-bit gray, RGB, RGBA, and 8-bit palette images (masks).
 extension PNG {
-    public enum FilterStrategy: Sendable, Equatable {
+    package enum FilterStrategy: Sendable, Equatable {
         /// Per row, the filter with the smallest sum of absolute (signed)
         /// residuals: libpng's default heuristic for non-palette images.
         case adaptive
@@ -8,20 +8,20 @@ extension PNG {
         case fixed(UInt8)
     }
 
-    public struct EncodeOptions: Sendable, Equatable {
+    package struct EncodeOptions: Sendable, Equatable {
         /// nil: adaptive for gray/RGB/RGBA, none for palette images (libpng's defaults;
         /// prediction makes little sense for indices).
-        public var filter: FilterStrategy?
-        public var deflate: DeflateOptions
+        package var filter: FilterStrategy?
+        package var deflate: DeflateOptions
 
-        public init(filter: FilterStrategy? = nil, deflate: DeflateOptions = .default) {
+        package init(filter: FilterStrategy? = nil, deflate: DeflateOptions = .default) {
             self.filter = filter
             self.deflate = deflate
         }
     }
 
     /// Encodes an 8-bit image: 1 channel → gray, 3 → RGB, 4 → RGBA.
-    public static func encode(_ image: Image, options: EncodeOptions = .init()) throws(ImagingError) -> [UInt8] {
+    package static func encode(_ image: Image, options: EncodeOptions = .init()) throws(ImagingError) -> [UInt8] {
         let type: ColorType = switch image.channels {
         case 1: .gray
         case 3: .rgb
@@ -33,7 +33,7 @@ extension PNG {
 
     /// Encodes a one-channel image of palette indices with the given colours
     /// (and optional per-entry alpha → tRNS). Every index must have a colour.
-    public static func encodeIndexed(_ indices: Image, palette: [RGB], alphas: [UInt8]? = nil,
+    package static func encodeIndexed(_ indices: Image, palette: [RGB], alphas: [UInt8]? = nil,
                                      options: EncodeOptions = .init()) throws(ImagingError) -> [UInt8] {
         try checkIndexed(indices, palette: palette, alphas: alphas)
         return try write(indices, type: .palette, palette: palette, alphas: alphas, filter: options.filter ?? .fixed(0),

@@ -5,14 +5,14 @@ import Dispatch
 /// threads and joined into one stream. About 10-20× faster than the LZ77 encoder and a few
 /// percent to a third larger (measured on CamVid overlays; `benchmarks/imaging_encode_speed.py`).
 extension PNG {
-    public struct FastOptions: Sendable, Equatable {
+    package struct FastOptions: Sendable, Equatable {
         /// PNG filter for every row (0 none, 1 sub, 2 up). nil: up for gray/RGB/RGBA (neighbouring
         /// rows of photos and overlays agree), none for palette indices (runs are already long).
-        public var filter: UInt8?
+        package var filter: UInt8?
         /// Row bands compressed at once; each is at least `minBandBytes` of pixels.
-        public var threads: Int
+        package var threads: Int
 
-        public init(filter: UInt8? = nil, threads: Int = 2) {
+        package init(filter: UInt8? = nil, threads: Int = 2) {
             self.filter = filter
             self.threads = threads
         }
@@ -21,7 +21,7 @@ extension PNG {
     }
 
     /// Encodes an 8-bit image (1 channel gray, 3 RGB, 4 RGBA) for speed.
-    public static func encodeFast(_ image: Image, options: FastOptions = .init()) throws(ImagingError) -> [UInt8] {
+    package static func encodeFast(_ image: Image, options: FastOptions = .init()) throws(ImagingError) -> [UInt8] {
         let type: ColorType = switch image.channels {
         case 1: .gray
         case 3: .rgb
@@ -31,7 +31,7 @@ extension PNG {
     }
 
     /// Encodes palette indices for speed (the mask of a segment request).
-    public static func encodeIndexedFast(_ indices: Image, palette: [RGB], options: FastOptions = .init()) throws(ImagingError) -> [UInt8] {
+    package static func encodeIndexedFast(_ indices: Image, palette: [RGB], options: FastOptions = .init()) throws(ImagingError) -> [UInt8] {
         try checkIndexed(indices, palette: palette, alphas: nil)
         return try writeFast(indices, type: .palette, palette: palette, filter: options.filter ?? 0, threads: options.threads)
     }

@@ -6,7 +6,7 @@
 /// to the image at both ends (edge pixels repeat). Weights are quantized to
 /// 1/2048 and the result rounded as OpenCV's fixed-point 8-bit path does, so
 /// outputs are within ±1 of cv2 (whose SIMD path rounds slightly differently).
-public enum NearestRule: Sendable, Equatable {
+package enum NearestRule: Sendable, Equatable {
     /// source = floor(dx · srcW / dstW): cv2.INTER_NEAREST, what PaddleSeg uses for labels.
     case floor
     /// source = floor((dx + 0.5) · srcW / dstW): PIL's NEAREST, cv2.INTER_NEAREST_EXACT.
@@ -18,7 +18,7 @@ extension Image {
     static let coefScale = 1 << coefBits
 
     /// Bilinear resize to `width` × `height` (all channels).
-    public func resizedBilinear(width dw: Int, height dh: Int) throws(ImagingError) -> Image {
+    package func resizedBilinear(width dw: Int, height dh: Int) throws(ImagingError) -> Image {
         try Image.validate(width: dw, height: dh, channels: channels, format: "resize")
         if dw == width && dh == height { return self }
         let xs = Self.linearTaps(src: width, dst: dw)
@@ -60,7 +60,7 @@ extension Image {
     }
 
     /// Nearest-neighbour resize; never invents values, so it is the one for label maps.
-    public func resizedNearest(width dw: Int, height dh: Int, rule: NearestRule = .floor) throws(ImagingError) -> Image {
+    package func resizedNearest(width dw: Int, height dh: Int, rule: NearestRule = .floor) throws(ImagingError) -> Image {
         try Image.validate(width: dw, height: dh, channels: channels, format: "resize")
         if dw == width && dh == height { return self }
         func src(_ d: Int, _ s: Int, _ n: Int) -> Int {
@@ -102,7 +102,7 @@ extension Image {
 
     /// CHW float planes, (sample · scale − mean[c]) / std[c] per channel: the usual
     /// network input (PaddleSeg: scale 1/255, mean = std = 0.5).
-    public func normalizedCHW(mean: [Float], std: [Float], scale: Float = 1.0 / 255.0) throws(ImagingError) -> [Float] {
+    package func normalizedCHW(mean: [Float], std: [Float], scale: Float = 1.0 / 255.0) throws(ImagingError) -> [Float] {
         guard mean.count == channels, std.count == channels, !std.contains(0) else {
             throw ImagingError(.invalidArgument, format: "normalize",
                                "need \(channels) means and non-zero stds, got \(mean.count) and \(std.count)")

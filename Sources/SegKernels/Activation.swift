@@ -1,6 +1,6 @@
 /// A pointwise activation fused into kernel epilogues or applied in place.
 /// Math follows the ONNX operators of the same name.
-public enum Activation: Sendable, Equatable {
+package enum Activation: Sendable, Equatable {
     /// y = x
     case none
     /// y = max(x, 0)
@@ -14,7 +14,7 @@ public enum Activation: Sendable, Equatable {
     /// y = 1 / (1 + e^(−x)), e^x from `fastExp` (relative error < 2e-7 on its range).
     case sigmoid
 
-    public static let relu6 = Activation.clip(min: 0, max: 6)
+    package static let relu6 = Activation.clip(min: 0, max: 6)
 
     /// Applies the activation to eight lanes.
     @inline(__always)
@@ -42,7 +42,7 @@ public enum Activation: Sendable, Equatable {
     }
 
     /// Applies the activation in place to `count` contiguous floats.
-    public func apply(_ data: UnsafeMutablePointer<Float>, count: Int) {
+    package func apply(_ data: UnsafeMutablePointer<Float>, count: Int) {
         if self == .none { return }
         var i = 0
         while i + 8 <= count {

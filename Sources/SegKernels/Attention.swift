@@ -7,7 +7,7 @@
 /// P operand of the second product (`context.aIndex` is the identity). Kᵀ and V are packed
 /// once per batch; row blocks are split over the pool and each block's products run on the
 /// micro-kernel directly (no packing pass, no nested GEMM driver).
-public func attention(scores: MatMulShape, context second: MatMulShape, scale: Float,
+package func attention(scores: MatMulShape, context second: MatMulShape, scale: Float,
                       q: UnsafePointer<Float>, keys: UnsafePointer<Float>, v: UnsafePointer<Float>,
                       output: UnsafeMutablePointer<Float>, context: KernelContext = .shared) throws(KernelError) {
     let (m, dk, n, dv) = (scores.m, scores.k, scores.n, second.n)

@@ -5,7 +5,7 @@ import Darwin
 #endif
 
 /// Elementwise arithmetic of two operands.
-public enum ArithmeticOperation: Sendable, Equatable {
+package enum ArithmeticOperation: Sendable, Equatable {
     case add, sub, mul, div, pow
 }
 
@@ -13,13 +13,13 @@ public enum ArithmeticOperation: Sendable, Equatable {
 /// axes dropped, then neighbouring axes merged while both operands stay contiguous (or
 /// broadcast) across them. [1, N, C] + [C] becomes rows of C with b re-read each row;
 /// [1, H, N, N] · [] becomes one run with a broadcast scalar.
-public struct BroadcastShape: Sendable, Equatable {
-    public let outputDims: [Int]
+package struct BroadcastShape: Sendable, Equatable {
+    package let outputDims: [Int]
     let extents: [Int]
     let aStrides: [Int]
     let bStrides: [Int]
 
-    public init(a aDims: [Int], b bDims: [Int]) throws(KernelError) {
+    package init(a aDims: [Int], b bDims: [Int]) throws(KernelError) {
         let rank = max(aDims.count, bDims.count)
         let pa = [Int](repeating: 1, count: rank - aDims.count) + aDims
         let pb = [Int](repeating: 1, count: rank - bDims.count) + bDims
@@ -63,7 +63,7 @@ public struct BroadcastShape: Sendable, Equatable {
 /// and may be a (or b) when that operand has the output's shape. Vectorised over the
 /// innermost merged axis; rows split over the pool. Pow is `powf` per element, except a
 /// broadcast exponent of 2, which is x·x.
-public func broadcastBinary(_ operation: ArithmeticOperation, _ shape: BroadcastShape, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+package func broadcastBinary(_ operation: ArithmeticOperation, _ shape: BroadcastShape, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
                             output: UnsafeMutablePointer<Float>, activation: Activation = .none, context: KernelContext = .shared) {
     switch operation {
     case .add: broadcastRows(AddKernel.self, shape, a, b, output, activation, context)

@@ -6,7 +6,7 @@
 /// holds two interpolated rows per class, never the full-resolution `[classes, outH, outW]`
 /// scores (a 8000×8000 image with 11 classes would need 2.8 GB for them).
 /// The first maximum wins, as numpy's and PyTorch's argmax; NaN never wins.
-public func classArgmax(scores: UnsafePointer<Float>, classes: Int, inHeight: Int, inWidth: Int,
+package func classArgmax(scores: UnsafePointer<Float>, classes: Int, inHeight: Int, inWidth: Int,
                         into mask: UnsafeMutablePointer<UInt8>, outHeight: Int, outWidth: Int,
                         coordinates: ResizeCoordinates = .halfPixel, context: KernelContext = .shared) throws(KernelError) {
     try require((1...256).contains(classes), "classes", classes, "must be 1...256 for an 8-bit mask")

@@ -4,17 +4,17 @@ import Foundation
 /// weights [outputChannels, inputChannels/groups, kernelH, kernelW], output
 /// [N, outputChannels, outH, outW] with outH = (H + padTop + padBottom − dH·(kH−1) − 1)/sH + 1
 /// (floor), likewise outW.
-public struct Conv2DShape: Sendable, Equatable {
-    public var inputChannels: Int, height: Int, width: Int
-    public var outputChannels: Int
-    public var kernelH: Int, kernelW: Int
-    public var strideH: Int = 1, strideW: Int = 1
+package struct Conv2DShape: Sendable, Equatable {
+    package var inputChannels: Int, height: Int, width: Int
+    package var outputChannels: Int
+    package var kernelH: Int, kernelW: Int
+    package var strideH: Int = 1, strideW: Int = 1
     /// ONNX order: top, left, bottom, right.
-    public var pads: (top: Int, left: Int, bottom: Int, right: Int) = (0, 0, 0, 0)
-    public var dilationH: Int = 1, dilationW: Int = 1
-    public var groups: Int = 1
+    package var pads: (top: Int, left: Int, bottom: Int, right: Int) = (0, 0, 0, 0)
+    package var dilationH: Int = 1, dilationW: Int = 1
+    package var groups: Int = 1
 
-    public init(inputChannels: Int, height: Int, width: Int, outputChannels: Int, kernelH: Int, kernelW: Int,
+    package init(inputChannels: Int, height: Int, width: Int, outputChannels: Int, kernelH: Int, kernelW: Int,
                 strides: (Int, Int) = (1, 1), pads: (Int, Int, Int, Int) = (0, 0, 0, 0),
                 dilations: (Int, Int) = (1, 1), groups: Int = 1) {
         self.inputChannels = inputChannels; self.height = height; self.width = width
@@ -25,10 +25,10 @@ public struct Conv2DShape: Sendable, Equatable {
         self.groups = groups
     }
 
-    public var outputHeight: Int { (height + pads.top + pads.bottom - dilationH * (kernelH - 1) - 1) / strideH + 1 }
-    public var outputWidth: Int { (width + pads.left + pads.right - dilationW * (kernelW - 1) - 1) / strideW + 1 }
+    package var outputHeight: Int { (height + pads.top + pads.bottom - dilationH * (kernelH - 1) - 1) / strideH + 1 }
+    package var outputWidth: Int { (width + pads.left + pads.right - dilationW * (kernelW - 1) - 1) / strideW + 1 }
 
-    public static func == (l: Conv2DShape, r: Conv2DShape) -> Bool {
+    package static func == (l: Conv2DShape, r: Conv2DShape) -> Bool {
         l.fields == r.fields
     }
 
@@ -66,14 +66,14 @@ public struct Conv2DShape: Sendable, Equatable {
 /// - `.implicitGEMM`: everything else (incl. general grouped conv) → per group GEMM with
 ///   W_g[Cout_g × Cin_g·kH·kW] and B packed from the image block by block (im2col, never
 ///   materialised whole).
-public final class Conv2D: @unchecked Sendable {
-    public enum Algorithm: Sendable { case pointwise, depthwise, implicitGEMM, winograd }
+package final class Conv2D: @unchecked Sendable {
+    package enum Algorithm: Sendable { case pointwise, depthwise, implicitGEMM, winograd }
 
-    public let shape: Conv2DShape
-    public let algorithm: Algorithm
-    public let activation: Activation
-    public var outputHeight: Int { shape.outputHeight }
-    public var outputWidth: Int { shape.outputWidth }
+    package let shape: Conv2DShape
+    package let algorithm: Algorithm
+    package let activation: Activation
+    package var outputHeight: Int { shape.outputHeight }
+    package var outputWidth: Int { shape.outputWidth }
     let packedGroups: [PackedMatrix]
     /// Depthwise: the raw weights [C, kH·kW]. Others: empty.
     let depthwiseWeights: [Float]
@@ -104,7 +104,7 @@ public final class Conv2D: @unchecked Sendable {
     /// `winograd`: nil picks by shape (`WinogradConv3x3.isProfitable`); true uses it for any
     /// shape it handles, false never (tests and A/B measurements). `options` carries the run's
     /// algorithm switches (Winograd, reading B in place).
-    public init(shape: Conv2DShape, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+    package init(shape: Conv2DShape, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                 activation: Activation = .none, winograd choice: Bool? = nil, options: KernelOptions = .standard) throws(KernelError) {
         try shape.validate()
         self.shape = shape
@@ -217,7 +217,7 @@ public final class Conv2D: @unchecked Sendable {
     /// Runs on `batch` images: `input` [batch, Cin, H, W], `output` [batch, Cout, outH, outW],
     /// `residual` (if any) shaped like `output`. Buffers must not overlap, except that
     /// `residual` may be `output` itself (accumulate onto it).
-    public func run(input: UnsafePointer<Float>, batch: Int, output: UnsafeMutablePointer<Float>,
+    package func run(input: UnsafePointer<Float>, batch: Int, output: UnsafeMutablePointer<Float>,
                     residual: UnsafePointer<Float>? = nil, residualBeforeActivation: Bool = true,
                     context: KernelContext = .shared) throws(KernelError) {
         try require(batch >= 0, "batch", batch, "must be ≥ 0")

@@ -4,18 +4,18 @@
 /// positions outside the output are dropped. The output size is free (ONNX derives it from
 /// the end pads, `output_padding` or `output_shape`); `init` computes the usual
 /// outH = sH·(H − 1) + outputPaddingH + dH·(kH − 1) + 1 − padTop − padBottom, likewise outW.
-public struct ConvTranspose2DShape: Sendable, Equatable {
-    public var inputChannels: Int, height: Int, width: Int
-    public var outputChannels: Int, outputHeight: Int, outputWidth: Int
-    public var kernelH: Int, kernelW: Int
-    public var strideH: Int, strideW: Int
-    public var padTop: Int, padLeft: Int
-    public var dilationH: Int, dilationW: Int
-    public var groups: Int
+package struct ConvTranspose2DShape: Sendable, Equatable {
+    package var inputChannels: Int, height: Int, width: Int
+    package var outputChannels: Int, outputHeight: Int, outputWidth: Int
+    package var kernelH: Int, kernelW: Int
+    package var strideH: Int, strideW: Int
+    package var padTop: Int, padLeft: Int
+    package var dilationH: Int, dilationW: Int
+    package var groups: Int
 
     /// `pads` in ONNX order (top, left, bottom, right); the end pads may be negative (an
     /// `output_shape` larger than the natural size: the extra rows and columns get bias only).
-    public init(inputChannels: Int, height: Int, width: Int, outputChannels: Int, kernelH: Int, kernelW: Int,
+    package init(inputChannels: Int, height: Int, width: Int, outputChannels: Int, kernelH: Int, kernelW: Int,
                 strides: (Int, Int) = (1, 1), pads: (Int, Int, Int, Int) = (0, 0, 0, 0),
                 outputPadding: (Int, Int) = (0, 0), dilations: (Int, Int) = (1, 1), groups: Int = 1) {
         self.inputChannels = inputChannels; self.height = height; self.width = width
@@ -62,9 +62,9 @@ public struct ConvTranspose2DShape: Sendable, Equatable {
 ///    are added in (or stored, when no two taps meet: `isNonOverlapping`), and rows no later
 ///    band can reach get the activation while they are still in cache.
 /// y = activation(convTranspose(x) + bias).
-public final class ConvTranspose2D: @unchecked Sendable {
-    public let shape: ConvTranspose2DShape
-    public let activation: Activation
+package final class ConvTranspose2D: @unchecked Sendable {
+    package let shape: ConvTranspose2DShape
+    package let activation: Activation
     let packedGroups: [PackedMatrix]
     let bias: [Float]?
     /// Per kernel column kx: the input columns whose tap lands inside the output.
@@ -75,7 +75,7 @@ public final class ConvTranspose2D: @unchecked Sendable {
     var bandFloats = 1 << 18
 
     /// `weights` holds Cin·(Cout/groups)·kH·kW floats in ONNX order; `bias` Cout floats or nil.
-    public init(shape: ConvTranspose2DShape, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+    package init(shape: ConvTranspose2DShape, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                 activation: Activation = .none) throws(KernelError) {
         try shape.validate()
         self.shape = shape
@@ -105,7 +105,7 @@ public final class ConvTranspose2D: @unchecked Sendable {
 
     /// Runs on `batch` images: `input` [batch, Cin, H, W], `output` [batch, Cout, outH, outW];
     /// the buffers must not overlap.
-    public func run(input: UnsafePointer<Float>, batch: Int, output: UnsafeMutablePointer<Float>,
+    package func run(input: UnsafePointer<Float>, batch: Int, output: UnsafeMutablePointer<Float>,
                     context: KernelContext = .shared) throws(KernelError) {
         try require(batch >= 0, "batch", batch, "must be ≥ 0")
         let s = shape

@@ -11,7 +11,7 @@ let parallelThreshold = 1 << 15
 /// output). Covers Slice (with steps, negative too), Gather of one index, and any permutation.
 /// Adjacent axes that are contiguous in the input are merged first, so a slice that keeps
 /// whole rows becomes a few long copies.
-public func stridedCopy(input: UnsafePointer<Float>, offset: Int, inputStrides: [Int], dims: [Int],
+package func stridedCopy(input: UnsafePointer<Float>, offset: Int, inputStrides: [Int], dims: [Int],
                         output: UnsafeMutablePointer<Float>, context: KernelContext = .shared) throws(KernelError) {
     try require(inputStrides.count == dims.count, "inputStrides", inputStrides.count, "must have one stride per axis (\(dims.count))")
     try require(dims.allSatisfy { $0 >= 0 }, "dims", dims, "must be ≥ 0")
@@ -69,7 +69,7 @@ public func stridedCopy(input: UnsafePointer<Float>, offset: Int, inputStrides: 
 }
 
 /// Row-major strides of `dims`.
-public func contiguousStrides(_ dims: [Int]) -> [Int] {
+package func contiguousStrides(_ dims: [Int]) -> [Int] {
     var strides = [Int](repeating: 1, count: dims.count)
     var acc = 1
     for a in stride(from: dims.count - 1, through: 0, by: -1) {
@@ -79,14 +79,14 @@ public func contiguousStrides(_ dims: [Int]) -> [Int] {
     return strides
 }
 
-public enum ReduceOperation: Sendable {
+package enum ReduceOperation: Sendable {
     case sum, mean, max, min
 }
 
 /// Reduces the middle axis of [outer, reduced, inner]: y[o][i] = op over r of x[o][r][i].
 /// Covers every ONNX Reduce* whose reduced axes are adjacent (channel means, spatial sums,
 /// the FPN's sum over a stacked axis).
-public func reduce(_ operation: ReduceOperation, input: UnsafePointer<Float>, outer: Int, reduced: Int, inner: Int,
+package func reduce(_ operation: ReduceOperation, input: UnsafePointer<Float>, outer: Int, reduced: Int, inner: Int,
                    output: UnsafeMutablePointer<Float>, context: KernelContext = .shared) throws(KernelError) {
     for (name, value) in [("outer", outer), ("reduced", reduced), ("inner", inner)] {
         try require(value >= 1, name, value, "must be ≥ 1")
@@ -177,7 +177,7 @@ private func combineRow(_ operation: ReduceOperation, _ y: UnsafeMutablePointer<
 /// Instance normalisation over [planes, plane] (planes = N·C): y = (x − μ)/√(σ² + ε) · scale[c] +
 /// bias[c], with c = plane index mod `channels`. Mean and variance in two passes (the
 /// one-pass E[x²] − E[x]² loses digits on large planes with a big mean).
-public func instanceNormalization(input: UnsafePointer<Float>, planes: Int, channels: Int, plane: Int, epsilon: Float,
+package func instanceNormalization(input: UnsafePointer<Float>, planes: Int, channels: Int, plane: Int, epsilon: Float,
                                   scale: UnsafePointer<Float>, bias: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
                                   activation: Activation = .none, context: KernelContext = .shared) throws(KernelError) {
     for (name, value) in [("planes", planes), ("channels", channels), ("plane", plane)] {
@@ -205,7 +205,7 @@ public func instanceNormalization(input: UnsafePointer<Float>, planes: Int, chan
 
 /// y = activation(x · scale[c] + shift[c]) over NCHW [batch, channels, plane]: inference
 /// BatchNormalization once its four vectors are folded into one scale and one shift.
-public func channelAffine(input: UnsafePointer<Float>, batch: Int, channels: Int, plane: Int,
+package func channelAffine(input: UnsafePointer<Float>, batch: Int, channels: Int, plane: Int,
                           scale: UnsafePointer<Float>, shift: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
                           activation: Activation = .none, context: KernelContext = .shared) throws(KernelError) {
     for (name, value) in [("batch", batch), ("channels", channels), ("plane", plane)] {

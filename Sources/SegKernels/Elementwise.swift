@@ -1,7 +1,7 @@
 /// How the second operand `b` of a binary op lines up with `a`, seen as NCHW
 /// [batch, channels, plane = H·W] (NumPy broadcasting's common cases in conv nets;
 /// for `b` broadcasting the other way round, swap the operands: add and mul commute).
-public enum Broadcast: Sendable, Equatable {
+package enum Broadcast: Sendable, Equatable {
     /// b has a's shape.
     case none
     /// b is [1, C, 1, 1] (or [C, 1, 1]): b[c].
@@ -12,7 +12,7 @@ public enum Broadcast: Sendable, Equatable {
     case scalar
 }
 
-public enum BinaryOperation: Sendable {
+package enum BinaryOperation: Sendable {
     case add, multiply
 }
 
@@ -20,7 +20,7 @@ public enum BinaryOperation: Sendable {
 /// plane]. `out` may be `a` (or `b` when `broadcast == .none`) for in-place use.
 /// `bActivation` is applied to b's values first: `.hardSigmoid`/`.sigmoid` with `.multiply` and
 /// `.imageChannel` is the squeeze-excite `x · hardsigmoid(y)` / `x · sigmoid(y)`.
-public func binary(_ operation: BinaryOperation, a: UnsafePointer<Float>, b: UnsafePointer<Float>, broadcast: Broadcast,
+package func binary(_ operation: BinaryOperation, a: UnsafePointer<Float>, b: UnsafePointer<Float>, broadcast: Broadcast,
                    output: UnsafeMutablePointer<Float>, batch: Int, channels: Int, plane: Int,
                    bActivation: Activation = .none, activation: Activation = .none,
                    context: KernelContext = .shared) throws(KernelError) {
@@ -80,7 +80,7 @@ private func row(_ operation: BinaryOperation, _ a: UnsafePointer<Float>, _ b: U
 }
 
 /// Applies `activation` in place to `count` floats, split over the pool.
-public func applyActivation(_ activation: Activation, to data: UnsafeMutablePointer<Float>, count: Int,
+package func applyActivation(_ activation: Activation, to data: UnsafeMutablePointer<Float>, count: Int,
                             context: KernelContext = .shared) {
     let chunk = 4096
     context.pool.parallelFor((max(count, 0) + chunk - 1) / chunk) { range in

@@ -1,5 +1,5 @@
 /// Where a bias vector lines up with the output matrix C[M×N].
-public enum Bias: @unchecked Sendable {
+package enum Bias: @unchecked Sendable {
     case none
     /// C[i][j] += bias[i]  (conv as W·X: one bias per output channel = row)
     case perRow(UnsafePointer<Float>)
@@ -13,14 +13,14 @@ public enum Bias: @unchecked Sendable {
 ///   v = v (+ residual if not `residualBeforeActivation`)
 /// `residual` is a matrix shaped like C with its own leading dimension; it may alias C only
 /// if it is exactly C (then it is the old C, as in `beta = 1`).
-public struct Epilogue: @unchecked Sendable {
-    public var bias: Bias
-    public var activation: Activation
-    public var residual: UnsafePointer<Float>?
-    public var residualLeadingDimension: Int
-    public var residualBeforeActivation: Bool
+package struct Epilogue: @unchecked Sendable {
+    package var bias: Bias
+    package var activation: Activation
+    package var residual: UnsafePointer<Float>?
+    package var residualLeadingDimension: Int
+    package var residualBeforeActivation: Bool
 
-    public init(bias: Bias = .none, activation: Activation = .none,
+    package init(bias: Bias = .none, activation: Activation = .none,
                 residual: UnsafePointer<Float>? = nil, residualLeadingDimension: Int = 0,
                 residualBeforeActivation: Bool = true) {
         self.bias = bias
@@ -30,7 +30,7 @@ public struct Epilogue: @unchecked Sendable {
         self.residualBeforeActivation = residualBeforeActivation
     }
 
-    public static let none = Epilogue()
+    package static let none = Epilogue()
 
     var isIdentity: Bool {
         if case .none = bias, activation == .none, residual == nil { return true }

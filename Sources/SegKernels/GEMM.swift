@@ -4,7 +4,7 @@
 /// residual) on each tile while it is in cache. Row-major with leading dimensions;
 /// `transposeA` / `transposeB` mean the memory holds Aᵀ (K×M) / Bᵀ (N×K).
 /// `beta == 0` never reads C. Parallel over the context's pool.
-public func sgemm(m: Int, n: Int, k: Int, alpha: Float = 1,
+package func sgemm(m: Int, n: Int, k: Int, alpha: Float = 1,
                   a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,
                   b: UnsafePointer<Float>, ldb: Int, transposeB: Bool = false,
                   beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
@@ -20,7 +20,7 @@ public func sgemm(m: Int, n: Int, k: Int, alpha: Float = 1,
 
 /// As `sgemm`, with A pre-packed (`PackedMatrix(a:…)`, M = `packedA.outer`,
 /// K = `packedA.depth`): the conv weights · activations case.
-public func sgemm(packedA: PackedMatrix, n: Int, alpha: Float = 1,
+package func sgemm(packedA: PackedMatrix, n: Int, alpha: Float = 1,
                   b: UnsafePointer<Float>, ldb: Int, transposeB: Bool = false,
                   beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
                   epilogue: Epilogue = .none, context: KernelContext = .shared) throws(KernelError) {
@@ -34,7 +34,7 @@ public func sgemm(packedA: PackedMatrix, n: Int, alpha: Float = 1,
 
 /// As `sgemm`, with B pre-packed (`PackedMatrix(b:…)`, K = `packedB.depth`,
 /// N = `packedB.outer`): the fully-connected / MatMul-with-constant-weights case.
-public func sgemm(m: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,
+package func sgemm(m: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,
                   packedB: PackedMatrix, beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
                   epilogue: Epilogue = .none, context: KernelContext = .shared) throws(KernelError) {
     try require(packedB.role == .b, "packedB", "an A-packed matrix", "must be packed with PackedMatrix(b:)")

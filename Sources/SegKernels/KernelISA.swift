@@ -16,21 +16,21 @@ import _Builtin_intrinsics.intel.cpuid
 /// module is compiled with `-mavx2 -mfma`, so the compiler may auto-vectorize the portable
 /// path with AVX2 too: the portable path exists for verification and for builds of this
 /// target without those flags, not as a fallback for pre-Haswell CPUs in this build.
-public enum KernelISA: String, Sendable, CaseIterable {
+package enum KernelISA: String, Sendable, CaseIterable {
     case portable
     case avx2
 
     /// Best path for this CPU. A run may ask for another (`RuntimeOptions.isa`, from
     /// `SEGSLIM_KERNELS_ISA`) through the `KernelContext` it passes.
-    public static let detected: KernelISA = cpuHasAVX2FMA() ? .avx2 : .portable
+    package static let detected: KernelISA = cpuHasAVX2FMA() ? .avx2 : .portable
 
     /// Whether the AVX2 path may also run the AVX512-VNNI INT8 GEMM kernel (`vpdpbusd` on
     /// 256-bit vectors, SegKernelsVNNI). Decided once from the CPU; a run turns it off through
     /// `KernelOptions.vnni` (or by asking for the portable ISA).
-    public static let hasVNNI: Bool = detected == .avx2 && cpuHasAVX512VNNI()
+    package static let hasVNNI: Bool = detected == .avx2 && cpuHasAVX512VNNI()
 
     /// Whether `.avx2` may run here (always false off x86-64).
-    public var isAvailable: Bool { self == .portable || KernelISA.cpuHasAVX2FMA() }
+    package var isAvailable: Bool { self == .portable || KernelISA.cpuHasAVX2FMA() }
 
     /// Linux exposes CPUID flags in /proc/cpuinfo; reading them avoids inline assembly,
     /// which Swift cannot express. Anything unreadable means "portable".
@@ -90,13 +90,13 @@ public enum KernelISA: String, Sendable, CaseIterable {
 
 /// What every kernel call runs with: the thread pool to split work over and the ISA path.
 /// Tests build one per (isa, thread count); the runtime uses `.shared`.
-public struct KernelContext: Sendable {
-    public var pool: ThreadPool
-    public var isa: KernelISA
+package struct KernelContext: Sendable {
+    package var pool: ThreadPool
+    package var isa: KernelISA
     /// Algorithm switches for the kernels planned with this context.
-    public var options: KernelOptions
+    package var options: KernelOptions
 
-    public init(pool: ThreadPool = .shared, isa: KernelISA = .detected, options: KernelOptions = .standard) {
+    package init(pool: ThreadPool = .shared, isa: KernelISA = .detected, options: KernelOptions = .standard) {
         self.pool = pool
         self.isa = isa.isAvailable ? isa : .portable
         self.options = options
@@ -104,7 +104,7 @@ public struct KernelContext: Sendable {
 
     /// Whether INT8 GEMMs planned with this context may use VNNI: the CPU has it, this context
     /// runs the AVX2 path, and the options allow it.
-    public var allowsVNNI: Bool { options.vnni && isa == .avx2 && KernelISA.hasVNNI }
+    package var allowsVNNI: Bool { options.vnni && isa == .avx2 && KernelISA.hasVNNI }
 
-    public static let shared = KernelContext()
+    package static let shared = KernelContext()
 }

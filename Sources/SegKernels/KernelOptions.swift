@@ -2,23 +2,23 @@
 /// read the environment: SegRuntime's `RuntimeOptions` reads it once (the `SEGSLIM_*`
 /// variables) and hands these down through `KernelContext`, so a run's choices are one value
 /// that `server/status` can show.
-public struct KernelOptions: Sendable, Equatable {
+package struct KernelOptions: Sendable, Equatable {
     /// Winograd F(2,3) for 3×3 convs where profitable (`SEGSLIM_WINOGRAD=0` turns it off).
-    public var winograd = true
+    package var winograd = true
     /// Largest Cin·Cout for which Winograd is used (`SEGSLIM_WINOGRAD_MAX`): above it the
     /// 16·Cin·Cout transformed weights leave the cache.
-    public var winogradMaxChannelProduct = 512 * 512
+    package var winogradMaxChannelProduct = 512 * 512
     /// Implicit-GEMM convs read B in place on wide maps (`SEGSLIM_DIRECT=0` packs every panel).
-    public var directConv = true
+    package var directConv = true
     /// Pointwise convs read B in place only when a channel plane is at most this many bytes
     /// (`SEGSLIM_DIRECT_PW`). 0 by default: with plane-sized strides between depth rows every row
     /// is a new page, and reading in place was 1.35× slower than packing on the LRASPP model.
-    public var directPointwiseMaxPlaneBytes = 0
+    package var directPointwiseMaxPlaneBytes = 0
     /// Whether INT8 GEMMs may use AVX512-VNNI where the CPU has it (`SEGSLIM_KERNELS_VNNI=0`: no).
-    public var vnni = true
+    package var vnni = true
 
-    public init() {}
+    package init() {}
 
     /// The defaults (what a run without any `SEGSLIM_*` variable gets).
-    public static let standard = KernelOptions()
+    package static let standard = KernelOptions()
 }

@@ -1,13 +1,13 @@
 /// The geometry of an ONNX / NumPy `matmul`: A[..., M, K] · B[..., K, N] = C[..., M, N], the
 /// leading (batch) axes broadcast against each other. A 1-D A is a row [1, K] and a 1-D B a
 /// column [K, 1]; those unit axes are dropped from `outputDims`, as NumPy does.
-public struct MatMulShape: Sendable, Equatable {
-    public let m: Int, n: Int, k: Int
-    public let outputDims: [Int]
+package struct MatMulShape: Sendable, Equatable {
+    package let m: Int, n: Int, k: Int
+    package let outputDims: [Int]
     /// For output matrix `i` (row-major over the batch axes): which A and B matrix it reads.
-    public let aIndex: [Int], bIndex: [Int]
+    package let aIndex: [Int], bIndex: [Int]
 
-    public init(a aDims: [Int], b bDims: [Int]) throws(KernelError) {
+    package init(a aDims: [Int], b bDims: [Int]) throws(KernelError) {
         try require(!aDims.isEmpty && !bDims.isEmpty, "rank", "\(aDims.count), \(bDims.count)", "must be ≥ 1 for both operands")
         let a = aDims.count == 1 ? [1] + aDims : aDims
         let b = bDims.count == 1 ? bDims + [1] : bDims
@@ -55,10 +55,10 @@ public struct MatMulShape: Sendable, Equatable {
     }
 
     /// Number of output matrices.
-    public var batches: Int { aIndex.count }
+    package var batches: Int { aIndex.count }
 
     /// Every product reads the same B and consecutive A matrices: the batch folds into M.
-    public var foldsIntoRows: Bool {
+    package var foldsIntoRows: Bool {
         bIndex.allSatisfy { $0 == 0 } && aIndex.enumerated().allSatisfy { $0.offset == $0.element }
     }
 }
@@ -67,7 +67,7 @@ public struct MatMulShape: Sendable, Equatable {
 /// `shape`, on `sgemm`. B is row-major K×N per batch (or `packedB`, shared by all batches).
 /// With many small products the batches run in parallel, each on one thread; otherwise the
 /// products run one after the other, each split over the pool.
-public func matmul(_ shape: MatMulShape, alpha: Float = 1, a: UnsafePointer<Float>, b: UnsafePointer<Float>?, packedB: PackedMatrix? = nil,
+package func matmul(_ shape: MatMulShape, alpha: Float = 1, a: UnsafePointer<Float>, b: UnsafePointer<Float>?, packedB: PackedMatrix? = nil,
                    c: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>? = nil, residual: UnsafePointer<Float>? = nil,
                    activation: Activation = .none, context: KernelContext = .shared) throws(KernelError) {
     let (m, n, k) = (shape.m, shape.n, shape.k)
@@ -110,7 +110,7 @@ public func matmul(_ shape: MatMulShape, alpha: Float = 1, a: UnsafePointer<Floa
 /// M×K row-major, W (packed as `PackedMatrix(a: w, rows: N, columns: K, leadingDimension: N,
 /// transposed: true)`) is K×N, C is written N×M. A linear layer whose output is transposed
 /// next ([1, N, C] → [1, C, N], to NCHW) lands in the transposed layout directly.
-public func matmulTransposed(batches: Int, m: Int, a: UnsafePointer<Float>, packedWeights: PackedMatrix,
+package func matmulTransposed(batches: Int, m: Int, a: UnsafePointer<Float>, packedWeights: PackedMatrix,
                              c: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>? = nil, activation: Activation = .none,
                              context: KernelContext = .shared) throws(KernelError) {
     try require(packedWeights.role == .a, "packedWeights", "a B-packed matrix", "must be packed with PackedMatrix(a:)")

@@ -3,7 +3,7 @@
 /// mean and (biased) variance over the row, computed in two passes in Float (as the ONNX
 /// reference does with stash_type = 1). `scale` / `bias` hold `length` values (nil: 1 / 0).
 /// `y` may be `x`. Rows are split over the pool.
-public func layerNormalization(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, length: Int,
+package func layerNormalization(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, length: Int,
                                scale: UnsafePointer<Float>?, bias: UnsafePointer<Float>?, epsilon: Float,
                                context: KernelContext = .shared) throws(KernelError) {
     try require(rows >= 0, "rows", rows, "must be ≥ 0")

@@ -17,14 +17,14 @@ enum Tile {
 /// at `p · width · kc`, element (outer `p·width + r`, depth `k0 + d`) at `d · width + r`.
 /// `width` is 6 (`Tile.mr`) for an A operand (outer = M rows) and 16 (`Tile.nr`) for a B
 /// operand (outer = N columns); padding lanes hold 0.
-public final class PackedMatrix: @unchecked Sendable {
-    public enum Role: Sendable { case a, b }
+package final class PackedMatrix: @unchecked Sendable {
+    package enum Role: Sendable { case a, b }
 
-    public let role: Role
+    package let role: Role
     /// M for an A operand, N for a B operand.
-    public let outer: Int
+    package let outer: Int
     /// K, the shared (summed) dimension.
-    public let depth: Int
+    package let depth: Int
     let width: Int
     let paddedOuter: Int
     let storage: UnsafeMutableRawPointer
@@ -32,7 +32,7 @@ public final class PackedMatrix: @unchecked Sendable {
 
     /// Packs A[M×K] (row-major, leading dimension `lda`) as the left operand; with
     /// `transposed` the memory holds Aᵀ, i.e. K×M, and the packed operand is still A.
-    public convenience init(a: UnsafePointer<Float>, rows m: Int, columns k: Int,
+    package convenience init(a: UnsafePointer<Float>, rows m: Int, columns k: Int,
                             leadingDimension lda: Int, transposed: Bool = false) throws(KernelError) {
         try require(lda >= (transposed ? m : k), "leadingDimension", lda, "must be ≥ the row length")
         try self.init(role: .a, outer: m, depth: k,
@@ -42,7 +42,7 @@ public final class PackedMatrix: @unchecked Sendable {
 
     /// Packs B[K×N] (row-major, leading dimension `ldb`) as the right operand; with
     /// `transposed` the memory holds Bᵀ, i.e. N×K (ONNX Gemm transB = 1).
-    public convenience init(b: UnsafePointer<Float>, rows k: Int, columns n: Int,
+    package convenience init(b: UnsafePointer<Float>, rows k: Int, columns n: Int,
                             leadingDimension ldb: Int, transposed: Bool = false) throws(KernelError) {
         try require(ldb >= (transposed ? k : n), "leadingDimension", ldb, "must be ≥ the row length")
         try self.init(role: .b, outer: n, depth: k,

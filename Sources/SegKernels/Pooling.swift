@@ -1,7 +1,7 @@
 /// Global average pool: input NCHW [batch, channels, height, width] → output [batch, channels]
 /// (the ONNX [N, C, 1, 1] with the unit axes dropped): y[n][c] = Σ x[n][c] / (H·W).
 /// Sums in float with eight partial lanes.
-public func globalAveragePool(input: UnsafePointer<Float>, batch: Int, channels: Int, height: Int, width: Int,
+package func globalAveragePool(input: UnsafePointer<Float>, batch: Int, channels: Int, height: Int, width: Int,
                               output: UnsafeMutablePointer<Float>, context: KernelContext = .shared) throws(KernelError) {
     for (name, value) in [("batch", batch), ("channels", channels), ("height", height), ("width", width)] {
         try require(value >= (name == "batch" ? 0 : 1), name, value, "must be ≥ 1")
@@ -24,14 +24,14 @@ public func globalAveragePool(input: UnsafePointer<Float>, batch: Int, channels:
 /// Window geometry of an ONNX AveragePool / MaxPool over NCHW float32.
 /// outH = floor-or-ceil((H + padTop + padBottom − kH) / sH) + 1; with `ceilMode`, a last
 /// window that would start in the bottom/right padding is dropped (as PyTorch and ORT do).
-public struct Pool2DShape: Sendable {
-    public var channels: Int, height: Int, width: Int
-    public var kernelH: Int, kernelW: Int
-    public var strideH: Int, strideW: Int
-    public var pads: (top: Int, left: Int, bottom: Int, right: Int)
-    public var ceilMode: Bool
+package struct Pool2DShape: Sendable {
+    package var channels: Int, height: Int, width: Int
+    package var kernelH: Int, kernelW: Int
+    package var strideH: Int, strideW: Int
+    package var pads: (top: Int, left: Int, bottom: Int, right: Int)
+    package var ceilMode: Bool
 
-    public init(channels: Int, height: Int, width: Int, kernel: (Int, Int), strides: (Int, Int) = (1, 1),
+    package init(channels: Int, height: Int, width: Int, kernel: (Int, Int), strides: (Int, Int) = (1, 1),
                 pads: (Int, Int, Int, Int) = (0, 0, 0, 0), ceilMode: Bool = false) {
         self.channels = channels; self.height = height; self.width = width
         (kernelH, kernelW) = kernel
@@ -48,8 +48,8 @@ public struct Pool2DShape: Sendable {
         return count
     }
 
-    public var outputHeight: Int { extent(height, pads.top, pads.bottom, kernelH, strideH) }
-    public var outputWidth: Int { extent(width, pads.left, pads.right, kernelW, strideW) }
+    package var outputHeight: Int { extent(height, pads.top, pads.bottom, kernelH, strideH) }
+    package var outputWidth: Int { extent(width, pads.left, pads.right, kernelW, strideW) }
 
     func validate() throws(KernelError) {
         for (name, value) in [("channels", channels), ("height", height), ("width", width), ("kernelH", kernelH),
@@ -65,7 +65,7 @@ public struct Pool2DShape: Sendable {
     }
 }
 
-public enum PoolKind: Sendable, Equatable {
+package enum PoolKind: Sendable, Equatable {
     /// Max over the window's input elements (padding never wins).
     case max
     /// Mean over the window. `countIncludePad`: divide by the window clipped to the padded
@@ -77,7 +77,7 @@ public enum PoolKind: Sendable, Equatable {
 /// Separable: for each output row, the window's input rows are first combined column by
 /// column (contiguous, SIMD8) into one row, then each output takes its kW-wide stretch of
 /// that row. kH·W + kW·outW operations per output row instead of kH·kW·outW.
-public func pool2D(_ kind: PoolKind, shape: Pool2DShape, input: UnsafePointer<Float>, batch: Int,
+package func pool2D(_ kind: PoolKind, shape: Pool2DShape, input: UnsafePointer<Float>, batch: Int,
                    output: UnsafeMutablePointer<Float>, context: KernelContext = .shared) throws(KernelError) {
     try shape.validate()
     try require(batch >= 0, "batch", batch, "must be ≥ 0")

@@ -3,7 +3,7 @@ import _Builtin_intrinsics.intel
 #endif
 
 /// What a quantized convolution writes.
-public enum QConvOutput: Sendable, Equatable {
+package enum QConvOutput: Sendable, Equatable {
     /// u8 NHWC codes: scale, zero point, and the code range a fused Relu/Clip leaves
     /// (`low`...`high` within 0...255).
     case u8(scale: Float, zeroPoint: Int32, low: Int32, high: Int32)
@@ -21,21 +21,21 @@ public enum QConvOutput: Sendable, Equatable {
 /// Algorithms: `.pointwise` (1×1, stride 1, no pads: a GEMM straight on the NHWC rows),
 /// `.depthwise` (groups == C == Cout: direct, per tap, exact in s16 products / s32 sums),
 /// `.im2col` (any other ungrouped conv: rows gathered block by block, padding = zx).
-public struct QConv2D: Sendable {
-    public enum Algorithm: String, Sendable { case pointwise, depthwise, im2col }
-    public let shape: Conv2DShape
-    public let algorithm: Algorithm
-    public let output: QConvOutput
+package struct QConv2D: Sendable {
+    package enum Algorithm: String, Sendable { case pointwise, depthwise, im2col }
+    package let shape: Conv2DShape
+    package let algorithm: Algorithm
+    package let output: QConvOutput
     let inputZeroPoint: Int32
     let packed: QPackedWeights?
     let depthwise: QDepthwiseWeights?
     let requantization: QRequantization
 
-    public var gemmPath: QGemmPath? { packed?.path }
+    package var gemmPath: QGemmPath? { packed?.path }
 
     /// `weights`: OIHW s8 codes (symmetric: zero point 0); `bias`: s32 codes with scale
     /// inputScale · weightScales[o] (nil: none); `weightScales`: one per output channel or one.
-    public init(shape: Conv2DShape, weights: [Int8], weightScales: [Float], bias: [Int32]?, inputScale: Float, inputZeroPoint: Int32,
+    package init(shape: Conv2DShape, weights: [Int8], weightScales: [Float], bias: [Int32]?, inputScale: Float, inputZeroPoint: Int32,
                 output: QConvOutput, path: QGemmPath? = nil, allowVNNI: Bool = true) throws(KernelError) {
         try shape.validate()
         let cout = shape.outputChannels, cinG = shape.inputChannels / shape.groups
@@ -93,7 +93,7 @@ public struct QConv2D: Sendable {
     }
 
     /// `input`: u8 NHWC [batch, H, W, C]; `output`: u8 NHWC or f32 NCHW per `output`.
-    public func run(input: UnsafePointer<UInt8>, batch: Int, output out: UnsafeMutableRawPointer,
+    package func run(input: UnsafePointer<UInt8>, batch: Int, output out: UnsafeMutableRawPointer,
                     context: KernelContext = .shared) throws(KernelError) {
         try require(batch >= 0, "batch", batch, "must be ≥ 0")
         let oh = shape.outputHeight, ow = shape.outputWidth, cout = shape.outputChannels

@@ -3,7 +3,7 @@
 /// operations in the same order — so results equal the reference executor's.
 
 /// out[i] = table[x[i]]: a unary op between DQ and Q is a function of the 256 input codes.
-public func qLookup(_ table: [UInt8], input: UnsafePointer<UInt8>, output: UnsafeMutablePointer<UInt8>, count: Int,
+package func qLookup(_ table: [UInt8], input: UnsafePointer<UInt8>, output: UnsafeMutablePointer<UInt8>, count: Int,
                     context: KernelContext = .shared) throws(KernelError) {
     try require(table.count == 256, "table", table.count, "must have 256 entries")
     let chunk = 65536
@@ -16,7 +16,7 @@ public func qLookup(_ table: [UInt8], input: UnsafePointer<UInt8>, output: Unsaf
 }
 
 /// The table of `f` between DQ(input) and Q(output).
-public func qLookupTable(input: QuantParameters, output: QuantParameters, _ f: (Float) -> Float) -> [UInt8] {
+package func qLookupTable(input: QuantParameters, output: QuantParameters, _ f: (Float) -> Float) -> [UInt8] {
     (0..<256).map { code in
         let q = input.signed ? Int32(Int8(truncatingIfNeeded: code)) : Int32(code)
         return UInt8(truncatingIfNeeded: output.quantize(f(input.dequantize(q))))
@@ -24,7 +24,7 @@ public func qLookupTable(input: QuantParameters, output: QuantParameters, _ f: (
 }
 
 /// How the second operand of a u8 binary op lines up with the first, in NHWC.
-public enum QBroadcast: Sendable, Equatable {
+package enum QBroadcast: Sendable, Equatable {
     /// Same shape.
     case none
     /// One value per (image, channel): b is [N, C] (the squeeze-excite gate, or a [1, C] scale).
@@ -32,7 +32,7 @@ public enum QBroadcast: Sendable, Equatable {
 }
 
 /// out = Q_out(DQ_a(a) ∘ DQ_b(b)) for u8 NHWC tensors [batch, pixels, channels].
-public func qBinary(_ operation: BinaryOperation, a: UnsafePointer<UInt8>, aParameters pa: QuantParameters,
+package func qBinary(_ operation: BinaryOperation, a: UnsafePointer<UInt8>, aParameters pa: QuantParameters,
                     b: UnsafePointer<UInt8>, bParameters pb: QuantParameters, broadcast: QBroadcast,
                     output: UnsafeMutablePointer<UInt8>, outputParameters po: QuantParameters,
                     batch: Int, pixels: Int, channels: Int, context: KernelContext = .shared) throws(KernelError) {
@@ -78,7 +78,7 @@ public func qBinary(_ operation: BinaryOperation, a: UnsafePointer<UInt8>, aPara
 
 /// Global average pool of u8 NHWC [batch, pixels, channels] to u8 [batch, channels]:
 /// Q_out(mean of DQ_in(x)), the mean taken over exact integer sums.
-public func qGlobalAveragePool(input: UnsafePointer<UInt8>, inputParameters pi: QuantParameters, batch: Int, pixels: Int, channels: Int,
+package func qGlobalAveragePool(input: UnsafePointer<UInt8>, inputParameters pi: QuantParameters, batch: Int, pixels: Int, channels: Int,
                                output: UnsafeMutablePointer<UInt8>, outputParameters po: QuantParameters,
                                context: KernelContext = .shared) throws(KernelError) {
     try require(pixels >= 1, "pixels", pixels, "must be ≥ 1")
@@ -104,7 +104,7 @@ public func qGlobalAveragePool(input: UnsafePointer<UInt8>, inputParameters pi: 
 
 /// Bilinear/nearest resize of u8 NHWC [batch, inH, inW, C] to [batch, outH, outW, C]:
 /// Q_out(blend of DQ_in values), coordinates as `resize`.
-public func qResize(_ mode: ResizeMode, coordinates: ResizeCoordinates, input: UnsafePointer<UInt8>, inputParameters pi: QuantParameters,
+package func qResize(_ mode: ResizeMode, coordinates: ResizeCoordinates, input: UnsafePointer<UInt8>, inputParameters pi: QuantParameters,
                     batch: Int, channels: Int, inHeight: Int, inWidth: Int, output: UnsafeMutablePointer<UInt8>,
                     outputParameters po: QuantParameters, outHeight: Int, outWidth: Int, scales: (Float, Float)? = nil,
                     context: KernelContext = .shared) throws(KernelError) {
@@ -155,7 +155,7 @@ public func qResize(_ mode: ResizeMode, coordinates: ResizeCoordinates, input: U
 // MARK: - Layout changes at the edges of the INT8 path
 
 /// f32 NCHW [batch, channels, plane] → u8/s8 NHWC codes [batch, plane, channels].
-public func quantizeToNHWC(input: UnsafePointer<Float>, parameters p: QuantParameters, batch: Int, channels: Int, plane: Int,
+package func quantizeToNHWC(input: UnsafePointer<Float>, parameters p: QuantParameters, batch: Int, channels: Int, plane: Int,
                            output: UnsafeMutablePointer<UInt8>, context: KernelContext = .shared) {
     let chunk = 256
     let pieces = (plane + chunk - 1) / chunk
@@ -177,7 +177,7 @@ public func quantizeToNHWC(input: UnsafePointer<Float>, parameters p: QuantParam
 }
 
 /// u8/s8 NHWC codes [batch, plane, channels] → f32 NCHW [batch, channels, plane].
-public func dequantizeFromNHWC(input: UnsafePointer<UInt8>, parameters p: QuantParameters, batch: Int, channels: Int, plane: Int,
+package func dequantizeFromNHWC(input: UnsafePointer<UInt8>, parameters p: QuantParameters, batch: Int, channels: Int, plane: Int,
                                output: UnsafeMutablePointer<Float>, context: KernelContext = .shared) {
     let chunk = 256
     let pieces = (plane + chunk - 1) / chunk

@@ -4,7 +4,7 @@ import SegKernelsVNNI
 #endif
 
 /// How u8 × s8 products are summed on AVX2.
-public enum QGemmPath: String, Sendable, CaseIterable {
+package enum QGemmPath: String, Sendable, CaseIterable {
     /// Both operands widened to s16, pairs summed by `vpmaddwd` into s32: never saturates.
     case exact
     /// `vpmaddubsw` (u8 × s8 pairs into s16, saturating) then `vpmaddwd` by ones into s32.
@@ -21,14 +21,14 @@ public enum QGemmPath: String, Sendable, CaseIterable {
 /// packed once for `qgemm`: 16 output channels per panel, K padded to a multiple of 4 with
 /// zeros. Also keeps per-channel weight sums, so an activation zero point costs one multiply
 /// per channel: Σ w·(x − zx) = Σ w·x − zx·Σ w.
-public struct QPackedWeights: Sendable {
-    public let n: Int, k: Int
+package struct QPackedWeights: Sendable {
+    package let n: Int, k: Int
     let kPadded: Int
-    public let path: QGemmPath
+    package let path: QGemmPath
     /// `.maddubs`, `.vnni`: [panel][k/4][16][4] s8. `.exact`: [panel][k/2][16][2] s16 (as bytes).
     let panels: [UInt8]
     /// Σ_k W[n][k].
-    public let rowSums: [Int32]
+    package let rowSums: [Int32]
     /// The weights as given, for the portable path.
     let weights: [Int8]
 
@@ -37,7 +37,7 @@ public struct QPackedWeights: Sendable {
     /// Whether `vpmaddubsw` cannot saturate: for every pair (k, k+1) it sums (k even), the
     /// positive weights add up to ≤ 128 and so do the magnitudes of the negative ones
     /// (255 · 128 = 32640 ≤ 32767; a mixed-sign pair is bounded by its larger side).
-    public static func maddubsIsExact(_ weights: [Int8], n: Int, k: Int) -> Bool {
+    package static func maddubsIsExact(_ weights: [Int8], n: Int, k: Int) -> Bool {
         for row in 0..<n {
             var j = 0
             while j < k {
@@ -54,7 +54,7 @@ public struct QPackedWeights: Sendable {
     /// AVX2 choice. Forcing `.maddubs` on weights that can saturate gives wrong sums (for
     /// measurement only). `allowVNNI` false (a run's `KernelContext.allowsVNNI`) treats the CPU
     /// as one without VNNI.
-    public init(weights: [Int8], n: Int, k: Int, path: QGemmPath? = nil, allowVNNI: Bool = true) throws(KernelError) {
+    package init(weights: [Int8], n: Int, k: Int, path: QGemmPath? = nil, allowVNNI: Bool = true) throws(KernelError) {
         try require(n >= 1, "N", n, "must be ≥ 1")
         try require(k >= 1, "K", k, "must be ≥ 1")
         try require(weights.count == n * k, "weights", weights.count, "must hold N·K = \(n * k) values")
@@ -110,17 +110,17 @@ public struct QPackedWeights: Sendable {
 ///   (1 / outputScale)) + zeroPoint, low, high) — a HardSwish/HardSigmoid/Sigmoid between a conv and
 ///   its QuantizeLinear, computed in float as the QDQ graph does.
 /// `bias` already holds the quantized bias minus zx·Σ_k W[n][k].
-public struct QRequantization: Sendable {
-    public var bias: [Int32]
-    public var multiplier: [Float]
-    public var zeroPoint: Int32
-    public var low: Int32, high: Int32
+package struct QRequantization: Sendable {
+    package var bias: [Int32]
+    package var multiplier: [Float]
+    package var zeroPoint: Int32
+    package var low: Int32, high: Int32
     /// A float activation applied before quantizing (`.none`: plain requantization).
-    public var activation: Activation
+    package var activation: Activation
     /// The output scale the activated float is divided by (used only with an activation).
-    public var outputScale: Float
+    package var outputScale: Float
 
-    public init(bias: [Int32], multiplier: [Float], zeroPoint: Int32 = 0, low: Int32 = 0, high: Int32 = 255,
+    package init(bias: [Int32], multiplier: [Float], zeroPoint: Int32 = 0, low: Int32 = 0, high: Int32 = 255,
                 activation: Activation = .none, outputScale: Float = 1) {
         self.bias = bias; self.multiplier = multiplier; self.zeroPoint = zeroPoint; self.low = low; self.high = high
         self.activation = activation; self.outputScale = outputScale
@@ -128,13 +128,13 @@ public struct QRequantization: Sendable {
 
     /// Multiplying by it stands for QuantizeLinear's division (a divide per vector is most of
     /// the epilogue): the two differ only when the quotient is within an ulp of a half-code tie.
-    public var inverseOutputScale: Float { 1 / outputScale }
+    package var inverseOutputScale: Float { 1 / outputScale }
 
     /// Whether the epilogue runs a float activation.
-    public var isActivated: Bool { if case .none = activation { false } else { true } }
+    package var isActivated: Bool { if case .none = activation { false } else { true } }
 
     @inline(__always)
-    public func requantize(_ acc: Int32, channel n: Int) -> Int32 {
+    package func requantize(_ acc: Int32, channel n: Int) -> Int32 {
         requantizeScaled(acc &+ bias[n], channel: n)
     }
 
@@ -162,7 +162,7 @@ public struct QRequantization: Sendable {
 }
 
 /// Where `qgemm` writes row r, channel n.
-public enum QGemmOutput {
+package enum QGemmOutput {
     /// u8 codes at base[r·rowStride + n] (NHWC when rows are pixels).
     case u8(UnsafeMutablePointer<UInt8>, rowStride: Int)
     /// f32 at base[r·rowStride + n·channelStride] (NCHW: rowStride 1, channelStride H·W).
@@ -171,7 +171,7 @@ public enum QGemmOutput {
 
 /// Rows of the A operand (u8 activations, K per row), produced on demand so im2col never
 /// materialises the whole matrix.
-public enum QGemmA {
+package enum QGemmA {
     /// Row r at base + r·rowStride, K bytes (readable up to K rounded up to 4).
     case rows(UnsafePointer<UInt8>, rowStride: Int)
     /// Filled by `fill(rows, destination, destinationStride)`: K bytes per row.
@@ -181,12 +181,12 @@ public enum QGemmA {
 /// An im2col-style row source.
 /// `fill` may write up to 16 bytes past a row's K bytes (the next row overwrites them;
 /// `qgemm` leaves slack after the last row).
-public protocol QRowGather: Sendable {
+package protocol QRowGather: Sendable {
     func fill(rows: Range<Int>, into: UnsafeMutablePointer<UInt8>, stride: Int)
 }
 
 /// C[M × N] = requantize(A[M × K] · Wᵀ), rows split over the pool. A is u8, W is s8.
-public func qgemm(m: Int, a: QGemmA, weights: QPackedWeights, requantization: QRequantization, output: QGemmOutput,
+package func qgemm(m: Int, a: QGemmA, weights: QPackedWeights, requantization: QRequantization, output: QGemmOutput,
                   context: KernelContext = .shared) throws(KernelError) {
     try require(m >= 0, "M", m, "must be ≥ 0")
     try require(requantization.bias.count >= weights.n && requantization.multiplier.count >= weights.n,

@@ -4,24 +4,24 @@
 ///   x' = (q − zeroPoint) · scale
 /// Division, not multiplication by 1/scale, so ties round exactly as the reference executor
 /// does; the value is clamped before rounding, so NaN becomes the lowest code (as MLAS does).
-public struct QuantParameters: Sendable, Equatable {
-    public var scale: Float
-    public var zeroPoint: Int32
+package struct QuantParameters: Sendable, Equatable {
+    package var scale: Float
+    package var zeroPoint: Int32
     /// s8 codes (else u8).
-    public var signed: Bool
+    package var signed: Bool
 
-    public init(scale: Float, zeroPoint: Int32, signed: Bool = false) {
+    package init(scale: Float, zeroPoint: Int32, signed: Bool = false) {
         self.scale = scale
         self.zeroPoint = zeroPoint
         self.signed = signed
     }
 
-    public var qmin: Int32 { signed ? -128 : 0 }
-    public var qmax: Int32 { signed ? 127 : 255 }
+    package var qmin: Int32 { signed ? -128 : 0 }
+    package var qmax: Int32 { signed ? 127 : 255 }
 
     /// The exact scalar rule (tests and tails).
     @inline(__always)
-    public func quantize(_ x: Float) -> Int32 {
+    package func quantize(_ x: Float) -> Int32 {
         let v = x / scale
         let low = Float(qmin - zeroPoint), high = Float(qmax - zeroPoint)
         let c = v >= low ? (v <= high ? v : high) : low
@@ -29,23 +29,23 @@ public struct QuantParameters: Sendable, Equatable {
     }
 
     @inline(__always)
-    public func dequantize(_ q: Int32) -> Float { Float(q &- zeroPoint) * scale }
+    package func dequantize(_ q: Int32) -> Float { Float(q &- zeroPoint) * scale }
 
 }
 
 /// How a run of `count` elements maps to parameters: one set for all, or per index along an
 /// axis ([outer, axisLength, inner] view, parameters indexed by the middle coordinate).
-public struct QuantLayout: Sendable, Equatable {
-    public var outer: Int, axisLength: Int, inner: Int
-    public init(outer: Int, axisLength: Int, inner: Int) {
+package struct QuantLayout: Sendable, Equatable {
+    package var outer: Int, axisLength: Int, inner: Int
+    package init(outer: Int, axisLength: Int, inner: Int) {
         self.outer = outer; self.axisLength = axisLength; self.inner = inner
     }
-    public static func perTensor(count: Int) -> QuantLayout { QuantLayout(outer: 1, axisLength: 1, inner: count) }
+    package static func perTensor(count: Int) -> QuantLayout { QuantLayout(outer: 1, axisLength: 1, inner: count) }
     var count: Int { outer * axisLength * inner }
 }
 
 /// What a quantize-family call does to each element.
-public enum QuantOperation: Sendable {
+package enum QuantOperation: Sendable {
     /// f32 → codes.
     case quantize
     /// codes → f32.
@@ -57,7 +57,7 @@ public enum QuantOperation: Sendable {
 /// Runs `operation` over `layout.count` elements from `input` to `output` (raw pointers: f32
 /// or byte codes per operation), one `QuantParameters` per axis index (`parameters.count ==
 /// layout.axisLength`, or 1). Split over the pool in runs of a few thousand elements.
-public func quantizeLinear(_ operation: QuantOperation, input: UnsafeRawPointer, output: UnsafeMutableRawPointer,
+package func quantizeLinear(_ operation: QuantOperation, input: UnsafeRawPointer, output: UnsafeMutableRawPointer,
                            layout: QuantLayout, parameters: [QuantParameters], context: KernelContext = .shared) throws(KernelError) {
     try require(parameters.count == layout.axisLength || parameters.count == 1, "parameters", parameters.count,
                 "must be 1 or the axis length \(layout.axisLength)")

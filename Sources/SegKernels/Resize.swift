@@ -1,6 +1,6 @@
 /// ONNX Resize `coordinate_transformation_mode`: how output coordinate x maps to input x'.
 /// `scale` is output/input length (or the model's `scales` value when it has one).
-public enum ResizeCoordinates: Sendable {
+package enum ResizeCoordinates: Sendable {
     /// x' = (x + 0.5) / scale − 0.5
     case halfPixel
     /// as halfPixel, but x' = 0 when the output length is 1
@@ -21,7 +21,7 @@ public enum ResizeCoordinates: Sendable {
     }
 }
 
-public enum ResizeMode: Sendable {
+package enum ResizeMode: Sendable {
     /// Bilinear: x' clamped to [0, len−1], blend of floor(x') and floor(x')+1 (clamped).
     case linear
     /// Nearest with `nearest_mode` floor (segmentation exports pair it with asymmetric).
@@ -33,7 +33,7 @@ public enum ResizeMode: Sendable {
 /// Resizes NCHW [planes = N·C, inH, inW] → [planes, outH, outW]. `scales` defaults to
 /// (outH/inH, outW/inW). Linear mode interpolates each needed input row horizontally once
 /// (two cached rows) and blends rows with 8-lane vectors.
-public func resize(_ mode: ResizeMode, coordinates: ResizeCoordinates, input: UnsafePointer<Float>, planes: Int,
+package func resize(_ mode: ResizeMode, coordinates: ResizeCoordinates, input: UnsafePointer<Float>, planes: Int,
                    inHeight: Int, inWidth: Int, output: UnsafeMutablePointer<Float>, outHeight: Int, outWidth: Int,
                    scales: (Float, Float)? = nil, context: KernelContext = .shared) throws(KernelError) {
     for (name, value) in [("inHeight", inHeight), ("inWidth", inWidth), ("outHeight", outHeight), ("outWidth", outWidth)] {

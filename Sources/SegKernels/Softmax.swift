@@ -2,7 +2,7 @@
 /// of `length` contiguous floats (ONNX Softmax-13 on the last axis; earlier opsets flatten
 /// the axes from `axis` on into the row). e^x is `fastExp` (relative error < 2e-7).
 /// `y` may be `x`. Rows are split over the pool.
-public func softmax(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, length: Int,
+package func softmax(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, length: Int,
                     context: KernelContext = .shared) throws(KernelError) {
     try require(rows >= 0, "rows", rows, "must be ≥ 0")
     try require(length >= 1, "length", length, "must be ≥ 1")

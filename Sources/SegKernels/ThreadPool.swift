@@ -18,18 +18,18 @@ import Synchronization
 /// - Idle workers spin briefly on the job counter (a model's layers follow each other within
 ///   microseconds, and a futex wake costs tens of them), then block on a condition variable.
 ///   The caller likewise spins briefly on the outstanding-worker count before sleeping.
-public final class ThreadPool: @unchecked Sendable {
+package final class ThreadPool: @unchecked Sendable {
     /// Threads that execute a job, the caller included.
-    public let threadCount: Int
+    package let threadCount: Int
     private let state: PoolState
 
-    public static let shared = ThreadPool(threadCount: ThreadPool.onlineCores)
+    package static let shared = ThreadPool(threadCount: ThreadPool.onlineCores)
 
-    public static var onlineCores: Int {
+    package static var onlineCores: Int {
         max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     }
 
-    public init(threadCount: Int) {
+    package init(threadCount: Int) {
         self.threadCount = max(1, threadCount)
         state = PoolState()
         for index in 1..<self.threadCount {
@@ -63,7 +63,7 @@ public final class ThreadPool: @unchecked Sendable {
     /// Calls `body` on contiguous sub-ranges covering `0..<count` exactly once, in parallel,
     /// and returns when all have finished. Chunks differ in length by at most one.
     /// `body` must not assume which thread runs which chunk.
-    public func parallelFor(_ count: Int, _ body: (Range<Int>) -> Void) {
+    package func parallelFor(_ count: Int, _ body: (Range<Int>) -> Void) {
         let chunks = min(threadCount, count)
         if chunks <= 1 {
             if count > 0 { body(0..<count) }

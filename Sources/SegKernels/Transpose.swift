@@ -5,14 +5,14 @@
 /// contiguous D-runs. Then either the innermost axis stays innermost (copy contiguous runs)
 /// or it does not (8×8 blocked transposes between the input's innermost axis and the
 /// output's). Work is split over the pool.
-public struct TransposePlan: Sendable, Equatable {
-    public let outputDims: [Int]
+package struct TransposePlan: Sendable, Equatable {
+    package let outputDims: [Int]
     /// Merged output axes: extent, and stride of each in the input and in the output.
     let extents: [Int]
     let inputStrides: [Int]
     let outputStrides: [Int]
 
-    public init(dims: [Int], permutation: [Int]) throws(KernelError) {
+    package init(dims: [Int], permutation: [Int]) throws(KernelError) {
         try require(permutation.count == dims.count && Set(permutation) == Set(0..<dims.count),
                     "permutation", permutation, "must be a permutation of 0..<\(dims.count)")
         try require(dims.allSatisfy { $0 >= 0 }, "dims", dims, "must be ≥ 0")
@@ -39,9 +39,9 @@ public struct TransposePlan: Sendable, Equatable {
     }
 
     /// Whether the transpose moves no element (a copy).
-    public var isCopy: Bool { extents.count <= 1 }
+    package var isCopy: Bool { extents.count <= 1 }
 
-    public func run(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, context: KernelContext = .shared) {
+    package func run(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, context: KernelContext = .shared) {
         let total = outputDims.reduce(1, *)
         if total == 0 { return }
         let r = extents.count

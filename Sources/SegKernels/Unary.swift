@@ -1,5 +1,5 @@
 /// Pointwise functions of one tensor, vectorised.
-public enum UnaryOperation: Sendable, Equatable {
+package enum UnaryOperation: Sendable, Equatable {
     /// y = x (stages only)
     case identity
     /// y = erf(x): x·P(x²)/Q(x²) on x clamped to [−4, 4] (|error| < 2e-7; outside, erf is
@@ -29,13 +29,13 @@ public enum UnaryOperation: Sendable, Equatable {
 /// One elementwise operation applied after a unary one, on the same elements: v ∘ operand
 /// (or operand ∘ v with `operandFirst`), the operand a scalar or a tensor of the output's
 /// size. Chains like Erf → Add 1 → Mul x → Mul 0.5 (exported GELU) become one pass.
-public struct PointwiseStage: @unchecked Sendable {
-    public var operation: ArithmeticOperation
-    public var scalar: Float
-    public var tensor: UnsafePointer<Float>?
-    public var operandFirst: Bool
+package struct PointwiseStage: @unchecked Sendable {
+    package var operation: ArithmeticOperation
+    package var scalar: Float
+    package var tensor: UnsafePointer<Float>?
+    package var operandFirst: Bool
 
-    public init(_ operation: ArithmeticOperation, scalar: Float = 0, tensor: UnsafePointer<Float>? = nil, operandFirst: Bool = false) {
+    package init(_ operation: ArithmeticOperation, scalar: Float = 0, tensor: UnsafePointer<Float>? = nil, operandFirst: Bool = false) {
         self.operation = operation
         self.scalar = scalar
         self.tensor = tensor
@@ -45,7 +45,7 @@ public struct PointwiseStage: @unchecked Sendable {
 
 /// y = stages(op(inputScale · x)) over `count` floats; `y` may be `x`. Works in blocks that
 /// stay in L1: the unary op writes a block, then each stage passes over it. Split over the pool.
-public func pointwise(_ operation: UnaryOperation, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int,
+package func pointwise(_ operation: UnaryOperation, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int,
                       inputScale: Float = 1, stages: [PointwiseStage] = [], context: KernelContext = .shared) {
     let scale = SIMD8<Float>(repeating: inputScale)
     let block = 2048

@@ -13,7 +13,7 @@ import _Builtin_intrinsics.intel
 /// Sums start at `bias[0..<16]`; the 4 × 16 s32 result is stored row-major at `tile`
 /// (64 Int32, any alignment).
 @inline(never)
-public func qKernelVNNI(_ groups: Int, _ a0: UnsafeRawPointer, _ a1: UnsafeRawPointer, _ a2: UnsafeRawPointer, _ a3: UnsafeRawPointer,
+package func qKernelVNNI(_ groups: Int, _ a0: UnsafeRawPointer, _ a1: UnsafeRawPointer, _ a2: UnsafeRawPointer, _ a3: UnsafeRawPointer,
                         _ w: UnsafePointer<UInt8>, _ bias: UnsafePointer<Int32>, _ tile: UnsafeMutableRawPointer) {
     let b0 = _mm256_loadu_si256(UnsafeRawPointer(bias).assumingMemoryBound(to: __m256i.self))
     let b1 = _mm256_loadu_si256(UnsafeRawPointer(bias + 8).assumingMemoryBound(to: __m256i.self))

@@ -1,21 +1,21 @@
 /// How many pixels of a u8 mask each class covers: what `model/segment` lists as the classes
 /// present in an image.
-public struct ClassHistogram: Sendable, Equatable {
+package struct ClassHistogram: Sendable, Equatable {
     /// Pixels per class value, indexed 0...255.
-    public private(set) var counts: [Int]
+    package private(set) var counts: [Int]
     /// Pixels counted.
-    public private(set) var total: Int
+    package private(set) var total: Int
 
-    public struct Entry: Sendable, Equatable {
-        public var id: Int
-        public var count: Int
+    package struct Entry: Sendable, Equatable {
+        package var id: Int
+        package var count: Int
         /// `count / total`.
-        public var fraction: Double
+        package var fraction: Double
     }
 
     /// Takes the mask's array (not any sequence): a generic sequence is iterated through
     /// witness calls from another module, which cost ~1 ms per 360×480 mask on the segment path.
-    public init(mask: [UInt8]) {
+    package init(mask: [UInt8]) {
         var counts = [Int](repeating: 0, count: 256)
         mask.withUnsafeBufferPointer { m in
             counts.withUnsafeMutableBufferPointer { c in
@@ -27,7 +27,7 @@ public struct ClassHistogram: Sendable, Equatable {
     }
 
     /// Every class with at least one pixel, the largest first (equal counts: lower id first).
-    public var present: [Entry] {
+    package var present: [Entry] {
         let denominator = Double(max(total, 1))
         return counts.enumerated()
             .filter { $0.element > 0 }

@@ -4,24 +4,24 @@
 /// counted in `outOfRangeLabels` (and skipped) so a dataset with stray values is reported, not
 /// silently scored. Predictions outside the range are a model/decoder bug and are counted in
 /// `outOfRangePredictions`.
-public struct ConfusionMatrix: Sendable, Equatable {
-    public let numClasses: Int
-    public let ignoreIndex: Int
-    public private(set) var counts: [Int64]
-    public private(set) var outOfRangeLabels: Int64 = 0
-    public private(set) var outOfRangePredictions: Int64 = 0
+package struct ConfusionMatrix: Sendable, Equatable {
+    package let numClasses: Int
+    package let ignoreIndex: Int
+    package private(set) var counts: [Int64]
+    package private(set) var outOfRangeLabels: Int64 = 0
+    package private(set) var outOfRangePredictions: Int64 = 0
 
-    public init(numClasses: Int, ignoreIndex: Int = 255) throws(MetricsError) {
+    package init(numClasses: Int, ignoreIndex: Int = 255) throws(MetricsError) {
         guard numClasses > 0, numClasses <= 65536 else { throw .invalidClassCount(numClasses) }
         self.numClasses = numClasses
         self.ignoreIndex = ignoreIndex
         counts = [Int64](repeating: 0, count: numClasses * numClasses)
     }
 
-    public subscript(label: Int, prediction: Int) -> Int64 { counts[label * numClasses + prediction] }
+    package subscript(label: Int, prediction: Int) -> Int64 { counts[label * numClasses + prediction] }
 
     /// Adds one image: `prediction[i]` is the class of pixel i, `label[i]` its ground truth.
-    public mutating func add<P: BinaryInteger, L: BinaryInteger>(prediction: some Collection<P>, label: some Collection<L>) throws(MetricsError) {
+    package mutating func add<P: BinaryInteger, L: BinaryInteger>(prediction: some Collection<P>, label: some Collection<L>) throws(MetricsError) {
         guard prediction.count == label.count else { throw .sizeMismatch(prediction: prediction.count, label: label.count) }
         let n = numClasses
         var badLabels: Int64 = 0, badPredictions: Int64 = 0
@@ -41,7 +41,7 @@ public struct ConfusionMatrix: Sendable, Equatable {
 
     /// Adds one image of 8-bit class ids (masks and PNG labels): the common case, without
     /// generic dispatch per pixel.
-    public mutating func add(prediction: [UInt8], label: [UInt8]) throws(MetricsError) {
+    package mutating func add(prediction: [UInt8], label: [UInt8]) throws(MetricsError) {
         guard prediction.count == label.count else { throw .sizeMismatch(prediction: prediction.count, label: label.count) }
         let n = numClasses, ignore = ignoreIndex
         var badLabels: Int64 = 0, badPredictions: Int64 = 0
@@ -64,7 +64,7 @@ public struct ConfusionMatrix: Sendable, Equatable {
     }
 
     /// Adds another matrix (from another image or worker).
-    public mutating func merge(_ other: ConfusionMatrix) throws(MetricsError) {
+    package mutating func merge(_ other: ConfusionMatrix) throws(MetricsError) {
         guard other.numClasses == numClasses else { throw .invalidClassCount(other.numClasses) }
         for i in counts.indices { counts[i] += other.counts[i] }
         outOfRangeLabels += other.outOfRangeLabels
@@ -72,7 +72,7 @@ public struct ConfusionMatrix: Sendable, Equatable {
     }
 
     /// Per class: pixels predicted and labelled c (intersection), predicted c, labelled c.
-    public var areas: (intersect: [Int64], predicted: [Int64], labelled: [Int64]) {
+    package var areas: (intersect: [Int64], predicted: [Int64], labelled: [Int64]) {
         var inter = [Int64](repeating: 0, count: numClasses)
         var pred = inter, lab = inter
         for l in 0..<numClasses {
@@ -86,14 +86,14 @@ public struct ConfusionMatrix: Sendable, Equatable {
         return (inter, pred, lab)
     }
 
-    public var metrics: SegmentationMetrics { SegmentationMetrics(self) }
+    package var metrics: SegmentationMetrics { SegmentationMetrics(self) }
 }
 
-public enum MetricsError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum MetricsError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidClassCount(Int)
     case sizeMismatch(prediction: Int, label: Int)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .invalidClassCount(let n): return "number of classes must be in 1...65536, got \(n)"
         case .sizeMismatch(let p, let l): return "prediction has \(p) pixels but the label has \(l)"

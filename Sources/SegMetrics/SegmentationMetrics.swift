@@ -10,20 +10,20 @@
 ///   would otherwise count as 0 and punish a model for a dataset's gaps).
 /// - Dice_c = 2·I_c / (P_c + L_c), 0 when empty; mean Dice over all classes.
 /// - Cohen's kappa = (p_o − p_e) / (1 − p_e) with p_o = ΣI / N, p_e = Σ(P_c·L_c) / N².
-public struct SegmentationMetrics: Sendable, Equatable {
-    public var miou: Double
-    public var classIoU: [Double]
-    public var pixelAccuracy: Double
-    public var classPrecision: [Double]
-    public var classRecall: [Double]
-    public var meanAccuracy: Double
-    public var classDice: [Double]
-    public var meanDice: Double
-    public var kappa: Double
+package struct SegmentationMetrics: Sendable, Equatable {
+    package var miou: Double
+    package var classIoU: [Double]
+    package var pixelAccuracy: Double
+    package var classPrecision: [Double]
+    package var classRecall: [Double]
+    package var meanAccuracy: Double
+    package var classDice: [Double]
+    package var meanDice: Double
+    package var kappa: Double
     /// Non-ignored pixels scored.
-    public var pixels: Int64
+    package var pixels: Int64
 
-    public init(_ m: ConfusionMatrix) {
+    package init(_ m: ConfusionMatrix) {
         let (inter, pred, lab) = m.areas
         func ratio(_ a: Int64, _ b: Int64) -> Double { b == 0 ? 0 : Double(a) / Double(b) }
         let n = m.numClasses

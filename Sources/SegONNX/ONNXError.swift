@@ -5,7 +5,7 @@ import SegTensor
 ///
 /// Wire-level cases carry the protobuf message being decoded and the absolute byte offset in
 /// the file; model-level cases name the tensor, node, attribute or function at fault.
-public enum ONNXError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum ONNXError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The input ends in the middle of a field.
     case truncated(message: String, offset: Int)
     /// A varint longer than 10 bytes.
@@ -26,7 +26,7 @@ public enum ONNXError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The decoded graph is not well formed.
     case invalidGraph(GraphError)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .truncated(let message, let offset):
             "\(message): input ends inside a field at byte \(offset)"

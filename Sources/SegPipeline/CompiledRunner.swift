@@ -6,26 +6,26 @@ import Synchronization
 
 /// Runs a model on the compiled runtime, compiling once per distinct set of input shapes
 /// (a segmentation model usually sees one) and reusing the plan afterwards.
-public final class CompiledRunner: ModelRunner, Sendable {
-    public let model: Model
+package final class CompiledRunner: ModelRunner, Sendable {
+    package let model: Model
     let compiler: Compiler
     private let plans = Mutex<[[String: [Int]]: CompiledModel]>([:])
     /// Distinct shapes kept; a model fed ever-changing sizes does not grow without bound.
     static let maxPlans = 8
 
-    public init(model: Model, compiler: Compiler = Compiler()) {
+    package init(model: Model, compiler: Compiler = Compiler()) {
         self.model = model
         self.compiler = compiler
     }
 
     /// Bytes the cached plans keep resident (weights packed at compile time, one arena each):
     /// what the server charges on top of a model's initializers.
-    public var planBytes: Int {
+    package var planBytes: Int {
         plans.withLock { $0.values.reduce(0) { $0 + $1.residentBytes } }
     }
 
     /// The plan for these shapes, compiling it if needed.
-    public func plan(for shapes: [String: [Int]]) throws -> CompiledModel {
+    package func plan(for shapes: [String: [Int]]) throws -> CompiledModel {
         if let p = plans.withLock({ $0[shapes] }) { return p }
         let p = try compiler.compile(model, inputShapes: shapes)
         plans.withLock { cache in
@@ -36,17 +36,17 @@ public final class CompiledRunner: ModelRunner, Sendable {
     }
 
     /// Whether a plan for these shapes is compiled and kept.
-    public func hasPlan(for shapes: [String: [Int]]) -> Bool {
+    package func hasPlan(for shapes: [String: [Int]]) -> Bool {
         plans.withLock { $0[shapes] != nil }
     }
 
     /// Drops the plan for these shapes (one compiled only to learn its memory, for a request
     /// that was then refused), so it is no longer charged.
-    public func discardPlan(for shapes: [String: [Int]]) {
+    package func discardPlan(for shapes: [String: [Int]]) {
         plans.withLock { _ = $0.removeValue(forKey: shapes) }
     }
 
-    public func run(_ inputs: [String: Tensor], isCancelled: () -> Bool) throws -> [String: Tensor] {
+    package func run(_ inputs: [String: Tensor], isCancelled: () -> Bool) throws -> [String: Tensor] {
         try ReferenceExecutor.validate(inputs, for: model.graph)
         let shapes = inputs.filter { $0.value.dtype == .f32 }.mapValues(\.dims)
         return try plan(for: shapes).run(inputs, isCancelled: isCancelled)

@@ -5,28 +5,28 @@ import SegMetrics
 
 /// Scores a model on a dataset split: every sample segmented, masks compared with labels in
 /// one confusion matrix. Decoding the next images overlaps inference of the current one.
-public struct Evaluator: Sendable {
-    public let segmenter: Segmenter
-    public let dataset: Dataset
+package struct Evaluator: Sendable {
+    package let segmenter: Segmenter
+    package let dataset: Dataset
 
-    public init(segmenter: Segmenter, dataset: Dataset) {
+    package init(segmenter: Segmenter, dataset: Dataset) {
         self.segmenter = segmenter
         self.dataset = dataset
     }
 
-    public struct Result: Sendable {
-        public var confusion: ConfusionMatrix
-        public var metrics: SegmentationMetrics
-        public var images: Int
+    package struct Result: Sendable {
+        package var confusion: ConfusionMatrix
+        package var metrics: SegmentationMetrics
+        package var images: Int
         /// Inference time per image, in order.
-        public var inferMs: [Double]
-        public var wallMs: Double
+        package var inferMs: [Double]
+        package var wallMs: Double
         /// Each image's mask (kept only when asked, for model comparison).
-        public var masks: [Image]
+        package var masks: [Image]
     }
 
     /// `progress(done, total)` after each image. Throws `CancellationError` when cancelled.
-    public func evaluate(split: String, limit: Int? = nil, keepMasks: Bool = false,
+    package func evaluate(split: String, limit: Int? = nil, keepMasks: Bool = false,
                          progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }) async throws -> Result {
         var samples = try dataset.samples(split: split).filter { $0.label != nil }
         guard !samples.isEmpty else { throw DatasetError.invalid(dataset.root, "split '\(split)' has no labelled samples") }
@@ -88,13 +88,13 @@ actor DecodeGate {
 }
 
 /// Latency summary in milliseconds.
-public struct LatencyStats: Sendable, Equatable {
-    public var p50Ms: Double
-    public var p90Ms: Double
-    public var meanMs: Double
-    public var minMs: Double
+package struct LatencyStats: Sendable, Equatable {
+    package var p50Ms: Double
+    package var p90Ms: Double
+    package var meanMs: Double
+    package var minMs: Double
 
-    public init(_ samples: [Double]) {
+    package init(_ samples: [Double]) {
         let s = samples.sorted()
         func pct(_ p: Double) -> Double {
             guard !s.isEmpty else { return 0 }

@@ -4,12 +4,12 @@ import SegReference
 /// The one place that decides whether a model is image-in, mask-out: one 4-D float input
 /// (N, C, H, W) and an output of class scores. A model that is not still loads and runs
 /// (`model/run`); it only cannot segment images.
-public enum ImageModel {
+package enum ImageModel {
     /// What an image segmentation model needs, in words, for error messages.
-    public static let requirement = "it needs one 4-D float input with 3 channels (N, 3, H, W) and a [1, classes, H, W] output"
+    package static let requirement = "it needs one 4-D float input with 3 channels (N, 3, H, W) and a [1, classes, H, W] output"
 
     /// Why a model with this interface cannot take images, or nil when its input can.
-    public static func inputProblem(_ summary: ModelSummary) -> String? {
+    package static func inputProblem(_ summary: ModelSummary) -> String? {
         guard summary.inputs.count == 1, let input = summary.inputs.first else {
             return "it has \(summary.inputs.count) runtime inputs, not one"
         }
@@ -29,14 +29,14 @@ public enum ImageModel {
 
     /// Classes the first output predicts: its dim 1 when it is a 4-D [N, classes, H, W] with
     /// that dim known.
-    public static func classCount(_ summary: ModelSummary) -> Int? {
+    package static func classCount(_ summary: ModelSummary) -> Int? {
         guard let out = summary.outputs.first?.shape, out.count == 4, case .value(let c) = out[1] else { return nil }
         return c
     }
 
     /// How images become this model's input (its `segslim.*` metadata, then `overrides`), or
     /// nil when its input is not an image (see `inputProblem`).
-    public static func preprocessing(_ model: Model, summary: ModelSummary, overrides: [String: String] = [:]) throws(PipelineError) -> Preprocessing? {
+    package static func preprocessing(_ model: Model, summary: ModelSummary, overrides: [String: String] = [:]) throws(PipelineError) -> Preprocessing? {
         guard inputProblem(summary) == nil else { return nil }
         return try Preprocessing(model: model, numClasses: classCount(summary), overrides: overrides)
     }
@@ -45,7 +45,7 @@ public enum ImageModel {
 extension Segmenter {
     /// A segmenter for `model` run by `runner`, or `PipelineError.model` saying why it is not
     /// an image segmentation model (no preprocessing, i.e. not an image input, or no output).
-    public init(imageModel model: Model, runner: any ModelRunner, preprocessing: Preprocessing?) throws(PipelineError) {
+    package init(imageModel model: Model, runner: any ModelRunner, preprocessing: Preprocessing?) throws(PipelineError) {
         guard let preprocessing, let output = model.graph.outputs.first?.name else { throw .model(ImageModel.requirement) }
         self.init(runner: runner, preprocessing: preprocessing, outputName: output)
     }

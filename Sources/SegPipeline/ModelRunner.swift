@@ -2,7 +2,7 @@ import SegReference
 import SegTensor
 
 /// Anything that runs a model: the reference executor today, the compiled runtime later.
-public protocol ModelRunner: Sendable {
+package protocol ModelRunner: Sendable {
     func run(_ inputs: [String: Tensor], isCancelled: () -> Bool) throws -> [String: Tensor]
 }
 

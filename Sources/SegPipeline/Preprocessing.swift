@@ -15,32 +15,32 @@ import SegImaging
 /// | `segslim.classes` | JSON array of class names |
 /// | `segslim.palette` | JSON array of `[r, g, b]` |
 /// | `segslim.ignore_index` | integer, default 255 |
-public struct Preprocessing: Sendable, Equatable {
-    public enum Resize: String, Sendable { case stretch, none }
+package struct Preprocessing: Sendable, Equatable {
+    package enum Resize: String, Sendable { case stretch, none }
 
-    public var inputName: String
-    public var inputSize: (height: Int, width: Int)?
-    public var resize: Resize
-    public var mean: [Float]
-    public var std: [Float]
-    public var scale: Float
-    public var bgr: Bool
-    public var classes: [String]
-    public var palette: [[UInt8]]
-    public var ignoreIndex: Int
+    package var inputName: String
+    package var inputSize: (height: Int, width: Int)?
+    package var resize: Resize
+    package var mean: [Float]
+    package var std: [Float]
+    package var scale: Float
+    package var bgr: Bool
+    package var classes: [String]
+    package var palette: [[UInt8]]
+    package var ignoreIndex: Int
 
-    public static func == (a: Preprocessing, b: Preprocessing) -> Bool {
+    package static func == (a: Preprocessing, b: Preprocessing) -> Bool {
         a.inputName == b.inputName && a.inputSize?.height == b.inputSize?.height && a.inputSize?.width == b.inputSize?.width
             && a.resize == b.resize && a.mean == b.mean && a.std == b.std && a.scale == b.scale && a.bgr == b.bgr
             && a.classes == b.classes && a.palette == b.palette && a.ignoreIndex == b.ignoreIndex
     }
 
-    public static let imagenetMean: [Float] = [0.485, 0.456, 0.406]
-    public static let imagenetStd: [Float] = [0.229, 0.224, 0.225]
+    package static let imagenetMean: [Float] = [0.485, 0.456, 0.406]
+    package static let imagenetStd: [Float] = [0.229, 0.224, 0.225]
 
     /// From the model's metadata and its input, then `overrides` (same keys without the
     /// `segslim.` prefix, as given to `model/load`).
-    public init(model: Model, numClasses: Int?, overrides: [String: String] = [:]) throws(PipelineError) {
+    package init(model: Model, numClasses: Int?, overrides: [String: String] = [:]) throws(PipelineError) {
         guard let input = model.graph.runtimeInputs.first else { throw .model("the model has no runtime input") }
         inputName = input.name
         var meta: [String: String] = [:]
@@ -115,7 +115,7 @@ public struct Preprocessing: Sendable, Equatable {
     }
 
     /// The metadata entries that reproduce this preprocessing (written into exported models).
-    public var metadata: [String: String] {
+    package var metadata: [String: String] {
         func json(_ v: Any) -> String {
             (try? JSONSerialization.data(withJSONObject: v, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? ""
         }
@@ -136,12 +136,12 @@ enum DefaultPalette {
     static func colors(_ n: Int) -> [[UInt8]] { Palette.visible(count: n).map { [$0.r, $0.g, $0.b] } }
 }
 
-public enum PipelineError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum PipelineError: Error, Sendable, Equatable, CustomStringConvertible {
     case metadata(String, String)
     case model(String)
     case image(String, String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .metadata(let key, let why): return "preprocessing '\(key)': \(why)"
         case .model(let why): return why

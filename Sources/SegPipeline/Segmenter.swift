@@ -5,39 +5,39 @@ import SegTensor
 /// One image through a model: preprocessing, inference, and the class mask at the image's
 /// own size. PaddleSeg's order: logits are resized (bilinear) to the original size before the
 /// argmax, so masks agree with its predictions pixel for pixel.
-public struct Segmenter: Sendable {
-    public let runner: any ModelRunner
-    public let preprocessing: Preprocessing
+package struct Segmenter: Sendable {
+    package let runner: any ModelRunner
+    package let preprocessing: Preprocessing
     /// Model output holding the class scores (or class ids): the first graph output.
-    public let outputName: String
+    package let outputName: String
 
-    public init(runner: any ModelRunner, preprocessing: Preprocessing, outputName: String) {
+    package init(runner: any ModelRunner, preprocessing: Preprocessing, outputName: String) {
         self.runner = runner
         self.preprocessing = preprocessing
         self.outputName = outputName
     }
 
-    public struct Timings: Sendable {
-        public var preprocessMs = 0.0
-        public var inferMs = 0.0
-        public var postprocessMs = 0.0
+    package struct Timings: Sendable {
+        package var preprocessMs = 0.0
+        package var inferMs = 0.0
+        package var postprocessMs = 0.0
     }
 
     /// Sliding-window inference over the preprocessed image (PaddleSeg's `is_slide`).
-    public struct Slide: Sendable, Equatable {
-        public var crop: (height: Int, width: Int)
-        public var stride: (height: Int, width: Int)
-        public init(crop: (Int, Int), stride: (Int, Int)) {
+    package struct Slide: Sendable, Equatable {
+        package var crop: (height: Int, width: Int)
+        package var stride: (height: Int, width: Int)
+        package init(crop: (Int, Int), stride: (Int, Int)) {
             self.crop = (crop.0, crop.1)
             self.stride = (stride.0, stride.1)
         }
-        public static func == (a: Slide, b: Slide) -> Bool {
+        package static func == (a: Slide, b: Slide) -> Bool {
             a.crop == b.crop && a.stride == b.stride
         }
     }
 
     /// The class mask (1 channel, class ids) at the image's size.
-    public func segment(_ input: Image, slide: Slide? = nil, isCancelled: () -> Bool = { false }) throws -> (mask: Image, timings: Timings) {
+    package func segment(_ input: Image, slide: Slide? = nil, isCancelled: () -> Bool = { false }) throws -> (mask: Image, timings: Timings) {
         var t = Timings()
         var clock = Date()
         func lap() -> Double { let now = Date(); defer { clock = now }; return now.timeIntervalSince(clock) * 1000 }
@@ -75,7 +75,7 @@ public struct Segmenter: Sendable {
 
     /// The input tensor (`[1, 3, H, W]`, by input name) the model sees for an image: what
     /// calibration and BN re-estimation feed it.
-    public func inputs(for image: Image) throws -> [String: Tensor] {
+    package func inputs(for image: Image) throws -> [String: Tensor] {
         let (chw, size) = try modelInput(image)
         return [preprocessing.inputName: try Tensor(dims: [1, 3, size.height, size.width], scalars: chw)]
     }

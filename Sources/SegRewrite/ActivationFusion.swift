@@ -4,12 +4,12 @@ import SegGraph
 /// output, and is in `EpilogueActivation`, the list the runtime's `FuseConvActivation` uses).
 /// It does not change the graph — the Fuse technique's output stays standard ONNX — it
 /// reports what the runtime's fused kernels will absorb.
-public enum ActivationFusion {
+package enum ActivationFusion {
     /// The activation op types a conv epilogue fuses (`EpilogueActivation.opTypes`).
-    public static var activations: Set<String> { Set(EpilogueActivation.opTypes.keys) }
+    package static var activations: Set<String> { Set(EpilogueActivation.opTypes.keys) }
 
     /// (conv node name, activation op) for every fusable pair.
-    public static func candidates(in graph: Graph) -> [(conv: String, activation: String)] {
+    package static func candidates(in graph: Graph) -> [(conv: String, activation: String)] {
         var result: [(String, String)] = []
         for node in graph.nodes where node.opType == "Conv" && node.domain.isEmpty {
             guard let out = node.outputs.first, graph.readers(of: out) == 1, !graph.isGraphOutput(out),

@@ -2,11 +2,11 @@ import SegGraph
 
 /// Removes nodes none of whose outputs is read (by a node, a subgraph or a graph output),
 /// and initializers nothing reads.
-public struct EliminateDeadNodes: GraphRewrite {
-    public let name = "eliminateDeadNodes"
-    public init() {}
+package struct EliminateDeadNodes: GraphRewrite {
+    package let name = "eliminateDeadNodes"
+    package init() {}
 
-    public func apply(to model: inout Model) throws -> Int {
+    package func apply(to model: inout Model) throws -> Int {
         var g = model.graph
         var count = 0
         var changed = true

@@ -4,11 +4,11 @@ import SegGraph
 /// Removes Identity nodes, and Dropout nodes in inference form (no mask output read):
 /// their readers read the input instead. When the removed node's output is a graph output,
 /// the producer's output is renamed instead, so the graph's interface keeps its names.
-public struct EliminateIdentity: GraphRewrite {
-    public let name = "eliminateIdentity"
-    public init() {}
+package struct EliminateIdentity: GraphRewrite {
+    package let name = "eliminateIdentity"
+    package init() {}
 
-    public func apply(to model: inout Model) throws -> Int {
+    package func apply(to model: inout Model) throws -> Int {
         var g = model.graph
         var count = 0
         var i = 0

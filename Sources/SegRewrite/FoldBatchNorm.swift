@@ -4,11 +4,11 @@ import SegTensor
 /// Folds an inference-mode BatchNormalization into the Conv, ConvTranspose or Gemm that
 /// feeds it (when that is its only reader): with s = γ / √(σ² + ε),
 /// W' = W · s (per output channel) and b' = (b − μ) · s + β. The BN node disappears.
-public struct FoldBatchNorm: GraphRewrite {
-    public let name = "foldBatchNorm"
-    public init() {}
+package struct FoldBatchNorm: GraphRewrite {
+    package let name = "foldBatchNorm"
+    package init() {}
 
-    public func apply(to model: inout Model) throws -> Int {
+    package func apply(to model: inout Model) throws -> Int {
         var g = model.graph
         var count = 0
         var i = 0

@@ -5,25 +5,25 @@ import SegTensor
 /// Replaces every node whose outputs are all known at load (constant inputs, and shape
 /// subgraphs once input shapes are static: Shape → Gather → Concat → Reshape) by
 /// initializers. `inputShapes` fixes dynamic input dims for folding shape computations.
-public struct FoldConstants: GraphRewrite {
-    public let name = "foldConstants"
-    public var inputShapes: [String: [Int]]
+package struct FoldConstants: GraphRewrite {
+    package let name = "foldConstants"
+    package var inputShapes: [String: [Int]]
     /// Largest folded tensor kept as an initializer (bigger ones stay computed at run time,
     /// e.g. an Expand that would bake a huge constant into the file).
-    public var maxElements: Int
+    package var maxElements: Int
     /// Op types never folded even when constant. Rewrites that write files keep
     /// `quantizedWeights`: DequantizeLinear of an s8 initializer *is* the quantized model
     /// (folding it would write FP32 weights back); the runtime folds everything.
-    public var keepOpTypes: Set<String>
-    public static let quantizedWeights: Set<String> = ["DequantizeLinear"]
+    package var keepOpTypes: Set<String>
+    package static let quantizedWeights: Set<String> = ["DequantizeLinear"]
 
-    public init(inputShapes: [String: [Int]] = [:], maxElements: Int = 1 << 16, keepOpTypes: Set<String> = []) {
+    package init(inputShapes: [String: [Int]] = [:], maxElements: Int = 1 << 16, keepOpTypes: Set<String> = []) {
         self.inputShapes = inputShapes
         self.maxElements = maxElements
         self.keepOpTypes = keepOpTypes
     }
 
-    public func apply(to model: inout Model) throws -> Int {
+    package func apply(to model: inout Model) throws -> Int {
         let inference = try ShapeInference(model: model, inputShapes: inputShapes)
         var g = model.graph
         var count = 0

@@ -3,22 +3,22 @@ import SegGraph
 /// One graph rewrite (ONNX Runtime's optimizer style): it has a name, looks for its pattern,
 /// rewrites every match, and says how many it rewrote. `RewriteManager` reruns rewrites until
 /// none changes the graph.
-public protocol GraphRewrite: Sendable {
+package protocol GraphRewrite: Sendable {
     var name: String { get }
     /// Rewrites every match in `model`; returns the number of rewrites done (0: unchanged).
     func apply(to model: inout Model) throws -> Int
 }
 
 /// Runs rewrites to a fixed point and counts what each did.
-public struct RewriteManager: Sendable {
-    public let rewrites: [any GraphRewrite]
+package struct RewriteManager: Sendable {
+    package let rewrites: [any GraphRewrite]
     /// A bound on rounds, in case two rewrites undo each other.
-    public var maxRounds = 20
+    package var maxRounds = 20
 
-    public init(_ rewrites: [any GraphRewrite]) { self.rewrites = rewrites }
+    package init(_ rewrites: [any GraphRewrite]) { self.rewrites = rewrites }
 
     /// Returns the rewritten model and the count per rewrite name (in rewrite order).
-    public func run(_ model: Model) throws -> (model: Model, counts: [(name: String, count: Int)]) {
+    package func run(_ model: Model) throws -> (model: Model, counts: [(name: String, count: Int)]) {
         var m = model
         var counts = rewrites.map { ($0.name, 0) }
         for _ in 0..<maxRounds {

@@ -10,14 +10,14 @@ import Synchronization
 /// activation or residual add that follows where possible), weights pre-packed, and all f32
 /// intermediates planned into one arena. Nodes without a fast kernel run their reference
 /// implementation, so every model the reference executor runs, this runs too.
-public final class CompiledModel: Sendable {
-    public let inputShapes: [String: [Int]]
+package final class CompiledModel: Sendable {
+    package let inputShapes: [String: [Int]]
     let steps: [any Step]
     let inputSlots: [(name: String, slot: Slot)]
     let outputs: [(name: String, operand: FallbackStep.Operand, dtype: DType)]
-    public let arenaBytes: Int
+    package let arenaBytes: Int
     /// Steps by kind: how many nodes got a fast kernel and how many fell back.
-    public let kernelCounts: [String: Int]
+    package let kernelCounts: [String: Int]
     private let arenas = Mutex<[Arena]>([])
     let floatCount: Int
 
@@ -44,7 +44,7 @@ public final class CompiledModel: Sendable {
 
     /// Runs on inputs of exactly the compiled shapes. `profile`, when given, receives the time
     /// of every step by kind.
-    public func run(_ inputs: [String: Tensor], isCancelled: () -> Bool = { false },
+    package func run(_ inputs: [String: Tensor], isCancelled: () -> Bool = { false },
                     profile: ((String, Double) -> Void)? = nil) throws -> [String: Tensor] {
         let arena = checkoutArena()
         defer { checkin(arena) }

@@ -48,9 +48,9 @@ extension GemmStep {
 
 extension CompiledModel {
     /// Bytes of weights packed or copied at compile time, summed over the steps.
-    public var weightBytes: Int { steps.reduce(0) { $0 + $1.heldBytes } }
+    package var weightBytes: Int { steps.reduce(0) { $0 + $1.heldBytes } }
 
     /// What the plan keeps resident while cached: its weights and one arena (a run checks one
     /// out; concurrent runs add more, returned afterwards, which are not charged).
-    public var residentBytes: Int { weightBytes + arenaBytes }
+    package var residentBytes: Int { weightBytes + arenaBytes }
 }

@@ -5,30 +5,30 @@ import SegKernels
 /// it from the environment once (`RuntimeOptions.process`); the same `SEGSLIM_*` variable
 /// names as before keep benchmark scripts and A/B instructions working. The compiler passes
 /// it down (kernel options through `KernelContext`), so no kernel reads the environment.
-public struct RuntimeOptions: Sendable, Equatable {
+package struct RuntimeOptions: Sendable, Equatable {
     /// Run QDQ patterns on INT8 kernels (`SEGSLIM_INT8=0`: Q/DQ as float steps).
-    public var int8 = true
+    package var int8 = true
     /// Forces the INT8 GEMM summation path for every layer (`SEGSLIM_QGEMM=exact|maddubs|vnni`;
     /// nil: per layer, `.maddubs` only where it provably cannot saturate).
-    public var qgemmPath: QGemmPath? = nil
+    package var qgemmPath: QGemmPath? = nil
     /// Forces the kernel ISA (`SEGSLIM_KERNELS_ISA=portable|avx2`; nil: the CPU's best).
     /// `.avx2` on a CPU without it runs portable.
-    public var isa: KernelISA? = nil
+    package var isa: KernelISA? = nil
     /// Kernel algorithm switches (`SEGSLIM_KERNELS_VNNI`, `SEGSLIM_WINOGRAD`,
     /// `SEGSLIM_WINOGRAD_MAX`, `SEGSLIM_DIRECT`, `SEGSLIM_DIRECT_PW`).
-    public var kernels = KernelOptions.standard
+    package var kernels = KernelOptions.standard
 
-    public init() {}
+    package init() {}
 
     /// The defaults: what a run without any `SEGSLIM_*` variable gets.
-    public static let standard = RuntimeOptions()
+    package static let standard = RuntimeOptions()
 
     /// This process's options, read from its environment once.
-    public static let process = RuntimeOptions(environment: ProcessInfo.processInfo.environment)
+    package static let process = RuntimeOptions(environment: ProcessInfo.processInfo.environment)
 
     /// Reads the `SEGSLIM_*` variables; unset or unparsable ones keep their defaults (as the
     /// scattered reads did before).
-    public init(environment env: [String: String]) {
+    package init(environment env: [String: String]) {
         int8 = env["SEGSLIM_INT8"] != "0"
         qgemmPath = env["SEGSLIM_QGEMM"].flatMap(QGemmPath.init(rawValue:))
         isa = env["SEGSLIM_KERNELS_ISA"].flatMap(KernelISA.init(rawValue:))
@@ -40,13 +40,13 @@ public struct RuntimeOptions: Sendable, Equatable {
     }
 
     /// The ISA kernels run with: the forced one where this CPU has it, else the CPU's best.
-    public var effectiveISA: KernelISA {
+    package var effectiveISA: KernelISA {
         guard let isa else { return .detected }
         return isa.isAvailable ? isa : .portable
     }
 
     /// Whether INT8 GEMMs may use VNNI: allowed, on the AVX2 path, and the CPU has it.
-    public var effectiveVNNI: Bool { kernels.vnni && effectiveISA == .avx2 && KernelISA.hasVNNI }
+    package var effectiveVNNI: Bool { kernels.vnni && effectiveISA == .avx2 && KernelISA.hasVNNI }
 
     /// The context kernels are planned and run with on `pool`.
     func context(pool: ThreadPool) -> KernelContext {

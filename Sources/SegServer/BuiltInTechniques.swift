@@ -12,7 +12,7 @@ extension TechniqueRegistry {
         PruneTechnique.self,
     ]
 
-    public static let builtIn: TechniqueRegistry = {
+    package static let builtIn: TechniqueRegistry = {
         do {
             return try TechniqueRegistry(builtInTypes)
         } catch {
@@ -25,7 +25,7 @@ extension TechniqueRegistry {
 
     /// The plugin target each registered technique comes from (the module part of its type
     /// name), so `PluginRegistrationTests` can match them against the folders under plugins/.
-    public static var builtInPluginModules: [String] {
+    package static var builtInPluginModules: [String] {
         builtInTypes.map { String(reflecting: $0).split(separator: ".").first.map(String.init) ?? "" }
     }
 }

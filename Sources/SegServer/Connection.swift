@@ -10,8 +10,8 @@ import Synchronization
 /// are answered before the loop looks at the next message, so a script may pipe a whole
 /// session at once. `$/cancelRequest` is handled by the loop itself, so it overtakes the
 /// requests it cancels.
-public final class Connection: Sendable {
-    public enum Ending: Sendable, Equatable {
+package final class Connection: Sendable {
+    package enum Ending: Sendable, Equatable {
         /// `exit` after `shutdown` (0) or without it (1).
         case exit(code: Int32)
         /// The client closed its end.
@@ -48,7 +48,7 @@ public final class Connection: Sendable {
     let state = Mutex(State())
 
     /// Reads `inputFD` and writes `outputFD` (the same descriptor for a socket).
-    public init(core: ServerCore, inputFD: Int32, outputFD: Int32, label: String = "stdio") {
+    package init(core: ServerCore, inputFD: Int32, outputFD: Int32, label: String = "stdio") {
         self.core = core
         self.inputFD = inputFD
         self.writer = MessageWriter(fd: outputFD)
@@ -56,7 +56,7 @@ public final class Connection: Sendable {
     }
 
     /// Serves until `exit` or end of input. Requests still running at `exit` are abandoned.
-    public func run() async -> Ending {
+    package func run() async -> Ending {
         core.stats.connectionOpened()
         state.withLock { $0.counted = true }
         defer { uncount() }

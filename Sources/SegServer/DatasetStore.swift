@@ -3,11 +3,11 @@ import SegData
 import SegProtocol
 
 /// Open datasets by id, shared by every connection.
-public actor DatasetStore {
+package actor DatasetStore {
     private var datasets: [String: Dataset] = [:]
     private var order: [String] = []
 
-    public init() {}
+    package init() {}
 
     /// Opens (or returns the already open) dataset at `path` under a fresh id.
     func open(path: String, format: Dataset.Format?) throws -> (id: String, dataset: Dataset) {

@@ -2,11 +2,11 @@ import Foundation
 import Synchronization
 
 /// Logging to stderr, never stdout (stdout carries protocol bytes only).
-public enum Log {
-    public enum Level: Int, Sendable, Comparable, CaseIterable {
+package enum Log {
+    package enum Level: Int, Sendable, Comparable, CaseIterable {
         case error, warning, info, debug
-        public static func < (a: Level, b: Level) -> Bool { a.rawValue < b.rawValue }
-        public init?(name: String) {
+        package static func < (a: Level, b: Level) -> Bool { a.rawValue < b.rawValue }
+        package init?(name: String) {
             switch name.lowercased() {
             case "error": self = .error
             case "warn", "warning": self = .warning
@@ -20,15 +20,15 @@ public enum Log {
 
     static let current = Mutex(Level.warning)
 
-    public static var level: Level {
+    package static var level: Level {
         get { current.withLock { $0 } }
         set { current.withLock { $0 = newValue } }
     }
 
-    public static func error(_ message: @autoclosure () -> String) { write(.error, message) }
-    public static func warning(_ message: @autoclosure () -> String) { write(.warning, message) }
-    public static func info(_ message: @autoclosure () -> String) { write(.info, message) }
-    public static func debug(_ message: @autoclosure () -> String) { write(.debug, message) }
+    package static func error(_ message: @autoclosure () -> String) { write(.error, message) }
+    package static func warning(_ message: @autoclosure () -> String) { write(.warning, message) }
+    package static func info(_ message: @autoclosure () -> String) { write(.info, message) }
+    package static func debug(_ message: @autoclosure () -> String) { write(.debug, message) }
 
     static func write(_ l: Level, _ message: () -> String) {
         guard l <= level else { return }

@@ -7,30 +7,30 @@ import Synchronization
 
 /// The resident models, shared by every connection of a daemon, within a memory budget.
 /// Loading never evicts anything by surprise: a model that does not fit is refused.
-public actor ModelStore {
-    public struct Entry: Sendable {
-        public var id: String
+package actor ModelStore {
+    package struct Entry: Sendable {
+        package var id: String
         /// Absolute path of the file it came from, or nil for a model made in memory.
-        public var path: String?
-        public var model: Model
-        public var summary: ModelSummary
+        package var path: String?
+        package var model: Model
+        package var summary: ModelSummary
         /// Checked at load: a resident model is one we can run. The oracle.
-        public var executor: ReferenceExecutor
+        package var executor: ReferenceExecutor
         /// The compiled runtime (plans per input shape, made on first use): what serves.
-        public var runner: CompiledRunner
+        package var runner: CompiledRunner
         /// How images become its input (from `segslim.*` metadata, overridable at load);
         /// nil for models that are not image-in, mask-out.
-        public var preprocessing: Preprocessing?
+        package var preprocessing: Preprocessing?
         /// Size of the file it was loaded from (0 when made in memory).
-        public var fileBytes: Int64
+        package var fileBytes: Int64
         /// Initializers plus bookkeeping (`ResidentModel.overheadBytes`).
-        public var modelBytes: Int64
+        package var modelBytes: Int64
         /// What it holds now: `modelBytes` plus the plans its runner has compiled so far
         /// (packed weights and arena), so the figure grows when a new input shape is compiled.
-        public var residentBytes: Int64 { modelBytes + Int64(runner.planBytes) }
-        public var loadedAt: Date
+        package var residentBytes: Int64 { modelBytes + Int64(runner.planBytes) }
+        package var loadedAt: Date
         /// Id of the model it was compressed from.
-        public var derivedFrom: String?
+        package var derivedFrom: String?
         /// The file at `path` as it was when read (or written), to notice it being replaced.
         package var file: FileIdentity? = nil
 
@@ -40,7 +40,7 @@ public actor ModelStore {
         }
     }
 
-    public let budgetBytes: Int64
+    package let budgetBytes: Int64
     private var entries: [String: Entry] = [:]
     private var order: [String] = []
     /// Loads announced or in progress, with the requests waiting for them. A request that
@@ -55,12 +55,12 @@ public actor ModelStore {
     /// until each is done.
     private nonisolated let admitted = Mutex<Int64>(0)
 
-    public init(budgetBytes: Int64) { self.budgetBytes = budgetBytes }
+    package init(budgetBytes: Int64) { self.budgetBytes = budgetBytes }
 
-    public var all: [Entry] { order.compactMap { entries[$0] } }
-    public var count: Int { entries.count }
+    package var all: [Entry] { order.compactMap { entries[$0] } }
+    package var count: Int { entries.count }
     /// Resident models (with their compiled plans) and the plans requests hold now.
-    public var residentBytes: Int64 { entries.values.reduce(Int64(transientPlans.bytes)) { $0 + $1.residentBytes } }
+    package var residentBytes: Int64 { entries.values.reduce(Int64(transientPlans.bytes)) { $0 + $1.residentBytes } }
     /// Working memory of requests in flight.
     package nonisolated var admittedBytes: Int64 { admitted.withLock { $0 } }
 
@@ -69,15 +69,15 @@ public actor ModelStore {
 
     /// A load for `id` has arrived (called on the reader thread, in arrival order); requests
     /// for `id` wait until it is reserved and finished, or dropped.
-    public nonisolated func announce(_ id: String) { pending.announce(id) }
+    package nonisolated func announce(_ id: String) { pending.announce(id) }
 
     /// The announced load has reserved its id (or failed before it could).
-    public nonisolated func withdraw(_ id: String) { pending.withdraw(id) }
+    package nonisolated func withdraw(_ id: String) { pending.withdraw(id) }
 
     /// The resident model `id`, waiting while a load of it is announced or in progress.
     /// Throws ModelNotFound when there is none (or its load failed), RequestCancelled when the
     /// waiting request is cancelled.
-    public func entry(id: String) async throws(ResponseError) -> Entry {
+    package func entry(id: String) async throws(ResponseError) -> Entry {
         while entries[id] == nil, pending.isPending(id) {
             await pending.wait(for: id)
             if Task.isCancelled, entries[id] == nil { throw .cancelled }
@@ -90,7 +90,7 @@ public actor ModelStore {
 
     /// Reserves an id for a load about to start: `requested` as given (an error if taken), or a
     /// fresh one derived from `base` (`base`, `base-2`, ...).
-    public func reserve(requested: String?, base: String) throws(ResponseError) -> String {
+    package func reserve(requested: String?, base: String) throws(ResponseError) -> String {
         if let requested {
             guard entries[requested] == nil, !pending.isLoading(requested) else {
                 throw .invalidParams("params.id: a model with id '\(requested)' is already resident; unload it or choose another id")
@@ -105,14 +105,14 @@ public actor ModelStore {
 
     /// Ends a reservation: the entry becomes resident (or, on failure, the id is free again);
     /// requests waiting for it go on.
-    public func finishLoading(_ id: String, entry: Entry?) throws(ResponseError) {
+    package func finishLoading(_ id: String, entry: Entry?) throws(ResponseError) {
         // Resident (or refused) before the waiters look again.
         defer { pending.endLoading(id) }
         if let entry { try add(entry) }
     }
 
     /// Adds a model; refuses a duplicate id or one that would exceed the budget.
-    public func add(_ entry: Entry) throws(ResponseError) {
+    package func add(_ entry: Entry) throws(ResponseError) {
         guard entries[entry.id] == nil else {
             throw .invalidParams("params.id: a model with id '\(entry.id)' is already resident; unload it or choose another id")
         }
@@ -122,7 +122,7 @@ public actor ModelStore {
     }
 
     /// Fails with OutOfMemoryBudget when `bytes` more would not fit.
-    public func checkBudget(adding bytes: Int64, for id: String) throws(ResponseError) {
+    package func checkBudget(adding bytes: Int64, for id: String) throws(ResponseError) {
         let used = residentBytes + admittedBytes
         guard used + bytes <= budgetBytes else {
             throw ResponseError(.outOfMemoryBudget, "model '\(id)' needs \(bytes) bytes but \(used) of the \(budgetBytes)-byte budget are in use (unload a model, or start segslimd with a larger --memory-budget)",
@@ -176,7 +176,7 @@ public actor ModelStore {
     }
 
     @discardableResult
-    public func remove(id: String) async throws(ResponseError) -> Entry {
+    package func remove(id: String) async throws(ResponseError) -> Entry {
         let e = try await entry(id: id)
         entries[id] = nil
         order.removeAll { $0 == id }
@@ -184,7 +184,7 @@ public actor ModelStore {
     }
 
     /// A fresh id like `lraspp-2` that no resident model uses.
-    public func uniqueID(base: String) -> String {
+    package func uniqueID(base: String) -> String {
         func taken(_ id: String) -> Bool { entries[id] != nil || pending.isLoading(id) }
         if !taken(base) { return base }
         var n = 2

@@ -7,15 +7,15 @@ import SegTechnique
 
 /// What every connection of one daemon shares: configuration, techniques, resident models,
 /// counters and the method table.
-public final class ServerCore: Sendable {
-    public let configuration: ServerConfiguration
-    public let registry: TechniqueRegistry
-    public let models: ModelStore
-    public let datasets = DatasetStore()
+package final class ServerCore: Sendable {
+    package let configuration: ServerConfiguration
+    package let registry: TechniqueRegistry
+    package let models: ModelStore
+    package let datasets = DatasetStore()
     let stats = ServerStats()
     let methods: [String: MethodHandler]
 
-    public init(configuration: ServerConfiguration = .init(), registry: TechniqueRegistry = .builtIn) {
+    package init(configuration: ServerConfiguration = .init(), registry: TechniqueRegistry = .builtIn) {
         self.configuration = configuration
         self.registry = registry
         self.models = ModelStore(budgetBytes: configuration.memoryBudgetBytes)
@@ -27,7 +27,7 @@ public final class ServerCore: Sendable {
     }
 
     /// Method names this daemon answers, for `initialize`'s capabilities.
-    public var methodNames: [String] {
+    package var methodNames: [String] {
         (["initialize", "initialized", "shutdown", "exit", CancelRequestNotification.method] + methods.keys).sorted()
     }
 

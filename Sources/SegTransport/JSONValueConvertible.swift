@@ -1,14 +1,14 @@
 import SegProtocol
 
 /// Anything that can go on the wire as one JSON document.
-public protocol JSONValueConvertible {
+package protocol JSONValueConvertible {
     var jsonValue: JSONValue { get }
 }
 
 extension JSONValue: JSONValueConvertible {
-    public var jsonValue: JSONValue { self }
+    package var jsonValue: JSONValue { self }
 }
 
 extension Message: JSONValueConvertible {
-    public var jsonValue: JSONValue { json }
+    package var jsonValue: JSONValue { json }
 }

@@ -5,10 +5,10 @@
 /// `Content-Length: N\r\n\r\n` + N bytes. A small state machine that keeps only what it needs:
 /// messages split across reads and several messages in one read both work, and a body over
 /// the size limit is skipped byte for byte (never buffered) so the stream stays in sync.
-public struct MessageFramer: Sendable {
-    public enum Framing: String, Sendable { case contentLength, newlineDelimited }
+package struct MessageFramer: Sendable {
+    package enum Framing: String, Sendable { case contentLength, newlineDelimited }
 
-    public enum Event: Sendable, Equatable {
+    package enum Event: Sendable, Equatable {
         case message([UInt8])
         case error(FramingError)
     }
@@ -27,10 +27,10 @@ public struct MessageFramer: Sendable {
         case discardingLine
     }
 
-    public let maxBodyBytes: Int
+    package let maxBodyBytes: Int
     /// Headers longer than this without a blank line are garbage, not a header.
-    public let maxHeaderBytes = 8192
-    public private(set) var framing: Framing?
+    package let maxHeaderBytes = 8192
+    package private(set) var framing: Framing?
     var state: State = .detecting
     var buffer: [UInt8] = []
     var start = 0  // consumed prefix of `buffer`
@@ -38,7 +38,7 @@ public struct MessageFramer: Sendable {
     /// reads a long line takes.
     var scanned = 0
 
-    public init(maxBodyBytes: Int = 256 << 20, framing: Framing? = nil) {
+    package init(maxBodyBytes: Int = 256 << 20, framing: Framing? = nil) {
         self.maxBodyBytes = maxBodyBytes
         if let framing {
             self.framing = framing
@@ -49,13 +49,13 @@ public struct MessageFramer: Sendable {
     var available: Int { buffer.count - start }
 
     /// Feeds bytes read from the connection; returns the events they complete, in order.
-    public mutating func feed(_ bytes: some Collection<UInt8>) -> [Event] {
+    package mutating func feed(_ bytes: some Collection<UInt8>) -> [Event] {
         var events: [Event] = []
         feed(bytes) { events.append($0) }
         return events
     }
 
-    public mutating func feed(_ bytes: some Collection<UInt8>, _ emit: (Event) -> Void) {
+    package mutating func feed(_ bytes: some Collection<UInt8>, _ emit: (Event) -> Void) {
         if case .discardingBody(let remaining) = state, available == 0 {
             // Fast skip without copying: the whole read may belong to the oversized body.
             if bytes.count <= remaining {
@@ -78,7 +78,7 @@ public struct MessageFramer: Sendable {
     }
 
     /// End of input: a message cut short is reported, not dropped silently.
-    public mutating func finish() -> [Event] {
+    package mutating func finish() -> [Event] {
         var events: [Event] = []
         switch state {
         case .body(let length):
@@ -291,14 +291,14 @@ extension Substring {
 }
 
 /// What can go wrong below JSON: the server answers each with an error whose id is null.
-public enum FramingError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum FramingError: Error, Sendable, Equatable, CustomStringConvertible {
     case badHeader(String)
     case headerTooLong(limit: Int)
     case bodyTooLarge(length: Int, limit: Int)
     case truncated(expected: Int, received: Int)
     case truncatedHeader
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .badHeader(let why): return "bad message header: \(why)"
         case .headerTooLong(let limit): return "message header longer than \(limit) bytes without a blank line"

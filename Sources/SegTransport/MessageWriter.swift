@@ -4,23 +4,23 @@ import Synchronization
 
 /// Writes framed messages to a file descriptor, one whole message at a time, from any thread.
 /// A peer that went away (EPIPE) makes writes no-ops rather than killing the process.
-public final class MessageWriter: Sendable {
+package final class MessageWriter: Sendable {
     package let fd: Int32
     let state: Mutex<(framing: MessageFramer.Framing, closed: Bool)>
 
-    public init(fd: Int32, framing: MessageFramer.Framing = .contentLength) {
+    package init(fd: Int32, framing: MessageFramer.Framing = .contentLength) {
         self.fd = fd
         self.state = Mutex((framing, false))
     }
 
-    public var framing: MessageFramer.Framing {
+    package var framing: MessageFramer.Framing {
         get { state.withLock { $0.framing } }
         set { state.withLock { $0.framing = newValue } }
     }
 
-    public var isClosed: Bool { state.withLock { $0.closed } }
+    package var isClosed: Bool { state.withLock { $0.closed } }
 
-    public static func frame(_ body: [UInt8], framing: MessageFramer.Framing) -> [UInt8] {
+    package static func frame(_ body: [UInt8], framing: MessageFramer.Framing) -> [UInt8] {
         switch framing {
         case .contentLength:
             var out = Array("Content-Length: \(body.count)\r\n\r\n".utf8)
@@ -34,12 +34,12 @@ public final class MessageWriter: Sendable {
 
     /// Sends one message; returns false when the peer is gone.
     @discardableResult
-    public func send(_ message: JSONValueConvertible) -> Bool {
+    package func send(_ message: JSONValueConvertible) -> Bool {
         send(body: message.jsonValue.serialized())
     }
 
     @discardableResult
-    public func send(body: [UInt8]) -> Bool {
+    package func send(body: [UInt8]) -> Bool {
         state.withLock { s in
             guard !s.closed else { return false }
             let bytes = Self.frame(body, framing: s.framing)

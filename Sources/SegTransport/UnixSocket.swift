@@ -2,14 +2,14 @@ import Foundation
 
 /// Unix-domain stream sockets: how many clients share one warm daemon (`--listen unix:PATH`)
 /// and how the CLI reaches it (`--connect unix:PATH`).
-public enum UnixSocket {
-    public enum Failure: Error, Sendable, Equatable, CustomStringConvertible {
+package enum UnixSocket {
+    package enum Failure: Error, Sendable, Equatable, CustomStringConvertible {
         case pathTooLong(String, limit: Int)
         case inUse(String)
         case notASocket(String)
         case system(String, call: String, errno: Int32)
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .pathTooLong(let p, let limit): return "socket path '\(p)' is longer than \(limit) bytes"
             case .inUse(let p): return "a daemon is already listening on '\(p)'"
@@ -20,7 +20,7 @@ public enum UnixSocket {
     }
 
     /// Parses `unix:PATH` (or a bare path) into a path.
-    public static func path(fromAddress address: String) -> String {
+    package static func path(fromAddress address: String) -> String {
         address.hasPrefix("unix:") ? String(address.dropFirst(5)) : address
     }
 
@@ -40,7 +40,7 @@ public enum UnixSocket {
     }
 
     /// Connects to a listening daemon; returns the connected descriptor.
-    public static func connect(path: String) throws(Failure) -> Int32 {
+    package static func connect(path: String) throws(Failure) -> Int32 {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw .system(path, call: "socket", errno: errno) }
         let rc = try withAddress(path) { Glibc.connect(fd, $0, $1) }
@@ -54,7 +54,7 @@ public enum UnixSocket {
 
     /// Binds and listens at `path` with mode 0600. A live socket there is an error (another
     /// daemon owns it); a stale one (nobody accepting) is replaced; any other file is left alone.
-    public static func listen(path: String, backlog: Int32 = 64) throws(Failure) -> Int32 {
+    package static func listen(path: String, backlog: Int32 = 64) throws(Failure) -> Int32 {
         var st = stat()
         if lstat(path, &st) == 0 {
             guard (st.st_mode & S_IFMT) == S_IFSOCK else { throw .notASocket(path) }
@@ -86,7 +86,7 @@ public enum UnixSocket {
     }
 
     /// Accepts forever on its own thread, handing each connected descriptor to `onClient`.
-    public static func acceptLoop(fd: Int32, _ onClient: @escaping @Sendable (Int32) -> Void) {
+    package static func acceptLoop(fd: Int32, _ onClient: @escaping @Sendable (Int32) -> Void) {
         let thread = Thread {
             while true {
                 let client = accept(fd, nil, nil)

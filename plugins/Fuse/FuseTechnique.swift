@@ -7,8 +7,8 @@ import SegTechnique
 /// constants and shape subgraphs folded, Identity/Dropout removed, dead nodes dropped. The
 /// result is standard ONNX (ORT runs it with the same outputs); Conv + activation pairs are
 /// reported for the runtime's fused kernels.
-public struct FuseTechnique: Technique {
-    public static let descriptor = TechniqueDescriptor(
+package struct FuseTechnique: Technique {
+    package static let descriptor = TechniqueDescriptor(
         id: "fuse",
         summary: "Fold BatchNorm and constants, remove Identity/Dropout and dead nodes (same outputs, fewer nodes)",
         parameters: [
@@ -36,7 +36,7 @@ public struct FuseTechnique: Technique {
 
     let rewrites: [any GraphRewrite]
 
-    public init(parameters: JSONValue) throws(TechniqueError) {
+    package init(parameters: JSONValue) throws(TechniqueError) {
         try Self.descriptor.validate(parameters)
         let o = parameters.objectValue ?? [:]
         func flag(_ key: String) -> Bool { o[key]?.boolValue ?? true }
@@ -49,7 +49,7 @@ public struct FuseTechnique: Technique {
         rewrites = r
     }
 
-    public func apply(to model: Model, in context: TechniqueContext) async throws -> TechniqueResult {
+    package func apply(to model: Model, in context: TechniqueContext) async throws -> TechniqueResult {
         try context.checkCancellation()
         context.progress(0, "rewriting")
         let (out, counts) = try RewriteManager(rewrites).run(model)

@@ -6,7 +6,7 @@ import SegTechnique
 import SegTensor
 
 extension PruneTechnique {
-    public func apply(to model: Model, in context: TechniqueContext) async throws -> TechniqueResult {
+    package func apply(to model: Model, in context: TechniqueContext) async throws -> TechniqueResult {
         try context.checkCancellation()
         context.progress(0, "building the channel dependency graph")
         let graph = try analyse(model)

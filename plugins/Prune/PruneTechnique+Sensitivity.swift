@@ -7,7 +7,7 @@ extension PruneTechnique {
     /// Each prunable group alone at ratios 0.1 … 0.7, scored on the first `limit` images of
     /// the labelled split (PaddleSlim's sensitivity). Ratios that remove the same number of
     /// channels (after `roundTo`) are measured once.
-    public func sensitivity(of model: Model, in context: TechniqueContext, limit: Int?) async throws -> SensitivityReport {
+    package func sensitivity(of model: Model, in context: TechniqueContext, limit: Int?) async throws -> SensitivityReport {
         let graph = try analyse(model)
         if criterion == .bnGamma && !graph.model.graph.nodes.contains(where: { $0.opType == "BatchNormalization" }) {
             throw TechniqueError.notApplicable("criterion 'bnGamma' needs BatchNormalization nodes, but the model has none (BatchNorm was folded at export)")

@@ -10,8 +10,8 @@ import SegTechnique
 /// (`criterion`) → per-group ratios (`ratio`, `ratios`, or `targetMacs` chosen from the
 /// per-layer sensitivity) → rewrite → optional BatchNorm re-estimation. A fine-tuning step
 /// would take the returned model as is (the rewrite keeps BatchNorm nodes and names).
-public struct PruneTechnique: Technique, SensitivityAnalyzing {
-    public static let descriptor = TechniqueDescriptor(
+package struct PruneTechnique: Technique, SensitivityAnalyzing {
+    package static let descriptor = TechniqueDescriptor(
         id: "prune",
         summary: "Structured channel pruning (L1/L2/FPGM/BN-γ/random) with coupled channels, sensitivity-chosen ratios and BN recalibration",
         parameters: [
@@ -70,7 +70,7 @@ public struct PruneTechnique: Technique, SensitivityAnalyzing {
     /// Ratios measured per layer by `sensitivity` (PaddleSlim's grid).
     static let sensitivityRatios = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]
 
-    public init(parameters: JSONValue) throws(TechniqueError) {
+    package init(parameters: JSONValue) throws(TechniqueError) {
         // Types, ranges and names are the schema's job; what is left is how fields combine.
         try Self.descriptor.validate(parameters)
         let o = parameters.objectValue ?? [:]

@@ -10,8 +10,8 @@ import SegTensor
 /// Runtime runs as is; `maxMiouDrop` keeps the most sensitive layers in FP32 until the
 /// accuracy cost is within budget. Every run reports per-layer parameters, SQNR and the
 /// layers left in FP32 with the reason.
-public struct QuantizeTechnique: Technique, SensitivityAnalyzing {
-    public static let descriptor = TechniqueDescriptor(
+package struct QuantizeTechnique: Technique, SensitivityAnalyzing {
+    package static let descriptor = TechniqueDescriptor(
         id: "quantize",
         summary: "INT8 (static, dynamic, weight-only) or FP16 quantization, written as standard QDQ ONNX, with per-layer diagnosis and an accuracy budget",
         parameters: [
@@ -60,11 +60,11 @@ public struct QuantizeTechnique: Technique, SensitivityAnalyzing {
 
     let options: QuantizeOptions
 
-    public init(parameters: JSONValue) throws(TechniqueError) {
+    package init(parameters: JSONValue) throws(TechniqueError) {
         options = try QuantizeOptions(parameters)
     }
 
-    public func apply(to source: Model, in context: TechniqueContext) async throws -> TechniqueResult {
+    package func apply(to source: Model, in context: TechniqueContext) async throws -> TechniqueResult {
         try context.checkCancellation()
         let model = try StaticQuantizer.prepare(source)
         switch options.mode {
@@ -199,7 +199,7 @@ public struct QuantizeTechnique: Technique, SensitivityAnalyzing {
 
     // MARK: sensitivity
 
-    public func sensitivity(of source: Model, in context: TechniqueContext, limit: Int?) async throws -> SensitivityReport {
+    package func sensitivity(of source: Model, in context: TechniqueContext, limit: Int?) async throws -> SensitivityReport {
         guard let samples = context.samples else { throw TechniqueError.notApplicable("sensitivity needs calibration images: pass params.dataset or params.calibration.path") }
         guard let accuracy = context.accuracy else { throw TechniqueError.notApplicable("sensitivity needs a labelled split: pass params.dataset") }
         var q = try StaticQuantizer(model: try StaticQuantizer.prepare(source), options: options)

@@ -2,9 +2,9 @@ import SegGraph
 import SegTensor
 
 /// NumPy-style multidirectional broadcasting (ONNX's "Broadcasting in ONNX").
-public enum Broadcast {
+package enum Broadcast {
     /// The broadcast shape of several shapes; dims must match or be 1.
-    public static func shape(_ shapes: [[Int]]) throws -> [Int] {
+    package static func shape(_ shapes: [[Int]]) throws -> [Int] {
         let rank = shapes.map(\.count).max() ?? 0
         var out = [Int](repeating: 1, count: rank)
         for s in shapes {
@@ -20,7 +20,7 @@ public enum Broadcast {
     }
 
     /// Strides to read a tensor of `shape` as if it had `target` shape (0 along broadcast axes).
-    public static func strides(of shape: [Int], broadcastTo target: [Int]) -> [Int] {
+    package static func strides(of shape: [Int], broadcastTo target: [Int]) -> [Int] {
         let offset = target.count - shape.count
         var strides = [Int](repeating: 0, count: target.count)
         var running = 1
@@ -33,7 +33,7 @@ public enum Broadcast {
 
     /// For every element of `target` in C order, the flat index into a tensor of `shape`.
     /// Simple and allocation-heavy: fine for the reference executor.
-    public static func indexMap(from shape: [Int], to target: [Int]) -> [Int] {
+    package static func indexMap(from shape: [Int], to target: [Int]) -> [Int] {
         let count = target.reduce(1, *)
         if shape == target { return Array(0..<count) }
         let strides = strides(of: shape, broadcastTo: target)
@@ -56,7 +56,7 @@ public enum Broadcast {
     }
 
     /// Broadcast of possibly symbolic shapes, for inference: nil when a rank is unknown.
-    public static func symbolic(_ shapes: [[Dimension]?]) -> [Dimension]? {
+    package static func symbolic(_ shapes: [[Dimension]?]) -> [Dimension]? {
         var known: [[Dimension]] = []
         for s in shapes {
             guard let s else { return nil }

@@ -2,15 +2,15 @@ import SegGraph
 import SegTensor
 
 /// A node a model uses that this build cannot run, and why.
-public struct UnsupportedUse: Sendable, Equatable, CustomStringConvertible {
-    public var domain: String
-    public var opType: String
-    public var opset: Int
+package struct UnsupportedUse: Sendable, Equatable, CustomStringConvertible {
+    package var domain: String
+    package var opType: String
+    package var opset: Int
     /// Labels of the nodes that use it (first few).
-    public var nodes: [String]
-    public var reason: String
+    package var nodes: [String]
+    package var reason: String
 
-    public init(domain: String, opType: String, opset: Int, nodes: [String], reason: String) {
+    package init(domain: String, opType: String, opset: Int, nodes: [String], reason: String) {
         self.domain = domain
         self.opType = opType
         self.opset = opset
@@ -18,14 +18,14 @@ public struct UnsupportedUse: Sendable, Equatable, CustomStringConvertible {
         self.reason = reason
     }
 
-    public var description: String {
+    package var description: String {
         let d = domain.isEmpty ? "ai.onnx" : domain
         let shown = nodes.prefix(5).joined(separator: ", ") + (nodes.count > 5 ? " and \(nodes.count - 5) more" : "")
         return "\(d) \(opType) (opset \(opset)): \(reason), used by \(shown)"
     }
 }
 
-public enum ExecutionError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum ExecutionError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Every unsupported (domain, op, opset) or attribute, found at load.
     case unsupported([UnsupportedUse])
     case graph(GraphError)
@@ -36,7 +36,7 @@ public enum ExecutionError: Error, Sendable, Equatable, CustomStringConvertible 
     case node(String, OpError)
     case cancelled
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .unsupported(let uses):
             return "the model uses \(uses.count) operator\(uses.count == 1 ? "" : "s") SegSlim does not support: " + uses.map(\.description).joined(separator: "; ")

@@ -3,19 +3,19 @@ import SegTensor
 
 /// The input at `index`, or an error naming it when the node left it out.
 @inline(__always)
-public func required(_ inputs: [Tensor?], _ index: Int) throws(OpError) -> Tensor {
+package func required(_ inputs: [Tensor?], _ index: Int) throws(OpError) -> Tensor {
     guard index < inputs.count, let t = inputs[index] else { throw .input(index, "required input is missing") }
     return t
 }
 
 /// An optional input: nil when absent or written as "".
 @inline(__always)
-public func optional(_ inputs: [Tensor?], _ index: Int) -> Tensor? {
+package func optional(_ inputs: [Tensor?], _ index: Int) -> Tensor? {
     index < inputs.count ? inputs[index] : nil
 }
 
 /// Applies `f` to every element of an f32 tensor.
-public func mapFloats(_ x: Tensor, _ f: (Float) -> Float) throws -> Tensor {
+package func mapFloats(_ x: Tensor, _ f: (Float) -> Float) throws -> Tensor {
     var out = x
     try out.withUnsafeMutableBufferPointer(as: Float.self) { buf in
         for i in buf.indices { buf[i] = f(buf[i]) }
@@ -31,6 +31,6 @@ extension Tensor {
 }
 
 /// Inference for ops whose output has the type and shape of input `index`.
-public func sameAsInput(_ index: Int) -> OperatorDefinition.Infer {
+package func sameAsInput(_ index: Int) -> OperatorDefinition.Infer {
     { _, inputs in [index < inputs.count ? inputs[index]?.type : nil] }
 }

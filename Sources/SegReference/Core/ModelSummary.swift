@@ -2,29 +2,29 @@ import SegGraph
 import SegTensor
 
 /// What `model/load` and `segslim info` report about a model: interface, size, compute.
-public struct ModelSummary: Sendable {
-    public struct IO: Sendable, Equatable {
-        public var name: String
-        public var dtype: DType?
+package struct ModelSummary: Sendable {
+    package struct IO: Sendable, Equatable {
+        package var name: String
+        package var dtype: DType?
         /// Dims: a number, a symbolic name, or "?" for unknown.
-        public var shape: [Dimension]?
+        package var shape: [Dimension]?
     }
 
-    public var inputs: [IO]
-    public var outputs: [IO]
-    public var opsets: [String: Int]
+    package var inputs: [IO]
+    package var outputs: [IO]
+    package var opsets: [String: Int]
     /// Elements in initializers (weights, biases, constants).
-    public var parameters: Int
-    public var parameterBytes: Int
+    package var parameters: Int
+    package var parameterBytes: Int
     /// Multiply-accumulates per run for Conv, ConvTranspose, Gemm, MatMul (and their integer
     /// variants), from the inferred shapes; nil for a node whose shapes are unknown.
-    public var macs: Int
+    package var macs: Int
     /// Nodes whose MACs could not be counted (unknown shapes).
-    public var uncountedNodes: Int
-    public var opCounts: [String: Int]
-    public var warnings: [String]
+    package var uncountedNodes: Int
+    package var opCounts: [String: Int]
+    package var warnings: [String]
 
-    public init(model: Model, inference: ShapeInference) {
+    package init(model: Model, inference: ShapeInference) {
         let graph = model.graph
         func io(_ v: ValueInfo) -> IO {
             let t = inference.types[v.name] ?? v.type

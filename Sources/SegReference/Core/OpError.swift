@@ -2,7 +2,7 @@ import SegGraph
 import SegTensor
 
 /// Why one operator could not run (or be inferred). The executor wraps it with the node.
-public enum OpError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum OpError: Error, Sendable, Equatable, CustomStringConvertible {
     /// An attribute is missing, has the wrong kind, or a value we do not support.
     case attribute(String, String)
     /// An input is missing, has the wrong dtype/shape, or an invalid value.
@@ -12,7 +12,7 @@ public enum OpError: Error, Sendable, Equatable, CustomStringConvertible {
     case tensor(TensorError)
     case other(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .attribute(let name, let why): return "attribute '\(name)': \(why)"
         case .input(let index, let why): return "input \(index): \(why)"
@@ -25,7 +25,7 @@ public enum OpError: Error, Sendable, Equatable, CustomStringConvertible {
 
 extension OpError {
     /// Any error a kernel throws, as an `OpError`.
-    public init(_ error: any Error) {
+    package init(_ error: any Error) {
         switch error {
         case let e as OpError: self = e
         case let e as TensorError: self = .tensor(e)

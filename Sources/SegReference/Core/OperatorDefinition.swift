@@ -3,23 +3,23 @@ import SegTensor
 
 /// What inference knows about one input: its type (dtype and possibly symbolic shape) and,
 /// when it is a constant (an initializer, a Constant, or folded), its value.
-public struct InferredValue: Sendable {
-    public var type: TensorType?
-    public var constant: Tensor?
+package struct InferredValue: Sendable {
+    package var type: TensorType?
+    package var constant: Tensor?
 
-    public init(type: TensorType?, constant: Tensor? = nil) {
+    package init(type: TensorType?, constant: Tensor? = nil) {
         self.type = type
         self.constant = constant
     }
 
-    public init(constant: Tensor) {
+    package init(constant: Tensor) {
         self.type = TensorType(elementType: constant.dtype, shape: constant.dims.map { .value($0) })
         self.constant = constant
     }
 
-    public var dtype: DType? { type?.elementType }
-    public var shape: [Dimension]? { type?.shape }
-    public var rank: Int? { type?.shape?.count }
+    package var dtype: DType? { type?.elementType }
+    package var shape: [Dimension]? { type?.shape }
+    package var rank: Int? { type?.shape?.count }
 }
 
 /// One operator implementation: the opset versions it covers, how to check a node at load,
@@ -29,23 +29,23 @@ public struct InferredValue: Sendable {
 /// returns the outputs in order; it may return fewer than the node lists only when the rest
 /// are optional outputs the op does not produce. Kernels throw `OpError` for what they refuse
 /// and may let `TensorError` through; the executor attaches the node.
-public struct OperatorDefinition: Sendable {
-    public typealias Check = @Sendable (NodeContext) throws -> Void
-    public typealias Infer = @Sendable (NodeContext, [InferredValue?]) throws -> [TensorType?]
-    public typealias Run = @Sendable (NodeContext, [Tensor?]) throws -> [Tensor]
+package struct OperatorDefinition: Sendable {
+    package typealias Check = @Sendable (NodeContext) throws -> Void
+    package typealias Infer = @Sendable (NodeContext, [InferredValue?]) throws -> [TensorType?]
+    package typealias Run = @Sendable (NodeContext, [Tensor?]) throws -> [Tensor]
 
-    public var domain: String
-    public var opType: String
+    package var domain: String
+    package var opType: String
     /// Opset versions of the domain this implementation is right for (inclusive).
-    public var versions: ClosedRange<Int>
+    package var versions: ClosedRange<Int>
     /// Attributes the implementation understands; any other attribute on a node is refused
     /// at load, so a model never runs with an attribute silently ignored.
-    public var attributes: Set<String>
-    public var check: Check?
-    public var infer: Infer?
-    public var run: Run
+    package var attributes: Set<String>
+    package var check: Check?
+    package var infer: Infer?
+    package var run: Run
 
-    public init(_ opType: String, domain: String = "", versions: ClosedRange<Int> = 1...Int.max,
+    package init(_ opType: String, domain: String = "", versions: ClosedRange<Int> = 1...Int.max,
                 attributes: Set<String> = [], check: Check? = nil, infer: Infer? = nil, run: @escaping Run) {
         self.domain = domain
         self.opType = opType

@@ -3,8 +3,8 @@ import SegTensor
 
 /// Runs a model node by node with plain, readable kernels: the oracle the fast runtime is
 /// checked against. Correctness over speed; every value is a fresh tensor.
-public struct ReferenceExecutor: Sendable {
-    public let model: Model
+package struct ReferenceExecutor: Sendable {
+    package let model: Model
     let registry: OperatorRegistry
     /// Nodes in topological order, each with its implementation and context.
     let steps: [(node: Node, label: String, context: NodeContext, definition: OperatorDefinition)]
@@ -13,7 +13,7 @@ public struct ReferenceExecutor: Sendable {
 
     /// Checks the whole model up front: a model we cannot run fails here, listing every
     /// unsupported operator, never half-way through a run.
-    public init(model: Model, registry: OperatorRegistry = .standard) throws(ExecutionError) {
+    package init(model: Model, registry: OperatorRegistry = .standard) throws(ExecutionError) {
         let unsupported = registry.unsupportedUses(in: model)
         guard unsupported.isEmpty else { throw .unsupported(unsupported) }
         let order: [Int]
@@ -39,7 +39,7 @@ public struct ReferenceExecutor: Sendable {
     /// Runs the model on `inputs` (by graph input name); returns every graph output by name.
     /// Inputs that shadow initializers are allowed (ONNX semantics); missing ones are errors.
     /// `isCancelled` is polled between nodes, so a long run stops promptly when cancelled.
-    public func run(_ inputs: [String: Tensor], isCancelled: () -> Bool = { false }) throws(ExecutionError) -> [String: Tensor] {
+    package func run(_ inputs: [String: Tensor], isCancelled: () -> Bool = { false }) throws(ExecutionError) -> [String: Tensor] {
         let graph = model.graph
         var values: [String: Tensor] = [:]
         for (name, tensor) in graph.initializers { values[name] = tensor }
@@ -79,7 +79,7 @@ public struct ReferenceExecutor: Sendable {
 
     /// Checks run-time inputs against the graph's declared inputs: every runtime input given,
     /// no unknown names, dtypes and static dims as declared.
-    public static func validate(_ inputs: [String: Tensor], for graph: Graph) throws(ExecutionError) {
+    package static func validate(_ inputs: [String: Tensor], for graph: Graph) throws(ExecutionError) {
         let declared = Dictionary(graph.inputs.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for (name, tensor) in inputs {
             guard let info = declared[name] else { throw .unknownInput(name, known: graph.runtimeInputs.map(\.name)) }

@@ -4,19 +4,19 @@ import SegTensor
 /// Types (dtype + possibly symbolic shape) of every value, with constant folding: a node
 /// whose inputs are all known constants is run, so the shape subgraphs exporters emit
 /// (Shape → Gather → Concat → Reshape) become constants once input shapes are known.
-public struct ShapeInference: Sendable {
-    public var types: [String: TensorType] = [:]
+package struct ShapeInference: Sendable {
+    package var types: [String: TensorType] = [:]
     /// Values known at load: initializers plus everything folded.
-    public var constants: [String: Tensor] = [:]
+    package var constants: [String: Tensor] = [:]
     /// Declared shapes (outputs, value_info) that disagree with inference: warnings, not errors
     /// (exporters write wrong ones and ORT runs such models).
-    public var warnings: [String] = []
+    package var warnings: [String] = []
 
     /// Largest tensor (in elements) folding may create; bigger results stay runtime values.
-    public static let maxFoldedElements = 1 << 20
+    package static let maxFoldedElements = 1 << 20
 
     /// `inputShapes` overrides graph input shapes (e.g. concrete H/W for a dynamic model).
-    public init(model: Model, registry: OperatorRegistry = .standard, inputShapes: [String: [Int]] = [:]) throws(ExecutionError) {
+    package init(model: Model, registry: OperatorRegistry = .standard, inputShapes: [String: [Int]] = [:]) throws(ExecutionError) {
         let graph = model.graph
         for (name, t) in graph.initializers {
             constants[name] = t

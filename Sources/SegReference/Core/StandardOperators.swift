@@ -1,7 +1,7 @@
 /// Every operator the reference executor implements, one list per family. Adding a family
 /// means adding its list here.
 extension OperatorRegistry {
-    public static let standard = OperatorRegistry(
+    package static let standard = OperatorRegistry(
         ElementwiseOperators.all
             + NeuralNetworkOperators.all
             + TensorOperators.all

@@ -4,7 +4,7 @@ extension OperatorRegistry {
     /// Checks every node (subgraphs included) against the registry: op and opset implemented,
     /// attributes understood, attribute values supported. Returns every problem at once,
     /// grouped by (domain, op, opset, reason), so a user sees the whole list in one go.
-    public func unsupportedUses(in model: Model) -> [UnsupportedUse] {
+    package func unsupportedUses(in model: Model) -> [UnsupportedUse] {
         var groups: [String: UnsupportedUse] = [:]
         var order: [String] = []
         func note(_ node: Node, _ index: Int, opset: Int, _ reason: String) {

@@ -1,8 +1,8 @@
 import SegTensor
 
 /// Operators of this family, registered in `OperatorRegistry.standard`.
-public enum ElementwiseOperators {
-    public static let all: [OperatorDefinition] = [relu] + activations + math + clip + arithmetic + logic
+package enum ElementwiseOperators {
+    package static let all: [OperatorDefinition] = [relu] + activations + math + clip + arithmetic + logic
         + cast + softmax + reductions + argExtremes
 
     /// Relu (1, 6, 13, 14): max(x, 0). Type and shape follow the input.

@@ -1,8 +1,8 @@
 /// Operators of this family, registered in `OperatorRegistry.standard`: convolutions,
 /// normalisations, matrix products, pooling and resizing. Kernels live in
 /// `NeuralNetwork+<Topic>.swift`; shared helpers in Core/nnSupport.swift.
-public enum NeuralNetworkOperators {
-    public static let all: [OperatorDefinition] = [
+package enum NeuralNetworkOperators {
+    package static let all: [OperatorDefinition] = [
         conv, convTranspose, convInteger, qlinearConv,
         batchNorm7, batchNorm9, batchNorm14, instanceNorm, layerNorm, groupNorm18, groupNorm21, lpNorm,
         matMul, gemm, einsum,

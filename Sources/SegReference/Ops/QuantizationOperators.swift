@@ -7,8 +7,8 @@ import SegTensor
 /// Quantizing is y = saturate(round(x / scale) + zero_point), round half to even, computed in
 /// f32 as ORT does: x / scale is clamped to [qmin − zp, qmax − zp] before rounding, so NaN
 /// lands on qmin. Dequantizing is y = (x − zero_point) · scale in f32, rounded once for f16.
-public enum QuantizationOperators {
-    public static let all: [OperatorDefinition] = [
+package enum QuantizationOperators {
+    package static let all: [OperatorDefinition] = [
         quantizeLinear, dequantizeLinear, dynamicQuantizeLinear, matMulInteger, qLinearMatMul,
     ]
 

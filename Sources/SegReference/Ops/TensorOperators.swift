@@ -1,7 +1,7 @@
 /// Operators of this family, registered in `OperatorRegistry.standard`: the ops that make,
 /// reshape, reorder and index tensors without arithmetic on their elements (Tensor+*.swift).
-public enum TensorOperators {
-    public static let all: [OperatorDefinition] = [
+package enum TensorOperators {
+    package static let all: [OperatorDefinition] = [
         constant, constantOfShape, identity, dropoutOld, dropout, shapeOld, shape, size,
         reshape, flatten, squeezeOld, squeeze, unsqueezeOld, unsqueeze,
         transpose, expand, tile, depthToSpace, spaceToDepth,

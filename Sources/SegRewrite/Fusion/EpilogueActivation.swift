@@ -6,7 +6,7 @@ import SegTensor
 /// activation pairs from it and the runtime's fusion rewrite folds exactly these into
 /// `FusedConv`, so the two cannot disagree. LeakyRelu is not in it: SegKernels' epilogue has
 /// no LeakyRelu, so it runs as its own (vectorised) step after the conv.
-public enum EpilogueActivation: Sendable, Equatable {
+package enum EpilogueActivation: Sendable, Equatable {
     case relu
     case sigmoid
     case hardSwish
@@ -16,14 +16,14 @@ public enum EpilogueActivation: Sendable, Equatable {
     case clip(min: Float, max: Float)
 
     /// The ONNX op types (default domain) an epilogue fuses, with the attributes each reads.
-    public static let opTypes: [String: [String]] = [
+    package static let opTypes: [String: [String]] = [
         "Relu": [], "Sigmoid": [], "HardSwish": [], "HardSigmoid": ["alpha", "beta"], "Clip": ["min", "max"],
     ]
 
     /// The activation `node` computes, or nil when it is not one an epilogue fuses (another op,
     /// another domain, or Clip bounds that are not constant scalars). `constant` resolves
     /// Clip's opset-11 `min`/`max` inputs.
-    public init?(node: Node, constant: (String) -> Tensor?) {
+    package init?(node: Node, constant: (String) -> Tensor?) {
         guard node.domain.isEmpty || node.domain == "ai.onnx" else { return nil }
         switch node.opType {
         case "Relu": self = .relu
@@ -47,7 +47,7 @@ public enum EpilogueActivation: Sendable, Equatable {
     }
 
     /// The ONNX op type this activation came from.
-    public var opType: String {
+    package var opType: String {
         switch self {
         case .relu: "Relu"
         case .sigmoid: "Sigmoid"
@@ -58,7 +58,7 @@ public enum EpilogueActivation: Sendable, Equatable {
     }
 
     /// As attributes of a fused node: `activation` (the op type) and its parameters.
-    public var attributes: [NamedAttribute] {
+    package var attributes: [NamedAttribute] {
         var a = [NamedAttribute("activation", .string(opType))]
         switch self {
         case .hardSigmoid(let alpha, let beta): a += [NamedAttribute("alpha", .float(alpha)), NamedAttribute("beta", .float(beta))]
@@ -70,7 +70,7 @@ public enum EpilogueActivation: Sendable, Equatable {
 
     /// Reads back what `attributes` wrote on a fused node: nil when it has no `activation`,
     /// throws on one it does not know.
-    public init?(fusedNode node: Node) throws(RewriteError) {
+    package init?(fusedNode node: Node) throws(RewriteError) {
         guard let name = node[attribute: "activation"]?.stringValue else { return nil }
         func value(_ key: String) throws(RewriteError) -> Float {
             guard let v = node[attribute: key]?.floatValue else { throw .malformedFusedNode(node: node.name, reason: "\(name) without '\(key)'") }

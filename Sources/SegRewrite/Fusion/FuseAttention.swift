@@ -11,14 +11,14 @@ import SegTensor
 /// batch axes (no broadcast of the scores). These need shapes, so without `facts` nothing is
 /// fused; with them, also: Q, K, V and every intermediate live in the float arena, and no
 /// other plan claims the nodes.
-public struct FuseAttention: GraphRewrite {
-    public let name = "fuseAttention"
-    public static let targetOpTypes: Set<String> = ["MatMul"]
-    public var facts: FusionFacts?
+package struct FuseAttention: GraphRewrite {
+    package let name = "fuseAttention"
+    package static let targetOpTypes: Set<String> = ["MatMul"]
+    package var facts: FusionFacts?
 
-    public init(facts: FusionFacts? = nil) { self.facts = facts }
+    package init(facts: FusionFacts? = nil) { self.facts = facts }
 
-    public func apply(to model: inout Model) throws -> Int {
+    package func apply(to model: inout Model) throws -> Int {
         let graph = model.graph
         guard graph.nodes.contains(where: { Self.targetOpTypes.contains($0.opType) && $0.domain.isEmpty }) else { return 0 }
         let index = try FusionGraphIndex(graph, facts: facts)

@@ -10,12 +10,12 @@ import SegTensor
 /// input or an earlier node's output, in topological order) and has the Conv's output shape;
 /// the activation is in `EpilogueActivation`. With `facts`, also: the target runs this Conv
 /// fused, every value involved lives in its float arena, and no other plan claims the nodes.
-public struct FuseConvActivation: GraphRewrite {
-    public let name = "fuseConvActivation"
-    public static let targetOpTypes: Set<String> = ["Conv"]
-    public var facts: FusionFacts?
+package struct FuseConvActivation: GraphRewrite {
+    package let name = "fuseConvActivation"
+    package static let targetOpTypes: Set<String> = ["Conv"]
+    package var facts: FusionFacts?
 
-    public init(facts: FusionFacts? = nil) { self.facts = facts }
+    package init(facts: FusionFacts? = nil) { self.facts = facts }
 
     /// A Conv and what follows it that one `FusedConv` computes.
     struct Match {
@@ -25,7 +25,7 @@ public struct FuseConvActivation: GraphRewrite {
         var output: String
     }
 
-    public func apply(to model: inout Model) throws -> Int {
+    package func apply(to model: inout Model) throws -> Int {
         let graph = model.graph
         guard graph.nodes.contains(where: { Self.targetOpTypes.contains($0.opType) && $0.domain.isEmpty }) else { return 0 }
         let index = try FusionGraphIndex(graph, facts: facts)

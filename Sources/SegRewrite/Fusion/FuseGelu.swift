@@ -9,14 +9,14 @@ import SegTensor
 /// c is an f32 constant whose values are all one non-zero number and which does not widen x;
 /// the constants are exactly 1 and 0.5; the Mul reads the same x. Other Erf chains (other
 /// constants, a Mul in front) are left to the runtime's generic pointwise fusion.
-public struct FuseGelu: GraphRewrite {
-    public let name = "fuseGelu"
-    public static let targetOpTypes: Set<String> = ["Div"]
-    public var facts: FusionFacts?
+package struct FuseGelu: GraphRewrite {
+    package let name = "fuseGelu"
+    package static let targetOpTypes: Set<String> = ["Div"]
+    package var facts: FusionFacts?
 
-    public init(facts: FusionFacts? = nil) { self.facts = facts }
+    package init(facts: FusionFacts? = nil) { self.facts = facts }
 
-    public func apply(to model: inout Model) throws -> Int {
+    package func apply(to model: inout Model) throws -> Int {
         let graph = model.graph
         guard graph.nodes.contains(where: { $0.opType == "Erf" }) else { return 0 }
         let index = try FusionGraphIndex(graph, facts: facts)

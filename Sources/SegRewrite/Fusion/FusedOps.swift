@@ -3,19 +3,19 @@ import SegGraph
 /// The private operator domain of fused nodes. Only the runtime's own copy of a model holds
 /// them (its compile runs the fusion rewrites); techniques never write them, so exported
 /// models stay standard ONNX.
-public enum FusedOps {
-    public static let domain = "ai.segslim"
+package enum FusedOps {
+    package static let domain = "ai.segslim"
     /// Conv with bias, an optional residual added after it and an optional epilogue activation.
     /// Inputs: X, W, B (or ""), then the residual when present. Attributes: the Conv's, plus
     /// those of `EpilogueActivation.attributes` when an activation is fused.
-    public static let fusedConv = "FusedConv"
+    package static let fusedConv = "FusedConv"
     /// Softmax(scale · Q·K)·V over the last axis. Inputs: Q, K, V. Attribute: `scale` (float).
-    public static let attention = "Attention"
+    package static let attention = "Attention"
     /// 0.5·x·(1 + erf(scale·x)). Input: x. Attribute: `scale` (float; 1/√2 for GELU).
-    public static let gelu = "Gelu"
+    package static let gelu = "Gelu"
 
     /// Whether `node` is a fused node of this domain with op type `opType`.
-    public static func isFused(_ node: Node, _ opType: String) -> Bool { node.domain == domain && node.opType == opType }
+    package static func isFused(_ node: Node, _ opType: String) -> Bool { node.domain == domain && node.opType == opType }
 }
 
 extension Model {
@@ -28,10 +28,10 @@ extension Model {
 }
 
 /// A fused node that does not say what it fuses (hand-edited, or from a newer rewrite).
-public enum RewriteError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum RewriteError: Error, Sendable, Equatable, CustomStringConvertible {
     case malformedFusedNode(node: String, reason: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .malformedFusedNode(let node, let reason): "fused node '\(node)': \(reason)"
         }

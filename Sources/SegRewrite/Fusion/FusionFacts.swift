@@ -6,18 +6,18 @@ import SegTensor
 /// a fused kernel for, which nodes another plan already claims, and the values known at
 /// compile time. A rewrite fuses only what the target then runs fused, so fusing never turns
 /// a fast node into a slow one.
-public struct FusionFacts: Sendable {
+package struct FusionFacts: Sendable {
     /// Dims of every f32 value with a static shape computed at run time.
-    public var planned: [String: [Int]]
+    package var planned: [String: [Int]]
     /// Outputs of the Conv nodes the target can run as `FusedConv` (their geometry is one its
     /// kernels take).
-    public var convs: Set<String>
+    package var convs: Set<String>
     /// Outputs of nodes another plan (the INT8 path) runs: left alone.
-    public var claimed: Set<String>
+    package var claimed: Set<String>
     /// Values known at compile time beyond the initializers (folded shape computations).
-    public var constants: [String: Tensor]
+    package var constants: [String: Tensor]
 
-    public init(planned: [String: [Int]], convs: Set<String>, claimed: Set<String> = [], constants: [String: Tensor] = [:]) {
+    package init(planned: [String: [Int]], convs: Set<String>, claimed: Set<String> = [], constants: [String: Tensor] = [:]) {
         self.planned = planned
         self.convs = convs
         self.claimed = claimed
