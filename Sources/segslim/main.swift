@@ -89,7 +89,7 @@ if let local = command.runLocal {
     } catch let e as UsageError {
         usageFailure(e.message, command: e.command.flatMap(Commands.named))
     } catch {
-        FileHandle.standardError.write(Data("segslim: \(error)\n".utf8))
+        CLIWords.report(nil, message: "\(error)", json: options.json)
         exit(1)
     }
 }
@@ -111,7 +111,7 @@ do {
 } catch let e as UsageError {
     usageFailure(e.message, command: e.command.flatMap(Commands.named))
 } catch let e as DaemonError {
-    FileHandle.standardError.write(Data("segslim: \(e.error.message)\n".utf8))
+    CLIWords.report(e.error, message: e.error.message, json: options.json)
     exitCode = 1
 } catch {
     FileHandle.standardError.write(Data("segslim: \(error)\n".utf8))

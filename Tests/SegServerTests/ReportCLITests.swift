@@ -115,3 +115,29 @@ struct TechniqueCLITests {
         #expect(doc["report"]?["steps"]?.arrayValue?.first?["parameters"]?["excludeOpTypes"] == .array(["Resize", "Add"]))
     }
 }
+
+/// Daemon errors in the words the user typed, and as one JSON document with `--json`.
+@Suite(.enabled(if: Binaries.available, "segslimd/segslim not built beside the tests"))
+struct CLIErrorWordsTests {
+    let cli = Binaries.cli ?? ""
+
+    @Test func optionNamesNotWireFields() throws {
+        let model = ModelMethodTests.fixture("tiny_conv_seg.onnx")
+        let missing = "/tmp/segslim-no-dataset-\(getpid())"
+        let text = try runProcess(cli, ["evaluate", model, "--dataset", missing])
+        #expect(text.status == 1)
+        #expect(text.stderr.contains("--dataset: '\(missing)'") && !text.stderr.contains("params."))
+        let json = try runProcess(cli, ["--json", "evaluate", model, "--dataset", missing])
+        #expect(json.status == 1)
+        let doc = try JSONParser.parse(Array(json.stdout))
+        #expect(doc["error"]?["code"] == .int(Int64(ErrorCode.fileNotFound.rawValue)))
+        #expect(doc["error"]?["message"]?.stringValue?.hasPrefix("--dataset:") == true)
+
+        let taken = "/tmp/segslim-taken-\(getpid()).onnx"
+        FileManager.default.createFile(atPath: taken, contents: Data("keep".utf8))
+        defer { try? FileManager.default.removeItem(atPath: taken) }
+        let exists = try runProcess(cli, ["compress", model, "--technique", "fuse", "--out", taken])
+        #expect(exists.status == 1 && exists.stderr.contains("pass --overwrite") && !exists.stderr.contains("overwrite: true"))
+        #expect(FileManager.default.contents(atPath: taken) == Data("keep".utf8))
+    }
+}
