@@ -14,6 +14,8 @@ struct Command: Sendable {
 
 struct GlobalOptions: Sendable {
     var json = false
+    /// No progress on stderr (errors still go there).
+    var quiet = false
     var connect: String? = ProcessInfo.processInfo.environment["SEGSLIM_CONNECT"]
 }
 

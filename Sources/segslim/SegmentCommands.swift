@@ -4,16 +4,7 @@ import SegProtocol
 /// segment, evaluate, compare: what users look at.
 extension Commands {
     /// Progress lines on stderr for people at a terminal; nothing for pipes and `--json`.
-    static func progressPrinter(_ options: GlobalOptions) -> (JSONValue) -> Void {
-        guard !options.json, isatty(STDERR_FILENO) != 0 else { return { _ in } }
-        return { p in
-            let v = p["value"]
-            guard let pct = v?["percentage"]?.intValue else { return }
-            let msg = v?["message"]?.stringValue ?? v?["title"]?.stringValue ?? ""
-            FileHandle.standardError.write(Data("\r\u{1B}[K\(pct)% \(msg)".utf8))
-            if v?["kind"] == "end" { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-        }
-    }
+    static func progressPrinter(_ options: GlobalOptions) -> (JSONValue) -> Void { ProgressPrinter.make(options) }
 
     static func pct(_ v: Double) -> String { String(format: "%.2f%%", v * 100) }
 

@@ -17,7 +17,7 @@ func printUsage(_ command: Command?, to stream: FileHandle = .standardOutput) {
         text = """
             segslim \(SegSlimVersion.current): make segmentation models smaller and faster, and prove what it cost.
 
-            usage: segslim [--json] [--connect unix:PATH] COMMAND [ARGS]
+            usage: segslim [--json] [--quiet] [--connect unix:PATH] COMMAND [ARGS]
 
             commands:
 
@@ -28,6 +28,7 @@ func printUsage(_ command: Command?, to stream: FileHandle = .standardOutput) {
 
             options:
               --json             print exactly one JSON document on stdout
+              --quiet, -q        no progress on stderr (a bar on a terminal, a line every 5 s otherwise)
               --connect ADDR     use a running daemon (`segslimd --listen unix:PATH`); also $SEGSLIM_CONNECT
               --version          print the version
 
@@ -50,6 +51,7 @@ var args = CommandLine.arguments.dropFirst()
 while let arg = args.popFirst() {
     switch arg {
     case "--json": options.json = true
+    case "--quiet", "-q": options.quiet = true
     case "--connect":
         guard let v = args.popFirst() else { usageFailure("--connect needs an address (unix:PATH)", command: nil) }
         options.connect = v

@@ -141,3 +141,23 @@ struct CLIErrorWordsTests {
         #expect(FileManager.default.contents(atPath: taken) == Data("keep".utf8))
     }
 }
+
+/// Progress when stderr is not a terminal: plain lines (first, every few seconds, the end), no
+/// carriage returns or escape codes; `--quiet` silences it.
+@Suite(.enabled(if: Binaries.available, "segslimd/segslim not built beside the tests"))
+struct CLIProgressTests {
+    let cli = Binaries.cli ?? ""
+
+    @Test func plainLinesOffATerminalAndQuietSilences() throws {
+        let model = ModelMethodTests.fixture("tiny_seg.onnx"), dataset = ModelMethodTests.fixture("tinyseg")
+        let loud = try runProcess(cli, ["evaluate", model, "--dataset", dataset])
+        #expect(loud.status == 0)
+        #expect(loud.stderr.hasPrefix("segslim: ") && loud.stderr.contains("Evaluating") && loud.stderr.contains("done after"))
+        #expect(!loud.stderr.contains("\r") && !loud.stderr.contains("\u{1B}"))
+        let quiet = try runProcess(cli, ["--quiet", "evaluate", model, "--dataset", dataset])
+        #expect(quiet.status == 0 && quiet.stderr.isEmpty)
+        // The same scores on stdout (latencies differ run to run).
+        func scores(_ s: String) -> [Substring] { s.split(separator: "\n").filter { $0.hasPrefix("mIoU") || $0.hasPrefix("dark") } }
+        #expect(!scores(loud.stdoutText).isEmpty && scores(quiet.stdoutText) == scores(loud.stdoutText))
+    }
+}
