@@ -71,7 +71,7 @@ let package = Package(
                     resources: [.copy("Conformance"), .copy("Fixtures")]),
         .testTarget(name: "SegMetricsTests", dependencies: ["SegMetrics"]),
         .testTarget(name: "SegRewriteTests", dependencies: ["SegRewrite", "SegReference", "SegGraph", "SegTensor", "Fuse", "SegTechnique", "SegProtocol"]),
-        .testTarget(name: "SegPipelineTests", dependencies: ["SegPipeline", "SegData", "SegImaging", "SegMetrics", "SegReference", "SegGraph", "SegTensor"]),
+        .testTarget(name: "SegPipelineTests", dependencies: ["SegPipeline", "SegData", "SegImaging", "SegMetrics", "SegReference", "SegRuntime", "SegGraph", "SegTensor"]),
         .testTarget(name: "SegRuntimeTests", dependencies: ["SegRuntime", "SegReference", "SegONNX", "SegTensor", "SegGraph", "SegRewrite", "Fuse", "SegTechnique", "SegProtocol"]),
         .testTarget(name: "SegKernelsTests", dependencies: ["SegKernels"]),
         .testTarget(name: "SegDataTests", dependencies: ["SegData", "SegImaging"]),

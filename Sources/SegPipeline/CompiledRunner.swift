@@ -46,6 +46,13 @@ package final class CompiledRunner: ModelRunner, Sendable {
         plans.withLock { _ = $0.removeValue(forKey: shapes) }
     }
 
+    package func run<R>(_ inputs: [String: Tensor], isCancelled: () -> Bool, reading output: String,
+                        _ body: (OutputView) throws -> R) throws -> R {
+        try ReferenceExecutor.validate(inputs, for: model.graph)
+        let shapes = inputs.filter { $0.value.dtype == .f32 }.mapValues(\.dims)
+        return try plan(for: shapes).run(inputs, isCancelled: isCancelled, reading: output, body)
+    }
+
     package func run(_ inputs: [String: Tensor], isCancelled: () -> Bool) throws -> [String: Tensor] {
         try ReferenceExecutor.validate(inputs, for: model.graph)
         let shapes = inputs.filter { $0.value.dtype == .f32 }.mapValues(\.dims)

@@ -63,21 +63,30 @@ struct Logits {
             }
             return try Image(width: dw, height: dh, channels: 1, pixels: px)
         case .scores(let s):
-            guard height > 0, width > 0, dh > 0, dw > 0, s.elementCount >= classes * height * width else {
+            guard s.elementCount >= classes * height * width else {
                 throw PipelineError.model("no class mask from \(classes)×\(height)×\(width) scores at \(dh)×\(dw)")
             }
-            var ids = [UInt8](repeating: 0, count: dh * dw)
-            do {
-                try s.withUnsafeBufferPointer(as: Float.self) { src in
-                    try ids.withUnsafeMutableBufferPointer { dst in
-                        try classArgmax(scores: src.baseAddress!, classes: classes, inHeight: height, inWidth: width,
-                                        into: dst.baseAddress!, outHeight: dh, outWidth: dw)
-                    }
-                }
-            } catch let e as KernelError {
-                throw PipelineError.model("class mask: \(e)")
+            return try s.withUnsafeBufferPointer(as: Float.self) { scores in
+                try Self.mask(scores: scores, classes: classes, height: height, width: width, toHeight: dh, width: dw)
             }
-            return try Image(width: dw, height: dh, channels: 1, pixels: ids)
         }
+    }
+
+    /// The class mask from `classes` score planes of `height`×`width`, at `dh`×`dw`.
+    static func mask(scores: UnsafeBufferPointer<Float>, classes: Int, height: Int, width: Int,
+                     toHeight dh: Int, width dw: Int) throws -> Image {
+        guard height > 0, width > 0, dh > 0, dw > 0, let base = scores.baseAddress, scores.count >= classes * height * width else {
+            throw PipelineError.model("no class mask from \(classes)×\(height)×\(width) scores at \(dh)×\(dw)")
+        }
+        var ids = [UInt8](repeating: 0, count: dh * dw)
+        do {
+            try ids.withUnsafeMutableBufferPointer { dst in
+                try classArgmax(scores: base, classes: classes, inHeight: height, inWidth: width,
+                                into: dst.baseAddress!, outHeight: dh, outWidth: dw)
+            }
+        } catch let e as KernelError {
+            throw PipelineError.model("class mask: \(e)")
+        }
+        return try Image(width: dw, height: dh, channels: 1, pixels: ids)
     }
 }

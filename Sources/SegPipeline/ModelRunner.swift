@@ -1,9 +1,24 @@
 import SegReference
+import SegRuntime
 import SegTensor
 
 /// Anything that runs a model: the reference executor today, the compiled runtime later.
 package protocol ModelRunner: Sendable {
     func run(_ inputs: [String: Tensor], isCancelled: () -> Bool) throws -> [String: Tensor]
+    /// Runs and hands `body` one output, without copying it where the runner can.
+    func run<R>(_ inputs: [String: Tensor], isCancelled: () -> Bool, reading output: String,
+                _ body: (OutputView) throws -> R) throws -> R
+}
+
+extension ModelRunner {
+    /// Runners that keep no arena: the output as a tensor.
+    package func run<R>(_ inputs: [String: Tensor], isCancelled: () -> Bool, reading output: String,
+                        _ body: (OutputView) throws -> R) throws -> R {
+        guard let y = try run(inputs, isCancelled: isCancelled)[output] else {
+            throw PipelineError.model("the model did not produce output '\(output)'")
+        }
+        return try body(.tensor(y))
+    }
 }
 
 /// Its `run(_:isCancelled:)` (typed throws) satisfies the requirement as it is.

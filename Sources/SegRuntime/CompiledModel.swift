@@ -48,6 +48,27 @@ package final class CompiledModel: Sendable {
                     profile: ((String, Double) -> Void)? = nil) throws -> [String: Tensor] {
         let arena = checkoutArena()
         defer { checkin(arena) }
+        try execute(inputs, in: arena, isCancelled: isCancelled, profile: profile)
+        return try collectOutputs(arena)
+    }
+
+    /// Runs, then hands `body` the output `name` where it lies in the arena when it is an f32
+    /// slot (no copy: a segmentation model's scores are megabytes and the argmax reads them
+    /// once), else as a tensor. The view is valid only inside `body`.
+    package func run<R>(_ inputs: [String: Tensor], isCancelled: () -> Bool = { false }, reading name: String,
+                        _ body: (OutputView) throws -> R) throws -> R {
+        let arena = checkoutArena()
+        defer { checkin(arena) }
+        try execute(inputs, in: arena, isCancelled: isCancelled, profile: nil)
+        if let (_, operand, _) = outputs.first(where: { $0.0 == name }), case .slot(let s) = operand, s.dtype == .f32 {
+            return try body(.floats(UnsafeBufferPointer(start: arena.pointer(s), count: s.count), dims: s.dims))
+        }
+        guard let t = try collectOutputs(arena)[name] else { throw ExecutionError.missingInput(name) }
+        return try body(.tensor(t))
+    }
+
+    private func execute(_ inputs: [String: Tensor], in arena: Arena, isCancelled: () -> Bool,
+                         profile: ((String, Double) -> Void)?) throws {
         for (name, slot) in inputSlots {
             guard let t = inputs[name] else { throw ExecutionError.missingInput(name) }
             guard t.dtype == slot.dtype, t.dims == slot.dims else {
@@ -66,6 +87,9 @@ package final class CompiledModel: Sendable {
                 try step.execute(arena)
             }
         }
+    }
+
+    private func collectOutputs(_ arena: Arena) throws -> [String: Tensor] {
         var result: [String: Tensor] = [:]
         for (name, operand, _) in outputs {
             switch operand {
@@ -78,4 +102,11 @@ package final class CompiledModel: Sendable {
         }
         return result
     }
+}
+
+/// A model output as `CompiledModel.run(_:reading:_:)` hands it over.
+package enum OutputView {
+    /// f32 elements in the arena, row-major with these dims.
+    case floats(UnsafeBufferPointer<Float>, dims: [Int])
+    case tensor(Tensor)
 }

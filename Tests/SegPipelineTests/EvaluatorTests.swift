@@ -5,6 +5,7 @@ import SegImaging
 import SegMetrics
 import SegPipeline
 import SegReference
+import SegRuntime
 import SegTensor
 import Synchronization
 import Testing
@@ -33,7 +34,7 @@ import Testing
         return try Image(width: 4, height: 4, channels: 3, pixels: px)
     }
 
-    func segmenter() throws -> Segmenter {
+    func segmenter(compiled: Bool = false) throws -> Segmenter {
         var g = Graph(name: "red-green")
         g.inputs = [ValueInfo(name: "image", type: TensorType(elementType: .f32, shape: [.value(1), .value(3), .value(4), .value(4)]))]
         g.initializers["w"] = try Tensor(dims: [2, 3, 1, 1], scalars: [Float(1), 0, 0, 0, 1, 0])
@@ -41,7 +42,24 @@ import Testing
         g.outputs = [ValueInfo(name: "scores")]
         let model = Model(graph: g, metadata: ["segslim.mean": "[0, 0, 0]", "segslim.std": "[1, 1, 1]"])
         let preprocessing = try Preprocessing(model: model, numClasses: 2)
-        return Segmenter(runner: try ReferenceExecutor(model: model), preprocessing: preprocessing, outputName: "scores")
+        let runner: any ModelRunner = compiled ? CompiledRunner(model: model) : try ReferenceExecutor(model: model)
+        return Segmenter(runner: runner, preprocessing: preprocessing, outputName: "scores")
+    }
+
+    /// The compiled runner hands the argmax its scores in the arena (no copy); the mask is the
+    /// same as from the reference executor's tensor, and the hand-worked one.
+    @Test func compiledRunnerReadsScoresInPlaceWithTheSameMask() throws {
+        let picture = try image { y, x in x >= 2 || y == 0 }
+        let expected: [UInt8] = (0..<16).map { i in (i % 4 >= 2 || i < 4) ? 1 : 0 }
+        let compiled = try segmenter(compiled: true)
+        #expect(try compiled.segment(picture).mask.pixels == expected)
+        #expect(try segmenter().segment(picture).mask.pixels == expected)
+        let x = try compiled.inputs(for: picture)
+        let inPlace = try compiled.runner.run(x, isCancelled: { false }, reading: "scores") { view -> Bool in
+            if case .floats(_, let dims) = view { return dims == [1, 2, 4, 4] }
+            return false
+        }
+        #expect(inPlace)
     }
 
     @Test func twoImagesGiveTheHandComputedConfusionAndMIoU() async throws {
