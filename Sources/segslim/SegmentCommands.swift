@@ -6,18 +6,45 @@ extension Commands {
     /// Progress lines on stderr for people at a terminal; nothing for pipes and `--json`.
     static func progressPrinter(_ options: GlobalOptions) -> (JSONValue) -> Void { ProgressPrinter.make(options) }
 
+    /// Image arguments as absolute paths: a folder stands for its PNG/JPEG files (sorted, not
+    /// recursive), a pattern with `*`, `?` or `[` is expanded here (quoted on the shell, or
+    /// more files than a command line takes), anything else is passed as given.
+    static func imagePaths(_ args: [String]) throws -> [String] {
+        let extensions: Set<String> = ["png", "jpg", "jpeg"]
+        var out: [String] = []
+        for arg in args {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: arg, isDirectory: &isDirectory), isDirectory.boolValue {
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: arg)) ?? []
+                let images = names.filter { extensions.contains(($0 as NSString).pathExtension.lowercased()) }.sorted()
+                guard !images.isEmpty else { throw UsageError(message: "\(arg) holds no PNG or JPEG images", command: "segment") }
+                out += images.map { absolute((arg as NSString).appendingPathComponent($0)) }
+            } else if arg.contains(where: { "*?[".contains($0) }) {
+                var g = glob_t()
+                defer { globfree(&g) }
+                guard glob(arg, 0, nil, &g) == 0, g.gl_pathc > 0 else {
+                    throw UsageError(message: "no file matches '\(arg)'", command: "segment")
+                }
+                out += (0..<Int(g.gl_pathc)).compactMap { g.gl_pathv[$0].map { absolute(String(cString: $0)) } }
+            } else {
+                out.append(absolute(arg))
+            }
+        }
+        return out
+    }
+
     static func pct(_ v: Double) -> String { String(format: "%.2f%%", v * 100) }
 
     static let segment = Command(
         name: "segment", summary: "Segment images: a palette mask and an overlay per image (and a legend)",
-        usage: "segslim segment MODEL.onnx IMAGE... --out DIR [--legend] [--no-overlay] [--alpha A] [--slide H,W,SH,SW] [--overwrite] [--json]"
+        usage: "segslim segment MODEL.onnx IMAGE|FOLDER|'GLOB'... --out DIR [--legend] [--no-overlay] [--alpha A] [--slide H,W,SH,SW] [--overwrite] [--json]"
     ) { args, client, options in
         let parsed = try parse(args, command: "segment", options: ["--out", "--alpha", "--slide"], flags: ["--legend", "--no-overlay", "--overwrite"])
         guard parsed.positional.count >= 2 else { throw UsageError(message: "expected a model and at least one image", command: "segment") }
         guard let out = parsed.options["--out"] else { throw UsageError(message: "--out DIR is required", command: "segment") }
         let model = try resident(parsed.positional[0], client)
         var params = ModelSegmentRequest.Params(
-            id: model.id, images: parsed.positional.dropFirst().map { .path(absolute($0)) }, outputDir: absolute(out),
+            id: model.id, images: try imagePaths(Array(parsed.positional.dropFirst())).map { .path($0) }, outputDir: absolute(out),
             overlay: !parsed.flags.contains("--no-overlay"), legend: parsed.flags.contains("--legend"),
             overwrite: parsed.flags.contains("--overwrite"))
         if let a = parsed.options["--alpha"] {

@@ -161,3 +161,23 @@ struct CLIProgressTests {
         #expect(!scores(loud.stdoutText).isEmpty && scores(quiet.stdoutText) == scores(loud.stdoutText))
     }
 }
+
+/// `segslim segment` takes folders and patterns as well as files.
+@Suite(.enabled(if: Binaries.available, "segslimd/segslim not built beside the tests"))
+struct SegmentArgumentsCLITests {
+    let cli = Binaries.cli ?? ""
+
+    @Test func foldersAndGlobsExpandToTheirImages() throws {
+        let model = ModelMethodTests.fixture("tiny_seg.onnx"), images = ModelMethodTests.fixture("tinyseg") + "/images"
+        let expected = try FileManager.default.contentsOfDirectory(atPath: images).filter { $0.hasSuffix(".png") }.sorted()
+        for (arg, extra) in [(images, [String]()), (images + "/*.png", ["--overwrite"])] {
+            let out = FileManager.default.temporaryDirectory.appendingPathComponent("segslim-args-\(getpid())").path
+            let r = try runProcess(cli, ["--json", "--quiet", "segment", model, arg, "--out", out] + extra)
+            #expect(r.status == 0, "\(r.stderr)")
+            let names = try JSONParser.parse(Array(r.stdout))["results"]?.arrayValue?.compactMap { $0["image"]?.stringValue.map { ($0 as NSString).lastPathComponent } }
+            #expect(names == expected)
+        }
+        let none = try runProcess(cli, ["segment", model, "/nonexistent-\(getpid())/*.jpg", "--out", "/tmp"])
+        #expect(none.status == 2 && none.stderr.contains("no file matches"))
+    }
+}
