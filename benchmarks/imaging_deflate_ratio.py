@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CAMVID = os.environ.get("SEGSLIM_CAMVID", "/work/shared/data/camvid")
+CAMVID = os.environ.get("SEGSLIM_CAMVID", os.path.join(ROOT, "..", "shared", "data", "camvid"))
 
 
 def rows(arr, sub):

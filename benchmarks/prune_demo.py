@@ -39,8 +39,8 @@ def run(cmd: list[str]) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--segslim", default=str(REPO / ".build" / "release" / "segslim"))
-    ap.add_argument("--model", default="/work/shared/models/lraspp_mbv3_camvid.bn.onnx")
-    ap.add_argument("--dataset", default="/work/shared/data/camvid")
+    ap.add_argument("--model", default=str(REPO.parent / "shared" / "models" / "lraspp_mbv3_camvid.bn.onnx"))
+    ap.add_argument("--dataset", default=str(REPO.parent / "shared" / "data" / "camvid"))
     ap.add_argument("--criteria", nargs="*", default=["l1", "l2", "fpgm", "bnGamma", "random"])
     ap.add_argument("--target", type=float, default=0.7)
     ap.add_argument("--sens-limit", type=int, default=12)

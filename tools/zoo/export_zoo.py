@@ -37,7 +37,7 @@ H, W = 360, 480
 CLASSES = 11
 TORCHSCRIPT_OPSET = 17
 HERE = Path(__file__).resolve().parent
-CAMVID = Path(os.environ.get("SEGSLIM_CAMVID", "/work/shared/data/camvid"))
+CAMVID = Path(os.environ.get("SEGSLIM_CAMVID", str(HERE.parent.parent.parent / "shared" / "data" / "camvid")))
 MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 
