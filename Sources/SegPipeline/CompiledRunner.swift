@@ -48,14 +48,16 @@ package final class CompiledRunner: ModelRunner, Sendable {
 
     package func run<R>(_ inputs: [String: Tensor], isCancelled: () -> Bool, reading output: String,
                         _ body: (OutputView) throws -> R) throws -> R {
-        try ReferenceExecutor.validate(inputs, for: model.graph)
-        let shapes = inputs.filter { $0.value.dtype == .f32 }.mapValues(\.dims)
-        return try plan(for: shapes).run(inputs, isCancelled: isCancelled, reading: output, body)
+        try plan(for: inputs).run(inputs, isCancelled: isCancelled, reading: output, body)
     }
 
     package func run(_ inputs: [String: Tensor], isCancelled: () -> Bool) throws -> [String: Tensor] {
+        try plan(for: inputs).run(inputs, isCancelled: isCancelled)
+    }
+
+    /// The plan for these inputs, after checking them against the graph.
+    private func plan(for inputs: [String: Tensor]) throws -> CompiledModel {
         try ReferenceExecutor.validate(inputs, for: model.graph)
-        let shapes = inputs.filter { $0.value.dtype == .f32 }.mapValues(\.dims)
-        return try plan(for: shapes).run(inputs, isCancelled: isCancelled)
+        return try plan(for: inputs.filter { $0.value.dtype == .f32 }.mapValues(\.dims))
     }
 }

@@ -63,7 +63,9 @@ package final class CompiledModel: Sendable {
         if let (_, operand, _) = outputs.first(where: { $0.0 == name }), case .slot(let s) = operand, s.dtype == .f32 {
             return try body(.floats(UnsafeBufferPointer(start: arena.pointer(s), count: s.count), dims: s.dims))
         }
-        guard let t = try collectOutputs(arena)[name] else { throw ExecutionError.missingInput(name) }
+        guard let t = try collectOutputs(arena)[name] else {
+            throw ExecutionError.unknownOutput(name, known: outputs.map(\.0))
+        }
         return try body(.tensor(t))
     }
 

@@ -22,6 +22,7 @@ enum ModelErrors {
                 })])
             case .graph: return ResponseError(.invalidModel, "\(file): \(e)")
             case .missingInput, .unknownInput, .inputMismatch: return .invalidParams("params.inputs: \(e)")
+            case .unknownOutput: return .invalidParams("params.outputs: \(e)")
             // Bad data meeting a node (shapes that do not broadcast, an index out of range):
             // the model and its input, not a bug of ours.
             case .node: return ResponseError(.invalidModel, "\(file): the model cannot run on this input: \(e)")

@@ -31,6 +31,8 @@ package enum ExecutionError: Error, Sendable, Equatable, CustomStringConvertible
     case graph(GraphError)
     case missingInput(String)
     case unknownInput(String, known: [String])
+    /// A caller asked for an output the graph does not produce.
+    case unknownOutput(String, known: [String])
     case inputMismatch(name: String, expected: TensorType, actual: String)
     /// A node failed at run time (bad data, not a missing feature).
     case node(String, OpError)
@@ -43,6 +45,7 @@ package enum ExecutionError: Error, Sendable, Equatable, CustomStringConvertible
         case .graph(let e): return e.description
         case .missingInput(let name): return "input '\(name)' was not given"
         case .unknownInput(let name, let known): return "the model has no input '\(name)' (inputs: \(known.joined(separator: ", ")))"
+        case .unknownOutput(let name, let known): return "the model has no output '\(name)' (outputs: \(known.joined(separator: ", ")))"
         case .inputMismatch(let name, let expected, let actual): return "input '\(name)' must be \(expected), got \(actual)"
         case .node(let label, let e): return "node \(label): \(e)"
         case .cancelled: return "cancelled"
