@@ -50,6 +50,10 @@ struct DatasetMetadata {
     static func read(_ root: String) throws(DatasetError) -> DatasetMetadata {
         let path = (root as NSString).appendingPathComponent("dataset.json")
         guard let data = FileManager.default.contents(atPath: path) else { return DatasetMetadata() }
+        return try parse(data, path: path)
+    }
+
+    static func parse(_ data: Data, path: String) throws(DatasetError) -> DatasetMetadata {
         guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw .invalid(path, "not a JSON object")
         }

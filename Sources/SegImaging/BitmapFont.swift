@@ -99,7 +99,11 @@ extension Image {
 
 /// A legend: one row per class, its palette colour as a swatch and its name.
 package enum Legend {
-    package static func render(classes: [String], palette: [RGB], scale: Int = 2) throws(ImagingError) -> Image {
+    /// 3× the 5×7 font (21-pixel capitals): legible at a glance beside a 480-pixel-wide
+    /// overlay, where 2× read as small print.
+    package static let defaultScale = 3
+
+    package static func render(classes: [String], palette: [RGB], scale: Int = defaultScale) throws(ImagingError) -> Image {
         let rowHeight = BitmapFont.height * scale + 10, swatch = BitmapFont.height * scale + 4, margin = 8
         let digits = String(max(classes.count - 1, 0)).count
         let names = classes.enumerated().map { i, name in

@@ -28,6 +28,10 @@ package struct Preprocessing: Sendable, Equatable {
     package var classes: [String]
     package var palette: [[UInt8]]
     package var ignoreIndex: Int
+    /// Keys (without `segslim.`) neither the model's metadata nor the overrides gave, so
+    /// their defaults are assumed; `metadata` leaves them out, so a copy of the model still
+    /// says what it was never told.
+    package var defaulted: Set<String> = []
 
     package static func == (a: Preprocessing, b: Preprocessing) -> Bool {
         a.inputName == b.inputName && a.inputSize?.height == b.inputSize?.height && a.inputSize?.width == b.inputSize?.width
@@ -46,6 +50,7 @@ package struct Preprocessing: Sendable, Equatable {
         var meta: [String: String] = [:]
         for (k, v) in model.metadata where k.hasPrefix("segslim.") { meta[String(k.dropFirst(8))] = v }
         for (k, v) in overrides { meta[k] = v }
+        defaulted = Set(Self.defaultable.filter { meta[$0] == nil })
 
         let dims = input.type?.shape ?? []
         let staticHW: (Int, Int)? = {
@@ -106,6 +111,13 @@ package struct Preprocessing: Sendable, Equatable {
         }
     }
 
+    /// The keys with a conventional default (ImageNet statistics, `class N` names, ...), as
+    /// opposed to `input_size` and `resize`, which the model's own input decides.
+    package static let defaultable = ["mean", "std", "scale", "channel_order", "classes", "palette", "ignore_index"]
+
+    /// Whether the image → tensor mapping is only a guess (no mean/std in the metadata).
+    package var assumesNormalization: Bool { defaulted.contains("mean") || defaulted.contains("std") }
+
     static func floats(_ s: String?, key: String) throws(PipelineError) -> [Float]? {
         guard let s else { return nil }
         guard let data = s.data(using: .utf8), let values = (try? JSONSerialization.jsonObject(with: data)) as? [Double] else {
@@ -114,7 +126,8 @@ package struct Preprocessing: Sendable, Equatable {
         return values.map(Float.init)
     }
 
-    /// The metadata entries that reproduce this preprocessing (written into exported models).
+    /// The metadata entries that reproduce this preprocessing (written into exported models):
+    /// what was given, not the defaults filled in for what was not.
     package var metadata: [String: String] {
         func json(_ v: Any) -> String {
             (try? JSONSerialization.data(withJSONObject: v, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? ""
@@ -127,6 +140,7 @@ package struct Preprocessing: Sendable, Equatable {
             "segslim.ignore_index": "\(ignoreIndex)",
         ]
         if let s = inputSize { m["segslim.input_size"] = "\(s.height),\(s.width)" }
+        for key in defaulted { m["segslim." + key] = nil }
         return m
     }
 }

@@ -6,7 +6,7 @@ import SegProtocol
 import SegReference
 import SegTensor
 
-/// `model/load|info|unload|export|run`.
+/// `model/load|info|unload|export|annotate|run`.
 extension ServerCore {
     static let modelMethods: [MethodHandler] = [
         MethodHandler(method: ModelLoadRequest.method, run: { ctx in
@@ -27,6 +27,7 @@ extension ServerCore {
             return .init(id: entry.id, freedBytes: entry.residentBytes)
         },
         .typed(ModelExportRequest.self) { params, ctx in try await ctx.core.exportModel(params) },
+        .typed(ModelAnnotateRequest.self) { params, ctx in try await ctx.core.annotateModel(params) },
         .typed(ModelRunRequest.self) { params, ctx in try await ctx.core.runModel(params) },
     ]
 

@@ -49,7 +49,14 @@ extension ServerCore {
         let wantLegend = p.legend ?? false
         let alpha = p.alpha ?? 0.5
         let slide = p.slide.map { Segmenter.Slide(crop: ($0.crop[0], $0.crop[1]), stride: ($0.stride[0], $0.stride[1])) }
-        let pre = segmenter.preprocessing
+        var pre = segmenter.preprocessing
+        if let source = p.classes {
+            let labels = try await classLabels(source, field: "params.classes")
+            try Self.check(labels, fits: ImageModel.classCount(entry.summary), model: entry.id, field: "params.classes")
+            (pre.classes, pre.palette) = (labels.names, labels.palette)
+            pre.defaulted.subtract(["classes", "palette"])
+        }
+        let warnings = Self.defaultWarnings(pre, model: entry.id, namesShown: true)
         let palette = pre.palette.map { RGB($0[0], $0[1], $0[2]) }
         let overwrite = p.overwrite ?? false
         let stems = Self.outputStems(images)
@@ -101,7 +108,7 @@ extension ServerCore {
                                  mask: maskFile, overlay: overlayFile, timings: timings))
             ctx.progress.report(Double(index + 1) / Double(images.count), message: name)
         }
-        var out = ModelSegmentRequest.Result(results: results)
+        var out = ModelSegmentRequest.Result(results: results, warnings: warnings.isEmpty ? nil : warnings)
         if wantLegend {
             let legend = try Legend.render(classes: pre.classes, palette: palette)
             out.legend = try Self.store(try PNG.encode(legend), dir: outputDir, file: "legend.png", overwrite: overwrite)
@@ -196,7 +203,7 @@ extension ServerCore {
             miou: m.miou, pixelAccuracy: m.pixelAccuracy, meanAccuracy: m.meanAccuracy, kappa: m.kappa, meanDice: m.meanDice,
             perClassIoU: m.classIoU.enumerated().map { i, v in .init(name: i < classes.count ? classes[i] : "class \(i)", iou: v) },
             images: r.images,
-            latency: .init(p50Ms: ms(latency.p50Ms), p90Ms: ms(latency.p90Ms), meanMs: ms(latency.meanMs)),
+            latency: .init(p50Ms: ms(latency.p50Ms), p90Ms: ms(latency.p90Ms), meanMs: ms(latency.meanMs), minMs: ms(latency.minMs)),
             imagesPerSecond: r.wallMs > 0 ? (Double(r.images) / (r.wallMs / 1000) * 1000).rounded() / 1000 : 0,
             outOfRangeLabels: Int64(r.confusion.outOfRangeLabels))
     }
@@ -206,7 +213,8 @@ extension ServerCore {
         let (_, dataset) = try await dataset(p.dataset)
         let split = p.split ?? "val"
         let r = try await evaluation(entry, dataset, split: split, limit: p.limit, keepMasks: false, progress: ctx.progress, label: entry.id)
-        return .init(id: entry.id, split: split, metrics: Self.evaluationMetrics(r, classes: dataset.classes))
+        let warnings = entry.preprocessing.map { Self.defaultWarnings($0, model: entry.id, namesShown: false) } ?? []
+        return .init(id: entry.id, split: split, metrics: Self.evaluationMetrics(r, classes: dataset.classes), warnings: warnings.isEmpty ? nil : warnings)
     }
 
     func compare(_ p: ModelCompareRequest.Params, _ ctx: RequestContext) async throws -> ModelCompareRequest.Result {
@@ -222,25 +230,41 @@ extension ServerCore {
         ctx.progress.end()
         let rb = try await evaluation(b, dataset, split: split, limit: limit, keepMasks: true, progress: ProgressReporter(token: nil, writer: nil), label: b.id)
         var same = 0, total = 0
+        var differing: [Int] = []
         for (ma, mb) in zip(ra.masks, rb.masks) {
             total += ma.pixels.count
-            for (x, y) in zip(ma.pixels, mb.pixels) where x == y { same += 1 }
+            var d = 0
+            for (x, y) in zip(ma.pixels, mb.pixels) where x != y { d += 1 }
+            differing.append(d)
+            same += ma.pixels.count - d
         }
         let la = LatencyStats(ra.inferMs), lb = LatencyStats(rb.inferMs)
-        var panels: [FileOrData] = []
+        var panels: [FileOrData] = [], panelImages: [ModelCompareRequest.PanelImage] = []
         if let outputDir {
-            let samples = Array(try dataset.samples(split: split).filter { $0.label != nil }.prefix(ra.masks.count))
+            let samples = Array(try dataset.samples(split: split).filter { $0.label != nil }.prefix(min(ra.masks.count, rb.masks.count)))
+            // The images where the two masks differ most, first; ties keep dataset order.
+            let chosen = samples.indices.sorted { (differing[$1], $0) < (differing[$0], $1) }.prefix(p.panels ?? 4)
+            let stems = Self.outputStems(chosen.map { .path(samples[$0].image) })
+            let files = stems.map { (outputDir as NSString).appendingPathComponent("\($0).compare.png") }
+            if !(p.overwrite ?? false), let taken = files.first(where: { FileManager.default.fileExists(atPath: $0) }) {
+                throw ResponseError(.outputExists, "params.outputDir: \(taken) exists; pass overwrite: true to replace it (nothing was written)")
+            }
             let palette = (try segmenter(for: a).preprocessing.palette).map { RGB($0[0], $0[1], $0[2]) }
-            for (k, sample) in samples.enumerated() where k < rb.masks.count {
+            for (k, index) in chosen.enumerated() {
                 try Task.checkCancellation()
-                let image = try dataset.load(sample).image.rgb()
-                let png = try PNG.encode(try image.comparisonPanel(ra.masks[k], rb.masks[k], palette: palette.isEmpty ? Palette.voc() : palette, alpha: alpha),
+                let pixels = ra.masks[index].pixels.count
+                let fraction = pixels > 0 ? Double(differing[index]) / Double(pixels) : 0
+                let titles = ["A: \(a.id)", "B: \(b.id)", String(format: "differ: %.1f%%", fraction * 100)]
+                let image = try dataset.load(samples[index]).image.rgb()
+                let png = try PNG.encode(try image.comparisonPanel(ra.masks[index], rb.masks[index], palette: palette.isEmpty ? Palette.voc() : palette,
+                                                                  alpha: alpha, titles: titles),
                                          options: .init(deflate: .fast))
-                let stem = ((sample.image as NSString).lastPathComponent as NSString).deletingPathExtension
-                panels.append(try Self.store(png, dir: outputDir, file: "\(stem).compare.png", overwrite: true))
+                panels.append(try Self.store(png, dir: outputDir, file: "\(stems[k]).compare.png", overwrite: p.overwrite ?? false))
+                panelImages.append(.init(image: samples[index].image, differing: (fraction * 1e6).rounded() / 1e6))
             }
         }
-        return ModelCompareRequest.Result(
+        let warnings = [a, b].flatMap { e in e.preprocessing.map { Self.defaultWarnings($0, model: e.id, namesShown: false) } ?? [] }
+        var result = ModelCompareRequest.Result(
             panels: panels,
             a: Self.evaluationMetrics(ra, classes: dataset.classes), b: Self.evaluationMetrics(rb, classes: dataset.classes),
             ids: ids, split: split,
@@ -251,5 +275,8 @@ extension ServerCore {
             },
             latencyRatio: la.p50Ms > 0 ? lb.p50Ms / la.p50Ms : 0,
             sizeRatio: a.fileBytes > 0 ? Double(b.fileBytes) / Double(a.fileBytes) : 0)
+        if outputDir != nil { result.panelImages = panelImages }
+        if !warnings.isEmpty { result.warnings = warnings }
+        return result
     }
 }

@@ -42,6 +42,13 @@ public struct EvaluationMetrics: Codable, Sendable, Equatable {
         public var p50Ms: Double
         public var p90Ms: Double
         public var meanMs: Double
-        public init(p50Ms: Double, p90Ms: Double, meanMs: Double) { self.p50Ms = p50Ms; self.p90Ms = p90Ms; self.meanMs = meanMs }
+        /// The fastest image: with p50 it tells a steady timing from a noisy one.
+        public var minMs: Double?
+        public init(p50Ms: Double, p90Ms: Double, meanMs: Double, minMs: Double? = nil) {
+            self.p50Ms = p50Ms
+            self.p90Ms = p90Ms
+            self.meanMs = meanMs
+            self.minMs = minMs
+        }
     }
 }

@@ -27,10 +27,17 @@ public enum ModelEvaluateRequest: RPCRequest {
         public var id: String
         public var split: String
         public var metrics: EvaluationMetrics
+        /// Defaults assumed for the model (no mean/std in its metadata); absent when none.
+        public var warnings: [String]?
 
-        public init(id: String, split: String, metrics: EvaluationMetrics) { self.id = id; self.split = split; self.metrics = metrics }
+        public init(id: String, split: String, metrics: EvaluationMetrics, warnings: [String]? = nil) {
+            self.id = id
+            self.split = split
+            self.metrics = metrics
+            self.warnings = warnings
+        }
 
-        enum CodingKeys: String, CodingKey { case id, split }
+        enum CodingKeys: String, CodingKey { case id, split, warnings }
 
         // Flat on the wire: `{id, split, miou, ...}`.
         public init(from decoder: any Decoder) throws {
@@ -38,6 +45,7 @@ public enum ModelEvaluateRequest: RPCRequest {
             id = try c.decode(String.self, forKey: .id)
             split = try c.decode(String.self, forKey: .split)
             metrics = try EvaluationMetrics(from: decoder)
+            warnings = try c.decodeIfPresent([String].self, forKey: .warnings)
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -45,6 +53,7 @@ public enum ModelEvaluateRequest: RPCRequest {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(id, forKey: .id)
             try c.encode(split, forKey: .split)
+            try c.encodeIfPresent(warnings, forKey: .warnings)
         }
     }
 }

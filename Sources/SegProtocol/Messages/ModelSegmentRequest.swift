@@ -23,9 +23,12 @@ public enum ModelSegmentRequest: RPCRequest {
         /// Replace masks, overlays or a legend already in `outputDir` (default false:
         /// OutputExists, nothing written).
         public var overwrite: Bool?
+        /// Class names and colours for this request's legend, overlay and `classes` (default:
+        /// the model's `segslim.classes` / `segslim.palette`).
+        public var classes: ClassesSource?
 
         public init(id: String, images: [ImageInput], outputDir: String? = nil, mask: Bool? = nil, overlay: Bool? = nil,
-                    legend: Bool? = nil, slide: Slide? = nil, alpha: Double? = nil, overwrite: Bool? = nil) {
+                    legend: Bool? = nil, slide: Slide? = nil, alpha: Double? = nil, overwrite: Bool? = nil, classes: ClassesSource? = nil) {
             self.id = id
             self.images = images
             self.outputDir = outputDir
@@ -35,6 +38,7 @@ public enum ModelSegmentRequest: RPCRequest {
             self.slide = slide
             self.alpha = alpha
             self.overwrite = overwrite
+            self.classes = classes
         }
 
         public func validate() throws(ResponseError) {
@@ -64,7 +68,14 @@ public enum ModelSegmentRequest: RPCRequest {
         public var results: [ImageResult]
         /// With `legend: true`.
         public var legend: FileOrData?
-        public init(results: [ImageResult], legend: FileOrData? = nil) { self.results = results; self.legend = legend }
+        /// Defaults assumed for the model (no mean/std, no class names in its metadata); absent
+        /// when there are none.
+        public var warnings: [String]?
+        public init(results: [ImageResult], legend: FileOrData? = nil, warnings: [String]? = nil) {
+            self.results = results
+            self.legend = legend
+            self.warnings = warnings
+        }
     }
 
     public struct ImageResult: Codable, Sendable, Equatable {
