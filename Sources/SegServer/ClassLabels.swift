@@ -51,7 +51,7 @@ extension ServerCore {
             let mean = pre.mean.map { String(format: "%g", $0) }.joined(separator: ", ")
             let std = pre.std.map { String(format: "%g", $0) }.joined(separator: ", ")
             out.append("model '\(id)' does not say how it normalizes images (no segslim.mean/segslim.std): assumed mean [\(mean)], "
-                       + "std [\(std)] on \(pre.bgr ? "BGR" : "RGB") pixels × \(String(format: "%g", pre.scale)); if it was trained otherwise "
+                       + "std [\(std)] on \(pre.bgr ? "BGR" : "RGB") pixels × \(abs(pre.scale - 1 / 255) < 1e-9 ? "1/255" : String(format: "%g", pre.scale)); if it was trained otherwise "
                        + "its masks are wrong; record the right values with model/annotate")
         }
         if namesShown && pre.defaulted.contains("classes") {

@@ -249,12 +249,15 @@ extension ServerCore {
             if !(p.overwrite ?? false), let taken = files.first(where: { FileManager.default.fileExists(atPath: $0) }) {
                 throw ResponseError(.outputExists, "params.outputDir: \(taken) exists; pass overwrite: true to replace it (nothing was written)")
             }
-            let palette = (try segmenter(for: a).preprocessing.palette).map { RGB($0[0], $0[1], $0[2]) }
+            // The dataset's colours: both masks are of its classes (A's own would differ from B's
+            // when only one of the models names them).
+            let colours = dataset.palette.isEmpty ? try segmenter(for: a).preprocessing.palette : dataset.palette
+            let palette = colours.map { RGB($0[0], $0[1], $0[2]) }
             for (k, index) in chosen.enumerated() {
                 try Task.checkCancellation()
                 let pixels = ra.masks[index].pixels.count
                 let fraction = pixels > 0 ? Double(differing[index]) / Double(pixels) : 0
-                let titles = ["A: \(a.id)", "B: \(b.id)", String(format: "differ: %.1f%%", fraction * 100)]
+                let titles = ["A: \(a.id)", "B: \(b.id)", String(format: "difference: %.1f%% of pixels", fraction * 100)]
                 let image = try dataset.load(samples[index]).image.rgb()
                 let png = try PNG.encode(try image.comparisonPanel(ra.masks[index], rb.masks[index], palette: palette.isEmpty ? Palette.voc() : palette,
                                                                   alpha: alpha, titles: titles),

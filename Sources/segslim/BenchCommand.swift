@@ -16,7 +16,7 @@ extension Commands {
         }
         var params = ModelBenchmarkRequest.Params(id: "", runs: try int("--runs"), warmup: try int("--warmup"), threads: try int("--threads"),
                                                   batch: try int("--batch"), profile: parsed.flags.contains("--profile") ? true : nil)
-        var rows: [JSONValue] = []
+        var rows: [JSONValue] = [], warnings: [String] = []
         for (i, path) in parsed.positional.enumerated() {
             // Each model in a fresh daemon (unless connected), so peak RSS is the model's own.
             let c = (i == 0 || options.connect != nil) ? client : try DaemonClient.fresh(like: client)
@@ -34,6 +34,8 @@ extension Commands {
                 "arenaBytes": .int(r.arenaBytes), "peakRSSBytes": .int(r.peakRSSBytes),
                 "threads": .int(Int64(r.threads)), "batch": .int(Int64(r.batch)),
             ]
+            row["noisy"] = .bool(Warnings.isNoisy(p50Ms: r.p50Ms, minMs: r.minMs))
+            if let w = Warnings.noisy((absolute(path) as NSString).lastPathComponent, p50Ms: r.p50Ms, minMs: r.minMs) { warnings.append(w) }
             if r.profile != nil { row["profile"] = ModelBenchmarkRequest.json(r)["profile"] }
             rows.append(.object(row))
         }
@@ -51,6 +53,7 @@ extension Commands {
                 })
             }
         }
-        return ["models": .array(rows)]
+        Warnings.print(warnings)
+        return Warnings.attach(warnings, to: ["models": .array(rows)])
     }
 }

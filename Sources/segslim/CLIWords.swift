@@ -12,7 +12,8 @@ enum CLIWords {
         ("params.calibration.path", "--calib-dir"), ("params.outputPath", "--out"), ("params.outputDir", "--out"),
         ("params.dataset", "--dataset"), ("params.split", "--split"), ("params.threads", "--threads"),
         ("params.limit", "--limit"), ("params.technique", "--technique"), ("params.runs", "--runs"),
-        ("params.alpha", "--alpha"), ("params.slide", "--slide"),
+        ("params.alpha", "--alpha"), ("params.slide", "--slide"), ("params.classes", "--classes"), ("params.panels", "--panels"),
+        ("params.mean", "--mean"), ("params.std", "--std"), ("model/annotate", "segslim annotate"),
     ]
 
     static func translate(_ message: String) -> String {

@@ -27,7 +27,8 @@ extension Commands {
         let seg = try client.send(ModelSegmentRequest.self, .init(id: model.id, images: images.map { .path($0) }, outputDir: out, legend: true, overwrite: true),
                                   progress: progressPrinter(options))
         // Both models on the labelled samples, with side-by-side overlays (FP32 | INT8 | differences).
-        let cmp = try client.send(ModelCompareRequest.self, .init(ids: [model.id, int8.id], dataset: samples.path, split: "val", outputDir: out),
+        let cmp = try client.send(ModelCompareRequest.self, .init(ids: [model.id, int8.id], dataset: samples.path, split: "val", outputDir: out,
+                                                                  overwrite: true),
                                   progress: progressPrinter(options))
         var bench: [ModelBenchmarkRequest.Result] = []
         for m in [model, int8] {

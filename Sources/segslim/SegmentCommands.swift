@@ -37,9 +37,9 @@ extension Commands {
 
     static let segment = Command(
         name: "segment", summary: "Segment images: a palette mask and an overlay per image (and a legend)",
-        usage: "segslim segment MODEL.onnx IMAGE|FOLDER|'GLOB'... --out DIR [--legend] [--no-overlay] [--alpha A] [--slide H,W,SH,SW] [--overwrite] [--json]"
+        usage: "segslim segment MODEL.onnx IMAGE|FOLDER|'GLOB'... --out DIR [--dataset DIR | --classes dataset.json] [--legend] [--no-overlay] [--alpha A] [--slide H,W,SH,SW] [--overwrite] [--json]"
     ) { args, client, options in
-        let parsed = try parse(args, command: "segment", options: ["--out", "--alpha", "--slide"], flags: ["--legend", "--no-overlay", "--overwrite"])
+        let parsed = try parse(args, command: "segment", options: ["--out", "--alpha", "--slide", "--dataset", "--classes"], flags: ["--legend", "--no-overlay", "--overwrite"])
         guard parsed.positional.count >= 2 else { throw UsageError(message: "expected a model and at least one image", command: "segment") }
         guard let out = parsed.options["--out"] else { throw UsageError(message: "--out DIR is required", command: "segment") }
         let model = try resident(parsed.positional[0], client)
@@ -47,6 +47,12 @@ extension Commands {
             id: model.id, images: try imagePaths(Array(parsed.positional.dropFirst())).map { .path($0) }, outputDir: absolute(out),
             overlay: !parsed.flags.contains("--no-overlay"), legend: parsed.flags.contains("--legend"),
             overwrite: parsed.flags.contains("--overwrite"))
+        // Class names (and colours) for this run: the daemon reads them from the dataset.
+        switch (parsed.options["--dataset"], parsed.options["--classes"]) {
+        case (.some, .some): throw UsageError(message: "give --dataset DIR or --classes dataset.json, not both", command: "segment")
+        case (let source?, nil), (nil, let source?): params.classes = .path(absolute(source))
+        case (nil, nil): break
+        }
         if let a = parsed.options["--alpha"] {
             guard let v = Double(a) else { throw UsageError(message: "--alpha needs a number in 0...1", command: "segment") }
             params.alpha = v
@@ -57,10 +63,11 @@ extension Commands {
             params.slide = .init(crop: [v[0], v[1]], stride: [v[2], v[3]])
         }
         let result = try client.send(ModelSegmentRequest.self, params, progress: progressPrinter(options))
+        Warnings.print(result.warnings ?? [])
         if !options.json {
             printSegmentation(result)
         }
-        return ModelSegmentRequest.json(result)
+        return Warnings.attach(result.warnings ?? [], to: ModelSegmentRequest.json(result))
     }
 
     static func topClasses(_ classes: [ModelSegmentRequest.ClassFraction], _ n: Int) -> String {
@@ -90,8 +97,9 @@ extension Commands {
             params.limit = n
         }
         let r = try client.send(ModelEvaluateRequest.self, params, progress: progressPrinter(options))
+        Warnings.print(r.warnings ?? [])
         if !options.json { printEvaluation(r.metrics) }
-        return ModelEvaluateRequest.json(r)
+        return Warnings.attach(r.warnings ?? [], to: ModelEvaluateRequest.json(r))
     }
 
     static func printEvaluation(_ r: EvaluationMetrics) {
@@ -110,16 +118,35 @@ extension Commands {
     }
 
     static let compare = Command(
-        name: "compare", summary: "Evaluate two models on one split: agreement, per-class IoU deltas, latency and size ratios",
-        usage: "segslim compare A.onnx B.onnx --dataset DIR [--split val] [--limit N] [--json]"
+        name: "compare", summary: "Evaluate two models on one split: agreement, per-class IoU deltas, latency and size ratios; titled A | B | difference panels",
+        usage: "segslim compare A.onnx B.onnx --dataset DIR [--split val] [--limit N] [--out DIR [--panels N] [--overwrite]] [--json]   (--panels default 4: the most-different images)"
     ) { args, client, options in
-        let parsed = try parse(args, command: "compare", options: ["--dataset", "--split", "--limit"])
+        let parsed = try parse(args, command: "compare", options: ["--dataset", "--split", "--limit", "--out", "--panels"], flags: ["--overwrite"])
         guard parsed.positional.count == 2 else { throw UsageError(message: "expected two model paths", command: "compare") }
         guard let dataset = parsed.options["--dataset"] else { throw UsageError(message: "--dataset DIR is required", command: "compare") }
+        var params = ModelCompareRequest.Params(ids: [], dataset: absolute(dataset), split: parsed.options["--split"] ?? "val")
+        if let l = parsed.options["--limit"] {
+            guard let n = Int(l), n > 0 else { throw UsageError(message: "--limit needs a positive integer", command: "compare") }
+            params.limit = n
+        }
+        if let n = parsed.options["--panels"] {
+            guard parsed.options["--out"] != nil else { throw UsageError(message: "--panels needs --out DIR (where the panels go)", command: "compare") }
+            guard let v = Int(n), (0...1000).contains(v) else { throw UsageError(message: "--panels needs an integer in 0...1000", command: "compare") }
+            params.panels = v
+        }
+        if parsed.flags.contains("--overwrite") && parsed.options["--out"] == nil {
+            throw UsageError(message: "--overwrite needs --out DIR", command: "compare")
+        }
+        params.outputDir = parsed.options["--out"].map(absolute)
+        params.overwrite = parsed.flags.contains("--overwrite") ? true : nil
         let a = try resident(parsed.positional[0], client), b = try resident(parsed.positional[1], client)
-        var params = ModelCompareRequest.Params(ids: [a.id, b.id], dataset: absolute(dataset), split: parsed.options["--split"] ?? "val")
-        if let l = parsed.options["--limit"], let n = Int(l), n > 0 { params.limit = n }
+        params.ids = [a.id, b.id]
         let r = try client.send(ModelCompareRequest.self, params, progress: progressPrinter(options))
+        var warnings = r.warnings ?? []
+        for (label, m) in [("A (\(a.id))", r.a), ("B (\(b.id))", r.b)] {
+            if let min = m.latency.minMs, let w = Warnings.noisy(label, p50Ms: m.latency.p50Ms, minMs: min) { warnings.append(w) }
+        }
+        Warnings.print(warnings)
         if !options.json {
             Table.printKeyValues([
                 ("mIoU A / B", String(format: "%.4f / %.4f (Δ %+.4f)", r.a.miou, r.b.miou, r.miouDelta)),
@@ -131,7 +158,19 @@ extension Commands {
             Table.print(header: ["class", "IoU A", "IoU B", "Δ"], rows: zip(r.a.perClassIoU, r.b.perClassIoU).map { x, y in
                 [x.name, String(format: "%.4f", x.iou), String(format: "%.4f", y.iou), String(format: "%+.4f", y.iou - x.iou)]
             })
+            if !r.panels.isEmpty {
+                print("")
+                Table.print(header: ["panel (A | B | difference)", "pixels differ"], rows: zip(r.panels, r.panelImages ?? []).map { panel, image in
+                    [panel.path ?? "-", pct(image.differing)]
+                })
+            }
         }
-        return ModelCompareRequest.json(r)
+        var json = ModelCompareRequest.json(r)
+        if case .object(var o) = json {
+            o["noisy"] = ["a": .bool(Warnings.isNoisy(p50Ms: r.a.latency.p50Ms, minMs: r.a.latency.minMs ?? 0)),
+                          "b": .bool(Warnings.isNoisy(p50Ms: r.b.latency.p50Ms, minMs: r.b.latency.minMs ?? 0))]
+            json = .object(o)
+        }
+        return Warnings.attach(warnings, to: json)
     }
 }

@@ -37,10 +37,31 @@ func printUsage(_ command: Command?, to stream: FileHandle = .standardOutput) {
     stream.write(Data(text.utf8))
 }
 
+/// `--json` anywhere on the command line, known before the options are parsed: a usage error
+/// in an earlier argument still answers in JSON.
+let wantsJSON = CommandLine.arguments.dropFirst().contains("--json")
+
 func usageFailure(_ message: String, command: Command?) -> Never {
+    if wantsJSON {
+        // One JSON document on stdout, as for the daemon's errors, with the usage to fix it.
+        var e: [String: JSONValue] = ["kind": "usage", "message": .string(message)]
+        e["usage"] = .string(command.map(\.usage) ?? "segslim [--json] [--quiet] [--connect unix:PATH] COMMAND [ARGS]; segslim help")
+        print(JSONValue.object(["error": .object(e)]).jsonString)
+        exit(2)
+    }
     FileHandle.standardError.write(Data("segslim: \(message)\n\n".utf8))
     printUsage(command, to: .standardError)
     exit(2)
+}
+
+/// The daemon could not be reached or broke the protocol (exit 3): in JSON with `--json`.
+func daemonFailure(_ kind: String, _ message: String) -> Never {
+    if wantsJSON {
+        print(JSONValue.object(["error": ["kind": .string(kind), "message": .string(message)]]).jsonString)
+    } else {
+        FileHandle.standardError.write(Data("segslim: \(message)\n".utf8))
+    }
+    exit(3)
 }
 
 // Global options may appear anywhere; everything else belongs to the command, which parses
@@ -66,6 +87,7 @@ while let arg = args.popFirst() {
 }
 
 guard let name = positional.first else {
+    if options.json { usageFailure("no command given", command: nil) }
     printUsage(nil)
     exit(2)
 }
@@ -100,8 +122,7 @@ let client: DaemonClient
 do {
     client = try options.connect.map(DaemonClient.connect(address:)) ?? DaemonClient.spawn()
 } catch {
-    FileHandle.standardError.write(Data("segslim: cannot reach the daemon: \(error)\n".utf8))
-    exit(3)
+    daemonFailure("connection", "cannot reach the daemon: \(error)")
 }
 
 var exitCode: Int32 = 0
@@ -116,8 +137,7 @@ do {
     CLIWords.report(e.error, message: e.error.message, json: options.json)
     exitCode = 1
 } catch {
-    FileHandle.standardError.write(Data("segslim: \(error)\n".utf8))
-    exit(3)
+    daemonFailure("protocol", "\(error)")
 }
 client.close()
 exit(exitCode)
