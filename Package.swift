@@ -81,7 +81,7 @@ let package = Package(
                     path: "Tests/QuantizeTests"),
         .testTarget(name: "PruneTests", dependencies: ["Prune", "SegServer", "SegTechnique", "SegReference", "SegRuntime", "SegONNX", "SegTensor", "SegGraph", "SegProtocol"],
                     path: "Tests/PruneTests"),
-        .testTarget(name: "SegServerTests", dependencies: ["SegServer", "SegTechnique", "SegProtocol", "SegTransport", "SegTensor", "SegGraph"],
+        .testTarget(name: "SegServerTests", dependencies: ["SegServer", "SegTechnique", "SegProtocol", "SegTransport", "SegTensor", "SegGraph", "SegONNX"],
                     resources: [.copy("Fixtures")]),
     ]
 )

@@ -40,6 +40,7 @@ import Testing
         ModelListRequest.method: Codec(ModelListRequest.self),
         ModelUnloadRequest.method: Codec(ModelUnloadRequest.self),
         ModelExportRequest.method: Codec(ModelExportRequest.self),
+        ModelAnnotateRequest.method: Codec(ModelAnnotateRequest.self),
         ModelRunRequest.method: Codec(ModelRunRequest.self),
         ModelSegmentRequest.method: Codec(ModelSegmentRequest.self),
         ModelEvaluateRequest.method: Codec(ModelEvaluateRequest.self),
