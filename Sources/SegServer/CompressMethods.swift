@@ -191,6 +191,11 @@ extension ServerCore {
                 "miouDrop": .double(before.metrics.miou - after.metrics.miou),
             ]
         }
+        // Images went through preprocessing the source never stated: say so where the numbers are.
+        if inputs.samples != nil || inputs.accuracy != nil || report["evaluation"] != nil, let pre = source.preprocessing {
+            let assumed = Self.defaultWarnings(pre, model: source.id, namesShown: false)
+            if !assumed.isEmpty { report["warnings"] = .array(assumed.map(JSONValue.string)) }
+        }
         let reportJSON = JSONValue.object(report)
         // Nothing is published after a cancel, however late it came.
         try Task.checkCancellation()

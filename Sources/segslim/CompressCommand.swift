@@ -24,6 +24,8 @@ extension Commands {
             (params.outputPath, params.overwrite) = (absolute(out), a.extra["--overwrite"] != nil)
             r = try client.send(ModelPipelineRequest.self, params, progress: progressPrinter(options))
         }
+        let warnings = r.report["warnings"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        Warnings.print(warnings)
         if !options.json {
             Table.printKeyValues([("model", r.path ?? "(not written)"), ("report", r.path.map { $0 + ".report.json" } ?? "-")])
             ReportSummary(r.report).printText()
@@ -31,6 +33,6 @@ extension Commands {
         // `--json`: {"output": OUT.onnx, "report": {...}} (plus the resident id and path).
         var o = ModelCompressRequest.json(r).objectValue ?? [:]
         o["output"] = r.path.map(JSONValue.string) ?? .null
-        return .object(o)
+        return Warnings.attach(warnings, to: .object(o))
     }
 }
