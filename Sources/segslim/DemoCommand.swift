@@ -35,6 +35,9 @@ extension Commands {
             bench.append(try client.send(ModelBenchmarkRequest.self, .init(id: m.id, runs: 10, warmup: 2)))
         }
 
+        // The latency ratio below is only as good as the timings it divides.
+        let warnings = zip([model, int8], bench).compactMap { m, b in Warnings.noisy(m.id, p50Ms: b.p50Ms, minMs: b.minMs) }
+        Warnings.print(warnings)
         if !options.json {
             Table.print(header: ["image", "infer", "top classes"], rows: seg.results.map { r in
                 [(r.image as NSString).lastPathComponent, String(format: "%.0f ms", r.timings.inferMs), topClasses(r.classes, 3)]
@@ -53,7 +56,7 @@ extension Commands {
             ])
             print("\nOverlays, masks, legend.png and FP32 | INT8 | difference panels (*.compare.png) are in \(out)")
         }
-        return ["model": ModelInfoRequest.json(model), "int8": ModelInfoRequest.json(int8), "segment": ModelSegmentRequest.json(seg),
-                "compare": ModelCompareRequest.json(cmp), "benchmark": .array(bench.map(ModelBenchmarkRequest.json)), "outputDir": .string(out)]
+        return Warnings.attach(warnings, to: ["model": ModelInfoRequest.json(model), "int8": ModelInfoRequest.json(int8), "segment": ModelSegmentRequest.json(seg),
+                "compare": ModelCompareRequest.json(cmp), "benchmark": .array(bench.map(ModelBenchmarkRequest.json)), "outputDir": .string(out)])
     }
 }
