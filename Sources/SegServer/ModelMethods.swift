@@ -214,6 +214,7 @@ enum ModelJSON {
             params: Int64(s.parameters), macs: Int64(s.macs), opCounts: s.opCounts, sizeBytes: e.fileBytes, residentBytes: e.residentBytes,
             metadata: e.model.metadata, producer: [e.model.producerName, e.model.producerVersion].filter { !$0.isEmpty }.joined(separator: " "),
             preprocessing: e.preprocessing.map(preprocessing),
-            warnings: s.warnings + (s.uncountedNodes > 0 ? ["MACs of \(s.uncountedNodes) node(s) not counted: their shapes are not known until run time"] : []))
+            warnings: s.warnings + (s.uncountedNodes > 0 ? ["MACs of \(s.uncountedNodes) node(s) not counted: their shapes are not known until run time"] : [])
+                + (e.preprocessing.map { ServerCore.defaultWarnings($0, model: e.id, namesShown: true) } ?? []))
     }
 }

@@ -76,7 +76,7 @@ extension Commands {
             print("")
             let ops = r.opCounts.sorted { ($1.value, $0.key) < ($0.value, $1.key) }
             Table.print(header: ["operator", "count"], rows: ops.map { [$0.key, "\($0.value)"] })
-            for w in r.warnings { print("warning: \(w)") }
+            for w in r.warnings { print("warning: \(CLIWords.translate(w))") }
         }
         return ModelInfoRequest.json(r)
     }

@@ -47,6 +47,10 @@ import Testing
         let c = try await client(loading: ["bare": try bareModel(in: dir), "named": Self.fixture("tiny_seg.onnx")])
         let image: JSONValue = [.string(Self.fixture("tinyseg/images/s0.png"))]
 
+        // model/info (and the load's answer) says the same up front.
+        let info = try await c.call(3, "model/info", ["id": "bare"])["result"]?["warnings"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        #expect(info.count == 2 && info.contains { $0.contains("segslim.classes") })
+        #expect(try await c.call(4, "model/info", ["id": "named"])["result"]?["warnings"] == [])
         let bare = try await c.call(1, "model/segment", ["id": "bare", "images": image, "overlay": false])
         let warnings = bare["result"]?["warnings"]?.arrayValue?.compactMap(\.stringValue) ?? []
         #expect(warnings.count == 2)
