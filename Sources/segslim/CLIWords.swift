@@ -34,11 +34,13 @@ enum CLIWords {
     }
 
     /// Reports a failure: on stderr in CLI words, or with `--json` as
-    /// `{"error": {"code", "message", "data"?}}` on stdout (the message in CLI words too).
-    static func report(_ error: ResponseError?, message: String, json: Bool) {
+    /// `{"error": {"code", "message", "data"?}}` on stdout (the message in CLI words too), plus
+    /// `fields` (a usage error's `kind` and `usage`, say).
+    static func report(_ error: ResponseError?, message: String, json: Bool, fields: [String: JSONValue] = [:]) {
         let text = translate(message)
         if json {
-            var e: [String: JSONValue] = ["message": .string(text)]
+            var e: [String: JSONValue] = fields
+            e["message"] = .string(text)
             if let error {
                 e["code"] = .int(Int64(error.code.rawValue))
                 if let data = error.data { e["data"] = data }

@@ -44,9 +44,8 @@ let wantsJSON = CommandLine.arguments.dropFirst().contains("--json")
 func usageFailure(_ message: String, command: Command?) -> Never {
     if wantsJSON {
         // One JSON document on stdout, as for the daemon's errors, with the usage to fix it.
-        var e: [String: JSONValue] = ["kind": "usage", "message": .string(message)]
-        e["usage"] = .string(command.map(\.usage) ?? "segslim [--json] [--quiet] [--connect unix:PATH] COMMAND [ARGS]; segslim help")
-        print(JSONValue.object(["error": .object(e)]).jsonString)
+        let usage = command.map(\.usage) ?? "segslim [--json] [--quiet] [--connect unix:PATH] COMMAND [ARGS]; segslim help"
+        CLIWords.report(nil, message: message, json: true, fields: ["kind": "usage", "usage": .string(usage)])
         exit(2)
     }
     FileHandle.standardError.write(Data("segslim: \(message)\n\n".utf8))
@@ -56,11 +55,7 @@ func usageFailure(_ message: String, command: Command?) -> Never {
 
 /// The daemon could not be reached or broke the protocol (exit 3): in JSON with `--json`.
 func daemonFailure(_ kind: String, _ message: String) -> Never {
-    if wantsJSON {
-        print(JSONValue.object(["error": ["kind": .string(kind), "message": .string(message)]]).jsonString)
-    } else {
-        FileHandle.standardError.write(Data("segslim: \(message)\n".utf8))
-    }
+    CLIWords.report(nil, message: message, json: wantsJSON, fields: ["kind": .string(kind)])
     exit(3)
 }
 
