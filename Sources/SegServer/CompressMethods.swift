@@ -63,6 +63,8 @@ extension ServerCore {
         json["technique"] = .string(id)
         json["data"] = inputs.json
         json["durationMs"] = .double(Self.ms(Date().timeIntervalSince(started) * 1000))
+        let assumed = source.preprocessing.map { Self.defaultWarnings($0, model: source.id, namesShown: false) } ?? []
+        if !assumed.isEmpty { json["warnings"] = .array(assumed.map(JSONValue.string)) }
         return .object(json)
     }
 

@@ -89,6 +89,7 @@ extension Commands {
         params.threads = a.threads
         params.limit = a.limit
         let r = try client.send(ModelSensitivityRequest.self, params, progress: progressPrinter(options))
+        Warnings.print(r.warnings ?? [])
         if !options.json {
             let base = r.baseline?["miou"]?.doubleValue ?? 0
             print(String(format: "baseline mIoU %.4f on %@ (%d images)", base, r.split ?? "?", Int(r.baseline?["images"]?.intValue ?? 0)))
@@ -99,6 +100,6 @@ extension Commands {
             }
             Table.print(header: ["layer", "op", "setting", "mIoU", "drop (pt)"], rows: rows)
         }
-        return ModelSensitivityRequest.json(r)
+        return Warnings.attach(r.warnings ?? [], to: ModelSensitivityRequest.json(r))
     }
 }

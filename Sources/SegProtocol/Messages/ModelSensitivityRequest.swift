@@ -44,5 +44,7 @@ public enum ModelSensitivityRequest: RPCRequest {
         /// Where calibration and accuracy data came from.
         public var data: JSONValue
         public var durationMs: Double
+        /// Defaults assumed for the model (no mean/std in its metadata); absent when none.
+        public var warnings: [String]?
     }
 }
