@@ -176,6 +176,12 @@ import Testing
         #expect(meta["segslim.mean"] == nil)
         let loaded = try await c.call(4, "model/load", ["path": .string(withData), "id": "reloaded"])
         #expect(loaded["result"]?["preprocessing"]?["classes"] == Self.datasetNames)
+        // model/pipeline records them the same way.
+        let piped = dir.appendingPathComponent("piped.onnx").path
+        let pipeline = try await c.call(6, "model/pipeline", ["id": "bare", "steps": [["technique": "fuse"]], "outputPath": .string(piped), "newId": "piped",
+                                                             "dataset": .string(Self.fixture("tinyseg")), "benchmarkRuns": 0, "evaluate": false])
+        #expect(pipeline["result"] != nil, "\(pipeline)")
+        #expect(try ONNX.load(contentsOf: URL(fileURLWithPath: piped)).metadata["segslim.classes"] == #"["bright","dark","middle"]"#)
         let seg = try await c.call(5, "model/segment", ["id": "reloaded", "images": [.string(Self.fixture("tinyseg/images/s0.png"))], "overlay": false])
         let warnings = seg["result"]?["warnings"]?.arrayValue?.compactMap(\.stringValue) ?? []
         #expect(warnings.count == 1 && !warnings[0].contains("segslim.classes"))
