@@ -40,6 +40,8 @@ let package = Package(
         .target(name: "SegData", dependencies: ["SegImaging"]),
         .target(name: "SegPipeline", dependencies: ["SegTensor", "SegGraph", "SegImaging", "SegData", "SegMetrics", "SegReference", "SegRuntime", "SegKernels"]),
         .target(name: "SegTechnique", dependencies: ["SegGraph", "SegProtocol", "SegTensor"]),
+        // Training: reverse-mode differentiation of the graph on SegKernels (backward rules per op).
+        .target(name: "SegAutodiff", dependencies: ["SegTensor", "SegGraph", "SegReference", "SegKernels"]),
 
         // Technique plugins (`plugins` above): generated, one per name.
     ] + plugins.map { name in
@@ -74,6 +76,7 @@ let package = Package(
         .testTarget(name: "SegPipelineTests", dependencies: ["SegPipeline", "SegData", "SegImaging", "SegMetrics", "SegReference", "SegRuntime", "SegGraph", "SegTensor"]),
         .testTarget(name: "SegRuntimeTests", dependencies: ["SegRuntime", "SegReference", "SegONNX", "SegTensor", "SegGraph", "SegRewrite", "Fuse", "SegTechnique", "SegProtocol"]),
         .testTarget(name: "SegKernelsTests", dependencies: ["SegKernels"]),
+        .testTarget(name: "SegAutodiffTests", dependencies: ["SegAutodiff", "SegKernels", "SegReference", "SegGraph", "SegTensor", "SegONNX"]),
         .testTarget(name: "SegDataTests", dependencies: ["SegData", "SegImaging"]),
         .testTarget(name: "SegProtocolTests", dependencies: ["SegProtocol"]),
         .testTarget(name: "SegTransportTests", dependencies: ["SegTransport", "SegProtocol"]),
