@@ -42,6 +42,8 @@ let package = Package(
         .target(name: "SegTechnique", dependencies: ["SegGraph", "SegProtocol", "SegTensor"]),
         // Training: reverse-mode differentiation of the graph on SegKernels (backward rules per op).
         .target(name: "SegAutodiff", dependencies: ["SegTensor", "SegGraph", "SegReference", "SegKernels"]),
+        // The training loop: losses, optimizers, schedules, checkpoints, evaluation while training.
+        .target(name: "SegTrain", dependencies: ["SegAutodiff", "SegTensor", "SegGraph", "SegKernels", "SegData", "SegPipeline"]),
 
         // Technique plugins (`plugins` above): generated, one per name.
     ] + plugins.map { name in
@@ -76,6 +78,7 @@ let package = Package(
         .testTarget(name: "SegPipelineTests", dependencies: ["SegPipeline", "SegData", "SegImaging", "SegMetrics", "SegReference", "SegRuntime", "SegGraph", "SegTensor"]),
         .testTarget(name: "SegRuntimeTests", dependencies: ["SegRuntime", "SegReference", "SegONNX", "SegTensor", "SegGraph", "SegRewrite", "Fuse", "SegTechnique", "SegProtocol"]),
         .testTarget(name: "SegKernelsTests", dependencies: ["SegKernels"]),
+        .testTarget(name: "SegTrainTests", dependencies: ["SegTrain", "SegAutodiff", "SegGraph", "SegTensor", "SegONNX"]),
         .testTarget(name: "SegAutodiffTests", dependencies: ["SegAutodiff", "SegKernels", "SegReference", "SegGraph", "SegTensor", "SegONNX"]),
         .testTarget(name: "SegDataTests", dependencies: ["SegData", "SegImaging"]),
         .testTarget(name: "SegProtocolTests", dependencies: ["SegProtocol"]),
