@@ -43,7 +43,7 @@ let package = Package(
         // Training: reverse-mode differentiation of the graph on SegKernels (backward rules per op).
         .target(name: "SegAutodiff", dependencies: ["SegTensor", "SegGraph", "SegReference", "SegKernels"]),
         // The training loop: losses, optimizers, schedules, checkpoints, evaluation while training.
-        .target(name: "SegTrain", dependencies: ["SegAutodiff", "SegTensor", "SegGraph", "SegKernels", "SegData", "SegPipeline"]),
+        .target(name: "SegTrain", dependencies: ["SegAutodiff", "SegTensor", "SegGraph", "SegKernels", "SegData", "SegONNX"]),
 
         // Technique plugins (`plugins` above): generated, one per name.
     ] + plugins.map { name in
@@ -52,7 +52,7 @@ let package = Package(
         // Wire
         .target(name: "SegProtocol"),
         .target(name: "SegTransport", dependencies: ["SegProtocol"]),
-        .target(name: "SegServer", dependencies: ["SegProtocol", "SegTransport", "SegTechnique", "SegGraph", "SegONNX", "SegReference", "SegTensor", "SegData", "SegImaging", "SegMetrics", "SegPipeline", "SegRuntime", "SegKernels"] + plugins.map { .target(name: $0) }),
+        .target(name: "SegServer", dependencies: ["SegProtocol", "SegTransport", "SegTechnique", "SegGraph", "SegONNX", "SegReference", "SegTensor", "SegData", "SegImaging", "SegMetrics", "SegPipeline", "SegRuntime", "SegKernels", "SegRewrite", "SegAutodiff", "SegTrain"] + plugins.map { .target(name: $0) }),
 
         // Executables
         .executableTarget(name: "segslimd", dependencies: ["SegServer"]),

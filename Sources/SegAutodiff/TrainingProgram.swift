@@ -61,7 +61,10 @@ package final class TrainingProgram {
         for index in order {
             let node = graph.nodes[index]
             let label = node.label(index: index)
-            let isDynamic = node.inputs.contains { !$0.isEmpty && dynamic.contains($0) }
+            // Shape and Size read only a shape, which is fixed for this program: constants.
+            let readsOnlyShape = node.domain.isEmpty && (node.opType == "Shape" || node.opType == "Size")
+                && node.outputs.allSatisfy { $0.isEmpty || inference.constants[$0] != nil }
+            let isDynamic = !readsOnlyShape && node.inputs.contains { !$0.isEmpty && dynamic.contains($0) }
             guard isDynamic else {
                 // Static: folded by inference, or evaluated here.
                 try Self.evaluateStatic(node, label: label, model: model, inference: inference, into: &constants)
@@ -72,7 +75,7 @@ package final class TrainingProgram {
             let carries = node.inputs.contains { !$0.isEmpty && needsGradient.contains($0) }
             if carries { for out in node.outputs where !out.isEmpty { needsGradient.insert(out) } }
             guard let rule = registry.rule(domain: node.domain, opType: node.opType, opset: opset) else {
-                missingRules.append("\(label) (\(node.opType))")
+                missingRules.append(label)
                 continue
             }
             guard missingRules.isEmpty else { continue }
