@@ -40,6 +40,10 @@ let package = Package(
         .target(name: "SegData", dependencies: ["SegImaging"]),
         .target(name: "SegPipeline", dependencies: ["SegTensor", "SegGraph", "SegImaging", "SegData", "SegMetrics", "SegReference", "SegRuntime", "SegKernels"]),
         .target(name: "SegTechnique", dependencies: ["SegGraph", "SegProtocol", "SegTensor"]),
+        // Training: reverse-mode differentiation of the graph on SegKernels (backward rules per op).
+        .target(name: "SegAutodiff", dependencies: ["SegTensor", "SegGraph", "SegReference", "SegKernels"]),
+        // The training loop: losses, optimizers, schedules, checkpoints, evaluation while training.
+        .target(name: "SegTrain", dependencies: ["SegAutodiff", "SegTensor", "SegGraph", "SegKernels", "SegData", "SegONNX"]),
 
         // Technique plugins (`plugins` above): generated, one per name.
     ] + plugins.map { name in
@@ -48,7 +52,7 @@ let package = Package(
         // Wire
         .target(name: "SegProtocol"),
         .target(name: "SegTransport", dependencies: ["SegProtocol"]),
-        .target(name: "SegServer", dependencies: ["SegProtocol", "SegTransport", "SegTechnique", "SegGraph", "SegONNX", "SegReference", "SegTensor", "SegData", "SegImaging", "SegMetrics", "SegPipeline", "SegRuntime", "SegKernels"] + plugins.map { .target(name: $0) }),
+        .target(name: "SegServer", dependencies: ["SegProtocol", "SegTransport", "SegTechnique", "SegGraph", "SegONNX", "SegReference", "SegTensor", "SegData", "SegImaging", "SegMetrics", "SegPipeline", "SegRuntime", "SegKernels", "SegRewrite", "SegAutodiff", "SegTrain"] + plugins.map { .target(name: $0) }),
 
         // Executables
         .executableTarget(name: "segslimd", dependencies: ["SegServer"]),
@@ -74,6 +78,8 @@ let package = Package(
         .testTarget(name: "SegPipelineTests", dependencies: ["SegPipeline", "SegData", "SegImaging", "SegMetrics", "SegReference", "SegRuntime", "SegGraph", "SegTensor"]),
         .testTarget(name: "SegRuntimeTests", dependencies: ["SegRuntime", "SegReference", "SegONNX", "SegTensor", "SegGraph", "SegRewrite", "Fuse", "SegTechnique", "SegProtocol"]),
         .testTarget(name: "SegKernelsTests", dependencies: ["SegKernels"]),
+        .testTarget(name: "SegTrainTests", dependencies: ["SegTrain", "SegAutodiff", "SegGraph", "SegTensor", "SegONNX"]),
+        .testTarget(name: "SegAutodiffTests", dependencies: ["SegAutodiff", "SegKernels", "SegReference", "SegGraph", "SegTensor", "SegONNX"]),
         .testTarget(name: "SegDataTests", dependencies: ["SegData", "SegImaging"]),
         .testTarget(name: "SegProtocolTests", dependencies: ["SegProtocol"]),
         .testTarget(name: "SegTransportTests", dependencies: ["SegTransport", "SegProtocol"]),

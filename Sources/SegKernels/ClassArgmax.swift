@@ -22,8 +22,8 @@ package func classArgmax(scores: UnsafePointer<Float>, classes: Int, inHeight: I
         }
         return
     }
-    let rows = axis(.linear, coordinates, scale: Float(outHeight) / Float(inHeight), inLength: inHeight, outLength: outHeight)
-    let columns = axis(.linear, coordinates, scale: Float(outWidth) / Float(inWidth), inLength: inWidth, outLength: outWidth)
+    let rows = resizeTaps(.linear, coordinates, scale: Float(outHeight) / Float(inHeight), inLength: inHeight, outLength: outHeight)
+    let columns = resizeTaps(.linear, coordinates, scale: Float(outWidth) / Float(inWidth), inLength: inWidth, outLength: outWidth)
     let plane = inHeight * inWidth
     context.pool.parallelFor(outHeight) { range in
         // Per class: the horizontally interpolated input rows r0 and r1 of the current output row.

@@ -114,8 +114,8 @@ package func qResize(_ mode: ResizeMode, coordinates: ResizeCoordinates, input: 
     let scaleH = scales?.0 ?? Float(outHeight) / Float(inHeight)
     let scaleW = scales?.1 ?? Float(outWidth) / Float(inWidth)
     try require(scaleH > 0 && scaleW > 0, "scales", "\(scaleH), \(scaleW)", "must be > 0")
-    let rows = axis(mode, coordinates, scale: scaleH, inLength: inHeight, outLength: outHeight)
-    let columns = axis(mode, coordinates, scale: scaleW, inLength: inWidth, outLength: outWidth)
+    let rows = resizeTaps(mode, coordinates, scale: scaleH, inLength: inHeight, outLength: outHeight)
+    let columns = resizeTaps(mode, coordinates, scale: scaleW, inLength: inWidth, outLength: outWidth)
     let zp = SIMD8<Int32>(repeating: pi.zeroPoint), s = SIMD8<Float>(repeating: pi.scale)
     @inline(__always) func dq(_ p: UnsafePointer<UInt8>) -> SIMD8<Float> { toFloat(loadCodes(p, signed: false) &- zp) * s }
     context.pool.parallelFor(batch * outHeight) { range in

@@ -43,8 +43,8 @@ package func resize(_ mode: ResizeMode, coordinates: ResizeCoordinates, input: U
     let scaleH = scales?.0 ?? Float(outHeight) / Float(inHeight)
     let scaleW = scales?.1 ?? Float(outWidth) / Float(inWidth)
     try require(scaleH > 0 && scaleW > 0, "scales", "\(scaleH), \(scaleW)", "must be > 0")
-    let rows = axis(mode, coordinates, scale: scaleH, inLength: inHeight, outLength: outHeight)
-    let columns = axis(mode, coordinates, scale: scaleW, inLength: inWidth, outLength: outWidth)
+    let rows = resizeTaps(mode, coordinates, scale: scaleH, inLength: inHeight, outLength: outHeight)
+    let columns = resizeTaps(mode, coordinates, scale: scaleW, inLength: inWidth, outLength: outWidth)
     context.pool.parallelFor(planes) { range in
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * outWidth + 16) { buffer in
             var top = buffer.baseAddress!, bottom = top + outWidth
@@ -83,8 +83,33 @@ package func resize(_ mode: ResizeMode, coordinates: ResizeCoordinates, input: U
     }
 }
 
+extension ResizeCoordinates {
+    /// From ONNX `coordinate_transformation_mode`; nil for modes the kernels lack.
+    package init?(onnx name: String) {
+        switch name {
+        case "half_pixel": self = .halfPixel
+        case "pytorch_half_pixel": self = .pytorchHalfPixel
+        case "align_corners": self = .alignCorners
+        case "asymmetric": self = .asymmetric
+        default: return nil
+        }
+    }
+}
+
+extension ResizeMode {
+    /// From ONNX `mode` and `nearest_mode`; nil for combinations the kernels lack.
+    package init?(onnx mode: String, nearestMode: String) {
+        switch (mode, nearestMode) {
+        case ("linear", _), ("bilinear", _): self = .linear
+        case ("nearest", "floor"): self = .nearestFloor
+        case ("nearest", "round_prefer_floor"): self = .nearestRoundPreferFloor
+        default: return nil
+        }
+    }
+}
+
 /// Per output index: (first source index, second source index, weight of the second).
-func axis(_ mode: ResizeMode, _ coordinates: ResizeCoordinates, scale: Float,
+package func resizeTaps(_ mode: ResizeMode, _ coordinates: ResizeCoordinates, scale: Float,
                   inLength: Int, outLength: Int) -> [(Int, Int, Float)] {
     (0..<outLength).map { i in
         let x = coordinates.source(i, scale: scale, inLength: inLength, outLength: outLength)

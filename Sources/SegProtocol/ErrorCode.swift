@@ -25,6 +25,7 @@ public struct ErrorCode: RawRepresentable, Sendable, Hashable, CustomStringConve
     public static let techniqueFailed = ErrorCode(rawValue: -33007)
     public static let outputExists = ErrorCode(rawValue: -33008)
     public static let unsupportedFormat = ErrorCode(rawValue: -33009)
+    public static let trainingFailed = ErrorCode(rawValue: -33010)
 
     /// Name and meaning of each code, in table order (protocol/README.md is generated from
     /// the same words and tested against this list).
@@ -45,6 +46,7 @@ public struct ErrorCode: RawRepresentable, Sendable, Hashable, CustomStringConve
         (.techniqueFailed, "TechniqueFailed", "A compression technique could not be applied; the message says why."),
         (.outputExists, "OutputExists", "An output path exists and `overwrite` was not set; nothing was written."),
         (.unsupportedFormat, "UnsupportedFormat", "A file format or variant SegSlim does not read (e.g. CMYK JPEG)."),
+        (.trainingFailed, "TrainingFailed", "Training stopped: a non-finite loss (the message names the step; the last good checkpoint is kept), a label out of range, or a model with no trainable path."),
     ]
 
     public var description: String {

@@ -149,21 +149,8 @@ enum ResizePath {
         let mode = node[attribute: "mode"]?.stringValue ?? "nearest"
         let coord = isUpsample ? "asymmetric" : (node[attribute: "coordinate_transformation_mode"]?.stringValue ?? "half_pixel")
         let nearest = isUpsample ? "floor" : (node[attribute: "nearest_mode"]?.stringValue ?? "round_prefer_floor")
-        let coordinates: ResizeCoordinates
-        switch coord {
-        case "half_pixel": coordinates = .halfPixel
-        case "pytorch_half_pixel": coordinates = .pytorchHalfPixel
-        case "align_corners": coordinates = .alignCorners
-        case "asymmetric": coordinates = .asymmetric
-        default: return nil
-        }
-        let kernelMode: ResizeMode
-        switch (mode, nearest) {
-        case ("linear", _), ("bilinear", _): kernelMode = .linear
-        case ("nearest", "floor"): kernelMode = .nearestFloor
-        case ("nearest", "round_prefer_floor"): kernelMode = .nearestRoundPreferFloor
-        default: return nil
-        }
+        guard let coordinates = ResizeCoordinates(onnx: coord),
+              let kernelMode = ResizeMode(onnx: mode, nearestMode: nearest) else { return nil }
         // Given scales drive the coordinate mapping (not out/in); sizes mean out/in.
         let scaleIndex = isUpsample ? 1 : (b.model.opsetVersion(for: "") ?? 11) >= 11 ? 2 : 1
         var scales: (Float, Float)? = nil

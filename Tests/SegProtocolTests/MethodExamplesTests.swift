@@ -49,6 +49,7 @@ import Testing
         ModelCompressRequest.method: Codec(ModelCompressRequest.self),
         ModelPipelineRequest.method: Codec(ModelPipelineRequest.self),
         ModelSensitivityRequest.method: Codec(ModelSensitivityRequest.self),
+        ModelTrainRequest.method: Codec(ModelTrainRequest.self),
         DatasetOpenRequest.method: Codec(DatasetOpenRequest.self),
         DatasetListRequest.method: Codec(DatasetListRequest.self),
         DatasetCloseRequest.method: Codec(DatasetCloseRequest.self),

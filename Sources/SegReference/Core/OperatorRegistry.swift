@@ -18,7 +18,7 @@ package struct OperatorRegistry: Sendable {
     }
 
     /// `ai.onnx` and `` are the same domain.
-    static func canonical(_ domain: String) -> String { domain == "ai.onnx" ? "" : domain }
+    package static func canonical(_ domain: String) -> String { domain == "ai.onnx" ? "" : domain }
 
     /// The implementation of `opType` for a model importing `opset` of `domain`.
     package func definition(domain: String, opType: String, opset: Int) -> OperatorDefinition? {

@@ -90,6 +90,7 @@ class SegSlimError(Exception):
     TECHNIQUE_FAILED = -33007
     OUTPUT_EXISTS = -33008
     UNSUPPORTED_FORMAT = -33009
+    TRAINING_FAILED = -33010
 
     #: code -> name, as in the protocol's error table.
     NAMES: Dict[int, str] = {
@@ -109,6 +110,7 @@ class SegSlimError(Exception):
         -33007: "TechniqueFailed",
         -33008: "OutputExists",
         -33009: "UnsupportedFormat",
+        -33010: "TrainingFailed",
     }
 
     def __init__(self, code: Optional[int], message: str, data: JSON = None):

@@ -1,0 +1,104 @@
+import Foundation
+import SegProtocol
+import SegServer
+import SegTensor
+import Testing
+
+/// `model/train` through the daemon on a tiny conv net and a fixed batch: it learns, writes a
+/// model that loads with its provenance, leaves the original alone, and refuses bad input
+/// with the error kinds the protocol page promises.
+@Suite struct TrainMethodTests {
+    static func fixture(_ name: String) -> String { ModelMethodTests.fixture(name) }
+
+    func tempDir() -> URL {
+        let url = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("segslim-train-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// Images 2×3×8×8 and labels whose class follows the sign of the red channel: learnable.
+    func batch(in dir: URL, badLabel: UInt8? = nil) throws -> (URL, URL) {
+        var rng = SeededGenerator(seed: 7)
+        let x = (0..<(2 * 3 * 64)).map { _ in Float.random(in: -1...1, using: &rng) }
+        var y = [UInt8](repeating: 0, count: 2 * 64)
+        for n in 0..<2 { for i in 0..<64 { y[n * 64 + i] = x[n * 192 + i] > 0 ? 1 : (i % 7 == 0 ? 255 : 2) } }
+        if let badLabel { y[5] = badLabel }
+        let xs = dir.appendingPathComponent("x.npy"), ys = dir.appendingPathComponent("y.npy")
+        try Data(try Tensor(dims: [2, 3, 8, 8], scalars: x).npyBytes()).write(to: xs)
+        try Data(try Tensor(dims: [2, 8, 8], scalars: y).npyBytes()).write(to: ys)
+        return (xs, ys)
+    }
+
+    @Test func fixedBatchTrainingLearnsAndWritesTheModel() async throws {
+        let c = TestClient()
+        try await c.initialize()
+        _ = try await c.call(1, "model/load", ["path": .string(Self.fixture("tiny_conv_seg.onnx")), "id": "m"])
+        let dir = tempDir()
+        let (x, y) = try batch(in: dir)
+        let out = dir.appendingPathComponent("trained.onnx")
+        let first = try await c.call(2, "model/train", ["id": "m", "inputs": .string(x.path), "labels": .string(y.path), "steps": 1,
+                                                       "optimizer": "adamw", "lr": 0.05, "newId": "one"])
+        let firstLoss = try #require(first["result"]?["report"]?["finalLoss"]?.doubleValue, "\(first)")
+        let r = try await c.call(3, "model/train", ["id": "m", "inputs": .string(x.path), "labels": .string(y.path), "steps": 60,
+                                                   "optimizer": "adamw", "lr": 0.05, "schedule": "constant", "outputPath": .string(out.path)])
+        let result = try #require(r["result"], "\(r)")
+        let report = try #require(result["report"])
+        #expect(report["steps"] == 60)
+        #expect(report["history"]?.arrayValue?.count == 60)
+        let lastLoss = try #require(report["history"]?.arrayValue?.last?["loss"]?.doubleValue)
+        #expect(lastLoss < 0.5 * firstLoss, "loss \(firstLoss) → \(lastLoss)")
+        #expect((report["stepMsP50"]?.doubleValue ?? 0) > 0)
+        #expect(report["trainable"]?["tensors"] == 4)
+        #expect(FileManager.default.fileExists(atPath: out.path + ".report.json"))
+        let reloaded = try await c.call(4, "model/load", ["path": .string(out.path), "id": "reloaded"])
+        #expect(reloaded["result"]?["metadata"]?["segslim.technique"] == "train")
+        // The original still computes what a fresh copy of the fixture computes; the trained
+        // model computes something else.
+        _ = try await c.call(5, "model/load", ["path": .string(Self.fixture("tiny_conv_seg.onnx")), "id": "fresh"])
+        let image = dir.appendingPathComponent("image.npy")
+        try Data(try Tensor(dims: [1, 3, 8, 8], scalars: (0..<192).map { Float($0 % 17) / 8 - 1 }).npyBytes()).write(to: image)
+        var outputs: [String: Tensor] = [:]
+        for (i, id) in ["m", "fresh", "reloaded"].enumerated() {
+            let runDir = tempDir()
+            let run = try await c.call(Int64(6 + i), "model/run", ["id": .string(id), "inputs": ["image": ["npy": .string(image.path)]],
+                                                                   "outputDir": .string(runDir.path)])
+            let path = try #require(run["result"]?["outputs"]?.arrayValue?.first?["path"]?.stringValue, "\(run)")
+            outputs[id] = try Tensor(contentsOfNPY: URL(fileURLWithPath: path))
+        }
+        #expect(outputs["m"] == outputs["fresh"])
+        #expect(outputs["m"] != outputs["reloaded"])
+    }
+
+    @Test func badRequestsAreRefusedWithTheirKinds() async throws {
+        let c = TestClient()
+        try await c.initialize()
+        _ = try await c.call(1, "model/load", ["path": .string(Self.fixture("tiny_conv_seg.onnx")), "id": "m"])
+        _ = try await c.call(2, "model/load", ["path": .string(Self.fixture("relu.onnx")), "id": "relu"])
+        let dir = tempDir()
+        let (x, y) = try batch(in: dir, badLabel: 9)
+        let outOfRange = try await c.call(3, "model/train", ["id": "m", "inputs": .string(x.path), "labels": .string(y.path), "steps": 1])
+        #expect(outOfRange["error"]?["code"] == -33010, "\(outOfRange)")
+        #expect(outOfRange["error"]?["message"]?.stringValue?.contains("label value 9") == true, "\(outOfRange)")
+
+        let missing = try await c.call(4, "model/train", ["id": "m", "inputs": .string(dir.appendingPathComponent("nope.npy").path),
+                                                          "labels": .string(y.path)])
+        #expect(missing["error"]?["code"] == -33001, "\(missing)")
+        let both = try await c.call(5, "model/train", ["id": "m", "inputs": .string(x.path), "labels": .string(y.path), "dataset": "d"])
+        #expect(both["error"]?["code"] == -32602)
+        let badCrop = try await c.call(6, "model/train", ["id": "m", "dataset": "d", "crop": [2]])
+        #expect(badCrop["error"]?["message"]?.stringValue?.contains("params.crop") == true, "\(badCrop)")
+        let nothing = try await c.call(7, "model/train", ["id": "relu", "inputs": .string(x.path), "labels": .string(y.path)])
+        #expect(nothing["error"]?["code"] == -33010, "\(nothing)")
+        #expect(nothing["error"]?["message"]?.stringValue?.contains("no trainable parameters") == true, "\(nothing)")
+
+        let exists = dir.appendingPathComponent("exists.onnx")
+        try Data([1, 2, 3]).write(to: exists)
+        let (gx, gy) = try batch(in: tempDir())
+        let refused = try await c.call(8, "model/train", ["id": "m", "inputs": .string(gx.path), "labels": .string(gy.path), "steps": 1,
+                                                          "outputPath": .string(exists.path)])
+        #expect(refused["error"]?["code"] == -33008, "\(refused)")
+        #expect(try Data(contentsOf: exists) == Data([1, 2, 3]))
+        // The daemon still serves.
+        #expect(try await c.call(9, "model/info", ["id": "m"])["result"] != nil)
+    }
+}
