@@ -63,11 +63,11 @@ extension ServerCore {
 }
 
 extension ServerCore {
-    /// A compressed model made with a dataset keeps that dataset's class names and palette,
+    /// A compressed (or trained) model made with a dataset keeps that dataset's class names and palette,
     /// so segmenting it later shows names without being told: only where the source model
     /// names none itself and the dataset's classes are as many as the model predicts.
-    func recordDatasetClasses(_ p: ParamReader, source: ModelStore.Entry, into model: inout Model) async throws {
-        guard let name = try p.optionalString("dataset"), let pre = source.preprocessing, pre.defaulted.contains("classes") else { return }
+    func recordDatasetClasses(_ datasetName: String?, source: ModelStore.Entry, into model: inout Model) async throws {
+        guard let name = datasetName, let pre = source.preprocessing, pre.defaulted.contains("classes") else { return }
         let (_, dataset) = try await dataset(name)
         guard !dataset.classes.isEmpty, dataset.classes.count == ImageModel.classCount(source.summary) ?? pre.classes.count else { return }
         model.metadata["segslim.classes"] = Self.json(dataset.classes)

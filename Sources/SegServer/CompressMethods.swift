@@ -145,7 +145,7 @@ extension ServerCore {
         // Record how it was made, and keep the preprocessing so it segments the same way.
         let sourceBytes = try ONNX.encode(source.model)
         for (k, v) in source.preprocessing?.metadata ?? [:] where model.metadata[k] == nil { model.metadata[k] = v }
-        try await recordDatasetClasses(p, source: source, into: &model)
+        try await recordDatasetClasses(try p.optionalString("dataset"), source: source, into: &model)
         model.metadata["segslim.technique"] = label
         model.metadata["segslim.parameters"] = JSONValue.array(steps.map { ["technique": .string($0.technique), "params": $0.params] }).jsonString
         model.metadata["segslim.source_sha256"] = SHA256.hex(sourceBytes)

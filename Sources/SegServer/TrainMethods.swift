@@ -88,6 +88,7 @@ extension ServerCore {
         if p.foldBatchNorm ?? false { model = try RewriteManager([FoldBatchNorm()]).run(model).model }
         let sourceBytes = try ONNX.encode(source.model)
         for (k, v) in source.preprocessing?.metadata ?? [:] where model.metadata[k] == nil { model.metadata[k] = v }
+        try await recordDatasetClasses(p.dataset, source: source, into: &model)
         model.metadata["segslim.technique"] = "train"
         model.metadata["segslim.parameters"] = (try? ModelTrainRequest.encodeParams(p).jsonString) ?? ""
         model.metadata["segslim.source_sha256"] = SHA256.hex(sourceBytes)
