@@ -50,6 +50,8 @@ import Testing
         #expect((report["stepMsP50"]?.doubleValue ?? 0) > 0)
         #expect(report["trainable"]?["tensors"] == 4)
         #expect(FileManager.default.fileExists(atPath: out.path + ".report.json"))
+        #expect(report["curve"]?.stringValue == out.path + ".curve.png")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: out.path + ".curve.png")).prefix(4) == Data([0x89, 0x50, 0x4E, 0x47]))
         let reloaded = try await c.call(4, "model/load", ["path": .string(out.path), "id": "reloaded"])
         #expect(reloaded["result"]?["metadata"]?["segslim.technique"] == "train")
         // The original still computes what a fresh copy of the fixture computes; the trained
