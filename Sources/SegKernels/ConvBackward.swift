@@ -207,11 +207,8 @@ private func depthwiseBackwardFilter(_ s: Conv2DShape, batch: Int, x: UnsafePoin
                             for oy in rows {
                                 let src = p + (oy * s.strideH - s.pads.top + ky * s.dilationH) * s.width + ixBase
                                 let grad = g + oy * outW
-                                if s.strideW == 1 {
-                                    for ox in columns { sum += grad[ox] * src[ox] }
-                                } else {
-                                    for ox in columns { sum += grad[ox] * src[ox * s.strideW] }
-                                }
+                                sum += vectorDot(grad + columns.lowerBound, src + columns.lowerBound * s.strideW,
+                                                 stride: s.strideW, columns.count)
                             }
                         }
                     }

@@ -2,6 +2,7 @@ import Foundation
 import SegAutodiff
 import SegData
 import SegGraph
+import SegImaging
 import SegKernels
 import SegONNX
 import SegPipeline
@@ -95,19 +96,25 @@ extension ServerCore {
         model.metadata["segslim.source"] = source.path ?? source.id
         model.metadata["segslim.version"] = SegSlimVersion.current
         let bytes = try ONNX.encode(model)
-        let report = setup.report(outcome, trainer: trainer, source: source, sourceBytes: sourceBytes.count, trainedBytes: bytes.count)
+        var report = setup.report(outcome, trainer: trainer, source: source, sourceBytes: sourceBytes.count, trainedBytes: bytes.count)
+        let curve = try Self.trainingCurve(outcome.history, title: "Training \(source.id)")
+        if let outputPath { report["curve"] = .string(outputPath + ".curve.png") }
 
         // After a cancel the best model so far is still worth keeping; it is written whole or
         // not at all, then the request answers RequestCancelled.
         if !outcome.cancelled { try Task.checkCancellation() }
         if let outputPath {
-            let staged = try OutputFiles.stage(bytes, for: outputPath)
-            let stagedReport: OutputFiles.Staged
-            do { stagedReport = try OutputFiles.stage(Array(report.jsonString.utf8), for: outputPath + ".report.json") } catch {
-                OutputFiles.discard([staged])
+            var staged: [OutputFiles.Staged] = []
+            do {
+                for (data, path) in [(bytes, outputPath), (Array(JSONValue.object(report).jsonString.utf8), outputPath + ".report.json"),
+                                     (curve, outputPath + ".curve.png")] {
+                    staged.append(try OutputFiles.stage(data, for: path))
+                }
+            } catch {
+                OutputFiles.discard(staged)
                 throw error
             }
-            try OutputFiles.publish([staged, stagedReport], overwrite: p.overwrite ?? false, field: "params.outputPath")
+            try OutputFiles.publish(staged, overwrite: p.overwrite ?? false, field: "params.outputPath")
         }
         if outcome.cancelled { throw CancellationError() }
         let entry = try ResidentModel.make(id: newID, path: outputPath, model: model, fileBytes: Int64(bytes.count), derivedFrom: source.id,
@@ -115,7 +122,7 @@ extension ServerCore {
                                            cannotRun: { ResponseError(.trainingFailed, "the trained model cannot run: \($0)") })
         try await models.finishLoading(newID, entry: entry)
         if let outputPath { await models.recordFile(FileIdentity(path: outputPath), for: newID) }
-        return ModelTrainRequest.Result(id: newID, path: outputPath, report: report)
+        return ModelTrainRequest.Result(id: newID, path: outputPath, report: .object(report))
     }
 
     /// Val mIoU of a model in training, on the compiled runtime (BatchNorm in inference mode).
@@ -127,6 +134,15 @@ extension ServerCore {
                                            cannotRun: { ResponseError(.trainingFailed, "the model in training cannot run: \($0)") })
         let quiet = ProgressReporter(token: nil, writer: nil)
         return try await evaluation(entry, dataset, split: split, limit: nil, keepMasks: false, progress: quiet, label: entry.id).metrics.miou
+    }
+
+    /// Loss and val mIoU per epoch as a PNG (the report's picture of how training went).
+    static func trainingCurve(_ history: [TrainingHistoryEntry], title: String) throws -> [UInt8] {
+        let loss = LineChart.Series(name: "loss", points: history.map { (Double($0.epoch), $0.loss) }, color: RGB(200, 60, 40))
+        let miou = history.compactMap { e in e.valMiou.map { (x: Double(e.epoch), y: $0) } }
+        let chart = LineChart(title: title, xLabel: "epoch", left: loss,
+                              right: miou.isEmpty ? nil : LineChart.Series(name: "val mIoU", points: miou, color: RGB(40, 90, 200)))
+        return try PNG.encode(try chart.render())
     }
 
     static func format(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }

@@ -128,7 +128,7 @@ struct TrainingSetup: @unchecked Sendable {
     }
 
     /// The report: what ran, how fast, how it learned.
-    func report(_ outcome: TrainingLoop.Outcome, trainer: Trainer, source: ModelStore.Entry, sourceBytes: Int, trainedBytes: Int) -> JSONValue {
+    func report(_ outcome: TrainingLoop.Outcome, trainer: Trainer, source: ModelStore.Entry, sourceBytes: Int, trainedBytes: Int) -> [String: JSONValue] {
         let sorted = outcome.stepMilliseconds.sorted()
         let p50 = sorted.isEmpty ? 0 : sorted[sorted.count / 2]
         let totalMs = outcome.stepMilliseconds.reduce(0, +)
@@ -160,6 +160,6 @@ struct TrainingSetup: @unchecked Sendable {
             "toolVersion": .string(SegSlimVersion.current),
         ]
         if let last = outcome.history.last { report["finalLoss"] = .double(last.loss) }
-        return .object(report)
+        return report
     }
 }

@@ -50,6 +50,8 @@ import Testing
         #expect((report["stepMsP50"]?.doubleValue ?? 0) > 0)
         #expect(report["trainable"]?["tensors"] == 4)
         #expect(FileManager.default.fileExists(atPath: out.path + ".report.json"))
+        #expect(report["curve"]?.stringValue == out.path + ".curve.png")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: out.path + ".curve.png")).prefix(4) == Data([0x89, 0x50, 0x4E, 0x47]))
         let reloaded = try await c.call(4, "model/load", ["path": .string(out.path), "id": "reloaded"])
         #expect(reloaded["result"]?["metadata"]?["segslim.technique"] == "train")
         // The original still computes what a fresh copy of the fixture computes; the trained
@@ -100,5 +102,54 @@ import Testing
         #expect(try Data(contentsOf: exists) == Data([1, 2, 3]))
         // The daemon still serves.
         #expect(try await c.call(9, "model/info", ["id": "m"])["result"] != nil)
+    }
+
+    /// A cancel mid-run answers RequestCancelled, writes the best model so far whole (with its
+    /// report, marked cancelled), registers nothing, and the daemon serves on.
+    @Test func cancelWritesTheBestModelSoFar() async throws {
+        let c = TestClient()
+        try await c.initialize()
+        _ = try await c.call(1, "model/load", ["path": .string(Self.fixture("tiny_conv_seg.onnx")), "id": "m"])
+        let dir = tempDir()
+        let (x, y) = try batch(in: dir)
+        let out = dir.appendingPathComponent("cancelled.onnx")
+        c.send(["jsonrpc": "2.0", "id": 2, "method": "model/train",
+                "params": ["id": "m", "inputs": .string(x.path), "labels": .string(y.path), "steps": 10_000_000, "lr": 0.001,
+                           "outputPath": .string(out.path), "workDoneToken": "t"]])
+        _ = try await c.waitFor("a training progress report") { m in
+            m.contains { $0["params"]?["token"] == "t" && $0["params"]?["value"]?["kind"] == "report" }
+        }
+        c.send(#"{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":2}}"#)
+        let r = try await c.response(2)
+        #expect(r.errorCode == -32800, "\(r)")
+        let report = try JSONParser.parse(String(decoding: try Data(contentsOf: URL(fileURLWithPath: out.path + ".report.json")), as: UTF8.self))
+        #expect(report["cancelled"] == true)
+        #expect((report["steps"]?.intValue ?? 0) >= 1)
+        let reloaded = try await c.call(3, "model/load", ["path": .string(out.path), "id": "after-cancel"])
+        #expect(reloaded["result"]?["metadata"]?["segslim.technique"] == "train", "\(reloaded)")
+        let list = try await c.call(4, "model/list")
+        #expect(list["result"]?["models"]?.arrayValue?.count == 2, "\(list)")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix(".segslim-tmp-") }
+        #expect(leftovers.isEmpty)
+    }
+
+    /// A NaN in the data makes the loss NaN at the first step: a clear TrainingFailed that names
+    /// the step, and nothing written.
+    @Test func nonFiniteLossNamesTheStep() async throws {
+        let c = TestClient()
+        try await c.initialize()
+        _ = try await c.call(1, "model/load", ["path": .string(Self.fixture("tiny_conv_seg.onnx")), "id": "m"])
+        let dir = tempDir()
+        let (_, y) = try batch(in: dir)
+        var values = [Float](repeating: 0.5, count: 2 * 3 * 64)
+        values[17] = .nan
+        let x = dir.appendingPathComponent("nan.npy")
+        try Data(try Tensor(dims: [2, 3, 8, 8], scalars: values).npyBytes()).write(to: x)
+        let out = dir.appendingPathComponent("nan.onnx")
+        let r = try await c.call(2, "model/train", ["id": "m", "inputs": .string(x.path), "labels": .string(y.path), "steps": 3,
+                                                   "outputPath": .string(out.path)])
+        #expect(r.errorCode == -33010, "\(r)")
+        #expect(r.errorMessage.contains("at step 1"), "\(r)")
+        #expect(!FileManager.default.fileExists(atPath: out.path))
     }
 }

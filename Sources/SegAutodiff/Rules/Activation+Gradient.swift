@@ -91,6 +91,39 @@ enum UnaryKind: Sendable, Equatable {
         }
     }
 
+    /// `value` over a range in place, with the common kinds' loops written out so they
+    /// vectorise (a switch per element does not).
+    func apply(_ p: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
+        switch self {
+        case .identity: break
+        case .relu: for i in range { p[i] = max(p[i], 0) }
+        case .hardSwish: for i in range { let x = p[i]; p[i] = x * min(max(x * (1 / 6) + 0.5, 0), 1) }
+        case .hardSigmoid(let a, let b): for i in range { p[i] = min(max(a * p[i] + b, 0), 1) }
+        case .clip(let lo, let hi): for i in range { p[i] = min(max(p[i], lo), hi) }
+        case .leakyRelu(let a): for i in range { let x = p[i]; p[i] = x >= 0 ? x : a * x }
+        default: for i in range { p[i] = value(p[i]) }
+        }
+    }
+
+    /// d[i] *= dy/dx at (x[i], y[i]) over a range, the common kinds written out.
+    func multiplyByDerivative(_ d: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, y: UnsafePointer<Float>, _ range: Range<Int>) {
+        switch self {
+        case .identity: break
+        case .relu: for i in range { d[i] = x[i] > 0 ? d[i] : 0 }
+        case .hardSwish:
+            for i in range {
+                let v = x[i]
+                d[i] *= v < -3 ? 0 : (v > 3 ? 1 : v * (1 / 3) + 0.5)
+            }
+        case .hardSigmoid(let a, let b):
+            for i in range { let t = a * x[i] + b; d[i] = t > 0 && t < 1 ? d[i] * a : 0 }
+        case .sigmoid: for i in range { d[i] *= y[i] * (1 - y[i]) }
+        case .tanh: for i in range { d[i] *= 1 - y[i] * y[i] }
+        case .clip(let lo, let hi): for i in range { d[i] = x[i] >= lo && x[i] <= hi ? d[i] : 0 }
+        default: for i in range { d[i] *= derivative(x[i], y[i]) }
+        }
+    }
+
     static let geluC: Float = (2 / Float.pi).squareRoot()
     static let invSqrt2: Float = 1 / Float(2).squareRoot()
     static let sqrt2Pi: Float = (2 * Float.pi).squareRoot()
@@ -116,7 +149,7 @@ final class UnaryStep: DifferentiableStep {
         let kind = kind
         y.scalars.withUnsafeMutableBufferPointer { yp in
             let p = yp.baseAddress!
-            Self.chunked(yp.count, context) { range in for i in range { p[i] = kind.value(p[i]) } }
+            Self.chunked(yp.count, context) { range in kind.apply(p, range) }
         }
         saved = (x, y)
         return [y]
@@ -133,9 +166,7 @@ final class UnaryStep: DifferentiableStep {
                 saved.y.scalars.withUnsafeBufferPointer { yp in
                     dx.scalars.withUnsafeMutableBufferPointer { dp in
                         let x = xp.baseAddress!, y = yp.baseAddress!, d = dp.baseAddress!
-                        Self.chunked(dp.count, context) { range in
-                            for i in range { d[i] *= kind.derivative(x[i], y[i]) }
-                        }
+                        Self.chunked(dp.count, context) { range in kind.multiplyByDerivative(d, x: x, y: y, range) }
                     }
                 }
             }

@@ -1,3 +1,5 @@
+import SegKernels
+
 /// Add, Sub, Mul and Div with broadcasting. Gradients are summed back over broadcast axes.
 enum ArithmeticGradients {
     static let all: [GradientRule] = ArithmeticStep.Op.allCases.map { op in
@@ -56,27 +58,24 @@ final class ArithmeticStep: DifferentiableStep {
         var grads: [FloatTensor?] = Array(repeating: nil, count: wanted.count)
         guard let dy = outputGradients[0] else { return grads }
         if (op == .mul || op == .div) && saved == nil { throw .node(label, "backward before forward") }
+        let a = saved?.a ?? [], b = saved?.b ?? [], y = saved?.y ?? []
         for side in 0..<2 where wanted[side] {
             let dims = side == 0 ? runs.aDims : runs.bDims
             var g = [Float](repeating: 0, count: dims.reduce(1, *))
-            let op = op, saved = saved
+            let op = op
             dy.scalars.withUnsafeBufferPointer { dp in
                 g.withUnsafeMutableBufferPointer { gp in
-                    let d = dp.baseAddress!, out = gp.baseAddress!
-                    runs.forEachRun { o, ia, ib, n, sa, sb in
-                        let (base, step) = side == 0 ? (ia, sa) : (ib, sb)
-                        for j in 0..<n {
-                            let t = d[o + j]
-                            let v: Float
-                            switch (op, side) {
-                            case (.add, _), (.sub, 0): v = t
-                            case (.sub, _): v = -t
-                            case (.mul, 0): v = t * saved!.b[ib + j * sb]
-                            case (.mul, _): v = t * saved!.a[ia + j * sa]
-                            case (.div, 0): v = t / saved!.b[ib + j * sb]
-                            case (.div, _): v = -t * saved!.y[o + j] / saved!.b[ib + j * sb]
+                    a.withUnsafeBufferPointer { ap in
+                        b.withUnsafeBufferPointer { bp in
+                            y.withUnsafeBufferPointer { yp in
+                                let d = dp.baseAddress!, out = gp.baseAddress!
+                                let pa = ap.baseAddress, pb = bp.baseAddress, py = yp.baseAddress
+                                runs.forEachRun { o, ia, ib, n, sa, sb in
+                                    Self.accumulate(op: op, side: side, n: n, dy: d + o, a: pa.map { $0 + ia }, sa: sa,
+                                                    b: pb.map { $0 + ib }, sb: sb, y: py.map { $0 + o },
+                                                    into: out + (side == 0 ? ia : ib), stride: side == 0 ? sa : sb)
+                                }
                             }
-                            out[base + j * step] += v
                         }
                     }
                 }
@@ -87,4 +86,31 @@ final class ArithmeticStep: DifferentiableStep {
     }
 
     func release() { saved = nil }
+
+    /// One run of the gradient of one side: out[j·stride] += ∂(a ∘ b)/∂side · dy[j]. A stride
+    /// of 0 (a broadcast side) sums the run into one element, vectorised.
+    static func accumulate(op: Op, side: Int, n: Int, dy: UnsafePointer<Float>, a: UnsafePointer<Float>?, sa: Int,
+                           b: UnsafePointer<Float>?, sb: Int, y: UnsafePointer<Float>?,
+                           into out: UnsafeMutablePointer<Float>, stride: Int) {
+        switch (op, side) {
+        case (.add, _), (.sub, 0):
+            if stride == 0 { out[0] += vectorSum(dy, n) } else { for j in 0..<n { out[j] += dy[j] } }
+        case (.sub, _):
+            if stride == 0 { out[0] -= vectorSum(dy, n) } else { for j in 0..<n { out[j] -= dy[j] } }
+        case (.mul, _):
+            // ∂/∂a = b, ∂/∂b = a: the other operand, with its own stride.
+            guard let other = side == 0 ? b : a else { return }
+            let os = side == 0 ? sb : sa
+            if stride == 0 && os == 1 { out[0] += vectorDot(dy, other, n) }
+            else if stride == 0 { out[0] += other[0] * vectorSum(dy, n) }
+            else if os == 0 { let v = other[0]; for j in 0..<n { out[j] += dy[j] * v } }
+            else { for j in 0..<n { out[j] += dy[j] * other[j] } }
+        case (.div, 0):
+            guard let b else { return }
+            for j in 0..<n { out[j * stride] += dy[j] / b[j * sb] }
+        case (.div, _):
+            guard let b, let y else { return }
+            for j in 0..<n { out[j * stride] -= dy[j] * y[j] / b[j * sb] }
+        }
+    }
 }

@@ -97,20 +97,11 @@ final class BatchNormStep: DifferentiableStep {
                     context.pool.parallelFor(channels) { range in
                         for c in range {
                             var sum = 0.0
-                            for n in 0..<outer {
-                                let base = (n * channels + c) * inner
-                                var s: Float = 0
-                                for i in base..<(base + inner) { s += xb[i] }
-                                sum += Double(s)
-                            }
+                            for n in 0..<outer { sum += Double(vectorSum(xb + (n * channels + c) * inner, inner)) }
                             let m = sum / Double(outer * inner)
                             var squares = 0.0
                             for n in 0..<outer {
-                                let base = (n * channels + c) * inner
-                                var s: Float = 0
-                                let mf = Float(m)
-                                for i in base..<(base + inner) { let d = xb[i] - mf; s += d * d }
-                                squares += Double(s)
+                                squares += Double(vectorSumOfSquares(xb + (n * channels + c) * inner, centeredAt: Float(m), inner))
                             }
                             mb[c] = Float(m)
                             vb[c] = Float(squares / Double(outer * inner))
@@ -137,9 +128,8 @@ final class BatchNormStep: DifferentiableStep {
                                 var sumG = 0.0, sumGN = 0.0
                                 for o in 0..<outer {
                                     let base = (o * channels + c) * inner
-                                    var a: Float = 0, b: Float = 0
-                                    for i in base..<(base + inner) { a += g[i]; b += g[i] * n[i] }
-                                    sumG += Double(a); sumGN += Double(b)
+                                    sumG += Double(vectorSum(g + base, inner))
+                                    sumGN += Double(vectorDot(g + base, n + base, inner))
                                 }
                                 db[c] = Float(sumG); ds[c] = Float(sumGN)
                             }
