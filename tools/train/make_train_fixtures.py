@@ -300,8 +300,8 @@ def write_model(root, key, model, seed, with_adamw):
         "bnState": wr.params("sgd_step/bn_state", sgd_state, "running stat after that step's forward"),
     }, "one plain SGD step: updated trainable initializers and BN running statistics")
 
-    summary = {"loss": float(loss.detach()), "trainable": len(trainable),
-               "parameters": int(sum(net.params[n].numel() for n in trainable))}
+    summary = {"lossValue": float(loss.detach()), "trainableTensors": len(trainable),
+               "trainableValues": int(sum(net.params[n].numel() for n in trainable))}
     if with_adamw:
         net = OnnxTorch(model, dtype=torch.float64)
         opt = torch.optim.AdamW(net.trainable_params(), lr=ADAMW["lr"], betas=tuple(ADAMW["betas"]),
@@ -370,8 +370,8 @@ def main():
             "ops": sorted({n.op_type for n in model.graph.node}),
             **summary, "files": files,
         }
-        print(f"{key}: loss {summary['loss']:.6f}, {summary['trainable']} trainable tensors "
-              f"({summary['parameters']} values), finite differences vs autograd (rel. to max |grad|) "
+        print(f"{key}: loss {summary['lossValue']:.6f}, {summary['trainableTensors']} trainable tensors "
+              f"({summary['trainableValues']} values), finite differences vs autograd (rel. to max |grad|) "
               f"{fd:.2e}, eval vs ORT max abs diff {rows[0][1]:.2e}")
     with open(os.path.join(args.out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)
