@@ -25,6 +25,7 @@ updated weights, running means, running vars): some tensors are zero up to float
 bias of a BN whose output only feeds a 1×1 conv followed by a training-mode BN; the running mean
 of a BN after a conv of zero-batch-mean channels), and a relative test of 1e-18-sized values
 would only compare rounding noise. Rows where the floor applied are marked "floor".
+Then (informational) ORT runs OUT.onnx in inference mode next to onnx_torch with the reference weights.
 Exit status 0 when everything passes, 1 when a check fails, 2 when our side did not run.
 """
 from __future__ import annotations
@@ -115,7 +116,7 @@ def run_ours(args, model_path, x, y, work):
         raise RuntimeError(f"segslim reported output {path!r}, which does not exist")
     trained = onnx.load(path)
     values = {i.name: numpy_helper.to_array(i).astype(np.float64) for i in trained.graph.initializer}
-    return values, reply.get("report") or {}
+    return values, reply.get("report") or {}, path
 
 
 def simulate_ours(model, x, y, work):
@@ -130,7 +131,27 @@ def simulate_ours(model, x, y, work):
     path = os.path.join(work, "OUT.onnx")
     onnx.save(trained, path)
     values = {i.name: numpy_helper.to_array(i).astype(np.float64) for i in onnx.load(path).graph.initializer}
-    return values, {"steps": 1, "history": [{"loss": step["loss"]}]}
+    return values, {"steps": 1, "history": [{"loss": step["loss"]}]}, path
+
+
+def ort_check(model, out_path, ref, x):
+    """ORT runs our OUT.onnx in inference mode; its output against the reference weights' (onnx_torch, float64)."""
+    import onnxruntime as ort
+    trained = onnx.ModelProto()
+    trained.CopyFrom(model)
+    new = {**ref["w1"], **ref["state"]}
+    for init in trained.graph.initializer:
+        if init.name in new:
+            init.CopyFrom(numpy_helper.from_array(new[init.name].astype(np.float32), init.name))
+    net = OnnxTorch(trained, dtype=torch.float64)
+    name = model.graph.input[0].name
+    with torch.no_grad():
+        want = net.run({name: x}, training=False)[0].numpy()
+    got = ort.InferenceSession(out_path, providers=["CPUExecutionProvider"]).run(None, {name: x})[0]
+    if got.shape != want.shape:
+        return f"ORT on our output model: shape {list(got.shape)} != {list(want.shape)}"
+    rel = float(np.abs(got - want).max()) / max(float(np.abs(want).max()), 1e-30)
+    return f"ORT on our output model (inference mode) vs the reference weights: max diff {rel:.2e} of max |out|"
 
 
 def report_loss(report):
@@ -243,15 +264,20 @@ def main():
         try:
             if args.simulate_ours:
                 print("ours: simulated by onnx_torch in float32 (--simulate-ours)")
-                ours, report = simulate_ours(model, x, y, work)
+                ours, report, out_path = simulate_ours(model, x, y, work)
             else:
-                ours, report = run_ours(args, os.path.abspath(args.model), x, y, work)
+                ours, report, out_path = run_ours(args, os.path.abspath(args.model), x, y, work)
         except (RuntimeError, subprocess.TimeoutExpired, OSError) as e:
             print(f"our side did not run: {e}")
             return 2
         loss, where = report_loss(report)
         print(f"ours: loss from {where}")
-        return 0 if compare(ref, ours, loss) else 1
+        ok = compare(ref, ours, loss)
+        try:
+            print(ort_check(model, out_path, ref, x), "(informational)")
+        except Exception as e:  # a model ORT cannot load is worth a line, not a traceback
+            print(f"ORT could not run our output model: {e}")
+        return 0 if ok else 1
 
 
 if __name__ == "__main__":
