@@ -4,7 +4,7 @@
     swift build -c release
     tools/train/.venv/bin/python benchmarks/train_vs_torch.py [MODEL.onnx] [--threads 1 2] [--steps 10]
         [--warmup 3] [--batch 8] [--crop 240x320] [--dataset ../shared/data/camvid] [--segslim PATH]
-        [--skip-ours] [--json-out FILE]
+        [--rounds R] [--skip-ours] [--json-out FILE]
 
 One optimizer step = forward, cross-entropy (ignore 255), backward, AdamW update (lr 2e-3, weight
 decay 1e-4 unless told otherwise). Every configuration runs in a process of its own; its peak RSS
@@ -16,7 +16,9 @@ PyTorch yardsticks (the same random batch of `--batch` crops, seeded):
 - `torchvision`: torchvision's lraspp_mobilenet_v3_large(num_classes=11), when torchvision is
   installed (the network the shared LRASPP models were exported from; native nn.Modules, no
   interpreter).
-ms per step is the median over `--steps` timed steps after `--warmup` steps.
+ms per step is the median over `--steps` timed steps after `--warmup` steps (with `--rounds R`, every
+configuration runs R times, interleaved, and the median of the R medians is reported; peak RSS is
+the largest of the R).
 Ours: `segslim train MODEL --steps W+N --batch B --crop HxW --dataset DIR --threads T --optimizer adamw
 --lr X --weight-decay X --out OUT.onnx --json`, reading `report.stepMsP50` (absent → "n/a").
 Ratios are ours / PyTorch (below 1.0: we are faster or smaller).
@@ -160,6 +162,7 @@ def main():
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--steps", type=int, default=10, help="timed steps")
     ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=1, help="repeat every configuration; report the median p50")
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--crop", type=crop_arg, default=(240, 320))
     ap.add_argument("--lr", type=float, default=2e-3)
@@ -183,19 +186,24 @@ def main():
         print("torchvision: not used (" + ("--skip-torchvision" if args.skip_torchvision else "not installed") + ")")
     print(f"model {os.path.basename(args.model)}, batch {args.batch}, crop {args.crop[0]}x{args.crop[1]}, AdamW "
           f"lr {args.lr} wd {args.weight_decay}, {args.warmup} warm-up + {args.steps} timed steps")
+    names = engines + ([] if args.skip_ours else ["segslim"])
+    runs = {(t, e): [] for t in args.threads for e in names}
+    # Rounds alternate over every configuration so machine noise hits all of them alike.
+    for rnd in range(args.rounds):
+        for threads in args.threads:
+            for engine in names:
+                r = ours_config(args, threads) if engine == "segslim" else torch_config(args, engine, threads)
+                runs[(threads, engine)].append(r)
+                print(f"  round {rnd + 1} threads {threads} {engine:<12} " + (r["error"] if "error" in r else
+                      f"p50 {fmt(r.get('stepMsP50'), '.0f')} ms/step, peak RSS {r['peakRssMB']:.0f} MB"), flush=True)
     results = []
     for threads in args.threads:
         row = {"threads": threads}
-        for engine in engines:
-            row[engine] = torch_config(args, engine, threads)
-            r = row[engine]
-            print(f"  threads {threads} {engine:<12} " + (r["error"] if "error" in r else
-                  f"p50 {r['stepMsP50']:.0f} ms/step, peak RSS {r['peakRssMB']:.0f} MB"), flush=True)
-        if not args.skip_ours:
-            row["segslim"] = ours_config(args, threads)
-            r = row["segslim"]
-            print(f"  threads {threads} {'segslim':<12} " + (r["error"] if "error" in r else
-                  f"p50 {fmt(r['stepMsP50'], '.0f')} ms/step, peak RSS {r['peakRssMB']:.0f} MB"), flush=True)
+        for engine in names:
+            good = [r for r in runs[(threads, engine)] if "error" not in r]
+            p50s = [r["stepMsP50"] for r in good if isinstance(r.get("stepMsP50"), (int, float))]
+            row[engine] = {"stepMsP50": statistics.median(p50s) if p50s else None,
+                           "peakRssMB": max((r["peakRssMB"] for r in good), default=None), "runs": runs[(threads, engine)]}
         results.append(row)
 
     print()
@@ -213,7 +221,7 @@ def main():
                 t = ours.get("stepMsP50")
                 m = ours.get("peakRssMB")
                 line += f" {fmt(t / r['stepMsP50'] if t and r.get('stepMsP50') else None, '15.2f'):>15}"
-                line += f" {fmt(m / r['peakRssMB'] if m and r.get('peakRssMB') and t else None, '14.2f'):>14}"
+                line += f" {fmt(m / r['peakRssMB'] if m and r.get('peakRssMB') else None, '14.2f'):>14}"
             print(line)
     if args.json_out:
         with open(args.json_out, "w") as f:
