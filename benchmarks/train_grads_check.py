@@ -6,6 +6,7 @@
         [--input 2x3x64x64] [--seed 0] [--segslim .build/release/segslim]
     ... --simulate-ours     # no Swift binary: "ours" is onnx_torch in float32 (tests this script)
     ... --reference-only    # PyTorch half only
+    ... --save-reference DIR  # also write the batch and the float64 reference (as float32 .npy/.npz) there
 
 Reference: the whole model in float64, BN in training mode, cross-entropy over `out` (ignore 255,
 mean over kept pixels); W1 = W0 − ∂loss/∂W0 for every trainable initializer (tools/train/README.md
@@ -88,6 +89,21 @@ def sgd_step(model, x, y, dtype):
         "w1": {n: (w0[n] - grads[n]).numpy() for n in net.trainable},
         "state": {n: net.params[n].detach().double().numpy() for n in net.bn_state},
     }
+
+
+def save_reference(folder, args, x, y, ref):
+    os.makedirs(folder, exist_ok=True)
+    np.save(os.path.join(folder, "X.npy"), x)
+    np.save(os.path.join(folder, "Y.npy"), y)
+    arrays = {f"{kind}/{n}": v.astype(np.float32) for kind, key in (("grad", "grads"), ("w1", "w1"), ("state", "state"))
+              for n, v in ref[key].items()}
+    np.savez(os.path.join(folder, "reference.npz"), **arrays)
+    with open(os.path.join(folder, "reference.json"), "w") as f:
+        json.dump({"model": os.path.abspath(args.model), "input": args.input, "seed": args.seed, "loss": ref["loss"],
+                   "trainable": ref["trainable"], "bnState": ref["bnState"],
+                   "npzKeys": "grad/<name> = dloss/dW, w1/<name> = W - dloss/dW, state/<name> = BN running stat "
+                              "after the forward"}, f, indent=1)
+    print(f"reference written to {folder}")
 
 
 # ---------------------------------------------------------------------- our side
@@ -241,6 +257,9 @@ def main():
     ap.add_argument("--threads", type=int, default=0, help="passed to segslim train --threads when > 0")
     ap.add_argument("--timeout", type=int, default=1800)
     ap.add_argument("--work", help="folder for X.npy, Y.npy, OUT.onnx (default: a temporary one)")
+    ap.add_argument("--save-reference", metavar="DIR",
+                    help="also write X.npy, Y.npy, reference.json (loss, names) and reference.npz "
+                         "(grad/<name>, w1/<name>, state/<name>, float32) there (not for committing: ~4x the model)")
     group = ap.add_mutually_exclusive_group()
     group.add_argument("--simulate-ours", action="store_true", help="our side = onnx_torch in float32")
     group.add_argument("--reference-only", action="store_true")
@@ -255,6 +274,8 @@ def main():
           f"{len(ref['trainable'])} trainable tensors ({nparams} values), {len(ref['bnState'])} BN state tensors, "
           f"kept pixels {int((y != IGNORE).sum())}/{y.size}")
     print(f"reference (float64): loss {ref['loss']:.8f}")
+    if args.save_reference:
+        save_reference(args.save_reference, args, x, y, ref)
     if args.reference_only:
         return 0
 
