@@ -193,6 +193,47 @@ final class TrainingLoaderTests {
         }
     }
 
+    @Test func contrastBlendsWithTheMeanGreyAndLeavesPaddingAlone() throws {
+        let d = try makeDataset(count: 2)
+        let loader = try TrainingLoader(dataset: d, split: "train", batchSize: 2, augmentation: .init(crop: .init(height: 7, width: 8), contrast: 0.8),
+                                        normalization: norm, seed: 9, workers: 0)
+        let b = try #require(try loader.batches(epoch: 0).next())
+        for (s, i) in b.sampleIndices.enumerated() {
+            let f = loader.augmentation(epoch: 0, sampleIndex: i).contrast
+            #expect(f >= 0.2 && f <= 1.8 && f != 1)
+            var sum: Float = 0
+            for y in 0..<5 {
+                for x in 0..<6 { sum += 0.299 * Float(Self.pixel(i, x, y, 0)) + 0.587 * Float(Self.pixel(i, x, y, 1)) + 0.114 * Float(Self.pixel(i, x, y, 2)) }
+            }
+            let mean = sum / 30
+            for y in 0..<7 {
+                for x in 0..<8 {
+                    guard y < 5, x < 6 else {
+                        for c in 0..<3 { #expect(value(b, s, x, y, c) == 0) }
+                        #expect(label(b, s, x, y) == 255)
+                        continue
+                    }
+                    for c in 0..<3 {
+                        let expected = UInt8(min(255, max(0, (f * Float(Self.pixel(i, x, y, c)) + (1 - f) * mean).rounded())))
+                        // One 8-bit step of slack: the mean is summed in another precision here.
+                        #expect(abs(value(b, s, x, y, c) - normalized(expected, c)) <= 1.01 / 255 / Self.std[c])
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func labelsPassThroughTheDatasetsLabelMapping() throws {
+        // Cityscapes labelIds: 7 → road (0), 26 → car (13), 0 → void (255).
+        let ids: [UInt8] = [7, 26, 0, 7, 26, 0]
+        try write("leftImg8bit/train/x/a_000001_leftImg8bit.png", try Image(width: 3, height: 2, channels: 3, fill: 90))
+        try write("gtFine/train/x/a_000001_gtFine_labelIds.png", try Image(width: 3, height: 2, channels: 1, pixels: ids))
+        let d = try Dataset.open(path: root.path)
+        let loader = try TrainingLoader(dataset: d, split: "train", batchSize: 1, augmentation: .none, normalization: norm, seed: 0, workers: 1)
+        let b = try #require(try loader.batches(epoch: 0).next())
+        #expect(b.labels == [0, 13, 255, 0, 13, 255])
+    }
+
     // MARK: - Determinism and shuffling
 
     @Test func batchesAreIdenticalForAnyWorkerCountAndPrefetch() throws {
