@@ -164,6 +164,46 @@ final class TrainingLoaderTests {
         }
     }
 
+    @Test func scaledCropsEqualTheWindowOfTheWholeScaledSample() throws {
+        let d = try makeDataset(count: 6)
+        let crop = AugmentationConfig.CropSize(height: 4, width: 5)
+        let loader = try TrainingLoader(dataset: d, split: "train", batchSize: 2,
+                                        augmentation: .init(scaleRange: 0.6...1.8, crop: crop, horizontalFlip: true),
+                                        normalization: norm, seed: 21, workers: 0)
+        var sawPadding = false, sawUpscale = false
+        for e in 0..<3 {
+            for b in try all(loader.batches(epoch: e)) {
+                for (s, i) in b.sampleIndices.enumerated() {
+                    let p = loader.augmentation(epoch: e, sampleIndex: i)
+                    let (image, lab) = try d.load(d.splits["train"]![i])
+                    let h = max(1, Int((5 * p.scale).rounded())), w = max(1, Int((6 * p.scale).rounded()))
+                    // Reference: the whole sample resized, flipped, then windowed.
+                    var full = try image.resizedBilinear(width: w, height: h)
+                    var fullLabel = try #require(lab).resizedNearest(width: w, height: h, rule: .floor)
+                    if p.flip {
+                        full = full.oriented(.upMirrored)
+                        fullLabel = fullLabel.oriented(.upMirrored)
+                    }
+                    let (oy, ox) = p.cropOrigin(height: h, width: w, crop: crop)
+                    sawPadding = sawPadding || h < 4 || w < 5
+                    sawUpscale = sawUpscale || p.scale > 1.2
+                    for y in 0..<4 {
+                        for x in 0..<5 {
+                            let fy = oy + y, fx = ox + x
+                            let inside = fy < h && fx < w
+                            #expect(label(b, s, x, y) == (inside ? Int32(fullLabel.pixels[fy * w + fx]) : 255))
+                            for c in 0..<3 {
+                                let expected = inside ? normalized(full[fx, fy, c], c) : 0
+                                #expect(abs(value(b, s, x, y, c) - expected) < 1e-5)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        #expect(sawPadding && sawUpscale)
+    }
+
     @Test func brightnessAndSaturationFollowTheirFormulas() throws {
         let d = try makeDataset(count: 3)
         let loader = try TrainingLoader(dataset: d, split: "train", batchSize: 1, augmentation: .init(brightness: 0.5),

@@ -7,25 +7,30 @@ extension TrainingLoader {
     package func sample(epoch: Int, index: Int) throws(TrainingDataError) -> TrainingSample {
         let entry = samples[index]
         let params = augmentation(epoch: epoch, sampleIndex: index)
-        var (image, label) = try decode(entry)
+        let (image, label) = try decode(entry)
+        var scaledH = image.height, scaledW = image.width
         if params.scale != 1 {
-            let h = max(1, Int((Float(image.height) * params.scale).rounded()))
-            let w = max(1, Int((Float(image.width) * params.scale).rounded()))
+            scaledH = max(1, Int((Float(image.height) * params.scale).rounded()))
+            scaledW = max(1, Int((Float(image.width) * params.scale).rounded()))
+        }
+        // The crop window is chosen on the scaled, flipped sample; its pixels are the mirror
+        // window of the unflipped one, so only that window is resized, then flipped.
+        let outH = augmentation.crop?.height ?? scaledH, outW = augmentation.crop?.width ?? scaledW
+        let origin: (y: Int, x: Int) = augmentation.crop.map { params.cropOrigin(height: scaledH, width: scaledW, crop: $0) } ?? (0, 0)
+        let realH = min(outH, scaledH - origin.y), realW = min(outW, scaledW - origin.x)
+        let window = ResizeRegion(x: params.flip ? scaledW - origin.x - realW : origin.x, y: origin.y, width: realW, height: realH)
+        var region: Image, labelRegion: Image
+        if scaledH == image.height, scaledW == image.width {
+            region = image.window(window)
+            labelRegion = label.window(window)
+        } else {
             do throws(ImagingError) {
-                image = try image.resizedBilinear(width: w, height: h)
-                label = try label.resizedNearest(width: w, height: h, rule: .floor)
+                region = try image.resizedBilinear(width: scaledW, height: scaledH, region: window)
+                labelRegion = try label.resizedNearest(width: scaledW, height: scaledH, region: window, rule: .floor)
             } catch {
                 throw .unreadable("\(entry.image): scaling by \(params.scale): \(error.description)")
             }
         }
-        // The crop window is chosen on the flipped sample; the same pixels are its mirror
-        // in the unflipped one, so crop there and flip only the window.
-        let outH = augmentation.crop?.height ?? image.height, outW = augmentation.crop?.width ?? image.width
-        let origin: (y: Int, x: Int) = augmentation.crop.map { params.cropOrigin(height: image.height, width: image.width, crop: $0) } ?? (0, 0)
-        let realH = min(outH, image.height - origin.y), realW = min(outW, image.width - origin.x)
-        let srcX = params.flip ? image.width - origin.x - realW : origin.x
-        var region = image.window(x: srcX, y: origin.y, width: realW, height: realH)
-        var labelRegion = label.window(x: srcX, y: origin.y, width: realW, height: realH)
         if params.flip {
             region = region.oriented(.upMirrored)
             labelRegion = labelRegion.oriented(.upMirrored)
@@ -102,7 +107,9 @@ extension TrainingLoader {
     private static func mapped(_ image: Image, _ f: (UInt8) -> Float) -> Image {
         let table = (0..<256).map { clamp8(f(UInt8($0))) }
         var out = image
-        for i in out.pixels.indices { out.pixels[i] = table[Int(out.pixels[i])] }
+        out.pixels.withUnsafeMutableBufferPointer { p in
+            for i in p.indices { p[i] = table[Int(p[i])] }
+        }
         return out
     }
 
@@ -121,25 +128,27 @@ extension TrainingLoader {
 
     private static func saturated(_ image: Image, _ f: Float) -> Image {
         var out = image
-        for i in stride(from: 0, to: out.pixels.count, by: 3) {
-            let g = (1 - f) * gray(out.pixels[i], out.pixels[i + 1], out.pixels[i + 2])
-            for c in 0..<3 { out.pixels[i + c] = clamp8(f * Float(out.pixels[i + c]) + g) }
+        out.pixels.withUnsafeMutableBufferPointer { p in
+            for i in stride(from: 0, to: p.count - 2, by: 3) {
+                let g = (1 - f) * gray(p[i], p[i + 1], p[i + 2])
+                for c in 0..<3 { p[i + c] = clamp8(f * Float(p[i + c]) + g) }
+            }
         }
         return out
     }
 }
 
 extension Image {
-    /// The `width × height` window at (`x`, `y`); the caller keeps it inside the image.
-    func window(x: Int, y: Int, width w: Int, height h: Int) -> Image {
-        if x == 0, y == 0, w == width, h == height { return self }
+    /// The pixels inside `r`; the caller keeps it inside the image.
+    func window(_ r: ResizeRegion) -> Image {
+        if r.x == 0, r.y == 0, r.width == width, r.height == height { return self }
         var out = [UInt8]()
-        out.reserveCapacity(w * h * channels)
-        for row in y..<y + h {
-            let start = (row * width + x) * channels
-            out.append(contentsOf: pixels[start..<start + w * channels])
+        out.reserveCapacity(r.width * r.height * channels)
+        for row in r.y..<r.y + r.height {
+            let start = (row * width + r.x) * channels
+            out.append(contentsOf: pixels[start..<start + r.width * channels])
         }
-        // Same channels, a smaller size: cannot fail validation.
-        return (try? Image(width: w, height: h, channels: channels, pixels: out)) ?? self
+        // Same channels, a size inside this image's: cannot fail validation.
+        return (try? Image(width: r.width, height: r.height, channels: channels, pixels: out)) ?? self
     }
 }
