@@ -394,4 +394,46 @@ final class TrainingLoaderTests {
         #expect(try all(full).count == 8)
         #expect(full.pipeline.waitUntilStopped(timeout: 60))
     }
+
+    @Test func asyncIterationMatchesBlockingAndStopsWithItsTask() async throws {
+        var bad = [UInt8](repeating: 0, count: 30)
+        bad[3] = 9
+        let d = try makeDataset(count: 12, labels: [11: bad])
+        let loader = try TrainingLoader(dataset: d, split: "train", batchSize: 2, augmentation: .init(horizontalFlip: true),
+                                        normalization: norm, seed: 4, workers: 2, prefetch: 1)
+        // Sample 11 is in every epoch (12 samples, batches of 2): compare the first three batches
+        // of an epoch that reaches it later.
+        let clean = try #require((0..<20).first { e in !loader.batchPlan(epoch: e).prefix(3).joined().contains(11) })
+        var blocking: [TrainingBatch] = []
+        let sync = loader.batches(epoch: clean)
+        for _ in 0..<3 { blocking.append(try #require(try sync.next())) }
+        var streamed: [TrainingBatch] = []
+        for try await batch in loader.batches(epoch: clean) {
+            streamed.append(batch)
+            if streamed.count == 3 { break }
+        }
+        #expect(streamed == blocking)
+
+        // A typed error comes through `for try await`.
+        do {
+            for try await _ in loader.batches(epoch: 0) {}
+            Issue.record("bad label accepted")
+        } catch {
+            #expect(error == .labelOutOfRange(file: try #require(d.splits["train"]?[11].label), value: 9, numClasses: 3, ignoreIndex: 255))
+        }
+
+        // Cancelling the consuming task ends the iteration and stops the workers.
+        let epoch = loader.batches(epoch: clean)
+        let task = Task { () -> Int in
+            var n = 0
+            for try await _ in epoch {
+                n += 1
+                withUnsafeCurrentTask { $0?.cancel() }
+            }
+            return n
+        }
+        #expect(try await task.value == 1)
+        #expect(epoch.pipeline.waitUntilStopped(timeout: 60))
+        #expect(try epoch.next() == nil)
+    }
 }

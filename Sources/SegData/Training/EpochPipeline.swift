@@ -17,6 +17,8 @@ package final class EpochPipeline: @unchecked Sendable {
     private var ready: [Int: Result<TrainingBatch, TrainingDataError>] = [:]
     private var cancelled = false
     private var running = 0
+    /// Async consumers suspended until the next batch is ready, first come first served.
+    private var waiters: [CheckedContinuation<Result<TrainingBatch, TrainingDataError>?, Never>] = []
 
     init(plan: [[Int]], prefetch: Int) {
         self.plan = plan
@@ -70,6 +72,13 @@ package final class EpochPipeline: @unchecked Sendable {
             condition.lock()
             ready[item.batch] = batch
             condition.broadcast()
+            var resumed: [(CheckedContinuation<Result<TrainingBatch, TrainingDataError>?, Never>, Result<TrainingBatch, TrainingDataError>?)] = []
+            while !waiters.isEmpty, let next = takeLocked() { resumed.append((waiters.removeFirst(), next)) }
+            if !resumed.isEmpty {
+                condition.unlock()
+                for (waiter, result) in resumed { waiter.resume(returning: result) }
+                condition.lock()
+            }
         }
     }
 
@@ -90,11 +99,34 @@ package final class EpochPipeline: @unchecked Sendable {
     func take() -> Result<TrainingBatch, TrainingDataError>? {
         condition.lock()
         defer { condition.unlock() }
-        while !cancelled, consumed < plan.count, ready[consumed] == nil { condition.wait() }
-        guard !cancelled, let result = ready.removeValue(forKey: consumed) else { return nil }
+        while true {
+            if let next = takeLocked() { return next }
+            condition.wait()
+        }
+    }
+
+    /// `take()` without blocking a thread: suspends until the batch is ready.
+    func takeAsync() async -> Result<TrainingBatch, TrainingDataError>? {
+        await withCheckedContinuation { waiter in
+            condition.lock()
+            guard let next = takeLocked() else {
+                waiters.append(waiter)
+                condition.unlock()
+                return
+            }
+            condition.unlock()
+            waiter.resume(returning: next)
+        }
+    }
+
+    /// With the lock held: `.some(batch)` when the next batch is ready, `.some(nil)` when there
+    /// is none to wait for (end, cancelled), nil when the consumer must wait.
+    private func takeLocked() -> Result<TrainingBatch, TrainingDataError>?? {
+        if cancelled || consumed >= plan.count { return .some(nil) }
+        guard let result = ready.removeValue(forKey: consumed) else { return nil }
         consumed += 1
         condition.broadcast()
-        return result
+        return .some(result)
     }
 
     /// Wakes everyone; workers exit after their current sample, nothing more is decoded.
@@ -103,8 +135,11 @@ package final class EpochPipeline: @unchecked Sendable {
         cancelled = true
         ready = [:]
         pending = [:]
+        let suspended = waiters
+        waiters = []
         condition.broadcast()
         condition.unlock()
+        for waiter in suspended { waiter.resume(returning: nil) }
     }
 
     /// Waits until every worker has exited; false if `timeout` seconds passed first.
