@@ -357,6 +357,17 @@ final class TrainingLoaderTests {
         #expect(throws: TrainingDataError.self) { try make(.init(scaleRange: 0...1, crop: .init(height: 2, width: 2))) }
         #expect(throws: TrainingDataError.self) { try make(.none, n: Normalization(mean: [0], std: [1])) }
         #expect(throws: TrainingDataError.self) { try make(.init(brightness: -1)) }
+        // A folder dataset without dataset.json has no classes to check labels against.
+        try write("noclasses/images/a.png", try Image(width: 2, height: 2, channels: 3, fill: 1))
+        try write("noclasses/masks/a.png", try Image(width: 2, height: 2, channels: 1, fill: 0))
+        let bare = try Dataset.open(path: root.appendingPathComponent("noclasses").path)
+        #expect(bare.numClasses == 0)
+        do {
+            _ = try TrainingLoader(dataset: bare, split: "all", batchSize: 1, augmentation: .none, normalization: norm, seed: 0)
+            Issue.record("a dataset without classes accepted")
+        } catch {
+            #expect(error.description.contains("names no classes"))
+        }
         // Sample 1 is 4×4, the others 6×5: whichever batch mixes them names sample 1's image or the other.
         let loader = try make(.none, batch: 3)
         do {

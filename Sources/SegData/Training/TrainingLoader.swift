@@ -47,6 +47,9 @@ package final class TrainingLoader: Sendable {
         } catch {
             throw .invalidConfiguration(error.description)
         }
+        guard dataset.numClasses > 0 else {
+            throw .invalidConfiguration("\(dataset.root): the dataset names no classes, so no label can be checked (give dataset.json \"classes\" or \"num_classes\")")
+        }
         if let problem = augmentation.problem() ?? normalization.problem() { throw .invalidConfiguration(problem) }
         guard batchSize >= 1 else { throw .invalidConfiguration("batchSize \(batchSize) must be at least 1") }
         guard workers >= 0, prefetch >= 1 else {
