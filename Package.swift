@@ -37,7 +37,7 @@ let package = Package(
                                               "-Xcc", "-mavx512bw", "-Xcc", "-mavx512vnni"])]),
         .target(name: "SegRuntime", dependencies: ["SegTensor", "SegGraph", "SegReference", "SegRewrite", "SegKernels"]),
         .target(name: "SegMetrics"),
-        .target(name: "SegData", dependencies: ["SegImaging"]),
+        .target(name: "SegData", dependencies: ["SegImaging", "SegTensor"]),
         .target(name: "SegPipeline", dependencies: ["SegTensor", "SegGraph", "SegImaging", "SegData", "SegMetrics", "SegReference", "SegRuntime", "SegKernels"]),
         .target(name: "SegTechnique", dependencies: ["SegGraph", "SegProtocol", "SegTensor"]),
         // Training: reverse-mode differentiation of the graph on SegKernels (backward rules per op).

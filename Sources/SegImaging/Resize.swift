@@ -13,16 +13,49 @@ package enum NearestRule: Sendable, Equatable {
     case halfPixel
 }
 
+/// A rectangle of a resize's output, in output pixels.
+package struct ResizeRegion: Sendable, Equatable {
+    package var x: Int
+    package var y: Int
+    package var width: Int
+    package var height: Int
+
+    package init(x: Int, y: Int, width: Int, height: Int) {
+        self.x = x
+        self.y = y
+        self.width = width
+        self.height = height
+    }
+
+    func isWhole(width w: Int, height h: Int) -> Bool { x == 0 && y == 0 && width == w && height == h }
+
+    func check(width w: Int, height h: Int) throws(ImagingError) {
+        guard x >= 0, y >= 0, width >= 1, height >= 1, x <= w - width, y <= h - height else {
+            throw ImagingError(.invalidArgument, format: "resize",
+                               "region \(width)x\(height) at (\(x), \(y)) is not inside the \(w)x\(h) output")
+        }
+    }
+}
+
 extension Image {
     static let coefBits = 11
     static let coefScale = 1 << coefBits
 
     /// Bilinear resize to `width` × `height` (all channels).
     package func resizedBilinear(width dw: Int, height dh: Int) throws(ImagingError) -> Image {
-        try Image.validate(width: dw, height: dh, channels: channels, format: "resize")
-        if dw == width && dh == height { return self }
-        let xs = Self.linearTaps(src: width, dst: dw)
-        let ys = Self.linearTaps(src: height, dst: dh)
+        try resizedBilinear(width: dw, height: dh, region: ResizeRegion(x: 0, y: 0, width: dw, height: dh))
+    }
+
+    /// Only `region` of the `width` × `height` bilinear resize: the same pixels as resizing the
+    /// whole image and cropping, for the cost of the region alone (a training crop of an
+    /// upscaled image).
+    package func resizedBilinear(width fullW: Int, height fullH: Int, region r: ResizeRegion) throws(ImagingError) -> Image {
+        try Image.validate(width: fullW, height: fullH, channels: channels, format: "resize")
+        try r.check(width: fullW, height: fullH)
+        if fullW == width && fullH == height && r.isWhole(width: fullW, height: fullH) { return self }
+        let xs = Array(Self.linearTaps(src: width, dst: fullW)[r.x..<r.x + r.width])
+        let ys = Array(Self.linearTaps(src: height, dst: fullH)[r.y..<r.y + r.height])
+        let dw = r.width, dh = r.height
         let ch = channels
         let srcRow = width * ch
         var out = [UInt8](repeating: 0, count: dw * dh * ch)
@@ -61,17 +94,25 @@ extension Image {
 
     /// Nearest-neighbour resize; never invents values, so it is the one for label maps.
     package func resizedNearest(width dw: Int, height dh: Int, rule: NearestRule = .floor) throws(ImagingError) -> Image {
-        try Image.validate(width: dw, height: dh, channels: channels, format: "resize")
-        if dw == width && dh == height { return self }
+        try resizedNearest(width: dw, height: dh, region: ResizeRegion(x: 0, y: 0, width: dw, height: dh), rule: rule)
+    }
+
+    /// Only `region` of the `width` × `height` nearest-neighbour resize (as `resizedBilinear`'s).
+    package func resizedNearest(width fullW: Int, height fullH: Int, region r: ResizeRegion,
+                                rule: NearestRule = .floor) throws(ImagingError) -> Image {
+        try Image.validate(width: fullW, height: fullH, channels: channels, format: "resize")
+        try r.check(width: fullW, height: fullH)
+        if fullW == width && fullH == height && r.isWhole(width: fullW, height: fullH) { return self }
         func src(_ d: Int, _ s: Int, _ n: Int) -> Int {
             let v = rule == .floor ? d * s / n : (2 * d + 1) * s / (2 * n)
             return min(v, s - 1)
         }
-        let sx = (0..<dw).map { src($0, width, dw) }
+        let dw = r.width, dh = r.height
+        let sx = (r.x..<r.x + dw).map { src($0, width, fullW) }
         let ch = channels
         var out = [UInt8](repeating: 0, count: dw * dh * ch)
         for dy in 0..<dh {
-            let base = src(dy, height, dh) * width * ch
+            let base = src(r.y + dy, height, fullH) * width * ch
             let o = dy * dw * ch
             for dx in 0..<dw {
                 for c in 0..<ch { out[o + dx * ch + c] = pixels[base + sx[dx] * ch + c] }
