@@ -63,10 +63,15 @@ extension ServerCore {
         let trainer = try setup.makeTrainer()
         var startEpoch = 0
         var history: [TrainingHistoryEntry] = []
-        if let resume = p.resumeFrom {
-            let checkpoint = try TrainingCheckpoint.resume(trainer, from: FilePaths.absolute(resume))
+        var best: TrainingLoop.Best? = nil
+        if let resume = p.resumeFrom.map(FilePaths.absolute) {
+            guard FileManager.default.fileExists(atPath: resume + "/state.json") else {
+                throw ResponseError(.fileNotFound, "params.resumeFrom: \(resume) holds no training checkpoint (state.json)")
+            }
+            let checkpoint = try TrainingCheckpoint.resume(trainer, from: resume)
             startEpoch = checkpoint.epoch
             history = checkpoint.history
+            best = try checkpoint.best(in: resume)
         }
         var loop = TrainingLoop(plan: setup.plan, evaluate: setup.evaluation.map { evaluation in
             { [self] model in try await self.validationMiou(model, source: source, dataset: evaluation.dataset, split: evaluation.split) }
@@ -78,12 +83,12 @@ extension ServerCore {
             ctx.progress.report(min(1, fraction), message: message)
         }
         if let directory = p.checkpointDir.map(FilePaths.absolute) {
-            loop.afterEpoch = { trainer, history in
-                try TrainingCheckpoint.write(trainer, history: history, bestModel: nil, bestValMiou: history.compactMap(\.valMiou).max(),
-                                             bestEpoch: nil, to: directory)
+            loop.afterEpoch = { trainer, history, best in
+                try TrainingCheckpoint.write(trainer, history: history, bestModel: best?.model, bestValMiou: best?.miou,
+                                             bestEpoch: best?.epoch, to: directory)
             }
         }
-        let outcome = try await loop.run(trainer, batches: setup.batches, startEpoch: startEpoch, history: history)
+        let outcome = try await loop.run(trainer, batches: setup.batches, startEpoch: startEpoch, history: history, best: best)
 
         var model = outcome.bestModel
         if p.foldBatchNorm ?? false { model = try RewriteManager([FoldBatchNorm()]).run(model).model }

@@ -15,7 +15,14 @@ package struct TrainBatch: Sendable {
 package protocol TrainingBatches: Sendable {
     var batchesPerEpoch: Int { get }
     /// The batches of epoch `epoch` (0-based), in order; same seed and epoch, same batches.
-    func batches(epoch: Int) -> AsyncThrowingStream<TrainBatch, Error>
+    /// Pulled one at a time, so a loader's bounded prefetch is the only read-ahead; dropping
+    /// the iterator stops whatever it had running.
+    func batches(epoch: Int) -> any BatchIterator
+}
+
+/// One epoch's batches, pulled by the training loop.
+package protocol BatchIterator: AnyObject {
+    func next() async throws -> TrainBatch?
 }
 
 /// The same batch every step, no augmentation: exact checks against another framework
@@ -27,11 +34,14 @@ package struct FixedBatch: TrainingBatches {
 
     package var batchesPerEpoch: Int { 1 }
 
-    package func batches(epoch: Int) -> AsyncThrowingStream<TrainBatch, Error> {
-        let batch = batch
-        return AsyncThrowingStream { continuation in
-            continuation.yield(batch)
-            continuation.finish()
+    package func batches(epoch: Int) -> any BatchIterator { Once(batch) }
+
+    final class Once: BatchIterator {
+        private var batch: TrainBatch?
+        init(_ batch: TrainBatch) { self.batch = batch }
+        func next() async throws -> TrainBatch? {
+            defer { batch = nil }
+            return batch
         }
     }
 }

@@ -46,6 +46,16 @@ package struct TrainingCheckpoint: Sendable, Codable, Equatable {
         }
     }
 
+    /// The best model a checkpoint folder kept, with its score and epoch (nil when none).
+    package func best(in directory: String) throws(TrainingError) -> TrainingLoop.Best? {
+        guard let miou = bestValMiou, let epoch = bestEpoch else { return nil }
+        do {
+            return TrainingLoop.Best(miou: miou, epoch: epoch, model: try ONNX.load(contentsOf: URL(fileURLWithPath: directory + "/best.onnx")))
+        } catch {
+            throw .checkpoint("\(directory)/best.onnx: \(error)")
+        }
+    }
+
     /// Reads a checkpoint folder and loads its weights and optimizer state into `trainer`.
     package static func resume(_ trainer: Trainer, from directory: String) throws(TrainingError) -> TrainingCheckpoint {
         let checkpoint: TrainingCheckpoint

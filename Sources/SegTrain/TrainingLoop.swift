@@ -45,8 +45,21 @@ package struct TrainingLoop {
     package var plan: Plan
     package var evaluate: ((Model) async throws -> Double)?
     package var progress: (Progress) -> Void = { _ in }
-    /// Called after each epoch with the trainer (checkpoints); errors stop the run.
-    package var afterEpoch: (Trainer, [TrainingHistoryEntry]) throws -> Void = { _, _ in }
+    /// Called after each epoch with the trainer, the history and the best model so far
+    /// (checkpoints); errors stop the run.
+    package var afterEpoch: (Trainer, [TrainingHistoryEntry], Best?) throws -> Void = { _, _, _ in }
+
+    /// The best model by val mIoU so far.
+    package struct Best {
+        package var miou: Double
+        package var epoch: Int
+        package var model: Model
+        package init(miou: Double, epoch: Int, model: Model) {
+            self.miou = miou
+            self.epoch = epoch
+            self.model = model
+        }
+    }
 
     package init(plan: Plan, evaluate: ((Model) async throws -> Double)?) {
         self.plan = plan
@@ -55,17 +68,12 @@ package struct TrainingLoop {
 
     /// Trains from `startEpoch` (resume) with `history` so far.
     package func run(_ trainer: Trainer, batches: any TrainingBatches, startEpoch: Int = 0,
-                     history previous: [TrainingHistoryEntry] = []) async throws -> Outcome {
+                     history previous: [TrainingHistoryEntry] = [], best resumedBest: Best? = nil) async throws -> Outcome {
         let started = Date()
         var history = previous
         var stepMs: [Double] = []
         var images = 0
-        // Resuming: the best so far is unknown as a model (only its score), so the current
-        // weights stand in for it until an evaluation beats that score.
-        var best: (miou: Double, epoch: Int, model: Model)? = nil
-        if let previousBest = previous.compactMap({ e in e.valMiou.map { ($0, e.epoch) } }).max(by: { $0.0 < $1.0 }) {
-            best = (previousBest.0, previousBest.1, try trainer.currentModel())
-        }
+        var best = resumedBest
         var lastReport = Date.distantPast
         let totalSteps = min(plan.maxSteps ?? Int.max, plan.epochs * batches.batchesPerEpoch)
         var cancelled = false
@@ -73,7 +81,8 @@ package struct TrainingLoop {
             var lossSum = 0.0, count = 0, lr: Float = 0
             let epochStart = Date()
             do {
-                for try await batch in batches.batches(epoch: epoch) {
+                let iterator = batches.batches(epoch: epoch)
+                while let batch = try await iterator.next() {
                     if Task.isCancelled { cancelled = true; break epochs }
                     let outcome = Self.step(trainer, batch, epoch: epoch)
                     guard case .success(let stats) = outcome else {
@@ -108,10 +117,10 @@ package struct TrainingLoop {
                 let model = try trainer.currentModel()
                 let miou = try await evaluate(model)
                 entry.valMiou = miou
-                if best == nil || miou > best!.miou { best = (miou, epoch + 1, model) }
+                if best.map({ miou > $0.miou }) ?? true { best = Best(miou: miou, epoch: epoch + 1, model: model) }
             }
             history.append(entry)
-            try afterEpoch(trainer, history)
+            try afterEpoch(trainer, history, best)
             progress(Progress(epoch: epoch + 1, epochs: plan.epochs, step: trainer.stepCount, totalSteps: totalSteps,
                               loss: entry.loss, learningRate: lr,
                               imagesPerSecond: Double(images) * 1000 / max(stepMs.reduce(0, +), 1e-9), lastValMiou: entry.valMiou))
