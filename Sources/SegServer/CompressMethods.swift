@@ -121,7 +121,10 @@ extension ServerCore {
             try Task.checkCancellation()
             let context = TechniqueContext(progress: { fraction, message in
                 ctx.progress.report((Double(i) + fraction) / stepCount, message: "\(name): \(message)")
-            }, samples: inputs.samples, accuracy: inputs.accuracy, threads: threads, runner: runner)
+            }, samples: inputs.samples, accuracy: inputs.accuracy, threads: threads, runner: runner,
+               trainer: try p.optionalString("dataset").map {
+                   TechniqueTrainer(server: self, dataset: $0, threads: threads, sourceID: source.id, preprocessing: source.preprocessing)
+               })
             let result: TechniqueResult
             do { result = try await technique.apply(to: model, in: context) } catch {
                 throw ResponseError.technique(error, technique: name, field: techniques.count == 1 ? "params" : "params.steps[\(i)]")

@@ -27,7 +27,7 @@ extension ServerCore {
         if let outputPath, FileManager.default.fileExists(atPath: outputPath + ".report.json"), !overwrite {
             throw ResponseError(.outputExists, "params.outputPath: \(outputPath).report.json exists; pass overwrite: true to replace it")
         }
-        let setup = try await TrainingSetup.make(p, source: source, server: self)
+        let setup = try await TrainingSetup.make(p, source: TrainingSource(source), server: self)
         let newID = try await models.reserve(requested: p.newId, base: "\(source.id)-trained")
         do {
             return try await train(ctx, p, source: source, setup: setup, newID: newID, outputPath: outputPath)
@@ -60,35 +60,8 @@ extension ServerCore {
     private func train(_ ctx: RequestContext, _ p: ModelTrainRequest.Params, source: ModelStore.Entry, setup: TrainingSetup,
                        newID: String, outputPath: String?) async throws -> ModelTrainRequest.Result {
         ctx.progress.begin("Training \(source.id) (\(setup.describe))")
-        let trainer = try setup.makeTrainer()
-        var startEpoch = 0
-        var history: [TrainingHistoryEntry] = []
-        var best: TrainingLoop.Best? = nil
-        if let resume = p.resumeFrom.map(FilePaths.absolute) {
-            guard FileManager.default.fileExists(atPath: resume + "/state.json") else {
-                throw ResponseError(.fileNotFound, "params.resumeFrom: \(resume) holds no training checkpoint (state.json)")
-            }
-            let checkpoint = try TrainingCheckpoint.resume(trainer, from: resume)
-            startEpoch = checkpoint.epoch
-            history = checkpoint.history
-            best = try checkpoint.best(in: resume)
-        }
-        var loop = TrainingLoop(plan: setup.plan, evaluate: setup.evaluation.map { evaluation in
-            { [self] model in try await self.validationMiou(model, source: source, dataset: evaluation.dataset, split: evaluation.split) }
-        })
-        loop.progress = { event in
-            let fraction = Double(event.step) / Double(max(1, event.totalSteps))
-            var message = "epoch \(event.epoch)/\(event.epochs), step \(event.step)/\(event.totalSteps), loss \(Self.format(event.loss, 4)), lr \(Self.format(Double(event.learningRate), 6)), \(Self.format(event.imagesPerSecond, 1)) img/s"
-            if let miou = event.lastValMiou { message += ", val mIoU \(Self.format(miou, 4))" }
-            ctx.progress.report(min(1, fraction), message: message)
-        }
-        if let directory = p.checkpointDir.map(FilePaths.absolute) {
-            loop.afterEpoch = { trainer, history, best in
-                try TrainingCheckpoint.write(trainer, history: history, bestModel: best?.model, bestValMiou: best?.miou,
-                                             bestEpoch: best?.epoch, to: directory)
-            }
-        }
-        let outcome = try await loop.run(trainer, batches: setup.batches, startEpoch: startEpoch, history: history, best: best)
+        let (outcome, trainer) = try await runTraining(setup, source: TrainingSource(source), p,
+                                                       progress: { ctx.progress.report($0, message: $1) })
 
         var model = outcome.bestModel
         if p.foldBatchNorm ?? false { model = try RewriteManager([FoldBatchNorm()]).run(model).model }
@@ -101,7 +74,7 @@ extension ServerCore {
         model.metadata["segslim.source"] = source.path ?? source.id
         model.metadata["segslim.version"] = SegSlimVersion.current
         let bytes = try ONNX.encode(model)
-        var report = setup.report(outcome, trainer: trainer, source: source, sourceBytes: sourceBytes.count, trainedBytes: bytes.count)
+        var report = setup.report(outcome, trainer: trainer, source: TrainingSource(source), sourceBytes: sourceBytes.count, trainedBytes: bytes.count)
         let curve = try Self.trainingCurve(outcome.history, title: "Training \(source.id)")
         if let outputPath { report["curve"] = .string(outputPath + ".curve.png") }
 
@@ -130,8 +103,44 @@ extension ServerCore {
         return ModelTrainRequest.Result(id: newID, path: outputPath, report: .object(report))
     }
 
+    /// The training run itself, shared by `model/train` and techniques that train: resume,
+    /// evaluation on the compiled runtime, progress lines, checkpoints after each epoch.
+    func runTraining(_ setup: TrainingSetup, source: TrainingSource, _ p: ModelTrainRequest.Params,
+                     progress: @escaping (Double, String) -> Void) async throws -> (TrainingLoop.Outcome, Trainer) {
+        let trainer = try setup.makeTrainer()
+        var startEpoch = 0
+        var history: [TrainingHistoryEntry] = []
+        var best: TrainingLoop.Best? = nil
+        if let resume = p.resumeFrom.map(FilePaths.absolute) {
+            guard FileManager.default.fileExists(atPath: resume + "/state.json") else {
+                throw ResponseError(.fileNotFound, "params.resumeFrom: \(resume) holds no training checkpoint (state.json)")
+            }
+            let checkpoint = try TrainingCheckpoint.resume(trainer, from: resume)
+            startEpoch = checkpoint.epoch
+            history = checkpoint.history
+            best = try checkpoint.best(in: resume)
+        }
+        var loop = TrainingLoop(plan: setup.plan, evaluate: setup.evaluation.map { evaluation in
+            { [self] model in try await self.validationMiou(model, source: source, dataset: evaluation.dataset, split: evaluation.split) }
+        })
+        loop.progress = { event in
+            let fraction = Double(event.step) / Double(max(1, event.totalSteps))
+            var message = "epoch \(event.epoch)/\(event.epochs), step \(event.step)/\(event.totalSteps), loss \(Self.format(event.loss, 4)), lr \(Self.format(Double(event.learningRate), 6)), \(Self.format(event.imagesPerSecond, 1)) img/s"
+            if let miou = event.lastValMiou { message += ", val mIoU \(Self.format(miou, 4))" }
+            progress(min(1, fraction), message)
+        }
+        if let directory = p.checkpointDir.map(FilePaths.absolute) {
+            loop.afterEpoch = { trainer, history, best in
+                try TrainingCheckpoint.write(trainer, history: history, bestModel: best?.model, bestValMiou: best?.miou,
+                                             bestEpoch: best?.epoch, to: directory)
+            }
+        }
+        let outcome = try await loop.run(trainer, batches: setup.batches, startEpoch: startEpoch, history: history, best: best)
+        return (outcome, trainer)
+    }
+
     /// Val mIoU of a model in training, on the compiled runtime (BatchNorm in inference mode).
-    func validationMiou(_ model: Model, source: ModelStore.Entry, dataset: Dataset, split: String) async throws -> Double {
+    func validationMiou(_ model: Model, source: TrainingSource, dataset: Dataset, split: String) async throws -> Double {
         var model = model
         for (k, v) in source.preprocessing?.metadata ?? [:] where model.metadata[k] == nil { model.metadata[k] = v }
         let entry = try ResidentModel.make(id: "\(source.id)-training", path: nil, model: model, fileBytes: 0, derivedFrom: source.id,

@@ -3,9 +3,30 @@ import SegAutodiff
 import SegData
 import SegGraph
 import SegKernels
+import SegPipeline
 import SegProtocol
 import SegTensor
 import SegTrain
+
+/// What is trained: a resident model, or a technique's intermediate model (no file, no id of
+/// its own beyond a label).
+struct TrainingSource: Sendable {
+    var id: String
+    var path: String?
+    var model: Model
+    var preprocessing: Preprocessing?
+
+    init(_ entry: ModelStore.Entry) {
+        self.init(id: entry.id, path: entry.path, model: entry.model, preprocessing: entry.preprocessing)
+    }
+
+    init(id: String, path: String?, model: Model, preprocessing: Preprocessing?) {
+        self.id = id
+        self.path = path
+        self.model = model
+        self.preprocessing = preprocessing
+    }
+}
 
 /// A `model/train` request turned into engine objects: what trains, on which batches, with
 /// which optimizer, schedule and loss, evaluated where. Everything a request can get wrong
@@ -26,7 +47,7 @@ struct TrainingSetup: @unchecked Sendable {
     let describe: String
     let params: ModelTrainRequest.Params
 
-    static func make(_ p: ModelTrainRequest.Params, source: ModelStore.Entry, server: ServerCore) async throws -> TrainingSetup {
+    static func make(_ p: ModelTrainRequest.Params, source: TrainingSource, server: ServerCore) async throws -> TrainingSetup {
         let parameters = TrainableParameters(model: source.model, freeze: p.freeze ?? [])
         guard !parameters.names.isEmpty else {
             throw ResponseError(.trainingFailed, parameters.frozen.isEmpty
@@ -128,7 +149,7 @@ struct TrainingSetup: @unchecked Sendable {
     }
 
     /// The report: what ran, how fast, how it learned.
-    func report(_ outcome: TrainingLoop.Outcome, trainer: Trainer, source: ModelStore.Entry, sourceBytes: Int, trainedBytes: Int) -> [String: JSONValue] {
+    func report(_ outcome: TrainingLoop.Outcome, trainer: Trainer, source: TrainingSource, sourceBytes: Int, trainedBytes: Int) -> [String: JSONValue] {
         let sorted = outcome.stepMilliseconds.sorted()
         let p50 = sorted.isEmpty ? 0 : sorted[sorted.count / 2]
         let totalMs = outcome.stepMilliseconds.reduce(0, +)

@@ -51,9 +51,3 @@ extension Model {
         return m
     }
 }
-
-/// Room for the training engine (milestone 2, see DESIGN "Training"): techniques that learn
-/// (fine-tuning, distillation, QAT) will reach it through `TechniqueContext.trainer` as they
-/// reach the runner through `TechniqueContext.runner`. Nothing conforms yet and the server
-/// passes nil; its requirements arrive with the trainer, so no technique may rely on it today.
-public protocol ModelTraining: Sendable {}

@@ -22,7 +22,8 @@ public struct TechniqueContext: Sendable {
     /// Compiles and runs models with the server's plan cache and threads. Nil only where no
     /// runtime is linked (a technique that needs it says so through `requireRunner`).
     public var runner: (any ModelRunning)?
-    /// Reserved for the training engine (milestone 2): always nil today. See `ModelTraining`.
+    /// Trains models on the request's dataset with the server's training engine (fine-tuning
+    /// after pruning, distillation, QAT). Nil when the request gave no dataset.
     public var trainer: (any ModelTraining)?
 
     public init(progress: @escaping @Sendable (Double, String) -> Void = { _, _ in },

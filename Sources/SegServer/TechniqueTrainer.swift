@@ -1,0 +1,39 @@
+import Foundation
+import SegGraph
+import SegPipeline
+import SegProtocol
+import SegTechnique
+import SegTrain
+
+/// `TechniqueContext.trainer`: the training engine bound to a compress request's dataset,
+/// threads and the source model's preprocessing. Runs exactly what `model/train` runs.
+struct TechniqueTrainer: ModelTraining {
+    let server: ServerCore
+    let dataset: String
+    let threads: Int?
+    let sourceID: String
+    let preprocessing: Preprocessing?
+
+    func train(_ model: Model, recipe: ModelTrainRequest.Params,
+               progress: @escaping @Sendable (Double, String) -> Void) async throws -> TrainedModel {
+        var p = recipe
+        p.dataset = dataset
+        p.inputs = nil
+        p.labels = nil
+        p.checkpointDir = nil
+        p.resumeFrom = nil
+        p.threads = p.threads ?? threads
+        do { try p.validate() } catch { throw ResponseError.invalidParams("training recipe: \(error.message)") }
+        let source = TrainingSource(id: "\(sourceID) (in a technique)", path: nil, model: model, preprocessing: preprocessing)
+        do {
+            let setup = try await TrainingSetup.make(p, source: source, server: server)
+            let (outcome, trainer) = try await server.runTraining(setup, source: source, p, progress: progress)
+            if outcome.cancelled { throw CancellationError() }
+            var report = setup.report(outcome, trainer: trainer, source: source, sourceBytes: 0, trainedBytes: 0)
+            report["sizeBytes"] = nil
+            return TrainedModel(model: outcome.bestModel, report: .object(report))
+        } catch {
+            throw ServerCore.trainingError(error)
+        }
+    }
+}
