@@ -1,6 +1,7 @@
 import Foundation
 import SegProtocol
 import SegServer
+import SegImaging
 import SegTensor
 import Testing
 
@@ -151,5 +152,68 @@ import Testing
         #expect(r.errorCode == -33010, "\(r)")
         #expect(r.errorMessage.contains("at step 1"), "\(r)")
         #expect(!FileManager.default.fileExists(atPath: out.path))
+    }
+
+    /// A PaddleSeg-style dataset of small images whose class is the brightest channel.
+    static func tinyDataset(train: Int = 4, val: Int = 2, side: Int = 16) throws -> URL {
+        let root = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("segslim-train-ds-\(UUID().uuidString)")
+        let fm = FileManager.default
+        try fm.createDirectory(at: root.appendingPathComponent("images"), withIntermediateDirectories: true)
+        try fm.createDirectory(at: root.appendingPathComponent("labels"), withIntermediateDirectories: true)
+        var rng = SeededGenerator(seed: 3)
+        var lines: [String] = []
+        for i in 0..<(train + val) {
+            var rgb = [UInt8](repeating: 0, count: side * side * 3), label = [UInt8](repeating: 0, count: side * side)
+            for p in 0..<(side * side) {
+                let c = (0..<3).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                for k in 0..<3 { rgb[3 * p + k] = c[k] }
+                label[p] = UInt8(c.firstIndex(of: c.max()!)!)
+            }
+            try Data(PNG.encode(try Image(width: side, height: side, channels: 3, pixels: rgb))).write(to: root.appendingPathComponent("images/\(i).png"))
+            try Data(PNG.encode(try Image(width: side, height: side, channels: 1, pixels: label))).write(to: root.appendingPathComponent("labels/\(i).png"))
+            lines.append("images/\(i).png labels/\(i).png")
+        }
+        try (lines.prefix(train).joined(separator: "\n") + "\n").write(to: root.appendingPathComponent("train.txt"), atomically: true, encoding: .utf8)
+        try (lines.suffix(val).joined(separator: "\n") + "\n").write(to: root.appendingPathComponent("val.txt"), atomically: true, encoding: .utf8)
+        try #"{"classes": ["red", "green", "blue"], "ignore_index": 255}"#.write(to: root.appendingPathComponent("dataset.json"), atomically: true, encoding: .utf8)
+        return root
+    }
+
+    /// Training on a dataset: augmented crops, evaluation each epoch, checkpoints, and a resumed
+    /// run that continues the same history and step count.
+    @Test func datasetTrainingEvaluatesCheckpointsAndResumes() async throws {
+        let c = TestClient()
+        try await c.initialize()
+        _ = try await c.call(1, "model/load", ["path": .string(Self.fixture("tiny_conv_seg.onnx")), "id": "m"])
+        let data = try Self.tinyDataset()
+        let dir = tempDir()
+        let checkpoints = dir.appendingPathComponent("ckpt")
+        let first = try await c.call(2, "model/train", ["id": "m", "dataset": .string(data.path), "epochs": 2, "batchSize": 2,
+                                                       "crop": [8, 8], "augmentation": ["scale": [0.75, 1.5]], "lr": 0.05,
+                                                       "checkpointDir": .string(checkpoints.path), "newId": "e2"])
+        let report = try #require(first["result"]?["report"], "\(first)")
+        #expect(report["steps"] == 4)
+        let history = try #require(report["history"]?.arrayValue)
+        #expect(history.count == 2)
+        #expect(history.allSatisfy { ($0["valMiou"]?.doubleValue).map { $0 >= 0 && $0 <= 1 } ?? false }, "\(history)")
+        #expect(report["bestValMiou"]?.doubleValue == history.compactMap { $0["valMiou"]?.doubleValue }.max())
+        for file in ["state.json", "model.onnx", "optimizer.onnx", "best.onnx"] {
+            #expect(FileManager.default.fileExists(atPath: checkpoints.appendingPathComponent(file).path), "\(file)")
+        }
+        // The trained copy records the dataset's classes.
+        #expect(try await c.call(3, "model/info", ["id": "e2"])["result"]?["metadata"]?["segslim.classes"] != nil)
+
+        let resumed = try await c.call(4, "model/train", ["id": "m", "dataset": .string(data.path), "epochs": 3, "batchSize": 2,
+                                                         "crop": [8, 8], "lr": 0.05, "resumeFrom": .string(checkpoints.path), "newId": "e3"])
+        let r2 = try #require(resumed["result"]?["report"], "\(resumed)")
+        #expect(r2["steps"] == 6)
+        let h2 = try #require(r2["history"]?.arrayValue)
+        #expect(h2.count == 3)
+        #expect(h2.prefix(2).map { $0["loss"] } == history.map { $0["loss"] })
+
+        let missing = try await c.call(5, "model/train", ["id": "m", "dataset": .string(data.path), "batchSize": 2, "resumeFrom": .string(dir.appendingPathComponent("none").path)])
+        #expect(missing.errorCode == -33001, "\(missing)")
+        let badSplit = try await c.call(6, "model/train", ["id": "m", "dataset": .string(data.path), "split": "nope"])
+        #expect(badSplit.errorCode == -33005, "\(badSplit)")
     }
 }
