@@ -70,6 +70,8 @@ package struct TrainingLoop {
     package func run(_ trainer: Trainer, batches: any TrainingBatches, startEpoch: Int = 0,
                      history previous: [TrainingHistoryEntry] = [], best resumedBest: Best? = nil) async throws -> Outcome {
         let started = Date()
+        HeapPolicy.beginTraining()
+        defer { HeapPolicy.endTraining() }
         var history = previous
         var stepMs: [Double] = []
         var images = 0

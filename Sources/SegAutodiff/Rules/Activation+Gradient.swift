@@ -109,11 +109,26 @@ enum UnaryKind: Sendable, Equatable {
     func multiplyByDerivative(_ d: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, y: UnsafePointer<Float>, _ range: Range<Int>) {
         switch self {
         case .identity: break
-        case .relu: for i in range { d[i] = x[i] > 0 ? d[i] : 0 }
+        case .relu:
+            var i = range.lowerBound
+            while i + 8 <= range.upperBound {
+                let g = Self.load(d + i)
+                Self.store(g.replacing(with: 0, where: Self.load(x + i) .<= 0), d + i)
+                i += 8
+            }
+            while i < range.upperBound { d[i] = x[i] > 0 ? d[i] : 0; i += 1 }
         case .hardSwish:
-            for i in range {
+            var i = range.lowerBound
+            while i + 8 <= range.upperBound {
+                let v = Self.load(x + i)
+                let slope = (v * (1 / 3) + 0.5).replacing(with: 0, where: v .< -3).replacing(with: 1, where: v .> 3)
+                Self.store(Self.load(d + i) * slope, d + i)
+                i += 8
+            }
+            while i < range.upperBound {
                 let v = x[i]
                 d[i] *= v < -3 ? 0 : (v > 3 ? 1 : v * (1 / 3) + 0.5)
+                i += 1
             }
         case .hardSigmoid(let a, let b):
             for i in range { let t = a * x[i] + b; d[i] = t > 0 && t < 1 ? d[i] * a : 0 }
@@ -122,6 +137,16 @@ enum UnaryKind: Sendable, Equatable {
         case .clip(let lo, let hi): for i in range { d[i] = x[i] >= lo && x[i] <= hi ? d[i] : 0 }
         default: for i in range { d[i] *= derivative(x[i], y[i]) }
         }
+    }
+
+    @inline(__always) static func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+    }
+    @inline(__always) static func load(_ p: UnsafeMutablePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+    }
+    @inline(__always) static func store(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
     }
 
     static let geluC: Float = (2 / Float.pi).squareRoot()
