@@ -28,5 +28,5 @@ package struct GradientRegistry: Sendable {
         ConvGradients.all + NormalizationGradients.all + ActivationGradients.all + ArithmeticGradients.all
         + LayoutGradients.all + ResizeGradients.all + PoolGradients.all
         + WindowPoolGradients.all + ReduceGradients.all + SoftmaxGradients.all + LayerNormGradients.all
-        + MatMulGradients.all)
+        + MatMulGradients.all + PadSliceGradients.all + TransposeGradients.all + DropoutGradients.all + ConvTransposeGradients.all)
 }
