@@ -116,7 +116,19 @@ final class UnaryStep: DifferentiableStep {
         let kind = kind
         y.scalars.withUnsafeMutableBufferPointer { yp in
             let p = yp.baseAddress!
-            Self.chunked(yp.count, context) { range in for i in range { p[i] = kind.value(p[i]) } }
+            // The piecewise-linear kinds get their own loops (the switch hoisted out, so they
+            // vectorise); the transcendental ones share one.
+            @inline(__always) func map(_ f: (Float) -> Float) {
+                Self.chunked(yp.count, context) { range in for i in range { p[i] = f(p[i]) } }
+            }
+            switch kind {
+            case .relu: map { max($0, 0) }
+            case .leakyRelu(let a): map { $0 >= 0 ? $0 : a * $0 }
+            case .hardSwish: map { $0 * min(max($0 / 6 + 0.5, 0), 1) }
+            case .hardSigmoid(let a, let b): map { min(max(a * $0 + b, 0), 1) }
+            case .clip(let lo, let hi): map { min(max($0, lo), hi) }
+            default: map { kind.value($0) }
+            }
         }
         saved = (x, y)
         return [y]
@@ -133,8 +145,17 @@ final class UnaryStep: DifferentiableStep {
                 saved.y.scalars.withUnsafeBufferPointer { yp in
                     dx.scalars.withUnsafeMutableBufferPointer { dp in
                         let x = xp.baseAddress!, y = yp.baseAddress!, d = dp.baseAddress!
-                        Self.chunked(dp.count, context) { range in
-                            for i in range { d[i] *= kind.derivative(x[i], y[i]) }
+                        @inline(__always) func scale(_ f: (Float, Float) -> Float) {
+                            Self.chunked(dp.count, context) { range in for i in range { d[i] *= f(x[i], y[i]) } }
+                        }
+                        switch kind {
+                        case .relu: scale { x, _ in x > 0 ? 1 : 0 }
+                        case .leakyRelu(let a): scale { x, _ in x > 0 ? 1 : a }
+                        case .hardSwish: scale { x, _ in x < -3 ? 0 : x > 3 ? 1 : x / 3 + 0.5 }
+                        case .clip(let lo, let hi): scale { x, _ in x >= lo && x <= hi ? 1 : 0 }
+                        case .sigmoid: scale { _, y in y * (1 - y) }
+                        case .tanh: scale { _, y in 1 - y * y }
+                        default: scale { kind.derivative($0, $1) }
                         }
                     }
                 }

@@ -28,21 +28,33 @@ final class ArithmeticStep: DifferentiableStep {
             throw .node(label, "an operand is missing")
         }
         var y = [Float](repeating: 0, count: runs.count)
-        let op = op
         a.withUnsafeBufferPointer { ap in
             b.withUnsafeBufferPointer { bp in
                 y.withUnsafeMutableBufferPointer { yp in
-                    let pa = ap.baseAddress!, pb = bp.baseAddress!, py = yp.baseAddress!
-                    runs.forEachRun { o, ia, ib, n, sa, sb in
-                        for j in 0..<n {
-                            let x = pa[ia + j * sa], z = pb[ib + j * sb]
-                            switch op {
-                            case .add: py[o + j] = x + z
-                            case .sub: py[o + j] = x - z
-                            case .mul: py[o + j] = x * z
-                            case .div: py[o + j] = x / z
+                    guard let pa = ap.baseAddress, let pb = bp.baseAddress, let py = yp.baseAddress else { return }
+                    // One loop per op (the switch hoisted out of it), each with the unit-stride and
+                    // scalar-operand cases apart, so the common same-shape and per-channel forms vectorise.
+                    @inline(__always) func apply(_ f: (Float, Float) -> Float) {
+                        runs.forEachRun { o, ia, ib, n, sa, sb in
+                            let x = pa + ia, z = pb + ib, out = py + o
+                            if sa == 1 && sb == 1 {
+                                for j in 0..<n { out[j] = f(x[j], z[j]) }
+                            } else if sa == 1 && sb == 0 {
+                                let v = z[0]
+                                for j in 0..<n { out[j] = f(x[j], v) }
+                            } else if sa == 0 && sb == 1 {
+                                let v = x[0]
+                                for j in 0..<n { out[j] = f(v, z[j]) }
+                            } else {
+                                for j in 0..<n { out[j] = f(x[j * sa], z[j * sb]) }
                             }
                         }
+                    }
+                    switch op {
+                    case .add: apply(+)
+                    case .sub: apply(-)
+                    case .mul: apply(*)
+                    case .div: apply(/)
                     }
                 }
             }
@@ -56,27 +68,47 @@ final class ArithmeticStep: DifferentiableStep {
         var grads: [FloatTensor?] = Array(repeating: nil, count: wanted.count)
         guard let dy = outputGradients[0] else { return grads }
         if (op == .mul || op == .div) && saved == nil { throw .node(label, "backward before forward") }
+        let savedA = saved?.a ?? [], savedB = saved?.b ?? [], savedY = saved?.y ?? []
         for side in 0..<2 where wanted[side] {
             let dims = side == 0 ? runs.aDims : runs.bDims
             var g = [Float](repeating: 0, count: dims.reduce(1, *))
-            let op = op, saved = saved
+            let op = op
             dy.scalars.withUnsafeBufferPointer { dp in
                 g.withUnsafeMutableBufferPointer { gp in
-                    let d = dp.baseAddress!, out = gp.baseAddress!
-                    runs.forEachRun { o, ia, ib, n, sa, sb in
-                        let (base, step) = side == 0 ? (ia, sa) : (ib, sb)
-                        for j in 0..<n {
-                            let t = d[o + j]
-                            let v: Float
-                            switch (op, side) {
-                            case (.add, _), (.sub, 0): v = t
-                            case (.sub, _): v = -t
-                            case (.mul, 0): v = t * saved!.b[ib + j * sb]
-                            case (.mul, _): v = t * saved!.a[ia + j * sa]
-                            case (.div, 0): v = t / saved!.b[ib + j * sb]
-                            case (.div, _): v = -t * saved!.y[o + j] / saved!.b[ib + j * sb]
+                    savedA.withUnsafeBufferPointer { ap in
+                        savedB.withUnsafeBufferPointer { bp in
+                            savedY.withUnsafeBufferPointer { yp in
+                                guard let d = dp.baseAddress, let out = gp.baseAddress else { return }
+                                // The saved operands exist where the op needs them (checked above).
+                                let a = ap.baseAddress, b = bp.baseAddress, y = yp.baseAddress
+                                /// Adds value(j) for j in 0..<n into out[base + j·step]; a broadcast
+                                /// target (step 0) takes one sum.
+                                @inline(__always) func accumulate(_ base: Int, _ step: Int, _ n: Int, _ value: (Int) -> Float) {
+                                    if step == 0 {
+                                        var s: Float = 0
+                                        for j in 0..<n { s += value(j) }
+                                        out[base] += s
+                                    } else if step == 1 {
+                                        for j in 0..<n { out[base + j] += value(j) }
+                                    } else {
+                                        for j in 0..<n { out[base + j * step] += value(j) }
+                                    }
+                                }
+                                runs.forEachRun { o, ia, ib, n, sa, sb in
+                                    let t = d + o
+                                    switch (op, side) {
+                                    case (.add, 0), (.sub, 0): accumulate(ia, sa, n) { t[$0] }
+                                    case (.add, _): accumulate(ib, sb, n) { t[$0] }
+                                    case (.sub, _): accumulate(ib, sb, n) { -t[$0] }
+                                    case (.mul, 0): let z = b! + ib; accumulate(ia, sa, n) { t[$0] * z[$0 * sb] }
+                                    case (.mul, _): let x = a! + ia; accumulate(ib, sb, n) { t[$0] * x[$0 * sa] }
+                                    case (.div, 0): let z = b! + ib; accumulate(ia, sa, n) { t[$0] / z[$0 * sb] }
+                                    case (.div, _):
+                                        let z = b! + ib, q = y! + o
+                                        accumulate(ib, sb, n) { -t[$0] * q[$0] / z[$0 * sb] }
+                                    }
+                                }
                             }
-                            out[base + j * step] += v
                         }
                     }
                 }
