@@ -29,6 +29,8 @@ import Testing
         Case(name: "output_shape", input: [1, 2, 3, 3], weights: [2, 2, 3, 3],
              attributes: [ints("strides", [2, 2]), ints("output_shape", [6, 6])]),
         Case(name: "stride 1 overlap", input: [2, 2, 4, 5], weights: [2, 3, 3, 2], attributes: []),
+        Case(name: "SAME_UPPER stride 2", input: [1, 2, 3, 4], weights: [2, 2, 3, 3],
+             attributes: [NamedAttribute("auto_pad", .string("SAME_UPPER")), ints("strides", [2, 2])]),
     ]
 
     @Test(arguments: cases)

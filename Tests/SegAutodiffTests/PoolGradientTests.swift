@@ -94,6 +94,13 @@ import Testing
         #expect(excluded.dx == [2, 1, 1, 2])
     }
 
+    @Test func averagePoolDilationsBeforeOpset19AreRefused() throws {
+        let node = Node(opType: "AveragePool", inputs: ["x"], outputs: ["y"], attributes: [Self.ints("kernel_shape", [2, 2]), Self.ints("dilations", [2, 2])])
+        let model = GradientCheck.model([node], initializers: ["x": try Tensor(dims: [1, 1, 4, 4], scalars: [Float](repeating: 0, count: 16))],
+                                        output: "y", opset: 11)
+        expectRefusal(model, mentioning: "dilations")
+    }
+
     @Test func maxPoolIndicesOutputIsRefused() throws {
         let node = Node(opType: "MaxPool", inputs: ["x"], outputs: ["y", "i"], attributes: [Self.ints("kernel_shape", [2, 2])])
         let model = GradientCheck.model([node], initializers: ["x": try Tensor(dims: [1, 1, 2, 2], scalars: [Float](repeating: 0, count: 4))], output: "y")
