@@ -5,11 +5,23 @@
 struct AxisMaps: Sendable {
     let inputDims: [Int], outputDims: [Int]
     let maps: [[Int]]
+    /// The last axis's map as runs of consecutive input positions: (output start, input
+    /// start, length). A slice with step 1, or a pad's middle, is one run copied as a block.
+    let segments: [(output: Int, input: Int, count: Int)]
 
     init(inputDims: [Int], maps: [[Int]]) {
         self.inputDims = inputDims
         self.maps = maps
         outputDims = maps.map(\.count)
+        var segments: [(output: Int, input: Int, count: Int)] = []
+        for (j, i) in (maps.last ?? [0]).enumerated() where i >= 0 {
+            if let last = segments.last, last.output + last.count == j, last.input + last.count == i {
+                segments[segments.count - 1].count += 1
+            } else {
+                segments.append((j, i, 1))
+            }
+        }
+        self.segments = segments
     }
 
     /// Calls `body(outputRowStart, inputRowStart or nil)` for each output row along the last
@@ -43,13 +55,13 @@ struct AxisMaps: Sendable {
 
     func gather(_ x: [Float], fill: Float) -> [Float] {
         var y = [Float](repeating: fill, count: outputDims.reduce(1, *))
-        let last = maps.last ?? [0]
+        let segments = segments
         y.withUnsafeMutableBufferPointer { yp in
             x.withUnsafeBufferPointer { xp in
                 let dst = yp.baseAddress, src = xp.baseAddress
                 forEachRow { o, start in
                     guard let start, let dst, let src else { return }
-                    for (j, i) in last.enumerated() where i >= 0 { dst[o + j] = src[start + i] }
+                    for s in segments { (dst + o + s.output).update(from: src + start + s.input, count: s.count) }
                 }
             }
         }
@@ -58,13 +70,16 @@ struct AxisMaps: Sendable {
 
     func scatterAdd(_ dy: [Float]) -> [Float] {
         var dx = [Float](repeating: 0, count: inputDims.reduce(1, *))
-        let last = maps.last ?? [0]
+        let segments = segments
         dx.withUnsafeMutableBufferPointer { dp in
             dy.withUnsafeBufferPointer { gp in
                 let dst = dp.baseAddress, src = gp.baseAddress
                 forEachRow { o, start in
                     guard let start, let dst, let src else { return }
-                    for (j, i) in last.enumerated() where i >= 0 { dst[start + i] += src[o + j] }
+                    for s in segments {
+                        let d = dst + start + s.input, g = src + o + s.output
+                        for k in 0..<s.count { d[k] += g[k] }
+                    }
                 }
             }
         }
