@@ -26,5 +26,7 @@ package struct GradientRegistry: Sendable {
     /// The rules this engine ships.
     package static let standard = GradientRegistry(
         ConvGradients.all + NormalizationGradients.all + ActivationGradients.all + ArithmeticGradients.all
-        + LayoutGradients.all + ResizeGradients.all + PoolGradients.all)
+        + LayoutGradients.all + ResizeGradients.all + PoolGradients.all
+        + WindowPoolGradients.all + ReduceGradients.all + SoftmaxGradients.all + LayerNormGradients.all
+        + MatMulGradients.all + PadSliceGradients.all + TransposeGradients.all + DropoutGradients.all + ConvTransposeGradients.all)
 }

@@ -26,11 +26,11 @@ enum GradientCheck {
     static func check(_ nodes: [Node], trainable: [String: [Float]], dims: [String: [Int]],
                       constants: [String: Tensor] = [:], state: [String] = [], output: String = "y",
                       epsilon: Float = 1e-2, atol: Float = 2e-3, rtol: Float = 2e-2, samples: Int = 24,
-                      options: TrainingOptions = TrainingOptions(),
+                      options: TrainingOptions = TrainingOptions(), opset: Int = 17,
                       sourceLocation: SourceLocation = #_sourceLocation) throws {
         var initializers = constants
         for (name, v) in trainable { initializers[name] = try Tensor(dims: dims[name]!, scalars: v) }
-        let m = model(nodes, initializers: initializers, output: output)
+        let m = model(nodes, initializers: initializers, output: output, opset: opset)
         let names = trainable.keys.sorted()
         let program = try TrainingProgram(model: m, inputShapes: [:], trainable: names, state: state, options: options)
         var parameters: [String: FloatTensor] = [:]

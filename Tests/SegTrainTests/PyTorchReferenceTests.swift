@@ -56,7 +56,7 @@ import Testing
         return worst <= tolerance * scale ? nil : "max diff \(worst) vs max magnitude \(scale)"
     }
 
-    @Test(arguments: ["tiny_a"])
+    @Test(arguments: ["tiny_a", "tiny_b"])
     func lossAndGradientsMatchPyTorch(_ name: String) throws {
         let c = try Case(name)
         let parameters = TrainableParameters(model: c.model)
@@ -74,7 +74,7 @@ import Testing
         }
     }
 
-    @Test(arguments: ["tiny_a"])
+    @Test(arguments: ["tiny_a", "tiny_b"])
     func oneSGDStepMatchesPyTorch(_ name: String) throws {
         let c = try Case(name)
         let step = try JSONValueLike(c.folder.appendingPathComponent("sgd_step/step.json"))

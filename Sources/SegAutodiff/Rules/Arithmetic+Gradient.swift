@@ -30,21 +30,33 @@ final class ArithmeticStep: DifferentiableStep {
             throw .node(label, "an operand is missing")
         }
         var y = [Float](repeating: 0, count: runs.count)
-        let op = op
         a.withUnsafeBufferPointer { ap in
             b.withUnsafeBufferPointer { bp in
                 y.withUnsafeMutableBufferPointer { yp in
-                    let pa = ap.baseAddress!, pb = bp.baseAddress!, py = yp.baseAddress!
-                    runs.forEachRun { o, ia, ib, n, sa, sb in
-                        for j in 0..<n {
-                            let x = pa[ia + j * sa], z = pb[ib + j * sb]
-                            switch op {
-                            case .add: py[o + j] = x + z
-                            case .sub: py[o + j] = x - z
-                            case .mul: py[o + j] = x * z
-                            case .div: py[o + j] = x / z
+                    guard let pa = ap.baseAddress, let pb = bp.baseAddress, let py = yp.baseAddress else { return }
+                    // One loop per op (the switch hoisted out of it), each with the unit-stride and
+                    // scalar-operand cases apart, so the common same-shape and per-channel forms vectorise.
+                    @inline(__always) func apply(_ f: (Float, Float) -> Float) {
+                        runs.forEachRun { o, ia, ib, n, sa, sb in
+                            let x = pa + ia, z = pb + ib, out = py + o
+                            if sa == 1 && sb == 1 {
+                                for j in 0..<n { out[j] = f(x[j], z[j]) }
+                            } else if sa == 1 && sb == 0 {
+                                let v = z[0]
+                                for j in 0..<n { out[j] = f(x[j], v) }
+                            } else if sa == 0 && sb == 1 {
+                                let v = x[0]
+                                for j in 0..<n { out[j] = f(v, z[j]) }
+                            } else {
+                                for j in 0..<n { out[j] = f(x[j * sa], z[j * sb]) }
                             }
                         }
+                    }
+                    switch op {
+                    case .add: apply(+)
+                    case .sub: apply(-)
+                    case .mul: apply(*)
+                    case .div: apply(/)
                     }
                 }
             }
