@@ -76,7 +76,16 @@ extension Commands {
         p.foldBatchNorm = parsed.flags.contains("--fold-bn") ? true : nil
         p.outputPath = absolute(out)
         p.overwrite = parsed.flags.contains("--overwrite") ? true : nil
-        let r = try client.send(ModelTrainRequest.self, p, progress: progressPrinter(options))
+        let r: ModelTrainRequest.Result
+        do {
+            r = try client.send(ModelTrainRequest.self, p, progress: progressPrinter(options))
+        } catch let error as DaemonError where error.error.code == .requestCancelled {
+            // A cancelled training run still writes the best model so far: say where.
+            if let path = p.outputPath, FileManager.default.fileExists(atPath: path + ".report.json") {
+                FileHandle.standardError.write(Data("segslim: the best model so far is in \(path) (report \(path).report.json)\n".utf8))
+            }
+            throw error
+        }
         if !options.json {
             Table.printKeyValues([("model", r.path ?? "(not written)"), ("report", r.path.map { $0 + ".report.json" } ?? "-")])
             let report = r.report
