@@ -1,3 +1,4 @@
+import Finetune
 import Fuse
 import Prune
 import Quantize
@@ -10,6 +11,7 @@ extension TechniqueRegistry {
         FuseTechnique.self,
         QuantizeTechnique.self,
         PruneTechnique.self,
+        FinetuneTechnique.self,
     ]
 
     package static let builtIn: TechniqueRegistry = {

@@ -216,4 +216,31 @@ import Testing
         let badSplit = try await c.call(6, "model/train", ["id": "m", "dataset": .string(data.path), "split": "nope"])
         #expect(badSplit.errorCode == -33005, "\(badSplit)")
     }
+
+    /// The `finetune` technique trains through `TechniqueContext.trainer` on the compress
+    /// request's dataset, alone and in a pipeline after `prune`; without a dataset it says so.
+    @Test func finetuneTechniqueTrainsThroughTheContext() async throws {
+        let c = TestClient()
+        try await c.initialize()
+        _ = try await c.call(1, "model/load", ["path": .string(Self.fixture("tiny_conv_seg.onnx")), "id": "m"])
+        let data = try Self.tinyDataset()
+        let r = try await c.call(2, "model/compress", ["id": "m", "technique": "finetune", "dataset": .string(data.path),
+                                                      "params": ["epochs": 2, "batchSize": 2, "crop": [8, 8], "lr": 0.05], "newId": "ft"])
+        let details = try #require(r["result"]?["report"]?["steps"]?.arrayValue?.first?["details"], "\(r)")
+        #expect(details["steps"] == 4)
+        #expect(details["history"]?.arrayValue?.count == 2)
+        #expect(details["bestValMiou"]?.doubleValue != nil)
+        #expect(r["result"]?["report"]?["evaluation"]?["after"]?["miou"]?.doubleValue != nil)
+
+        let pipeline = try await c.call(3, "model/pipeline", ["id": "m", "dataset": .string(data.path), "newId": "pf",
+                                                             "steps": [["technique": "prune", "params": ["ratio": 0.5]],
+                                                                       ["technique": "finetune", "params": ["steps": 2, "batchSize": 2, "crop": [8, 8]]]]])
+        let steps = try #require(pipeline["result"]?["report"]?["steps"]?.arrayValue, "\(pipeline)")
+        #expect(steps.map { $0["technique"] } == ["prune", "finetune"])
+        #expect(steps.last?["details"]?["steps"] == 2)
+
+        let noData = try await c.call(4, "model/compress", ["id": "m", "technique": "finetune"])
+        #expect(noData.errorCode == -33007, "\(noData)")
+        #expect(noData.errorMessage.contains("params.dataset"), "\(noData)")
+    }
 }
