@@ -62,26 +62,29 @@ let package = Package(
         .executableTarget(name: "segslim-kernel-bench", dependencies: ["SegKernels"], path: "benchmarks/kernels"),
 
         // Tests
+        // What tests share about their environment: ../shared, and CI=true turning a missing
+        // requirement from a skip into a failure.
+        .target(name: "SegTestSupport", path: "Tests/SegTestSupport"),
         .testTarget(name: "SegTensorTests", dependencies: ["SegTensor"]),
-        .testTarget(name: "SegONNXTests", dependencies: ["SegONNX", "SegGraph", "SegTensor", "SegReference"],
+        .testTarget(name: "SegONNXTests", dependencies: ["SegTestSupport", "SegONNX", "SegGraph", "SegTensor", "SegReference"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "SegImagingTests", dependencies: ["SegImaging", "SegTensor"],
+        .testTarget(name: "SegImagingTests", dependencies: ["SegTestSupport", "SegImaging", "SegTensor"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "SegReferenceTests", dependencies: ["SegReference", "SegONNX", "SegGraph", "SegTensor"],
+        .testTarget(name: "SegReferenceTests", dependencies: ["SegTestSupport", "SegReference", "SegONNX", "SegGraph", "SegTensor"],
                     resources: [.copy("Conformance"), .copy("Fixtures")]),
         .testTarget(name: "SegMetricsTests", dependencies: ["SegMetrics"]),
         .testTarget(name: "SegRewriteTests", dependencies: ["SegRewrite", "SegReference", "SegGraph", "SegTensor", "Fuse", "SegTechnique", "SegProtocol"]),
         .testTarget(name: "SegPipelineTests", dependencies: ["SegPipeline", "SegData", "SegImaging", "SegMetrics", "SegReference", "SegRuntime", "SegGraph", "SegTensor"]),
         .testTarget(name: "SegRuntimeTests", dependencies: ["SegRuntime", "SegReference", "SegONNX", "SegTensor", "SegGraph", "SegRewrite", "Fuse", "SegTechnique", "SegProtocol"]),
         .testTarget(name: "SegKernelsTests", dependencies: ["SegKernels"]),
-        .testTarget(name: "SegDataTests", dependencies: ["SegData", "SegImaging"]),
+        .testTarget(name: "SegDataTests", dependencies: ["SegTestSupport", "SegData", "SegImaging"]),
         .testTarget(name: "SegProtocolTests", dependencies: ["SegProtocol"]),
         .testTarget(name: "SegTransportTests", dependencies: ["SegTransport", "SegProtocol"]),
         .testTarget(name: "QuantizeTests", dependencies: ["Quantize", "SegServer", "SegTechnique", "SegReference", "SegRuntime", "SegONNX", "SegTensor", "SegGraph", "SegProtocol"],
                     path: "Tests/QuantizeTests"),
         .testTarget(name: "PruneTests", dependencies: ["Prune", "SegServer", "SegTechnique", "SegReference", "SegRuntime", "SegONNX", "SegTensor", "SegGraph", "SegProtocol"],
                     path: "Tests/PruneTests"),
-        .testTarget(name: "SegServerTests", dependencies: ["SegServer", "SegTechnique", "SegProtocol", "SegTransport", "SegTensor", "SegGraph"],
+        .testTarget(name: "SegServerTests", dependencies: ["SegTestSupport", "SegServer", "SegTechnique", "SegProtocol", "SegTransport", "SegTensor", "SegGraph"],
                     resources: [.copy("Fixtures")]),
     ]
 )

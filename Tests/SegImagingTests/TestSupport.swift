@@ -1,11 +1,8 @@
 import SegTensor
 import Foundation
+import SegTestSupport
 import Testing
 @testable import SegImaging
-
-/// `../shared` beside the repository (this file is Tests/<Target>/<File>.swift).
-private let sharedRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared").path
 
 /// Fixture access and small helpers shared by the SegImaging tests.
 enum Fixtures {
@@ -42,5 +39,7 @@ func absDiff(_ a: [UInt8], _ b: [UInt8]) -> (mean: Double, max: Int) {
     return (Double(sum) / Double(max(1, a.count)), mx)
 }
 
-let camvidRoot = ProcessInfo.processInfo.environment["SEGSLIM_CAMVID"] ?? sharedRoot + "/data/camvid"
-let camvidAvailable = FileManager.default.fileExists(atPath: camvidRoot + "/val.txt")
+/// CamVid in ../shared (or $SEGSLIM_CAMVID).
+let camvidRoot = ProcessInfo.processInfo.environment["SEGSLIM_CAMVID"] ?? SharedAssets.path("data/camvid")
+let camvid = Requirement(camvidRoot + "/val.txt") { FileManager.default.fileExists(atPath: camvidRoot + "/val.txt") }
+var camvidAvailable: Bool { camvid.isMet() }

@@ -2,10 +2,11 @@ import Foundation
 import SegProtocol
 import SegTensor
 import SegTransport
+import SegTestSupport
 import Testing
 
 /// Tests against the real executables: stdout discipline, exit codes, socket mode, fuzzing.
-@Suite(.enabled(if: Binaries.available, "segslimd/segslim not built beside the tests"))
+@Suite(.requires(Binaries.requirement))
 struct DaemonProcessTests {
     let daemon = Binaries.daemon ?? ""
     let cli = Binaries.cli ?? ""
