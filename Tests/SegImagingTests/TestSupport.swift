@@ -21,8 +21,23 @@ enum Fixtures {
         return (try JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
     }
 
+    /// A section's entries; a missing or empty section throws, so a loop over it cannot pass
+    /// by running zero times.
     static func entries(_ section: String) throws -> [[String: Any]] {
-        (try manifest()[section] as? [[String: Any]]) ?? []
+        guard let entries = try manifest()[section] as? [[String: Any]], !entries.isEmpty else {
+            throw FixtureMissing(name: "manifest.json section \(section)")
+        }
+        return entries
+    }
+
+    /// The manifest's `camvid` entry (a real frame and label checked in as fixtures).
+    static func camvid() throws -> (image: String, imageExpected: String, label: String, labelExpected: String, width: Int, height: Int) {
+        guard let cam = try manifest()["camvid"] as? [String: Any], let image = cam["image"] as? String,
+              let imageExpected = cam["image_expected"] as? String, let label = cam["label"] as? String,
+              let labelExpected = cam["label_expected"] as? String, let width = cam["width"] as? Int, let height = cam["height"] as? Int else {
+            throw FixtureMissing(name: "manifest.json section camvid")
+        }
+        return (image, imageExpected, label, labelExpected, width, height)
     }
 }
 
