@@ -62,9 +62,9 @@ let package = Package(
         .executableTarget(name: "segslim-kernel-bench", dependencies: ["SegKernels"], path: "benchmarks/kernels"),
 
         // Tests
-        // What tests share about their environment: ../shared, and CI=true turning a missing
-        // requirement from a skip into a failure.
-        .target(name: "SegTestSupport", path: "Tests/SegTestSupport"),
+        // What tests share: ../shared, CI=true turning a missing requirement from a skip into
+        // a failure, the ONNX conformance cases and tensor comparison.
+        .target(name: "SegTestSupport", dependencies: ["SegTensor"], path: "Tests/SegTestSupport"),
         .testTarget(name: "SegTensorTests", dependencies: ["SegTensor"]),
         .testTarget(name: "SegONNXTests", dependencies: ["SegTestSupport", "SegONNX", "SegGraph", "SegTensor", "SegReference"],
                     resources: [.copy("Fixtures")]),
@@ -75,7 +75,7 @@ let package = Package(
         .testTarget(name: "SegMetricsTests", dependencies: ["SegMetrics"]),
         .testTarget(name: "SegRewriteTests", dependencies: ["SegRewrite", "SegReference", "SegGraph", "SegTensor", "Fuse", "SegTechnique", "SegProtocol"]),
         .testTarget(name: "SegPipelineTests", dependencies: ["SegPipeline", "SegData", "SegImaging", "SegMetrics", "SegReference", "SegRuntime", "SegGraph", "SegTensor"]),
-        .testTarget(name: "SegRuntimeTests", dependencies: ["SegRuntime", "SegReference", "SegONNX", "SegTensor", "SegGraph", "SegRewrite", "Fuse", "SegTechnique", "SegProtocol"]),
+        .testTarget(name: "SegRuntimeTests", dependencies: ["SegTestSupport", "SegRuntime", "SegReference", "SegONNX", "SegTensor", "SegGraph", "SegRewrite", "Fuse", "SegTechnique", "SegProtocol"]),
         .testTarget(name: "SegKernelsTests", dependencies: ["SegKernels"]),
         .testTarget(name: "SegDataTests", dependencies: ["SegTestSupport", "SegData", "SegImaging"]),
         .testTarget(name: "SegProtocolTests", dependencies: ["SegProtocol"]),
