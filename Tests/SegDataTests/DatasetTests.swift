@@ -91,7 +91,8 @@ import Testing
         let d = try Dataset.open(path: root.appendingPathComponent("cv").path)
         #expect(d.format == .camvid)
         #expect(d.numClasses == 11)
-        #expect(d.splits["val"]?.first?.label == nil)
+        let val = try #require(d.splits["val"])
+        #expect(val.count == 1 && val[0].label == nil)
     }
 
     @Test func badDatasetsAreClearErrors() throws {
