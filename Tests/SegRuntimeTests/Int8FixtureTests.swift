@@ -32,6 +32,5 @@ import Testing
         let off = steps.filter { $0 > 0 }.count
         #expect((steps.max() ?? 99) <= 1, "\(name): max difference \(steps.max() ?? 0) codes")
         #expect(off * 100 <= actual.count, "\(name): \(off) of \(actual.count) codes differ from ORT")
-        print("int8 fixture \(name): \(off) of \(actual.count) codes one step from ORT; kinds \(counts)")
     }
 }
