@@ -297,6 +297,15 @@ package final class Conv2D: @unchecked Sendable {
 }
 
 extension Conv2D {
+    /// Which way `run` feeds the GEMM, for tests that must reach a path (the choice is made at
+    /// init and never changes the numbers beyond float rounding).
+    /// `readsInputInPlace`: B is read straight from the input through the offset table
+    /// (`DirectOperand`: pointwise on small planes, stride-1-along-W implicit GEMM on maps at
+    /// least 48 wide) instead of being packed panel by panel; row bands (below) take precedence.
+    package var readsInputInPlace: Bool { !directOffsets.isEmpty && rowBands.isEmpty }
+    /// The kernel rows each row band multiplies (empty: one GEMM over every kernel row).
+    package var rowBandKernelRows: [Range<Int>] { rowBands.map(\.kernelRows) }
+
     /// One GEMM per row band, each over its valid kernel rows only; no input row it reads is
     /// padding, so the band's im2col has no vertical padding.
     func runBands(input: UnsafePointer<Float>, batch: Int, output: UnsafeMutablePointer<Float>,

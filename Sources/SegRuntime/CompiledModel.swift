@@ -1,5 +1,6 @@
 import Foundation
 import SegGraph
+import SegKernels
 import SegReference
 import SegRewrite
 import SegTensor
@@ -30,6 +31,12 @@ package final class CompiledModel: Sendable {
         self.floatCount = floatCount
         self.arenaBytes = floatCount * 4
         self.kernelCounts = kernelCounts
+    }
+
+    /// The steps that run on SegKernels' `Conv2D`, in order, with their kinds ("Conv+Add",
+    /// "Conv (taps trimmed)"): which algorithm and operand path each conv took, for tests.
+    package var convolutions: [(kind: String, conv: Conv2D)] {
+        steps.compactMap { step in (step as? ConvStep).map { ($0.kind, $0.conv) } }
     }
 
     /// An arena for one run; two concurrent runs get two arenas (kept for reuse).

@@ -196,7 +196,9 @@ enum DataMovementPath {
         guard normalized.count == axes.count, let lo = normalized.min(), let hi = normalized.max(),
               Set(normalized).count == hi - lo + 1 else { return nil }  // adjacent axes only
         let outer = xd[..<lo].reduce(1, *), reduced = xd[lo...hi].reduce(1, *), inner = xd[(hi + 1)...].reduce(1, *)
-        guard outer * inner == od.reduce(1, *), reduced >= 1 else { return nil }
+        // An empty tensor (a zero-sized kept axis) is the reference's to run: the kernel
+        // takes at least one row.
+        guard outer * inner == od.reduce(1, *), reduced >= 1, outer >= 1, inner >= 1 else { return nil }
         let op: ReduceOperation = ["ReduceSum": .sum, "ReduceMean": .mean, "ReduceMax": .max, "ReduceMin": .min][node.opType] ?? .sum
         return .init(reads: [x], writes: [out], kind: node.opType) { slot in
             ReduceStep(operation: op, input: slot(x), output: slot(out), outer: outer, reduced: reduced, inner: inner,

@@ -77,3 +77,11 @@ enum KernelTable {
         return t
     }()
 }
+
+extension Compiler {
+    /// Whether the kernel table has a fast candidate for this op (a candidate may still decline
+    /// a node): tests that must see no reference fallback ask here which ops that applies to.
+    package static func hasFastKernel(opType: String, domain: String = "") -> Bool {
+        !KernelTable.candidates(for: Node(opType: opType, domain: domain, inputs: [], outputs: [])).isEmpty
+    }
+}

@@ -1,11 +1,8 @@
 import Foundation
 import SegImaging
+import SegTestSupport
 import Testing
 @testable import SegData
-
-/// `../shared` beside the repository (this file is Tests/<Target>/<File>.swift).
-private let sharedRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared").path
 
 /// Builds tiny datasets on disk in each layout and opens them.
 @Suite struct DatasetTests {
@@ -94,7 +91,8 @@ private let sharedRoot = URL(fileURLWithPath: #filePath).deletingLastPathCompone
         let d = try Dataset.open(path: root.appendingPathComponent("cv").path)
         #expect(d.format == .camvid)
         #expect(d.numClasses == 11)
-        #expect(d.splits["val"]?.first?.label == nil)
+        let val = try #require(d.splits["val"])
+        #expect(val.count == 1 && val[0].label == nil)
     }
 
     @Test func badDatasetsAreClearErrors() throws {
@@ -117,9 +115,9 @@ private let sharedRoot = URL(fileURLWithPath: #filePath).deletingLastPathCompone
         #expect(throws: DatasetError.unknownSplit("test", available: ["train"])) { try d.samples(split: "test") }
     }
 
-    @Test(.enabled(if: FileManager.default.fileExists(atPath: sharedRoot + "/data/camvid/val.txt")))
+    @Test(.requires(SharedAssets.requirement("data/camvid/val.txt")))
     func sharedCamVidOpens() throws {
-        let d = try Dataset.open(path: sharedRoot + "/data/camvid")
+        let d = try Dataset.open(path: SharedAssets.path("data/camvid"))
         #expect(d.format == .paddleseg)
         #expect(d.splits["train"]?.count == 367)
         #expect(d.splits["val"]?.count == 101)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import SegTestSupport
 @testable import SegImaging
 
 @Suite("file loading")
@@ -51,7 +52,7 @@ struct ImageIOTests {
         #expect(try ImageIO.load(path: good) == (try PNG.decode(png)))
     }
 
-    @Test(.enabled(if: camvidAvailable)) func camvidPairLoads() throws {
+    @Test(.requires(camvid)) func camvidPairLoads() throws {
         let first = try #require(try String(contentsOfFile: camvidRoot + "/val.txt", encoding: .utf8).split(separator: "\n").first)
         let parts = first.split(separator: " ").map(String.init)
         let image = try ImageIO.load(path: camvidRoot + "/" + parts[0])

@@ -94,11 +94,10 @@ struct JPEGTests {
     }
 
     @Test func realCamVidFrameMatchesPillow() throws {
-        let cam = try Fixtures.manifest()["camvid"] as? [String: Any] ?? [:]
-        guard let name = cam["image"] as? String, let expectedName = cam["image_expected"] as? String else { return }
-        let image = try JPEG.decode(try Fixtures.bytes(name))
-        let expected = try Zlib.decompress(try Fixtures.bytes(expectedName), maxOutput: 1 << 26)
-        #expect(image.width == cam["width"] as? Int && image.height == cam["height"] as? Int)
+        let cam = try Fixtures.camvid()
+        let image = try JPEG.decode(try Fixtures.bytes(cam.image))
+        let expected = try Zlib.decompress(try Fixtures.bytes(cam.imageExpected), maxOutput: 1 << 26)
+        #expect(image.width == cam.width && image.height == cam.height)
         let d = absDiff(image.pixels, expected)
         #expect(d.mean <= 1.0 && d.max <= 8)
         #expect(d.max == 0, "CamVid frame: mean |Δ| \(d.mean), max |Δ| \(d.max)")

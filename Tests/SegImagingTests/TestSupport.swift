@@ -1,11 +1,8 @@
 import SegTensor
 import Foundation
+import SegTestSupport
 import Testing
 @testable import SegImaging
-
-/// `../shared` beside the repository (this file is Tests/<Target>/<File>.swift).
-private let sharedRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared").path
 
 /// Fixture access and small helpers shared by the SegImaging tests.
 enum Fixtures {
@@ -24,8 +21,23 @@ enum Fixtures {
         return (try JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
     }
 
+    /// A section's entries; a missing or empty section throws, so a loop over it cannot pass
+    /// by running zero times.
     static func entries(_ section: String) throws -> [[String: Any]] {
-        (try manifest()[section] as? [[String: Any]]) ?? []
+        guard let entries = try manifest()[section] as? [[String: Any]], !entries.isEmpty else {
+            throw FixtureMissing(name: "manifest.json section \(section)")
+        }
+        return entries
+    }
+
+    /// The manifest's `camvid` entry (a real frame and label checked in as fixtures).
+    static func camvid() throws -> (image: String, imageExpected: String, label: String, labelExpected: String, width: Int, height: Int) {
+        guard let cam = try manifest()["camvid"] as? [String: Any], let image = cam["image"] as? String,
+              let imageExpected = cam["image_expected"] as? String, let label = cam["label"] as? String,
+              let labelExpected = cam["label_expected"] as? String, let width = cam["width"] as? Int, let height = cam["height"] as? Int else {
+            throw FixtureMissing(name: "manifest.json section camvid")
+        }
+        return (image, imageExpected, label, labelExpected, width, height)
     }
 }
 
@@ -42,5 +54,7 @@ func absDiff(_ a: [UInt8], _ b: [UInt8]) -> (mean: Double, max: Int) {
     return (Double(sum) / Double(max(1, a.count)), mx)
 }
 
-let camvidRoot = ProcessInfo.processInfo.environment["SEGSLIM_CAMVID"] ?? sharedRoot + "/data/camvid"
-let camvidAvailable = FileManager.default.fileExists(atPath: camvidRoot + "/val.txt")
+/// CamVid in ../shared (or $SEGSLIM_CAMVID).
+let camvidRoot = ProcessInfo.processInfo.environment["SEGSLIM_CAMVID"] ?? SharedAssets.path("data/camvid")
+let camvid = Requirement(camvidRoot + "/val.txt") { FileManager.default.fileExists(atPath: camvidRoot + "/val.txt") }
+var camvidAvailable: Bool { camvid.isMet() }

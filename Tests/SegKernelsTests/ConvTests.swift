@@ -2,7 +2,7 @@ import Testing
 @testable import SegKernels
 
 /// Naive NCHW convolution in Double with ONNX semantics, then bias/residual/activation.
-private func referenceConv(_ s: Conv2DShape, batch: Int, x: [Float], w: [Float], bias: [Float]?,
+func referenceConv(_ s: Conv2DShape, batch: Int, x: [Float], w: [Float], bias: [Float]?,
                            activation: Activation, residual: [Float]?, before: Bool) -> [Float] {
     let oh = s.outputHeight, ow = s.outputWidth
     let cinG = s.inputChannels / s.groups, coutG = s.outputChannels / s.groups

@@ -183,11 +183,27 @@ import Testing
         [.exact] + (range.lowerBound >= -64 && range.upperBound <= 64 ? [.maddubs] : []) + (KernelISA.hasVNNI ? [.vnni] : [])
     }
 
+    /// The ungrouped cases (the ones that run on a GEMM; depthwise has no GEMM path), plus
+    /// GEMM shapes the shared list lacks: a pointwise K tail, a strided 1×1 (im2col, not
+    /// pointwise), an asymmetric 5×3 kernel with uneven pads.
+    static let gemmCases: [Case] = cases.filter { $0.shape.groups == 1 } + [
+        Case(name: "pointwise K tail 7-bit", shape: Conv2DShape(inputChannels: 13, height: 4, width: 5, outputChannels: 9, kernelH: 1, kernelW: 1),
+             weightRange: -64...63),
+        Case(name: "1x1 s2 im2col", shape: Conv2DShape(inputChannels: 8, height: 7, width: 9, outputChannels: 12, kernelH: 1, kernelW: 1,
+                                                       strides: (2, 2)), weightRange: -128...127),
+        Case(name: "5x3 uneven pads im2col 7-bit", shape: Conv2DShape(inputChannels: 6, height: 8, width: 7, outputChannels: 11, kernelH: 5, kernelW: 3,
+                                                                      pads: (2, 0, 1, 2)), weightRange: -64...63),
+    ]
+
+    @Test func gemmCasesAreTheUngroupedOnes() {
+        #expect(Self.gemmCases.count == 7)
+        #expect(Self.gemmCases.allSatisfy { $0.shape.groups == 1 })
+    }
+
     /// Every exact path, forced, against the scalar s32 convolution reference.
-    @Test(arguments: cases)
+    @Test(arguments: gemmCases)
     func everyGemmPathIsBitExact(_ c: Case) throws {
         let s = c.shape, batch = 1
-        guard s.groups == 1 else { return }
         let x = Self.codes(batch * s.height * s.width * s.inputChannels, seed: 17, 0, 255).map { UInt8($0) }
         let w = Self.codes(s.outputChannels * s.inputChannels * s.kernelH * s.kernelW, seed: 19,
                            c.weightRange.lowerBound, c.weightRange.upperBound).map { Int8($0) }
@@ -200,6 +216,8 @@ import Testing
             let conv = try QConv2D(shape: s, weights: w, weightScales: wScales, bias: bias, inputScale: xScale, inputZeroPoint: zx,
                                    output: .u8(scale: yScale, zeroPoint: zy, low: 0, high: 255), path: path)
             #expect(conv.gemmPath == path)
+            let pointwise = s.kernelH == 1 && s.kernelW == 1 && s.strideH == 1 && s.strideW == 1 && s.pads == (0, 0, 0, 0)
+            #expect(conv.algorithm == (pointwise ? .pointwise : .im2col), "\(c.name)")
             for context in contexts where context.isa == .avx2 {
                 var y = [UInt8](repeating: 0, count: expected.count + 16)
                 var padded = x + [UInt8](repeating: 0, count: 16)

@@ -14,18 +14,43 @@ import Testing
     static let sources = ["tiny_conv.onnx", "attributes.onnx", "functions.onnx", "typed_fields.onnx"]
     static var count: Int { Int(ProcessInfo.processInfo.environment["SEGSLIM_FUZZ_ONNX"] ?? "") ?? 1000 }
 
-    enum Outcome { case loaded, refused }
+    enum Outcome: Equatable { case loaded, refused }
 
-    /// The daemon's load path without the daemon.
-    static func load(_ bytes: [UInt8]) -> Outcome {
+    /// The daemon's load path without the daemon. A refusal must be the error its stage is
+    /// documented to throw, of a kind that blames the file: decode an `ONNXError` (not `.io`:
+    /// nothing is read from disk here), validation a `GraphError`, the executor's support check
+    /// an `ExecutionError` about the model (unsupported ops, graph, a node), shape inference
+    /// one of those or an `OpError`, `ConvGeometryError` or `TensorError` naming what is wrong.
+    static func load(_ bytes: [UInt8], sourceLocation: SourceLocation = #_sourceLocation) -> Outcome {
+        var stage = "decode"
         do {
             let model = try ONNX.decode(bytes)
+            stage = "validate"
             try model.graph.validate()
+            stage = "executor"
             _ = try ReferenceExecutor(model: model)
+            stage = "shapes"
             _ = try ShapeInference(model: model)
             return .loaded
         } catch {
+            #expect(isFileError(error, stage: stage), "\(stage) refused with \(type(of: error)): \(error)", sourceLocation: sourceLocation)
             return .refused
+        }
+    }
+
+    static func isFileError(_ error: any Error, stage: String) -> Bool {
+        switch (stage, error) {
+        case ("decode", let e as ONNXError):
+            if case .io = e { return false }
+            return true
+        case ("validate", is GraphError): return true
+        case ("executor", let e as ExecutionError), ("shapes", let e as ExecutionError):
+            switch e {
+            case .unsupported, .graph, .node: return true
+            case .missingInput, .unknownInput, .unknownOutput, .inputMismatch, .cancelled: return false
+            }
+        case ("shapes", is OpError), ("shapes", is ConvGeometryError), ("shapes", is TensorError), ("shapes", is GraphError): return true
+        default: return false
         }
     }
 

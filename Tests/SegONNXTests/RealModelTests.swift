@@ -1,16 +1,13 @@
 import Foundation
 import Testing
 import SegGraph
+import SegTestSupport
 @testable import SegONNX
 
-/// `../shared` beside the repository (this file is Tests/<Target>/<File>.swift).
-private let sharedRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared").path
+private let lrasppPath = SharedAssets.path("models/lraspp_mbv3_camvid.onnx")
 
-private let lrasppPath = sharedRoot + "/models/lraspp_mbv3_camvid.onnx"
-
-/// The shared LR-ASPP model (../shared/models/README.md); absent on CI, so skipped there.
-@Suite(.enabled(if: FileManager.default.fileExists(atPath: lrasppPath), "needs \(lrasppPath)"))
+/// The shared LR-ASPP model (../shared/models/README.md): skipped without it, failed under CI=true.
+@Suite(.requires(SharedAssets.requirement("models/lraspp_mbv3_camvid.onnx")))
 struct RealModelTests {
     @Test func lrasppLoadsAndRoundTrips() throws {
         let url = URL(fileURLWithPath: lrasppPath)
@@ -39,12 +36,12 @@ struct RealModelTests {
 }
 
 private let otherModels = [
-    sharedRoot + "/models/deeplabv3_mbv3_camvid.onnx": ["Conv": 70, "Relu": 26, "HardSwish": 20, "Add": 10, "GlobalAveragePool": 9,
+    SharedAssets.path("models/deeplabv3_mbv3_camvid.onnx"): ["Conv": 70, "Relu": 26, "HardSwish": 20, "Add": 10, "GlobalAveragePool": 9,
                                                        "HardSigmoid": 8, "Mul": 8, "Constant": 8, "Concat": 3, "Shape": 2, "Slice": 2, "Resize": 2],
-    sharedRoot + "/models/lraspp_mbv3_camvid.bn.onnx": ["Conv": 66, "BatchNormalization": 47],
+    SharedAssets.path("models/lraspp_mbv3_camvid.bn.onnx"): ["Conv": 66, "BatchNormalization": 47],
 ]
 
-@Suite(.enabled(if: otherModels.keys.allSatisfy { FileManager.default.fileExists(atPath: $0) }, "needs the shared models"))
+@Suite(.requires(SharedAssets.requirement("models/deeplabv3_mbv3_camvid.onnx", "models/lraspp_mbv3_camvid.bn.onnx")))
 struct OtherSharedModelTests {
     @Test("the other shared models load, have the documented ops, and round-trip", arguments: otherModels.keys.sorted())
     func loadsAndRoundTrips(path: String) throws {

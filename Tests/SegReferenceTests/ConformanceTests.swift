@@ -3,6 +3,7 @@ import SegGraph
 import SegONNX
 import SegReference
 import SegTensor
+import SegTestSupport
 import Testing
 
 /// The ONNX operator conformance cases (the spec's own examples, written out of the `onnx`
@@ -23,22 +24,11 @@ import Testing
     }
 
     /// From every conformance-known-failures-*.txt: `<case>\t<reason>` per line.
-    static let knownFailures: [String: String] = {
-        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        let files = ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).filter { $0.hasPrefix("conformance-known-failures") }
-        var map: [String: String] = [:]
-        for file in files {
-            guard let text = try? String(contentsOf: dir.appendingPathComponent(file), encoding: .utf8) else { continue }
-            for line in text.split(separator: "\n") where !line.hasPrefix("#") {
-                let parts = line.split(separator: "\t", maxSplits: 1)
-                if parts.count == 2 { map[String(parts[0])] = String(parts[1]) }
-            }
-        }
-        return map
-    }()
+    static var knownFailures: [String: String] { ConformanceCases.knownFailures }
 
     @Test func casesArePresent() {
-        #expect(Self.cases.count > 0)
+        #expect(Self.cases.count == 763 && ConformanceCases.all == Self.cases)
+        #expect(Self.knownFailures.count == 6)
     }
 
     @Test(arguments: cases)

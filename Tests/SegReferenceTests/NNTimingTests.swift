@@ -3,11 +3,12 @@ import SegGraph
 import SegONNX
 import SegReference
 import SegTensor
+import SegTestSupport
 import Testing
 
 /// Timings of the nn kernels at CamVid size (1×C×360×480), printed, never asserted: run with
 /// `SEGSLIM_NN_TIMING=1 swift test -c release --filter NNTimingTests`. Also runs the shared
-/// LR-ASPP model end to end when ../shared/models has it and every op it uses is implemented.
+/// LR-ASPP model (../shared/models) end to end.
 @Suite struct NNTimingTests {
     typealias H = NNHarness
 
@@ -60,15 +61,12 @@ import Testing
         }
     }
 
+    /// Asked for by SEGSLIM_NN_TIMING, so a missing model is a failure, not a silent pass.
     @Test(.enabled(if: enabled)) func sharedModelEndToEnd() throws {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../../../shared/models/lraspp_mbv3_camvid.onnx").standardized
-        guard FileManager.default.fileExists(atPath: url.path) else { return }
-        let model = try ONNX.load(contentsOf: url)
-        guard let executor = try? ReferenceExecutor(model: model) else {
-            print("NNTIMING lraspp: not every op is implemented yet")
-            return
-        }
+        let path = SharedAssets.path("models/lraspp_mbv3_camvid.onnx")
+        try #require(FileManager.default.fileExists(atPath: path), "\(path) is missing")
+        let model = try ONNX.load(contentsOf: URL(fileURLWithPath: path))
+        let executor = try ReferenceExecutor(model: model)
         let input = try Self.random([1, 3, 360, 480])
         try Self.time("lraspp_mbv3_camvid end to end") { _ = try executor.run(["image": input]) }
     }

@@ -68,7 +68,12 @@ import Testing
     @Test func malformedAttributesFallBack() throws {
         // Three strides for a 2-D input: the fast path declines and the reference reports it.
         let m = try Self.model([NamedAttribute("strides", .ints([2, 2, 2]))], relu: false)
-        let compiled = try? Compiler().compile(m, inputShapes: ["x": [2, 4, 5, 6]])
-        #expect(compiled?.kernelCounts["ConvTranspose"] == nil)
+        // (Was `try?` and an optional check, which passed whether or not anything was reported.)
+        do {
+            let compiled = try Compiler().compile(m, inputShapes: ["x": [2, 4, 5, 6]])
+            Issue.record("a 3-stride ConvTranspose on a 2-D input compiled: \(compiled.kernelCounts)")
+        } catch let error as ExecutionError {
+            #expect("\(error)".contains("ConvTranspose") && "\(error)".contains("'strides'"), "\(error)")
+        }
     }
 }

@@ -1,11 +1,12 @@
 import Foundation
 import SegONNX
 import SegProtocol
+import SegTestSupport
 import Testing
 
 /// The CLI side of class names and warnings: `segment --dataset/--classes`, `annotate`,
 /// warnings on stderr and under `warnings` with `--json`, usage errors as JSON, noisy timings.
-@Suite(.enabled(if: Binaries.available, "segslimd/segslim not built beside the tests"))
+@Suite(.requires(Binaries.requirement))
 struct ClassesCLITests {
     let cli = Binaries.cli ?? ""
     static func fixture(_ name: String) -> String { ModelMethodTests.fixture(name) }

@@ -1,13 +1,14 @@
 import Foundation
 import SegProtocol
 import SegTransport
+import SegTestSupport
 import Testing
 
 /// A client that goes away stops its work: the daemon cancels that connection's requests and
 /// stops counting it, and the CLI, interrupted, cancels its request and takes its daemon down.
 /// Every wait here is bounded, and the work it waits out (a 10-minute sleep, a compress of a
 /// large dataset) far outlasts the bound: on the old behaviour the waits time out.
-@Suite(.enabled(if: Binaries.available, "segslimd/segslim not built beside the tests"), .serialized)
+@Suite(.requires(Binaries.requirement), .serialized)
 struct ClientGoneTests {
     let daemon = Binaries.daemon ?? ""
     let cli = Binaries.cli ?? ""

@@ -1,5 +1,6 @@
 import Foundation
 import SegProtocol
+import SegTestSupport
 import SegTransport
 import Testing
 
@@ -26,6 +27,12 @@ enum Binaries {
     static var daemon: String? { path("segslimd", env: "SEGSLIMD") }
     static var cli: String? { path("segslim", env: "SEGSLIM") }
     static var available: Bool { daemon != nil && cli != nil }
+
+    /// What suites that spawn the real processes need: skipped without it on a developer's
+    /// machine, failed under CI=true (where `swift test` has built both).
+    static let requirement = Requirement("segslimd and segslim beside the test bundle (swift build builds them; or $SEGSLIMD / $SEGSLIM)") {
+        available
+    }
 }
 
 /// Output of a finished process.

@@ -2,10 +2,11 @@ import Foundation
 import SegProtocol
 import SegTensor
 import SegTransport
+import SegTestSupport
 import Testing
 
 /// Tests against the real executables: stdout discipline, exit codes, socket mode, fuzzing.
-@Suite(.enabled(if: Binaries.available, "segslimd/segslim not built beside the tests"))
+@Suite(.requires(Binaries.requirement))
 struct DaemonProcessTests {
     let daemon = Binaries.daemon ?? ""
     let cli = Binaries.cli ?? ""
@@ -95,6 +96,17 @@ struct DaemonProcessTests {
             #expect(out.status == 0 || out.status == 1, "round \(round): exit status \(out.status)\n\(out.stderr.suffix(2000))")
             #expect(!out.stderr.contains("Fatal error"), "round \(round)")
             let messages = ndjsonMessages(out.stdout)
+            // Garbage is the client's fault: parse, invalid-request, method and params errors
+            // (or an application code), each with a message; never -32603 internal error.
+            let errors = messages.compactMap { $0["error"] }
+            #expect(!errors.isEmpty, "round \(round): no error answered")
+            for e in errors {
+                let code = Int(e["code"]?.intValue ?? 0)
+                #expect([-32700, -32600, -32601, -32602, -32002, -32800].contains(code) || (-33099 ... -33000).contains(code),
+                        "round \(round): \(e)")
+                let message = e["message"]?.stringValue ?? ""
+                #expect(message.count > 0, "round \(round): \(e)")
+            }
             // A fuzzed "exit" may legitimately end the session early; otherwise "last" is answered.
             let exited = out.status == 1 || messages.contains { $0["id"] == "last" }
             #expect(exited, "round \(round): no answer to the final request")

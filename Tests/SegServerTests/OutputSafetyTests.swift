@@ -3,6 +3,7 @@ import SegGraph
 import SegProtocol
 import SegServer
 import SegTechnique
+import SegTestSupport
 import Testing
 
 /// A technique that exists only in the tests: while it "works" it creates a file at the path it
@@ -106,7 +107,7 @@ struct CreateFileTechnique: Technique {
     }
 
     /// The CLI's `segment` refuses to replace its earlier outputs unless `--overwrite`.
-    @Test(.enabled(if: Binaries.available, "segslimd/segslim not built beside the tests"))
+    @Test(.requires(Binaries.requirement))
     func cliSegmentNeedsOverwriteToReplace() throws {
         let cli = try #require(Binaries.cli)
         let dir = tempDir()

@@ -1,9 +1,10 @@
 import Foundation
 import SegProtocol
+import SegTestSupport
 import Testing
 
 /// `segslim report`: a report file read without a daemon, summarised as text, JSON and a page.
-@Suite(.enabled(if: Binaries.available, "segslimd/segslim not built beside the tests"))
+@Suite(.requires(Binaries.requirement))
 struct ReportCLITests {
     let cli = Binaries.cli ?? ""
 
@@ -80,7 +81,7 @@ struct ReportCLITests {
 }
 
 /// `segslim techniques ID`, "did you mean", and `--param a,b` for list parameters.
-@Suite(.enabled(if: Binaries.available, "segslimd/segslim not built beside the tests"))
+@Suite(.requires(Binaries.requirement))
 struct TechniqueCLITests {
     let cli = Binaries.cli ?? ""
 
@@ -117,7 +118,7 @@ struct TechniqueCLITests {
 }
 
 /// Daemon errors in the words the user typed, and as one JSON document with `--json`.
-@Suite(.enabled(if: Binaries.available, "segslimd/segslim not built beside the tests"))
+@Suite(.requires(Binaries.requirement))
 struct CLIErrorWordsTests {
     let cli = Binaries.cli ?? ""
 
@@ -144,7 +145,7 @@ struct CLIErrorWordsTests {
 
 /// Progress when stderr is not a terminal: plain lines (first, every few seconds, the end), no
 /// carriage returns or escape codes; `--quiet` silences it.
-@Suite(.enabled(if: Binaries.available, "segslimd/segslim not built beside the tests"))
+@Suite(.requires(Binaries.requirement))
 struct CLIProgressTests {
     let cli = Binaries.cli ?? ""
 
@@ -163,7 +164,7 @@ struct CLIProgressTests {
 }
 
 /// `segslim segment` takes folders and patterns as well as files.
-@Suite(.enabled(if: Binaries.available, "segslimd/segslim not built beside the tests"))
+@Suite(.requires(Binaries.requirement))
 struct SegmentArgumentsCLITests {
     let cli = Binaries.cli ?? ""
 

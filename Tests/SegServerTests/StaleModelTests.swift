@@ -1,6 +1,7 @@
 import Foundation
 import SegProtocol
 import SegServer
+import SegTestSupport
 import Testing
 
 /// A warm daemon asked for a model by path notices when the file at that path was replaced.
@@ -60,7 +61,7 @@ import Testing
 
 /// The reproduction from the issue: `segslim info` against a warm daemon, the file replaced,
 /// `segslim info` again must describe the new file.
-@Suite(.enabled(if: Binaries.available, "segslimd/segslim not built beside the tests"))
+@Suite(.requires(Binaries.requirement))
 struct StaleModelCLITests {
     @Test func warmDaemonServesTheReplacedFile() throws {
         let daemon = try #require(Binaries.daemon), cli = try #require(Binaries.cli)

@@ -2,8 +2,10 @@ import SegTensor
 
 /// Element-wise comparison with explicit tolerances: |a − e| ≤ atol + rtol·|e| for floating
 /// types (NaN equals NaN, infinities must match), exact equality otherwise.
-enum TensorComparison {
-    static func difference(_ actual: Tensor, _ expected: Tensor, rtol: Double, atol: Double) -> String? {
+package enum TensorComparison {
+    /// nil when `actual` matches `expected`, else what differs (dtype, shape, or the count of
+    /// mismatches and the worst one).
+    package static func difference(_ actual: Tensor, _ expected: Tensor, rtol: Double, atol: Double) -> String? {
         guard actual.dtype == expected.dtype else { return "dtype \(actual.dtype), expected \(expected.dtype)" }
         guard actual.dims == expected.dims else { return "shape \(actual.shape), expected \(expected.shape)" }
         guard let a = try? actual.converted(to: .f64).scalars(as: Double.self),
