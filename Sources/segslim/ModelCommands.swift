@@ -83,9 +83,12 @@ extension Commands {
 
     static let run = Command(
         name: "run", summary: "Run a model on .npy inputs and write one .npy per output",
-        usage: "segslim run MODEL.onnx INPUT.npy [NAME=INPUT.npy ...] --out DIR [--json]"
+        usage: "segslim run MODEL.onnx INPUT.npy [NAME=INPUT.npy ...] --out DIR [--engine runtime|reference] [--json]"
     ) { args, client, options in
-        let parsed = try parse(args, command: "run", options: ["--out"])
+        let parsed = try parse(args, command: "run", options: ["--out", "--engine"])
+        if let engine = parsed.options["--engine"], engine != "runtime" && engine != "reference" {
+            throw UsageError(message: "--engine is runtime (the compiled runtime, the default) or reference (the plain oracle), not '\(engine)'", command: "run")
+        }
         guard parsed.positional.count >= 2 else { throw UsageError(message: "expected a model and at least one input", command: "run") }
         guard let out = parsed.options["--out"] else { throw UsageError(message: "--out DIR is required", command: "run") }
         let model = try resident(parsed.positional[0], client)
@@ -101,7 +104,8 @@ extension Commands {
                 inputs[name] = .npy(absolute(arg))
             }
         }
-        let result = try client.send(ModelRunRequest.self, .init(id: model.id, inputs: inputs, outputDir: absolute(out)))
+        let result = try client.send(ModelRunRequest.self, .init(id: model.id, inputs: inputs, outputDir: absolute(out),
+                                                                 engine: parsed.options["--engine"]))
         if !options.json {
             Table.print(header: ["output", "dtype", "shape", "path"], rows: result.outputs.map {
                 [$0.name, $0.dtype, dims($0.shape), $0.path ?? "?"]
