@@ -72,6 +72,9 @@ extension ServerCore {
         ctx.progress.begin("Segmenting \(images.count) image\(images.count == 1 ? "" : "s")")
         var results: [ModelSegmentRequest.ImageResult] = []
         for (index, spec) in images.enumerated() {
+            // Each image is seconds of synchronous work on a cooperative thread: let other
+            // tasks (other requests' replies, a client waiting on this one) run in between.
+            await Task.yield()
             try Task.checkCancellation()
             let started = Date()
             let (bytes, name) = try Self.imageBytes(spec, index: index)

@@ -85,6 +85,7 @@ package struct TrainingLoop {
             do {
                 let iterator = batches.batches(epoch: epoch)
                 while let batch = try await iterator.next() {
+                    await Task.yield()  // a step is long synchronous work: let other tasks run between steps
                     if Task.isCancelled { cancelled = true; break epochs }
                     let outcome = Self.step(trainer, batch, epoch: epoch)
                     guard case .success(let stats) = outcome else {
