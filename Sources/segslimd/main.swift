@@ -78,23 +78,23 @@ signal(SIGPIPE, SIG_IGN)
 
 let core = ServerCore(configuration: configuration)
 
+/// The listening socket's path for the signal handlers (set once, before they are installed).
+nonisolated(unsafe) var socketPathForSignals: UnsafeMutablePointer<CChar>? = nil
+
 if let listenAddress {
     let path = UnixSocket.path(fromAddress: listenAddress)
     // Remove the socket file on the way out so the next daemon finds no stale socket. The
-    // handlers are in place before the socket file exists: a client that sees the file and
-    // signals at once must not hit the default action or a moment where the signal is
-    // ignored and lost. They run on the main queue, which only runs from dispatchMain()
-    // below, that is, after `listen` succeeded: the file they unlink is ours.
-    var signalSources: [DispatchSourceSignal] = []
+    // handlers are plain signal handlers installed before the socket file exists: a client
+    // that sees the file and signals at once must find them in place. (A DispatchSource
+    // registers asynchronously on libdispatch's manager thread; with the signal ignored until
+    // then, a SIGINT in that window was lost and the daemon never exited.) They do only what
+    // is async-signal-safe: unlink and _exit.
+    socketPathForSignals = strdup(path)
     for sig in [SIGINT, SIGTERM] {
-        signal(sig, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: sig, queue: .main)
-        source.setEventHandler {
-            unlink(path)
-            exit(0)
+        signal(sig) { _ in
+            if let p = socketPathForSignals { unlink(p) }
+            _exit(0)
         }
-        source.resume()
-        signalSources.append(source)
     }
     let fd: Int32
     do {
