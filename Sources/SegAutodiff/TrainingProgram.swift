@@ -37,6 +37,12 @@ package final class TrainingProgram {
     package init(model: Model, inputShapes: [String: [Int]], trainable: [String], state: [String] = [],
                  outputs: [String]? = nil, options: TrainingOptions = TrainingOptions(), registry: GradientRegistry = .standard,
                  kernels: KernelContext = .shared) throws(AutodiffError) {
+        // A fixed-size export trained at other shapes: its baked Resize targets follow the
+        // tensors they were traced from (see RelativeResizeSizes).
+        let declaredShapes = Dictionary(model.graph.runtimeInputs.compactMap { v in v.type?.concreteDims.map { (v.name, $0) } },
+                                        uniquingKeysWith: { a, _ in a })
+        let model = inputShapes.contains { declaredShapes[$0.key] != nil && declaredShapes[$0.key] != $0.value }
+            ? RelativeResizeSizes.rewrite(model) : model
         let graph = model.graph
         let wantedOutputs = outputs ?? graph.outputs.prefix(1).map(\.name)
         for name in wantedOutputs where !graph.outputs.contains(where: { $0.name == name }) { throw .unknownOutput(name) }
