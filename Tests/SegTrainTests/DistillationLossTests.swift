@@ -1,0 +1,54 @@
+import Foundation
+import SegAutodiff
+import SegTrain
+import Testing
+
+/// Distillation losses: values from their definitions computed here in Double, gradients
+/// against finite differences of the loss, zero when student equals teacher.
+@Suite struct DistillationLossTests {
+    static let student = FloatTensor(dims: [1, 3, 1, 2], scalars: [1.0, -0.5, 0.2, 0.3, -1.0, 2.0])
+    static let teacher = FloatTensor(dims: [1, 3, 1, 2], scalars: [0.5, 0.1, 1.0, -0.2, -0.3, 1.5])
+
+    static func softmax(_ v: [Double]) -> [Double] { let m = v.max()!; let e = v.map { exp($0 - m) }; let s = e.reduce(0, +); return e.map { $0 / s } }
+    static func kl(_ p: [Double], _ q: [Double]) -> Double { zip(p, q).reduce(0) { $0 + $1.0 * (log($1.0) - log($1.1)) } }
+
+    func input(_ s: FloatTensor) -> LossInput { LossInput(outputs: ["y": s], logitsName: "y", labels: nil, teacherOutputs: ["y": Self.teacher]) }
+
+    @Test(arguments: [(DistillationLoss.Kind.hinton, Float(2)), (.channelWise, 4), (.hinton, 1)])
+    func valueAndGradient(_ kind: DistillationLoss.Kind, _ temperature: Float) throws {
+        let loss = DistillationLoss(kind, temperature: temperature)
+        let r = try loss.evaluate(input(Self.student))
+        let t = Double(temperature)
+        let s = Self.student.scalars.map(Double.init), q = Self.teacher.scalars.map(Double.init)
+        var expected = 0.0
+        if kind == .hinton {
+            for pixel in 0..<2 {
+                let ps = Self.softmax((0..<3).map { s[$0 * 2 + pixel] / t }), pt = Self.softmax((0..<3).map { q[$0 * 2 + pixel] / t })
+                expected += t * t * Self.kl(pt, ps) / 2
+            }
+        } else {
+            for channel in 0..<3 {
+                let ps = Self.softmax((0..<2).map { s[channel * 2 + $0] / t }), pt = Self.softmax((0..<2).map { q[channel * 2 + $0] / t })
+                expected += t * t * Self.kl(pt, ps) / 3
+            }
+        }
+        #expect(abs(r.value - expected) < 1e-9)
+        let g = try #require(r.gradients["y"])
+        for i in 0..<6 {
+            var plus = Self.student, minus = Self.student
+            plus.scalars[i] += 1e-3
+            minus.scalars[i] -= 1e-3
+            let numeric = (try loss.evaluate(input(plus)).value - loss.evaluate(input(minus)).value) / 2e-3
+            #expect(abs(Double(g.scalars[i]) - numeric) < 1e-4, "\(kind) T=\(temperature) [\(i)]")
+        }
+        // A student equal to its teacher has nothing to learn.
+        let same = try loss.evaluate(LossInput(outputs: ["y": Self.teacher], logitsName: "y", labels: nil, teacherOutputs: ["y": Self.teacher]))
+        #expect(abs(same.value) < 1e-12)
+    }
+
+    @Test func needsTheTeacher() {
+        #expect(throws: AutodiffError.self) {
+            try DistillationLoss(.hinton, temperature: 1).evaluate(LossInput(outputs: ["y": Self.student], logitsName: "y", labels: nil))
+        }
+    }
+}
