@@ -37,11 +37,6 @@ package struct FloatTensor: Sendable, Equatable {
     package var count: Int { scalars.count }
     package var rank: Int { dims.count }
 
-    package func tensor() -> Tensor {
-        // dims and scalars agree by construction.
-        (try? Tensor(dims: dims, scalars: scalars)) ?? Tensor(scalar: Float.nan)
-    }
-
     /// Adds `other` (same dims) into self.
     package mutating func accumulate(_ other: FloatTensor) {
         precondition(other.dims == dims, "FloatTensor.accumulate: \(other.dims) into \(dims)")

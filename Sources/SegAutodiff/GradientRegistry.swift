@@ -18,9 +18,6 @@ package struct GradientRegistry: Sendable {
         rules[Self.key(OperatorRegistry.canonical(domain), opType)]?.first { $0.versions.contains(opset) }
     }
 
-    /// Every op type with a rule, sorted (for `techniques`-style listings and docs).
-    package var opTypes: [String] { rules.values.flatMap { $0.map(\.opType) }.sorted() }
-
     private static func key(_ domain: String, _ opType: String) -> String { "\(domain)/\(opType)" }
 
     /// The rules this engine ships.

@@ -47,7 +47,6 @@ extension ServerCore {
             case .cancelled: return CancellationError()
             case .invalidConfiguration(let why): return ResponseError.invalidParams("params: \(why)")
             case .data(let why): return ResponseError(.datasetError, why)
-            case .autodiff(.noGradientRule), .autodiff(.noTrainableParameters): return ResponseError(.trainingFailed, e.description)
             default: return ResponseError(.trainingFailed, e.description)
             }
         case let e as AutodiffError:

@@ -114,7 +114,6 @@ package final class Trainer {
         optimizer.step(&values, gradients: grads, lr: lr)
         for (name, v) in state { values[name] = v }
         stepCount += 1
-        _ = result.parts
         let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
         return StepStats(loss: result.value, parts: result.parts, learningRate: lr, gradientNorm: norm, milliseconds: ms)
     }

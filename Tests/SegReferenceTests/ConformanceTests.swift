@@ -13,15 +13,8 @@ import Testing
 @Suite struct ConformanceTests {
     static let folder = Bundle.module.resourceURL!.appendingPathComponent("Conformance")
 
-    /// `family/case` for every case folder.
-    static var cases: [String] {
-        let fm = FileManager.default
-        let families = ((try? fm.contentsOfDirectory(atPath: folder.path)) ?? []).filter { !$0.hasPrefix(".") }
-        return families.flatMap { family in
-            ((try? fm.contentsOfDirectory(atPath: folder.appendingPathComponent(family).path)) ?? [])
-                .filter { !$0.hasPrefix(".") }.map { "\(family)/\($0)" }
-        }.sorted()
-    }
+    /// `family/case` for every case folder of the bundled copy.
+    static var cases: [String] { ConformanceCases.cases(in: folder) }
 
     /// From every conformance-known-failures-*.txt: `<case>\t<reason>` per line.
     static var knownFailures: [String: String] { ConformanceCases.knownFailures }

@@ -11,7 +11,10 @@ package enum ConformanceCases {
         .appendingPathComponent("SegReferenceTests/Conformance")
 
     /// `family/case` for every case folder (families: elementwise, nn, quantization, tensor).
-    package static var all: [String] {
+    package static var all: [String] { cases(in: folder) }
+
+    /// `family/case` for every case folder under `folder` (the source tree's, or a bundle's copy).
+    package static func cases(in folder: URL) -> [String] {
         let fm = FileManager.default
         let families = ((try? fm.contentsOfDirectory(atPath: folder.path)) ?? []).filter { !$0.hasPrefix(".") }
         return families.flatMap { family in

@@ -57,18 +57,7 @@ final class WindowPoolStep: DifferentiableStep {
         planes = x[0] * x[1]
         inPlane = a.reduce(1) { $0 * $1.input }
         outPlane = a.reduce(1) { $0 * $1.output }
-        let windows: [[[Int]]] = a.map { axis in
-            (0..<axis.output).map { o in
-                (0..<axis.kernel).map { o * axis.stride - axis.padBegin + $0 * axis.dilation }.filter { $0 >= 0 && $0 < axis.input }
-            }
-        }
-        // count_include_pad counts taps inside the explicit padding, never the extra end
-        // positions ceil_mode adds (PyTorch and ONNX Runtime agree on this).
-        let padded: [[Int]] = a.map { axis in
-            (0..<axis.output).map { o in
-                (0..<axis.kernel).filter { o * axis.stride - axis.padBegin + $0 * axis.dilation < axis.input + axis.padEnd }.count
-            }
-        }
+        let windows = a.map(\.windows), padded = a.map(\.paddedTapCounts)
         var divisors: [Float] = []
         if !isMax {
             divisors.reserveCapacity(outPlane)

@@ -27,6 +27,23 @@ package struct SpatialAxis: Sendable, Equatable {
     /// Extent of one dilated window.
     package var span: Int { (kernel - 1) * dilation + 1 }
 
+    /// Per output position, the input positions its window reads (padding left out): a
+    /// pooling window's members.
+    package var windows: [[Int]] {
+        (0..<output).map { o in
+            (0..<kernel).map { o * stride - padBegin + $0 * dilation }.filter { $0 >= 0 && $0 < input }
+        }
+    }
+
+    /// Per output position, its taps inside the input and the explicit padding: the divisor of
+    /// AveragePool with count_include_pad. The extra end positions ceil_mode adds are not
+    /// counted (PyTorch and ONNX Runtime agree on this).
+    package var paddedTapCounts: [Int] {
+        (0..<output).map { o in
+            (0..<kernel).filter { o * stride - padBegin + $0 * dilation < input + padEnd }.count
+        }
+    }
+
     /// The outputs whose tap `t` lands inside the input, so kernels can loop without a
     /// bounds test per element.
     package func validOutputs(tap t: Int) -> Range<Int> {

@@ -45,16 +45,7 @@ struct PoolPlan {
         let inPlane = a[0].input * a[1].input * a[2].input
         guard x.count == planes * inPlane else { throw OpError.input(0, "element count does not match the shape") }
         // Per axis and output position: valid input positions, and taps inside input + pads.
-        let windows: [[[Int]]] = a.map { axis in
-            (0..<axis.output).map { o in
-                (0..<axis.kernel).map { o * axis.stride - axis.padBegin + $0 * axis.dilation }.filter { $0 >= 0 && $0 < axis.input }
-            }
-        }
-        let padded: [[Int]] = a.map { axis in
-            (0..<axis.output).map { o in
-                (0..<axis.kernel).filter { o * axis.stride - axis.padBegin + $0 * axis.dilation < axis.input + axis.padEnd }.count
-            }
-        }
+        let windows = a.map(\.windows), padded = a.map(\.paddedTapCounts)
         let (H, W, D) = (a[1].input, a[2].input, a[0].input)
         var values: [F] = []
         var indices: [Int64] = []
