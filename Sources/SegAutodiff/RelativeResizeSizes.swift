@@ -11,8 +11,8 @@ import SegTensor
 /// `Shape(that)[2:4]` instead, as a dynamic-shape export would. Used only for training
 /// programs at shapes other than the declared ones; the model that is written keeps its own
 /// constants.
-enum RelativeResizeSizes {
-    static func rewrite(_ model: Model) -> Model {
+package enum RelativeResizeSizes {
+    package static func rewrite(_ model: Model) -> Model {
         guard let declared = try? ShapeInference(model: model) else { return model }
         let graph = model.graph
         guard let order = try? graph.topologicalOrder() else { return model }

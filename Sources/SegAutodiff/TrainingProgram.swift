@@ -45,7 +45,10 @@ package final class TrainingProgram {
             ? RelativeResizeSizes.rewrite(model) : model
         let graph = model.graph
         let wantedOutputs = outputs ?? graph.outputs.prefix(1).map(\.name)
-        for name in wantedOutputs where !graph.outputs.contains(where: { $0.name == name }) { throw .unknownOutput(name) }
+        // A graph output or any tensor a node computes (distillation reads intermediate features).
+        for name in wantedOutputs where !graph.outputs.contains(where: { $0.name == name }) && !graph.nodes.contains(where: { $0.outputs.contains(name) }) {
+            throw .unknownOutput(name)
+        }
         let runtimeInputs = graph.runtimeInputs.map(\.name)
         for name in inputShapes.keys where !runtimeInputs.contains(name) { throw .unknownInput(name, known: runtimeInputs) }
         for name in runtimeInputs where inputShapes[name] == nil { throw .missingInput(name) }

@@ -122,6 +122,7 @@ extension ServerCore {
         var loop = TrainingLoop(plan: setup.plan, evaluate: setup.evaluation.map { evaluation in
             { [self] model in try await self.validationMiou(model, source: source, dataset: evaluation.dataset, split: evaluation.split) }
         })
+        loop.teacher = setup.teacher
         loop.progress = { event in
             let fraction = Double(event.step) / Double(max(1, event.totalSteps))
             var message = "epoch \(event.epoch)/\(event.epochs), step \(event.step)/\(event.totalSteps), loss \(Self.format(event.loss, 4)), lr \(Self.format(Double(event.learningRate), 6)), \(Self.format(event.imagesPerSecond, 1)) img/s"

@@ -46,6 +46,8 @@ struct TrainingSetup: @unchecked Sendable {
     let evaluation: (dataset: Dataset, split: String)?
     let describe: String
     let params: ModelTrainRequest.Params
+    /// The teacher's outputs per batch when distilling.
+    let teacher: ((FloatTensor) async throws -> [String: FloatTensor])?
 
     static func make(_ p: ModelTrainRequest.Params, source: TrainingSource, server: ServerCore) async throws -> TrainingSetup {
         let parameters = TrainableParameters(model: source.model, freeze: p.freeze ?? [])
@@ -95,21 +97,27 @@ struct TrainingSetup: @unchecked Sendable {
         }
         let schedule = LearningRateSchedule(kind, baseLR: lr, totalSteps: totalSteps, warmupSteps: p.warmupSteps ?? 0)
         let weights = p.classWeights?.map { Float($0) }
-        let loss: any TrainingLoss
+        let taskLoss: any TrainingLoss
         switch p.loss ?? "cross_entropy" {
-        case "dice": loss = DiceLoss()
-        case "ohem": loss = CrossEntropyLoss(classWeights: weights, ohem: (threshold: 0.7, minKept: 10_000))
-        default: loss = CrossEntropyLoss(classWeights: weights)
+        case "dice": taskLoss = DiceLoss()
+        case "ohem": taskLoss = CrossEntropyLoss(classWeights: weights, ohem: (threshold: 0.7, minKept: 10_000))
+        default: taskLoss = CrossEntropyLoss(classWeights: weights)
+        }
+        var loss = taskLoss
+        let distillation = try await DistillationSetup.make(p, student: source, server: server)
+        if let distillation {
+            loss = WeightedLossSum((distillation.taskWeight > 0 ? [(distillation.taskWeight, taskLoss)] : []) + distillation.terms)
         }
         let kernels = KernelContext(pool: p.threads.map { ThreadPool(threadCount: $0) } ?? .shared)
         let evaluateEvery: Int? = evaluation == nil ? nil : (p.evalEvery ?? 1)
-        let describe = "\(optimizerName), lr \(lr), \(p.schedule ?? "cosine"), \(totalSteps) step(s), \(parameters.names.count) trainable tensors"
+        var describe = "\(optimizerName), lr \(lr), \(p.schedule ?? "cosine"), \(totalSteps) step(s), \(parameters.names.count) trainable tensors"
+        if let distillation { describe += "; \(distillation.describe)" }
         return TrainingSetup(model: source.model, parameters: parameters, batches: batches,
                              plan: TrainingLoop.Plan(epochs: epochs, maxSteps: p.steps, evaluateEvery: evaluateEvery),
                              totalSteps: totalSteps, makeOptimizer: makeOptimizer, schedule: schedule, loss: loss,
                              clipNorm: p.clipNorm.map { Float($0) },
                              options: TrainingOptions(freezeBatchNorm: p.freezeBatchNorm ?? false, seed: UInt64(p.seed ?? 0)),
-                             kernels: kernels, evaluation: evaluation, describe: describe, params: p)
+                             kernels: kernels, evaluation: evaluation, describe: describe, params: p, teacher: distillation?.forward)
     }
 
     func makeTrainer() throws -> Trainer {
@@ -174,6 +182,7 @@ struct TrainingSetup: @unchecked Sendable {
             "cancelled": .bool(outcome.cancelled),
             "optimizer": .string(trainer.optimizer.name),
             "loss": .string(loss.name),
+            "teacher": params.teacher.map(JSONValue.string) ?? .null,
             "learningRate": .double(Double(schedule.baseLR)),
             "trainable": ["tensors": .int(Int64(parameters.names.count)), "parameters": .int(Int64(trainableCount)),
                           "frozen": .int(Int64(parameters.frozen.count))],

@@ -21,6 +21,9 @@ package final class Trainer {
     /// Trainable and state values by initializer name.
     package private(set) var values: [String: FloatTensor]
     package private(set) var stepCount = 0
+    /// The losses' own parameters (distillation adapters): trained here, checkpointed, never
+    /// written into the model.
+    package let auxiliaryNames: [String]
     private var programs: [[Int]: TrainingProgram] = [:]
 
     package struct StepStats: Sendable {
@@ -48,6 +51,12 @@ package final class Trainer {
             guard let t = model.graph.initializers[name] else { continue }
             do { values[name] = try FloatTensor(t, name: name) } catch { throw .autodiff(error) }
         }
+        let auxiliary = loss.auxiliaryParameters
+        for (name, v) in auxiliary {
+            guard values[name] == nil else { throw .invalidConfiguration("the loss's parameter '\(name)' clashes with a model parameter") }
+            values[name] = v
+        }
+        self.auxiliaryNames = auxiliary.keys.sorted()
         self.model = model
         self.parameters = parameters
         self.inputName = input.name
@@ -66,7 +75,8 @@ package final class Trainer {
         if let p = programs[dims] { return p }
         do {
             let p = try TrainingProgram(model: model, inputShapes: [inputName: dims], trainable: parameters.names,
-                                        state: parameters.state, outputs: [logitsName], options: options, kernels: kernels)
+                                        state: parameters.state, outputs: [logitsName] + loss.studentOutputs.filter { $0 != logitsName },
+                                        options: options, kernels: kernels)
             programs[dims] = p
             return p
         } catch {
@@ -80,13 +90,16 @@ package final class Trainer {
         let program = try program(for: images.dims)
         do {
             let forward = try program.forward(inputs: [inputName: images], parameters: values, isCancelled: isCancelled)
+            var auxiliary: [String: FloatTensor] = [:]
+            for name in auxiliaryNames { auxiliary[name] = values[name] }
             let result = try loss.evaluate(LossInput(outputs: forward.outputs, logitsName: logitsName, labels: labels,
-                                                     teacherOutputs: teacherOutputs))
+                                                     teacherOutputs: teacherOutputs, parameters: auxiliary))
             guard result.value.isFinite else {
                 program.releaseAll()
                 throw TrainingError.nonFiniteLoss(step: stepCount + 1, epoch: 0, value: result.value)
             }
-            let grads = try program.backward(outputGradients: result.gradients, isCancelled: isCancelled)
+            var grads = try program.backward(outputGradients: result.gradients, isCancelled: isCancelled)
+            for (name, g) in result.parameterGradients where auxiliary[name] != nil { grads[name] = g }
             return (result, grads, forward.state)
         } catch let error as AutodiffError {
             program.releaseAll()

@@ -20,6 +20,7 @@ package struct TrainingCheckpoint: Sendable, Codable, Equatable {
     package var bestEpoch: Int?
 
     static let temporaryPrefix = ".segslim-tmp-"
+    static let auxiliaryPrefix = "auxiliary/"
 
     package static func write(_ trainer: Trainer, history: [TrainingHistoryEntry], bestModel: Model?, bestValMiou: Double?,
                               bestEpoch: Int?, to directory: String) throws(TrainingError) {
@@ -30,6 +31,11 @@ package struct TrainingCheckpoint: Sendable, Codable, Equatable {
             var graph = Graph(name: "optimizer-state")
             for (name, buffer) in state.buffers.sorted(by: { $0.key < $1.key }) {
                 graph.initializers[name] = try Tensor(dims: [buffer.count], scalars: buffer)
+            }
+            // The losses' own parameters (distillation adapters) are not in the model.
+            for name in trainer.auxiliaryNames {
+                guard let v = trainer.values[name] else { continue }
+                graph.initializers[auxiliaryPrefix + name] = try Tensor(dims: v.dims, scalars: v.scalars)
             }
             try replace(ONNX.encode(Model(graph: graph, opsetImports: [OpsetImport(domain: "", version: 17)])), at: directory + "/optimizer.onnx")
             if let bestModel { try replace(ONNX.encode(bestModel), at: directory + "/best.onnx") }
@@ -81,9 +87,21 @@ package struct TrainingCheckpoint: Sendable, Codable, Equatable {
         }
         try trainer.load(values: values, stepCount: checkpoint.step)
         var buffers: [String: [Float]] = [:]
+        var auxiliary: [String: FloatTensor] = [:]
         for (name, t) in optimizer.graph.initializers {
-            do { buffers[name] = try FloatTensor(t, name: name).scalars } catch { throw .autodiff(error) }
+            do {
+                if name.hasPrefix(auxiliaryPrefix) {
+                    auxiliary[String(name.dropFirst(auxiliaryPrefix.count))] = try FloatTensor(t, name: name)
+                } else {
+                    buffers[name] = try FloatTensor(t, name: name).scalars
+                }
+            } catch { throw .autodiff(error) }
         }
+        let missing = trainer.auxiliaryNames.filter { auxiliary[$0] == nil }
+        guard missing.isEmpty else {
+            throw .checkpoint("\(directory)/optimizer.onnx has no \(missing.joined(separator: ", ")): the checkpoint was trained with other losses")
+        }
+        if !auxiliary.isEmpty { try trainer.load(values: auxiliary, stepCount: checkpoint.step) }
         try trainer.optimizer.restore(OptimizerState(kind: checkpoint.optimizerKind, step: checkpoint.optimizerStep, buffers: buffers))
         return checkpoint
     }

@@ -48,6 +48,9 @@ package struct TrainingLoop {
     /// Called after each epoch with the trainer, the history and the best model so far
     /// (checkpoints); errors stop the run.
     package var afterEpoch: (Trainer, [TrainingHistoryEntry], Best?) throws -> Void = { _, _, _ in }
+    /// Distillation: the teacher's outputs for a batch's images (run in inference, no
+    /// gradients), handed to the loss with the student's.
+    package var teacher: ((FloatTensor) async throws -> [String: FloatTensor])?
 
     /// The best model by val mIoU so far.
     package struct Best {
@@ -87,7 +90,8 @@ package struct TrainingLoop {
                 while let batch = try await iterator.next() {
                     await Task.yield()  // a step is long synchronous work: let other tasks run between steps
                     if Task.isCancelled { cancelled = true; break epochs }
-                    let outcome = Self.step(trainer, batch, epoch: epoch)
+                    let teacherOutputs = try await teacher?(batch.images)
+                    let outcome = Self.step(trainer, batch, teacherOutputs: teacherOutputs, epoch: epoch)
                     guard case .success(let stats) = outcome else {
                         if case .failure(.cancelled) = outcome { cancelled = true; break epochs }
                         if case .failure(let error) = outcome { throw error }
@@ -138,9 +142,11 @@ package struct TrainingLoop {
 
 extension TrainingLoop {
     /// One step, with the epoch put into a non-finite-loss error.
-    static func step(_ trainer: Trainer, _ batch: TrainBatch, epoch: Int) -> Result<Trainer.StepStats, TrainingError> {
+    static func step(_ trainer: Trainer, _ batch: TrainBatch, teacherOutputs: [String: FloatTensor]?,
+                     epoch: Int) -> Result<Trainer.StepStats, TrainingError> {
         do {
-            return .success(try trainer.step(images: batch.images, labels: batch.labels, isCancelled: { Task.isCancelled }))
+            return .success(try trainer.step(images: batch.images, labels: batch.labels, teacherOutputs: teacherOutputs,
+                                             isCancelled: { Task.isCancelled }))
         } catch {
             if case .nonFiniteLoss(let step, _, let value) = error {
                 return .failure(.nonFiniteLoss(step: step, epoch: epoch + 1, value: value))

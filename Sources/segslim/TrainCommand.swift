@@ -6,12 +6,13 @@ import SegProtocol
 extension Commands {
     static let train = Command(
         name: "train", summary: "Train (or fine-tune) a model on a dataset; writes the best model by val mIoU and its report",
-        usage: "segslim train MODEL.onnx (--dataset DIR [--split S] | --inputs X.npy --labels Y.npy) [--epochs N | --steps N] [--batch 8] [--crop HxW] [--scale MIN,MAX] [--no-flip] [--jitter B,C,S] [--optimizer adamw|sgd] [--lr X] [--momentum X] [--nesterov] [--weight-decay X] [--schedule cosine|poly|step|constant] [--warmup STEPS] [--loss cross_entropy|ohem|dice] [--clip-norm X] [--freeze PATTERN,...] [--freeze-bn] [--eval-every K] [--eval-split S] [--seed S] [--threads T] [--checkpoint-dir DIR] [--resume DIR] [--fold-bn] --out OUT.onnx [--overwrite] [--json]"
+        usage: "segslim train MODEL.onnx (--dataset DIR [--split S] | --inputs X.npy --labels Y.npy) [--epochs N | --steps N] [--batch 8] [--crop HxW] [--scale MIN,MAX] [--no-flip] [--jitter B,C,S] [--optimizer adamw|sgd] [--lr X] [--momentum X] [--nesterov] [--weight-decay X] [--schedule cosine|poly|step|constant] [--warmup STEPS] [--loss cross_entropy|ohem|dice] [--clip-norm X] [--freeze PATTERN,...] [--freeze-bn] [--eval-every K] [--eval-split S] [--seed S] [--threads T] [--checkpoint-dir DIR] [--resume DIR] [--fold-bn] [--teacher T.onnx|ID [--kd-task W] [--kd-logits W[,T]] [--kd-channel W[,T]] [--kd-feature S=T[:W],...]] --out OUT.onnx [--overwrite] [--json]"
     ) { args, client, options in
         let parsed = try parse(args, command: "train", options: [
             "--dataset", "--split", "--inputs", "--labels", "--epochs", "--steps", "--batch", "--crop", "--scale", "--jitter",
             "--optimizer", "--lr", "--momentum", "--weight-decay", "--schedule", "--warmup", "--loss", "--clip-norm", "--freeze",
             "--eval-every", "--eval-split", "--seed", "--threads", "--checkpoint-dir", "--resume", "--out", "--ignore-index",
+            "--teacher", "--kd-task", "--kd-logits", "--kd-channel", "--kd-feature",
         ], flags: ["--overwrite", "--no-flip", "--nesterov", "--freeze-bn", "--fold-bn"])
         guard parsed.positional.count == 1 else { throw UsageError(message: "expected one MODEL.onnx", command: "train") }
         guard let out = parsed.options["--out"] else { throw UsageError(message: "--out OUT.onnx is required", command: "train") }
@@ -76,6 +77,13 @@ extension Commands {
         p.foldBatchNorm = parsed.flags.contains("--fold-bn") ? true : nil
         p.outputPath = absolute(out)
         p.overwrite = parsed.flags.contains("--overwrite") ? true : nil
+        if let teacher = o["--teacher"] {
+            // A path when such a file exists here (the daemon may run elsewhere), else a resident id.
+            p.teacher = FileManager.default.fileExists(atPath: teacher) ? absolute(teacher) : teacher
+            p.distillation = try distillationOptions(o, command: "train")
+        } else if let stray = ["--kd-task", "--kd-logits", "--kd-channel", "--kd-feature"].first(where: { o[$0] != nil }) {
+            throw UsageError(message: "\(stray) needs --teacher", command: "train")
+        }
         let r: ModelTrainRequest.Result
         do {
             r = try client.send(ModelTrainRequest.self, p, progress: progressPrinter(options))
@@ -103,5 +111,40 @@ extension Commands {
         var json = ModelTrainRequest.json(r).objectValue ?? [:]
         json["output"] = r.path.map(JSONValue.string) ?? .null
         return .object(json)
+    }
+}
+
+extension Commands {
+    /// `--kd-task W`, `--kd-logits W[,T]`, `--kd-channel W[,T]`, `--kd-feature S=T[:W],...` as
+    /// `params.distillation` (nil when none is given: the daemon's defaults).
+    static func distillationOptions(_ o: [String: String], command: String) throws -> ModelTrainRequest.Distillation? {
+        func weightAndTemperature(_ name: String) throws -> (Double, Double?)? {
+            guard let v = o[name] else { return nil }
+            let parts = v.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard (1...2).contains(parts.count), let w = parts[0], parts.allSatisfy({ $0 != nil }) else {
+                throw UsageError(message: "\(name) needs WEIGHT or WEIGHT,TEMPERATURE, got '\(v)'", command: command)
+            }
+            return (w, parts.count == 2 ? parts[1] : nil)
+        }
+        var d = ModelTrainRequest.Distillation()
+        if let v = o["--kd-task"] {
+            guard let w = Double(v) else { throw UsageError(message: "--kd-task needs a weight, got '\(v)'", command: command) }
+            d.taskWeight = w
+        }
+        if let (w, t) = try weightAndTemperature("--kd-logits") { d.logitWeight = w; d.logitTemperature = t }
+        if let (w, t) = try weightAndTemperature("--kd-channel") { d.channelWiseWeight = w; d.channelWiseTemperature = t }
+        if let v = o["--kd-feature"] {
+            d.features = try v.split(separator: ",").map { item in
+                let pair = item.split(separator: "=", maxSplits: 1).map(String.init)
+                guard pair.count == 2, !pair[0].isEmpty else {
+                    throw UsageError(message: "--kd-feature needs STUDENT=TEACHER[:WEIGHT], got '\(item)'", command: command)
+                }
+                let rhs = pair[1].split(separator: ":", maxSplits: 1).map(String.init)
+                let weight = rhs.count == 2 ? Double(rhs[1]) : nil
+                if rhs.count == 2 && weight == nil { throw UsageError(message: "--kd-feature weight '\(rhs[1])' is not a number", command: command) }
+                return .init(student: pair[0], teacher: rhs[0], weight: weight)
+            }
+        }
+        return d == ModelTrainRequest.Distillation() ? nil : d
     }
 }

@@ -90,6 +90,12 @@ public enum ModelTrainRequest: RPCRequest {
         public var foldBatchNorm: Bool?
         /// Id of the new resident model (default `<id>-trained`).
         public var newId: String?
+        /// Distillation: a teacher (a resident model id or an ONNX path) run in inference on
+        /// the compiled runtime for each batch; its classes, input and preprocessing must be
+        /// the student's. `distillation` weighs the losses (default: the task loss plus
+        /// channel-wise distillation of the logits).
+        public var teacher: String?
+        public var distillation: Distillation?
 
         public init(id: String) { self.id = id }
 
@@ -124,6 +130,11 @@ public enum ModelTrainRequest: RPCRequest {
             for (name, value) in [("brightness", augmentation?.brightness), ("contrast", augmentation?.contrast), ("saturation", augmentation?.saturation)] {
                 if let value, !(0...1).contains(value) { throw .invalidParams("params.augmentation.\(name): \(value) is out of range 0...1") }
             }
+            if distillation != nil && teacher == nil {
+                throw .invalidParams("params.distillation: needs params.teacher (a resident model id or an ONNX path)")
+            }
+            if let teacher, teacher.isEmpty { throw .invalidParams("params.teacher: empty; give a resident model id or an ONNX path") }
+            try distillation?.validate()
             if let w = classWeights, w.contains(where: { !($0 >= 0 && $0.isFinite) }) {
                 throw .invalidParams("params.classWeights: weights must be finite and ≥ 0")
             }
@@ -132,6 +143,74 @@ public enum ModelTrainRequest: RPCRequest {
         static func oneOf(_ value: String?, _ field: String, _ allowed: [String]) throws(ResponseError) {
             if let value, !allowed.contains(value) {
                 throw .invalidParams("params.\(field): '\(value)' is not one of \(allowed.joined(separator: ", "))")
+            }
+        }
+    }
+
+    /// Loss weights and temperatures of a distillation (`params.distillation`).
+    public struct Distillation: Codable, Sendable, Equatable {
+        /// The task loss (`params.loss` against the labels); default 1.
+        public var taskWeight: Double?
+        /// Hinton KD on the logits (per-pixel class softmax at `logitTemperature`, T²·KL);
+        /// default weight 0, temperature 2.
+        public var logitWeight: Double?
+        public var logitTemperature: Double?
+        /// Channel-wise distillation of the logits (Shu et al. 2021: per-channel spatial
+        /// softmax at `channelWiseTemperature`, T²·KL); default weight 3, temperature 4.
+        public var channelWiseWeight: Double?
+        public var channelWiseTemperature: Double?
+        /// Feature distillation (FitNets): the mean squared error between a 1×1 adapter of a
+        /// student tensor and a teacher tensor of the same spatial size. Adapters are trained
+        /// with the student and dropped from the written model.
+        public var features: [FeaturePair]?
+
+        public struct FeaturePair: Codable, Sendable, Equatable {
+            public var student: String
+            public var teacher: String
+            /// Default 1.
+            public var weight: Double?
+
+            public init(student: String, teacher: String, weight: Double? = nil) {
+                self.student = student
+                self.teacher = teacher
+                self.weight = weight
+            }
+        }
+
+        public init(taskWeight: Double? = nil, logitWeight: Double? = nil, logitTemperature: Double? = nil,
+                    channelWiseWeight: Double? = nil, channelWiseTemperature: Double? = nil, features: [FeaturePair]? = nil) {
+            self.taskWeight = taskWeight
+            self.logitWeight = logitWeight
+            self.logitTemperature = logitTemperature
+            self.channelWiseWeight = channelWiseWeight
+            self.channelWiseTemperature = channelWiseTemperature
+            self.features = features
+        }
+
+        public static let defaultChannelWiseWeight = 3.0, defaultChannelWiseTemperature = 4.0, defaultLogitTemperature = 2.0
+
+        func validate() throws(ResponseError) {
+            for (name, value) in [("taskWeight", taskWeight), ("logitWeight", logitWeight), ("channelWiseWeight", channelWiseWeight)] {
+                if let value, !(0...1000).contains(value) {
+                    throw .invalidParams("params.distillation.\(name): \(value) is out of range 0...1000")
+                }
+            }
+            for (name, value) in [("logitTemperature", logitTemperature), ("channelWiseTemperature", channelWiseTemperature)] {
+                if let value, !(0.05...100).contains(value) {
+                    throw .invalidParams("params.distillation.\(name): \(value) is out of range 0.05...100")
+                }
+            }
+            for (i, pair) in (features ?? []).enumerated() {
+                if pair.student.isEmpty || pair.teacher.isEmpty {
+                    throw .invalidParams("params.distillation.features[\(i)]: student and teacher must name tensors")
+                }
+                if let w = pair.weight, !(0...1000).contains(w) {
+                    throw .invalidParams("params.distillation.features[\(i)].weight: \(w) is out of range 0...1000")
+                }
+            }
+            if (taskWeight ?? 1) == 0 && (logitWeight ?? 0) == 0 && (channelWiseWeight ?? Self.defaultChannelWiseWeight) == 0
+                && (features ?? []).allSatisfy({ ($0.weight ?? 1) == 0 }) {
+                throw .invalidParams("params.distillation: every loss weight is 0")
             }
         }
     }

@@ -20,12 +20,23 @@ package struct LossInput {
     package var logitsName: String
     package var labels: LabelBatch?
     package var teacherOutputs: [String: FloatTensor]?
+    /// Current values of the losses' own parameters (`TrainingLoss.auxiliaryParameters`:
+    /// feature-distillation adapters), trained with the model and never written into it.
+    package var parameters: [String: FloatTensor]
 
-    package init(outputs: [String: FloatTensor], logitsName: String, labels: LabelBatch?, teacherOutputs: [String: FloatTensor]? = nil) {
+    package init(outputs: [String: FloatTensor], logitsName: String, labels: LabelBatch?, teacherOutputs: [String: FloatTensor]? = nil,
+                 parameters: [String: FloatTensor] = [:]) {
         self.outputs = outputs
         self.logitsName = logitsName
         self.labels = labels
         self.teacherOutputs = teacherOutputs
+        self.parameters = parameters
+    }
+
+    /// A teacher output, checked to exist.
+    package func teacherOutput(_ name: String, for loss: String) throws(AutodiffError) -> FloatTensor {
+        guard let t = teacherOutputs?[name] else { throw .loss("\(loss) needs the teacher's '\(name)' for the same batch") }
+        return t
     }
 
     package func logits() throws(AutodiffError) -> FloatTensor {
@@ -56,11 +67,15 @@ package struct LossResult {
     package var value: Double
     package var gradients: [String: FloatTensor]
     package var parts: [String: Double]
+    /// Gradients with respect to the losses' own parameters (`LossInput.parameters`).
+    package var parameterGradients: [String: FloatTensor]
 
-    package init(value: Double, gradients: [String: FloatTensor], parts: [String: Double] = [:]) {
+    package init(value: Double, gradients: [String: FloatTensor], parts: [String: Double] = [:],
+                 parameterGradients: [String: FloatTensor] = [:]) {
         self.value = value
         self.gradients = gradients
         self.parts = parts
+        self.parameterGradients = parameterGradients
     }
 }
 
@@ -68,6 +83,16 @@ package struct LossResult {
 package protocol TrainingLoss: Sendable {
     var name: String { get }
     func evaluate(_ input: LossInput) throws(AutodiffError) -> LossResult
+    /// Parameters the loss itself trains (adapters), with their initial values; empty for
+    /// most losses.
+    var auxiliaryParameters: [String: FloatTensor] { get }
+    /// Outputs of the student the loss reads besides the logits (feature tensors).
+    var studentOutputs: [String] { get }
+}
+
+extension TrainingLoss {
+    package var auxiliaryParameters: [String: FloatTensor] { [:] }
+    package var studentOutputs: [String] { [] }
 }
 
 /// Σ weightᵢ · lossᵢ, with each term reported as a part.
@@ -77,18 +102,32 @@ package struct WeightedLossSum: TrainingLoss {
 
     package init(_ terms: [(weight: Double, loss: any TrainingLoss)]) { self.terms = terms }
 
+    package var auxiliaryParameters: [String: FloatTensor] {
+        terms.reduce(into: [:]) { all, term in all.merge(term.loss.auxiliaryParameters) { a, _ in a } }
+    }
+
+    package var studentOutputs: [String] {
+        var seen = Set<String>()
+        return terms.flatMap(\.loss.studentOutputs).filter { seen.insert($0).inserted }
+    }
+
     package func evaluate(_ input: LossInput) throws(AutodiffError) -> LossResult {
         var total = LossResult(value: 0, gradients: [:])
         for (weight, loss) in terms {
             let r = try loss.evaluate(input)
             total.value += weight * r.value
             total.parts[loss.name] = r.value
-            for (name, g) in r.gradients {
-                var scaled = g
-                if weight != 1 { for i in scaled.scalars.indices { scaled.scalars[i] *= Float(weight) } }
-                if total.gradients[name] == nil { total.gradients[name] = scaled } else { total.gradients[name]!.accumulate(scaled) }
-            }
+            Self.add(r.gradients, times: weight, to: &total.gradients)
+            Self.add(r.parameterGradients, times: weight, to: &total.parameterGradients)
         }
         return total
+    }
+
+    private static func add(_ gradients: [String: FloatTensor], times weight: Double, to total: inout [String: FloatTensor]) {
+        for (name, g) in gradients {
+            var scaled = g
+            if weight != 1 { for i in scaled.scalars.indices { scaled.scalars[i] *= Float(weight) } }
+            if total[name] == nil { total[name] = scaled } else { total[name]!.accumulate(scaled) }
+        }
     }
 }
