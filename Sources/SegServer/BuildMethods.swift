@@ -97,6 +97,6 @@ extension ServerCore {
                                               parameters: summary.parameters, trainableParameters: trainableCount(model), macs: summary.macs)
     }
 
-    static func jsonArray(_ values: [Float]) -> String { "[" + values.map { "\(Double($0))" }.joined(separator: ", ") + "]" }
+    static func jsonArray(_ values: [Float]) -> String { "[" + values.map { "\($0)" }.joined(separator: ", ") + "]" }
     static func jsonStrings(_ values: [String]) -> String { JSONValue.array(values.map(JSONValue.string)).jsonString }
 }
