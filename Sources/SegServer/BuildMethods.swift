@@ -21,9 +21,11 @@ extension ServerCore {
             return result
         }
         guard let archName = p.arch, let outputPath = p.outputPath else { throw ResponseError.invalidParams("params.arch: required") }
-        guard let arch = Architecture(rawValue: archName) else {
-            throw ResponseError.invalidParams("params.\(ArchitectureError.unknownArchitecture(archName))")
+        let slim = archName == Self.slimArchitecture
+        guard slim || Architecture(rawValue: archName) != nil else {
+            throw ResponseError.invalidParams("params.\(ArchitectureError.unknownArchitecture(archName)), or \(Self.slimArchitecture) (the teacher at a width)")
         }
+        if p.criterion != nil && !slim { throw ResponseError.invalidParams("params.criterion: only for arch \(Self.slimArchitecture)") }
         let overwrite = p.overwrite ?? false
         let path = try FilePaths.outputFile(outputPath, field: "params.outputPath", overwrite: overwrite, createDirectory: false)
 
@@ -31,19 +33,21 @@ extension ServerCore {
         var input: StudentSpec.Input = StudentSpec.defaultInput
         if let s = p.inputSize { input = s.count == 2 ? .fixed(height: s[0], width: s[1]) : .dynamic }
         var metadata: [String: String] = [:]
+        var teacher: TeacherFacts? = nil
         if let teacherName = p.teacher {
-            let teacher = try await TeacherFacts.read(teacherName, models: models)
-            if let given = classes, let known = teacher.classes, given != known {
-                throw ResponseError.invalidParams("params.classes: \(given), but the teacher \(teacher.label) has \(known) classes")
+            let facts = try await TeacherFacts.read(teacherName, models: models)
+            if let given = classes, let known = facts.classes, given != known {
+                throw ResponseError.invalidParams("params.classes: \(given), but the teacher \(facts.label) has \(known) classes")
             }
-            guard let count = classes ?? teacher.classes else {
-                throw ResponseError.invalidParams("params.classes: the teacher \(teacher.label) does not say how many classes it has; give classes")
+            guard let count = classes ?? facts.classes else {
+                throw ResponseError.invalidParams("params.classes: the teacher \(facts.label) does not say how many classes it has; give classes")
             }
             classes = count
-            metadata = teacher.metadata
-            if p.inputSize == nil, let size = teacher.inputSize { input = .fixed(height: size.height, width: size.width) }
+            metadata = facts.metadata
+            if p.inputSize == nil, let size = facts.inputSize { input = .fixed(height: size.height, width: size.width) }
             if case .fixed = input { metadata["segslim.input_size"] = nil }
-            metadata["segslim.teacher"] = teacher.label
+            metadata["segslim.teacher"] = facts.label
+            teacher = facts
         }
         guard let classes else { throw ResponseError.invalidParams("params.classes: required without a teacher") }
         if metadata["segslim.mean"] == nil { metadata["segslim.mean"] = Self.jsonArray(Preprocessing.imagenetMean) }
@@ -51,10 +55,24 @@ extension ServerCore {
         if metadata["segslim.classes"] == nil { metadata["segslim.classes"] = Self.jsonStrings((0..<classes).map { "class \($0)" }) }
         metadata["segslim.version"] = SegSlimVersion.current
 
-        let spec = StudentSpec(architecture: arch, classes: classes, width: p.width ?? 1, input: input, seed: UInt64(p.seed ?? 0),
-                               metadata: metadata)
         let model: Model
-        do { model = try StudentBuilder.build(spec) } catch { throw ResponseError.invalidParams("params.\(error)") }
+        let width = p.width ?? 1
+        let seed = p.seed ?? 0
+        if slim {
+            guard let teacher else { throw ResponseError.invalidParams("params.teacher: required for a slim student (the model it slims)") }
+            if p.inputSize != nil { throw ResponseError.invalidParams("params.inputSize: a slim student keeps its teacher's input") }
+            var slimmed = try await slimStudent(teacher.model, width: p.width, criterion: p.criterion, seed: p.seed)
+            for (k, v) in metadata where slimmed.metadata[k] == nil || k == "segslim.version" { slimmed.metadata[k] = v }
+            slimmed.metadata["segslim.teacher"] = teacher.label
+            slimmed.metadata["segslim.architecture"] = Self.slimArchitecture
+            slimmed.metadata["segslim.width"] = "\(width)"
+            slimmed.metadata["segslim.criterion"] = p.criterion ?? "l1"
+            model = slimmed
+        } else {
+            let spec = StudentSpec(architecture: Architecture(rawValue: archName) ?? .lrasppMobileNetV3Small, classes: classes, width: width,
+                                   input: input, seed: UInt64(seed), metadata: metadata)
+            do { model = try StudentBuilder.build(spec) } catch { throw ResponseError.invalidParams("params.\(error)") }
+        }
         try Task.checkCancellation()
         let bytes = try ONNX.encode(model)
 
@@ -63,18 +81,18 @@ extension ServerCore {
             try await models.checkBudget(adding: Int64(bytes.count), for: id)
             let entry = try ResidentModel.make(id: id, path: path, model: model, fileBytes: Int64(bytes.count), derivedFrom: nil,
                                                preprocessing: .loaded(overrides: [:], file: path),
-                                               cannotRun: { ResponseError(.internalError, "the built \(arch.rawValue) cannot run: \($0)") })
+                                               cannotRun: { ResponseError(.internalError, "the built \(archName) cannot run: \($0)") })
             try OutputFiles.write(bytes, to: path, overwrite: overwrite, field: "params.outputPath")
             try await models.finishLoading(id, entry: entry)
             await models.recordFile(FileIdentity(path: path), for: id)
-            Log.info("built \(arch.rawValue) (\(classes) classes, width \(spec.width), seed \(spec.seed)) at \(path) as '\(id)'")
+            Log.info("built \(archName) (\(classes) classes, width \(width), seed \(seed)) at \(path) as '\(id)'")
             var result = ModelBuildRequest.Result()
             result.model = ModelJSON.info(entry)
             result.path = path
-            result.arch = arch.rawValue
+            result.arch = archName
             result.classes = classes
-            result.width = spec.width
-            result.seed = Int(spec.seed)
+            result.width = width
+            result.seed = seed
             result.trainableParameters = Self.trainableCount(model)
             return result
         } catch {

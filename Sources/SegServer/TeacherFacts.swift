@@ -9,6 +9,7 @@ import SegReference
 /// (classes, palette, mean/std, ...) and the input size.
 struct TeacherFacts {
     var label: String
+    var model: Model
     var classes: Int?
     var metadata: [String: String]
     var inputSize: (height: Int, width: Int)?
@@ -42,7 +43,7 @@ struct TeacherFacts {
         }
         var metadata = pre.metadata
         metadata["segslim.resize"] = nil
-        return TeacherFacts(label: label, classes: classes ?? named, metadata: metadata, inputSize: pre.inputSize)
+        return TeacherFacts(label: label, model: model, classes: classes ?? named, metadata: metadata, inputSize: pre.inputSize)
     }
 
     /// Channels of the first output (N×C×H×W), declared or inferred.

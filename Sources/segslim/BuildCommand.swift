@@ -6,9 +6,9 @@ import SegProtocol
 extension Commands {
     static let build = Command(
         name: "build", summary: "Write an untrained student network of a named architecture (or --list them)",
-        usage: "segslim build ARCH --classes N --out S.onnx [--width W] [--input HxW|dynamic] [--seed S] [--teacher T.onnx] [--overwrite] [--json] | segslim build --list [--json]"
+        usage: "segslim build ARCH --classes N --out S.onnx [--width W] [--input HxW|dynamic] [--seed S] [--teacher T.onnx] [--overwrite] [--json] | segslim build slim --teacher T.onnx --width W [--criterion l1|l2|fpgm|bnGamma|random] --out S.onnx | segslim build --list [--json]"
     ) { args, client, options in
-        let parsed = try parse(args, command: "build", options: ["--classes", "--out", "--width", "--input", "--seed", "--teacher"],
+        let parsed = try parse(args, command: "build", options: ["--classes", "--out", "--width", "--input", "--seed", "--teacher", "--criterion"],
                                flags: ["--overwrite", "--list"])
         let o = parsed.options
         if parsed.flags.contains("--list") {
@@ -50,6 +50,7 @@ extension Commands {
             p.seed = s
         }
         p.teacher = o["--teacher"].map { absolute($0) }
+        p.criterion = o["--criterion"]
         if p.classes == nil && p.teacher == nil { throw UsageError(message: "--classes N is required (or --teacher T.onnx)", command: "build") }
         p.overwrite = parsed.flags.contains("--overwrite") ? true : nil
         let r = try client.send(ModelBuildRequest.self, p)

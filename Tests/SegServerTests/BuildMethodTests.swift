@@ -1,6 +1,8 @@
 import Foundation
 import SegProtocol
+import SegONNX
 import SegServer
+import SegTensor
 import Testing
 
 /// `model/build` through the daemon: the student takes the teacher's classes and preprocessing,
@@ -103,5 +105,46 @@ import Testing
         let small = try #require(archs.first { $0["name"] == "lraspp-mobilenetv3-small" })
         #expect(small["parameters"] == 1_088_782)
         #expect((small["macs"]?.intValue ?? 0) > 300_000_000)
+    }
+
+    @Test func slimStudentInheritsTheTeachersFiltersAtTheWidth() async throws {
+        let c = TestClient()
+        try await c.initialize()
+        let dir = tempDir()
+        let teacherPath = dir.appendingPathComponent("teacher.onnx").path
+        let built = try await c.call(1, "model/build", ["arch": "lraspp-mobilenetv3-small", "classes": 4, "inputSize": [64, 64],
+                                                        "outputPath": .string(teacherPath), "newId": "teacher", "seed": 9])
+        #expect(built["result"] != nil, "\(built)")
+        let slimPath = dir.appendingPathComponent("slim.onnx").path
+        // The teacher by its resident id.
+        let r = try await c.call(2, "model/build", ["arch": "slim", "teacher": "teacher", "width": 0.5, "outputPath": .string(slimPath)])
+        let result = try #require(r["result"], "\(r)")
+        #expect(result["classes"] == 4)
+        #expect(result["model"]?["metadata"]?["segslim.architecture"] == "slim")
+        #expect(result["model"]?["outputs"]?.arrayValue?.first?["shape"] == [1, 4, 64, 64])
+        let teacherParams = try #require(built["result"]?["model"]?["params"]?.intValue)
+        let slimParams = try #require(result["model"]?["params"]?.intValue)
+        #expect(slimParams < teacherParams * 6 / 10, "\(slimParams) of \(teacherParams)")
+
+        // The first conv keeps 8 of its 16 filters, as they were and in their order (which 8 is
+        // the prune plugin's choice over the coupled group: this conv, the depthwise and SE after it).
+        let teacher = try ONNX.load(contentsOf: URL(fileURLWithPath: teacherPath))
+        let slim = try ONNX.load(contentsOf: URL(fileURLWithPath: slimPath))
+        let t = try #require(teacher.graph.initializers["backbone.0.0.weight"])
+        let w = try #require(slim.graph.initializers["backbone.0.0.weight"])
+        #expect(w.dims == [8, 3, 3, 3])
+        let tv = try t.scalars(as: Float.self), wv = try w.scalars(as: Float.self)
+        let rows = (0..<16).map { Array(tv[$0 * 27..<($0 + 1) * 27]) }
+        var sources: [Int] = []
+        for o in 0..<8 {
+            let row = Array(wv[o * 27..<(o + 1) * 27])
+            sources.append(try #require(rows.firstIndex(of: row), "slim filter \(o) is not a teacher filter"))
+        }
+        #expect(sources == sources.sorted() && Set(sources).count == 8, "\(sources)")
+
+        let noTeacher = try await c.call(3, "model/build", ["arch": "slim", "classes": 4, "width": 0.5, "outputPath": .string(slimPath + "2")])
+        #expect(noTeacher["error"]?["message"]?.stringValue?.contains("params.teacher") == true, "\(noTeacher)")
+        let narrow = try await c.call(4, "model/build", ["arch": "slim", "teacher": "teacher", "width": 0.05, "outputPath": .string(slimPath + "3")])
+        #expect(narrow["error"]?["message"]?.stringValue?.contains("params.width") == true, "\(narrow)")
     }
 }

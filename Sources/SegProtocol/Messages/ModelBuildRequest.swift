@@ -5,7 +5,8 @@ public enum ModelBuildRequest: RPCRequest {
     public static let method = "model/build"
 
     public struct Params: Codable, Sendable, Equatable, ValidatingParams {
-        /// Architecture name (`lraspp-mobilenetv3-small`, ...); see `list`.
+        /// Architecture name (`lraspp-mobilenetv3-small`, ...; see `list`), or `slim`: the
+        /// teacher with `width` of its channels kept, weights inherited.
         public var arch: String?
         /// Number of classes, 1...4096; default: the teacher's.
         public var classes: Int?
@@ -19,6 +20,9 @@ public enum ModelBuildRequest: RPCRequest {
         /// A model file (or a resident model's id) whose classes, palette, preprocessing and
         /// input size the student takes; its class count must equal `classes` when both are given.
         public var teacher: String?
+        /// `slim` only: the prune criterion choosing the channels kept (`l1` default, `l2`,
+        /// `fpgm`, `bnGamma`, `random`).
+        public var criterion: String?
         /// Where to write the model; required unless `list`.
         public var outputPath: String?
         public var overwrite: Bool?
