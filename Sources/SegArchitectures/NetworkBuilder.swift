@@ -37,9 +37,9 @@ final class NetworkBuilder {
     }
 
     @discardableResult
-    func node(_ op: String, _ module: String, _ inputs: [String], _ attributes: [NamedAttribute] = []) -> String {
+    func node(_ op: String, _ module: String, _ inputs: [String], _ attributes: [NamedAttribute] = [], output: String? = nil) -> String {
         let name = nodeName(op, module)
-        let out = name + "_output_0"
+        let out = output ?? name + "_output_0"
         nodes.append(Node(name: name, opType: op, inputs: inputs, outputs: [out], attributes: attributes))
         return out
     }
@@ -123,14 +123,15 @@ final class NetworkBuilder {
 
     /// `F.interpolate(x, size=like.shape[-2:], mode="bilinear", align_corners=False)`: the
     /// target size read from `like` at run time, so the graph works at any input size.
-    func resizeBilinear(_ x: Feature, like: String, _ module: String) -> Feature {
+    /// `output` names the result (the graph output); by default it is named after the node.
+    func resizeBilinear(_ x: Feature, like: String, _ module: String, output: String? = nil) -> Feature {
         let zero = constant([0], module), two = constant([2], module), four = constant([4], module)
         let nc = node("Slice", module, [node("Shape", module, [x.name]), zero, two])
         let hw = node("Slice", module, [node("Shape", module, [like]), two, four])
         let sizes = node("Concat", module, [nc, hw], [NamedAttribute("axis", .int(0))])
         let y = node("Resize", module, [x.name, "", "", sizes], [
             NamedAttribute("coordinate_transformation_mode", .string("half_pixel")), NamedAttribute("mode", .string("linear")),
-        ])
+        ], output: output)
         return Feature(name: y, channels: x.channels)
     }
 

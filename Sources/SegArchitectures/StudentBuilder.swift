@@ -31,20 +31,17 @@ package enum StudentBuilder {
         default:
             logits = SegmentationHeads.lraspp(builder, features, classes: spec.classes)
         }
-        let upsampled = builder.resizeBilinear(logits, like: image.name, "")
-        var nodes = builder.nodes
-        if let last = nodes.indices.last { nodes[last].outputs = ["out"] }
+        _ = builder.resizeBilinear(logits, like: image.name, "", output: "out")
 
         let dims: (SegGraph.Dimension, SegGraph.Dimension, SegGraph.Dimension) = switch spec.input {
         case .fixed(let h, let w): (.value(1), .value(h), .value(w))
         case .dynamic: (.param("N"), .param("H"), .param("W"))
         }
         let graph = Graph(
-            name: spec.architecture.rawValue, nodes: nodes,
+            name: spec.architecture.rawValue, nodes: builder.nodes,
             inputs: [ValueInfo(name: "image", type: TensorType(elementType: .f32, shape: [dims.0, .value(3), dims.1, dims.2]))],
             outputs: [ValueInfo(name: "out", type: TensorType(elementType: .f32, shape: [dims.0, .value(spec.classes), dims.1, dims.2]))],
             initializers: builder.initializers)
-        _ = upsampled
         var metadata = spec.metadata
         metadata["segslim.architecture"] = spec.architecture.rawValue
         metadata["segslim.width"] = "\(spec.width)"
