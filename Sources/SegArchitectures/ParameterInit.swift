@@ -17,9 +17,10 @@ package enum ParameterInit: Sendable, Equatable {
     case pytorchDefault
 }
 
-/// Gaussian and uniform draws from SplitMix64: the same seed gives the same bytes on every
-/// platform (no Foundation randomness, no libm differences beyond `log`/`cos`/`sqrt`, which
-/// are correctly rounded in Double for the inputs used here).
+/// Gaussian and uniform draws from SplitMix64 (no system randomness): the same seed gives the
+/// same bytes with the same libm. Box–Muller's `log`/`sin`/`cos` run in Double and are rounded
+/// to Float, so another libm could change a weight only where a Double result lies within an
+/// ulp of a Float rounding boundary.
 struct ParameterRandom {
     private var generator: SeededGenerator
     private var spare: Double?
