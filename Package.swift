@@ -44,6 +44,8 @@ let package = Package(
         .target(name: "SegAutodiff", dependencies: ["SegTensor", "SegGraph", "SegReference", "SegKernels"]),
         // The training loop: losses, optimizers, schedules, checkpoints, evaluation while training.
         .target(name: "SegTrain", dependencies: ["SegAutodiff", "SegTensor", "SegGraph", "SegKernels", "SegData", "SegONNX"]),
+        // Student networks (`model/build`): named architectures written as trainable graphs.
+        .target(name: "SegArchitectures", dependencies: ["SegGraph", "SegTensor"]),
 
         // Technique plugins (`plugins` above): generated, one per name.
     ] + plugins.map { name in
@@ -52,7 +54,7 @@ let package = Package(
         // Wire
         .target(name: "SegProtocol"),
         .target(name: "SegTransport", dependencies: ["SegProtocol"]),
-        .target(name: "SegServer", dependencies: ["SegProtocol", "SegTransport", "SegTechnique", "SegGraph", "SegONNX", "SegReference", "SegTensor", "SegData", "SegImaging", "SegMetrics", "SegPipeline", "SegRuntime", "SegKernels", "SegRewrite", "SegAutodiff", "SegTrain"] + plugins.map { .target(name: $0) }),
+        .target(name: "SegServer", dependencies: ["SegProtocol", "SegTransport", "SegTechnique", "SegGraph", "SegONNX", "SegReference", "SegTensor", "SegData", "SegImaging", "SegMetrics", "SegPipeline", "SegRuntime", "SegKernels", "SegRewrite", "SegAutodiff", "SegTrain", "SegArchitectures"] + plugins.map { .target(name: $0) }),
 
         // Executables
         .executableTarget(name: "segslimd", dependencies: ["SegServer"]),
@@ -85,6 +87,7 @@ let package = Package(
         .testTarget(name: "SegTrainTests", dependencies: ["SegTrain", "SegAutodiff", "SegGraph", "SegTensor", "SegONNX"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "SegAutodiffTests", dependencies: ["SegAutodiff", "SegKernels", "SegReference", "SegGraph", "SegTensor", "SegONNX"]),
+        .testTarget(name: "SegArchitecturesTests", dependencies: ["SegTestSupport", "SegArchitectures", "SegAutodiff", "SegReference", "SegONNX", "SegGraph", "SegTensor"]),
         .testTarget(name: "SegDataTests", dependencies: ["SegTestSupport", "SegData", "SegImaging"]),
         .testTarget(name: "SegProtocolTests", dependencies: ["SegProtocol"]),
         .testTarget(name: "SegTransportTests", dependencies: ["SegTransport", "SegProtocol"]),

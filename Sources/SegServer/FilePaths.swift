@@ -22,9 +22,9 @@ enum FilePaths {
         return abs
     }
 
-    /// A file to write: its folder is created if missing; an existing file is an error
-    /// unless `overwrite`.
-    static func outputFile(_ path: String, field: String, overwrite: Bool) throws -> String {
+    /// A file to write: its folder is created if missing (or, without `createDirectory`, must
+    /// exist); an existing file is an error unless `overwrite`.
+    static func outputFile(_ path: String, field: String, overwrite: Bool, createDirectory: Bool = true) throws -> String {
         guard !path.isEmpty else { throw ResponseError.invalidParams("\(field): empty path") }
         try checkName(path, field: field)
         let abs = absolute(path)
@@ -32,6 +32,10 @@ enum FilePaths {
         if FileManager.default.fileExists(atPath: abs, isDirectory: &isDir) {
             if isDir.boolValue { throw ResponseError.invalidParams("\(field): \(abs) is a directory") }
             if !overwrite { throw ResponseError(.outputExists, "\(field): \(abs) exists; pass overwrite: true to replace it") }
+        }
+        let folder = (abs as NSString).deletingLastPathComponent
+        if !createDirectory && !FileManager.default.fileExists(atPath: folder, isDirectory: &isDir) {
+            throw ResponseError(.fileNotFound, "\(field): the folder \(folder) does not exist")
         }
         _ = try outputDirectory((abs as NSString).deletingLastPathComponent, field: field)
         return abs

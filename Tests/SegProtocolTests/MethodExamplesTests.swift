@@ -50,6 +50,7 @@ import Testing
         ModelPipelineRequest.method: Codec(ModelPipelineRequest.self),
         ModelSensitivityRequest.method: Codec(ModelSensitivityRequest.self),
         ModelTrainRequest.method: Codec(ModelTrainRequest.self),
+        ModelBuildRequest.method: Codec(ModelBuildRequest.self),
         DatasetOpenRequest.method: Codec(DatasetOpenRequest.self),
         DatasetListRequest.method: Codec(DatasetListRequest.self),
         DatasetCloseRequest.method: Codec(DatasetCloseRequest.self),
