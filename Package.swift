@@ -5,7 +5,7 @@ import PackageDescription
 
 /// Technique plugins, one folder each under plugins/. A new technique is its folder, its name
 /// here, and one line in SegServer/BuiltInTechniques.swift; SegServer links every name here.
-let plugins = ["Fuse", "Quantize", "Prune", "Finetune"]
+let plugins = ["Fuse", "Quantize", "Prune", "Finetune", "Distill"]
 
 /// What a plugin may import: the technique protocol and the graph layers, never the runtime
 /// (models run through TechniqueContext.runner). SegReference stays for static analysis

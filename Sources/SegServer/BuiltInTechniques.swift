@@ -1,3 +1,4 @@
+import Distill
 import Finetune
 import Fuse
 import Prune
@@ -12,6 +13,7 @@ extension TechniqueRegistry {
         QuantizeTechnique.self,
         PruneTechnique.self,
         FinetuneTechnique.self,
+        DistillTechnique.self,
     ]
 
     package static let builtIn: TechniqueRegistry = {

@@ -1,5 +1,6 @@
 import Foundation
 import SegGraph
+import SegONNX
 import SegPipeline
 import SegProtocol
 import SegTechnique
@@ -13,6 +14,16 @@ struct TechniqueTrainer: ModelTraining {
     let threads: Int?
     let sourceID: String
     let preprocessing: Preprocessing?
+
+    func loadStudent(_ path: String) throws -> Model {
+        let absolute = FilePaths.absolute(path)
+        guard FileManager.default.fileExists(atPath: absolute) else {
+            throw ResponseError(.fileNotFound, "student: \(absolute) does not exist")
+        }
+        do { return try ONNX.load(contentsOf: URL(fileURLWithPath: absolute)) } catch {
+            throw ModelErrors.response(for: error, file: absolute)
+        }
+    }
 
     func train(_ model: Model, recipe: ModelTrainRequest.Params,
                progress: @escaping @Sendable (Double, String) -> Void) async throws -> TrainedModel {

@@ -12,6 +12,9 @@ public protocol ModelTraining: Sendable {
     /// the training report (`history`, `stepMsP50`, `bestValMiou`, ...).
     func train(_ model: Model, recipe: ModelTrainRequest.Params,
                progress: @escaping @Sendable (_ fraction: Double, _ message: String) -> Void) async throws -> TrainedModel
+    /// Reads a student model from an ONNX file (a `distill` student given by path), with the
+    /// file named in any error.
+    func loadStudent(_ path: String) throws -> Model
 }
 
 public struct TrainedModel: Sendable {

@@ -7,7 +7,8 @@ import SegTechnique
 /// back what pruning cost. Keeps BatchNorm nodes (a later `fuse` folds them) and, by default,
 /// their running statistics: fine-tuning on small batches of crops with batch statistics
 /// drifts them (measured on the shared LRASPP: −0.56 pt val mIoU in 2 epochs at lr 1e-4 with
-/// batch statistics, +0.60 pt frozen).
+/// batch statistics, +0.60 pt frozen). With `teacher` it distils while it trains (channel-wise
+/// on the logits by default).
 package struct FinetuneTechnique: Technique {
     package static let descriptor = TechniqueDescriptor(
         id: "finetune",
@@ -16,25 +17,7 @@ package struct FinetuneTechnique: Technique {
             "$schema": "https://json-schema.org/draft/2020-12/schema",
             "type": "object",
             "additionalProperties": false,
-            "properties": [
-                "epochs": ["type": "integer", "minimum": 1, "maximum": 100000, "default": 2, "description": "Epochs over the training split."],
-                "steps": ["type": "integer", "minimum": 1, "description": "Optimizer steps instead of epochs."],
-                "lr": ["type": "number", "exclusiveMinimum": 0, "maximum": 10, "default": 1e-4, "description": "Base learning rate."],
-                "optimizer": ["enum": ["adamw", "sgd"], "default": "adamw"],
-                "schedule": ["enum": ["cosine", "poly", "step", "constant"], "default": "cosine"],
-                "weightDecay": ["type": "number", "minimum": 0, "maximum": 1, "default": 1e-4],
-                "batchSize": ["type": "integer", "minimum": 1, "maximum": 4096, "default": 8],
-                "crop": ["type": "array", "items": ["type": "integer", "minimum": 8, "maximum": 16384], "minItems": 2, "maxItems": 2,
-                         "description": "Random crop [height, width] (default: whole images)."],
-                "scale": ["type": "array", "items": ["type": "number", "minimum": 0.1, "maximum": 10], "minItems": 2, "maxItems": 2,
-                          "description": "Random scale range [min, max] before cropping (default [1, 1])."],
-                "flip": ["type": "boolean", "default": true, "description": "Random horizontal flips."],
-                "freezeBatchNorm": ["type": "boolean", "default": true, "description": "Normalise with the running statistics and keep them."],
-                "freeze": ["type": "array", "items": ["type": "string"], "description": "Glob patterns of parameters or nodes to keep fixed."],
-                "evalSplit": ["type": "string", "default": "val", "description": "Split scored after each epoch to pick the best one."],
-                "trainSplit": ["type": "string", "default": "train"],
-                "seed": ["type": "integer", "minimum": 0, "default": 0],
-            ],
+            "properties": .object(TrainingRecipeParameters.properties(Self.defaults)),
         ],
         needs: [.labeledData],
         examples: [
@@ -42,35 +25,18 @@ package struct FinetuneTechnique: Technique {
             .init(summary: "after pruning: 5 epochs on 240×320 crops with scale jitter",
                   parameters: ["epochs": 5, "lr": 5e-4, "crop": [240, 320], "scale": [0.75, 1.5]]),
             .init(summary: "train only the head", parameters: ["freeze": ["*backbone*"], "epochs": 3]),
+            .init(summary: "after pruning, with channel-wise distillation from the unpruned model",
+                  parameters: ["epochs": 10, "lr": 5e-4, "crop": [240, 320], "scale": [0.75, 1.5], "teacher": "lraspp_mbv3_camvid.bn.onnx"]),
         ])
 
     let recipe: ModelTrainRequest.Params
 
+    /// Fine-tuning a trained (pruned) model: a few epochs at a small rate, BN statistics kept.
+    static let defaults = TrainingRecipeParameters.Defaults(epochs: 2, lr: 1e-4, freezeBatchNorm: true)
+
     package init(parameters: JSONValue) throws(TechniqueError) {
         try Self.descriptor.validate(parameters)
-        let o = parameters.objectValue ?? [:]
-        var r = ModelTrainRequest.Params(id: "")
-        r.epochs = o["epochs"]?.intValue.map(Int.init) ?? (o["steps"] == nil ? 2 : nil)
-        r.steps = o["steps"]?.intValue.map(Int.init)
-        r.lr = o["lr"]?.doubleValue ?? 1e-4
-        r.optimizer = o["optimizer"]?.stringValue
-        r.schedule = o["schedule"]?.stringValue
-        r.weightDecay = o["weightDecay"]?.doubleValue
-        r.batchSize = o["batchSize"]?.intValue.map(Int.init)
-        r.crop = o["crop"]?.arrayValue?.compactMap { $0.intValue.map(Int.init) }
-        let scale = o["scale"]?.arrayValue?.compactMap(\.doubleValue)
-        if scale != nil || o["flip"] != nil {
-            r.augmentation = .init(scale: scale, flip: o["flip"]?.boolValue)
-        }
-        r.freezeBatchNorm = o["freezeBatchNorm"]?.boolValue ?? true
-        r.freeze = o["freeze"]?.arrayValue?.compactMap(\.stringValue)
-        r.evalSplit = o["evalSplit"]?.stringValue
-        r.split = o["trainSplit"]?.stringValue
-        r.seed = o["seed"]?.intValue.map(Int.init)
-        if let scale, scale[0] > scale[1] {
-            throw .invalidParameter(name: "scale", reason: "min \(scale[0]) is larger than max \(scale[1])")
-        }
-        recipe = r
+        recipe = try TrainingRecipeParameters.recipe(parameters, defaults: Self.defaults)
     }
 
     package func apply(to model: Model, in context: TechniqueContext) async throws -> TechniqueResult {
