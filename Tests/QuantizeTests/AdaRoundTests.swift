@@ -126,12 +126,16 @@ import Testing
             #expect(zip(u, v).allSatisfy { abs(Int($0) - Int($1)) <= 1 }, "\(name)")
             changedWeights += 1
         }
-        #expect(changedWeights >= 3)
+        #expect(changedWeights >= 3 && changedWeights <= 4)
         // Every reconstructed layer is reported, with a lower output MSE than round-to-nearest.
         let layers = try #require(ada.details["adaround"]?["layers"]?.arrayValue)
-        #expect(layers.count == 5)
+        #expect(layers.compactMap { $0["node"]?.stringValue } == ["c1", "dw", "pw", "head"])
         let better = layers.filter { ($0["adaroundMSE"]?.doubleValue ?? 1) < ($0["nearestMSE"]?.doubleValue ?? 0) }
-        #expect(better.count >= 4, "\(layers)")
+        #expect(better.count >= 3, "\(layers)")
+        // The squeeze-excite conv sees one pooled vector per image: 4 rows for 8 weights per
+        // output is underdetermined, so it keeps round-to-nearest.
+        let skipped = try #require(ada.details["adaround"]?["skipped"]?.arrayValue)
+        #expect(skipped.compactMap { $0["node"]?.stringValue } == ["se"])
 
         // A standard file our runtime and the reference executor agree on.
         let decoded = try ONNX.decode(try ONNX.encode(ada.model))

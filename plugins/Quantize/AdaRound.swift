@@ -34,7 +34,9 @@ struct AdaRound: Sendable, Equatable {
         let started = Date()
         var q = quantizer
         let plan = q.plan()
-        let (sites, skipped) = AdaRoundSite.sites(plan, weightLimit: q.weightLimit)
+        let found = AdaRoundSite.sites(plan, weightLimit: q.weightLimit)
+        let sites = found.sites
+        var skipped = found.skipped
         let count = Swift.min(images, samples.count)
         // Spread over the calibration set: consecutive images of a video-frame dataset are alike.
         let all = samples
@@ -55,12 +57,14 @@ struct AdaRound: Sendable, Equatable {
             layers.append(AdaRoundLayer(groups: s.groups, outPerGroup: s.outPerGroup, depth: s.depth, weights: try s.matrix(), scales: scales, limit: s.limit))
         }
         var targets = sites.map { [[Float]](repeating: [], count: $0.groups) }
+        var distinctRows = [Int](repeating: 0, count: sites.count)
         let observed = Array(Set(sites.map(\.input))).sorted()
         context.progress(fraction.lowerBound, "AdaRound: FP32 targets on \(count) images")
         try await Calibrator.run(q.model, observing: observed, samples: samples, count: count, context: context) { image, out in
             for (k, s) in sites.enumerated() {
                 guard let t = out[s.input] else { throw TechniqueError.failed("AdaRound: the runner did not return '\(s.input)' (input of '\(s.label)')") }
                 let positions = try s.samplePositions(t.dims, count: perImage, seed: seed(k, image))
+                distinctRows[k] += Swift.min(positions.count, try s.positions(t.dims))
                 var x = [[Float]](repeating: [], count: s.groups)
                 try s.gather(t, positions: positions, into: &x)
                 let y = try layers[k].apply(layers[k].weights, to: x.flatMap { $0 }, rows: positions.count, context: kernels)
@@ -74,6 +78,12 @@ struct AdaRound: Sendable, Equatable {
         var fallbacks = 0
         for (k, s) in sites.enumerated() {
             try context.checkCancellation()
+            // Fewer distinct input rows than weights per output (a squeeze-excite conv reads
+            // one pooled vector per image): any rounding fits them, nothing says it generalises.
+            if distinctRows[k] < s.depth {
+                skipped.append((s.label, "\(distinctRows[k]) distinct input rows for \(s.depth) weights per output: underdetermined, rounded to nearest"))
+                continue
+            }
             let layerStart = Date()
             let at = fraction.lowerBound + span * (0.05 + 0.95 * Double(k) / Double(sites.count))
             context.progress(at, "AdaRound layer \(k + 1)/\(sites.count): \(s.label)")

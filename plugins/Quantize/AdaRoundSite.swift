@@ -93,10 +93,11 @@ struct AdaRoundSite: Sendable {
         }
     }
 
-    /// `count` output positions of one image, drawn with replacement (same seed: same positions).
+    /// `count` output positions of one image, drawn with replacement (same seed: same
+    /// positions); all of them, once each, when the image has no more than `count`.
     func samplePositions(_ dims: [Int], count: Int, seed: UInt64) throws -> [Int] {
         let total = try positions(dims)
-        guard total > 0 else { return [] }
+        guard total > count else { return Array(0..<total) }
         var rng = SeededGenerator(seed: seed)
         return (0..<count).map { _ in rng.int(total) }
     }
