@@ -86,6 +86,20 @@ import Testing
         #expect(try p.run(iterations: 600).undecided < 0.01)
     }
 
+    struct Stop: Error {}
+
+    @Test func checkpointsRunDuringTheStepsAndCanStopThem() throws {
+        let p = try Problem(groups: 1, outPerGroup: 4, depth: 16, rows: 128, seed: 2)
+        var config = AdaRoundConfig()
+        config.iterations = 400
+        var calls = 0
+        #expect(throws: Stop.self) {
+            _ = try p.layer.optimize(inputs: p.inputs, targets: p.targets, rows: p.rows, config: config, context: KernelContext(pool: ThreadPool(threadCount: 1)),
+                                     checkpoint: { calls += 1; if calls == 3 { throw Stop() } })
+        }
+        #expect(calls == 3)
+    }
+
     @Test func sameSeedSameCodes() throws {
         let p = try Problem(groups: 1, outPerGroup: 4, depth: 16, rows: 300, seed: 5)
         let a = try p.run(iterations: 200, seed: 7), b = try p.run(iterations: 200, seed: 7)

@@ -140,7 +140,7 @@ package struct QuantizeTechnique: Technique, SensitivityAnalyzing {
         if let budget = options.maxMiouDrop, let accuracy = context.accuracy {
             var mixed = MixedPrecision(quantizer: q, accuracy: accuracy, budget: budget, sensitivityLimit: options.sensitivityLimit)
             if options.rankBy == .sqnr { mixed.samples = samples }
-            let search = try await mixed.run(context: context, fraction: 0.4...0.95)
+            let search = try await mixed.run(context: context, fraction: options.rounding == .adaround ? 0.9...0.95 : 0.4...0.95)
             plan = search.plan
             written = search.written
             details["mixedPrecision"] = search.json
