@@ -10,6 +10,7 @@ let plugins = ["Fuse", "Quantize", "Prune", "Finetune"]
 /// What a plugin may import: the technique protocol and the graph layers, never the runtime
 /// (models run through TechniqueContext.runner). SegReference stays for static analysis
 /// (ShapeInference, ModelSummary), which SegRewrite already pulls in.
+/// SegKernels serves the arithmetic a technique does itself (AdaRound's reconstruction GEMMs).
 let pluginDependencies: [Target.Dependency] = ["SegTechnique", "SegGraph", "SegTensor", "SegRewrite", "SegReference", "SegProtocol", "SegKernels"]
 
 let package = Package(
