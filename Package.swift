@@ -10,7 +10,8 @@ let plugins = ["Fuse", "Quantize", "Prune", "Finetune", "Distill"]
 /// What a plugin may import: the technique protocol and the graph layers, never the runtime
 /// (models run through TechniqueContext.runner). SegReference stays for static analysis
 /// (ShapeInference, ModelSummary), which SegRewrite already pulls in.
-let pluginDependencies: [Target.Dependency] = ["SegTechnique", "SegGraph", "SegTensor", "SegRewrite", "SegReference", "SegProtocol"]
+/// SegKernels serves the arithmetic a technique does itself (AdaRound's reconstruction GEMMs).
+let pluginDependencies: [Target.Dependency] = ["SegTechnique", "SegGraph", "SegTensor", "SegRewrite", "SegReference", "SegProtocol", "SegKernels"]
 
 let package = Package(
     name: "SegSlim",

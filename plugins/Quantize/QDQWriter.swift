@@ -17,6 +17,9 @@ struct QDQWriter {
     /// 16 bits and cannot saturate, and with few taps per channel they are the layers that
     /// feel the lost bit most.
     var weightLimit = 127
+    /// s8 codes chosen elsewhere (AdaRound) by weight initializer name, written instead of
+    /// round-to-nearest. Their scales are the ones computed here (max|w| / limit per channel).
+    var weightCodes: [String: Tensor] = [:]
 
     static func isDepthwise(_ node: Node, weight: Tensor) -> Bool {
         let group = node[attribute: "group"]?.intValue ?? 1
@@ -71,7 +74,11 @@ struct QDQWriter {
                 let limit = Self.isDepthwise(node, weight: w) ? 127 : weightLimit
                 let wq: (name: String, scales: [Float])
                 if let done = quantizedWeights[wName] { wq = done } else {
-                    let (qt, scales) = try Self.quantizeWeight(w, axis: perChannel ? axis : nil, limit: limit)
+                    var (qt, scales) = try Self.quantizeWeight(w, axis: perChannel ? axis : nil, limit: limit)
+                    if let codes = weightCodes[wName] {
+                        guard codes.dtype == .i8, codes.shape == qt.shape else { throw TechniqueError.failed("node '\(record.node)': rounded codes for '\(wName)' do not match the weight's shape") }
+                        qt = codes
+                    }
                     let qName = fresh("\(wName)_quantized"), sName = fresh("\(wName)_scale"), zName = fresh("\(wName)_zero_point")
                     let dq = fresh("\(wName)_DequantizeLinear_Output")
                     graph.initializers[qName] = qt

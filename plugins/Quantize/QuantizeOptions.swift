@@ -63,6 +63,11 @@ struct QuantizeOptions: Sendable, Equatable {
     var floatHead = true
     /// Calibration images on which per-layer SQNR is measured for the report.
     var sqnrSamples = 2
+    enum Rounding: String, Sendable, CaseIterable { case nearest, adaround }
+    /// How static INT8 weights round: to nearest, or learned per weight (`AdaRound`).
+    var rounding: Rounding = .nearest
+    /// AdaRound's schedule, images, rows per layer and input source.
+    var adaround = AdaRound()
 
     /// Reads parameters already checked against `QuantizeTechnique.descriptor`'s schema (types,
     /// enums, ranges, unknown names); only the cross-field rule is checked here.
@@ -90,6 +95,18 @@ struct QuantizeOptions: Sendable, Equatable {
         fuseActivations = bool("fuseActivations") ?? fuseActivations
         equalize = bool("equalize") ?? equalize
         rankBy = o["rankBy"]?.stringValue.flatMap(Ranking.init(rawValue:)) ?? rankBy
+        rounding = o["rounding"]?.stringValue.flatMap(Rounding.init(rawValue:)) ?? rounding
+        adaround.config.iterations = integer("adaroundIterations") ?? adaround.config.iterations
+        adaround.images = integer("adaroundImages") ?? adaround.images
+        adaround.rows = integer("adaroundRows") ?? adaround.rows
+        adaround.inputs = o["adaroundInputs"]?.stringValue.flatMap(AdaRound.Inputs.init(rawValue:)) ?? adaround.inputs
+        adaround.config.seed = integer("adaroundSeed").map { UInt64($0) } ?? adaround.config.seed
+        if rounding == .adaround && mode != .static {
+            throw .invalidParameter(name: "rounding", reason: "adaround applies to mode 'static' (mode is '\(mode.rawValue)')")
+        }
+        if rounding == .adaround && biasCorrection {
+            throw .invalidParameter(name: "rounding", reason: "adaround and biasCorrection both correct the rounding error; use one")
+        }
         if maxMiouDrop != nil && mode != .static {
             throw .invalidParameter(name: "maxMiouDrop", reason: "mixed precision applies to mode 'static' (mode is '\(mode.rawValue)')")
         }

@@ -45,12 +45,21 @@ package struct QuantizeTechnique: Technique, SensitivityAnalyzing {
                                     "description": "No Q/DQ between a Conv and the HardSwish/HardSigmoid/Sigmoid that alone reads it (one rounding instead of two; ORT runs such convs in float)."],
                 "floatHead": ["type": "boolean", "default": true,
                               "description": "Keep the non-compute tail that produces the outputs (classifier Add, final Resize) in FP32: logits stay exact for the argmax."],
+                "rounding": ["enum": ["nearest", "adaround"], "default": "nearest",
+                             "description": "Static INT8 weights: round to nearest, or learn per weight whether to round up or down so each layer's output on calibration images moves least (AdaRound)."],
+                "adaroundIterations": ["type": "integer", "minimum": 0, "maximum": 100000, "default": 1000, "description": "AdaRound: Adam steps per layer."],
+                "adaroundImages": ["type": "integer", "minimum": 1, "maximum": 100000, "default": 32, "description": "AdaRound: calibration images the layer inputs are sampled from."],
+                "adaroundRows": ["type": "integer", "minimum": 16, "maximum": 1000000, "default": 2048, "description": "AdaRound: sampled output positions per layer."],
+                "adaroundInputs": ["enum": ["quantized", "float"], "default": "quantized",
+                                   "description": "AdaRound: reconstruct from the input as the quantized layers before produce it (quantized) or from the FP32 input (float)."],
+                "adaroundSeed": ["type": "integer", "minimum": 0, "maximum": 2147483647, "default": 0, "description": "AdaRound: seed for the sampled positions and batches."],
             ],
         ],
         needs: [.calibrationData],
         examples: [
             .init(summary: "static INT8, the default recipe (100 calibration images from the dataset's train split)", parameters: [:]),
             .init(summary: "static INT8 with entropy (KL) calibration", parameters: ["mode": "static", "calibration": "entropy"]),
+            .init(summary: "static INT8 with learned weight rounding (AdaRound)", parameters: ["rounding": "adaround"]),
             .init(summary: "mixed precision within 0.1 mIoU point", parameters: ["maxMiouDrop": 0.001]),
             .init(summary: "pre-flight only", parameters: ["dryRun": true]),
             .init(summary: "FP16 weights (half the file)", parameters: ["mode": "fp16"]),
@@ -118,6 +127,12 @@ package struct QuantizeTechnique: Technique, SensitivityAnalyzing {
         try await q.calibrate(samples: samples, context: context, fraction: 0.1...0.4)
         details["calibrationImages"] = .int(Int64(q.calibrationImages))
         details["calibrationSource"] = .string(samples.origin)
+        details["rounding"] = .string(options.rounding.rawValue)
+        if options.rounding == .adaround {
+            let result = try await options.adaround.run(q, samples: samples, context: context, fraction: 0.4...0.9)
+            q.weightCodes = result.codes
+            details["adaround"] = result.report
+        }
 
         var plan = fullPlan
         var written = try q.build(plan)
@@ -125,7 +140,7 @@ package struct QuantizeTechnique: Technique, SensitivityAnalyzing {
         if let budget = options.maxMiouDrop, let accuracy = context.accuracy {
             var mixed = MixedPrecision(quantizer: q, accuracy: accuracy, budget: budget, sensitivityLimit: options.sensitivityLimit)
             if options.rankBy == .sqnr { mixed.samples = samples }
-            let search = try await mixed.run(context: context, fraction: 0.4...0.95)
+            let search = try await mixed.run(context: context, fraction: options.rounding == .adaround ? 0.9...0.95 : 0.4...0.95)
             plan = search.plan
             written = search.written
             details["mixedPrecision"] = search.json

@@ -17,6 +17,8 @@ struct StaticQuantizer {
     var statistics: [String: TensorStatistics] = [:]
     var params: [String: QuantParams] = [:]
     var calibrationImages = 0
+    /// Learned s8 weight codes (AdaRound) by weight name; the rest round to nearest.
+    var weightCodes: [String: Tensor] = [:]
 
     /// Folds BatchNorm, constants and shape subgraphs first, so weights are initializers and
     /// Shape → Concat → Resize chains are constants (as the runtime will see them).
@@ -133,6 +135,7 @@ struct StaticQuantizer {
 
     func build(_ plan: QuantizationPlan) throws -> QDQWriter.Written {
         var writer = QDQWriter(perChannel: perChannel, weightLimit: weightLimit)
+        writer.weightCodes = weightCodes
         if options.biasCorrection {
             writer.inputMeans = statistics.compactMapValues { $0.channelMeans.isEmpty ? nil : $0.channelMeans }
         }
