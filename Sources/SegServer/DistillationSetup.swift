@@ -40,9 +40,6 @@ struct DistillationSetup: @unchecked Sendable {
         if let s = sIn.type?.shape, let t = tIn.type?.shape, s.count != t.count || (s.count >= 2 && s[1] != t[1] && s[1] != .unknown && t[1] != .unknown) {
             throw ResponseError.invalidParams("params.teacher: \(label) takes input \(t.map(\.description)) and the student \(s.map(\.description)); their rank and channels must match")
         }
-        if let s = student.preprocessing, let t = teacherPreprocessing, s.mean != t.mean || s.std != t.std || s.scale != t.scale || s.bgr != t.bgr {
-            throw ResponseError.invalidParams("params.teacher: \(label) normalises its input with mean \(t.mean), std \(t.std)\(t.bgr ? " (BGR)" : ""); the student with mean \(s.mean), std \(s.std)\(s.bgr ? " (BGR)" : ""): the teacher would see images it was not trained on")
-        }
         // Same classes: the logits' channel axis.
         guard let sOut = student.model.graph.outputs.first?.name, let tOut = teacher.graph.outputs.first?.name else {
             throw ResponseError.invalidParams("params.teacher: \(label) or the student has no outputs")
@@ -54,6 +51,10 @@ struct DistillationSetup: @unchecked Sendable {
         }
         if let s = student.preprocessing?.classes, let t = teacherPreprocessing?.classes, !s.isEmpty, !t.isEmpty, s != t {
             throw ResponseError.invalidParams("params.teacher: \(label)'s classes \(t) differ from the student's \(s)")
+        }
+
+        if let s = student.preprocessing, let t = teacherPreprocessing, s.mean != t.mean || s.std != t.std || s.scale != t.scale || s.bgr != t.bgr {
+            throw ResponseError.invalidParams("params.teacher: \(label) normalises its input with mean \(t.mean), std \(t.std)\(t.bgr ? " (BGR)" : ""); the student with mean \(s.mean), std \(s.std)\(s.bgr ? " (BGR)" : ""): the teacher would see images it was not trained on")
         }
 
         var terms: [(weight: Double, loss: any TrainingLoss)] = []
