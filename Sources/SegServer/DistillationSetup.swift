@@ -30,7 +30,7 @@ struct DistillationSetup: @unchecked Sendable {
         // its baked Resize targets made relative so a fixed-size export follows the probe.
         let relativeTeacher = RelativeResizeSizes.rewrite(teacher)
         let probe = probeShape(p, student.model, teacher)
-        let studentShapes = try inferShapes(student.model, probe: probe, what: "the student '\(student.id)'")
+        let studentShapes = try inferShapes(RelativeResizeSizes.rewrite(student.model), probe: probe, what: "the student '\(student.id)'")
         let teacherShapes = try inferShapes(relativeTeacher, probe: probe, what: "the teacher \(label)")
         // Same input: one image tensor with the same channels and normalisation.
         guard let sIn = student.model.graph.runtimeInputs.first, let tIn = teacher.graph.runtimeInputs.first,
@@ -92,7 +92,11 @@ struct DistillationSetup: @unchecked Sendable {
         // reads are computed.
         var runnable = relativeTeacher.cut(at: [tOut] + teacherFeatures)
         for i in runnable.graph.inputs.indices where runnable.graph.inputs[i].name == tIn.name {
-            runnable.graph.inputs[i].type = nil
+            // Batch and spatial axes free; the element type and channels stay declared.
+            if var type = runnable.graph.inputs[i].type, let shape = type.shape, shape.count == 4 {
+                type.shape = [.param("batch"), shape[1], .param("height"), .param("width")]
+                runnable.graph.inputs[i].type = type
+            }
         }
         let prepared = try TechniqueRunner(threads: p.threads).prepare(runnable)
         let inputName = tIn.name
