@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Rebuilds the demo's light-mode ladder in Sources/segslim/Demo from the shared CamVid data and
+# models, and records each variant's recipe and val mIoU (all 101 val images) in ladder.json:
+#   int8     quantize's default recipe (static, AdaRound) on the bundled FP32 model
+#   pruned   the BN-kept model pruned to 50% of its MACs (l1), fine-tuned 10 epochs with
+#            channel-wise distillation from the unpruned model, BN folded
+#   student  LRASPP on MobileNetV3-Small (segslim build), 40 epochs from scratch with
+#            channel-wise distillation from the shared model, BN folded (resumable: long)
+# Usage: tools/make_demo_ladder.sh [int8|pruned|student|all] [SHARED_DIR]   (default: all ../shared)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WHAT="${1:-all}"
+SHARED="$(cd "${2:-../shared}" && pwd)"
+DATA="$SHARED/data/camvid"
+DEMO=Sources/segslim/Demo
+WORK="${SEGSLIM_LADDER_WORK:-.build/ladder}"
+mkdir -p "$WORK"
+swift build -c release
+SEG=.build/release/segslim
+
+# val mIoU of a model on all of CamVid val, written into ladder.json under NAME.
+record() { # NAME FILE RECIPE
+  local miou
+  miou=$("$SEG" evaluate "$DEMO/$2" --dataset "$DATA" --split val --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["miou"])')
+  python3 - "$DEMO/ladder.json" "$1" "$2" "$3" "$miou" <<'PY'
+import json, os, sys
+path, name, file, recipe, miou = sys.argv[1:]
+order = ["FP32", "INT8", "pruned 50% + KD", "small student + KD"]
+ladder = json.load(open(path)) if os.path.exists(path) else {"variants": []}
+variants = [v for v in ladder["variants"] if v["name"] != name]
+variants.append({"name": name, "file": file, "recipe": recipe, "valMiou": round(float(miou), 4)})
+variants.sort(key=lambda v: order.index(v["name"]) if v["name"] in order else len(order))
+json.dump({"variants": variants}, open(path, "w"), indent=1)
+open(path, "a").write("\n")
+print(f"{name}: val mIoU {float(miou):.4f}")
+PY
+}
+
+if [ "$WHAT" = all ] || [ "$WHAT" = int8 ]; then
+  record "FP32" lraspp_mbv3_camvid.onnx "the shared LRASPP-MobileNetV3-Large, BN folded"
+  "$SEG" compress "$DEMO/lraspp_mbv3_camvid.onnx" --technique quantize --dataset "$DATA" \
+      --out "$DEMO/lraspp_mbv3_camvid.int8.onnx" --overwrite
+  mv "$DEMO/lraspp_mbv3_camvid.int8.onnx.report.json" tools/demo_int8.report.json
+  record "INT8" lraspp_mbv3_camvid.int8.onnx "quantize: static INT8, MSE calibration on 100 train images, AdaRound weights"
+fi
+
+if [ "$WHAT" = all ] || [ "$WHAT" = pruned ]; then
+  "$SEG" compress "$SHARED/models/lraspp_mbv3_camvid.bn.onnx" --technique prune --param targetMacs=0.5 \
+      --technique finetune --param epochs=10 --param lr=5e-4 --param crop=240,320 --param scale=0.75,1.5 \
+      --param teacher="$SHARED/models/lraspp_mbv3_camvid.bn.onnx" --technique fuse \
+      --dataset "$DATA" --out "$DEMO/lraspp_mbv3_camvid.pruned50-kd.onnx" --overwrite
+  mv "$DEMO/lraspp_mbv3_camvid.pruned50-kd.onnx.report.json" tools/demo_pruned50-kd.report.json
+  record "pruned 50% + KD" lraspp_mbv3_camvid.pruned50-kd.onnx "prune targetMacs 0.5 (l1, BN kept) → finetune 10 epochs, lr 5e-4, channel-wise KD from the unpruned model → fuse"
+fi
+
+if [ "$WHAT" = all ] || [ "$WHAT" = student ]; then
+  "$SEG" build lraspp-mobilenetv3-small --teacher "$SHARED/models/lraspp_mbv3_camvid.bn.onnx" --out "$WORK/student.onnx" --overwrite
+  resume=()
+  [ -f "$WORK/student-ckpt/state.json" ] && resume=(--resume "$WORK/student-ckpt")
+  "$SEG" train "$WORK/student.onnx" --dataset "$DATA" --epochs 40 --batch 8 --crop 240x320 --scale 0.75,1.5 \
+      --optimizer adamw --lr 2e-3 --weight-decay 1e-4 --schedule cosine --seed 1 \
+      --teacher "$SHARED/models/lraspp_mbv3_camvid.bn.onnx" --kd-channel 3,4 \
+      --checkpoint-dir "$WORK/student-ckpt" "${resume[@]}" --out "$WORK/student-kd.onnx" --overwrite
+  "$SEG" compress "$WORK/student-kd.onnx" --technique fuse --out "$DEMO/lraspp_mbv3small_camvid.kd.onnx" --overwrite
+  rm -f "$DEMO/lraspp_mbv3small_camvid.kd.onnx.report.json"
+  record "small student + KD" lraspp_mbv3small_camvid.kd.onnx "segslim build lraspp-mobilenetv3-small → train 40 epochs (the shared recipe) with channel-wise KD (weight 3, T 4) from the shared model → fuse"
+fi
