@@ -31,8 +31,10 @@ struct TechniqueTrainer: ModelTraining {
         p.dataset = dataset
         p.inputs = nil
         p.labels = nil
-        p.checkpointDir = nil
-        p.resumeFrom = nil
+        // A technique's checkpoint folder resumes itself: the same request run again after a
+        // cancel continues where it stopped (a folder from another model is refused by name).
+        p.checkpointDir = p.checkpointDir.map(FilePaths.absolute)
+        p.resumeFrom = p.checkpointDir.flatMap { FileManager.default.fileExists(atPath: $0 + "/state.json") ? $0 : nil }
         p.threads = p.threads ?? threads
         do { try p.validate() } catch { throw ResponseError.invalidParams("training recipe: \(error.message)") }
         let source = TrainingSource(id: "\(sourceID) (in a technique)", path: nil, model: model, preprocessing: preprocessing)

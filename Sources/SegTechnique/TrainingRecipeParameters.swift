@@ -41,6 +41,7 @@ public struct TrainingRecipeParameters: Sendable {
             "evalSplit": ["type": "string", "default": "val", "description": "Split scored after each epoch to pick the best one."],
             "trainSplit": ["type": "string", "default": "train"],
             "seed": ["type": "integer", "minimum": 0, "default": 0],
+            "checkpointDir": ["type": "string", "description": "Keep a checkpoint here after each epoch; a later request with the same folder resumes from it."],
             "teacher": ["type": "string", "description": "Distil from this teacher: a resident model id or an ONNX path (same classes, input and normalisation)."],
             "kdTask": ["type": "number", "minimum": 0, "maximum": 1000, "default": 1, "description": "Weight of the task loss when distilling."],
             "kdChannelWise": ["type": "number", "minimum": 0, "maximum": 1000, "default": 3, "description": "Weight of channel-wise distillation of the logits (Shu et al. 2021)."],
@@ -84,6 +85,7 @@ public struct TrainingRecipeParameters: Sendable {
         r.evalSplit = o["evalSplit"]?.stringValue
         r.split = o["trainSplit"]?.stringValue
         r.seed = o["seed"]?.intValue.map(Int.init)
+        r.checkpointDir = o["checkpointDir"]?.stringValue
         if let scale, scale[0] > scale[1] {
             throw .invalidParameter(name: "scale", reason: "min \(scale[0]) is larger than max \(scale[1])")
         }

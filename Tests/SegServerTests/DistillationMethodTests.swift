@@ -160,4 +160,28 @@ import Testing
         let stray = try await c.call(5, "model/compress", ["id": "m", "technique": "finetune", "dataset": .string(data.path), "params": ["kdLogits": 1]])
         #expect(stray.errorMessage.contains("kdLogits"), "\(stray)")
     }
+
+    /// A technique that trains keeps a checkpoint where asked; the same request again resumes.
+    @Test func techniqueTrainingResumesFromItsCheckpointFolder() async throws {
+        let c = TestClient()
+        try await c.initialize()
+        _ = try await c.call(1, "model/load", ["path": .string(Self.fixture("tiny_conv_seg.onnx")), "id": "m"])
+        let data = try TrainMethodTests.tinyDataset()
+        let folder = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("segslim-kd-ckpt-\(UUID().uuidString)")
+        func finetune(_ id: Int64, epochs: Int) async throws -> JSONValue {
+            try await c.call(id, "model/compress", ["id": "m", "technique": "finetune", "dataset": .string(data.path),
+                                                   "params": ["epochs": .int(Int64(epochs)), "batchSize": 2, "crop": [8, 8], "lr": 0.05,
+                                                              "checkpointDir": .string(folder.path)]])
+        }
+        let first = try await finetune(2, epochs: 1)
+        let h1 = try #require(first["result"]?["report"]?["steps"]?.arrayValue?.first?["details"]?["history"]?.arrayValue, "\(first)")
+        #expect(h1.count == 1)
+        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("state.json").path))
+        let second = try await finetune(3, epochs: 3)
+        let details = try #require(second["result"]?["report"]?["steps"]?.arrayValue?.first?["details"], "\(second)")
+        let h2 = try #require(details["history"]?.arrayValue)
+        #expect(h2.count == 3)
+        #expect(h2.first?["loss"] == h1.first?["loss"], "the first epoch is the checkpoint's, not run again")
+        #expect(details["steps"] == 6)
+    }
 }
