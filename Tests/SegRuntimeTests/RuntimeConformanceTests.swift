@@ -86,6 +86,8 @@ import Testing
                       "nearest_ceil", "round_prefer_ceil"],
          "cubic, antialias, crop-and-resize, axes, keep_aspect_ratio_policy, half_pixel_symmetric and ceil rounding are not in the resize kernel"),
         (["QuantizeLinear", "DequantizeLinear"], ["blocked", "int16"], "the Q/DQ kernels are per-tensor or per-axis 8-bit"),
+        (["GridSample"], ["nearest", "bicubic", "reflection", "volumetric"],
+         "the grid-sample kernel is 4-D bilinear with zeros or border padding; other modes and ranks are the reference's"),
     ]
 
     @Test func declineRulesAreNarrow() {
