@@ -21,6 +21,8 @@ Usage (tools/.venv-zoo from setup_venv.sh; models > 1 MB stay outside the reposi
     tools/.venv-zoo/bin/python tools/zoo/mask_classification_zoo.py export --out /tmp/segslim-m2f
     tools/.venv-zoo/bin/python tools/zoo/mask_classification_zoo.py compare --out /tmp/segslim-m2f \
         [--segslim .build/release/segslim]
+    tools/.venv-zoo/bin/python tools/zoo/mask_classification_zoo.py torch-bench --out /tmp/segslim-m2f [--runs 10]
+        # PyTorch eager p50 at 1 and 2 threads; compare with `segslim bench MODEL --threads N`
 """
 import argparse
 import json
@@ -145,17 +147,43 @@ def compare(args):
     return 0 if worst_all <= 1e-4 else 1
 
 
+def torch_bench(args):
+    """PyTorch eager p50 of each model's module on its traced input, at 1 and 2 threads (the
+    yardstick for `segslim bench MODEL --threads N`, since ONNX Runtime cannot run these)."""
+    import torch
+    warnings.filterwarnings("ignore")
+    for name in args.only or MODELS:
+        model = build(name)
+        x = torch.from_numpy(np.load(args.out / f"{name}.input.npy"))
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            times = []
+            with torch.inference_mode():
+                for i in range(args.warmup + args.runs):
+                    t0 = time.perf_counter()
+                    model(x)
+                    if i >= args.warmup:
+                        times.append((time.perf_counter() - t0) * 1000)
+            times.sort()
+            print(f"{name:<28} torch eager  threads {threads}  p50 {times[len(times) // 2]:8.1f} ms  min {times[0]:8.1f} ms  ({args.runs} runs)", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("command", choices=["export", "compare"])
+    ap.add_argument("command", choices=["export", "compare", "torch-bench"])
     ap.add_argument("--out", required=True, type=Path, help="directory outside the repository")
     ap.add_argument("--only", nargs="*")
     ap.add_argument("--segslim", type=Path, default=REPO / ".build" / "release" / "segslim")
     ap.add_argument("--timeout", type=float, default=900.0)
+    ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--warmup", type=int, default=2)
     args = ap.parse_args()
     args.out = args.out.resolve()
     if args.command == "export":
         export(args)
+        return 0
+    if args.command == "torch-bench":
+        torch_bench(args)
         return 0
     return compare(args)
 
