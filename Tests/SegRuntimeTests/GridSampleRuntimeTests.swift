@@ -77,6 +77,25 @@ import Testing
         #expect(kinds["GridSample (reference)"] == 1, "\(kinds)")
     }
 
+    /// An f64 grid (Mask2Former's exports compute the sampling locations in f64) still takes
+    /// the kernel, converted to f32 per run as the reference maps it.
+    @Test func doubleGridsTakeTheKernel() throws {
+        var g = Graph(name: "gs64")
+        g.inputs = [ValueInfo(name: "x", type: TensorType(elementType: .f32, shape: [2, 3, 4, 5].map { .value($0) })),
+                    ValueInfo(name: "grid", type: TensorType(elementType: .f64, shape: [2, 6, 4, 2].map { .value($0) }))]
+        g.nodes = [Node(opType: "GridSample", inputs: ["x", "grid"], outputs: ["y"])]
+        g.outputs = [ValueInfo(name: "y")]
+        let m = Model(graph: g, opsetImports: [OpsetImport(domain: "", version: 20)])
+        let x = try Tensor(dims: [2, 3, 4, 5], scalars: (0..<120).map { Float(($0 * 7) % 13) - 6 })
+        let grid = try Tensor(dims: [2, 6, 4, 2], scalars: (0..<96).map { Double(($0 * 5) % 17) / 6 - 1.4 })
+        let inputs = ["x": x, "grid": grid]
+        let expected = try ReferenceExecutor(model: m).run(inputs)["y"]!.scalars(as: Float.self)
+        let compiled = try Compiler().compile(m, inputShapes: inputs.mapValues(\.dims))
+        #expect(compiled.kernelCounts["GridSample"] == 1, "\(compiled.kernelCounts)")
+        let actual = try compiled.run(inputs)["y"]!.scalars(as: Float.self)
+        #expect(zip(actual, expected).allSatisfy { abs($0 - $1) <= 1e-5 * (1 + abs($1)) })
+    }
+
     /// Direct kernel calls: a single-pixel input (d − 1 = 0 under align_corners) and a NaN grid.
     @Test func degenerateAxesAndNaN() throws {
         let x: [Float] = [3, 5]  // N 1, C 2, 1×1

@@ -93,11 +93,12 @@ extension NeuralNetworkOperators {
         return [TensorType(elementType: x.elementType, shape: [batch, xs[1]] + gshape[1..<(xs.count - 1)])]
     }
 
-    /// Floats (f16, f32) compute in f32 and f64 in f64, like the spec's reference; integer X
-    /// computes in f64, then truncates toward zero and saturates (as Resize does).
+    /// f16 and f32 X compute in f32 (with any grid dtype: the spec's reference maps coordinates
+    /// in f32) and f64 in f64; integer X computes in f64, then truncates toward zero and
+    /// saturates (as Resize does).
     static func gridSample(_ x: Tensor, grid: Tensor, outputDims: [Int], options: GridSampleOptions) throws -> Tensor {
         guard NN.isFloat(grid.dtype) else { throw OpError.input(1, "grid must be a float tensor, got \(grid.dtype)") }
-        if x.dtype == .f32 || x.dtype == .f16, grid.dtype != .f64 {
+        if x.dtype == .f32 || x.dtype == .f16 {
             let sampler = try GridSampler<Float>(x: x.dims, grid: grid.dims, options: options)
             let out = sampler.run(try NN.floats(x, input: 0), grid: try NN.floats(grid, input: 1))
             return try NN.tensor(out, dims: outputDims, dtype: x.dtype)
