@@ -10,11 +10,15 @@ package struct Segmenter: Sendable {
     package let preprocessing: Preprocessing
     /// Model output holding the class scores (or class ids): the first graph output.
     package let outputName: String
+    /// Set when the model's outputs are a mask-classification head (class and mask logits),
+    /// which replaces the per-pixel scores of `outputName`.
+    package let maskClassification: MaskClassification?
 
-    package init(runner: any ModelRunner, preprocessing: Preprocessing, outputName: String) {
+    package init(runner: any ModelRunner, preprocessing: Preprocessing, outputName: String, maskClassification: MaskClassification? = nil) {
         self.runner = runner
         self.preprocessing = preprocessing
         self.outputName = outputName
+        self.maskClassification = maskClassification
     }
 
     package struct Timings: Sendable {
@@ -47,7 +51,18 @@ package struct Segmenter: Sendable {
         t.preprocessMs = lap()
 
         let mask: Image
-        if let slide {
+        if let head = maskClassification {
+            guard slide == nil else {
+                throw PipelineError.model("sliding-window inference averages class scores; a mask-classification model runs on the whole image")
+            }
+            let x = try Tensor(dims: [1, 3, size.height, size.width], scalars: chw)
+            let outputs = try runner.run([preprocessing.inputName: x], isCancelled: isCancelled)
+            t.inferMs = lap()
+            guard let cl = outputs[head.classLogits], let ml = outputs[head.maskLogits] else {
+                throw PipelineError.model("the model did not produce outputs '\(head.classLogits)' and '\(head.maskLogits)'")
+            }
+            mask = try head.semanticMap(classLogits: cl, maskLogits: ml, height: rgb.height, width: rgb.width)
+        } else if let slide {
             let logits = try slideInference(chw, height: size.height, width: size.width, slide: slide, isCancelled: isCancelled)
             t.inferMs = lap()
             mask = try logits.mask(height: rgb.height, width: rgb.width)

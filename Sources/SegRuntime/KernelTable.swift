@@ -64,6 +64,8 @@ enum KernelTable {
         add([FusedOps.attention], domain: FusedOps.domain, [KernelCandidate("attention") { i, b, _ in TensorOpsPath.attention(b.nodes[i], b) }])
         add([FusedOps.gelu], domain: FusedOps.domain, [KernelCandidate("pointwise erf chain", build: TensorOpsPath.gelu)])
         add(["Resize", "Upsample"], [KernelCandidate("resize") { i, b, _ in ResizePath.select(b.nodes[i], in: b) }])
+        add(["Einsum"], [KernelCandidate("einsum as a batched matrix product", build: EinsumPath.select)])
+        add(["GridSample"], [KernelCandidate("bilinear grid sample", build: GridSamplePath.select)])
         add(["ConvTranspose"], [KernelCandidate("ConvTranspose2D (+ activation)", build: ConvTransposePath.select)])
         add(["MatMul", "Gemm", "Softmax", "LayerNormalization", "Erf", "Gelu", "Transpose", "Pow", "Sqrt"],
             [KernelCandidate("tensor ops", build: TensorOpsPath.select)])

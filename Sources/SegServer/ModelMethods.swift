@@ -200,11 +200,15 @@ enum ModelJSON {
         TensorDescription(name: v.name, dtype: v.dtype?.rawValue, shape: dims(v.shape))
     }
 
-    static func preprocessing(_ p: Preprocessing) -> PreprocessingDescription {
-        PreprocessingDescription(
+    static func preprocessing(_ p: Preprocessing, model: Model, summary: ModelSummary) -> PreprocessingDescription {
+        let head = ImageModel.head(model, summary: summary)
+        return PreprocessingDescription(
             input: p.inputName, inputSize: p.inputSize.map { [$0.height, $0.width] }, resize: p.resize.rawValue,
             mean: p.mean.map { Double($0) }, std: p.std.map { Double($0) }, scale: Double(p.scale), channelOrder: p.bgr ? "BGR" : "RGB",
-            classes: p.classes, palette: p.palette.map { $0.map { Int($0) } }, ignoreIndex: p.ignoreIndex)
+            classes: p.classes, palette: p.palette.map { $0.map { Int($0) } }, ignoreIndex: p.ignoreIndex,
+            head: head == nil ? "class_scores" : "mask_classification",
+            headOutputs: head.map { [$0.classLogits, $0.maskLogits] } ?? model.graph.outputs.first.map { [$0.name] },
+            headDeclared: head?.declared)
     }
 
     static func info(_ e: ModelStore.Entry) -> ModelDescription {
@@ -213,7 +217,7 @@ enum ModelJSON {
             id: e.id, path: e.path, inputs: s.inputs.map(io), outputs: s.outputs.map(io), opsets: s.opsets,
             params: Int64(s.parameters), macs: Int64(s.macs), opCounts: s.opCounts, sizeBytes: e.fileBytes, residentBytes: e.residentBytes,
             metadata: e.model.metadata, producer: [e.model.producerName, e.model.producerVersion].filter { !$0.isEmpty }.joined(separator: " "),
-            preprocessing: e.preprocessing.map(preprocessing),
+            preprocessing: e.preprocessing.map { preprocessing($0, model: e.model, summary: e.summary) },
             warnings: s.warnings + (s.uncountedNodes > 0 ? ["MACs of \(s.uncountedNodes) node(s) not counted: their shapes are not known until run time"] : [])
                 + (e.preprocessing.map { ServerCore.defaultWarnings($0, model: e.id, namesShown: true) } ?? []))
     }

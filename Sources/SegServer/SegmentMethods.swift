@@ -15,7 +15,7 @@ extension ServerCore {
     ]
 
     func segmenter(for entry: ModelStore.Entry) throws -> Segmenter {
-        do { return try Segmenter(imageModel: entry.model, runner: entry.runner, preprocessing: entry.preprocessing) } catch {
+        do { return try Segmenter(imageModel: entry.model, runner: entry.runner, preprocessing: entry.preprocessing, summary: entry.summary) } catch {
             let why = ImageModel.inputProblem(entry.summary) ?? "\(error)"
             throw ResponseError.invalidParams("params.id: model '\(entry.id)' is not an image segmentation model: \(why)")
         }

@@ -60,10 +60,10 @@ extension ServerCore {
             let split = try p.optionalString("split") ?? (dataset.splits["val"] != nil ? "val" : dataset.splitNames.first ?? "val")
             let labelled = dataset.splits[split]?.filter { $0.label != nil }.count ?? 0
             if labelled > 0 {
-                let preprocessing = segmenter.preprocessing, output = segmenter.outputName
+                let preprocessing = segmenter.preprocessing, output = segmenter.outputName, head = segmenter.maskClassification
                 accuracy = AccuracyProbe(split: split, count: labelled) { model, limit in
                     let runner = CompiledRunner(model: model, compiler: Compiler(threads: threads))
-                    let candidate = Segmenter(runner: runner, preprocessing: preprocessing, outputName: output)
+                    let candidate = Segmenter(runner: runner, preprocessing: preprocessing, outputName: output, maskClassification: head)
                     let r = try await Evaluator(segmenter: candidate, dataset: dataset).evaluate(split: split, limit: limit)
                     return AccuracyScore(miou: r.metrics.miou, pixelAccuracy: r.metrics.pixelAccuracy, classIoU: r.metrics.classIoU, images: r.images)
                 }

@@ -56,6 +56,12 @@ extension Commands {
         name: "info", summary: "Show a model's inputs, outputs, parameters, MACs and operators",
         usage: "segslim info MODEL.onnx [--json]"
     ) { args, client, options in
+        /// How outputs become a class map, when that is not the plain per-pixel argmax.
+        func headLine(_ p: PreprocessingDescription?) -> [(String, String)] {
+            guard let p, p.head == "mask_classification", let outs = p.headOutputs, outs.count == 2 else { return [] }
+            return [("head", "mask classification (\(p.headDeclared == true ? "segslim.task" : "recognised by shape")): "
+                + "class logits '\(outs[0])' × mask logits '\(outs[1])', Mask2Former semantic inference")]
+        }
         let parsed = try parse(args, command: "info", options: [])
         guard parsed.positional.count == 1 else { throw UsageError(message: "expected one model path", command: "info") }
         let r = try resident(parsed.positional[0], client)
@@ -68,7 +74,7 @@ extension Commands {
                 ("parameters", "\(r.params)"),
                 ("MACs", String(format: "%.3f G", Double(r.macs) / 1e9)),
                 ("file size", Table.bytes(r.sizeBytes)),
-            ])
+            ] + headLine(r.preprocessing))
             print("")
             let io = r.inputs.map { ["input", $0.name, $0.dtype ?? "?", dims($0.shape)] }
                 + r.outputs.map { ["output", $0.name, $0.dtype ?? "?", dims($0.shape)] }

@@ -86,6 +86,10 @@ import Testing
                       "nearest_ceil", "round_prefer_ceil"],
          "cubic, antialias, crop-and-resize, axes, keep_aspect_ratio_policy, half_pixel_symmetric and ceil rounding are not in the resize kernel"),
         (["QuantizeLinear", "DequantizeLinear"], ["blocked", "int16"], "the Q/DQ kernels are per-tensor or per-axis 8-bit"),
+        (["Einsum"], ["batch_diagonal", "inner_prod", "einsum_scalar", "einsum_sum", "einsum_transpose", "einsum_batch_matmul"],
+         "only f32 batch·M·K, batch·K·N -> batch·M·N equations are a kernel (a batched matrix product; the spec's batch_matmul case is f64); the rest are the reference's"),
+        (["GridSample"], ["nearest", "bicubic", "reflection", "volumetric"],
+         "the grid-sample kernel is 4-D bilinear with zeros or border padding; other modes and ranks are the reference's"),
     ]
 
     @Test func declineRulesAreNarrow() {
@@ -107,6 +111,8 @@ import Testing
         ("tensor/test_flatten_axis2", "Reshape"), ("tensor/test_reshape_reordered_all_dims", "Reshape"),
         ("elementwise/test_reduce_sum_keepdims_random", "ReduceSum"), ("elementwise/test_reduce_mean_do_not_keepdims_random", "ReduceMean"),
         ("elementwise/test_reduce_max_keepdims_random", "ReduceMax"),
+        ("nn/test_gridsample_bilinear", "GridSample"),
+        ("nn/test_gridsample_border_padding", "GridSample"), ("nn/test_gridsample_aligncorners_true", "GridSample"),
     ]
 
     @Test(arguments: fastCases)

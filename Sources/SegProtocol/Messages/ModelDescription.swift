@@ -102,9 +102,21 @@ public struct PreprocessingDescription: Codable, Sendable, Equatable {
     public var palette: [[Int]]
     /// Label value that is not scored.
     public var ignoreIndex: Int
+    /// How outputs become the class map: `class_scores` (argmax of a [1, classes, H, W] output,
+    /// or its class ids) or `mask_classification` (class logits [1, Q, classes+1] × mask logits
+    /// [1, Q, h, w], Mask2Former's semantic inference). Absent from older servers.
+    public var head: String?
+    /// The outputs the head reads, in that order (`[scores]`, or `[class logits, mask logits]`).
+    public var headOutputs: [String]?
+    /// For `mask_classification`: whether `segslim.task` declared it (else recognised by shape).
+    public var headDeclared: Bool?
 
     public init(input: String, inputSize: [Int]?, resize: String, mean: [Double], std: [Double], scale: Double,
-                channelOrder: String, classes: [String], palette: [[Int]], ignoreIndex: Int) {
+                channelOrder: String, classes: [String], palette: [[Int]], ignoreIndex: Int,
+                head: String? = nil, headOutputs: [String]? = nil, headDeclared: Bool? = nil) {
+        self.head = head
+        self.headOutputs = headOutputs
+        self.headDeclared = headDeclared
         self.input = input
         self.inputSize = inputSize
         self.resize = resize

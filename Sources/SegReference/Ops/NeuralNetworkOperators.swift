@@ -7,6 +7,6 @@ package enum NeuralNetworkOperators {
         batchNorm7, batchNorm9, batchNorm14, instanceNorm, layerNorm, groupNorm18, groupNorm21, lpNorm,
         matMul, gemm, einsum,
         globalAveragePool, globalMaxPool, globalLpPool, averagePool, maxPool, lpPool,
-        resize10, resize11, resize18, upsample7, upsample9,
+        resize10, resize11, resize18, upsample7, upsample9, gridSample16, gridSample20,
     ]
 }
