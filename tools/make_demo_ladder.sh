@@ -18,6 +18,13 @@ mkdir -p "$WORK"
 swift build -c release
 SEG=.build/release/segslim
 
+# The shared .bn.onnx files carry no segslim.* metadata: give the shipped variants CamVid's
+# class names, palette and the ImageNet normalisation they were trained with.
+annotate() { # FILE
+  "$SEG" annotate "$DEMO/$1" --classes-from "$DATA" --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225 --out "$WORK/annotated.onnx" --overwrite
+  mv "$WORK/annotated.onnx" "$DEMO/$1"
+}
+
 # val mIoU of a model on all of CamVid val, written into ladder.json under NAME.
 record() { # NAME FILE RECIPE
   local miou
@@ -50,6 +57,7 @@ if [ "$WHAT" = all ] || [ "$WHAT" = pruned ]; then
       --param teacher="$SHARED/models/lraspp_mbv3_camvid.bn.onnx" --technique fuse \
       --dataset "$DATA" --out "$DEMO/lraspp_mbv3_camvid.pruned50-kd.onnx" --overwrite
   mv "$DEMO/lraspp_mbv3_camvid.pruned50-kd.onnx.report.json" tools/demo_pruned50-kd.report.json
+  annotate lraspp_mbv3_camvid.pruned50-kd.onnx
   record "pruned 50% + KD" lraspp_mbv3_camvid.pruned50-kd.onnx "prune targetMacs 0.5 (l1, BN kept) → finetune 10 epochs, lr 5e-4, channel-wise KD from the unpruned model → fuse"
 fi
 
@@ -63,5 +71,6 @@ if [ "$WHAT" = all ] || [ "$WHAT" = student ]; then
       --checkpoint-dir "$WORK/student-ckpt" "${resume[@]}" --out "$WORK/student-kd.onnx" --overwrite
   "$SEG" compress "$WORK/student-kd.onnx" --technique fuse --out "$DEMO/lraspp_mbv3small_camvid.kd.onnx" --overwrite
   rm -f "$DEMO/lraspp_mbv3small_camvid.kd.onnx.report.json"
+  annotate lraspp_mbv3small_camvid.kd.onnx
   record "small student + KD" lraspp_mbv3small_camvid.kd.onnx "segslim build lraspp-mobilenetv3-small → train 40 epochs (the shared recipe) with channel-wise KD (weight 3, T 4) from the shared model → fuse"
 fi
