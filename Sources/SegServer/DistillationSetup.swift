@@ -113,6 +113,9 @@ struct DistillationSetup: @unchecked Sendable {
             for (name, t) in outputs { result[name == tOut ? sOut : name] = try FloatTensor(t, name: "teacher \(name)") }
             return result
         }
+        if let decay = d.schedule.flatMap(ScheduledLoss.Decay.init(rawValue:)), decay != .constant {
+            terms = terms.map { ($0.weight, ScheduledLoss($0.loss, decay: decay)) }
+        }
         let taskWeight = d.taskWeight ?? 1
         let parts = ["task ×\(taskWeight)"] + terms.map { "\($0.loss.name) ×\($0.weight)" }
         return DistillationSetup(terms: terms, taskWeight: taskWeight, teacherLabel: label, forward: forward,

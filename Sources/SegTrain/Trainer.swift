@@ -92,8 +92,10 @@ package final class Trainer {
             let forward = try program.forward(inputs: [inputName: images], parameters: values, isCancelled: isCancelled)
             var auxiliary: [String: FloatTensor] = [:]
             for name in auxiliaryNames { auxiliary[name] = values[name] }
-            let result = try loss.evaluate(LossInput(outputs: forward.outputs, logitsName: logitsName, labels: labels,
-                                                     teacherOutputs: teacherOutputs, parameters: auxiliary))
+            var lossInput = LossInput(outputs: forward.outputs, logitsName: logitsName, labels: labels,
+                                      teacherOutputs: teacherOutputs, parameters: auxiliary)
+            lossInput.progress = Double(stepCount) / Double(max(1, schedule.totalSteps - 1))
+            let result = try loss.evaluate(lossInput)
             guard result.value.isFinite else {
                 program.releaseAll()
                 throw TrainingError.nonFiniteLoss(step: stepCount + 1, epoch: 0, value: result.value)

@@ -6,13 +6,13 @@ import SegProtocol
 extension Commands {
     static let train = Command(
         name: "train", summary: "Train (or fine-tune) a model on a dataset; writes the best model by val mIoU and its report",
-        usage: "segslim train MODEL.onnx (--dataset DIR [--split S] | --inputs X.npy --labels Y.npy) [--epochs N | --steps N] [--batch 8] [--crop HxW] [--scale MIN,MAX] [--no-flip] [--jitter B,C,S] [--optimizer adamw|sgd] [--lr X] [--momentum X] [--nesterov] [--weight-decay X] [--schedule cosine|poly|step|constant] [--warmup STEPS] [--loss cross_entropy|ohem|dice] [--clip-norm X] [--freeze PATTERN,...] [--freeze-bn] [--eval-every K] [--eval-split S] [--seed S] [--threads T] [--checkpoint-dir DIR] [--resume DIR] [--fold-bn] [--teacher T.onnx|ID [--kd-task W] [--kd-logits W[,T]] [--kd-channel W[,T]] [--kd-feature S=T[:W],...]] --out OUT.onnx [--overwrite] [--json]"
+        usage: "segslim train MODEL.onnx (--dataset DIR [--split S] | --inputs X.npy --labels Y.npy) [--epochs N | --steps N] [--batch 8] [--crop HxW] [--scale MIN,MAX] [--no-flip] [--jitter B,C,S] [--optimizer adamw|sgd] [--lr X] [--momentum X] [--nesterov] [--weight-decay X] [--schedule cosine|poly|step|constant] [--warmup STEPS] [--loss cross_entropy|ohem|dice] [--clip-norm X] [--freeze PATTERN,...] [--freeze-bn] [--eval-every K] [--eval-split S] [--seed S] [--threads T] [--checkpoint-dir DIR] [--resume DIR] [--fold-bn] [--teacher T.onnx|ID [--kd-task W] [--kd-logits W[,T]] [--kd-channel W[,T]] [--kd-feature S=T[:W],...] [--kd-schedule constant|linear|cosine]] --out OUT.onnx [--overwrite] [--json]"
     ) { args, client, options in
         let parsed = try parse(args, command: "train", options: [
             "--dataset", "--split", "--inputs", "--labels", "--epochs", "--steps", "--batch", "--crop", "--scale", "--jitter",
             "--optimizer", "--lr", "--momentum", "--weight-decay", "--schedule", "--warmup", "--loss", "--clip-norm", "--freeze",
             "--eval-every", "--eval-split", "--seed", "--threads", "--checkpoint-dir", "--resume", "--out", "--ignore-index",
-            "--teacher", "--kd-task", "--kd-logits", "--kd-channel", "--kd-feature",
+            "--teacher", "--kd-task", "--kd-logits", "--kd-channel", "--kd-feature", "--kd-schedule",
         ], flags: ["--overwrite", "--no-flip", "--nesterov", "--freeze-bn", "--fold-bn"])
         guard parsed.positional.count == 1 else { throw UsageError(message: "expected one MODEL.onnx", command: "train") }
         guard let out = parsed.options["--out"] else { throw UsageError(message: "--out OUT.onnx is required", command: "train") }
@@ -81,7 +81,7 @@ extension Commands {
             // A path when such a file exists here (the daemon may run elsewhere), else a resident id.
             p.teacher = FileManager.default.fileExists(atPath: teacher) ? absolute(teacher) : teacher
             p.distillation = try distillationOptions(o, command: "train")
-        } else if let stray = ["--kd-task", "--kd-logits", "--kd-channel", "--kd-feature"].first(where: { o[$0] != nil }) {
+        } else if let stray = ["--kd-task", "--kd-logits", "--kd-channel", "--kd-feature", "--kd-schedule"].first(where: { o[$0] != nil }) {
             throw UsageError(message: "\(stray) needs --teacher", command: "train")
         }
         let r: ModelTrainRequest.Result
@@ -133,6 +133,7 @@ extension Commands {
         }
         if let (w, t) = try weightAndTemperature("--kd-logits") { d.logitWeight = w; d.logitTemperature = t }
         if let (w, t) = try weightAndTemperature("--kd-channel") { d.channelWiseWeight = w; d.channelWiseTemperature = t }
+        d.schedule = o["--kd-schedule"]
         if let v = o["--kd-feature"] {
             d.features = try v.split(separator: ",").map { item in
                 let pair = item.split(separator: "=", maxSplits: 1).map(String.init)

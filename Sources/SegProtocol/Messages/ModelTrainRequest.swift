@@ -163,6 +163,9 @@ public enum ModelTrainRequest: RPCRequest {
         /// student tensor and a teacher tensor of the same spatial size. Adapters are trained
         /// with the student and dropped from the written model.
         public var features: [FeaturePair]?
+        /// How the distillation weights change over training: `constant` (default), or
+        /// decaying to 0 at the last step, `linear` or `cosine`.
+        public var schedule: String?
 
         public struct FeaturePair: Codable, Sendable, Equatable {
             public var student: String
@@ -200,6 +203,7 @@ public enum ModelTrainRequest: RPCRequest {
                     throw .invalidParams("params.distillation.\(name): \(value) is out of range 0.05...100")
                 }
             }
+            try Params.oneOf(schedule, "distillation.schedule", ["constant", "linear", "cosine"])
             for (i, pair) in (features ?? []).enumerated() {
                 if pair.student.isEmpty || pair.teacher.isEmpty {
                     throw .invalidParams("params.distillation.features[\(i)]: student and teacher must name tensors")

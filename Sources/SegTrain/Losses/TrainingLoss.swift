@@ -20,6 +20,8 @@ package struct LossInput {
     package var logitsName: String
     package var labels: LabelBatch?
     package var teacherOutputs: [String: FloatTensor]?
+    /// How far training is, 0 at the first step to 1 at the last (scheduled loss weights).
+    package var progress: Double = 0
     /// Current values of the losses' own parameters (`TrainingLoss.auxiliaryParameters`:
     /// feature-distillation adapters), trained with the model and never written into it.
     package var parameters: [String: FloatTensor]
