@@ -90,6 +90,9 @@ public enum ModelTrainRequest: RPCRequest {
         public var foldBatchNorm: Bool?
         /// Id of the new resident model (default `<id>-trained`).
         public var newId: String?
+        /// Also train the scales of QuantizeLinear/DequantizeLinear (learned step sizes, LSQ)
+        /// in a fake-quantized model (default false: scales fixed).
+        public var trainQuantizationScales: Bool?
 
         public init(id: String) { self.id = id }
 
