@@ -84,8 +84,8 @@ struct FakeQuantModel {
             let dequantized = try Self.dequantize(codes, node: node, graph: graph, label: label)
             let floatName = fresh(original(node.inputs[0]))
             graph.initializers[floatName] = try Tensor(dims: codes.dims, scalars: dequantized)
-            let values = try codes.converted(to: .i32).scalars(as: Int32.self)
-            let zeros = node.inputs.count > 2 && !node.inputs[2].isEmpty ? try graph.initializers[node.inputs[2]]?.converted(to: .i32).scalars(as: Int32.self) : nil
+            let values = try codes.converted(to: .f32).scalars(as: Float.self).map { Int32($0) }
+            let zeros = node.inputs.count > 2 && !node.inputs[2].isEmpty ? try graph.initializers[node.inputs[2]]?.converted(to: .f32).scalars(as: Float.self) : nil
             var low = codes.dtype == .i8 ? -128 : 0, high = codes.dtype == .i8 ? 127 : 255
             if codes.dtype == .i8, zeros?.allSatisfy({ $0 == 0 }) ?? true {
                 let limit = Int(values.map { abs($0) }.max() ?? 0)

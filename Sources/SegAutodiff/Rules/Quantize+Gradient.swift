@@ -64,7 +64,7 @@ struct FakeQuantParameters {
         case .u8: (qmin, qmax) = (0, 255)
         case .i8: (qmin, qmax) = (-128, 127)
         // DequantizeLinear of an int32 bias: no range to clamp to.
-        case .i32 where ctx.node.opType == "DequantizeLinear": (qmin, qmax) = (-2_147_483_648, 2_147_483_647)
+        case .i32 where ctx.node.opType == "DequantizeLinear": (qmin, qmax) = (-Float(Int32.max), Float(Int32.max))
         default: throw ctx.error("codes of dtype \(codeType) cannot train (u8 or s8)")
         }
         let scaleShape = try ctx.inputShape(1)
@@ -85,10 +85,10 @@ struct FakeQuantParameters {
         constantScale = try ctx.constantFloats(1)
         var zeros = [Float](repeating: 0, count: channels)
         if let zeroTensor {
-            let z: [Int64]
-            do { z = try zeroTensor.converted(to: .i64).scalars(as: Int64.self) } catch { throw ctx.error("zero point: \(error)") }
+            let z: [Float]
+            do { z = try zeroTensor.converted(to: .f32).scalars(as: Float.self) } catch { throw ctx.error("zero point: \(error)") }
             guard z.count == channels || z.count == 1 else { throw ctx.error("\(z.count) zero points for \(channels) scales") }
-            zeros = (0..<channels).map { Float(z[z.count == 1 ? 0 : $0]) }
+            zeros = (0..<channels).map { z[z.count == 1 ? 0 : $0] }
         }
         zeroPoints = zeros
         let total = shape.reduce(1, *)
