@@ -25,5 +25,6 @@ package struct GradientRegistry: Sendable {
         ConvGradients.all + NormalizationGradients.all + ActivationGradients.all + ArithmeticGradients.all
         + LayoutGradients.all + ResizeGradients.all + PoolGradients.all
         + WindowPoolGradients.all + ReduceGradients.all + SoftmaxGradients.all + LayerNormGradients.all
-        + MatMulGradients.all + PadSliceGradients.all + TransposeGradients.all + DropoutGradients.all + ConvTransposeGradients.all)
+        + MatMulGradients.all + PadSliceGradients.all + TransposeGradients.all + DropoutGradients.all + ConvTransposeGradients.all
+        + QuantizeGradients.all)
 }

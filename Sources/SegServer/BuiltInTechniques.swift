@@ -11,6 +11,7 @@ extension TechniqueRegistry {
     static let builtInTypes: [any Technique.Type] = [
         FuseTechnique.self,
         QuantizeTechnique.self,
+        QATTechnique.self,
         PruneTechnique.self,
         FinetuneTechnique.self,
         DistillTechnique.self,

@@ -50,7 +50,7 @@ struct TrainingSetup: @unchecked Sendable {
     let teacher: ((FloatTensor) async throws -> [String: FloatTensor])?
 
     static func make(_ p: ModelTrainRequest.Params, source: TrainingSource, server: ServerCore) async throws -> TrainingSetup {
-        let parameters = TrainableParameters(model: source.model, freeze: p.freeze ?? [])
+        let parameters = TrainableParameters(model: source.model, freeze: p.freeze ?? [], quantizationScales: p.trainQuantizationScales ?? false)
         guard !parameters.names.isEmpty else {
             throw ResponseError(.trainingFailed, parameters.frozen.isEmpty
                 ? "model '\(source.id)' has no trainable parameters (float weights, biases or norm scales)"

@@ -26,3 +26,10 @@ public struct TrainedModel: Sendable {
         self.report = report
     }
 }
+
+extension ModelTraining {
+    /// Trainers that read no files (test doubles) refuse student paths by default.
+    public func loadStudent(_ path: String) throws -> Model {
+        throw TechniqueError.notApplicable("this trainer cannot read a student from \(path)")
+    }
+}

@@ -27,6 +27,7 @@ enum GradientCheck {
                       constants: [String: Tensor] = [:], state: [String] = [], output: String = "y",
                       epsilon: Float = 1e-2, atol: Float = 2e-3, rtol: Float = 2e-2, samples: Int = 24,
                       options: TrainingOptions = TrainingOptions(), opset: Int = 17,
+                      fdScale: [String: Float] = [:],
                       sourceLocation: SourceLocation = #_sourceLocation) throws {
         var initializers = constants
         for (name, v) in trainable { initializers[name] = try Tensor(dims: dims[name]!, scalars: v) }
@@ -56,7 +57,8 @@ enum GradientCheck {
                 var plus = parameters, minus = parameters
                 plus[name]!.scalars[i] += epsilon
                 minus[name]!.scalars[i] -= epsilon
-                let numeric = Float((try loss(plus) - loss(minus)) / Double(2 * epsilon))
+                // fdScale: a gradient the rule scales on purpose (LSQ's step-size factor).
+                let numeric = Float((try loss(plus) - loss(minus)) / Double(2 * epsilon)) * (fdScale[name] ?? 1)
                 let analytic = g.scalars[i]
                 if !(abs(numeric - analytic) <= atol + rtol * max(abs(numeric), abs(analytic))) {
                     bad.append("\(name)[\(i)]: numeric \(numeric), analytic \(analytic)")

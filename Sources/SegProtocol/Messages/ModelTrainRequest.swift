@@ -96,6 +96,9 @@ public enum ModelTrainRequest: RPCRequest {
         /// channel-wise distillation of the logits).
         public var teacher: String?
         public var distillation: Distillation?
+        /// Also train the scales of QuantizeLinear/DequantizeLinear (learned step sizes, LSQ)
+        /// in a fake-quantized model (default false: scales fixed).
+        public var trainQuantizationScales: Bool?
 
         public init(id: String) { self.id = id }
 
