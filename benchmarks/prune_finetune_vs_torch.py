@@ -217,9 +217,9 @@ def finetune(model, teacher, train, val, args, classes, state):
             loss.backward()
             opt.step()
             sched.step()
-            losses.append(float(loss))
+            losses.append(loss.item())
             if step % 10 == 0:
-                log(f"epoch {epoch + 1} step {step + 1}/{steps_per_epoch} loss {float(loss):.4f} lr {sched.get_last_lr()[0]:.2e}")
+                log(f"epoch {epoch + 1} step {step + 1}/{steps_per_epoch} loss {loss.item():.4f} lr {sched.get_last_lr()[0]:.2e}")
         train_s = time.time() - t0
         miou = evaluate(model, val, classes)
         eval_s = time.time() - t0 - train_s
@@ -260,8 +260,10 @@ def write_report(result, ours, args):
             ("epochs / threads", f"{r['epochs']} / {r['threads']}")]
     lines = [f"# Prune 50% MACs + fine-tune (CE + 3 x CWD): Torch-Pruning + PyTorch vs segslim ({date})", "",
              "| | Torch-Pruning + PyTorch | segslim |", "|---|---|---|"]
-    lines += [f"| {name} | {val} | {ours_cell(ours, name)} |" for name, val in rows]
+    theirs = ours_rows(ours)
+    lines += [f"| {name} | {val} | {theirs.get(name, '-')} |" for name, val in rows]
     lines += ["", "Per-epoch val mIoU (PyTorch): " + ", ".join(f"{h['epoch']}: {h['valMIoU']:.4f}" for h in r["history"]), "",
+              "Per-epoch val mIoU (segslim): " + theirs.get("per-epoch", "-"), "",
               f"Command: `{' '.join(sys.argv)}`", "",
               "Torch-Pruning uses a uniform per-layer ratio with the classifier outputs ignored; ours picks per-layer "
               "ratios from a sensitivity scan on the labelled split. BN running statistics frozen in both."]
@@ -270,25 +272,46 @@ def write_report(result, ours, args):
     log(f"wrote {base}.md and .json")
 
 
-def ours_cell(ours, name):
-    """Best effort: our report's field names are looked up by keyword; '-' when absent."""
-    if not ours:
-        return "-"
-    flat = {}
+def find_key(o, key):
+    """The first dict under o (depth first) that has key: our report nests each step's details."""
+    if isinstance(o, dict):
+        if key in o:
+            return o
+        o = list(o.values())
+    if isinstance(o, list):
+        for v in o:
+            hit = find_key(v, key)
+            if hit is not None:
+                return hit
+    return None
 
-    def walk(o, path=""):
-        if isinstance(o, dict):
-            for k, v in o.items():
-                walk(v, f"{path}.{k}" if path else k)
-        elif isinstance(o, (int, float)) and not isinstance(o, bool):
-            flat[path] = o
-    walk(ours)
-    keys = {"val mIoU, unpruned": ("before", "miou"), "val mIoU, fine-tuned last": ("after", "miou"),
-            "MACs ratio": ("macs", "ratio"), "fine-tune wall time (s)": ("finetune", "seconds")}.get(name)
-    if not keys:
-        return "-"
-    hits = [v for k, v in flat.items() if all(w in k.lower() for w in keys)]
-    return f"{hits[0]:.4f}" if hits else "-"
+
+def ours_rows(rep):
+    """Our `segslim compress --json` report (CompressMethods / TrainingSetup.report) in this table's rows."""
+    if not rep:
+        return {}
+    ev = rep.get("evaluation", {})
+    steps = rep.get("steps", [])
+    ft = next((find_key(st.get("details"), "history") for st in steps if st.get("technique") == "finetune"), None) or find_key(rep, "history") or {}
+    pr = next((st.get("details") for st in steps if st.get("technique") == "prune"), None) or {}
+    hist = ft.get("history") or []
+    fmt = lambda v: f"{v:.4f}" if isinstance(v, (int, float)) else "-"
+    rows = {"val mIoU, unpruned": fmt(ev.get("before", {}).get("miou")),
+            "val mIoU, fine-tuned last": fmt(hist[-1].get("valMiou")) if hist else "-",
+            "fine-tune wall time (s)": f"{ft['durationMs'] / 1000:.0f}" if "durationMs" in ft else "-",
+            "pruning wall time (s)": f"{pr['durationMs'] / 1000:.1f}" if isinstance(pr, dict) and "durationMs" in pr else "-"}
+    if ft.get("bestValMiou") is not None:
+        rows["val mIoU, fine-tuned best (epoch)"] = f"{ft['bestValMiou']:.4f} ({ft.get('bestEpoch')})"
+    elif ev.get("after", {}).get("miou") is not None:
+        rows["val mIoU, fine-tuned best (epoch)"] = fmt(ev["after"]["miou"]) + " (kept)"
+    b, a = rep.get("before", {}), rep.get("after", {})
+    if b.get("macs") and a.get("macs"):
+        rows["MACs ratio"] = f"{a['macs'] / b['macs']:.3f}"
+    if b.get("params") and a.get("params"):
+        rows["params (M)"] = f"{b['params'] / 1e6:.3f} -> {a['params'] / 1e6:.3f}"
+    if hist:
+        rows["per-epoch"] = ", ".join(f"{h.get('epoch')}: {fmt(h.get('valMiou'))}" for h in hist)
+    return rows
 
 
 # MARK: - Main
@@ -348,9 +371,9 @@ def main():
                      macsAfter=macs, paramsBefore=base_params, paramsAfter=params, pruneSeconds=prune_s, finetuneSeconds=0.0)
     for p in teacher.parameters():
         p.requires_grad_(False)
-    t0 = time.time()
     history = finetune(model, teacher, train, val, args, classes, state)
-    state["finetuneSeconds"] = state.get("finetuneSeconds", 0.0) + time.time() - t0
+    # Summed per epoch so a resumed run still reports the whole fine-tune.
+    state["finetuneSeconds"] = sum(h["trainSeconds"] + h["evalSeconds"] for h in history)
     result = {k: v for k, v in state.items() if k not in ("ckpt", "best_sd", "best", "best_epoch")}
     result.update(miouBest=state["best"], bestEpoch=state["best_epoch"], miouLast=history[-1]["valMIoU"], history=history,
                   epochs=args.epochs, threads=args.threads, torchPruning=tp.__version__ if hasattr(tp, "__version__") else "1.6.0",
