@@ -22,7 +22,11 @@ loss = CE(ignore 255) + 3 x CWD(T=4) from the unpruned teacher in eval mode; val
 Usage (PYTHONPATH=/tmp/tvdeps holds torchvision 0.28, pillow, torch-pruning; see
 tools/train/requirements-bench.txt):
   PYTHONPATH=/tmp/tvdeps tools/train/.venv/bin/python benchmarks/prune_finetune_vs_torch.py \
-      --threads 1 [--epochs 10] [--max-steps N] [--ours pf.report.json] [--resume ckpt.pt]
+      --threads 1 [--epochs 10] [--max-steps N --max-val N] [--ours pf.report.json] \
+      [--checkpoint /tmp/prune_finetune_vs_torch.ckpt.pt] [--resume]
+The checkpoint is written after every epoch; --resume continues from it (same --epochs).
+Torch-Pruning steps 4.5% per layer at a time, so it stops at the first step at or below the target
+(0.488 of the MACs for 0.5).
 """
 import argparse
 import datetime
