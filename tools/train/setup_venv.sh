@@ -40,3 +40,8 @@ except Exception:
 print(f"tools/train/.venv ready: torch {torch.__version__}, numpy {numpy.__version__}, "
       f"onnx {onnx.__version__}, onnxruntime {onnxruntime.__version__}{vision}")
 PY
+# Optional: the Torch-Pruning benchmark's extras, outside the venv (see requirements-bench.txt).
+if [ -n "${BENCH_DEPS:-}" ]; then
+    "${pip[@]}" install --quiet --target "$BENCH_DEPS" --no-deps -r "$here/requirements-bench.txt"
+    echo "benchmark extras in $BENCH_DEPS (use PYTHONPATH=$BENCH_DEPS)"
+fi
