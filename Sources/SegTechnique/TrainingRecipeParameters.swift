@@ -11,13 +11,15 @@ public struct TrainingRecipeParameters: Sendable {
         public var freezeBatchNorm: Bool
         public var crop: [Int]?
         public var scale: [Double]?
+        public var weightDecay: Double
 
-        public init(epochs: Int, lr: Double, freezeBatchNorm: Bool, crop: [Int]? = nil, scale: [Double]? = nil) {
+        public init(epochs: Int, lr: Double, freezeBatchNorm: Bool, crop: [Int]? = nil, scale: [Double]? = nil, weightDecay: Double = 1e-4) {
             self.epochs = epochs
             self.lr = lr
             self.freezeBatchNorm = freezeBatchNorm
             self.crop = crop
             self.scale = scale
+            self.weightDecay = weightDecay
         }
     }
 
@@ -29,7 +31,7 @@ public struct TrainingRecipeParameters: Sendable {
             "lr": ["type": "number", "exclusiveMinimum": 0, "maximum": 10, "default": .double(defaults.lr), "description": "Base learning rate."],
             "optimizer": ["enum": ["adamw", "sgd"], "default": "adamw"],
             "schedule": ["enum": ["cosine", "poly", "step", "constant"], "default": "cosine"],
-            "weightDecay": ["type": "number", "minimum": 0, "maximum": 1, "default": 1e-4],
+            "weightDecay": ["type": "number", "minimum": 0, "maximum": 1, "default": .double(defaults.weightDecay)],
             "batchSize": ["type": "integer", "minimum": 1, "maximum": 4096, "default": 8],
             "crop": ["type": "array", "items": ["type": "integer", "minimum": 8, "maximum": 16384], "minItems": 2, "maxItems": 2,
                      "description": "Random crop [height, width] (default: whole images)."],
@@ -74,7 +76,7 @@ public struct TrainingRecipeParameters: Sendable {
         r.lr = o["lr"]?.doubleValue ?? defaults.lr
         r.optimizer = o["optimizer"]?.stringValue
         r.schedule = o["schedule"]?.stringValue
-        r.weightDecay = o["weightDecay"]?.doubleValue
+        r.weightDecay = o["weightDecay"]?.doubleValue ?? defaults.weightDecay
         r.batchSize = o["batchSize"]?.intValue.map(Int.init)
         r.crop = o["crop"]?.arrayValue?.compactMap { $0.intValue.map(Int.init) } ?? defaults.crop
         let scale = o["scale"]?.arrayValue?.compactMap(\.doubleValue) ?? defaults.scale

@@ -20,29 +20,7 @@ package struct QATTechnique: Technique {
             "$schema": "https://json-schema.org/draft/2020-12/schema",
             "type": "object",
             "additionalProperties": false,
-            "properties": [
-                "epochs": ["type": "integer", "minimum": 1, "maximum": 100000, "default": 1, "description": "Epochs over the training split."],
-                "steps": ["type": "integer", "minimum": 1, "description": "Optimizer steps instead of epochs."],
-                "lr": ["type": "number", "exclusiveMinimum": 0, "maximum": 10, "default": 1e-5, "description": "Base learning rate (small: the weights start at the PTQ codes)."],
-                "lsq": ["type": "boolean", "default": false, "description": "Learn the scales too (LSQ step sizes, gradient scaled by 1/sqrt(N·Qp)); false: scales stay at the PTQ ranges."],
-                "freezeScales": ["enum": ["none", "weights", "activations"], "default": "none",
-                                 "description": "With lsq: keep the weight scales or the activation scales fixed."],
-                "optimizer": ["enum": ["adamw", "sgd"], "default": "adamw"],
-                "schedule": ["enum": ["cosine", "poly", "step", "constant"], "default": "cosine"],
-                "weightDecay": ["type": "number", "minimum": 0, "maximum": 1, "default": 0],
-                "batchSize": ["type": "integer", "minimum": 1, "maximum": 4096, "default": 8],
-                "crop": ["type": "array", "items": ["type": "integer", "minimum": 8, "maximum": 16384], "minItems": 2, "maxItems": 2,
-                         "description": "Random crop [height, width] (default: whole images)."],
-                "scale": ["type": "array", "items": ["type": "number", "minimum": 0.1, "maximum": 10], "minItems": 2, "maxItems": 2,
-                          "description": "Random scale range [min, max] before cropping (default [1, 1])."],
-                "flip": ["type": "boolean", "default": true, "description": "Random horizontal flips."],
-                "freeze": ["type": "array", "items": ["type": "string"], "description": "Glob patterns of parameters or nodes to keep fixed."],
-                "evalSplit": ["type": "string", "default": "val", "description": "Split scored after each epoch to pick the best one."],
-                "trainSplit": ["type": "string", "default": "train"],
-                "seed": ["type": "integer", "minimum": 0, "default": 0],
-                "keepBetter": ["type": "boolean", "default": true,
-                               "description": "Score the PTQ start and the QAT result on the request's split and return the better one."],
-            ],
+            "properties": .object(Self.properties),
         ],
         needs: [.calibrationData, .labeledData],
         examples: [
@@ -56,29 +34,26 @@ package struct QATTechnique: Technique {
     let freezeScales: String
     let keepBetter: Bool
 
+    /// Small steps from the PTQ codes; no weight decay (it pulls weights off the codes the
+    /// ranges were chosen for); BatchNorm is folded before QAT, so its statistics never move.
+    static let defaults = TrainingRecipeParameters.Defaults(epochs: 1, lr: 1e-5, freezeBatchNorm: true, weightDecay: 0)
+
+    /// The shared training parameters (a teacher distils while QAT trains) and QAT's own.
+    static let properties: [String: JSONValue] = {
+        var p = TrainingRecipeParameters.properties(defaults)
+        p["freezeBatchNorm"] = nil
+        p["lsq"] = ["type": "boolean", "default": false, "description": "Learn the scales too (LSQ step sizes, gradient scaled by 1/sqrt(N·Qp)); false: scales stay at the PTQ ranges."]
+        p["freezeScales"] = ["enum": ["none", "weights", "activations"], "default": "none",
+                             "description": "With lsq: keep the weight scales or the activation scales fixed."]
+        p["keepBetter"] = ["type": "boolean", "default": true,
+                           "description": "Score the PTQ start and the QAT result on the request's split and return the better one."]
+        return p
+    }()
+
     package init(parameters: JSONValue) throws(TechniqueError) {
         try Self.descriptor.validate(parameters)
         let o = parameters.objectValue ?? [:]
-        var r = ModelTrainRequest.Params(id: "")
-        r.epochs = o["epochs"]?.intValue.map(Int.init) ?? (o["steps"] == nil ? 1 : nil)
-        r.steps = o["steps"]?.intValue.map(Int.init)
-        r.lr = o["lr"]?.doubleValue ?? 1e-5
-        r.optimizer = o["optimizer"]?.stringValue
-        r.schedule = o["schedule"]?.stringValue
-        // No decay by default: it pulls weights off the codes the ranges were chosen for.
-        r.weightDecay = o["weightDecay"]?.doubleValue ?? 0
-        r.batchSize = o["batchSize"]?.intValue.map(Int.init)
-        r.crop = o["crop"]?.arrayValue?.compactMap { $0.intValue.map(Int.init) }
-        let scale = o["scale"]?.arrayValue?.compactMap(\.doubleValue)
-        if scale != nil || o["flip"] != nil { r.augmentation = .init(scale: scale, flip: o["flip"]?.boolValue) }
-        if let scale, scale[0] > scale[1] {
-            throw .invalidParameter(name: "scale", reason: "min \(scale[0]) is larger than max \(scale[1])")
-        }
-        r.freezeBatchNorm = true
-        r.freeze = o["freeze"]?.arrayValue?.compactMap(\.stringValue)
-        r.evalSplit = o["evalSplit"]?.stringValue
-        r.split = o["trainSplit"]?.stringValue
-        r.seed = o["seed"]?.intValue.map(Int.init)
+        var r = try TrainingRecipeParameters.recipe(parameters, defaults: Self.defaults)
         lsq = o["lsq"]?.boolValue ?? false
         freezeScales = o["freezeScales"]?.stringValue ?? "none"
         if freezeScales != "none" && !lsq {
