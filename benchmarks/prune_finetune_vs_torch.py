@@ -294,6 +294,7 @@ def ours_rows(rep):
     """Our `segslim compress --json` report (CompressMethods / TrainingSetup.report) in this table's rows."""
     if not rep:
         return {}
+    rep = rep.get("report", rep)  # the CLI's --json wraps the report: {id, output, path, report}
     ev = rep.get("evaluation", {})
     steps = rep.get("steps", [])
     ft = next((find_key(st.get("details"), "history") for st in steps if st.get("technique") == "finetune"), None) or find_key(rep, "history") or {}
