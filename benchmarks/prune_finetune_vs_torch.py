@@ -246,12 +246,23 @@ def read_ours(path):
     return rep, text
 
 
+def relative_paths(o):
+    """Absolute paths in the results (our report records them) made relative to the repository."""
+    if isinstance(o, dict):
+        return {k: relative_paths(v) for k, v in o.items()}
+    if isinstance(o, list):
+        return [relative_paths(v) for v in o]
+    if isinstance(o, str) and os.path.isabs(o):
+        return os.path.relpath(o, ROOT)
+    return o
+
+
 def write_report(result, ours, args):
     date = datetime.date.today().isoformat()
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     base = os.path.join(HERE, "results", f"prune_finetune_vs_torch-{date}")
     with open(base + ".json", "w") as f:
-        json.dump({"torch": result, "ours": ours}, f, indent=2)
+        json.dump(relative_paths({"torch": result, "ours": ours}), f, indent=2)
     r = result
     rows = [("val mIoU, unpruned", f"{r['miouBefore']:.4f}"),
             ("val mIoU, pruned (no fine-tune)", f"{r['miouPruned']:.4f}"),

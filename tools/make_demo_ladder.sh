@@ -25,6 +25,11 @@ annotate() { # FILE
   mv "$WORK/annotated.onnx" "$DEMO/$1"
 }
 
+# Reports kept in the repository name files relative to it (the daemon records absolute paths).
+relativize() { # REPORT
+  sed -i "s|$PWD/||g; s|$SHARED/|../shared/|g; s|$(cd "$WORK" && pwd)/|.build/ladder/|g" "$1"
+}
+
 # val mIoU of a model on all of CamVid val, written into ladder.json under NAME.
 record() { # NAME FILE RECIPE
   local miou
@@ -48,6 +53,7 @@ if [ "$WHAT" = all ] || [ "$WHAT" = int8 ]; then
   "$SEG" compress "$DEMO/lraspp_mbv3_camvid.onnx" --technique quantize --dataset "$DATA" \
       --out "$DEMO/lraspp_mbv3_camvid.int8.onnx" --overwrite
   mv "$DEMO/lraspp_mbv3_camvid.int8.onnx.report.json" tools/demo_int8.report.json
+  relativize tools/demo_int8.report.json
   record "INT8" lraspp_mbv3_camvid.int8.onnx "quantize: static INT8, MSE calibration on 100 train images, AdaRound weights"
 fi
 
@@ -57,6 +63,7 @@ if [ "$WHAT" = all ] || [ "$WHAT" = pruned ]; then
       --param teacher="$SHARED/models/lraspp_mbv3_camvid.bn.onnx" --technique fuse \
       --dataset "$DATA" --out "$DEMO/lraspp_mbv3_camvid.pruned50-kd.onnx" --overwrite
   mv "$DEMO/lraspp_mbv3_camvid.pruned50-kd.onnx.report.json" tools/demo_pruned50-kd.report.json
+  relativize tools/demo_pruned50-kd.report.json
   annotate lraspp_mbv3_camvid.pruned50-kd.onnx
   record "pruned 50% + KD" lraspp_mbv3_camvid.pruned50-kd.onnx "prune targetMacs 0.5 (l1, BN kept) → finetune 10 epochs, lr 5e-4, channel-wise KD from the unpruned model → fuse"
 fi
