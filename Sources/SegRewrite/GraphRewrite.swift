@@ -54,11 +54,7 @@ extension Graph {
 
     /// A value name not used anywhere in the graph, based on `base`.
     func freshName(_ base: String) -> String {
-        var used = Set(initializers.names).union(inputs.map(\.name))
-        for n in nodes { used.formUnion(n.outputs) }
-        if !used.contains(base) { return base }
-        var k = 1
-        while used.contains("\(base)_\(k)") { k += 1 }
-        return "\(base)_\(k)"
+        var names = NameAllocator(self)
+        return names.fresh(base)
     }
 }

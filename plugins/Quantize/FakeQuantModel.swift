@@ -44,15 +44,8 @@ struct FakeQuantModel {
 
     init(_ source: Model) throws {
         var graph = source.graph
-        var used = Set(graph.initializers.names)
-        for n in graph.nodes { used.insert(n.name); for o in n.outputs { used.insert(o) } }
-        for i in graph.inputs { used.insert(i.name) }
-        func fresh(_ base: String) -> String {
-            var name = base, k = 1
-            while used.contains(name) { name = "\(base)_\(k)"; k += 1 }
-            used.insert(name)
-            return name
-        }
+        var names = NameAllocator(graph, nodeNames: true)
+        func fresh(_ base: String) -> String { names.fresh(base) }
         func original(_ codes: String) -> String {
             codes.hasSuffix("_quantized") ? String(codes.dropLast("_quantized".count)) : codes
         }

@@ -51,15 +51,8 @@ struct QDQWriter {
         let absorbed = quantizeActivations ? Set(plan.quantized.filter { !$0.keepsAbsorbed }.compactMap(\.absorbed)) : []
         var added: [Node] = []
         var quantizedWeights: [String: (name: String, scales: [Float])] = [:]
-        var used = Set(graph.initializers.names)
-        for n in graph.nodes { for o in n.outputs { used.insert(o) } }
-        for i in graph.inputs { used.insert(i.name) }
-        func fresh(_ base: String) -> String {
-            var name = base, k = 1
-            while used.contains(name) { name = "\(base)_\(k)"; k += 1 }
-            used.insert(name)
-            return name
-        }
+        var names = NameAllocator(graph)
+        func fresh(_ base: String) -> String { names.fresh(base) }
 
         // Compute nodes: absorb the activation, quantize weight and bias.
         for q in plan.quantized {
