@@ -147,13 +147,10 @@ extension ServerCore {
 
         // Record how it was made, and keep the preprocessing so it segments the same way.
         let sourceBytes = try ONNX.encode(source.model)
-        for (k, v) in source.preprocessing?.metadata ?? [:] where model.metadata[k] == nil { model.metadata[k] = v }
+        recordProvenance(technique: label,
+                         parameters: JSONValue.array(steps.map { ["technique": .string($0.technique), "params": $0.params] }).jsonString,
+                         source: source, sourceBytes: sourceBytes, into: &model)
         try await recordDatasetClasses(try p.optionalString("dataset"), source: source, into: &model)
-        model.metadata["segslim.technique"] = label
-        model.metadata["segslim.parameters"] = JSONValue.array(steps.map { ["technique": .string($0.technique), "params": $0.params] }).jsonString
-        model.metadata["segslim.source_sha256"] = SHA256.hex(sourceBytes)
-        model.metadata["segslim.source"] = source.path ?? source.id
-        model.metadata["segslim.version"] = SegSlimVersion.current
         let bytes = try ONNX.encode(model)
         let entry = try ResidentModel.make(id: newID, path: outputPath, model: model, fileBytes: Int64(bytes.count), derivedFrom: source.id,
                                            preprocessing: .derived,

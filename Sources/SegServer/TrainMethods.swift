@@ -65,13 +65,9 @@ extension ServerCore {
         var model = outcome.bestModel
         if p.foldBatchNorm ?? false { model = try RewriteManager([FoldBatchNorm()]).run(model).model }
         let sourceBytes = try ONNX.encode(source.model)
-        for (k, v) in source.preprocessing?.metadata ?? [:] where model.metadata[k] == nil { model.metadata[k] = v }
+        recordProvenance(technique: "train", parameters: (try? ModelTrainRequest.encodeParams(p).jsonString) ?? "",
+                         source: source, sourceBytes: sourceBytes, into: &model)
         try await recordDatasetClasses(p.dataset, source: source, into: &model)
-        model.metadata["segslim.technique"] = "train"
-        model.metadata["segslim.parameters"] = (try? ModelTrainRequest.encodeParams(p).jsonString) ?? ""
-        model.metadata["segslim.source_sha256"] = SHA256.hex(sourceBytes)
-        model.metadata["segslim.source"] = source.path ?? source.id
-        model.metadata["segslim.version"] = SegSlimVersion.current
         let bytes = try ONNX.encode(model)
         var report = setup.report(outcome, trainer: trainer, source: TrainingSource(source), sourceBytes: sourceBytes.count, trainedBytes: bytes.count)
         let curve = try Self.trainingCurve(outcome.history, title: "Training \(source.id)")
