@@ -104,6 +104,29 @@ let modelConvs: [(Int, Int, Int, Int, Int, Int, Int, Int, Int, Int)] = [
     (960, 1, 1, 240, 1, 1, 0, 1, 1, 0), (240, 1, 1, 960, 1, 1, 0, 1, 1, 0),
     (960, 1, 1, 128, 1, 1, 0, 1, 1, 0),
 ]
+if arguments.contains("--argmax") {
+    // The class mask of the demo model's output (11 classes at 360×480): what model/segment
+    // spends after inference, at the output's size and from 1/8 of it.
+    let classes = 11, h = 360, w = 480
+    var mask = [UInt8](repeating: 0, count: h * w)
+    for (ih, iw) in [(h, w), (h / 8, w / 8)] {
+        let scores = random(classes * ih * iw)
+        for threads in threadCounts {
+            let context = KernelContext(pool: pools[threads]!, isa: .avx2)
+            let seconds = try time {
+                try scores.withUnsafeBufferPointer { s in
+                    try mask.withUnsafeMutableBufferPointer { m in
+                        try classArgmax(scores: s.baseAddress!, classes: classes, inHeight: ih, inWidth: iw,
+                                        into: m.baseAddress!, outHeight: h, outWidth: w, context: context)
+                    }
+                }
+            }
+            print("argmax \(classes)×\(ih)×\(iw) → \(h)×\(w)\t\(threads) thread(s)\t\(format2(seconds * 1e3)) ms")
+        }
+    }
+    exit(0)
+}
+
 if arguments.contains("--model") {
     let threadList = arguments.contains("--threads2") ? [2] : arguments.contains("--both") ? [1, 2] : [1]
     let filter = arguments.first(where: { $0.hasPrefix("--only=") }).map { String($0.dropFirst(7)) }
