@@ -26,11 +26,16 @@ package struct Evaluator: Sendable {
     }
 
     /// `progress(done, total)` after each image. Throws `CancellationError` when cancelled.
-    package func evaluate(split: String, limit: Int? = nil, keepMasks: Bool = false,
+    /// `limit` scores the first images of the split, or with `spread` as many spread evenly
+    /// over it (a split listed in recording order would otherwise give one scene).
+    package func evaluate(split: String, limit: Int? = nil, spread: Bool = false, keepMasks: Bool = false,
                          progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }) async throws -> Result {
         var samples = try dataset.samples(split: split).filter { $0.label != nil }
         guard !samples.isEmpty else { throw DatasetError.invalid(dataset.root, "split '\(split)' has no labelled samples") }
-        if let limit { samples = Array(samples.prefix(max(limit, 0))) }
+        if let limit, limit < samples.count {
+            let n = max(limit, 0), all = samples
+            samples = spread ? (0..<n).map { all[$0 * all.count / n] } : Array(all.prefix(n))
+        }
         let classes = dataset.numClasses > 0 ? dataset.numClasses : segmenter.preprocessing.classes.count
         var confusion = try ConfusionMatrix(numClasses: max(classes, 1), ignoreIndex: dataset.ignoreIndex)
         let started = Date()

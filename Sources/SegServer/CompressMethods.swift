@@ -108,41 +108,24 @@ extension ServerCore {
     private func compress(_ ctx: RequestContext, _ p: ParamReader, source: ModelStore.Entry, techniques: [(String, JSONValue, any Technique)],
                           steps: [(technique: String, params: JSONValue)], label: String, newID: String, outputPath: String?) async throws -> CompressResult {
 
-        let stepCount = Double(techniques.count)
         ctx.progress.begin("Compressing \(source.id) with \(label)")
         let started = Date()
         let threads = try p.optionalInt("threads", range: 1...256).map { Int($0) }
         let inputs = try await techniqueInputs(p, source: source, threads: threads)
-        var model = source.model
-        var details: [JSONValue] = []
-        var budgetMisses: [JSONValue] = []
-        let runner = TechniqueRunner(threads: threads, ledger: models.transientPlans)
-        for (i, (name, params, technique)) in techniques.enumerated() {
-            try Task.checkCancellation()
-            let context = TechniqueContext(progress: { fraction, message in
-                ctx.progress.report((Double(i) + fraction) / stepCount, message: "\(name): \(message)")
-            }, samples: inputs.samples, accuracy: inputs.accuracy, threads: threads, runner: runner,
-               trainer: try p.optionalString("dataset").map {
-                   TechniqueTrainer(server: self, dataset: $0, threads: threads, sourceID: source.id, preprocessing: source.preprocessing)
-               })
-            let result: TechniqueResult
-            do { result = try await technique.apply(to: model, in: context) } catch {
-                throw ResponseError.technique(error, technique: name, field: techniques.count == 1 ? "params" : "params.steps[\(i)]")
-            }
-            details.append(["technique": .string(name), "parameters": params, "details": result.details])
-            budgetMisses += result.budgetMisses.map { miss in
-                ["technique": .string(name), "parameter": .string(miss.parameter), "limit": .double(miss.limit),
-                 "achieved": .double(miss.achieved), "note": .string(miss.note)]
-            }
-            // A dry run reports what would happen and changes nothing: no model, no files.
-            if result.dryRun {
-                try await models.finishLoading(newID, entry: nil)
-                return CompressResult(id: nil, path: nil, dryRun: true,
-                                      report: ["technique": .string(label), "steps": .array(details), "dryRun": true,
-                                               "before": try Self.footprint(source.model, encodedBytes: try ONNX.encode(source.model).count)])
-            }
-            model = result.model
+        let applied = try await applySteps(techniques, to: source.model, source: source, dataset: try p.optionalString("dataset"),
+                                           inputs: inputs, threads: threads) { fraction, message in
+            ctx.progress.report(fraction, message: message)
         }
+        // A dry run reports what would happen and changes nothing: no model, no files.
+        if applied.dryRun {
+            try await models.finishLoading(newID, entry: nil)
+            return CompressResult(id: nil, path: nil, dryRun: true,
+                                  report: ["technique": .string(label), "steps": .array(applied.details), "dryRun": true,
+                                           "before": try Self.footprint(source.model, encodedBytes: try ONNX.encode(source.model).count)])
+        }
+        var model = applied.model
+        let budgetMisses = applied.budgetMisses
+        let details = applied.details
         try Task.checkCancellation()
 
         // Record how it was made, and keep the preprocessing so it segments the same way.
@@ -214,5 +197,46 @@ extension ServerCore {
             await models.recordFile(FileIdentity(path: outputPath), for: newID)
         }
         return CompressResult(id: newID, path: outputPath, report: reportJSON)
+    }
+
+    /// What running techniques in order made: the model, each step's details, and the budgets
+    /// a step could not meet; `dryRun` when a step only reported what it would do (the model is
+    /// then the one before it).
+    struct AppliedSteps {
+        var model: Model
+        var details: [JSONValue]
+        var budgetMisses: [JSONValue]
+        var dryRun = false
+    }
+
+    /// Runs `techniques` in order from `start`, each on the previous one's result: the body of
+    /// `model/compress` and `model/pipeline`, and of every candidate an auto-compression tries.
+    func applySteps(_ techniques: [(String, JSONValue, any Technique)], to start: Model, source: ModelStore.Entry, dataset: String?,
+                    inputs: TechniqueInputs, threads: Int?, progress: @escaping @Sendable (Double, String) -> Void) async throws -> AppliedSteps {
+        var out = AppliedSteps(model: start, details: [], budgetMisses: [])
+        let stepCount = Double(techniques.count)
+        let runner = TechniqueRunner(threads: threads, ledger: models.transientPlans)
+        for (i, (name, params, technique)) in techniques.enumerated() {
+            try Task.checkCancellation()
+            let context = TechniqueContext(progress: { fraction, message in
+                progress((Double(i) + fraction) / stepCount, "\(name): \(message)")
+            }, samples: inputs.samples, accuracy: inputs.accuracy, threads: threads, runner: runner,
+               trainer: dataset.map {
+                   TechniqueTrainer(server: self, dataset: $0, threads: threads, sourceID: source.id, preprocessing: source.preprocessing)
+               })
+            let result: TechniqueResult
+            do { result = try await technique.apply(to: out.model, in: context) } catch {
+                throw ResponseError.technique(error, technique: name, field: techniques.count == 1 ? "params" : "params.steps[\(i)]")
+            }
+            out.details.append(["technique": .string(name), "parameters": params, "details": result.details])
+            out.budgetMisses += result.budgetMisses.map { miss in
+                ["technique": .string(name), "parameter": .string(miss.parameter), "limit": .double(miss.limit),
+                 "achieved": .double(miss.achieved), "note": .string(miss.note)]
+            }
+            if result.dryRun { out.dryRun = true; return out }
+            out.model = result.model
+        }
+        try Task.checkCancellation()
+        return out
     }
 }

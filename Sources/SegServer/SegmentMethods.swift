@@ -172,7 +172,7 @@ extension ServerCore {
         }
     }
 
-    func evaluation(_ entry: ModelStore.Entry, _ dataset: Dataset, split: String, limit: Int?, keepMasks: Bool,
+    func evaluation(_ entry: ModelStore.Entry, _ dataset: Dataset, split: String, limit: Int?, spread: Bool = false, keepMasks: Bool,
                     progress: ProgressReporter, label: String) async throws -> Evaluator.Result {
         let segmenter = try segmenter(for: entry)
         let modelClasses = segmenter.preprocessing.classes.count
@@ -184,7 +184,7 @@ extension ServerCore {
         }
         progress.begin("Evaluating \(label) on \(split)")
         do {
-            return try await Evaluator(segmenter: segmenter, dataset: dataset).evaluate(split: split, limit: limit, keepMasks: keepMasks) { done, total in
+            return try await Evaluator(segmenter: segmenter, dataset: dataset).evaluate(split: split, limit: limit, spread: spread, keepMasks: keepMasks) { done, total in
                 progress.report(Double(done) / Double(total), message: "\(done)/\(total) images")
             }
         } catch let e as DatasetError {

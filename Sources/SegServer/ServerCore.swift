@@ -20,7 +20,7 @@ package final class ServerCore: Sendable {
         self.registry = registry
         self.models = ModelStore(budgetBytes: configuration.memoryBudgetBytes)
         var table: [String: MethodHandler] = [:]
-        for h in Self.standardMethods + Self.modelMethods + Self.datasetMethods + Self.segmentMethods + Self.compressMethods + Self.trainMethods + Self.buildMethods + Self.benchmarkMethods where !h.debugOnly || configuration.enableDebugMethods {
+        for h in Self.standardMethods + Self.modelMethods + Self.datasetMethods + Self.segmentMethods + Self.compressMethods + Self.autoCompressMethods + Self.trainMethods + Self.buildMethods + Self.benchmarkMethods where !h.debugOnly || configuration.enableDebugMethods {
             table[h.method] = h
         }
         self.methods = table

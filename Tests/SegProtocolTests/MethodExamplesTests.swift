@@ -49,6 +49,7 @@ import Testing
         ModelCompressRequest.method: Codec(ModelCompressRequest.self),
         ModelPipelineRequest.method: Codec(ModelPipelineRequest.self),
         ModelSensitivityRequest.method: Codec(ModelSensitivityRequest.self),
+        ModelAutoCompressRequest.method: Codec(ModelAutoCompressRequest.self),
         ModelTrainRequest.method: Codec(ModelTrainRequest.self),
         ModelBuildRequest.method: Codec(ModelBuildRequest.self),
         DatasetOpenRequest.method: Codec(DatasetOpenRequest.self),
