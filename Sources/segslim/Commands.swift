@@ -45,7 +45,7 @@ extension Result where Success == JSONValue, Failure == ResponseError {
 }
 
 enum Commands {
-    static let all: [Command] = [demo, segment, evaluate, compare, compress, train, build, report, sensitivity, bench, info, run, export, annotate, status, techniques]
+    static let all: [Command] = [demo, segment, evaluate, compare, compress, autocompress, train, build, report, sensitivity, bench, info, run, export, annotate, status, techniques]
 
     static func named(_ name: String) -> Command? { all.first { $0.name == name } }
 
