@@ -29,7 +29,9 @@ enum FolderFormat {
         }
         let groups: [(String, String, String?)] = subfolders.isEmpty
             ? [("all", imageDir, maskDir)]
-            : subfolders.map { ($0, (imageDir as NSString).appendingPathComponent($0), maskDir.map { ($0 as NSString).appendingPathComponent($0) }) }
+            : subfolders.map { split in
+                (split, (imageDir as NSString).appendingPathComponent(split), maskDir.map { ($0 as NSString).appendingPathComponent(split) })
+            }
         for (split, dir, masks) in groups {
             let maskByStem = Dictionary(masks.map { images(in: $0) }.map { $0.map { ($0.stem, $0.path) } } ?? [], uniquingKeysWith: { a, _ in a })
             let samples = images(in: dir).map { Dataset.Sample(image: $0.path, label: masks == nil ? nil : maskByStem[$0.stem]) }

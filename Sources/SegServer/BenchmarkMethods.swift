@@ -38,8 +38,8 @@ extension ServerCore {
 
     /// p50 latency of two models on the same inputs, runs alternating so machine noise hits
     /// both alike: the speed part of a compress report.
-    static func latencyComparison(_ a: ModelStore.Entry, _ b: ModelStore.Entry, runs: Int, threads: Int?) throws -> JSONValue {
-        let inputs = try benchmarkInputs(a, explicit: nil, batch: 1)
+    static func latencyComparison(_ a: ModelStore.Entry, _ b: ModelStore.Entry, runs: Int, threads: Int?, inputShape: [Int]? = nil) throws -> JSONValue {
+        let inputs = try benchmarkInputs(a, explicit: inputShape, batch: 1)
         let ca = try Compiler(threads: threads).compile(a.model, inputShapes: inputs.mapValues(\.dims))
         let cb = try Compiler(threads: threads).compile(b.model, inputShapes: inputs.mapValues(\.dims))
         var ta: [Double] = [], tb: [Double] = []

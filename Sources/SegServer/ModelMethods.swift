@@ -24,6 +24,7 @@ extension ServerCore {
         },
         .typed(ModelUnloadRequest.self) { params, ctx in
             let entry = try await ctx.core.models.remove(id: params.id)
+            await ctx.core.variants.forget(entry.id)
             return .init(id: entry.id, freedBytes: entry.residentBytes)
         },
         .typed(ModelExportRequest.self) { params, ctx in try await ctx.core.exportModel(params) },

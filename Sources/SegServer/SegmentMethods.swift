@@ -40,7 +40,39 @@ extension ServerCore {
     }
 
     func segment(_ p: ModelSegmentRequest.Params, _ ctx: RequestContext) async throws -> ModelSegmentRequest.Result {
-        let entry = try await models.entry(id: p.id)
+        guard p.variant != nil || p.maxLatencyMs != nil || p.minMiou != nil else {
+            return try await segment(p, ctx, entry: try await models.entry(id: p.id))
+        }
+        // Light mode: a member of the model's variant family serves, chosen per request.
+        guard let family = await variants.family(containing: p.id) else {
+            _ = try await models.entry(id: p.id)
+            throw ResponseError.invalidParams("params.variant: model '\(p.id)' has no variants; register them with model/variants first")
+        }
+        let policy = p.variant ?? "auto"
+        let pick: (id: String, expectedMs: Double, queuedMs: Double)
+        do { pick = try await variants.choose(family: family, policy: policy, targetMs: p.maxLatencyMs, minMiou: p.minMiou) } catch {
+            switch error {
+            case .unknownVariant(let v):
+                throw ResponseError.invalidParams("params.variant: '\(v)' is not \"accurate\", \"fastest\", \"auto\" or a member of '\(family)' (model/variants lists them)")
+            case .noneAccurateEnough(let m):
+                throw ResponseError.invalidParams("params.minMiou: no member of '\(family)' has a measured mIoU of at least \(m)")
+            }
+        }
+        let started = Date()
+        do {
+            var result = try await segment(p, ctx, entry: try await models.entry(id: pick.id))
+            let perImage = Date().timeIntervalSince(started) * 1000 / Double(max(result.results.count, 1))
+            await variants.finish(family: family, id: pick.id, bookedMs: pick.expectedMs, actualMsPerImage: perImage)
+            result.variant = .init(id: pick.id, policy: ["accurate", "fastest", "auto"].contains(policy) ? policy : "id",
+                                   expectedMs: Self.ms(pick.expectedMs), queuedMs: Self.ms(pick.queuedMs))
+            return result
+        } catch {
+            await variants.finish(family: family, id: pick.id, bookedMs: pick.expectedMs, actualMsPerImage: nil)
+            throw error
+        }
+    }
+
+    private func segment(_ p: ModelSegmentRequest.Params, _ ctx: RequestContext, entry: ModelStore.Entry) async throws -> ModelSegmentRequest.Result {
         let segmenter = try segmenter(for: entry)
         let images = p.images ?? []
         let outputDir = try p.outputDir.map { try FilePaths.outputDirectory($0, field: "params.outputDir") }

@@ -12,6 +12,8 @@ package final class ServerCore: Sendable {
     package let registry: TechniqueRegistry
     package let models: ModelStore
     package let datasets = DatasetStore()
+    /// Model families `model/segment` chooses a variant from (light mode).
+    package let variants = VariantFamilies()
     let stats = ServerStats()
     let methods: [String: MethodHandler]
 
@@ -20,7 +22,7 @@ package final class ServerCore: Sendable {
         self.registry = registry
         self.models = ModelStore(budgetBytes: configuration.memoryBudgetBytes)
         var table: [String: MethodHandler] = [:]
-        for h in Self.standardMethods + Self.modelMethods + Self.datasetMethods + Self.segmentMethods + Self.compressMethods + Self.autoCompressMethods + Self.trainMethods + Self.buildMethods + Self.benchmarkMethods where !h.debugOnly || configuration.enableDebugMethods {
+        for h in Self.standardMethods + Self.modelMethods + Self.datasetMethods + Self.segmentMethods + Self.compressMethods + Self.autoCompressMethods + Self.variantMethods + Self.trainMethods + Self.buildMethods + Self.benchmarkMethods where !h.debugOnly || configuration.enableDebugMethods {
             table[h.method] = h
         }
         self.methods = table

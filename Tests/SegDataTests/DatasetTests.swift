@@ -78,6 +78,15 @@ import Testing
         #expect(plain.format == .folder)
         #expect(plain.splits["all"]?.map { $0.label != nil } == [true, false])
 
+        // Per-split subfolders: images/train with masks/train (each split's own mask folder).
+        try write("split/images/train/t1.png", image: rgb())
+        try write("split/masks/train/t1.png", image: label([UInt8](repeating: 1, count: 12)))
+        try write("split/images/val/v1.png", image: rgb())
+        try write("split/masks/val/v1.png", image: label([UInt8](repeating: 0, count: 12)))
+        let split = try Dataset.open(path: root.appendingPathComponent("split").path)
+        #expect(split.splits["train"]?.first?.label?.hasSuffix("masks/train/t1.png") == true)
+        #expect(split.splits["val"]?.first?.label?.hasSuffix("masks/val/v1.png") == true)
+
         try write("unlabeled/x.png", image: rgb())
         let unlabeled = try Dataset.open(path: root.appendingPathComponent("unlabeled").path)
         #expect(unlabeled.splits["all"]?.count == 1)

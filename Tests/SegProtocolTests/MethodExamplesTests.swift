@@ -50,6 +50,7 @@ import Testing
         ModelPipelineRequest.method: Codec(ModelPipelineRequest.self),
         ModelSensitivityRequest.method: Codec(ModelSensitivityRequest.self),
         ModelAutoCompressRequest.method: Codec(ModelAutoCompressRequest.self),
+        ModelVariantsRequest.method: Codec(ModelVariantsRequest.self),
         ModelTrainRequest.method: Codec(ModelTrainRequest.self),
         ModelBuildRequest.method: Codec(ModelBuildRequest.self),
         DatasetOpenRequest.method: Codec(DatasetOpenRequest.self),

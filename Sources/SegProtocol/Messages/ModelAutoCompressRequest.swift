@@ -61,6 +61,8 @@ public enum ModelAutoCompressRequest: RPCRequest {
         public var overwrite: Bool?
         /// Latency runs per candidate, alternating with the source (default 10).
         public var benchmarkRuns: Int?
+        /// The input shape latency is measured at, for models with free height and width.
+        public var inputShape: [Int]?
 
         public init(id: String, dataset: String, maxLatencyRatio: Double? = nil, maxMiouDrop: Double) {
             self.id = id
@@ -85,6 +87,9 @@ public enum ModelAutoCompressRequest: RPCRequest {
             try checkRange(maxTrials, "maxTrials", 1...10_000)
             try checkRange(searchImages, "searchImages", 1...1_000_000)
             try checkRange(threads, "threads", 1...256)
+            if let shape = inputShape, shape.isEmpty || !shape.allSatisfy({ (1...65536).contains($0) }) {
+                throw .invalidParams("params.inputShape: expected positive dimensions, e.g. [1, 3, 360, 480]")
+            }
             try checkRange(benchmarkRuns, "benchmarkRuns", 1...10_000)
             if let s = searchSplit, s == (finalSplit ?? "val") {
                 throw .invalidParams("params.searchSplit: '\(s)' is also the final split; the search must not score on the split it reports")

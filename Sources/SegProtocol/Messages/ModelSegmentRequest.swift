@@ -26,6 +26,16 @@ public enum ModelSegmentRequest: RPCRequest {
         /// Class names and colours for this request's legend, overlay and `classes` (default:
         /// the model's `segslim.classes` / `segslim.palette`).
         public var classes: ClassesSource?
+        /// Which member of the model's variant family (`model/variants`) serves: "accurate",
+        /// "fastest", "auto" (the most accurate one whose expected time, given the requests
+        /// already queued, stays within `maxLatencyMs`), or a variant's id. Default: the model
+        /// `id` names, unless a policy below is given (then "auto").
+        public var variant: String?
+        /// The latency target "auto" keeps each request within (default: twice the accurate
+        /// variant's expected time).
+        public var maxLatencyMs: Double?
+        /// Only variants whose measured mIoU is at least this serve.
+        public var minMiou: Double?
 
         public init(id: String, images: [ImageInput], outputDir: String? = nil, mask: Bool? = nil, overlay: Bool? = nil,
                     legend: Bool? = nil, slide: Slide? = nil, alpha: Double? = nil, overwrite: Bool? = nil, classes: ClassesSource? = nil) {
@@ -47,6 +57,9 @@ public enum ModelSegmentRequest: RPCRequest {
             }
             if let alpha, !(0...1).contains(alpha) { throw .invalidParams("params.alpha: \(alpha) is outside 0...1") }
             try slide?.validate()
+            if let ms = maxLatencyMs, !(ms > 0 && ms.isFinite) { throw .invalidParams("params.maxLatencyMs: \(ms) must be a positive number of milliseconds") }
+            if let m = minMiou, !(0...1).contains(m) { throw .invalidParams("params.minMiou: \(m) is outside 0...1") }
+            if let v = variant, v.isEmpty { throw .invalidParams("params.variant: expected \"accurate\", \"fastest\", \"auto\" or a variant id") }
         }
     }
 
@@ -71,6 +84,8 @@ public enum ModelSegmentRequest: RPCRequest {
         /// Defaults assumed for the model (no mean/std, no class names in its metadata); absent
         /// when there are none.
         public var warnings: [String]?
+        /// The model that served, when the request chose from a variant family: its id, and why.
+        public var variant: ServedVariant?
         public init(results: [ImageResult], legend: FileOrData? = nil, warnings: [String]? = nil) {
             self.results = results
             self.legend = legend
@@ -98,6 +113,23 @@ public enum ModelSegmentRequest: RPCRequest {
             self.mask = mask
             self.overlay = overlay
             self.timings = timings
+        }
+    }
+
+    /// `{id, policy, expectedMs, queuedMs}`: which variant answered and what the choice saw.
+    public struct ServedVariant: Codable, Sendable, Equatable {
+        public var id: String
+        /// "accurate", "fastest", "auto" or "id".
+        public var policy: String
+        /// The variant's expected time for this request alone.
+        public var expectedMs: Double
+        /// Expected time of the requests already in flight for the family when it was chosen.
+        public var queuedMs: Double
+        public init(id: String, policy: String, expectedMs: Double, queuedMs: Double) {
+            self.id = id
+            self.policy = policy
+            self.expectedMs = expectedMs
+            self.queuedMs = queuedMs
         }
     }
 

@@ -116,7 +116,7 @@ extension ServerCore {
                 let entry = try ResidentModel.make(id: "\(source.id)-candidate", path: nil, model: applied.model, fileBytes: Int64(bytes.count),
                                                    derivedFrom: source.id, preprocessing: .derived,
                                                    cannotRun: { ResponseError(.techniqueFailed, "candidate \(candidate.key) cannot run: \($0)") })
-                let latency = try Self.latencyComparison(source, entry, runs: runs, threads: p.threads)
+                let latency = try Self.latencyComparison(source, entry, runs: runs, threads: p.threads, inputShape: p.inputShape)
                 var miou: Double? = nil
                 if !probe {
                     miou = try await evaluation(entry, dataset, split: searchSplit, limit: searchImages, spread: true, keepMasks: false,

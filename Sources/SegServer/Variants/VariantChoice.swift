@@ -1,0 +1,51 @@
+/// How `model/segment` picks a member of a variant family: by name, or ("auto") the most
+/// accurate one whose expected time, after the work already queued for the family, stays
+/// within the target. A busy daemon so degrades to lighter variants instead of queueing.
+struct VariantChoice: Sendable {
+    struct Candidate: Sendable, Equatable {
+        var id: String
+        /// Expected wall time of one request alone (measured, then learned from served ones).
+        var expectedMs: Double
+        var miou: Double?
+    }
+
+    /// Members, the source first.
+    var members: [Candidate]
+
+    /// Indices from most to least accurate: by mIoU when every member is scored, else the
+    /// source first and then the slower (less compressed) ones before the faster.
+    var byAccuracy: [Int] {
+        let indices = Array(members.indices)
+        if members.allSatisfy({ $0.miou != nil }) {
+            return indices.sorted { (members[$0].miou!, -members[$0].expectedMs) > (members[$1].miou!, -members[$1].expectedMs) }
+        }
+        return [0] + indices.dropFirst().sorted { members[$0].expectedMs > members[$1].expectedMs }
+    }
+
+    var accurate: Int { byAccuracy.first ?? 0 }
+    var fastest: Int { members.indices.min { members[$0].expectedMs < members[$1].expectedMs } ?? 0 }
+
+    enum Failure: Error, Equatable { case unknownVariant(String), noneAccurateEnough(Double) }
+
+    /// The member to serve a request under `policy`, given `queuedMs` of work already in
+    /// flight for the family.
+    func choose(policy: String, queuedMs: Double, targetMs: Double?, minMiou: Double?) throws(Failure) -> Int {
+        var allowed = Array(members.indices)
+        if let minMiou {
+            allowed = allowed.filter { (members[$0].miou ?? -1) >= minMiou }
+            guard !allowed.isEmpty else { throw .noneAccurateEnough(minMiou) }
+        }
+        let ranked = byAccuracy.filter(allowed.contains)
+        let quickest = allowed.min { members[$0].expectedMs < members[$1].expectedMs } ?? 0
+        switch policy {
+        case "accurate": return ranked.first ?? 0
+        case "fastest": return quickest
+        case "auto":
+            let target = targetMs ?? 2 * members[accurate].expectedMs
+            return ranked.first { queuedMs + members[$0].expectedMs <= target } ?? quickest
+        default:
+            guard let i = members.firstIndex(where: { $0.id == policy }) else { throw .unknownVariant(policy) }
+            return i
+        }
+    }
+}
