@@ -1,4 +1,5 @@
 import Foundation
+import SegGraph
 import SegProtocol
 
 /// Where a search keeps what it measured, by candidate key: each trial's numbers, each scored
@@ -54,4 +55,14 @@ struct AutoCompressCache: Sendable {
         guard let file = path(SHA256.hex(Array(key.utf8)) + ".number") else { return }
         try OutputFiles.write(Array("\(number)".utf8), to: file, overwrite: true, field: "params.cacheDir")
     }
+}
+
+/// Models a search built part of the way (after a pruning, after a fine-tune), by the hash of
+/// the steps that made them, for the length of one search: candidates sharing those steps
+/// start from them instead of pruning or training again.
+actor AutoCompressPrefixes {
+    private var models: [String: Model] = [:]
+
+    func model(_ key: String) -> Model? { models[key] }
+    func keep(_ model: Model, for key: String) { models[key] = model }
 }

@@ -61,6 +61,7 @@ extension ServerCore {
         var trials: [AutoCompressTrial] = []
         var measured = 0
         var candidateModels: [String: [UInt8]] = [:]
+        let prefixes = AutoCompressPrefixes()
         var stoppedBy = "search space exhausted"
         let sourceMiou: Double
         let sourceKey = "source:" + [sourceSHA, searchSplit, String(searchImages)].joined(separator: "/")
@@ -110,10 +111,23 @@ extension ServerCore {
                     prefixSettings[i].1 = .object(o)
                     prefixSettings[i].2 = try registry.make(id: "finetune", parameters: .object(o))
                 }
-                let applied = try await applySteps(prefixSettings, to: source.model, source: source, dataset: datasetName,
-                                                   inputs: inputs, threads: p.threads) { _, _ in }
-                let bytes = try ONNX.encode(applied.model)
-                let entry = try ResidentModel.make(id: "\(source.id)-candidate", path: nil, model: applied.model, fileBytes: Int64(bytes.count),
+                // Start from the longest prefix already built (a pruning, a fine-tune): the FP32
+                // and INT8 versions of one structure, and its probe, share them.
+                let prefixKeys = steps.indices.map { i in
+                    SHA256.hex(Array(JSONValue.object(["source": .string(sourceSHA),
+                        "steps": .array(steps[...i].map { ["technique": .string($0.technique), "params": $0.params ?? [:]] })]).jsonString.utf8))
+                }
+                var model = source.model, from = 0
+                for i in steps.indices.reversed() {
+                    if let built = await prefixes.model(prefixKeys[i]) { (model, from) = (built, i + 1); break }
+                }
+                for j in from..<steps.count {
+                    model = try await applySteps([prefixSettings[j]], to: model, source: source, dataset: datasetName,
+                                                 inputs: inputs, threads: p.threads) { _, _ in }.model
+                    if ["prune", "finetune"].contains(steps[j].technique) { await prefixes.keep(model, for: prefixKeys[j]) }
+                }
+                let bytes = try ONNX.encode(model)
+                let entry = try ResidentModel.make(id: "\(source.id)-candidate", path: nil, model: model, fileBytes: Int64(bytes.count),
                                                    derivedFrom: source.id, preprocessing: .derived,
                                                    cannotRun: { ResponseError(.techniqueFailed, "candidate \(candidate.key) cannot run: \($0)") })
                 let latency = try Self.latencyComparison(source, entry, runs: runs, threads: p.threads, inputShape: p.inputShape)
