@@ -44,6 +44,10 @@ class Worker:
     def close(self) -> None:
         self.client.close()
 
+    def resident(self) -> List[str]:
+        """Ids of the models resident in this worker's daemon."""
+        return [m.id for m in self.client.models()]
+
     def model_id(self, model: str) -> str:
         """The resident id of the model at path ``model``, loading it on first use."""
         path = os.path.abspath(model)
