@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import struct
+import subprocess
 import sys
 import tempfile
 import time
@@ -56,6 +57,11 @@ def bits(answer: dict) -> dict:
 
 class MetricsTests(unittest.TestCase):
     """The matrix and the metric formulas, against values worked by hand."""
+
+    def test_importing_segslim_ray_does_not_import_ray(self) -> None:
+        run = subprocess.run([sys.executable, "-c", "import sys, segslim, segslim.ray; print('ray' in sys.modules)"],
+                             capture_output=True, text=True, cwd=HERE)
+        self.assertEqual((run.returncode, run.stdout.strip()), (0, "False"), run.stderr[-2000:])
 
     def test_counts_skip_ignored_and_count_out_of_range(self) -> None:
         m = ConfusionMatrix(3, ignore_index=255)

@@ -28,7 +28,7 @@ class Worker:
     """One private ``segslimd`` (spawned at construction, closed by :meth:`close`).
 
     ``daemon``: the executable (default ``$SEGSLIMD`` on this node, else ``find_daemon``);
-    ``daemon_args``: extra flags (e.g. ``["--memory-budget", "4GiB"]``).
+    ``daemon_args``: extra flags (e.g. ``["--memory-budget", "4294967296"]``).
     """
 
     def __init__(self, daemon: Optional[str] = None, daemon_args: Sequence[str] = (),
@@ -114,6 +114,8 @@ class Worker:
         model_id = self.model_id(model)
         params = dict(params or {})
         if technique == "quantize":
+            # Sensitivity measures static INT8 whatever the mode; the dry run lists its layers.
+            params.pop("mode", None)
             params["dryRun"] = True
             report = self.client.request("model/compress", {"id": model_id, "technique": "quantize", "params": params,
                                                             "evaluate": False, "benchmarkRuns": 0})["report"]
