@@ -60,6 +60,10 @@ def detect_format(root: str) -> Optional[str]:
     return None
 
 
+def _resolve(path: str, root: str) -> str:
+    return path if path.startswith("/") else _standard(os.path.join(root, path))
+
+
 def _paddleseg(root: str, split: str) -> List[Sample]:
     path = os.path.join(root, split + ".txt")
     if not os.path.isfile(path):
@@ -70,8 +74,7 @@ def _paddleseg(root: str, split: str) -> List[Sample]:
             fields = line.replace("\t", " ").split()
             if not fields or len(fields) > 2:
                 continue  # the daemon reports more than two fields as a malformed line and skips it
-            resolve = (lambda p: p if p.startswith("/") else _standard(os.path.join(root, p)))
-            out.append((resolve(fields[0]), resolve(fields[1]) if len(fields) == 2 else None))
+            out.append((_resolve(fields[0], root), _resolve(fields[1], root) if len(fields) == 2 else None))
     return out
 
 

@@ -141,7 +141,7 @@ class Worker:
         params = dict(request.get("params") or {})
         params["excludeNodes"] = list(params.get("excludeNodes") or []) + [n for n in all_layers if n not in mine]
         wire = dict(request, id=self.model_id(model), params=params)
-        answer = self.client.request("model/sensitivity", wire)
+        answer: Dict[str, Any] = self.client.request("model/sensitivity", wire)
         answer["layers"] = [e for e in answer.get("layers") or [] if e.get("layer") in mine]
         return answer
 
@@ -154,7 +154,7 @@ class Worker:
         wire["id"] = self.model_id(model)
         wire.setdefault("newId", "segslim-ray-trial-%s" % uuid.uuid4().hex[:12])
         started = time.monotonic()
-        answer = self.client.request("model/pipeline", wire)
+        answer: Dict[str, Any] = self.client.request("model/pipeline", wire)
         if answer.get("id"):
             self.client.request("model/unload", {"id": answer["id"]})
         answer["trialSeconds"] = time.monotonic() - started
