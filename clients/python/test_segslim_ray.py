@@ -1,7 +1,8 @@
 """Tests of segslim.ray against the REAL daemon: sharded evaluation equals one daemon's
 ``model/evaluate`` bit for bit (bundled samples, and CamVid val when ../shared has it), a Ray
 actor killed mid-evaluation has its shard retried with the result still exact, and layer-
-sharded sensitivity and distributed ``model/pipeline`` trials equal the local answers.
+sharded sensitivity (on a small model and a synthetic dataset made by the test) and distributed
+``model/pipeline`` trials equal the local answers.
 
     SEGSLIMD=/path/to/segslimd .venv-ray/bin/python -m unittest clients/python/test_segslim_ray.py -v
     (or .ci/ray-tests.sh, which makes that venv)
@@ -14,6 +15,7 @@ Ray and runs wherever $SEGSLIMD is set.
 from __future__ import annotations
 
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -40,6 +42,8 @@ NO_RAY = ("ray is not installed: the Ray integration's cluster tests are skipped
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 DEMO = os.path.join(REPO, "Sources", "segslim", "Demo")
 MODEL = os.path.join(DEMO, "lraspp_mbv3_camvid.onnx")
+#: A 3-class LR-ASPP miniature (64x64): cheap enough for sensitivity on a debug daemon.
+SMALL_MODEL = os.path.join(REPO, "Tests", "SegRuntimeTests", "Fixtures", "small_lraspp.onnx")
 SAMPLES = os.path.join(DEMO, "samples")
 SHARED = os.environ.get("SEGSLIM_SHARED") or os.path.join(REPO, "..", "shared")
 CAMVID = os.path.join(SHARED, "data", "camvid")
@@ -123,12 +127,50 @@ def _exits(pid: int, within: float = 20.0) -> bool:
     return False
 
 
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+
+def _png_palette(values: bytes, width: int, height: int) -> bytes:
+    """An 8-bit palette PNG (the daemon reads its indices as class ids)."""
+    rows = b"".join(b"\x00" + values[y * width:(y + 1) * width] for y in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 3, 0, 0, 0))
+            + _chunk(b"PLTE", bytes(range(256)) * 3) + _chunk(b"IDAT", zlib.compress(rows)) + _chunk(b"IEND", b""))
+
+
+def make_synthetic_dataset(root: str) -> str:
+    """A 3-class folder dataset (images/ + masks/: one split, "all"; dataset.json) for SMALL_MODEL: four
+    64x48 images whose labels come as 8-bit grey, 16-bit grey and palette PNGs, with ignored
+    (255) and out-of-range (7) pixels, so label decoding is compared with the daemon's too."""
+    width, height = 64, 48
+    os.makedirs(os.path.join(root, "images"))
+    os.makedirs(os.path.join(root, "masks"))
+    with open(os.path.join(root, "dataset.json"), "w", encoding="utf-8") as f:
+        f.write('{"classes": ["red", "green", "blue"], "ignore_index": 255}')
+    for k in range(4):
+        labels = bytearray()
+        pixels = bytearray()
+        for y in range(height):
+            for x in range(width):
+                c = ((x + 3 * k) // 16 + (y // 12)) % 3
+                labels.append(255 if (x + y + k) % 23 == 0 else 7 if (x * y + k) % 97 == 1 else c)
+                tone = (x * 4 + y * 3 + k * 40) % 96
+                rgb = [tone, tone, tone]
+                rgb[c] = 160 + tone
+                pixels += bytes(rgb)
+        with open(os.path.join(root, "images", "s%d.png" % k), "wb") as f:
+            f.write(encode_png(bytes(pixels), width, height, 3))
+        label_png = (_png16(list(labels), width, height) if k == 1 else _png_palette(bytes(labels), width, height)
+                     if k == 2 else encode_png(bytes(labels), width, height, 1))
+        with open(os.path.join(root, "masks", "s%d.png" % k), "wb") as f:
+            f.write(label_png)
+    return root
+
+
 def _png16(values: list, width: int, height: int) -> bytes:
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
     rows = b"".join(b"\x00" + struct.pack(">%dH" % width, *values[y * width:(y + 1) * width]) for y in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 16, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 16, 0, 0, 0, 0))
+            + _chunk(b"IDAT", zlib.compress(rows)) + _chunk(b"IEND", b""))
 
 
 @unittest.skipUnless(DAEMON, NO_DAEMON)
@@ -149,6 +191,23 @@ class WorkerExactnessTests(unittest.TestCase):
         finally:
             w.close()
 
+    def test_labels_of_every_png_kind_give_the_daemons_scores(self) -> None:
+        tmp = tempfile.mkdtemp(prefix="segslim-ray-")
+        w = Worker(DAEMON)
+        try:
+            data = make_synthetic_dataset(os.path.join(tmp, "synthetic"))
+            plan = w.plan_evaluation(SMALL_MODEL, data, "all", None)
+            self.assertEqual((plan["format"], len(plan["samples"]), plan["numClasses"]), ("folder", 4, 3))
+            shard = w.confusion(SMALL_MODEL, plan["samples"], 3, 255, plan["format"])
+            mine = evaluation_json(plan["modelId"], "all", ConfusionMatrix.from_json(shard["confusion"]), plan["classes"],
+                                   shard["images"], shard["inferMs"], 1.0)
+            ref = w.client.request("model/evaluate", {"id": plan["modelId"], "dataset": data, "split": "all"})
+            self.assertGreater(ref["outOfRangeLabels"], 0)
+            self.assertEqual(bits(mine), bits(ref))
+        finally:
+            w.close()
+            shutil.rmtree(tmp, ignore_errors=True)
+
 
 @unittest.skipUnless(DAEMON, NO_DAEMON)
 @unittest.skipIf(ray is None, NO_RAY)
@@ -166,11 +225,14 @@ class RayClusterTests(unittest.TestCase):
         # Workers import segslim from this checkout, as the driver does.
         ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False,
                  runtime_env={"env_vars": {"PYTHONPATH": HERE, "SEGSLIMD": DAEMON}})
+        cls.tmp = tempfile.mkdtemp(prefix="segslim-ray-")
+        cls.synthetic = make_synthetic_dataset(os.path.join(cls.tmp, "synthetic"))
         try:
             cls.cluster = SegslimCluster(2, daemon=DAEMON)
             cls.local = Worker(DAEMON)
         except BaseException:
             ray.shutdown()
+            shutil.rmtree(cls.tmp, ignore_errors=True)
             raise
 
     @classmethod
@@ -181,16 +243,19 @@ class RayClusterTests(unittest.TestCase):
             cls.local.close()
         finally:
             ray.shutdown()
+            shutil.rmtree(cls.tmp, ignore_errors=True)
 
-    def local_evaluation(self, dataset: str) -> dict:
-        model_id = self.local.model_id(MODEL)
-        return self.local.client.request("model/evaluate", {"id": model_id, "dataset": dataset, "split": "val"}, timeout=600)
+    def local_evaluation(self, dataset: str, model: str = MODEL, split: str = "val") -> dict:
+        model_id = self.local.model_id(model)
+        return self.local.client.request("model/evaluate", {"id": model_id, "dataset": dataset, "split": split}, timeout=600)
 
     def test_distributed_evaluation_equals_one_daemon_bit_for_bit(self) -> None:
-        ev = self.cluster.evaluate(MODEL, SAMPLES, "val", shard_size=1)
-        self.assertEqual(len(ev.shards), 4)
-        self.assertEqual(len({s.attempts[0] for s in ev.shards}), 2, "both actors should have taken shards")
-        self.assertEqual(bits(ev.result.raw), bits(self.local_evaluation(SAMPLES)))
+        for model, data, split in ((MODEL, SAMPLES, "val"), (SMALL_MODEL, self.synthetic, "all")):
+            with self.subTest(dataset=os.path.basename(data)):
+                ev = self.cluster.evaluate(model, data, split, shard_size=1)
+                self.assertEqual(len(ev.shards), 4)
+                self.assertEqual(len({s.attempts[0] for s in ev.shards}), 2, "both actors should have taken shards")
+                self.assertEqual(bits(ev.result.raw), bits(self.local_evaluation(data, model, split)))
 
     def test_camvid_val_distributed_equals_local(self) -> None:
         if not os.path.isdir(CAMVID):
@@ -227,16 +292,19 @@ class RayClusterTests(unittest.TestCase):
         self.assertEqual(bits(ev.result.raw), bits(self.local_evaluation(SAMPLES)))
 
     def test_sensitivity_over_layers_equals_local(self) -> None:
-        model_id = self.local.model_id(MODEL)
-        for technique, params in (("prune", {"criterion": "l1"}), ("quantize", {"rounding": "nearest"})):
-            with self.subTest(technique=technique):
-                common = {"dataset": SAMPLES, "limit": 1, "calibration": {"split": "val", "count": 2}}
-                local = self.local.client.request("model/sensitivity", dict(common, id=model_id, technique=technique,
-                                                                            params=params), timeout=600)
-                spread = self.cluster.sensitivity(MODEL, technique, SAMPLES, params=params, limit=1,
-                                                  calibration={"split": "val", "count": 2})
+        model_id = self.local.model_id(SMALL_MODEL)
+        calibration = {"split": "all", "count": 2}
+        for technique, params, entries in (("prune", {"criterion": "l1"}, 10), ("prune", {"criterion": "fpgm"}, 10),
+                                           ("quantize", {}, 15)):
+            with self.subTest(technique=technique, params=params):
+                local = self.local.client.request("model/sensitivity", {
+                    "id": model_id, "technique": technique, "params": params, "dataset": self.synthetic, "split": "all",
+                    "limit": 2, "calibration": calibration}, timeout=600)
+                spread = self.cluster.sensitivity(SMALL_MODEL, technique, self.synthetic, params=params, split="all",
+                                                  limit=2, calibration=calibration)
                 self.assertEqual(len(spread["shards"]), 2)
-                self.assertGreater(len(local["layers"]), 10)
+                self.assertGreaterEqual(len(local["layers"]), entries)
+                self.assertGreater(len({e["miou"] for e in local["layers"]}), 3, "the layers should score differently")
                 self.assertEqual(spread["baseline"], local["baseline"])
                 self.assertEqual(spread["layers"], local["layers"])
 
@@ -254,7 +322,9 @@ class RayClusterTests(unittest.TestCase):
             self.assertLess(answer["report"]["after"]["sizeBytes"], answer["report"]["before"]["sizeBytes"])
         # Trials leave only the source resident on the actors (their models are unloaded).
         for actor in self.cluster.actors:
-            self.assertLessEqual(set(ray.get(actor.resident.remote())), {"lraspp_mbv3_camvid"})
+            resident = ray.get(actor.resident.remote())
+            self.assertIn("lraspp_mbv3_camvid", resident)
+            self.assertEqual([m for m in resident if m.startswith("segslim-ray-trial-")], [])
 
 
 if __name__ == "__main__":
