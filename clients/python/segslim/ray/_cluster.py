@@ -165,7 +165,8 @@ class SegslimCluster:
                     threads: Optional[int] = None, shards: Optional[int] = None, max_retries: int = 2,
                     on_dispatch: Optional[DispatchHook] = None) -> Dict[str, Any]:
         """``model/sensitivity`` with its layers spread over the actors (``shards`` groups,
-        default one per actor), answered as the daemon answers: the union of the layers,
+        default one per actor; one for prune's ``random`` criterion, whose draws depend on
+        every group), answered as the daemon answers: the union of the layers,
         sorted most sensitive first as the daemon sorts them (mIoU, then layer, then setting).
         Every shard measures the same baseline; they are checked to agree."""
         model = os.path.abspath(model)
@@ -175,6 +176,9 @@ class SegslimCluster:
         started = time.monotonic()
         layers = self._first("layers", model, technique, params)
         count = max(1, min(shards or len(self.pool.actors), len(layers)))
+        if technique == "prune" and (params or {}).get("criterion") == "random":
+            # Its seeded draws run over the groups in order: excluding some changes the others'.
+            count = 1
         groups = [layers[k::count] for k in range(count)]
         results, records = run_shards(
             self.ray, self.pool, count, lambda actor, k: actor.sensitivity.remote(model, request, groups[k], layers),
