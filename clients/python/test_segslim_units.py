@@ -242,6 +242,10 @@ class PackagingTests(unittest.TestCase):
             built = sorted(os.listdir(os.path.join(out, "segslim")))
             for name in ("__init__.py", "_client.py", "aio.py", "model.py", "png.py", "py.typed", "results.py"):
                 self.assertIn(name, built)
+            # The Ray integration ships as a subpackage (it imports Ray only when used).
+            ray_built = sorted(os.listdir(os.path.join(out, "segslim", "ray")))
+            for name in ("__init__.py", "_cluster.py", "_metrics.py", "_samples.py", "_schedule.py", "_worker.py"):
+                self.assertIn(name, ray_built)
         finally:
             shutil.rmtree(out, ignore_errors=True)
             shutil.rmtree(os.path.join(HERE, "build"), ignore_errors=True)
