@@ -58,10 +58,12 @@ extension ServerCore {
                 throw ResponseError.invalidParams("params.minMiou: no member of '\(family)' has a measured mIoU of at least \(m)")
             }
         }
-        let started = Date()
         do {
             var result = try await segment(p, ctx, entry: try await models.entry(id: pick.id))
-            let perImage = Date().timeIntervalSince(started) * 1000 / Double(max(result.results.count, 1))
+            // Learn from the work itself (decode to written files), not the wait before it:
+            // the queue is counted apart.
+            let work = result.results.map { $0.timings.decodeMs + $0.timings.preprocessMs + $0.timings.inferMs + $0.timings.postprocessMs }
+            let perImage = work.reduce(0, +) / Double(max(work.count, 1))
             await variants.finish(family: family, id: pick.id, bookedMs: pick.expectedMs, actualMsPerImage: perImage)
             result.variant = .init(id: pick.id, policy: ["accurate", "fastest", "auto"].contains(policy) ? policy : "id",
                                    expectedMs: Self.ms(pick.expectedMs), queuedMs: Self.ms(pick.queuedMs))
