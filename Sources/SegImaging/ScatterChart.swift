@@ -2,16 +2,8 @@
 /// a highlighted front joined by a line, a marked chosen point, and budget lines drawn across
 /// the plot. Enough for an auto-compression search's Pareto plot with no plotting library.
 package struct ScatterChart: Sendable {
-    package struct Group: Sendable {
-        package var name: String
-        package var points: [(x: Double, y: Double)]
-        package var color: RGB
-        package init(name: String, points: [(x: Double, y: Double)], color: RGB) {
-            self.name = name
-            self.points = points
-            self.color = color
-        }
-    }
+    /// A named, coloured set of points: the line chart's series, drawn unjoined.
+    package typealias Group = LineChart.Series
 
     package var title: String
     package var xLabel: String
