@@ -76,6 +76,9 @@ enum KernelTable {
         let quant = KernelCandidate("quantize / dequantize", condition: { _, _ in true }, build: QuantPath.select)
         add(["QuantizeLinear", "DequantizeLinear"], [quant])
         add(["QuantizeLinear", "DequantizeLinear"], domain: "ai.onnx", [quant])
+        // Dynamic quantization writes u8 codes and scalars, and MatMulInteger takes its Cast along.
+        let dynamic = KernelCandidate("dynamic quantization", condition: { _, _ in true }, build: DynamicQuantPath.select)
+        add(["DynamicQuantizeLinear", "MatMulInteger"], [dynamic])
         return t
     }()
 }

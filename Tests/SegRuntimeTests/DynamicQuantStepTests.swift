@@ -1,0 +1,55 @@
+import SegGraph
+import SegReference
+import SegRuntime
+import SegTensor
+import Testing
+
+/// The dynamic quantization pattern `quantize_dynamic` writes (DynamicQuantizeLinear →
+/// MatMulInteger → Cast → Mul by the scale product) on the runtime against the reference
+/// executor, bit for bit: the same codes, scale and zero point, the same float sums.
+@Suite struct DynamicQuantStepTests {
+    /// Weights over the whole s8 range (the maddubs path would saturate on some pairs).
+    static func weights(k: Int, n: Int, seed: Int) throws -> Tensor {
+        try Tensor(dims: [k, n], scalars: (0..<(k * n)).map { i in Int8(truncatingIfNeeded: (i * 73 + seed * 29) % 256 - 128) })
+    }
+
+    func model(k: Int, n: Int, bZero: Bool, seed: Int) throws -> Model {
+        var nodes = [
+            Node(opType: "DynamicQuantizeLinear", inputs: ["x"], outputs: ["xq", "xs", "xz"]),
+            Node(opType: "MatMulInteger", inputs: ["xq", "w"] + (bZero ? ["xz", "wz"] : ["xz"]), outputs: ["acc"]),
+            Node(opType: "Cast", inputs: ["acc"], outputs: ["accf"], attributes: [NamedAttribute("to", .int(1))]),
+            Node(opType: "Mul", inputs: ["xs", "ws"], outputs: ["scale"]),
+            Node(opType: "Mul", inputs: ["accf", "scale"], outputs: ["y"]),
+        ]
+        nodes.append(Node(opType: "Relu", inputs: ["y"], outputs: ["r"]))
+        var inits: [String: Tensor] = ["w": try Self.weights(k: k, n: n, seed: seed), "ws": Tensor(scalar: Float(0.0123))]
+        if bZero { inits["wz"] = Tensor(scalar: Int8(0)) }
+        return QuantStepTests.model(nodes, inputs: [("x", [2, 5, k])], outputs: ["r", "xq", "xs", "xz"], initializers: inits)
+    }
+
+    @Test(arguments: [(16, 24, false), (32, 40, true), (20, 17, false)])
+    func dynamicMatMulMatchesTheReference(k: Int, n: Int, bZero: Bool) throws {
+        let m = try model(k: k, n: n, bZero: bZero, seed: k)
+        let x = ["x": try QuantStepTests.input([2, 5, k], seed: n)]
+        let expected = try ReferenceExecutor(model: m).run(x)
+        let compiled = try Compiler().compile(m, inputShapes: x.mapValues(\.dims))
+        #expect(compiled.kernelCounts["DynamicQuantizeLinear"] == 1, "\(compiled.kernelCounts)")
+        #expect(compiled.kernelCounts["MatMulInteger+Cast"] == 1, "\(compiled.kernelCounts)")
+        #expect(!compiled.kernelCounts.keys.contains { $0.contains("reference") }, "\(compiled.kernelCounts)")
+        let actual = try compiled.run(x)
+        for (name, e) in expected { #expect(actual[name] == e, "\(name) differs") }
+    }
+
+    @Test func constantInputAndWeightZeroPointsThatAreNotZeroStayOnTheReference() throws {
+        // A non-zero weight zero point needs the activations' row sums: not this kernel's job.
+        var m = try model(k: 8, n: 8, bZero: true, seed: 2)
+        m.graph.initializers["wz"] = Tensor(scalar: Int8(3))
+        let x = ["x": try Tensor(dims: [2, 5, 8], scalars: [Float](repeating: 0.75, count: 80))]  // constant: the range still reaches 0
+        let expected = try ReferenceExecutor(model: m).run(x)
+        let compiled = try Compiler().compile(m, inputShapes: x.mapValues(\.dims))
+        #expect(compiled.kernelCounts["MatMulInteger+Cast"] == nil)
+        #expect(compiled.kernelCounts["DynamicQuantizeLinear"] == 1)
+        let actual = try compiled.run(x)
+        for (name, e) in expected { #expect(actual[name] == e, "\(name) differs") }
+    }
+}
