@@ -149,6 +149,8 @@ struct WebTransportTests {
                     return last?["connections"] == 1 && last?["requestsInFlight"] == 1
                 }
                 #expect(settled, "abrupt \(abrupt): \(String(describing: last))")
+                // Its socket is closed and no longer counted against the connection limit.
+                #expect(eventuallyTrue(60) { d.server.openConnections == 1 }, "abrupt \(abrupt): \(d.server.openConnections) open")
             }
         }
     }

@@ -31,6 +31,7 @@ struct WebAccessPolicyTests {
             if case .allowed = policy.check(request(q, [("Host", bad)])) { Issue.record("Host '\(bad)' allowed") }
         }
         if case .allowed = policy.check(request(q, [])) { Issue.record("a request without Host allowed") }
+        if case .allowed = policy.check(request(q, [("Host", "127.0.0.1:8123"), ("Host", "evil.com")])) { Issue.record("two Hosts allowed") }
     }
 
     @Test func originWhenSentMustBeOurOwn() {
