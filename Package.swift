@@ -55,10 +55,12 @@ let package = Package(
         // Wire
         .target(name: "SegProtocol"),
         .target(name: "SegTransport", dependencies: ["SegProtocol"]),
+        // HTTP/1.1 + WebSocket for `--listen http://`: the browser app's files and its JSON-RPC.
+        .target(name: "SegWeb", dependencies: ["SegTransport"]),
         .target(name: "SegServer", dependencies: ["SegProtocol", "SegTransport", "SegTechnique", "SegGraph", "SegONNX", "SegReference", "SegTensor", "SegData", "SegImaging", "SegMetrics", "SegPipeline", "SegRuntime", "SegKernels", "SegRewrite", "SegAutodiff", "SegTrain", "SegArchitectures"] + plugins.map { .target(name: $0) }),
 
         // Executables
-        .executableTarget(name: "segslimd", dependencies: ["SegServer"]),
+        .executableTarget(name: "segslimd", dependencies: ["SegServer", "SegWeb"]),
         // segslim spawns the segslimd beside it; depending on it makes `swift run segslim`
         // build both.
         .executableTarget(name: "segslim", dependencies: ["SegProtocol", "SegTransport", "segslimd"],
@@ -92,11 +94,12 @@ let package = Package(
         .testTarget(name: "SegDataTests", dependencies: ["SegTestSupport", "SegData", "SegImaging"]),
         .testTarget(name: "SegProtocolTests", dependencies: ["SegProtocol"]),
         .testTarget(name: "SegTransportTests", dependencies: ["SegTransport", "SegProtocol"]),
+        .testTarget(name: "SegWebTests", dependencies: ["SegWeb", "SegTransport"]),
         .testTarget(name: "QuantizeTests", dependencies: ["Quantize", "SegServer", "SegTechnique", "SegReference", "SegRuntime", "SegONNX", "SegTensor", "SegGraph", "SegProtocol"],
                     path: "Tests/QuantizeTests"),
         .testTarget(name: "PruneTests", dependencies: ["Prune", "SegServer", "SegTechnique", "SegReference", "SegRuntime", "SegONNX", "SegTensor", "SegGraph", "SegProtocol"],
                     path: "Tests/PruneTests"),
-        .testTarget(name: "SegServerTests", dependencies: ["SegTestSupport", "SegServer", "SegTechnique", "SegProtocol", "SegTransport", "SegTensor", "SegGraph", "SegONNX"],
+        .testTarget(name: "SegServerTests", dependencies: ["SegTestSupport", "SegServer", "SegWeb", "SegTechnique", "SegProtocol", "SegTransport", "SegTensor", "SegGraph", "SegONNX"],
                     resources: [.copy("Fixtures")]),
     ]
 )

@@ -41,18 +41,50 @@ package final class Connection: Sendable {
         case end
     }
 
+    /// Where a connection's messages come from. Called once by `run`; it must hand every batch
+    /// of framing events to `deliver` in arrival order, one call at a time (from one reader
+    /// thread), and then `nil` once at the end of input.
+    package typealias MessageSource = @Sendable (_ deliver: @escaping @Sendable ([MessageFramer.Event]?) -> Void) -> Void
+
     let core: ServerCore
-    let inputFD: Int32
-    let writer: MessageWriter
+    let source: MessageSource
+    let writer: any MessageSink
     let label: String
     let state = Mutex(State())
 
-    /// Reads `inputFD` and writes `outputFD` (the same descriptor for a socket).
-    package init(core: ServerCore, inputFD: Int32, outputFD: Int32, label: String = "stdio") {
+    /// Reads `inputFD` and writes `outputFD` (the same descriptor for a socket), framed as the
+    /// client's first bytes choose.
+    package convenience init(core: ServerCore, inputFD: Int32, outputFD: Int32, label: String = "stdio") {
+        let writer = MessageWriter(fd: outputFD)
+        self.init(core: core, label: label, sink: writer,
+                  source: Self.framedSource(fd: inputFD, writer: writer, maxBodyBytes: core.configuration.maxMessageBytes))
+    }
+
+    /// Serves messages that arrive already delimited (a WebSocket's text frames) or through
+    /// any other source, answering through `sink`.
+    package init(core: ServerCore, label: String, sink: any MessageSink, source: @escaping MessageSource) {
         self.core = core
-        self.inputFD = inputFD
-        self.writer = MessageWriter(fd: outputFD)
+        self.source = source
+        self.writer = sink
         self.label = label
+    }
+
+    /// Reads a byte stream on its own thread and splits it into messages; answers go out in
+    /// the framing the client chose, from its first message on.
+    static func framedSource(fd: Int32, writer: MessageWriter, maxBodyBytes: Int) -> MessageSource {
+        { deliver in
+            let box = FramerBox(MessageFramer(maxBodyBytes: maxBodyBytes))
+            FileDescriptorReader.start(fd: fd) { chunk in
+                guard let chunk else {
+                    deliver(box.framer.finish())
+                    deliver(nil)
+                    return
+                }
+                let events = box.framer.feed(chunk)
+                if let f = box.framer.framing, f != writer.framing { writer.framing = f }
+                deliver(events)
+            }
+        }
     }
 
     /// Serves until `exit` or end of input. Requests still running at `exit` are abandoned.
@@ -62,33 +94,25 @@ package final class Connection: Sendable {
         defer { uncount() }
         Log.info("\(label): connection open")
         let (stream, continuation) = AsyncStream<Incoming>.makeStream()
-        let writer = self.writer
-        let box = FramerBox(MessageFramer(maxBodyBytes: core.configuration.maxMessageBytes))
-        FileDescriptorReader.start(fd: inputFD) { [self] chunk in
-            guard let chunk else {
-                for e in box.framer.finish() {
-                    box.sequence += 1
-                    continuation.yield(.event(e, sequence: box.sequence))
-                }
+        let counter = SequenceBox()
+        source { [self] events in
+            guard let events else {
                 continuation.yield(.end)
                 continuation.finish()
                 return
             }
-            let events = box.framer.feed(chunk)
-            // Answer in the framing the client chose, from its first message on.
-            if let f = box.framer.framing, f != writer.framing { writer.framing = f }
             var queued: [(MessageFramer.Event, Int)] = []
             for event in events {
-                box.sequence += 1
+                counter.value += 1
                 // `$/cancelRequest` overtakes everything queued, even a `shutdown` that is
                 // waiting for running requests: it is acted on here, on the reader thread,
                 // and before anything of the same read is queued, so a request read together
                 // with its cancel never gets to start working.
                 if case .message(let body) = event, let id = Self.cancelTarget(body) {
-                    cancel(id, sequence: box.sequence)
+                    cancel(id, sequence: counter.value)
                     continue
                 }
-                queued.append((event, box.sequence))
+                queued.append((event, counter.value))
             }
             for (event, sequence) in queued { continuation.yield(.event(event, sequence: sequence)) }
         }
@@ -340,7 +364,7 @@ package final class Connection: Sendable {
     /// while they finish; a cancelled request writes no files.
     func finishAtEndOfInput() async {
         let writer = self.writer
-        let gone = { writer.isClosed || PeerWatch.isGone(fd: writer.fd) }
+        let gone = { writer.isClosed || writer.peerIsGone }
         if gone() {
             Log.info("\(label): client gone; cancelling running requests")
             uncount()
@@ -368,17 +392,21 @@ package final class Connection: Sendable {
 /// The framer lives on the reader thread only; the box lets the reader's closure own it.
 final class FramerBox: @unchecked Sendable {
     var framer: MessageFramer
-    var sequence = 0
     init(_ framer: MessageFramer) { self.framer = framer }
+}
+
+/// Numbers messages in arrival order. Touched only by the source's one delivering thread.
+final class SequenceBox: @unchecked Sendable {
+    var value = 0
 }
 
 /// Gathers a batch's replies and sends them as one array once all have arrived.
 final class BatchCollector: Sendable {
     let expected: Int
-    let writer: MessageWriter
+    let writer: any MessageSink
     let replies = Mutex<[JSONValue]>([])
 
-    init(expected: Int, writer: MessageWriter) {
+    init(expected: Int, writer: any MessageSink) {
         self.expected = expected
         self.writer = writer
     }

@@ -8,10 +8,10 @@ import Synchronization
 /// and did not end, so a failing handler never leaves a progress bar spinning.
 final class ProgressReporter: Sendable {
     let token: ProgressToken?
-    let writer: MessageWriter?
+    let writer: (any MessageSink)?
     private let phase = Mutex(0)  // 0 idle, 1 begun, 2 ended
 
-    init(token: ProgressToken?, writer: MessageWriter?) {
+    init(token: ProgressToken?, writer: (any MessageSink)?) {
         self.token = token
         self.writer = writer
     }

@@ -4,7 +4,7 @@ import Synchronization
 
 /// Writes framed messages to a file descriptor, one whole message at a time, from any thread.
 /// A peer that went away (EPIPE) makes writes no-ops rather than killing the process.
-package final class MessageWriter: Sendable {
+package final class MessageWriter: MessageSink {
     package let fd: Int32
     let state: Mutex<(framing: MessageFramer.Framing, closed: Bool)>
 
@@ -20,6 +20,8 @@ package final class MessageWriter: Sendable {
 
     package var isClosed: Bool { state.withLock { $0.closed } }
 
+    package var peerIsGone: Bool { PeerWatch.isGone(fd: fd) }
+
     package static func frame(_ body: [UInt8], framing: MessageFramer.Framing) -> [UInt8] {
         switch framing {
         case .contentLength:
@@ -30,12 +32,6 @@ package final class MessageWriter: Sendable {
             // Our serializer escapes control characters, so a body never contains a newline.
             return body + [0x0A]
         }
-    }
-
-    /// Sends one message; returns false when the peer is gone.
-    @discardableResult
-    package func send(_ message: JSONValueConvertible) -> Bool {
-        send(body: message.jsonValue.serialized())
     }
 
     @discardableResult
