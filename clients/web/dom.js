@@ -81,11 +81,14 @@ export function progressBar(label) {
   const bar = h('div', { class: 'progress', role: 'progressbar', 'aria-label': label, 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': 0 },
     fill, text);
   let title = '';
+  let seen = [];
   function set(value, message) {
     if (typeof value === 'object' && value) {
       if (value.title) title = value.title;
       message = value.message;
       value = value.percentage;
+      // What the server reported, in order (the page's tests read it; the bar shows the last).
+      if (typeof value === 'number') { seen.push(value); bar.dataset.seen = seen.join(','); }
     }
     if (typeof value === 'number') {
       const p = Math.max(0, Math.min(100, value));
@@ -98,6 +101,8 @@ export function progressBar(label) {
   }
   function reset() {
     title = '';
+    seen = [];
+    delete bar.dataset.seen;
     fill.style.setProperty('width', '0%');
     bar.setAttribute('aria-valuenow', '0');
     bar.dataset.percentage = '0';

@@ -64,7 +64,7 @@ export class EvaluatePanel {
     try {
       const r = await call.result;
       this.root.dataset.state = 'done';
-      this.progress.set(100, `${r.images} images`);
+      this.progress.set(null, `done · ${r.images} images`);
       this.show(id, r);
     } catch (e) {
       this.root.dataset.state = e.cancelled ? 'cancelled' : 'failed';

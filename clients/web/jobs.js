@@ -116,7 +116,7 @@ export class JobsPanel {
     try {
       const r = await call.result;
       this.root.dataset.state = 'done';
-      this.progress.set(100, `made ${r.id}`);
+      this.progress.set(null, `done · made ${r.id}`);
       clear(this.out).append(h('p', {}, 'Made ', h('strong', {}, r.id), r.path ? ` · ${r.path}` : ' (in memory)'),
         h('button', { type: 'button', class: 'link', onclick: () => this.ctx.openReport(r, `${method} → ${r.id}`) }, 'Open its report'));
       this.ctx.openReport(r, `${method} → ${r.id}`);

@@ -179,7 +179,7 @@ export class ModelsPanel {
     try {
       const info = await this.ctx.rpc.request('model/load', { path, ...(id ? { id } : {}), reuse: !id },
         { onProgress: (v) => this.loadProgress.set(v) });
-      this.loadProgress.set(100, `loaded ${info.id}`);
+      this.loadProgress.set(null, `loaded ${info.id}`);
       this.infos.set(info.id, { loadedAtMs: null, info });
       await this.refresh();
       // A new family is chosen; a new variant of the chosen family becomes the active one.
