@@ -85,6 +85,8 @@ export function progressBar(label) {
   function set(value, message) {
     if (typeof value === 'object' && value) {
       if (value.title) title = value.title;
+      if (value.kind === 'begin') delete bar.dataset.ended;
+      if (value.kind === 'end') bar.dataset.ended = 'true';
       message = value.message;
       value = value.percentage;
       // What the server reported, in order (the page's tests read it; the bar shows the last).
@@ -103,6 +105,7 @@ export function progressBar(label) {
     title = '';
     seen = [];
     delete bar.dataset.seen;
+    delete bar.dataset.ended;
     fill.style.setProperty('width', '0%');
     bar.setAttribute('aria-valuenow', '0');
     bar.dataset.percentage = '0';

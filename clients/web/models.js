@@ -56,6 +56,7 @@ export class ModelsPanel {
   get active() { return this.activeId; }
 
   async refresh() {
+    this.root.dataset.refreshing = 'true';
     try {
       const { models } = await this.ctx.rpc.request('model/list');
       this.list = models;
@@ -70,6 +71,8 @@ export class ModelsPanel {
       this.render();
     } catch (e) {
       this.ctx.showError('Listing models', e);
+    } finally {
+      delete this.root.dataset.refreshing;
     }
   }
 

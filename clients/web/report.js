@@ -67,16 +67,18 @@ function compressSections(r) {
     ['mIoU', pct(ev.before?.miou, 2), pct(ev.after?.miou, 2), change(ev.before?.miou, ev.after?.miou, false)],
     ['pixel accuracy', pct(ev.before?.pixelAccuracy, 2), pct(ev.after?.pixelAccuracy, 2), change(ev.before?.pixelAccuracy, ev.after?.pixelAccuracy, false)],
   ], { id: 'report-compare', numeric: [1, 2, 3] }));
+  const plots = [];
   const plot = pairBars('Before → after', [
     { label: 'size', before: b.sizeBytes, after: a.sizeBytes, format: bytes },
     { label: 'MACs', before: b.macs, after: a.macs, format: count },
     { label: 'latency p50', before: lat.beforeP50Ms, after: lat.afterP50Ms, format: ms },
     { label: 'mIoU', before: ev.before?.miou, after: ev.after?.miou, format: (v) => pct(v, 2) },
   ]);
-  if (plot) out.push(plot);
+  if (plot) plots.push(plot);
   const perClass = (ev.before?.perClassIoU || []).map((c, i) => ({ label: c.class ?? `class ${i}`, before: c.iou, after: ev.after?.perClassIoU?.[i]?.iou }));
   const classes = classPairs(`Per-class IoU on ${ev.split ?? 'the split'} (%)`, perClass);
-  if (classes) out.push(classes);
+  if (classes) plots.push(classes);
+  if (plots.length) out.push(h('div', { class: 'plots' }, plots));
   const ops = [...new Set([...Object.keys(b.opCounts || {}), ...Object.keys(a.opCounts || {})])].sort();
   if (ops.length) {
     out.push(h('details', {}, h('summary', {}, `Operators (${ops.length} types)`),
@@ -145,8 +147,8 @@ export function renderReport(json) {
   if (r.baseline && Array.isArray(r.layers)) { out.push(...sensitivitySections(r)); known = true; }
   const layers = perLayerSections(r);
   const curves = trainingSections(r);
-  if (layers.length) out.push(h('h3', {}, 'Per layer'), ...layers);
-  if (curves.length) out.push(h('h3', {}, 'Training'), ...curves);
+  if (layers.length) out.push(h('h3', {}, 'Per layer'), h('div', { class: 'plots' }, layers));
+  if (curves.length) out.push(h('h3', {}, 'Training'), h('div', { class: 'plots' }, curves));
   if (!known && !layers.length && !curves.length) {
     out.push(h('p', { class: 'muted' }, 'No sizes, metrics, per-layer data or training curve found in this JSON; the raw JSON is below.'));
   }

@@ -15,6 +15,7 @@ Needs Selenium (clients/web/test/requirements.txt) and Debian's chromium + chrom
 """
 
 import argparse
+import base64
 import json
 import os
 import re
@@ -30,7 +31,7 @@ from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 DEMO = os.path.join(REPO, "Sources", "segslim", "Demo")
@@ -44,6 +45,7 @@ CAMVID = ["sky", "building", "pole", "road", "pavement", "tree", "sign_symbol", 
 # Long enough for a debug build on two cores (about 5 s an image); no test reads a duration.
 SLOW = float(os.environ.get("SEGSLIM_WEB_TIMEOUT", "600"))
 SCREENSHOTS = None  # set from --screenshots, or a temporary folder
+SCALE = 1.0
 
 
 class Daemon:
@@ -128,6 +130,12 @@ class WebAppTest(unittest.TestCase):
     def el(self, css):
         return self.driver.find_element(By.CSS_SELECTOR, css)
 
+    def click(self, css):
+        """Clicks as a user would, with the element scrolled clear of the sticky top bar."""
+        element = self.el(css)
+        self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+        element.click()
+
     def fill(self, css, text):
         field = self.el(css)
         field.clear()
@@ -135,11 +143,11 @@ class WebAppTest(unittest.TestCase):
 
     def load_model(self, path, expect_id):
         self.fill("#load-form input[name=path]", path)
-        self.el("#load-form button[type=submit]").click()
+        self.click("#load-form button[type=submit]")
         self.wait_for(lambda d: d.find_elements(By.CSS_SELECTOR, f'#variant-switch label[data-id="{expect_id}"]'), SLOW, f"{expect_id} in the variant switch")
 
     def choose_variant(self, model_id):
-        self.el(f'#variant-switch label[data-id="{model_id}"]').click()
+        self.click(f'#variant-switch label[data-id="{model_id}"]')
         self.wait_for(lambda d: d.find_element(By.CSS_SELECTOR, f'#variant-switch input[value="{model_id}"]').is_selected(), 10, f"{model_id} chosen")
 
     def answer_seq(self):
@@ -162,12 +170,15 @@ class WebAppTest(unittest.TestCase):
         return names, fractions
 
     def screenshot(self, name):
-        """The whole page: the window is made as tall as the document first."""
-        height = self.driver.execute_script("return Math.ceil(document.documentElement.scrollHeight)")
-        self.driver.set_window_size(1400, min(max(height + 20, 1000), 4000))
+        """The whole page, scaled by --scale (DevTools' captureScreenshot beyond the viewport)."""
+        width, height = self.driver.execute_script(
+            "return [document.documentElement.scrollWidth, Math.ceil(document.documentElement.scrollHeight)]")
+        shot = self.driver.execute_cdp_cmd("Page.captureScreenshot", {
+            "format": "png", "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": SCALE}})
         path = os.path.join(SCREENSHOTS, f"{name}.png")
-        self.assertTrue(self.driver.save_screenshot(path), path)
-        self.driver.set_window_size(1400, 1000)
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(shot["data"]))
         return path
 
     def background_luminance(self):
@@ -220,7 +231,7 @@ class WebAppTest(unittest.TestCase):
         # Evaluate the demo samples with the FP32 model; the bar follows $/progress to 100%.
         self.choose_variant("lraspp_mbv3_camvid")
         self.fill("#eval-form input[name=dataset]", SAMPLES)
-        self.el("#eval-form button[type=submit]").click()
+        self.click("#eval-form button[type=submit]")
         self.wait_for(lambda d: d.find_element(By.ID, "evaluate").get_attribute("data-state") in ("done", "failed"), SLOW, "the evaluation")
         self.assertEqual(self.el("#evaluate").get_attribute("data-state"), "done", [t.text for t in d.find_elements(By.CSS_SELECTOR, ".toast")])
         seen = [int(x) for x in self.el("#eval-progress").get_attribute("data-seen").split(",")]
@@ -232,6 +243,34 @@ class WebAppTest(unittest.TestCase):
         self.assertEqual([b.find_element(By.CSS_SELECTOR, ".bar-label").text for b in bars], CAMVID)
         road = float(bars[CAMVID.index("road")].find_element(By.CSS_SELECTOR, ".bar-value").text.rstrip("%"))
         self.assertGreater(road, 80.0, "road is the easy class on CamVid")
+
+        # A compress job: fuse the FP32 model; its report opens and the result joins the variants.
+        Select(self.el("#job-form select[name=technique]")).select_by_value("fuse")
+        self.fill("#job-form input[name=newId]", "lraspp-fused")
+        self.fill("#job-form input[name=extra]", '{"benchmarkRuns": 0}')
+        self.click("#job-form button[type=submit]")
+        self.wait_for(lambda d: d.find_element(By.ID, "jobs").get_attribute("data-state") in ("done", "failed", "cancelled"), SLOW, "the fuse job")
+        self.assertEqual(self.el("#jobs").get_attribute("data-state"), "done", [t.text for t in d.find_elements(By.CSS_SELECTOR, ".toast")])
+        self.assertIn("lraspp-fused", self.el("#report-title").text)
+        self.assertIn("fuse", self.el("#report-body").text)
+        self.wait_for(lambda d: d.find_elements(By.CSS_SELECTOR, '#variant-switch label[data-id="lraspp-fused"]'), 30, "the fused model in the switch")
+        self.assertEqual(self.el('#variant-switch label[data-id="lraspp-fused"]').get_attribute("data-kind"), "fuse")
+
+        # A long job cancelled from the page: it answers RequestCancelled and leaves no model.
+        Select(self.el("#job-form select[name=technique]")).select_by_value("quantize")
+        self.fill("#job-form input[name=newId]", "lraspp-cancelled")
+        self.fill("#job-form input[name=dataset]", SAMPLES)
+        self.click("#job-form button[type=submit]")
+        self.wait_for(lambda d: d.find_element(By.ID, "job-progress").get_attribute("data-seen"), SLOW, "the quantize job to begin")
+        self.click("#job-cancel")
+        self.wait_for(lambda d: d.find_element(By.ID, "jobs").get_attribute("data-state") != "running", SLOW, "the cancel to be answered")
+        self.assertEqual(self.el("#jobs").get_attribute("data-state"), "cancelled")
+        self.assertEqual(self.el("#job-progress").get_attribute("data-ended"), "true", "the server ended the progress before answering")
+        self.click("#models-refresh")
+        self.wait_for(lambda d: d.find_element(By.ID, "models").get_attribute("data-refreshing") is None, 30, "the model list")
+        ids = [l.get_attribute("data-id") for l in d.find_elements(By.CSS_SELECTOR, "#variant-switch label")]
+        self.assertNotIn("lraspp-cancelled", ids)
+        self.assertIn("lraspp-fused", ids)
 
         # A compress report from a file: before/after table and plots.
         self.el("#report-input").send_keys(REPORT)
@@ -247,7 +286,7 @@ class WebAppTest(unittest.TestCase):
         # A server error is shown with its code and message, and the page goes on working.
         missing = os.path.join(DEMO, "no-such-model.onnx")
         self.fill("#load-form input[name=path]", missing)
-        self.el("#load-form button[type=submit]").click()
+        self.click("#load-form button[type=submit]")
         toast = self.wait_for(lambda d: [t for t in d.find_elements(By.CSS_SELECTOR, ".toast") if "-33001" in t.text], 30, "the FileNotFound error")[0]
         self.assertIn("no-such-model.onnx", toast.text)
         toast.find_element(By.CSS_SELECTOR, ".toast-close").click()
@@ -273,13 +312,15 @@ class WebAppTest(unittest.TestCase):
 
 
 def main():
-    global SCREENSHOTS
+    global SCREENSHOTS, SCALE
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--segslimd", help="the built daemon (default: $SEGSLIMD)")
     parser.add_argument("--screenshots", help="keep the screenshots in this folder (default: a temporary one)")
+    parser.add_argument("--scale", type=float, default=1.0, help="screenshot scale (0.5 makes them a quarter of the pixels)")
     args, rest = parser.parse_known_args()
     if args.segslimd:
         os.environ["SEGSLIMD"] = os.path.abspath(args.segslimd)
+    SCALE = args.scale
     SCREENSHOTS = os.path.abspath(args.screenshots) if args.screenshots else tempfile.mkdtemp(prefix="segslim-web-")
     os.makedirs(SCREENSHOTS, exist_ok=True)
     program = unittest.main(argv=[sys.argv[0], "-v"] + rest, exit=False)
