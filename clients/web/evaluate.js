@@ -68,6 +68,7 @@ export class EvaluatePanel {
       this.show(id, r);
     } catch (e) {
       this.root.dataset.state = e.cancelled ? 'cancelled' : 'failed';
+      this.progress.set(null, e.cancelled ? 'cancelled' : 'failed');
       this.out.append(h('p', { class: e.cancelled ? 'muted' : 'error' }, e.cancelled ? 'Evaluation cancelled.' : e.message));
       this.ctx.showError(`Evaluating ${id}`, e);
     } finally {

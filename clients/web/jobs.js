@@ -124,6 +124,7 @@ export class JobsPanel {
       this.ctx.modelsChanged();
     } catch (e) {
       this.root.dataset.state = e.cancelled ? 'cancelled' : 'failed';
+      this.progress.set(null, e.cancelled ? 'cancelled' : 'failed');
       clear(this.out).append(h('p', { class: e.cancelled ? 'muted' : 'error' }, e.cancelled ? 'Job cancelled: nothing was written.' : e.message));
       this.ctx.showError(method, e);
     } finally {

@@ -80,7 +80,11 @@ export function lineChart(heading, series, { xLabel = '', format = (v) => v.toFi
     svg.append(s('line', { x1: left, x2: W - right, y1: Y(t), y2: Y(t), class: 'grid' }),
       s('text', { x: left - 6, y: Y(t) + 4, class: 'plot-value', 'text-anchor': 'end' }, format(t)));
   }
-  for (const t of ticks(x0, x1)) {
+  // Whole-number x values (epochs, steps) get whole-number ticks.
+  const xTicks = xs.every(Number.isInteger)
+    ? Array.from({ length: Math.floor((x1 - x0) / Math.max(1, Math.ceil((x1 - x0) / 6))) + 1 }, (_, i) => x0 + i * Math.max(1, Math.ceil((x1 - x0) / 6)))
+    : ticks(x0, x1);
+  for (const t of xTicks) {
     svg.append(s('text', { x: X(t), y: H - bottom + 16, class: 'plot-value', 'text-anchor': 'middle' }, Number.isInteger(t) ? String(t) : t.toFixed(1)));
   }
   svg.append(s('text', { x: (left + W - right) / 2, y: H - 4, class: 'plot-label', 'text-anchor': 'middle' }, xLabel));
@@ -88,7 +92,7 @@ export function lineChart(heading, series, { xLabel = '', format = (v) => v.toFi
     const d = sr.points.map((p, j) => `${j ? 'L' : 'M'}${X(p[0]).toFixed(1)},${Y(p[1]).toFixed(1)}`).join(' ');
     svg.append(s('path', { d, class: `line series-${i}` }));
     for (const p of sr.points) svg.append(s('circle', { cx: X(p[0]), cy: Y(p[1]), r: 2.5, class: `dot series-${i}` }));
-    svg.append(s('text', { x: W - right - 4, y: top + 14 + i * 14, class: `plot-value legend-${i}`, 'text-anchor': 'end' }, sr.name));
+    if (series.length > 1) svg.append(s('text', { x: W - right - 4, y: top + 14 + i * 14, class: `plot-value legend-${i}`, 'text-anchor': 'end' }, sr.name));
   });
   return svg;
 }

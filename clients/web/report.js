@@ -29,6 +29,16 @@ function layerSeries(report, key) {
   return found;
 }
 
+/** The first object below the top with `before` and `after` model facts (sizeBytes). */
+function findCompressReport(value) {
+  let found = null;
+  walk(value, (v, path) => {
+    if (found || !path.length || Array.isArray(v)) return;
+    if (v.before && v.after && num(v.before.sizeBytes) && num(v.after.sizeBytes)) found = { ...v, __path: path.join('.') };
+  });
+  return found;
+}
+
 /** Training histories: arrays of {epoch?, loss, ...}. */
 function histories(report) {
   const found = [];
@@ -101,30 +111,45 @@ function sensitivitySections(r) {
   return out;
 }
 
+/** Names for several series found in one JSON: nothing for one, else the shortest distinct prefix of their paths. */
+function seriesNames(paths) {
+  if (paths.length < 2) return paths.map(() => '');
+  const parts = paths.map((p) => p.split('.'));
+  for (let n = 1; n <= Math.max(...parts.map((x) => x.length)); n++) {
+    const names = parts.map((x) => x.slice(0, n).join('.'));
+    if (new Set(names).size === names.length) return names.map((x) => ` · ${x}`);
+  }
+  return paths.map((p) => ` · ${p}`);
+}
+
 function perLayerSections(r) {
   const out = [];
-  for (const series of layerSeries(r, 'miouDrop')) {
-    out.push(rankedBars(`Per-layer sensitivity: mIoU drop (${series.path})`, series.items, (v) => `${(v * 100).toFixed(2)} pt`, { colourClass: 'bar-bad' }));
-  }
-  for (const series of layerSeries(r, 'sqnrDb')) {
+  const drops = layerSeries(r, 'miouDrop');
+  seriesNames(drops.map((x) => x.path)).forEach((name, i) => {
+    out.push(rankedBars(`Per-layer sensitivity: mIoU drop${name}`, drops[i].items, (v) => `${(v * 100).toFixed(2)} pt`, { colourClass: 'bar-bad' }));
+  });
+  const sqnr = layerSeries(r, 'sqnrDb');
+  seriesNames(sqnr.map((x) => x.path)).forEach((name, i) => {
     // The least faithful layers are the interesting ones: rank by how low the SQNR is.
-    const items = series.items.map((x) => ({ label: x.label, value: -x.value }));
-    out.push(rankedBars(`Per-layer SQNR, lowest first (${series.path})`, items, (v) => `${(-v).toFixed(1)} dB`, { colourClass: 'bar-before' }));
-  }
+    const items = sqnr[i].items.map((x) => ({ label: x.label, value: -x.value }));
+    out.push(rankedBars(`Per-layer SQNR, lowest first${name}`, items, (v) => `${(-v).toFixed(1)} dB`, { colourClass: 'bar-before' }));
+  });
   return out.filter(Boolean);
 }
 
 function trainingSections(r) {
   const out = [];
-  for (const hist of histories(r)) {
-    const x = (e, i) => (num(e.epoch) ? e.epoch : i + 1);
-    out.push(lineChart(`Training loss (${hist.path})`, [{ name: 'loss', points: hist.items.map((e, i) => [x(e, i), e.loss]) }], { xLabel: 'epoch' }));
-    const key = ['valMiou', 'miou', 'valMIoU'].find((k) => hist.items.some((e) => num(e[k])));
+  const found = histories(r);
+  seriesNames(found.map((x) => x.path)).forEach((name, i) => {
+    const items = found[i].items;
+    const x = (e, j) => (num(e.epoch) ? e.epoch : j + 1);
+    out.push(lineChart(`Training loss${name}`, [{ name: 'loss', points: items.map((e, j) => [x(e, j), e.loss]) }], { xLabel: 'epoch' }));
+    const key = ['valMiou', 'miou', 'valMIoU'].find((k) => items.some((e) => num(e[k])));
     if (key) {
-      out.push(lineChart(`Validation mIoU (${hist.path})`, [{ name: key, points: hist.items.filter((e) => num(e[key])).map((e, i) => [x(e, i), e[key]]) }],
-        { xLabel: 'epoch', format: (v) => pct(v, 1) }));
+      const points = items.map((e, j) => [x(e, j), e[key]]).filter((p) => num(p[1]));
+      out.push(lineChart(`Validation mIoU${name}`, [{ name: key, points }], { xLabel: 'epoch', format: (v) => pct(v, 1) }));
     }
-  }
+  });
   return out.filter(Boolean);
 }
 
@@ -142,7 +167,13 @@ export function renderReport(json) {
   ].filter(([, v]) => v !== null && v !== undefined && v !== '');
   if (facts.length) out.push(h('dl', { class: 'facts' }, facts.map(([k, v]) => h('div', { class: 'fact' }, h('dt', {}, k), h('dd', {}, String(v))))));
   let known = false;
-  if (r.before && r.after) { out.push(...compressSections(r)); known = true; }
+  // A compress/pipeline report, at the top or inside a larger record (a benchmark's results).
+  const compress = r.before && r.after ? r : findCompressReport(r);
+  if (compress) {
+    if (compress !== r) out.push(h('p', { class: 'muted' }, `Compress report found at ${compress.__path}`));
+    out.push(...compressSections(compress));
+    known = true;
+  }
   if (num(r.miou) && Array.isArray(r.perClassIoU)) { out.push(metricsTable(r), h('h3', {}, 'Per-class IoU'), iouBars(r.perClassIoU)); known = true; }
   if (r.baseline && Array.isArray(r.layers)) { out.push(...sensitivitySections(r)); known = true; }
   const layers = perLayerSections(r);

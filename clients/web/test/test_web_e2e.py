@@ -40,6 +40,7 @@ INT8 = os.path.join(DEMO, "lraspp_mbv3_camvid.int8.onnx")
 SAMPLES = os.path.join(DEMO, "samples")
 IMAGE = os.path.join(SAMPLES, "images", "0016E5_07959.jpg")
 REPORT = os.path.join(REPO, "tools", "demo_int8.report.json")
+PRUNE_RESULTS = os.path.join(REPO, "benchmarks", "results", "prune_finetune_vs_torch-2026-12-05.json")
 CAMVID = ["sky", "building", "pole", "road", "pavement", "tree", "sign_symbol", "fence", "car", "pedestrian", "bicyclist"]
 
 # Long enough for a debug build on two cores (about 5 s an image); no test reads a duration.
@@ -282,6 +283,18 @@ class WebAppTest(unittest.TestCase):
         self.assertIn("Before → after", titles)
         self.assertTrue(any(t.startswith("Per-layer SQNR") for t in titles), titles)
         self.assertTrue(any(t.startswith("Per-class IoU") for t in titles), titles)
+
+        # A benchmark's record with a prune + finetune report inside: per-layer sensitivity
+        # and both training curves (ours and PyTorch's) are found and plotted.
+        self.el("#report-input").send_keys(PRUNE_RESULTS)
+        self.wait_for(lambda d: "prune_finetune" in d.find_element(By.ID, "report-title").text, 10, "the prune results")
+        titles = [t.text for t in d.find_elements(By.CSS_SELECTOR, "#report-body svg.plot .plot-title")]
+        self.assertTrue(any(t == "Per-layer sensitivity: mIoU drop (top 20 of 192)" for t in titles), titles)
+        self.assertEqual(len([t for t in titles if t.startswith("Training loss")]), 2, titles)
+        self.assertEqual(len([t for t in titles if t.startswith("Validation mIoU")]), 2, titles)
+        table = self.el("#report-compare").text
+        self.assertIn("1.32 G", table)
+        self.assertIn("659.13 M", table)  # MACs after pruning: 659125488
 
         # A server error is shown with its code and message, and the page goes on working.
         missing = os.path.join(DEMO, "no-such-model.onnx")
