@@ -25,6 +25,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -82,11 +83,15 @@ class WebSocketDaemon:
     def __init__(self, daemon, web_root):
         self.proc = subprocess.Popen([daemon, "--listen", "http://127.0.0.1:0", "--web-root", web_root],
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        line = self.proc.stderr.readline().decode()
-        m = re.match(r"segslimd: serving http://127\.0\.0\.1:(\d+)/\?token=([0-9a-f]+)", line)
-        if not m:
-            raise RuntimeError("unexpected first stderr line: %r" % line)
+        m = None
+        while m is None:   # log lines may come before the one that says where it serves
+            line = self.proc.stderr.readline().decode()
+            if not line:
+                raise RuntimeError("segslimd exited before printing its URL")
+            m = re.match(r"segslimd: serving http://127\.0\.0\.1:(\d+)/\?token=([0-9a-f]+)$", line.strip())
         self.port, self.token = int(m.group(1)), m.group(2)
+        # Keep draining stderr so a chatty daemon never blocks on a full pipe.
+        threading.Thread(target=lambda: [None for _ in self.proc.stderr], daemon=True).start()
         self.sock = socket.create_connection(("127.0.0.1", self.port))
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         key = base64.b64encode(os.urandom(16)).decode()

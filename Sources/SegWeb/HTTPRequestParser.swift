@@ -57,6 +57,9 @@ package struct HTTPRequestParser: Sendable {
         self.limits = limits
     }
 
+    /// Whether part of a request has arrived (its head or body still incomplete).
+    package var isMidRequest: Bool { pending != nil || !buffer.isEmpty }
+
     package mutating func feed(_ bytes: some Collection<UInt8>) {
         buffer.append(contentsOf: bytes)
     }

@@ -35,7 +35,11 @@ package struct WebAccessPolicy: Sendable {
     package var cookieName: String { "segslim-token-\(port)" }
 
     package func check(_ request: HTTPRequest) -> Verdict {
-        guard let host = request.header("Host"), hostIsAllowed(host) else { return .forbidden("Host \(request.header("Host") ?? "missing")") }
+        // Exactly one Host (RFC 9112 §3.2): two could each satisfy a different reader.
+        let hosts = request.headers.filter { $0.name.lowercased() == "host" }
+        guard hosts.count == 1, let host = hosts.first?.value, hostIsAllowed(host) else {
+            return .forbidden("Host \(hosts.map(\.value))")
+        }
         if let origin = request.header("Origin") {
             guard originIsAllowed(origin) else { return .forbidden("Origin \(origin)") }
         }

@@ -76,8 +76,8 @@ package final class WebServer: Sendable {
                     continue
                 }
                 let worker = Thread { [self] in
-                    serve(client, onSession: onSession)
-                    open.withLock { $0 -= 1 }
+                    // An upgraded connection stays counted until its session has closed.
+                    if !serve(client, onSession: onSession) { open.withLock { $0 -= 1 } }
                 }
                 worker.name = "segslim.http"
                 worker.stackSize = 1 << 19
@@ -88,14 +88,18 @@ package final class WebServer: Sendable {
         thread.start()
     }
 
+    /// Connections open now: HTTP ones and WebSocket sessions not yet closed.
+    package var openConnections: Int { open.withLock { $0 } }
+
     /// Stops accepting (tests); open sessions go on.
     package func stop() {
         shutdown(listenFD, Int32(SHUT_RDWR))
         Glibc.close(listenFD)
     }
 
-    /// Serves one TCP connection until it closes, fails, or becomes a WebSocket session.
-    func serve(_ fd: Int32, onSession: @Sendable (WebSocketSession) -> Void) {
+    /// Serves one TCP connection until it closes or fails (false), or becomes a WebSocket
+    /// session (true).
+    func serve(_ fd: Int32, onSession: @Sendable (WebSocketSession) -> Void) -> Bool {
         SocketIO.setTimeout(fd, SO_RCVTIMEO, seconds: configuration.idleTimeoutSeconds)
         SocketIO.setTimeout(fd, SO_SNDTIMEO, seconds: configuration.sendTimeoutSeconds)
         if var size = configuration.socketSendBufferBytes {
@@ -103,6 +107,9 @@ package final class WebServer: Sendable {
         }
         var parser = HTTPRequestParser(limits: configuration.limits)
         var buffer = [UInt8](repeating: 0, count: 1 << 14)
+        // A request must be complete within twice the idle time-out of its first byte, so a
+        // client trickling a byte at a time cannot hold its thread for long.
+        var deadline = Date().addingTimeInterval(2 * configuration.idleTimeoutSeconds)
         while true {
             let request: HTTPRequest?
             do {
@@ -113,7 +120,12 @@ package final class WebServer: Sendable {
                 break
             }
             guard let request else {
+                guard Date() < deadline else {
+                    _ = SocketIO.writeAll(fd, HTTPResponse.bare(408, "Request Timeout").serialized())
+                    break
+                }
                 guard let n = SocketIO.read(fd, into: &buffer) else { break }
+                if !parser.isMidRequest { deadline = Date().addingTimeInterval(2 * configuration.idleTimeoutSeconds) }
                 parser.feed(buffer[0..<n])
                 continue
             }
@@ -126,13 +138,16 @@ package final class WebServer: Sendable {
                 SocketIO.setTimeout(fd, SO_RCVTIMEO, seconds: 0)   // an idle WebSocket is fine
                 let session = WebSocketSession(fd: fd, label: "websocket fd \(fd)", leftover: parser.takeRemaining(),
                                                maxMessageBytes: configuration.maxMessageBytes,
-                                               maxQueuedBytes: configuration.maxQueuedBytes, log: configuration.log)
+                                               maxQueuedBytes: configuration.maxQueuedBytes, log: configuration.log,
+                                               onClosed: { [self] in open.withLock { $0 -= 1 } })
                 onSession(session)
-                return
+                return true
             }
+            // (A `break` inside the switch only leaves the switch; this one ends the loop.)
             break
         }
         shutdown(fd, Int32(SHUT_RDWR))
         Glibc.close(fd)
+        return false
     }
 }

@@ -17,6 +17,7 @@ package final class WebSocketSession: MessageSink {
     let maxMessageBytes: Int
     let maxQueuedBytes: Int
     let log: @Sendable (String) -> Void
+    let onClosed: @Sendable () -> Void
 
     struct State {
         var queue: [[UInt8]] = []
@@ -34,13 +35,14 @@ package final class WebSocketSession: MessageSink {
     let wake = DispatchSemaphore(value: 0)
 
     init(fd: Int32, label: String, leftover: [UInt8], maxMessageBytes: Int, maxQueuedBytes: Int,
-         log: @escaping @Sendable (String) -> Void) {
+         log: @escaping @Sendable (String) -> Void, onClosed: @escaping @Sendable () -> Void = {}) {
         self.fd = fd
         self.label = label
         self.leftover = leftover
         self.maxMessageBytes = maxMessageBytes
         self.maxQueuedBytes = maxQueuedBytes
         self.log = log
+        self.onClosed = onClosed
         let writer = Thread { [self] in writeLoop() }
         writer.name = "segslim.ws-writer"
         writer.stackSize = 1 << 19
@@ -112,13 +114,14 @@ package final class WebSocketSession: MessageSink {
     }
 
     func threadFinished() {
-        state.withLock { s in
+        let closedNow = state.withLock { s -> Bool in
             s.threadsRunning -= 1
-            if s.threadsRunning == 0 && !s.fdClosed {
-                s.fdClosed = true
-                Glibc.close(fd)
-            }
+            guard s.threadsRunning == 0 && !s.fdClosed else { return false }
+            s.fdClosed = true
+            Glibc.close(fd)
+            return true
         }
+        if closedNow { onClosed() }
     }
 
     // MARK: - Threads

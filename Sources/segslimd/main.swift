@@ -175,14 +175,14 @@ if let httpAddress {
         FileHandle.standardError.write(Data("segslimd: \(error)\n".utf8))
         exit(1)
     }
-    if webConfiguration.webRoot == nil {
-        Log.warning("no web app folder found (--web-root, SEGSLIM_WEB_ROOT, ./clients/web): serving /rpc only")
-    }
     web.start { session in
         let connection = Connection(core: core, label: session.label, sink: session, source: session.startReading)
         serve(connection) { session.close() }
     }
     FileHandle.standardError.write(Data("segslimd: serving \(web.url)\n".utf8))
+    if webConfiguration.webRoot == nil {
+        Log.warning("no web app folder found (--web-root, SEGSLIM_WEB_ROOT, ./clients/web): serving /rpc only")
+    }
     if unixAddress == nil {
         for sig in [SIGINT, SIGTERM] { signal(sig) { _ in _exit(0) } }
     }

@@ -29,7 +29,9 @@ struct SHA1Tests {
         }
     }
 
+    /// RFC 6455 §1.3 (and §4.2.2): the key "dGhlIHNhbXBsZSBub25jZQ==" is answered with
+    /// "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" (Python's hashlib + base64 agree).
     @Test func webSocketAcceptExample() {
-        #expect(WebSocketFrame.acceptValue(forKey: "dGhlIHNhbXBsZSBub25jZQ==") == "s3pPLMBiTxaQ9kBHFYaB8jAuSA0=")
+        #expect(WebSocketFrame.acceptValue(forKey: "dGhlIHNhbXBsZSBub25jZQ==") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
     }
 }
