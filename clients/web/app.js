@@ -35,7 +35,11 @@ function makeErrorReporter(area) {
     const item = h('div', { class: 'toast', role: 'alert' },
       h('strong', {}, `${context} failed${code}`),
       h('span', { class: 'toast-message' }, message),
-      h('button', { class: 'toast-close', type: 'button', 'aria-label': 'Dismiss', onclick: () => item.remove() }, '×'));
+      h('button', { class: 'toast-close', type: 'button', 'aria-label': 'Dismiss', onclick: () => item.remove() }, '×'),
+      // Structured details (unsupported operators, memory figures) as JSON text.
+      error instanceof RpcError && error.data !== undefined && error.data !== null
+        ? h('details', { class: 'toast-data' }, h('summary', {}, 'details'), h('pre', {}, JSON.stringify(error.data, null, 1).slice(0, 4000)))
+        : null);
     area.prepend(item);
     while (area.children.length > 5) area.lastChild.remove();
     console.error(context, error);

@@ -57,7 +57,7 @@ export class SegmentPanel {
 
   async run() {
     const id = this.ctx.models.active;
-    if (!this.image) return;
+    if (!this.image) { this.ctx.showError('Segmenting', new Error('drop or pick an image first')); return; }
     if (!id) { this.ctx.showError('Segmenting', new Error('no model is resident: load one first')); return; }
     if (this.inflight) this.inflight.cancel();  // only the newest answer matters
     const params = { id, images: [{ data: this.image.data, name: this.image.name }], mask: true, overlay: true };
