@@ -77,7 +77,7 @@ function main() {
     rpc,
     events,
     showError: makeErrorReporter($('#errors')),
-    /** Called by panels after anything that changes the resident models. */
+    /** Called after every model/list: the server's figures in the top bar follow. */
     modelsChanged: () => events.dispatchEvent(new Event('models-changed')),
   };
   const report = new ReportPanel(ctx, $('#report'));

@@ -121,7 +121,6 @@ export class JobsPanel {
         h('button', { type: 'button', class: 'link', onclick: () => this.ctx.openReport(r, `${method} → ${r.id}`) }, 'Open its report'));
       this.ctx.openReport(r, `${method} → ${r.id}`);
       await this.ctx.models.refresh();
-      this.ctx.modelsChanged();
     } catch (e) {
       this.root.dataset.state = e.cancelled ? 'cancelled' : 'failed';
       this.progress.set(null, e.cancelled ? 'cancelled' : 'failed');

@@ -69,6 +69,7 @@ export class ModelsPanel {
       for (const id of [...this.infos.keys()]) if (!models.some((m) => m.id === id)) this.infos.delete(id);
       this.families = this.group(models);
       this.render();
+      this.ctx.modelsChanged();
     } catch (e) {
       this.ctx.showError('Listing models', e);
     } finally {
@@ -178,6 +179,7 @@ export class ModelsPanel {
     if (!path) { this.ctx.showError('Loading a model', new Error('give the model file\'s path on the server')); return; }
     const button = form.querySelector('button[type=submit]');
     button.disabled = true;
+    this.root.dataset.loading = 'true';
     this.loadProgress.reset();
     try {
       const info = await this.ctx.rpc.request('model/load', { path, ...(id ? { id } : {}), reuse: !id },
@@ -192,12 +194,12 @@ export class ModelsPanel {
         this.activate(info.id);
       }
       form.elements.id.value = '';
-      this.ctx.modelsChanged();
     } catch (e) {
       this.loadProgress.reset();
       this.ctx.showError(`Loading ${path}`, e);
     } finally {
       button.disabled = false;
+      delete this.root.dataset.loading;
     }
   }
 }

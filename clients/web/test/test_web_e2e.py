@@ -145,6 +145,7 @@ class WebAppTest(unittest.TestCase):
     def load_model(self, path, expect_id):
         self.fill("#load-form input[name=path]", path)
         self.click("#load-form button[type=submit]")
+        self.wait_for(lambda d: d.find_element(By.ID, "models").get_attribute("data-loading") is None, SLOW, f"{path} to load")
         self.wait_for(lambda d: d.find_elements(By.CSS_SELECTOR, f'#variant-switch label[data-id="{expect_id}"]'), SLOW, f"{expect_id} in the variant switch")
 
     def choose_variant(self, model_id):
@@ -324,6 +325,39 @@ class WebAppTest(unittest.TestCase):
             with open(path, "rb") as f:
                 self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
         print(f"\nscreenshots: {light} {dark}", file=sys.stderr)
+
+    def test_tab_closed_mid_evaluation(self):
+        """A tab closed while its evaluation runs: the daemon drops that connection (its
+        request cancelled) and keeps serving the other tab."""
+        d = self.driver
+        first = d.current_window_handle
+        self.load_model(FP32, "lraspp_mbv3_camvid")   # reuse: the resident one, if any
+        self.choose_variant("lraspp_mbv3_camvid")
+        d.switch_to.new_window("tab")
+        try:
+            d.get(self.daemon.url)
+            self.wait_for(lambda d: d.find_element(By.ID, "conn-status").get_attribute("data-state") == "open", 30, "the second tab to connect")
+            self.wait_for(lambda d: d.find_elements(By.CSS_SELECTOR, '#variant-switch label[data-id="lraspp_mbv3_camvid"]'), 30, "the model list")
+            self.wait_for(lambda d: "2 connections" in d.find_element(By.ID, "server-facts").text, 30, "two connections")
+            self.fill("#eval-form input[name=dataset]", SAMPLES)
+            self.click("#eval-form button[type=submit]")
+            self.wait_for(lambda d: d.find_element(By.ID, "eval-progress").get_attribute("data-seen"), SLOW, "the evaluation to begin")
+            self.assertEqual(self.el("#evaluate").get_attribute("data-state"), "running")
+        finally:
+            d.close()
+            d.switch_to.window(first)
+        self.click("#models-refresh")
+        self.wait_for(lambda d: "1 connection " in d.find_element(By.ID, "server-facts").text + " ", 30, "the closed tab's connection to go")
+        seq = self.answer_seq()
+        if not self.image_loaded():
+            self.el("#image-input").send_keys(IMAGE)
+        else:
+            self.click("#seg-again")
+        self.wait_answer("lraspp_mbv3_camvid", seq)
+        self.assertIsNone(self.daemon.proc.poll(), "the daemon is still running")
+
+    def image_loaded(self):
+        return bool(self.el("#drop-zone .drop-file").text)
 
 
 def main():
