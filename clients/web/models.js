@@ -126,7 +126,35 @@ export class ModelsPanel {
     if (this.baseId) this.select.value = this.baseId;
     this.renderSwitch(family);
     this.renderFacts();
+    this.renderResident();
     this.ctx.events.dispatchEvent(new CustomEvent('model-selected', { detail: { id: this.activeId, changed: false } }));
+  }
+
+  /** Every resident model, with its family and an unload button. */
+  renderResident() {
+    const body = this.root.querySelector('#resident tbody');
+    clear(body);
+    for (const f of this.families) {
+      for (const v of f.variants) {
+        const isRoot = v.id === f.root.id;
+        body.append(h('tr', { dataset: { id: v.id } },
+          h('td', { title: v.path || '(in memory)' }, v.id),
+          h('td', {}, isRoot ? '–' : f.root.id),
+          h('td', {}, variantKind(this.info(v.id), isRoot)),
+          h('td', { class: 'num' }, bytes(v.residentBytes)),
+          h('td', {}, h('button', { type: 'button', class: 'ghost small', onclick: () => this.unload(v.id) }, 'Unload'))));
+      }
+    }
+  }
+
+  async unload(id) {
+    try {
+      await this.ctx.rpc.request('model/unload', { id });
+      if (this.activeId === id) this.activeId = null;
+      await this.refresh();
+    } catch (e) {
+      this.ctx.showError(`Unloading ${id}`, e);
+    }
   }
 
   renderSwitch(family) {

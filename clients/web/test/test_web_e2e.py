@@ -326,6 +326,12 @@ class WebAppTest(unittest.TestCase):
                 self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
         print(f"\nscreenshots: {light} {dark}", file=sys.stderr)
 
+        # Unloading from the resident table: the fused model leaves the switch and the list.
+        self.click('#resident tr[data-id="lraspp-fused"] button')
+        self.wait_for(lambda d: not d.find_elements(By.CSS_SELECTOR, '#variant-switch label[data-id="lraspp-fused"]'), 30, "the fused model to go")
+        ids = [r.get_attribute("data-id") for r in d.find_elements(By.CSS_SELECTOR, "#resident tbody tr")]
+        self.assertEqual(ids, ["lraspp_mbv3_camvid", "lraspp_mbv3_camvid.int8"])
+
     def test_tab_closed_mid_evaluation(self):
         """A tab closed while its evaluation runs: the daemon drops that connection (its
         request cancelled) and keeps serving the other tab."""
