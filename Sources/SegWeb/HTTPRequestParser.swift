@@ -49,6 +49,9 @@ package struct HTTPRequestParser: Sendable {
     var buffer: [UInt8] = []
     /// How far the search for the blank line that ends the headers has got.
     var scanned = 0
+    /// Where the first line of the request being read ends, once seen (so the request-line
+    /// limit is checked without rescanning).
+    var requestLineEnd: Int? = nil
     /// A request whose headers are in, waiting for this many body bytes.
     var pending: (request: HTTPRequest, bodyLength: Int)? = nil
     var failed: Failure? = nil
@@ -79,7 +82,7 @@ package struct HTTPRequestParser: Sendable {
     /// What was read past the last request returned (a WebSocket's first frames, sent before
     /// the handshake's answer arrived); the parser is left empty.
     package mutating func takeRemaining() -> [UInt8] {
-        defer { buffer = []; scanned = 0 }
+        defer { buffer = []; scanned = 0; requestLineEnd = nil }
         return buffer
     }
 
@@ -92,6 +95,7 @@ package struct HTTPRequestParser: Sendable {
             let head = Array(buffer[0..<end.headEnd])
             buffer.removeFirst(end.bodyStart)
             scanned = 0
+            requestLineEnd = nil
             pending = try Self.parseHead(head, limits: limits)
         }
         guard let (request, length) = pending, buffer.count >= length else { return nil }
@@ -105,14 +109,15 @@ package struct HTTPRequestParser: Sendable {
     /// The blank line ending the header section: `\r\n\r\n`, or bare `\n\n` (RFC 9112 §2.2
     /// lets a recipient take a lone LF as a line end).
     mutating func findHeaderEnd() -> (headEnd: Int, bodyStart: Int)? {
-        // Empty lines before the request line are allowed and skipped (§2.2).
-        while buffer.first == UInt8(ascii: "\r") || buffer.first == UInt8(ascii: "\n") {
-            if buffer.first == UInt8(ascii: "\r") && buffer.count < 2 { return nil }
-            buffer.removeFirst()
+        // Empty lines before the request line are allowed and skipped (§2.2), all at once.
+        if scanned == 0 {
+            let blanks = buffer.prefix { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") }.count
+            if blanks > 0 { buffer.removeFirst(blanks) }
         }
-        var i = max(scanned, 0)
+        var i = scanned
         while i < buffer.count {
             if buffer[i] == UInt8(ascii: "\n") {
+                if requestLineEnd == nil { requestLineEnd = i }
                 if i + 1 < buffer.count, buffer[i + 1] == UInt8(ascii: "\n") { return (i, i + 2) }
                 if i + 2 < buffer.count, buffer[i + 1] == UInt8(ascii: "\r"), buffer[i + 2] == UInt8(ascii: "\n") { return (i, i + 3) }
                 if i + 2 >= buffer.count { break }   // might still become a blank line
@@ -125,7 +130,7 @@ package struct HTTPRequestParser: Sendable {
 
     /// Without a complete header section: fails as soon as what is there is over a limit.
     func checkIncompleteHead() throws(Failure) {
-        let lineEnd = buffer.firstIndex(of: UInt8(ascii: "\n")) ?? buffer.count
+        let lineEnd = requestLineEnd ?? buffer.count
         if lineEnd > limits.requestLineBytes { throw .requestLineTooLong(limit: limits.requestLineBytes) }
         if buffer.count > limits.requestLineBytes + limits.headerBytes { throw .headersTooLarge(limit: limits.headerBytes) }
     }

@@ -102,6 +102,10 @@ package final class WebServer: Sendable {
     func serve(_ fd: Int32, onSession: @Sendable (WebSocketSession) -> Void) -> Bool {
         SocketIO.setTimeout(fd, SO_RCVTIMEO, seconds: configuration.idleTimeoutSeconds)
         SocketIO.setTimeout(fd, SO_SNDTIMEO, seconds: configuration.sendTimeoutSeconds)
+        // Every write is a whole answer or frame: nothing is gained by Nagle's waiting for an
+        // ACK before the tail of a large answer goes out, only latency.
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         if var size = configuration.socketSendBufferBytes {
             setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         }

@@ -5,11 +5,12 @@ import Synchronization
 /// One upgraded connection: JSON-RPC messages in and out, one per text frame.
 ///
 /// Two threads per session. The reader turns frames into messages for the server and answers
-/// pings and closes. The writer drains a queue of outgoing frames, so a server task that sends
-/// never waits on the network: a client that stops reading only fills its own queue, and once
-/// that holds more than `maxQueuedBytes` the session is dropped (its requests are cancelled
-/// like those of any client that went away). One answer larger than the bound still goes out
-/// when nothing is queued ahead of it.
+/// pings and closes. A server task that sends never waits on the network: with nothing queued
+/// it writes what the socket takes at once (non-blocking), and the rest goes to a queue that a
+/// writer thread drains. A client that stops reading only fills its own queue, and once that
+/// holds more than `maxQueuedBytes` the session is dropped (its requests are cancelled like
+/// those of any client that went away). One answer larger than the bound still goes out when
+/// nothing is queued ahead of it.
 package final class WebSocketSession: MessageSink {
     package let label: String
     let fd: Int32
@@ -27,6 +28,8 @@ package final class WebSocketSession: MessageSink {
         /// Dropped: the writer stops without sending what is queued.
         var aborted = false
         var inputEnded = false
+        /// The writer thread holds frames taken from the queue and not yet written.
+        var writing = false
         /// Reader and writer each finish once; the descriptor is closed after both.
         var threadsRunning = 2
         var fdClosed = false
@@ -96,20 +99,45 @@ package final class WebSocketSession: MessageSink {
     }
 
     func enqueue(_ frame: [UInt8], data: Bool) -> Bool {
-        enum Outcome { case queued, refused, overflow }
+        enum Outcome { case sent, queued, refused, overflow, failed }
         let outcome = state.withLock { s -> Outcome in
             guard !s.closed else { return .refused }
             if data && s.queuedBytes > 0 && s.queuedBytes + frame.count > maxQueuedBytes { return .overflow }
-            s.queue.append(frame)
-            s.queuedBytes += frame.count
+            var rest = frame[...]
+            if s.queue.isEmpty && !s.writing {
+                // Nothing ahead of this frame: write what the socket takes now, without
+                // blocking and without waking the writer thread; only a remainder is queued.
+                switch Self.sendNow(fd, frame) {
+                case nil: return .failed
+                case let n? where n == frame.count: return .sent
+                case let n?: rest = frame[n...]
+                }
+            }
+            s.queue.append(Array(rest))
+            s.queuedBytes += rest.count
             return .queued
         }
         switch outcome {
+        case .sent: return true
         case .queued: wake.signal(); return true
         case .refused: return false
         case .overflow:
             abort("client is not reading (more than \(maxQueuedBytes) bytes of answers queued)")
             return false
+        case .failed:
+            abort("cannot write to the client")
+            return false
+        }
+    }
+
+    /// One non-blocking send: the bytes taken (0 when the socket buffer is full), or nil when
+    /// the connection failed.
+    static func sendNow(_ fd: Int32, _ bytes: [UInt8]) -> Int? {
+        while true {
+            let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT) | Int32(MSG_NOSIGNAL)) }
+            if n >= 0 { return n }
+            if errno == EINTR { continue }
+            return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : nil
         }
     }
 
@@ -132,8 +160,10 @@ package final class WebSocketSession: MessageSink {
             wake.wait()
             let (frames, stop) = state.withLock { s -> ([[UInt8]], Bool) in
                 if s.aborted { return ([], true) }
-                defer { s.queue.removeAll() }
-                return (s.queue, s.closed)
+                let taken = s.queue
+                s.queue.removeAll()
+                s.writing = !taken.isEmpty
+                return (taken, s.closed)
             }
             for f in frames {
                 guard SocketIO.writeAll(fd, f) else {
@@ -142,6 +172,8 @@ package final class WebSocketSession: MessageSink {
                 }
                 state.withLock { $0.queuedBytes -= f.count }
             }
+            // Senders may write directly again once nothing of ours is in flight.
+            state.withLock { $0.writing = false }
             if stop {
                 // Nothing can be queued after `closed`, so the close frame was the last one
                 // out: closing the TCP connection is now the server's part (RFC 6455 §7.1.1),

@@ -31,8 +31,8 @@ let usage = """
       --token TOKEN              the token to require (else $SEGSLIM_TOKEN, else 32 random bytes as hex)
       --allow-host NAME          also accept Host/Origin NAME (a proxy or a remote name); repeatable
       --allow-remote             allow a non-loopback listening address (off: refused)
-      --max-frame-bytes N        largest WebSocket message a client may send (default: the smaller
-                                 of --max-message-bytes and 64 MiB)
+      --max-frame-bytes N        largest WebSocket message a client may send (default 64 MiB;
+                                 never more than --max-message-bytes)
     The protocol is described in protocol/README.md.
     """
 
@@ -166,7 +166,7 @@ if let httpAddress {
         }
         webConfiguration.token = token
     }
-    webConfiguration.maxMessageBytes = maxFrameBytes ?? min(configuration.maxMessageBytes, 64 << 20)
+    webConfiguration.maxMessageBytes = min(maxFrameBytes ?? 64 << 20, configuration.maxMessageBytes)
     webConfiguration.log = { Log.info($0) }
     let web: WebServer
     do {

@@ -109,12 +109,13 @@ final class WebSocketTestClient {
         var byte = [UInt8](repeating: 0, count: 1)
         while !data.suffix(4).elementsEqual(Array("\r\n\r\n".utf8)) {
             let n = byte.withUnsafeMutableBytes { read(fd, $0.baseAddress, 1) }
-            guard n == 1 else { close(fd); throw WebTestError.handshake(String(decoding: data, as: UTF8.self)) }
+            // (No close here: a class whose init throws once its properties are set still runs
+            // deinit, which closes `fd`; closing twice could close a descriptor reused meanwhile.)
+            guard n == 1 else { throw WebTestError.handshake(String(decoding: data, as: UTF8.self)) }
             data += byte
         }
         let head = String(decoding: data, as: UTF8.self)
         guard head.hasPrefix("HTTP/1.1 101 "), head.contains("Sec-WebSocket-Accept: \(WebSocketFrame.acceptValue(forKey: key))\r\n") else {
-            close(fd)
             throw WebTestError.handshake(head)
         }
     }
