@@ -62,3 +62,13 @@ end, { nargs = 0, desc = 'Cancel the newest running segslim job' })
 command('SegslimStop', function()
   segslim().stop()
 end, { nargs = 0, desc = 'Shut segslimd down (the next command starts it again)' })
+
+vim.api.nvim_create_autocmd('VimLeavePre', {
+  group = vim.api.nvim_create_augroup('segslim', { clear = true }),
+  desc = 'Cancel segslim jobs and end segslimd',
+  callback = function()
+    if package.loaded['segslim.client'] then
+      require('segslim.client').kill()
+    end
+  end,
+})

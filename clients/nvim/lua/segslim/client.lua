@@ -285,6 +285,20 @@ function M.state()
   }
 end
 
+-- Neovim is quitting: cancel what runs and end the daemon now. Closing its pipes alone would
+-- let a long job (a quantization) run on after the editor is gone.
+function M.kill()
+  local c = conn
+  if not c then
+    return
+  end
+  c.stopping = true
+  for id in pairs(c.inflight) do
+    pcall(c.rpc.notify, '$/cancelRequest', { id = id })
+  end
+  terminate(c)
+end
+
 -- Ends the daemon politely (shutdown, then exit); the next request starts a new one.
 function M.stop()
   local c = conn

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs the plugin's headless test against a built daemon:
+#   SEGSLIMD=/path/to/segslimd clients/nvim/test/run.sh
+# Needs nvim (0.7 or later) on PATH. Exits non-zero on the first failure.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+plugin="$(dirname "$here")"
+repo="$(cd "$plugin/../.." && pwd)"
+
+if [[ -z "${SEGSLIMD:-}" ]]; then
+    echo "nvim-tests: SEGSLIMD is not set (point it at a built segslimd)" >&2
+    exit 2
+fi
+if [[ ! -x "$SEGSLIMD" ]]; then
+    echo "nvim-tests: SEGSLIMD=$SEGSLIMD is not an executable file" >&2
+    exit 2
+fi
+if ! command -v nvim >/dev/null; then
+    echo "nvim-tests: nvim is not on PATH (Debian: apt-get install neovim)" >&2
+    exit 2
+fi
+SEGSLIMD="$(cd "$(dirname "$SEGSLIMD")" && pwd)/$(basename "$SEGSLIMD")"
+export SEGSLIMD SEGSLIM_REPO="$repo"
+
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+export SEGSLIM_TEST_TMP="$tmp/work"
+mkdir -p "$SEGSLIM_TEST_TMP"
+# Keep the user's config, shada and logs out of it.
+export XDG_CONFIG_HOME="$tmp/config" XDG_DATA_HOME="$tmp/data" XDG_STATE_HOME="$tmp/state" XDG_CACHE_HOME="$tmp/cache"
+
+nvim --version | head -1
+# The script quits by itself; the timeout is the last resort should Neovim itself hang.
+cd "$tmp"
+timeout 600 nvim --headless -u NONE -i NONE -n \
+    --cmd "set rtp^=$plugin" \
+    -c "luafile $here/test_segslim.lua" </dev/null
