@@ -32,6 +32,20 @@ export XDG_CONFIG_HOME="$tmp/config" XDG_DATA_HOME="$tmp/data" XDG_STATE_HOME="$
 nvim --version | head -1
 # The script quits by itself; the timeout is the last resort should Neovim itself hang.
 cd "$tmp"
-timeout 600 nvim --headless -u NONE -i NONE -n \
-    --cmd "set rtp^=$plugin" \
-    -c "luafile $here/test_segslim.lua" </dev/null
+run_nvim() {
+    timeout 600 nvim --headless -u NONE -i NONE -n --cmd "set rtp^=$plugin" -c "luafile $1" </dev/null
+}
+run_nvim "$here/test_segslim.lua"
+
+run_nvim "$here/test_quit.lua"
+pid="$(cat "$SEGSLIM_TEST_TMP/daemon.pid")"
+for _ in $(seq 1 300); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+done
+if kill -0 "$pid" 2>/dev/null; then
+    echo "FAIL [quit] segslimd (pid $pid) still runs 30 s after Neovim quit" >&2
+    kill "$pid" 2>/dev/null || true
+    exit 1
+fi
+echo "ok   segslimd ended when Neovim quit"
