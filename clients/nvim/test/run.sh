@@ -35,9 +35,20 @@ cd "$tmp"
 run_nvim() {
     timeout 600 nvim --headless -u NONE -i NONE -n --cmd "set rtp^=$plugin" -c "luafile $1" </dev/null
 }
-run_nvim "$here/test_segslim.lua"
+summary() { # the closing line CI reads: N passed, N failed
+    local n=0
+    [[ -f "$SEGSLIM_TEST_TMP/passed" ]] && n="$(cat "$SEGSLIM_TEST_TMP/passed")"
+    echo "nvim: $((n + $1)) passed, $2 failed"
+}
+if ! run_nvim "$here/test_segslim.lua"; then
+    summary 0 1
+    exit 1
+fi
 
-run_nvim "$here/test_quit.lua"
+if ! run_nvim "$here/test_quit.lua"; then
+    summary 0 1
+    exit 1
+fi
 pid="$(cat "$SEGSLIM_TEST_TMP/daemon.pid")"
 for _ in $(seq 1 300); do
     kill -0 "$pid" 2>/dev/null || break
@@ -46,6 +57,8 @@ done
 if kill -0 "$pid" 2>/dev/null; then
     echo "FAIL [quit] segslimd (pid $pid) still runs 30 s after Neovim quit" >&2
     kill "$pid" 2>/dev/null || true
+    summary 0 1
     exit 1
 fi
 echo "ok   segslimd ended when Neovim quit"
+summary 1 0
