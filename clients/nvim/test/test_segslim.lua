@@ -243,10 +243,17 @@ test('a daemon that dies is restarted by the next command, models loaded again',
     return client.state() == nil
   end, 'the death to be noticed')
   check(#notes_matching('segslimd exited', vim.log.levels.WARN) > 0, 'the death was reported')
+  -- Two commands at once: both wait for one load of the model.
+  local seg_before = segslim.last.segment.n
+  vim.cmd('SegslimSegment! ' .. image .. ' ' .. tmp .. '/seg')
   local out = ok_result('info', 'SegslimInfo')
+  wait(60000, function()
+    return segslim.last.segment.n > seg_before
+  end, 'the segment given with it')
+  check(not segslim.last.segment.err, 'segment after the restart: ' .. vim.inspect(segslim.last.segment.err))
   check(client.state().generation == gen + 1, 'a new daemon was started')
   check(buffer_text(out.buf):find('Op counts', 1, true), 'info works after the restart')
-  check(#notes_matching('loaded \'lraspp_mbv3_camvid\' again', vim.log.levels.INFO) > 0, 'the model was loaded again')
+  check(#notes_matching('loaded \'lraspp_mbv3_camvid\' again', vim.log.levels.INFO) == 1, 'the model was loaded again, once')
   vim.api.nvim_win_close(out.win, true)
 end)
 

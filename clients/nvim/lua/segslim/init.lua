@@ -103,15 +103,30 @@ local function with_model(kind, label, id, fn)
   end
   local rec = models[id]
   if rec and rec.generation ~= c.generation then
-    client.request('model/load', { path = rec.path, id = id }, function(lerr)
+    -- Commands given while the model is being loaded again wait for that one load.
+    local waiter = function(lerr)
       if lerr then
         ui.error(label .. " (loading '" .. id .. "' again after a restart)", lerr)
         record(kind, { err = lerr })
-        return
+      else
+        fn(id)
       end
-      rec.generation = c.generation
-      ui.info(string.format("segslimd was restarted; loaded '%s' again from %s", id, rec.path))
-      fn(id)
+    end
+    if rec.waiters then
+      table.insert(rec.waiters, waiter)
+      return
+    end
+    rec.waiters = { waiter }
+    client.request('model/load', { path = rec.path, id = id }, function(lerr)
+      local waiters = rec.waiters
+      rec.waiters = nil
+      if not lerr then
+        rec.generation = c.generation
+        ui.info(string.format("segslimd was restarted; loaded '%s' again from %s", id, rec.path))
+      end
+      for _, w in ipairs(waiters) do
+        w(lerr)
+      end
     end)
     return
   end
@@ -175,16 +190,8 @@ function M.segment(image, outdir, overwrite)
   end)
 end
 
-local function split_pairs(argstring)
-  local positional, pairs_ = args.parse(argstring)
-  if not positional then
-    return nil, pairs_
-  end
-  return positional, pairs_
-end
-
 function M.evaluate(argstring)
-  local positional, pairs_ = split_pairs(argstring)
+  local positional, pairs_ = args.parse(argstring)
   if not positional then
     return fail('evaluate', 'SegslimEvaluate', pairs_)
   end
@@ -217,7 +224,7 @@ local request_fields = {
 }
 
 function M.compress(argstring, overwrite)
-  local positional, pairs_ = split_pairs(argstring)
+  local positional, pairs_ = args.parse(argstring)
   if not positional then
     return fail('compress', 'SegslimCompress', pairs_)
   end
