@@ -279,5 +279,38 @@ test('checkhealth reports a daemon that cannot be found', function()
   check(out.err and out.err.message:find('not-a-daemon', 1, true), 'load names the missing daemon: ' .. vim.inspect(out.err))
 end)
 
+test('setup{connect=unix:PATH} uses a daemon that is already listening (Nvim 0.10+)', function()
+  client.stop()
+  wait(10000, function()
+    return client.state() == nil
+  end, 'the previous connection to end')
+  local sock = tmp .. '/segslim.sock'
+  segslim.setup({ connect = 'unix:' .. sock, echo_progress = false, timeout_ms = 5000 })
+  if vim.fn.has('nvim-0.10') ~= 1 then
+    local out = run('load', 'SegslimLoad ' .. model_path)
+    check(out.err and out.err.message:find('needs Neovim 0.10', 1, true), 'refused on this version: ' .. vim.inspect(out.err))
+    return
+  end
+  -- Nobody listens yet: the request fails instead of waiting forever.
+  local out = run('load', 'SegslimLoad ' .. model_path, 20000)
+  check(out.err ~= nil, 'no daemon at the socket is an error')
+  local job = vim.fn.jobstart({ os.getenv('SEGSLIMD'), '--listen', 'unix:' .. sock })
+  check(job > 0, 'daemon started on the socket')
+  wait(10000, function()
+    return vim.loop.fs_stat(sock) ~= nil
+  end, 'the socket to appear')
+  out = ok_result('load', 'SegslimLoad ' .. model_path)
+  check(client.state().shared, 'connected, not spawned')
+  local err, status = client.request_sync('server/status', nil, 10000)
+  check(not err and status.connections == 1, 'one connection: ' .. vim.inspect(status))
+  ok_result('info', 'SegslimInfo')
+  client.kill() -- what quitting Neovim does: on a shared daemon, only our connection goes
+  wait(10000, function()
+    return client.state() == nil
+  end, 'the connection to close')
+  check(vim.fn.jobwait({ job }, 0)[1] == -1, 'the shared daemon still runs')
+  vim.fn.jobstop(job)
+end)
+
 log(string.format('all %d tests passed', passed))
 vim.cmd('qall!')

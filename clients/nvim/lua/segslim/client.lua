@@ -122,7 +122,12 @@ local function on_exit(c, code, signal)
     return
   end
   conn = nil
-  local what = string.format('segslimd exited (code %s, signal %s)', tostring(code), tostring(signal))
+  local what
+  if c.shared then
+    what = 'the connection to segslimd at ' .. c.source .. ' closed'
+  else
+    what = string.format('segslimd exited (code %s, signal %s)', tostring(code), tostring(signal))
+  end
   fail_all(c, { message = what .. '; the next command starts it again' })
   if not c.stopping then
     vim.notify('segslim: ' .. what .. '; the next command starts it again', vim.log.levels.WARN)
@@ -167,19 +172,50 @@ end
 
 -- The live connection, starting the daemon when there is none. nil and a message when it
 -- cannot be started.
+-- A daemon already listening on a Unix socket (segslimd --listen unix:PATH), through
+-- vim.lsp.rpc.connect, which takes a socket path from Nvim 0.10 on.
+local function rpc_connect(address, dispatchers)
+  local path = type(address) == 'string' and address:match('^unix:(.+)$')
+  if not path then
+    return nil, string.format("setup{connect=...}: expected 'unix:PATH', got %s", vim.inspect(address))
+  end
+  if vim.fn.has('nvim-0.10') ~= 1 or vim.lsp.rpc.connect == nil then
+    return nil, 'setup{connect=...} needs Neovim 0.10 or later (vim.lsp.rpc.connect to a Unix socket); '
+      .. 'leave connect unset and the plugin starts its own segslimd'
+  end
+  local ok, client = pcall(function()
+    return vim.lsp.rpc.connect(path)(dispatchers)
+  end)
+  if not ok then
+    return nil, tostring(client)
+  end
+  return client
+end
+
+-- The live connection, starting the daemon (or connecting to it) when there is none. nil and
+-- a message when that cannot be done.
 function M.ensure()
   if conn then
     return conn
   end
-  local cmd, where = config.resolve_cmd()
-  if not cmd then
-    return nil, where
+  local opts = config.options
+  local cmd, where
+  if opts.connect then
+    where = opts.connect
+  else
+    cmd, where = config.resolve_cmd()
+    if not cmd then
+      return nil, where
+    end
+    table.insert(cmd, '--log-level')
+    table.insert(cmd, opts.log_level)
   end
-  table.insert(cmd, '--log-level')
-  table.insert(cmd, config.options.log_level)
   generation = generation + 1
-  local c = { generation = generation, cmd = cmd, source = where, queue = {}, inflight = {}, ready = false }
-  local rpc, err = rpc_start(cmd, {
+  local c = {
+    generation = generation, cmd = cmd, source = where, shared = opts.connect ~= nil,
+    queue = {}, inflight = {}, ready = false,
+  }
+  local dispatchers = {
     notification = function(method, params)
       if method == '$/progress' then
         progress.handle(params)
@@ -196,16 +232,32 @@ function M.ensure()
       vim.notify(string.format('segslim: JSON-RPC client error %s: %s', tostring(names[code] or code), vim.inspect(e)),
         vim.log.levels.WARN)
     end,
-  })
+  }
+  local rpc, err
+  if c.shared then
+    rpc, err = rpc_connect(opts.connect, dispatchers)
+  else
+    rpc, err = rpc_start(cmd, dispatchers)
+  end
   if not rpc then
-    return nil, string.format('could not start %s: %s', cmd[1], err)
+    return nil, string.format('could not %s %s: %s', c.shared and 'connect to' or 'start', where, err)
   end
   c.rpc = rpc
   conn = c
   if not initialize(c) then
     conn = nil
-    return nil, 'could not send initialize to ' .. cmd[1]
+    terminate(c)
+    return nil, 'could not send initialize to ' .. where
   end
+  -- A socket nobody listens on (or a daemon that hangs) never answers: do not queue forever.
+  vim.defer_fn(function()
+    if conn == c and not c.ready then
+      conn = nil
+      c.stopping = true
+      fail_all(c, { message = string.format('%s did not answer initialize within %d ms', where, opts.timeout_ms) })
+      terminate(c)
+    end
+  end, opts.timeout_ms)
   return c
 end
 
@@ -278,6 +330,7 @@ function M.state()
     ready = conn.ready,
     cmd = conn.cmd,
     source = conn.source,
+    shared = conn.shared,
     server = conn.server,
     capabilities = conn.capabilities,
     pid = conn.rpc.pid,
@@ -286,7 +339,8 @@ function M.state()
 end
 
 -- Neovim is quitting: cancel what runs and end the daemon now. Closing its pipes alone would
--- let a long job (a quantization) run on after the editor is gone.
+-- let a long job (a quantization) run on after the editor is gone. A daemon we connected to
+-- is shared: only our connection is closed.
 function M.kill()
   local c = conn
   if not c then

@@ -4,6 +4,9 @@ local M = {}
 local defaults = {
   -- Path of segslimd, or a list {path, arg...}. nil: $SEGSLIMD, else `segslimd` on PATH.
   cmd = nil,
+  -- 'unix:PATH': use a daemon already listening there (segslimd --listen unix:PATH) instead of
+  -- starting one. Needs Nvim 0.10+.
+  connect = nil,
   -- Passed as --log-level; the daemon's stderr ends up in Neovim's LSP log.
   log_level = 'error',
   -- Where :SegslimSegment writes when no folder is given (relative to the cwd).

@@ -38,19 +38,23 @@ function M.check()
     health.error('Neovim 0.7 or later is required')
   end
 
-  local cmd, where = config.resolve_cmd()
-  if not cmd then
-    health.error(where)
-    return
-  end
-  health.ok(string.format('segslimd found: %s (from %s)', cmd[1], where))
+  if config.options.connect then
+    health.info('using the daemon listening at ' .. tostring(config.options.connect) .. ' (setup{connect=...})')
+  else
+    local cmd, where = config.resolve_cmd()
+    if not cmd then
+      health.error(where)
+      return
+    end
+    health.ok(string.format('segslimd found: %s (from %s)', cmd[1], where))
 
-  local out = vim.fn.system({ cmd[1], '--version' })
-  if vim.v.shell_error ~= 0 then
-    health.error(string.format('%s --version failed (exit %d): %s', cmd[1], vim.v.shell_error, vim.trim(out)))
-    return
+    local out = vim.fn.system({ cmd[1], '--version' })
+    if vim.v.shell_error ~= 0 then
+      health.error(string.format('%s --version failed (exit %d): %s', cmd[1], vim.v.shell_error, vim.trim(out)))
+      return
+    end
+    health.ok('version: ' .. vim.trim(out))
   end
-  health.ok('version: ' .. vim.trim(out))
 
   local err, result = client.request_sync('server/status', nil, config.options.timeout_ms)
   if err then
