@@ -10,6 +10,7 @@ M.REQUEST_CANCELLED = -32800
 M.version = '0.1.0'
 
 local conn = nil -- the live connection, or nil
+local closing = {} -- connections asked to shut down whose daemon has not exited yet
 local generation = 0 -- bumped on every start, so a late on_exit cannot clobber a newer daemon
 
 local function nn(v)
@@ -118,19 +119,21 @@ local function fail_all(c, err)
 end
 
 local function on_exit(c, code, signal)
-  if conn ~= c then
-    return
+  local current = conn == c
+  if current then
+    conn = nil
   end
-  conn = nil
+  closing[c] = nil
   local what
   if c.shared then
     what = 'the connection to segslimd at ' .. c.source .. ' closed'
   else
     what = string.format('segslimd exited (code %s, signal %s)', tostring(code), tostring(signal))
   end
-  fail_all(c, { message = what .. '; the next command starts it again' })
-  if not c.stopping then
-    vim.notify('segslim: ' .. what .. '; the next command starts it again', vim.log.levels.WARN)
+  what = what .. (c.shared and '; the next command connects again' or '; the next command starts it again')
+  fail_all(c, { message = what })
+  if current and not c.stopping then
+    vim.notify('segslim: ' .. what, vim.log.levels.WARN)
   end
 end
 
@@ -342,25 +345,31 @@ end
 -- let a long job (a quantization) run on after the editor is gone. A daemon we connected to
 -- is shared: only our connection is closed.
 function M.kill()
-  local c = conn
-  if not c then
-    return
+  local all = vim.tbl_keys(closing)
+  if conn then
+    all[#all + 1] = conn
   end
-  c.stopping = true
-  for id in pairs(c.inflight) do
-    pcall(c.rpc.notify, '$/cancelRequest', { id = id })
+  for _, c in ipairs(all) do
+    c.stopping = true
+    for id in pairs(c.inflight) do
+      pcall(c.rpc.notify, '$/cancelRequest', { id = id })
+    end
+    terminate(c)
   end
-  terminate(c)
 end
 
--- Ends the daemon politely (shutdown, then exit); the next request starts a new one.
+-- Ends the daemon politely (shutdown, then exit; requests already sent still get their
+-- answers). It is forgotten at once: the next request starts (or connects to) a new one.
 function M.stop()
   local c = conn
   if not c then
     return
   end
+  conn = nil
   c.stopping = true
+  closing[c] = true
   if not c.ready then
+    fail_all(c, { message = 'segslimd was stopped before it answered initialize' })
     terminate(c)
     return
   end

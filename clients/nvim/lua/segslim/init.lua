@@ -21,7 +21,13 @@ M.last = {}
 local completed = 0
 
 function M.setup(opts)
+  local before = config.options
   config.setup(opts)
+  local after = config.options
+  -- A different daemon takes effect now: the running one (or our connection) is ended.
+  if not vim.deep_equal(before.cmd, after.cmd) or before.connect ~= after.connect or before.log_level ~= after.log_level then
+    client.stop()
+  end
 end
 
 -- For a statusline: the progress of running jobs, like vim.lsp.status().
