@@ -13,6 +13,7 @@ local segslim = require('segslim')
 local client = require('segslim.client')
 local progress = require('segslim.progress')
 local args = require('segslim.args')
+local uv = vim.uv or vim.loop
 segslim.setup({ echo_progress = false })
 
 local notes = {}
@@ -238,7 +239,7 @@ test('a daemon that dies is restarted by the next command, models loaded again',
   local err, status = client.request_sync('server/status', nil, 10000)
   check(not err and status.pid, 'server/status: ' .. vim.inspect(err))
   local gen = client.state().generation
-  vim.loop.kill(status.pid, 'sigkill')
+  uv.kill(status.pid, 'sigkill')
   wait(10000, function()
     return client.state() == nil
   end, 'the death to be noticed')
@@ -297,7 +298,7 @@ test('setup{connect=unix:PATH} uses a daemon that is already listening (Nvim 0.1
   local job = vim.fn.jobstart({ os.getenv('SEGSLIMD'), '--listen', 'unix:' .. sock })
   check(job > 0, 'daemon started on the socket')
   wait(10000, function()
-    return vim.loop.fs_stat(sock) ~= nil
+    return uv.fs_stat(sock) ~= nil
   end, 'the socket to appear')
   out = ok_result('load', 'SegslimLoad ' .. model_path)
   check(client.state().shared, 'connected, not spawned')
@@ -310,6 +311,11 @@ test('setup{connect=unix:PATH} uses a daemon that is already listening (Nvim 0.1
   end, 'the connection to close')
   check(vim.fn.jobwait({ job }, 0)[1] == -1, 'the shared daemon still runs')
   vim.fn.jobstop(job)
+end)
+
+test('nothing the plugin used was reported as deprecated by this Neovim', function()
+  local found = notes_matching('deprecated')
+  check(#found == 0, table.concat(found, '\n'))
 end)
 
 log(string.format('all %d tests passed', passed))

@@ -72,9 +72,10 @@ end
 local function scratch(lines, name)
   local buf = vim.api.nvim_create_buf(false, true)
   vim.api.nvim_buf_set_lines(buf, 0, -1, false, lines)
-  vim.api.nvim_buf_set_option(buf, 'modifiable', false)
-  vim.api.nvim_buf_set_option(buf, 'bufhidden', 'wipe')
-  vim.api.nvim_buf_set_option(buf, 'filetype', 'segslim')
+  -- vim.bo rather than nvim_buf_set_option, which 0.10 deprecated.
+  vim.bo[buf].modifiable = false
+  vim.bo[buf].bufhidden = 'wipe'
+  vim.bo[buf].filetype = 'segslim'
   if name then
     pcall(vim.api.nvim_buf_set_name, buf, name)
   end
