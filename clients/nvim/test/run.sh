@@ -33,7 +33,7 @@ nvim --version | head -1
 # The script quits by itself; the timeout is the last resort should Neovim itself hang.
 cd "$tmp"
 run_nvim() {
-    timeout 600 nvim --headless -u NONE -i NONE -n --cmd "set rtp^=$plugin" -c "luafile $1" </dev/null
+    timeout 1800 nvim --headless -u NONE -i NONE -n --cmd "set rtp^=$plugin" -c "luafile $1" </dev/null
 }
 summary() { # the closing line CI reads: N passed, N failed
     local n=0

@@ -17,11 +17,11 @@ local function fail(msg)
 end
 
 vim.cmd('SegslimLoad ' .. demo .. '/lraspp_mbv3_camvid.onnx')
-if not vim.wait(60000, function() return segslim.last.load ~= nil end, 20) or segslim.last.load.err then
+if not vim.wait(300000, function() return segslim.last.load ~= nil end, 20) or segslim.last.load.err then
   fail('load')
 end
 vim.cmd('SegslimCompress quantize calibration={"split":"val","count":4} dataset=' .. demo .. '/samples')
-local running = vim.wait(60000, function()
+local running = vim.wait(300000, function()
   for _, h in ipairs(progress.history) do
     if h.kind == 'report' and (h.title or ''):find('quantize', 1, true) then
       return true
