@@ -12,12 +12,13 @@ struct VariantChoice: Sendable {
     /// Members, the source first.
     var members: [Candidate]
 
-    /// Indices from most to least accurate: by mIoU when every member is scored, else the
+    /// Indices from most to least accurate: by mIoU when every member is scored (equal scores
+    /// in family order, the source first: a tie is no reason to leave the reference), else the
     /// source first and then the slower (less compressed) ones before the faster.
     var byAccuracy: [Int] {
         let indices = Array(members.indices)
         if members.allSatisfy({ $0.miou != nil }) {
-            return indices.sorted { (members[$0].miou!, -members[$0].expectedMs) > (members[$1].miou!, -members[$1].expectedMs) }
+            return indices.sorted { (members[$0].miou!, -$0) > (members[$1].miou!, -$1) }
         }
         return [0] + indices.dropFirst().sorted { members[$0].expectedMs > members[$1].expectedMs }
     }
