@@ -95,6 +95,23 @@ package struct QConv2D: Sendable {
     /// `input`: u8 NHWC [batch, H, W, C]; `output`: u8 NHWC or f32 NCHW per `output`.
     package func run(input: UnsafePointer<UInt8>, batch: Int, output out: UnsafeMutableRawPointer,
                     context: KernelContext = .shared) throws(KernelError) {
+        try run(input: input, batch: batch, output: out, zeroPoint: inputZeroPoint, requantization: requantization, context: context)
+    }
+
+    /// The same convolution for input codes whose zero point is known only now (dynamic
+    /// quantization): made with `inputZeroPoint` 0, the zero point's share Σ w·zx is taken
+    /// off per run.
+    package func run(input: UnsafePointer<UInt8>, batch: Int, output out: UnsafeMutableRawPointer, inputZeroPoint zx: Int32,
+                    context: KernelContext = .shared) throws(KernelError) {
+        try require((0...255).contains(zx), "inputZeroPoint", zx, "must be a u8 code")
+        try require(inputZeroPoint == 0, "inputZeroPoint", inputZeroPoint, "must be 0 at init for a per-run zero point")
+        var rq = requantization
+        if let packed { rq.bias = (0..<rq.bias.count).map { o in rq.bias[o] &- zx &* packed.rowSums[o] } }
+        try run(input: input, batch: batch, output: out, zeroPoint: zx, requantization: rq, context: context)
+    }
+
+    private func run(input: UnsafePointer<UInt8>, batch: Int, output out: UnsafeMutableRawPointer, zeroPoint inputZeroPoint: Int32,
+                     requantization: QRequantization, context: KernelContext) throws(KernelError) {
         try require(batch >= 0, "batch", batch, "must be ≥ 0")
         let oh = shape.outputHeight, ow = shape.outputWidth, cout = shape.outputChannels
         if let depthwise {

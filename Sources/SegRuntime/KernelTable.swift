@@ -78,7 +78,7 @@ enum KernelTable {
         add(["QuantizeLinear", "DequantizeLinear"], domain: "ai.onnx", [quant])
         // Dynamic quantization writes u8 codes and scalars, and MatMulInteger takes its Cast along.
         let dynamic = KernelCandidate("dynamic quantization", condition: { _, _ in true }, build: DynamicQuantPath.select)
-        add(["DynamicQuantizeLinear", "MatMulInteger"], [dynamic])
+        add(["DynamicQuantizeLinear", "MatMulInteger", "ConvInteger"], [dynamic])
         return t
     }()
 }

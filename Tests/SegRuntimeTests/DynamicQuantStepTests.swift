@@ -52,4 +52,32 @@ import Testing
         let actual = try compiled.run(x)
         for (name, e) in expected { #expect(actual[name] == e, "\(name) differs") }
     }
+
+    /// DynamicQuantizeLinear → ConvInteger → Cast → Mul, NCHW, with the geometry ONNX allows.
+    func convModel(cin: Int, cout: Int, kernel: Int, stride: Int, pad: Int, group: Int, seed: Int) throws -> Model {
+        let w = try Tensor(dims: [cout, cin / group, kernel, kernel],
+                           scalars: (0..<(cout * cin / group * kernel * kernel)).map { i in Int8(truncatingIfNeeded: (i * 91 + seed * 17) % 256 - 128) })
+        let conv = Node(opType: "ConvInteger", inputs: ["xq", "w", "xz"], outputs: ["acc"], attributes: [
+            NamedAttribute("kernel_shape", .ints([kernel, kernel])), NamedAttribute("strides", .ints([stride, stride])),
+            NamedAttribute("pads", .ints([pad, pad, pad, pad])), NamedAttribute("group", .int(group)),
+        ])
+        return QuantStepTests.model([
+            Node(opType: "DynamicQuantizeLinear", inputs: ["x"], outputs: ["xq", "xs", "xz"]),
+            conv,
+            Node(opType: "Cast", inputs: ["acc"], outputs: ["accf"], attributes: [NamedAttribute("to", .int(1))]),
+            Node(opType: "Mul", inputs: ["accf", "xs"], outputs: ["y"]),
+        ], inputs: [("x", [2, cin, 7, 9])], outputs: ["y"], initializers: ["w": w])
+    }
+
+    @Test(arguments: [(3, 8, 3, 1, 1, 1), (8, 16, 3, 2, 1, 1), (16, 8, 1, 1, 0, 1), (8, 8, 3, 1, 1, 8), (4, 6, 4, 4, 0, 1)])
+    func dynamicConvMatchesTheReference(cin: Int, cout: Int, kernel: Int, stride: Int, pad: Int, group: Int) throws {
+        let m = try convModel(cin: cin, cout: cout, kernel: kernel, stride: stride, pad: pad, group: group, seed: cin + cout)
+        let x = ["x": try QuantStepTests.input([2, cin, 7, 9], seed: kernel)]
+        let expected = try ReferenceExecutor(model: m).run(x)
+        let compiled = try Compiler().compile(m, inputShapes: x.mapValues(\.dims))
+        #expect(compiled.kernelCounts["ConvInteger+Cast"] == 1, "\(compiled.kernelCounts)")
+        #expect(!compiled.kernelCounts.keys.contains { $0.contains("reference") }, "\(compiled.kernelCounts)")
+        let actual = try compiled.run(x)
+        for (name, e) in expected { #expect(actual[name] == e, "\(name) differs") }
+    }
 }

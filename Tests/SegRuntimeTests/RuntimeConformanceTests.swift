@@ -90,7 +90,7 @@ import Testing
          "only f32 batch·M·K, batch·K·N -> batch·M·N equations are a kernel (a batched matrix product; the spec's batch_matmul case is f64); the rest are the reference's"),
         (["GridSample"], ["nearest", "bicubic", "reflection", "volumetric"],
          "the grid-sample kernel is 4-D bilinear with zeros or border padding; other modes and ranks are the reference's"),
-        (["MatMulInteger"], ["test_matmulinteger"],
+        (["MatMulInteger", "ConvInteger"], ["test_matmulinteger", "convinteger"],
          "the kernel is MatMulInteger fused with the Cast to float that reads it (dynamic quantization); a bare i32 product is the reference's"),
     ]
 
