@@ -40,6 +40,35 @@ enum DynamicQuantPath {
         return (j, y)
     }
 
+    /// The dequantizing product that follows: the Cast's output read only by Mul(·, s) where
+    /// s = Mul(x_scale, w_scale), x_scale a scalar computed at run time and w_scale a constant
+    /// with one value or one per output channel (`channels`). The step then multiplies by
+    /// x_scale · w_scale itself (the same f32 products the graph computes) and writes the Mul's
+    /// output. The Mul making s still runs for any other reader; it is one scalar.
+    struct Scale {
+        var mulIndex: Int
+        var output: String
+        var inputScale: String
+        var weightScales: [Float]
+    }
+
+    static func scale(after cast: (index: Int, output: String), channels: Int, _ b: PlanBuilder) -> Scale? {
+        let y = cast.output
+        guard b.readers[y] == 1, !b.isGraphOutput(y),
+              let k = (cast.index + 1..<b.nodes.count).first(where: { b.nodes[$0].inputs.contains(y) }),
+              b.nodes[k].opType == "Mul", b.nodes[k].inputs.count == 2, let z = b.nodes[k].outputs.first, b.isPlanned(z),
+              b.dims(z) == b.dims(y) else { return nil }
+        let s = b.nodes[k].inputs[0] == y ? b.nodes[k].inputs[1] : b.nodes[k].inputs[0]
+        guard s != y, let m = b.nodes[..<k].lastIndex(where: { $0.outputs.first == s }), b.nodes[m].opType == "Mul",
+              b.nodes[m].inputs.count == 2 else { return nil }
+        let (p, q) = (b.nodes[m].inputs[0], b.nodes[m].inputs[1])
+        let (xs, ws) = b.constant(q) != nil ? (p, q) : (q, p)
+        guard b.isPlanned(xs), (b.dims(xs) ?? [2]).reduce(1, *) == 1, let wt = b.constant(ws), wt.dtype == .f32,
+              let values = try? wt.scalars(as: Float.self), values.count == 1 || (values.count == channels && wt.dims.last == channels) else { return nil }
+        // The graph multiplies x_scale · w_scale in that order or the other: the same f32 product.
+        return Scale(mulIndex: k, output: z, inputScale: xs, weightScales: values)
+    }
+
     /// The u8 activations' zero point (input 2 of MatMulInteger and ConvInteger): absent (0),
     /// a constant, or a scalar computed at run time (DynamicQuantizeLinear's); and the s8
     /// weights' (input 3) must be absent or zeros (symmetric). Nil when neither holds.
@@ -73,9 +102,14 @@ enum DynamicQuantPath {
         guard let packed = try? QPackedWeights(weights: transposed, n: n, k: k, allowVNNI: b.context.allowsVNNI) else { return nil }
         let rows = aDims.dropLast().reduce(1, *)
         consumed.insert(j)
-        return .init(reads: [a] + (aZero.map { [$0] } ?? []), writes: [y], kind: "MatMulInteger+Cast") { slot in
+        let scaled = scale(after: (j, y), channels: n, b)
+        if let scaled { consumed.insert(scaled.mulIndex) }
+        let output = scaled?.output ?? y
+        let reads = [a] + (aZero.map { [$0] } ?? []) + (scaled.map { [$0.inputScale] } ?? [])
+        return .init(reads: reads, writes: [output], kind: scaled == nil ? "MatMulInteger+Cast" : "MatMulInteger+Cast+Mul") { slot in
             MatMulIntegerStep(a: slot(a), aZero: aZero.map(slot), aZeroConstant: aZeroConstant, weights: packed, rows: rows,
-                              output: slot(y), context: b.context)
+                              inputScale: scaled.map { slot($0.inputScale) }, weightScales: scaled?.weightScales ?? [],
+                              output: slot(output), context: b.context)
         }
     }
 }
@@ -103,8 +137,15 @@ extension DynamicQuantPath {
               let conv = try? QConv2D(shape: shape, weights: weights, weightScales: [1], bias: nil, inputScale: 1, inputZeroPoint: 0,
                                       output: .f32, allowVNNI: b.context.allowsVNNI) else { return nil }
         consumed.insert(j)
-        return .init(reads: [x] + (xZero.map { [$0] } ?? []), writes: [y], kind: "ConvInteger+Cast") { slot in
-            ConvIntegerStep(x: slot(x), xZero: xZero.map(slot), xZeroConstant: xZeroConstant, conv: conv, output: slot(y), context: b.context)
+        // Per-channel weight scales would sit on the channel axis ([C, 1, 1]): only one scale here.
+        let scaled = scale(after: (j, y), channels: 1, b)
+        if let scaled { consumed.insert(scaled.mulIndex) }
+        let output = scaled?.output ?? y
+        let reads = [x] + (xZero.map { [$0] } ?? []) + (scaled.map { [$0.inputScale] } ?? [])
+        return .init(reads: reads, writes: [output], kind: scaled == nil ? "ConvInteger+Cast" : "ConvInteger+Cast+Mul") { slot in
+            ConvIntegerStep(x: slot(x), xZero: xZero.map(slot), xZeroConstant: xZeroConstant, conv: conv,
+                            inputScale: scaled.map { slot($0.inputScale) }, weightScale: scaled?.weightScales.first ?? 1,
+                            output: slot(output), context: b.context)
         }
     }
 }
@@ -116,9 +157,12 @@ struct ConvIntegerStep: Step {
     let xZero: Slot?
     let xZeroConstant: Int32
     let conv: QConv2D
+    /// With the dequantizing Mul: x_scale's slot and the one weight scale.
+    let inputScale: Slot?
+    let weightScale: Float
     let output: Slot
     let context: KernelContext
-    var kind: String { "ConvInteger+Cast" }
+    var kind: String { inputScale == nil ? "ConvInteger+Cast" : "ConvInteger+Cast+Mul" }
     var heldBytes: Int { conv.heldBytes }
 
     func execute(_ arena: Arena) throws {
@@ -137,7 +181,7 @@ struct ConvIntegerStep: Step {
                 }
             }
             try conv.run(input: UnsafePointer(dst), batch: batch, output: UnsafeMutableRawPointer(arena.pointer(output)),
-                         inputZeroPoint: zx, context: context)
+                         inputZeroPoint: zx, multiplier: inputScale.map { arena.pointer($0).pointee * weightScale } ?? 1, context: context)
         }
     }
 }
@@ -173,22 +217,31 @@ struct DynamicQuantizeStep: Step {
 }
 
 /// Σ_k (a − za)·w as floats: `qgemm` with the zero point folded into the bias
-/// (−za·Σ_k w per column) and multiplier 1, so each output is the exact i32 sum converted.
+/// (−za·Σ_k w per column) and multiplier 1, so each output is the exact i32 sum converted; or,
+/// with the dequantizing Mul, that float times x_scale · w_scale (the graph's two f32 products).
 struct MatMulIntegerStep: Step {
     let a: Slot
     let aZero: Slot?
     let aZeroConstant: Int32
     let weights: QPackedWeights
     let rows: Int
+    /// With the dequantizing Mul: x_scale's slot and the weight scales (one, or one per column).
+    let inputScale: Slot?
+    let weightScales: [Float]
     let output: Slot
     let context: KernelContext
-    var kind: String { "MatMulInteger+Cast" }
+    var kind: String { inputScale == nil ? "MatMulInteger+Cast" : "MatMulInteger+Cast+Mul" }
     /// The packed weights (about one byte per weight) and their column sums.
     var heldBytes: Int { weights.n * weights.k + weights.n * MemoryLayout<Int32>.size }
 
     func execute(_ arena: Arena) throws {
         let za = aZero.map { Int32(arena.bytes($0).pointee) } ?? aZeroConstant
-        let rq = QRequantization(bias: weights.rowSums.map { 0 &- za &* $0 }, multiplier: [Float](repeating: 1, count: weights.n))
+        var multiplier = [Float](repeating: 1, count: weights.n)
+        if let inputScale {
+            let xs = arena.pointer(inputScale).pointee
+            for c in 0..<weights.n { multiplier[c] = xs * weightScales[weightScales.count == 1 ? 0 : c] }
+        }
+        let rq = QRequantization(bias: weights.rowSums.map { 0 &- za &* $0 }, multiplier: multiplier)
         try qgemm(m: rows, a: .rows(UnsafePointer(arena.bytes(a)), rowStride: weights.k), weights: weights, requantization: rq,
                   output: .f32(arena.pointer(output), rowStride: weights.n, channelStride: 1), context: context)
     }

@@ -22,7 +22,9 @@ import Testing
             Node(opType: "Mul", inputs: ["accf", "scale"], outputs: ["y"]),
         ]
         nodes.append(Node(opType: "Relu", inputs: ["y"], outputs: ["r"]))
-        var inits: [String: Tensor] = ["w": try Self.weights(k: k, n: n, seed: seed), "ws": Tensor(scalar: Float(0.0123))]
+        // Scalar weight scale, or one per column (quantize_dynamic's per_channel).
+        let ws = n % 2 == 0 ? Tensor(scalar: Float(0.0123)) : try Tensor(dims: [n], scalars: (0..<n).map { Float($0 + 1) * 0.00371 })
+        var inits: [String: Tensor] = ["w": try Self.weights(k: k, n: n, seed: seed), "ws": ws]
         if bZero { inits["wz"] = Tensor(scalar: Int8(0)) }
         return QuantStepTests.model(nodes, inputs: [("x", [2, 5, k])], outputs: ["r", "xq", "xs", "xz"], initializers: inits)
     }
@@ -34,7 +36,8 @@ import Testing
         let expected = try ReferenceExecutor(model: m).run(x)
         let compiled = try Compiler().compile(m, inputShapes: x.mapValues(\.dims))
         #expect(compiled.kernelCounts["DynamicQuantizeLinear"] == 1, "\(compiled.kernelCounts)")
-        #expect(compiled.kernelCounts["MatMulInteger+Cast"] == 1, "\(compiled.kernelCounts)")
+        // The dequantizing Mul by x_scale · w_scale is folded into the product's epilogue.
+        #expect(compiled.kernelCounts["MatMulInteger+Cast+Mul"] == 1, "\(compiled.kernelCounts)")
         #expect(!compiled.kernelCounts.keys.contains { $0.contains("reference") }, "\(compiled.kernelCounts)")
         let actual = try compiled.run(x)
         for (name, e) in expected { #expect(actual[name] == e, "\(name) differs") }
@@ -61,21 +64,25 @@ import Testing
             NamedAttribute("kernel_shape", .ints([kernel, kernel])), NamedAttribute("strides", .ints([stride, stride])),
             NamedAttribute("pads", .ints([pad, pad, pad, pad])), NamedAttribute("group", .int(group)),
         ])
+        // Odd seeds: the dequantizing product x_scale · w_scale the step folds in; even: a Mul it leaves alone.
+        let scaled = seed % 2 == 1
         return QuantStepTests.model([
             Node(opType: "DynamicQuantizeLinear", inputs: ["x"], outputs: ["xq", "xs", "xz"]),
             conv,
             Node(opType: "Cast", inputs: ["acc"], outputs: ["accf"], attributes: [NamedAttribute("to", .int(1))]),
-            Node(opType: "Mul", inputs: ["accf", "xs"], outputs: ["y"]),
-        ], inputs: [("x", [2, cin, 7, 9])], outputs: ["y"], initializers: ["w": w])
+            Node(opType: "Mul", inputs: ["ws", "xs"], outputs: ["scale"]),
+            Node(opType: "Mul", inputs: ["accf", scaled ? "scale" : "xs"], outputs: ["y"]),
+        ], inputs: [("x", [2, cin, 7, 9])], outputs: ["y"], initializers: ["w": w, "ws": Tensor(scalar: Float(0.0071))])
     }
 
-    @Test(arguments: [(3, 8, 3, 1, 1, 1), (8, 16, 3, 2, 1, 1), (16, 8, 1, 1, 0, 1), (8, 8, 3, 1, 1, 8), (4, 6, 4, 4, 0, 1)])
+    @Test(arguments: [(3, 8, 3, 1, 1, 1), (8, 16, 3, 2, 1, 1), (16, 9, 1, 1, 0, 1), (8, 8, 3, 1, 1, 8), (4, 6, 4, 4, 0, 1), (5, 6, 3, 1, 1, 1)])
     func dynamicConvMatchesTheReference(cin: Int, cout: Int, kernel: Int, stride: Int, pad: Int, group: Int) throws {
         let m = try convModel(cin: cin, cout: cout, kernel: kernel, stride: stride, pad: pad, group: group, seed: cin + cout)
         let x = ["x": try QuantStepTests.input([2, cin, 7, 9], seed: kernel)]
         let expected = try ReferenceExecutor(model: m).run(x)
         let compiled = try Compiler().compile(m, inputShapes: x.mapValues(\.dims))
-        #expect(compiled.kernelCounts["ConvInteger+Cast"] == 1, "\(compiled.kernelCounts)")
+        let fused = (cin + cout) % 2 == 1 ? "ConvInteger+Cast+Mul" : "ConvInteger+Cast"
+        #expect(compiled.kernelCounts[fused] == 1, "\(compiled.kernelCounts)")
         #expect(!compiled.kernelCounts.keys.contains { $0.contains("reference") }, "\(compiled.kernelCounts)")
         let actual = try compiled.run(x)
         for (name, e) in expected { #expect(actual[name] == e, "\(name) differs") }
