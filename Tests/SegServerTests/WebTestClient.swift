@@ -40,7 +40,10 @@ enum WebTestError: Error, Equatable { case connect(Int32), closed, timeout, hand
 
 /// A TCP connection to 127.0.0.1:port with a receive time-out, so a hung server fails the
 /// test instead of hanging it.
-func connectTCP(port: UInt16, receiveBuffer: Int32? = nil, timeout: Double = 60) throws -> Int32 {
+/// The receive time-out is generous on purpose: in a full parallel test run on two cores, other
+/// suites' synchronous work can hold the cooperative threads the in-process server's connection
+/// tasks need for a minute or more; a time-out here means a hung server, not a slow machine.
+func connectTCP(port: UInt16, receiveBuffer: Int32? = nil, timeout: Double = 600) throws -> Int32 {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw WebTestError.connect(errno) }
     if var size = receiveBuffer { setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size)) }
