@@ -1,6 +1,6 @@
 import Foundation
 import SegProtocol
-import SegServer
+@testable import SegServer
 import Testing
 
 /// `model/autocompress` on the tiny segmentation fixture and its dataset: the answer, the
@@ -111,5 +111,31 @@ import Testing
         }
         // The daemon keeps serving.
         #expect(try await c.call(30, "model/list")["result"] != nil)
+    }
+}
+
+/// Latency is pooled per structure: a trained model has its probe's layers, so every
+/// measurement of the structure counts, and one noisy run does not decide feasibility.
+@Suite struct AutoCompressPoolingTests {
+    static func trial(_ target: Double?, epochs: Int, latency: Double, source: Double, miou: Double?) -> AutoCompressTrial {
+        AutoCompressTrial(candidate: .init(pruneTarget: target, quantize: true, epochs: epochs), steps: [], probe: miou == nil,
+                          latencyMs: latency, sourceLatencyMs: source, sizeBytes: 10, sourceSizeBytes: 100, searchMiou: miou, seconds: 1)
+    }
+
+    @Test func medianOfTheStructuresMeasurements() {
+        var trials = [
+            Self.trial(0.35, epochs: 0, latency: 8, source: 20, miou: nil),     // 0.40
+            Self.trial(0.35, epochs: 1, latency: 10, source: 20, miou: 0.4),    // 0.50: a noisy run
+            Self.trial(0.35, epochs: 3, latency: 7, source: 20, miou: 0.45),    // 0.35
+            Self.trial(0.5, epochs: 0, latency: 12, source: 20, miou: nil),     // another structure
+        ]
+        AutoCompressTrial.pool(&trials)
+        #expect(trials[0].latencyRatio == 0.4 && trials[1].latencyRatio == 0.4 && trials[2].latencyRatio == 0.4)
+        #expect(trials[1].measuredLatencyRatio == 0.5)
+        #expect(trials[3].latencyRatio == 0.6)
+        let budgets = AutoCompressBudgets(maxLatencyRatio: 0.4, maxLatencyMs: nil, maxMiouDrop: 0.2, maxSizeRatio: nil)
+        // The noisy trial meets the latency budget through its structure; the best scored one is chosen.
+        #expect(budgets.latencyMet(trials[1]))
+        #expect(budgets.choose(trials, sourceMiou: 0.6)?.trial.candidate.epochs == 3)
     }
 }

@@ -7,7 +7,7 @@ struct AutoCompressBudgets: Sendable {
 
     func latencyMet(_ t: AutoCompressTrial) -> Bool {
         if let r = maxLatencyRatio { return t.latencyRatio <= r }
-        if let ms = maxLatencyMs { return t.latencyMs <= ms }
+        if let ms = maxLatencyMs { return t.expectedLatencyMs <= ms }
         return true
     }
 
@@ -28,7 +28,7 @@ struct AutoCompressBudgets: Sendable {
     func violation(_ t: AutoCompressTrial, sourceMiou: Double) -> Double {
         var v = 0.0
         if let r = maxLatencyRatio { v += max(0, t.latencyRatio / r - 1) }
-        if let ms = maxLatencyMs { v += max(0, t.latencyMs / ms - 1) }
+        if let ms = maxLatencyMs { v += max(0, t.expectedLatencyMs / ms - 1) }
         if let s = maxSizeRatio { v += max(0, t.sizeRatio / s - 1) }
         let drop = sourceMiou - (t.searchMiou ?? 0)
         v += max(0, drop - maxMiouDrop) / max(maxMiouDrop, 0.01)

@@ -95,7 +95,7 @@ extension ServerCore {
         var out: [String] = []
         if !b.latencyMet(t) {
             out.append(b.maxLatencyRatio.map { String(format: "latency %.3f× > %.3f×", t.latencyRatio, $0) }
-                       ?? String(format: "latency %.2f ms > %.2f ms", t.latencyMs, b.maxLatencyMs ?? 0))
+                       ?? String(format: "latency %.2f ms > %.2f ms", t.expectedLatencyMs, b.maxLatencyMs ?? 0))
         }
         if !b.sizeMet(t) { out.append(String(format: "size %.3f× > %.3f×", t.sizeRatio, b.maxSizeRatio ?? 0)) }
         if !b.accuracyMet(t, sourceMiou: sourceMiou) {

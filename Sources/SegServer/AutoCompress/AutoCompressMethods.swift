@@ -169,14 +169,14 @@ extension ServerCore {
             var feasible: [AutoCompressCandidate] = []
             for s in structures {
                 guard let probe = try await attempt(s, probe: true) else { continue }
-                trials.append(probe)
+                trials.append(probe); AutoCompressTrial.pool(&trials)
                 if budgets.structureMet(probe) { feasible.append(s) }
             }
             // Nothing fast enough: score the fastest structures untrained, so the answer can
             // name the closest one.
             if feasible.isEmpty {
                 let fastest = trials.sorted { $0.latencyRatio < $1.latencyRatio }.prefix(2).map(\.candidate)
-                for s in fastest { if let t = try await attempt(s, probe: false) { trials.append(t) } }
+                for s in fastest { if let t = try await attempt(s, probe: false) { trials.append(t); AutoCompressTrial.pool(&trials) } }
             }
             // 2. Feasible structures scored untrained (pruning recalibrates BN; INT8 uses the
             //    full recipe).
@@ -184,6 +184,7 @@ extension ServerCore {
             for s in feasible {
                 guard let t = try await attempt(s, probe: false) else { continue }
                 trials.append(t)
+                AutoCompressTrial.pool(&trials)
                 if s.pruneTarget != nil && !budgets.accuracyMet(t, sourceMiou: sourceMiou) { pool.append((s, t.searchMiou ?? 0)) }
             }
             // 3. Fine-tune rungs: each pruned structure still short of the accuracy budget,
@@ -197,6 +198,7 @@ extension ServerCore {
                     c.epochs = epochs
                     guard let t = try await attempt(c, probe: false) else { continue }
                     trials.append(t)
+                    AutoCompressTrial.pool(&trials)
                     if !budgets.accuracyMet(t, sourceMiou: sourceMiou) { next.append((s, t.searchMiou ?? 0)) }
                 }
                 pool = Array(next.sorted { $0.1 > $1.1 }.prefix(max(1, (next.count + 1) / 2)))

@@ -15,7 +15,26 @@ struct AutoCompressTrial: Sendable {
     /// Read from the cache of an earlier run rather than measured now.
     var cached = false
 
-    var latencyRatio: Double { sourceLatencyMs > 0 ? latencyMs / sourceLatencyMs : .infinity }
+    /// The structure's latency from every measurement of it in the search (its probe and each
+    /// trained model: the same layers, so the same time), as medians: one noisy run does not
+    /// decide whether a structure is fast enough. Nil until pooled.
+    var pooled: (latencyMs: Double, ratio: Double)? = nil
+
+    /// This trial's own measurement, alternating with the source.
+    var measuredLatencyRatio: Double { sourceLatencyMs > 0 ? latencyMs / sourceLatencyMs : .infinity }
+    /// What the budgets are checked against: the pooled value when there is one.
+    var latencyRatio: Double { pooled?.ratio ?? measuredLatencyRatio }
+    var expectedLatencyMs: Double { pooled?.latencyMs ?? latencyMs }
+
+    /// Sets every trial's pooled latency to the medians over the trials of its structure.
+    static func pool(_ trials: inout [AutoCompressTrial]) {
+        func median(_ v: [Double]) -> Double { let s = v.sorted(); return s.isEmpty ? 0 : s[s.count / 2] }
+        for key in Set(trials.map(\.candidate.structure.key)) {
+            let same = trials.indices.filter { trials[$0].candidate.structure.key == key }
+            let pooled = (median(same.map { trials[$0].latencyMs }), median(same.map { trials[$0].measuredLatencyRatio }))
+            for i in same { trials[i].pooled = pooled }
+        }
+    }
     var sizeRatio: Double { sourceSizeBytes > 0 ? Double(sizeBytes) / Double(sourceSizeBytes) : .infinity }
 
     var json: JSONValue {
@@ -25,7 +44,7 @@ struct AutoCompressTrial: Sendable {
             "epochs": .int(Int64(candidate.epochs)),
             "steps": .array(steps.map { ["technique": .string($0.technique), "params": $0.params ?? [:]] }),
             "latencyMs": .double(Self.round3(latencyMs)), "sourceLatencyMs": .double(Self.round3(sourceLatencyMs)),
-            "latencyRatio": .double(Self.round3(latencyRatio)),
+            "latencyRatio": .double(Self.round3(latencyRatio)), "measuredLatencyRatio": .double(Self.round3(measuredLatencyRatio)),
             "sizeBytes": .int(Int64(sizeBytes)), "sizeRatio": .double(Self.round3(sizeRatio)),
             "seconds": .double(Self.round3(seconds)), "cached": .bool(cached),
         ]
