@@ -17,7 +17,7 @@ latency, well above it), so "auto" has to degrade to stay within it.
 Prints one JSON object. Wall times depend on the machine: run it alone.
 
     python3 benchmarks/variants_burst.py --daemon .build/release/segslimd \
-        [--dataset ../shared/data/camvid] [--burst 8] [--bursts 5] [--target-ms MS]
+        [--dataset ../shared/data/camvid] [--burst 8] [--bursts 5] [--target-ms MS] [--variants int8]
 """
 from __future__ import annotations
 
@@ -51,6 +51,7 @@ def main() -> int:
     ap.add_argument("--bursts", type=int, default=5)
     ap.add_argument("--target-ms", type=float)
     ap.add_argument("--threads", type=int)
+    ap.add_argument("--variants", default="int8,pruned50-kd", help="members besides fp32 (int8, pruned50-kd)")
     a = ap.parse_args()
     image = str(sorted((DEMO / "samples").rglob("*.jpg"))[0])
     with Client.spawn(a.daemon, stderr=open(os.devnull, "w")) as c:
@@ -59,7 +60,7 @@ def main() -> int:
         for name, file in [("fp32", "lraspp_mbv3_camvid.onnx"), ("int8", "lraspp_mbv3_camvid.int8.onnx"),
                            ("pruned50-kd", "lraspp_mbv3_camvid.pruned50-kd.onnx")]:
             ids[name] = c.request("model/load", {"path": str(DEMO / file), "id": name})["id"]
-        params = {"id": "fp32", "set": ["int8", "pruned50-kd"], "benchmarkRuns": 10}
+        params = {"id": "fp32", "set": a.variants.split(","), "benchmarkRuns": 10}
         if a.dataset:
             params.update({"dataset": os.path.abspath(a.dataset), "split": "val", "limit": a.limit})
         if a.threads:

@@ -49,27 +49,29 @@ extension ServerCore {
             throw ResponseError.invalidParams("params.variant: model '\(p.id)' has no variants; register them with model/variants first")
         }
         let policy = p.variant ?? "auto"
-        let pick: (id: String, expectedMs: Double, queuedMs: Double)
-        do { pick = try await variants.choose(family: family, policy: policy, targetMs: p.maxLatencyMs, minMiou: p.minMiou) } catch {
-            switch error {
-            case .unknownVariant(let v):
-                throw ResponseError.invalidParams("params.variant: '\(v)' is not \"accurate\", \"fastest\", \"auto\" or a member of '\(family)' (model/variants lists them)")
-            case .noneAccurateEnough(let m):
-                throw ResponseError.invalidParams("params.minMiou: no member of '\(family)' has a measured mIoU of at least \(m)")
-            }
-        }
+        let arrived = Date()
+        try await variants.enter(family)
         do {
+            let waited = Date().timeIntervalSince(arrived) * 1000
+            let pick: (id: String, expectedMs: Double, behind: Int)
+            do { pick = try await variants.choose(family: family, policy: policy, targetMs: p.maxLatencyMs, minMiou: p.minMiou, waitedMs: waited) } catch {
+                switch error {
+                case .unknownVariant(let v):
+                    throw ResponseError.invalidParams("params.variant: '\(v)' is not \"accurate\", \"fastest\", \"auto\" or a member of '\(family)' (model/variants lists them)")
+                case .noneAccurateEnough(let m):
+                    throw ResponseError.invalidParams("params.minMiou: no member of '\(family)' has a measured mIoU of at least \(m)")
+                }
+            }
             var result = try await segment(p, ctx, entry: try await models.entry(id: pick.id))
-            // Learn from the work itself (decode to written files), not the wait before it:
-            // the queue is counted apart.
+            // Learn from the work itself (decode to written files), not the wait before it.
             let work = result.results.map { $0.timings.decodeMs + $0.timings.preprocessMs + $0.timings.inferMs + $0.timings.postprocessMs }
-            let perImage = work.reduce(0, +) / Double(max(work.count, 1))
-            await variants.finish(family: family, id: pick.id, bookedMs: pick.expectedMs, actualMsPerImage: perImage)
+            await variants.learn(pick.id, msPerImage: work.reduce(0, +) / Double(max(work.count, 1)))
             result.variant = .init(id: pick.id, policy: ["accurate", "fastest", "auto"].contains(policy) ? policy : "id",
-                                   expectedMs: Self.ms(pick.expectedMs), queuedMs: Self.ms(pick.queuedMs))
+                                   expectedMs: Self.ms(pick.expectedMs), waitedMs: Self.ms(waited), behind: pick.behind)
+            await variants.leave(family)
             return result
         } catch {
-            await variants.finish(family: family, id: pick.id, bookedMs: pick.expectedMs, actualMsPerImage: nil)
+            await variants.leave(family)
             throw error
         }
     }

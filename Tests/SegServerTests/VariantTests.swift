@@ -16,26 +16,28 @@ import Testing
     @Test func namedPoliciesPickByAccuracyAndSpeed() throws {
         #expect(Self.family.accurate == 0)
         #expect(Self.family.fastest == 3)
-        #expect(try Self.family.choose(policy: "accurate", queuedMs: 1000, targetMs: nil, minMiou: nil) == 0)
-        #expect(try Self.family.choose(policy: "fastest", queuedMs: 0, targetMs: nil, minMiou: nil) == 3)
-        #expect(try Self.family.choose(policy: "pruned", queuedMs: 0, targetMs: nil, minMiou: nil) == 2)
-        #expect(throws: VariantChoice.Failure.unknownVariant("nope")) { try Self.family.choose(policy: "nope", queuedMs: 0, targetMs: nil, minMiou: nil) }
+        #expect(try Self.family.choose(policy: "accurate", waitedMs: 1000, behind: 0, targetMs: nil, minMiou: nil) == 0)
+        #expect(try Self.family.choose(policy: "fastest", waitedMs: 0, behind: 0, targetMs: nil, minMiou: nil) == 3)
+        #expect(try Self.family.choose(policy: "pruned", waitedMs: 0, behind: 0, targetMs: nil, minMiou: nil) == 2)
+        #expect(throws: VariantChoice.Failure.unknownVariant("nope")) { try Self.family.choose(policy: "nope", waitedMs: 0, behind: 0, targetMs: nil, minMiou: nil) }
     }
 
-    @Test func autoDegradesWithTheQueue() throws {
-        // Target 40 ms (twice the accurate one): alone the accurate one fits (0 + 20 ≤ 40).
-        #expect(try Self.family.choose(policy: "auto", queuedMs: 0, targetMs: nil, minMiou: nil) == 0)
-        // 25 ms queued: 25 + 20 > 40, 25 + 12 ≤ 40 → INT8.
-        #expect(try Self.family.choose(policy: "auto", queuedMs: 25, targetMs: nil, minMiou: nil) == 1)
-        // 30 ms queued: only the pruned one (39 ms) fits.
-        #expect(try Self.family.choose(policy: "auto", queuedMs: 30, targetMs: nil, minMiou: nil) == 2)
+    @Test func autoLeavesRoomForTheRequestsQueuedBehind() throws {
+        // Target 40 ms (twice the accurate one). Alone, the accurate one fits: 0 + 20 ≤ 40.
+        #expect(try Self.family.choose(policy: "auto", waitedMs: 0, behind: 0, targetMs: nil, minMiou: nil) == 0)
+        // Five behind, each given the fastest member's 5 ms: 20 + 25 > 40, 12 + 25 ≤ 40 → INT8.
+        #expect(try Self.family.choose(policy: "auto", waitedMs: 0, behind: 5, targetMs: nil, minMiou: nil) == 1)
+        // Waited 10 with four behind: 10 + 12 + 20 > 40, 10 + 9 + 20 ≤ 40 → pruned.
+        #expect(try Self.family.choose(policy: "auto", waitedMs: 10, behind: 4, targetMs: nil, minMiou: nil) == 2)
         // Nothing fits: the fastest.
-        #expect(try Self.family.choose(policy: "auto", queuedMs: 100, targetMs: nil, minMiou: nil) == 3)
+        #expect(try Self.family.choose(policy: "auto", waitedMs: 100, behind: 0, targetMs: nil, minMiou: nil) == 3)
         // An accuracy floor excludes the student even when nothing else fits.
-        #expect(try Self.family.choose(policy: "auto", queuedMs: 100, targetMs: nil, minMiou: 0.54) == 2)
-        #expect(throws: VariantChoice.Failure.noneAccurateEnough(0.9)) { try Self.family.choose(policy: "auto", queuedMs: 0, targetMs: nil, minMiou: 0.9) }
+        #expect(try Self.family.choose(policy: "auto", waitedMs: 100, behind: 0, targetMs: nil, minMiou: 0.54) == 2)
+        #expect(throws: VariantChoice.Failure.noneAccurateEnough(0.9)) {
+            try Self.family.choose(policy: "auto", waitedMs: 0, behind: 0, targetMs: nil, minMiou: 0.9)
+        }
         // An explicit target.
-        #expect(try Self.family.choose(policy: "auto", queuedMs: 0, targetMs: 10, minMiou: nil) == 2)
+        #expect(try Self.family.choose(policy: "auto", waitedMs: 0, behind: 0, targetMs: 10, minMiou: nil) == 2)
     }
 
     @Test func unscoredFamiliesRankTheSourceFirstThenTheSlower() {

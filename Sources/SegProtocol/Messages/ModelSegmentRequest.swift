@@ -116,20 +116,24 @@ public enum ModelSegmentRequest: RPCRequest {
         }
     }
 
-    /// `{id, policy, expectedMs, queuedMs}`: which variant answered and what the choice saw.
+    /// `{id, policy, expectedMs, waitedMs, behind}`: which variant answered and what the
+    /// choice saw when the request's turn came.
     public struct ServedVariant: Codable, Sendable, Equatable {
         public var id: String
         /// "accurate", "fastest", "auto" or "id".
         public var policy: String
-        /// The variant's expected time for this request alone.
+        /// The member's expected time for this request's work.
         public var expectedMs: Double
-        /// Expected time of the requests already in flight for the family when it was chosen.
-        public var queuedMs: Double
-        public init(id: String, policy: String, expectedMs: Double, queuedMs: Double) {
+        /// How long the request waited for its turn on the family.
+        public var waitedMs: Double
+        /// Requests waiting behind it then.
+        public var behind: Int
+        public init(id: String, policy: String, expectedMs: Double, waitedMs: Double, behind: Int) {
             self.id = id
             self.policy = policy
             self.expectedMs = expectedMs
-            self.queuedMs = queuedMs
+            self.waitedMs = waitedMs
+            self.behind = behind
         }
     }
 

@@ -1,6 +1,9 @@
 /// How `model/segment` picks a member of a variant family: by name, or ("auto") the most
-/// accurate one whose expected time, after the work already queued for the family, stays
-/// within the target. A busy daemon so degrades to lighter variants instead of queueing.
+/// accurate one that keeps this request and every request queued behind it within the target.
+/// Requests to a family are served one at a time in arrival order (each already uses every
+/// core), and the choice is made when a request's turn comes: it knows how long it waited and
+/// how many wait behind it, and leaves them room at the fastest member's pace. A burst so
+/// degrades to lighter variants from its first request instead of queueing past the target.
 struct VariantChoice: Sendable {
     struct Candidate: Sendable, Equatable {
         var id: String
@@ -28,9 +31,9 @@ struct VariantChoice: Sendable {
 
     enum Failure: Error, Equatable { case unknownVariant(String), noneAccurateEnough(Double) }
 
-    /// The member to serve a request under `policy`, given `queuedMs` of work already in
-    /// flight for the family.
-    func choose(policy: String, queuedMs: Double, targetMs: Double?, minMiou: Double?) throws(Failure) -> Int {
+    /// The member to serve a request under `policy`, when its turn comes after `waitedMs`
+    /// with `behind` requests queued after it.
+    func choose(policy: String, waitedMs: Double, behind: Int, targetMs: Double?, minMiou: Double?) throws(Failure) -> Int {
         var allowed = Array(members.indices)
         if let minMiou {
             allowed = allowed.filter { (members[$0].miou ?? -1) >= minMiou }
@@ -43,7 +46,8 @@ struct VariantChoice: Sendable {
         case "fastest": return quickest
         case "auto":
             let target = targetMs ?? 2 * members[accurate].expectedMs
-            return ranked.first { queuedMs + members[$0].expectedMs <= target } ?? quickest
+            let reserve = Double(behind) * members[quickest].expectedMs
+            return ranked.first { waitedMs + members[$0].expectedMs + reserve <= target } ?? quickest
         default:
             guard let i = members.firstIndex(where: { $0.id == policy }) else { throw .unknownVariant(policy) }
             return i

@@ -1,13 +1,18 @@
 import SegProtocol
 
-/// Variant families (a source model and its compressed variants) and the segment work queued
-/// on each: what "auto" needs to know how busy the daemon is.
+import Foundation
+import SegProtocol
+
+/// Variant families (a source model and its compressed variants), the times their members
+/// take, and the turn order of the segment requests sent to each: what "auto" needs to know.
 package actor VariantFamilies {
     private var families: [String: [ModelVariantsRequest.Member]] = [:]
-    /// Learned expected wall time per member id (ms per image, served requests).
+    /// Learned expected time per member id (ms per image of served requests' own work).
     private var expected: [String: Double] = [:]
-    /// Expected ms of the segment requests in flight, per family.
-    private var queued: [String: Double] = [:]
+    /// Families a request is being served from, and the requests waiting their turn, in order.
+    private var serving: Set<String> = []
+    private var queues: [String: [(token: UInt64, continuation: CheckedContinuation<Void, any Error>)]] = [:]
+    private var nextToken: UInt64 = 0
 
     package init() {}
 
@@ -24,24 +29,51 @@ package actor VariantFamilies {
         return families.first { $0.value.contains { $0.id == id } }?.key
     }
 
-    /// Chooses a member and books its expected time against the family until `finish`.
-    func choose(family: String, policy: String, targetMs: Double?, minMiou: Double?) throws(VariantChoice.Failure)
-        -> (id: String, expectedMs: Double, queuedMs: Double) {
-        let members = families[family] ?? []
-        let choice = VariantChoice(members: members.map { .init(id: $0.id, expectedMs: expected[$0.id] ?? $0.latencyMs, miou: $0.miou) })
-        let waiting = queued[family] ?? 0
-        let i = try choice.choose(policy: policy, queuedMs: waiting, targetMs: targetMs, minMiou: minMiou)
-        let pick = choice.members[i]
-        queued[family] = waiting + pick.expectedMs
-        return (pick.id, pick.expectedMs, waiting)
+    /// Waits for this request's turn on `family` (arrival order). After it returns the caller
+    /// holds the turn and must `leave`; a request cancelled while waiting throws and holds nothing.
+    func enter(_ family: String) async throws {
+        guard serving.contains(family) else { serving.insert(family); return }
+        let token = nextToken
+        nextToken += 1
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
+                queues[family, default: []].append((token, c))
+            }
+        } onCancel: {
+            Task { await self.dropWaiter(family, token) }
+        }
     }
 
-    /// Releases a request's booking and learns from its time per image.
-    func finish(family: String, id: String, bookedMs: Double, actualMsPerImage: Double?) {
-        queued[family] = max(0, (queued[family] ?? 0) - bookedMs)
-        if let actual = actualMsPerImage, actual.isFinite, actual > 0 {
-            expected[id] = 0.7 * (expected[id] ?? actual) + 0.3 * actual
+    private func dropWaiter(_ family: String, _ token: UInt64) {
+        guard let i = queues[family]?.firstIndex(where: { $0.token == token }) else { return }
+        queues[family]?.remove(at: i).continuation.resume(throwing: CancellationError())
+    }
+
+    /// Hands the turn to the next waiting request.
+    func leave(_ family: String) {
+        if var q = queues[family], !q.isEmpty {
+            let next = q.removeFirst()
+            queues[family] = q
+            next.continuation.resume()
+        } else {
+            serving.remove(family)
         }
+    }
+
+    /// The member to serve the request holding the turn, which waited `waitedMs` for it.
+    func choose(family: String, policy: String, targetMs: Double?, minMiou: Double?, waitedMs: Double) throws(VariantChoice.Failure)
+        -> (id: String, expectedMs: Double, behind: Int) {
+        let members = families[family] ?? []
+        let choice = VariantChoice(members: members.map { .init(id: $0.id, expectedMs: expected[$0.id] ?? $0.latencyMs, miou: $0.miou) })
+        let behind = queues[family]?.count ?? 0
+        let i = try choice.choose(policy: policy, waitedMs: waitedMs, behind: behind, targetMs: targetMs, minMiou: minMiou)
+        return (choice.members[i].id, choice.members[i].expectedMs, behind)
+    }
+
+    /// Learns from a served request's own work per image.
+    func learn(_ id: String, msPerImage: Double) {
+        guard msPerImage.isFinite, msPerImage > 0 else { return }
+        expected[id] = 0.7 * (expected[id] ?? msPerImage) + 0.3 * msPerImage
     }
 
     /// Drops `id` from every family (it was unloaded); a family whose source it was goes.
