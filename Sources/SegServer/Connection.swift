@@ -243,7 +243,12 @@ package final class Connection: Sendable {
             // Answered once everything before it has answered, so `shutdown` marks the point
             // where every earlier result is on the wire.
             state.withLock { $0.phase = .shutDown }
+            // The loop waits here, so it would not see the client go away: watch for that
+            // meanwhile, as the end of input does (a client that quit after `shutdown` reads
+            // nothing more, and its requests must not run on).
+            let watch = goneWatch()
             await drain()
+            watch.cancel()
             return reply(.response(id: id, result: .success(.null)))
         case (.running, _):
             break
@@ -373,9 +378,18 @@ package final class Connection: Sendable {
             return
         }
         Log.info("\(label): end of input; finishing running requests")
-        let watch = Task { [self] in
+        let watch = goneWatch()
+        await drain()
+        watch.cancel()
+    }
+
+    /// Polls for the client going away while requests finish; then cancels them. Cancel the
+    /// returned task when they are done.
+    private func goneWatch() -> Task<Void, Never> {
+        let writer = self.writer
+        return Task { [self] in
             while !Task.isCancelled {
-                if gone() {
+                if writer.isClosed || writer.peerIsGone {
                     Log.info("\(label): client gone; cancelling running requests")
                     uncount()
                     cancelAll()
@@ -384,8 +398,6 @@ package final class Connection: Sendable {
                 try? await Task.sleep(nanoseconds: 50_000_000)
             }
         }
-        await drain()
-        watch.cancel()
     }
 }
 

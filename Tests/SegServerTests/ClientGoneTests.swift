@@ -53,7 +53,10 @@ struct ClientGoneTests {
 
     /// `segslimd` on stdio whose client closes both pipes mid-request (a killed client) exits.
     /// A client that only closes stdin still reads its answers (LifecycleTests).
-    @Test func stdioDaemonWhoseClientGoesAwayExits() throws {
+    /// The same with a `shutdown` already sent (waiting for the sleep to finish): a client gone
+    /// while the daemon drains for `shutdown` is still gone.
+    @Test(arguments: [false, true])
+    func stdioDaemonWhoseClientGoesAwayExits(afterShutdown: Bool) throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: daemon)
         p.arguments = ["--enable-debug-methods"]
@@ -74,6 +77,7 @@ struct ClientGoneTests {
             return String(decoding: received, as: UTF8.self).contains(#""kind":"begin""#)
         }
         #expect(begun)
+        if afterShutdown { toDaemon.fileHandleForWriting.write(Data((#"{"jsonrpc":"2.0","id":3,"method":"shutdown"}"# + "\n").utf8)) }
         try toDaemon.fileHandleForWriting.close()
         try fromDaemon.fileHandleForReading.close()
         #expect(eventually(60) { !p.isRunning }, "segslimd kept running its request for a client that is gone")
