@@ -7,13 +7,13 @@ extension Commands {
     static let autocompress = Command(
         name: "autocompress",
         summary: "Search pruning, KD fine-tuning and INT8 for a model meeting latency/accuracy budgets; writes OUT, its report and a Pareto plot",
-        usage: "segslim autocompress MODEL.onnx --dataset DIR (--max-latency-ratio R | --max-latency-ms MS) --max-miou-drop D [--max-size-ratio S] [--time-budget MINUTES] [--max-trials N] [--search-split train] [--final-split val] [--search-images 60] [--prune-targets 0.7,0.5,0.35] [--epochs 1,3,8] [--no-int8] [--no-kd] [--cache-dir DIR] [--threads T] --out OUT.onnx [--overwrite] [--json]"
+        usage: "segslim autocompress MODEL.onnx --dataset DIR (--max-latency-ratio R | --max-latency-ms MS) --max-miou-drop D [--max-size-ratio S] [--time-budget MINUTES] [--max-trials N] [--search-split train] [--final-split val] [--search-images 60] [--prune-targets 0.7,0.5,0.35] [--epochs 1,3,8] [--no-extend] [--no-int8] [--no-kd] [--cache-dir DIR] [--threads T] --out OUT.onnx [--overwrite] [--json]"
     ) { args, client, options in
         let command = "autocompress"
         let parsed = try parse(args, command: command, options: [
             "--dataset", "--max-latency-ratio", "--max-latency-ms", "--max-miou-drop", "--max-size-ratio", "--time-budget", "--max-trials",
             "--search-split", "--final-split", "--search-images", "--prune-targets", "--epochs", "--cache-dir", "--threads", "--out",
-        ], flags: ["--overwrite", "--no-int8", "--no-kd"])
+        ], flags: ["--overwrite", "--no-int8", "--no-kd", "--no-extend"])
         guard parsed.positional.count == 1 else { throw UsageError(message: "expected one MODEL.onnx", command: command) }
         let o = parsed.options
         guard let out = o["--out"] else { throw UsageError(message: "--out OUT.onnx is required", command: command) }
@@ -52,7 +52,8 @@ extension Commands {
         p.cacheDir = o["--cache-dir"].map { absolute($0) }
         let space = ModelAutoCompressRequest.SearchSpace(
             pruneTargets: try list("--prune-targets") { Double($0) }, quantize: parsed.flags.contains("--no-int8") ? false : nil,
-            fineTuneEpochs: try list("--epochs") { Int($0) }, distill: parsed.flags.contains("--no-kd") ? false : nil)
+            fineTuneEpochs: try list("--epochs") { Int($0) }, extendRungs: parsed.flags.contains("--no-extend") ? false : nil,
+            distill: parsed.flags.contains("--no-kd") ? false : nil)
         if space != ModelAutoCompressRequest.SearchSpace() { p.space = space }
         (p.outputPath, p.overwrite) = (absolute(out), parsed.flags.contains("--overwrite"))
         // Ctrl-C cancels the search; the daemon still answers with the best model so far.

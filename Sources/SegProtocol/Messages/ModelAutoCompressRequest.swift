@@ -14,13 +14,18 @@ public enum ModelAutoCompressRequest: RPCRequest {
         /// Fine-tune budgets in epochs, one rung each (successive halving keeps the better half
         /// from one rung to the next); empty: no fine-tuning.
         public var fineTuneEpochs: [Int]?
+        /// After the last rung, while time is left, train the best candidate still short of the
+        /// accuracy floor twice as long again (default true).
+        public var extendRungs: Bool?
         /// Distil from the source model while fine-tuning (channel-wise KD).
         public var distill: Bool?
         /// Extra `finetune` parameters (lr, crop, scale, batchSize, ...) for every fine-tune.
         public var finetune: JSONValue?
 
-        public init(pruneTargets: [Double]? = nil, quantize: Bool? = nil, fineTuneEpochs: [Int]? = nil, distill: Bool? = nil, finetune: JSONValue? = nil) {
+        public init(pruneTargets: [Double]? = nil, quantize: Bool? = nil, fineTuneEpochs: [Int]? = nil, extendRungs: Bool? = nil,
+                    distill: Bool? = nil, finetune: JSONValue? = nil) {
             self.pruneTargets = pruneTargets
+            self.extendRungs = extendRungs
             self.quantize = quantize
             self.fineTuneEpochs = fineTuneEpochs
             self.distill = distill

@@ -190,7 +190,9 @@ extension ServerCore {
             // 3. Fine-tune rungs: each pruned structure still short of the accuracy budget,
             //    the better half going on to the next, longer rung. FP32 and INT8 of one
             //    pruning share their fine-tune through the cache's checkpoints.
-            for epochs in space.fineTuneEpochs ?? [1, 3, 8] {
+            let rungs = space.fineTuneEpochs ?? [1, 3, 8]
+            var lastRun: (epochs: Int, seconds: Double)? = nil
+            for epochs in rungs {
                 guard !pool.isEmpty else { break }
                 var next: [(AutoCompressCandidate, Double)] = []
                 for (s, _) in pool.sorted(by: { $0.1 > $1.1 }) {
@@ -199,9 +201,23 @@ extension ServerCore {
                     guard let t = try await attempt(c, probe: false) else { continue }
                     trials.append(t)
                     AutoCompressTrial.pool(&trials)
+                    lastRun = (epochs, t.seconds)
                     if !budgets.accuracyMet(t, sourceMiou: sourceMiou) { next.append((s, t.searchMiou ?? 0)) }
                 }
                 pool = Array(next.sorted { $0.1 > $1.1 }.prefix(max(1, (next.count + 1) / 2)))
+            }
+            // 4. Time left and still short: the best of the last rung trains twice as long,
+            //    while its last run's time per epoch says the longer one fits the time left.
+            while space.extendRungs ?? true, let (s, _) = pool.first, let last = lastRun, last.epochs > 0 {
+                let epochs = last.epochs * 2
+                guard deadline.timeIntervalSinceNow > last.seconds / Double(last.epochs) * Double(epochs) * 1.2 else { break }
+                var c = s
+                c.epochs = epochs
+                guard let t = try await attempt(c, probe: false) else { break }
+                trials.append(t)
+                AutoCompressTrial.pool(&trials)
+                lastRun = (epochs, t.seconds)
+                if budgets.accuracyMet(t, sourceMiou: sourceMiou) { break }
             }
         } catch SearchStop.timeBudget {
             stoppedBy = "time budget"
