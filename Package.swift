@@ -95,7 +95,7 @@ let package = Package(
         .testTarget(name: "SegProtocolTests", dependencies: ["SegProtocol"]),
         .testTarget(name: "SegTransportTests", dependencies: ["SegTransport", "SegProtocol"]),
         .testTarget(name: "SegWebTests", dependencies: ["SegWeb", "SegTransport"]),
-        .testTarget(name: "QuantizeTests", dependencies: ["Quantize", "SegServer", "SegTechnique", "SegReference", "SegRuntime", "SegONNX", "SegTensor", "SegGraph", "SegProtocol"],
+        .testTarget(name: "QuantizeTests", dependencies: ["SegTestSupport", "Quantize", "SegServer", "SegTechnique", "SegReference", "SegRuntime", "SegONNX", "SegTensor", "SegGraph", "SegProtocol"],
                     path: "Tests/QuantizeTests"),
         .testTarget(name: "PruneTests", dependencies: ["Prune", "SegServer", "SegTechnique", "SegReference", "SegRuntime", "SegONNX", "SegTensor", "SegGraph", "SegProtocol"],
                     path: "Tests/PruneTests"),

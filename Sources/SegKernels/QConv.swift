@@ -101,14 +101,17 @@ package struct QConv2D: Sendable {
     /// The same convolution for input codes whose zero point is known only now (dynamic
     /// quantization): made with `inputZeroPoint` 0, the zero point's share Σ w·zx is taken
     /// off per run.
-    /// `multiplier` (float output only) replaces every channel's multiplier: a dequantizing
-    /// scale known only now.
+    /// `multiplier` (float output only, one per output channel) replaces the channels'
+    /// multipliers: a dequantizing scale known only now.
     package func run(input: UnsafePointer<UInt8>, batch: Int, output out: UnsafeMutableRawPointer, inputZeroPoint zx: Int32,
-                    multiplier: Float? = nil, context: KernelContext = .shared) throws(KernelError) {
+                    multiplier: [Float]? = nil, context: KernelContext = .shared) throws(KernelError) {
         try require((0...255).contains(zx), "inputZeroPoint", zx, "must be a u8 code")
         try require(inputZeroPoint == 0, "inputZeroPoint", inputZeroPoint, "must be 0 at init for a per-run zero point")
         var rq = requantization
-        if let multiplier, output == .f32 { rq.multiplier = [Float](repeating: multiplier, count: rq.multiplier.count) }
+        if let multiplier, output == .f32 {
+            try require(multiplier.count == shape.outputChannels, "multiplier", multiplier.count, "must hold one value per output channel")
+            rq.multiplier = multiplier
+        }
         if let packed { rq.bias = (0..<rq.bias.count).map { o in rq.bias[o] &- zx &* packed.rowSums[o] } }
         try run(input: input, batch: batch, output: out, zeroPoint: zx, requantization: rq, context: context)
     }

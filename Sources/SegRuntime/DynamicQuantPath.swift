@@ -52,7 +52,9 @@ enum DynamicQuantPath {
         var weightScales: [Float]
     }
 
-    static func scale(after cast: (index: Int, output: String), channels: Int, _ b: PlanBuilder) -> Scale? {
+    /// `channelAxis`: where per-channel weight scales must lie in the scale tensor's dims
+    /// (counted from the end: 1 for MatMul's last axis, 3 for NCHW's channel axis).
+    static func scale(after cast: (index: Int, output: String), channels: Int, channelAxis: Int, _ b: PlanBuilder) -> Scale? {
         let y = cast.output
         guard b.readers[y] == 1, !b.isGraphOutput(y),
               let k = (cast.index + 1..<b.nodes.count).first(where: { b.nodes[$0].inputs.contains(y) }),
@@ -64,7 +66,13 @@ enum DynamicQuantPath {
         let (p, q) = (b.nodes[m].inputs[0], b.nodes[m].inputs[1])
         let (xs, ws) = b.constant(q) != nil ? (p, q) : (q, p)
         guard b.isPlanned(xs), (b.dims(xs) ?? [2]).reduce(1, *) == 1, let wt = b.constant(ws), wt.dtype == .f32,
-              let values = try? wt.scalars(as: Float.self), values.count == 1 || (values.count == channels && wt.dims.last == channels) else { return nil }
+              let values = try? wt.scalars(as: Float.self) else { return nil }
+        if values.count != 1 {
+            // One per channel, on the channel axis only (ones elsewhere, right-aligned).
+            let dims = wt.dims
+            guard values.count == channels, dims.count >= channelAxis, dims[dims.count - channelAxis] == channels,
+                  dims.enumerated().allSatisfy({ $0.offset == dims.count - channelAxis || $0.element == 1 }) else { return nil }
+        }
         // The graph multiplies x_scale · w_scale in that order or the other: the same f32 product.
         return Scale(mulIndex: k, output: z, inputScale: xs, weightScales: values)
     }
@@ -102,7 +110,7 @@ enum DynamicQuantPath {
         guard let packed = try? QPackedWeights(weights: transposed, n: n, k: k, allowVNNI: b.context.allowsVNNI) else { return nil }
         let rows = aDims.dropLast().reduce(1, *)
         consumed.insert(j)
-        let scaled = scale(after: (j, y), channels: n, b)
+        let scaled = scale(after: (j, y), channels: n, channelAxis: 1, b)
         if let scaled { consumed.insert(scaled.mulIndex) }
         let output = scaled?.output ?? y
         let reads = [a] + (aZero.map { [$0] } ?? []) + (scaled.map { [$0.inputScale] } ?? [])
@@ -137,14 +145,13 @@ extension DynamicQuantPath {
               let conv = try? QConv2D(shape: shape, weights: weights, weightScales: [1], bias: nil, inputScale: 1, inputZeroPoint: 0,
                                       output: .f32, allowVNNI: b.context.allowsVNNI) else { return nil }
         consumed.insert(j)
-        // Per-channel weight scales would sit on the channel axis ([C, 1, 1]): only one scale here.
-        let scaled = scale(after: (j, y), channels: 1, b)
+        let scaled = scale(after: (j, y), channels: w.dims[0], channelAxis: 3, b)
         if let scaled { consumed.insert(scaled.mulIndex) }
         let output = scaled?.output ?? y
         let reads = [x] + (xZero.map { [$0] } ?? []) + (scaled.map { [$0.inputScale] } ?? [])
         return .init(reads: reads, writes: [output], kind: scaled == nil ? "ConvInteger+Cast" : "ConvInteger+Cast+Mul") { slot in
             ConvIntegerStep(x: slot(x), xZero: xZero.map(slot), xZeroConstant: xZeroConstant, conv: conv,
-                            inputScale: scaled.map { slot($0.inputScale) }, weightScale: scaled?.weightScales.first ?? 1,
+                            inputScale: scaled.map { slot($0.inputScale) }, weightScales: scaled?.weightScales ?? [],
                             output: slot(output), context: b.context)
         }
     }
@@ -157,13 +164,20 @@ struct ConvIntegerStep: Step {
     let xZero: Slot?
     let xZeroConstant: Int32
     let conv: QConv2D
-    /// With the dequantizing Mul: x_scale's slot and the one weight scale.
+    /// With the dequantizing Mul: x_scale's slot and the weight scales (one, or one per channel).
     let inputScale: Slot?
-    let weightScale: Float
+    let weightScales: [Float]
     let output: Slot
     let context: KernelContext
     var kind: String { inputScale == nil ? "ConvInteger+Cast" : "ConvInteger+Cast+Mul" }
     var heldBytes: Int { conv.heldBytes }
+
+    /// x_scale · w_scale per output channel (the graph's f32 product), or nil: the plain sums.
+    func multiplier(_ arena: Arena) -> [Float]? {
+        guard let inputScale else { return nil }
+        let xs = arena.pointer(inputScale).pointee
+        return (0..<conv.shape.outputChannels).map { xs * weightScales[weightScales.count == 1 ? 0 : $0] }
+    }
 
     func execute(_ arena: Arena) throws {
         let zx = xZero.map { Int32(arena.bytes($0).pointee) } ?? xZeroConstant
@@ -181,7 +195,7 @@ struct ConvIntegerStep: Step {
                 }
             }
             try conv.run(input: UnsafePointer(dst), batch: batch, output: UnsafeMutableRawPointer(arena.pointer(output)),
-                         inputZeroPoint: zx, multiplier: inputScale.map { arena.pointer($0).pointee * weightScale } ?? 1, context: context)
+                         inputZeroPoint: zx, multiplier: multiplier(arena), context: context)
         }
     }
 }

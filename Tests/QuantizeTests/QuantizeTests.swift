@@ -8,6 +8,7 @@ import SegRuntime
 import SegServer
 import SegTechnique
 import SegTensor
+import SegTestSupport
 import Testing
 
 @Suite struct QuantizeParameterTests {
@@ -314,6 +315,23 @@ import Testing
         let ops = QuantizeFixtures.ops(r.model)
         #expect(ops["ConvInteger"] == 5 && ops["DynamicQuantizeLinear"] == 5 && ops["Conv"] == nil)
         #expect(try Self.relativeError(m, r.model) < 0.08)
+        // Written in the shape the runtime fuses: every integer conv, its Cast and its
+        // dequantizing Mul in one step, nothing of it on the reference executor; the outputs as
+        // the reference's to float rounding (the float layers between them, fused bias and
+        // activations, are the runtime's own; DynamicQuantStepTests has the integer steps bit
+        // for bit).
+        let shapes = Dictionary(uniqueKeysWithValues: m.graph.runtimeInputs.map { ($0.name, $0.type?.concreteDims ?? []) })
+        let compiled = try Compiler().compile(r.model, inputShapes: shapes)
+        #expect(compiled.kernelCounts["ConvInteger+Cast+Mul"] == 5, "\(compiled.kernelCounts)")
+        #expect(compiled.kernelCounts["DynamicQuantizeLinear"] == 5)
+        #expect(!compiled.kernelCounts.keys.contains { $0.hasPrefix("ConvInteger (") || $0.hasPrefix("Cast (") })
+        let inputs = try shapes.mapValues { dims in try Tensor(dims: dims, scalars: (0..<dims.reduce(1, *)).map { Float(($0 * 29) % 17) / 8 - 1 }) }
+        let expected = try ReferenceExecutor(model: r.model).run(inputs)
+        let actual = try compiled.run(inputs)
+        for (name, e) in expected {
+            let a = try #require(actual[name])
+            #expect(TensorComparison.difference(a, e, rtol: 1e-5, atol: 1e-5) == nil, "\(name) differs")
+        }
     }
 
     @Test func mixedPrecisionMeetsTheBudgetByKeepingLayersFP32() async throws {

@@ -42,9 +42,11 @@ enum DynamicQuantizer {
             if node.opType == "Conv" { integerNode.attributes = node.attributes }
             nodes.append(integerNode)
             nodes.append(Node(name: "\(p)_cast", opType: "Cast", inputs: ["\(p)_acc"], outputs: ["\(p)_accf"], attributes: [NamedAttribute("to", .int(1))]))
-            nodes.append(Node(name: "\(p)_wscale", opType: "Mul", inputs: ["\(p)_accf", "\(p)_w_scale"], outputs: ["\(p)_ws"]))
+            // ONNX Runtime's order: one scale x_scale · w_scale, then one product with the sums
+            // (a runtime folds it into the integer product's epilogue).
+            nodes.append(Node(name: "\(p)_scale", opType: "Mul", inputs: ["\(p)_x_scale", "\(p)_w_scale"], outputs: ["\(p)_xw_scale"]))
             let hasBias = node.opType == "Conv" && node.inputs.count > 2 && !node.inputs[2].isEmpty
-            nodes.append(Node(name: "\(p)_xscale", opType: "Mul", inputs: ["\(p)_ws", "\(p)_x_scale"], outputs: [hasBias ? "\(p)_nobias" : y]))
+            nodes.append(Node(name: "\(p)_dequantize", opType: "Mul", inputs: ["\(p)_accf", "\(p)_xw_scale"], outputs: [hasBias ? "\(p)_nobias" : y]))
             if hasBias, let b = graph.initializers[node.inputs[2]] {
                 graph.initializers["\(p)_bias"] = try b.reshaped(to: Shape([1, b.elementCount] + [Int](repeating: 1, count: w.dims.count - 2)))
                 nodes.append(Node(name: "\(p)_bias_add", opType: "Add", inputs: ["\(p)_nobias", "\(p)_bias"], outputs: [y]))
