@@ -91,6 +91,16 @@ import Testing
         #expect(report["chosen"]?["key"] == "full-noft-fp32")
     }
 
+    @Test func aTimeBudgetTooShortForAnyCandidateEndsWithAClearError() async throws {
+        let c = try await start()
+        // 6 ms: gone before the first candidate starts; the search stops at once, never runs on.
+        let r = try await c.call(2, "model/autocompress", ["id": "m", "dataset": .string(Self.fixture("tinyseg")), "maxLatencyMs": 60000,
+                                                           "maxMiouDrop": 0.5, "space": Self.space, "timeBudgetMinutes": 0.0001])
+        let message = r["error"]?["message"]?.stringValue ?? ""
+        #expect(message.contains("time budget") && message.contains("timeBudgetMinutes"), "\(r)")
+        #expect(try await c.call(3, "model/list")["result"]?["models"]?.arrayValue?.count == 1)  // nothing registered
+    }
+
     @Test func badRequestsAreRefusedBeforeAnyWork() async throws {
         let c = try await start()
         let dataset = JSONValue.string(Self.fixture("tinyseg"))
