@@ -210,16 +210,31 @@ struct DynamicQuantizeStep: Step {
 
     func execute(_ arena: Arena) throws {
         let x = arena.pointer(input), count = input.count
-        var low = SIMD8<Float>(repeating: 0), high = SIMD8<Float>(repeating: 0)
-        var i = 0
-        while i + 8 <= count {
-            let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
-            low = pointwiseMin(low, v)
-            high = pointwiseMax(high, v)
-            i += 8
+        // The range in blocks over the pool (each block's min and max, then theirs): the
+        // activations of a transformer layer are megabytes, read twice per quantization.
+        let block = 1 << 15, blocks = (count + block - 1) / block
+        var lo: Float = 0, hi: Float = 0
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * max(blocks, 1)) { partial in
+            guard let p = partial.baseAddress else { return }
+            context.pool.parallelFor(blocks) { range in
+                for b in range {
+                    let start = b * block, end = Swift.min(count, start + block)
+                    var low = SIMD8<Float>(repeating: 0), high = SIMD8<Float>(repeating: 0)
+                    var i = start
+                    while i + 8 <= end {
+                        let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+                        low = pointwiseMin(low, v)
+                        high = pointwiseMax(high, v)
+                        i += 8
+                    }
+                    var l = low.min(), h = high.max()
+                    while i < end { l = Swift.min(l, x[i]); h = Swift.max(h, x[i]); i += 1 }
+                    p[2 * b] = l
+                    p[2 * b + 1] = h
+                }
+            }
+            for b in 0..<blocks { lo = Swift.min(lo, p[2 * b]); hi = Swift.max(hi, p[2 * b + 1]) }
         }
-        var lo = low.min(), hi = high.max()
-        while i < count { lo = Swift.min(lo, x[i]); hi = Swift.max(hi, x[i]); i += 1 }
         let s: Float = hi == lo ? 1 : (hi - lo) / 255
         let z = 0 - lo / s
         let zp = Int32((z >= 0 ? (z <= 255 ? z : 255) : 0).rounded(.toNearestOrEven))

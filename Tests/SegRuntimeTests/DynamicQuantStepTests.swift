@@ -43,6 +43,23 @@ import Testing
         for (name, e) in expected { #expect(actual[name] == e, "\(name) differs") }
     }
 
+    /// A range found in blocks over the pool: the minimum and maximum sit in different blocks,
+    /// far from the first.
+    @Test func dynamicQuantizeOfALargeTensorMatchesTheReference() throws {
+        let n = 3 * (1 << 15) + 11
+        var values = (0..<n).map { Float(($0 * 53) % 211) * 0.01 - 0.5 }
+        values[n - 5] = -3.75
+        values[1 << 16 + 7] = 9.5
+        let m = QuantStepTests.model([Node(opType: "DynamicQuantizeLinear", inputs: ["x"], outputs: ["q", "s", "z"])],
+                                     inputs: [("x", [1, n])], outputs: ["q", "s", "z"], initializers: [:])
+        let x = ["x": try Tensor(dims: [1, n], scalars: values)]
+        let expected = try ReferenceExecutor(model: m).run(x)
+        let compiled = try Compiler().compile(m, inputShapes: [("x", [1, n])].reduce(into: [:]) { $0[$1.0] = $1.1 })
+        #expect(compiled.kernelCounts["DynamicQuantizeLinear"] == 1)
+        let actual = try compiled.run(x)
+        for (name, e) in expected { #expect(actual[name] == e, "\(name) differs") }
+    }
+
     @Test func constantInputAndWeightZeroPointsThatAreNotZeroStayOnTheReference() throws {
         // A non-zero weight zero point needs the activations' row sums: not this kernel's job.
         var m = try model(k: 8, n: 8, bZero: true, seed: 2)
