@@ -499,8 +499,16 @@ class Client:
         KeyboardInterrupt (Ctrl-C) while waiting also sends ``$/cancelRequest``, waits up to
         :attr:`cancel_grace` seconds for the daemon's answer, and then propagates.
         """
-        pending = self.request_async(method, params, progress=progress)
+        # Registered before it is sent, and sent inside the `try`: a Ctrl-C that lands
+        # between sending and waiting (the daemon may already be working, even reporting
+        # progress) must still cancel it.
+        pending, msg = self._register(method, params, progress)
         try:
+            try:
+                self._send(msg)
+            except SegSlimError:
+                self._forget(pending.id, pending.progress_token)
+                raise
             return pending.result(timeout)
         except TimeoutError:
             pending.cancel()
