@@ -34,6 +34,10 @@ package final class Connection: Sendable {
         /// Counted in `server/status` until the client ends the session or goes away (not
         /// until its cancelled requests have wound down).
         var counted = false
+        /// Requests retired from `inFlight` (so their id may be reused at once) whose answer
+        /// is still being written: `drain` waits for them too, or a daemon exiting at the end
+        /// of input could cut its last answer short.
+        var answering = 0
     }
 
     enum Incoming: Sendable {
@@ -282,9 +286,13 @@ package final class Connection: Sendable {
                 result = .failure(Task.isCancelled ? .cancelled : ServerCore.responseError(for: error))
             }
             ctx.progress.end()
-            state.withLock { _ = $0.inFlight.removeValue(forKey: id) }
+            state.withLock { s in
+                s.inFlight.removeValue(forKey: id)
+                s.answering += 1
+            }
             stats.requestFinished()
             reply(.response(id: id, result: result))
+            state.withLock { $0.answering -= 1 }
         }
         state.withLock { s in
             guard case .starting(let cancelRequested)? = s.inFlight[id] else { return }  // already finished
@@ -336,7 +344,7 @@ package final class Connection: Sendable {
                     if case .running(let t) = f { return t } else { return nil }
                 }
             }
-            let pending = state.withLock { !$0.inFlight.isEmpty }
+            let pending = state.withLock { !$0.inFlight.isEmpty || $0.answering > 0 }
             if !pending { return }
             if tasks.isEmpty { await Task.yield(); continue }
             for t in tasks { await t.value }

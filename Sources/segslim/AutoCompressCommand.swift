@@ -56,8 +56,9 @@ extension Commands {
             distill: parsed.flags.contains("--no-kd") ? false : nil)
         if space != ModelAutoCompressRequest.SearchSpace() { p.space = space }
         (p.outputPath, p.overwrite) = (absolute(out), parsed.flags.contains("--overwrite"))
-        // Ctrl-C cancels the search; the daemon still answers with the best model so far.
-        let r = try client.send(ModelAutoCompressRequest.self, p, progress: progressPrinter(options))
+        // Ctrl-C cancels the search; the daemon still answers with the best model so far
+        // (scored on the final split and written), which is reported as usual.
+        let r = try client.send(ModelAutoCompressRequest.self, p, progress: progressPrinter(options), keepsAnswer: true)
         if !options.json {
             let report = r.report, chosen = report["chosen"]
             Table.printKeyValues([

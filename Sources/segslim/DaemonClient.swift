@@ -94,10 +94,12 @@ final class DaemonClient {
     }
 
     /// Sends a request and waits for its answer.
-    func request(_ method: String, _ params: JSONValue? = nil) throws -> Result<JSONValue, ResponseError> {
+    /// `keepsAnswer`: the request answers a cancel with a result (the best so far) that the
+    /// command reports before exiting.
+    func request(_ method: String, _ params: JSONValue? = nil, keepsAnswer: Bool = false) throws -> Result<JSONValue, ResponseError> {
         let id = RequestID.int(nextID)
         nextID += 1
-        interruption.started(id)
+        interruption.started(id, keepsAnswer: keepsAnswer)
         defer { interruption.finished() }
         try send(.request(id: id, method: method, params: params))
         while true {
@@ -117,14 +119,14 @@ final class DaemonClient {
 
     /// A typed request: params encoded and the result decoded through the method's message
     /// types. With `progress`, the request asks for `$/progress` and the notifications go there.
-    func send<R: RPCRequest>(_ type: R.Type, _ params: R.Params, progress: ((JSONValue) -> Void)? = nil) throws -> R.Result {
+    func send<R: RPCRequest>(_ type: R.Type, _ params: R.Params, progress: ((JSONValue) -> Void)? = nil, keepsAnswer: Bool = false) throws -> R.Result {
         var json = try R.encodeParams(params)
         if let progress, case .object(var o) = json {
             o["workDoneToken"] = "cli"
             json = .object(o)
             onProgress = progress
         }
-        let raw = try request(R.method, json).value()
+        let raw = try request(R.method, json, keepsAnswer: keepsAnswer).value()
         do { return try R.decodeResult(raw) } catch {
             throw Broken(description: "the daemon's \(R.method) result does not match its type: \(error.message)")
         }

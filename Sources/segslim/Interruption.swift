@@ -15,9 +15,18 @@ final class Interruption: @unchecked Sendable {
     /// How long the daemon has to answer the cancel, then to exit after its input closes.
     static let answerGrace: Double = 2
     static let exitGrace: Double = 2
+    /// For a request that answers a cancel with a result (an auto-compression's best model so
+    /// far, scored on its final split and written): how long that may take.
+    static let resultGrace: Double = 1800
 
     private let lock = NSLock()
     private var inFlight: RequestID? = nil
+    /// The request in flight answers a cancel with a result the command still reports.
+    private var keepsAnswer = false
+    /// The interrupted request's answer went back to its command: from then on the CLI winds
+    /// down as usual (its shutdown of the daemon included) and only its exit status says it
+    /// was interrupted.
+    private var handedBack = false
     private var signalled: Int32 = 0
     private var sources: [DispatchSourceSignal] = []
     private let answered = DispatchSemaphore(value: 0)
@@ -52,24 +61,34 @@ final class Interruption: @unchecked Sendable {
         lock.withLock { DaemonClient.writeAll(fd: writeFD, bytes) }
     }
 
-    func started(_ id: RequestID) { lock.withLock { inFlight = id } }
+    func started(_ id: RequestID, keepsAnswer: Bool = false) {
+        lock.withLock { inFlight = id; self.keepsAnswer = keepsAnswer }
+    }
+
+    /// The signal that interrupted the command (0: none): a command that reported an
+    /// interrupted request's answer still exits with 128 + it.
+    var receivedSignal: Int32 { lock.withLock { signalled } }
 
     /// The answer to the request in flight arrived (or the connection broke). After an
     /// interruption the main thread parks here: the signal path owns the exit.
     func finished() {
-        let interrupted = lock.withLock { () -> Bool in
+        let (interrupted, keep) = lock.withLock { () -> (Bool, Bool) in
             inFlight = nil
-            return signalled != 0
+            if handedBack { return (false, false) }
+            if signalled != 0 && keepsAnswer { handedBack = true }
+            return (signalled != 0, keepsAnswer)
         }
         guard interrupted else { return }
         answered.signal()
+        // A result that answers the cancel goes back to the command, which reports it.
+        if keep { return }
         while true { sleep(60) }
     }
 
     private func interrupted(by sig: Int32) {
-        let (first, id) = lock.withLock { () -> (Bool, RequestID?) in
+        let (first, id, keep) = lock.withLock { () -> (Bool, RequestID?, Bool) in
             defer { if signalled == 0 { signalled = sig } }
-            return (signalled == 0, inFlight)
+            return (signalled == 0, inFlight, keepsAnswer)
         }
         // A second Ctrl-C while waiting: stop waiting politely.
         guard first else { stop(exitCode: 128 + sig, hard: true) }
@@ -77,7 +96,13 @@ final class Interruption: @unchecked Sendable {
         if let id {
             let cancel = Message.notification(method: CancelRequestNotification.method, params: ["id": id.json])
             if write(MessageWriter.frame(cancel.json.serialized(), framing: .contentLength)) {
-                _ = answered.wait(timeout: .now() + Self.answerGrace)
+                if keep {
+                    FileHandle.standardError.write(Data("segslim: waiting for the best result so far (Ctrl-C again to quit now)\n".utf8))
+                    // The command reports the answer and exits itself.
+                    if answered.wait(timeout: .now() + Self.resultGrace) == .success { return }
+                } else {
+                    _ = answered.wait(timeout: .now() + Self.answerGrace)
+                }
             }
         }
         stop(exitCode: 128 + sig, hard: false)

@@ -135,4 +135,7 @@ do {
     daemonFailure("protocol", "\(error)")
 }
 client.close()
-exit(exitCode)
+// A command interrupted after its request answered the cancel with a result (reported above)
+// still exits as interrupted.
+let signalled = client.interruption.receivedSignal
+exit(signalled != 0 ? 128 + signalled : exitCode)
