@@ -61,6 +61,9 @@ import Testing
         try #require(q["result"] != nil, "\(q)")
         let image = JSONValue.string(fixture("tinyseg") + "/images/s0.png")
 
+        // Listing a model that has no family lists nothing and makes none.
+        let empty = try await c.call(30, "model/variants", ["id": "m"])
+        #expect(empty["result"]?["members"] == [], "\(empty)")
         // Before a family exists, asking for a variant is a clear error.
         let none = try await c.call(3, "model/segment", ["id": "m", "images": [image], "variant": "fastest"])
         #expect(Self.message(none).contains("no variants"), "\(none)")

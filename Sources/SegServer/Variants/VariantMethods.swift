@@ -22,7 +22,8 @@ extension ServerCore {
             ids.removeAll { remove.contains($0) }
         }
         let changing = p.set != nil || p.add != nil || p.remove != nil
-        if !changing, !known.isEmpty { return .init(id: source.id, members: known) }
+        // Listing: the family as measured, or none (listing never makes or measures one).
+        if !changing { return .init(id: source.id, members: known) }
 
         // Every member must be resident and segment like the source: same classes.
         let sourceClasses = ImageModel.classCount(source.summary)
