@@ -46,6 +46,8 @@ import Testing
         let steps = report["chosen"]?["recipe"]?["params"]?["steps"]?.arrayValue ?? []
         #expect(!steps.isEmpty && steps.allSatisfy { ["prune", "finetune", "fuse", "quantize"].contains($0["technique"]?.stringValue ?? "") })
         #expect(report["chosen"]?["recipe"]?["method"] == "model/pipeline")
+        // The dataset as the request gave it (a folder a fresh daemon can open), not this daemon's id for it.
+        #expect(report["chosen"]?["recipe"]?["params"]?["dataset"]?.stringValue == Self.fixture("tinyseg"))
         for suffix in ["", ".report.json", ".pareto.png"] {
             #expect(FileManager.default.fileExists(atPath: out + suffix), "missing \(out + suffix)")
         }

@@ -21,7 +21,7 @@ extension ServerCore {
         var model = try ONNX.decode(bytes)
         let recipe: JSONValue = [
             "method": .string(ModelPipelineRequest.method),
-            "params": ["id": .string(source.id), "dataset": .string(datasetName), "split": .string(search.searchSplit),
+            "params": ["id": .string(source.id), "dataset": .string(p.dataset), "split": .string(search.searchSplit),
                        "calibration": ["split": .string(search.searchSplit)],
                        "steps": .array(chosen.steps.map { ["technique": .string($0.technique), "params": $0.params ?? [:]] })],
         ]
