@@ -94,7 +94,7 @@ let package = Package(
         .testTarget(name: "SegDataTests", dependencies: ["SegTestSupport", "SegData", "SegImaging"]),
         .testTarget(name: "SegProtocolTests", dependencies: ["SegProtocol"]),
         .testTarget(name: "SegTransportTests", dependencies: ["SegTransport", "SegProtocol"]),
-        .testTarget(name: "SegWebTests", dependencies: ["SegWeb", "SegTransport"]),
+        .testTarget(name: "SegWebTests", dependencies: ["SegWeb", "SegTransport", "SegTensor"]),
         .testTarget(name: "QuantizeTests", dependencies: ["SegTestSupport", "Quantize", "SegServer", "SegTechnique", "SegReference", "SegRuntime", "SegONNX", "SegTensor", "SegGraph", "SegProtocol"],
                     path: "Tests/QuantizeTests"),
         .testTarget(name: "PruneTests", dependencies: ["Prune", "SegServer", "SegTechnique", "SegReference", "SegRuntime", "SegONNX", "SegTensor", "SegGraph", "SegProtocol"],

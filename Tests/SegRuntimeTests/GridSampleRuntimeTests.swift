@@ -9,19 +9,8 @@ import Testing
 /// grids reaching past [-1, 1] on both sides, grids as values and as constants, and the modes
 /// the kernel leaves to the reference.
 @Suite struct GridSampleRuntimeTests {
-    /// A reproducible generator (SplitMix64) so a failure names a case that can be rerun.
-    struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func uniform(_ lo: Float, _ hi: Float) -> Float { lo + (hi - lo) * Float(next() >> 40) / Float(1 << 24) }
-        mutating func int(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(next() % UInt64(range.count)) }
-    }
+    /// A reproducible generator (SegTensor's SplitMix64) so a failure names a case that can be rerun.
+    typealias Random = SeededGenerator
 
     static func model(x: [Int], grid: [Int], mode: String, padding: String, align: Int, opset: Int, constantGrid: Tensor?) -> Model {
         var g = Graph(name: "gs")
@@ -41,7 +30,7 @@ import Testing
     /// Runs one case both ways; returns the worst |a − e| / (1 + |e|) and the step kinds.
     static func compare(seed: UInt64, mode: String = "linear", padding: String, align: Int, constantGrid: Bool,
                         opset: Int = 20) throws -> (Float, [String: Int]) {
-        var r = Random(state: seed)
+        var r = Random(seed: seed)
         let n = r.int(1...2), c = r.int(1...9), h = r.int(1...7), w = r.int(1...9), ho = r.int(1...6), wo = r.int(1...11)
         let x = try Tensor(dims: [n, c, h, w], scalars: (0..<(n * c * h * w)).map { _ in r.uniform(-2, 2) })
         // Past ±1 by up to 0.6: taps beyond the edges, on the edges and exactly at the corners.
@@ -112,4 +101,10 @@ import Testing
         // Zeros, not aligned: 0.3 → x 0.15, -0.7 → y -0.35: weights 0.85 · 0.65 on the one pixel.
         #expect(abs(out[0] - 3 * 0.85 * 0.65) < 1e-6 && out[2] == 0 && out[5] == 0)
     }
+}
+
+extension SeededGenerator {
+    /// Uniform in [lo, hi), from the top 24 bits.
+    mutating func uniform(_ lo: Float, _ hi: Float) -> Float { lo + (hi - lo) * Float(next() >> 40) / Float(1 << 24) }
+    mutating func int(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(next() % UInt64(range.count)) }
 }

@@ -1,33 +1,23 @@
 import SegWeb
+import SegTensor
 import Testing
 
 /// Mangled and random input into both parsers, in random pieces: every outcome is a request,
 /// a message, or a typed failure; nothing crashes, nothing is held past the limits, and a
 /// failure is final.
 struct ParserFuzzTests {
-    /// SplitMix64: a fixed seed makes every run feed the same bytes.
-    struct Rng {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
-        mutating func byte() -> UInt8 { UInt8(truncatingIfNeeded: next()) }
-    }
+    /// SegTensor's SplitMix64: a fixed seed makes every run feed the same bytes.
+    typealias Rng = SeededGenerator
 
     func mutate(_ bytes: [UInt8], _ rng: inout Rng) -> [UInt8] {
         var out = bytes
-        for _ in 0..<rng.below(4) where !out.isEmpty {
-            let i = rng.below(out.count)
-            switch rng.below(4) {
+        for _ in 0..<rng.int(4) where !out.isEmpty {
+            let i = rng.int(out.count)
+            switch rng.int(4) {
             case 0: out[i] = rng.byte()
             case 1: out.remove(at: i)
             case 2: out.insert(rng.byte(), at: i)
-            default: out.insert(contentsOf: out[i...].prefix(rng.below(64)), at: i)
+            default: out.insert(contentsOf: out[i...].prefix(rng.int(64)), at: i)
             }
         }
         return out
@@ -37,14 +27,14 @@ struct ParserFuzzTests {
     func inPieces(_ bytes: [UInt8], _ rng: inout Rng, _ feed: (ArraySlice<UInt8>) -> Bool) {
         var i = 0
         while i < bytes.count {
-            let n = 1 + rng.below(40)
+            let n = 1 + rng.int(40)
             guard feed(bytes[i..<min(i + n, bytes.count)]) else { return }
             i += n
         }
     }
 
     @Test func httpParserTakesMangledRequests() {
-        var rng = Rng(state: 0x5E65_11A4)
+        var rng = Rng(seed: 0x5E65_11A4)
         var limits = HTTPRequestParser.Limits()
         limits.requestLineBytes = 256
         limits.headerBytes = 512
@@ -55,7 +45,7 @@ struct ParserFuzzTests {
         for _ in 0..<400 {
             var p = HTTPRequestParser(limits: limits)
             var input = mutate(valid, &rng)
-            if rng.below(4) == 0 { input += (0..<rng.below(2000)).map { _ in rng.byte() } }
+            if rng.int(4) == 0 { input += (0..<rng.int(2000)).map { _ in rng.byte() } }
             inPieces(input, &rng) { piece in
                 p.feed(piece)
                 do {
@@ -77,7 +67,7 @@ struct ParserFuzzTests {
     }
 
     @Test func webSocketReaderTakesMangledFrames() {
-        var rng = Rng(state: 42)
+        var rng = Rng(seed: 42)
         let mask: [UInt8] = [1, 2, 3, 4]
         let valid = WebSocketFrame.encode(.text, Array(#"{"jsonrpc":"2.0","id":1,"method":"initialize"}"#.utf8), mask: mask)
             + WebSocketFrame.encode(.ping, [9], mask: mask)
@@ -86,7 +76,7 @@ struct ParserFuzzTests {
         for _ in 0..<400 {
             var r = WebSocketReader(maxMessageBytes: 256)
             var input = mutate(valid, &rng)
-            if rng.below(4) == 0 { input += (0..<rng.below(2000)).map { _ in rng.byte() } }
+            if rng.int(4) == 0 { input += (0..<rng.int(2000)).map { _ in rng.byte() } }
             var ended = false
             inPieces(input, &rng) { piece in
                 for e in r.feed(piece) {
