@@ -30,51 +30,10 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "benchmarks"))
+from rpc_roundtrip import RawConnection as StdioDaemon  # noqa: E402  (LSP-framed JSON-RPC on a child's stdin/stdout)
 SHARED = REPO.parent / "shared"
 TARGET = 1.2
-
-
-class StdioDaemon:
-    """LSP-framed JSON-RPC over a child's stdin/stdout."""
-
-    def __init__(self, daemon):
-        self.proc = subprocess.Popen([daemon], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, bufsize=0)
-        self.out = os.fdopen(os.dup(self.proc.stdout.fileno()), "rb", buffering=1 << 16)
-        self.next_id = 1
-
-    def call(self, method, params=None):
-        msg = {"jsonrpc": "2.0", "id": self.next_id, "method": method}
-        self.next_id += 1
-        if params is not None:
-            msg["params"] = params
-        body = json.dumps(msg, separators=(",", ":")).encode()
-        os.write(self.proc.stdin.fileno(), b"Content-Length: %d\r\n\r\n" % len(body) + body)
-        while True:
-            length = None
-            while True:
-                line = self.out.readline()
-                if not line:
-                    raise RuntimeError("segslimd closed its output")
-                line = line.strip()
-                if not line:
-                    if length is None:
-                        continue
-                    break
-                k, _, v = line.partition(b":")
-                if k.strip().lower() == b"content-length":
-                    length = int(v)
-            answer = json.loads(self.out.read(length))
-            if answer.get("id") == msg["id"]:
-                if "error" in answer:
-                    raise RuntimeError(answer["error"])
-                return answer["result"]
-
-    def close(self):
-        self.proc.stdin.close()
-        self.proc.wait(30)
-        self.out.close()
-        self.proc.stdout.close()
 
 
 class WebSocketDaemon:

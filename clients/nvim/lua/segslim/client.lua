@@ -13,12 +13,7 @@ local conn = nil -- the live connection, or nil
 local closing = {} -- connections asked to shut down whose daemon has not exited yet
 local generation = 0 -- bumped on every start, so a late on_exit cannot clobber a newer daemon
 
-local function nn(v)
-  if v == vim.NIL then
-    return nil
-  end
-  return v
-end
+local nn = require('segslim.json').nn
 
 -- vim.lsp.rpc.start was start(cmd, cmd_args, dispatchers, extra) up to Nvim 0.9 and became
 -- start(cmd_list, dispatchers, extra) in 0.10. The arity tells them apart even on builds whose

@@ -22,12 +22,7 @@ local function reporter()
   }
 end
 
-local function nn(v)
-  if v == vim.NIL then
-    return nil
-  end
-  return v
-end
+local nn = require('segslim.json').nn
 
 function M.check()
   local health = reporter()

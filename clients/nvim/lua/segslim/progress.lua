@@ -6,6 +6,17 @@ local M = {}
 
 local active = {} -- token -> {title, message, percentage}
 local order = {} -- tokens in the order they began
+
+-- Drops a token that ended (or whose request died) from the active set and the order.
+local function forget(token)
+  active[token] = nil
+  for i, t in ipairs(order) do
+    if t == token then
+      table.remove(order, i)
+      return
+    end
+  end
+end
 local counter = 0
 
 -- Every update, oldest first (bounded): what a statusline or a test can look back on.
@@ -49,12 +60,7 @@ local function record(token, kind, entry)
   end
 end
 
-local function nn(v)
-  if v == vim.NIL then
-    return nil
-  end
-  return v
-end
+local nn = require('segslim.json').nn
 
 -- Handles one $/progress params object from the daemon.
 function M.handle(params)
@@ -75,13 +81,7 @@ function M.handle(params)
     entry.percentage = nn(value.percentage) or entry.percentage
   elseif kind == 'end' then
     entry.message = nn(value.message) or 'done'
-    active[token] = nil
-    for i, t in ipairs(order) do
-      if t == token then
-        table.remove(order, i)
-        break
-      end
-    end
+    forget(token)
   else
     return
   end
@@ -93,13 +93,7 @@ end
 -- Forgets a token whose request ended without an `end` (the daemon died, say).
 function M.abort(token)
   if active[token] then
-    active[token] = nil
-    for i, t in ipairs(order) do
-      if t == token then
-        table.remove(order, i)
-        break
-      end
-    end
+    forget(token)
     announce()
   end
 end
