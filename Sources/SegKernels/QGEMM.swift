@@ -220,9 +220,11 @@ struct QGemmTask {
     func run(rows: Range<Int>) {
         let kp = w.kPadded
         let elementBytes = w.path == .exact && isa == .avx2 ? 2 : 1
-        withUnsafeTemporaryAllocation(byteCount: Self.mc * kp * 3 + 64, alignment: 64) { raw in
+        // [gathered u8 | widened s16 | the block's s32 sums for one panel (mc × 16)]
+        withUnsafeTemporaryAllocation(byteCount: Self.mc * kp * 3 + 64 + Self.mc * QPackedWeights.nr * 4, alignment: 64) { raw in
             guard let base = raw.baseAddress else { return }
             let bytes = base.assumingMemoryBound(to: UInt8.self)
+            let sums = (base + Self.mc * kp * 3 + 64).assumingMemoryBound(to: Int32.self)
             // u8 gather area first, the s16 widening after it.
             let gathered = bytes, widened = bytes + Self.mc * kp
             var i0 = rows.lowerBound
@@ -246,7 +248,7 @@ struct QGemmTask {
                     for r in 0..<(i1 - i0) { widen(src + r * aStride, dst + r * kp, count: w.k, padded: kp) }
                     aBase = UnsafeRawPointer(widened); aStride = kp
                 }
-                block(rows: i0..<i1, a: aBase, aStride: aStride * elementBytes)
+                block(rows: i0..<i1, a: aBase, aStride: aStride * elementBytes, sums: sums)
                 i0 = i1
             }
         }
@@ -266,7 +268,11 @@ struct QGemmTask {
     }
 
     /// All panels over rows `rows`, whose A rows start at `a` (byte stride `aStride`).
-    private func block(rows: Range<Int>, a: UnsafeRawPointer, aStride: Int) {
+    /// u8 output on AVX2: each tile's sums land in `sums` (row-major, 16 per row) and the
+    /// epilogue runs once per panel over the whole block — a tight loop over memory the
+    /// core pipelines well, where a call per 4 × 16 tile passed 256 bytes of registers
+    /// through the stack and cost more than the multiply-adds of a small-K layer.
+    private func block(rows: Range<Int>, a: UnsafeRawPointer, aStride: Int, sums: UnsafeMutablePointer<Int32>) {
         let panelCount = (w.n + QPackedWeights.nr - 1) / QPackedWeights.nr
         w.panels.withUnsafeBufferPointer { pb in
         rq.bias.withUnsafeBufferPointer { bias in
@@ -285,6 +291,12 @@ struct QGemmTask {
                     // Sums start at the (corrected) bias: the epilogue only scales.
                     #if arch(x86_64)
                     if isa == .avx2 {
+                        let tileSums = sums + (r - rows.lowerBound) * QPackedWeights.nr
+                        if w.path == .vnni && blockEpilogue {
+                            qKernelVNNI(w.kPadded / 4, p0, p1, p2, p3, panels + p * w.panelBytes, biasBase + n0, UnsafeMutableRawPointer(tileSums))
+                            r += count
+                            continue
+                        }
                         if w.path == .vnni {
                             withUnsafeMutableBytes(of: &acc.v) { t in
                                 guard let tile = t.baseAddress else { return }
@@ -301,9 +313,25 @@ struct QGemmTask {
                     #else
                     portableTile([p0, p1, p2, p3], n0: n0, columns: columns, bias: biasBase + n0, &acc)
                     #endif
+                    #if arch(x86_64)
+                    if blockEpilogue {
+                        withUnsafeBytes(of: acc.v) { t in
+                            guard let tile = t.baseAddress else { return }
+                            UnsafeMutableRawPointer(sums + (r - rows.lowerBound) * QPackedWeights.nr).copyMemory(from: tile, byteCount: 256)
+                        }
+                        r += count
+                        continue
+                    }
+                    #endif
                     store(acc, row: r, rows: count, n0: n0, columns: columns, bias: biasBase + n0, mult: multBase + n0)
                     r += count
                 }
+                #if arch(x86_64)
+                if blockEpilogue, case let .u8(base, rowStride) = output {
+                    storeBlockU8(sums, rows: rows.count, columns: columns, mult: multBase + n0, codes: codes,
+                                 base + rows.lowerBound * rowStride + n0, rowStride: rowStride)
+                }
+                #endif
             }
         }
         }
@@ -311,6 +339,12 @@ struct QGemmTask {
     }
 
     /// Scalar sums for the portable path (A rows are u8 there: no widening is done).
+    /// Whether sums go through the block scratch (u8 output on AVX2).
+    private var blockEpilogue: Bool {
+        guard isa == .avx2, case .u8 = output else { return false }
+        return true
+    }
+
     private func portableTile(_ rowPointers: [UnsafeRawPointer], n0: Int, columns: Int, bias: UnsafePointer<Int32>, _ acc: inout QTile) {
         for r in 0..<4 {
             let x = rowPointers[r].assumingMemoryBound(to: UInt8.self)
@@ -411,18 +445,86 @@ func storeTileActivated<A: VectorActivation>(_ acc: QTile, rows: Int, columns: I
                                              _ y: UnsafeMutablePointer<UInt8>, rowStride: Int) {
     let m0 = UnsafeRawPointer(mult).loadUnaligned(as: SIMD8<Float>.self)
     let m1 = UnsafeRawPointer(mult + 8).loadUnaligned(as: SIMD8<Float>.self)
+    // The tile's lanes by name, not `lane(r, h)` in a loop: indexing the tuple at a run-time
+    // row copies all 256 bytes to the stack per access, which cost more than the math.
+    let (a0, a1, b0, b1, c0, c1, d0, d1) = acc.v
+    if columns == 16 && rows == 4 {
+        storeActivatedRow(a0, a1, m0, m1, codes, act, y)
+        storeActivatedRow(b0, b1, m0, m1, codes, act, y + rowStride)
+        storeActivatedRow(c0, c1, m0, m1, codes, act, y + 2 * rowStride)
+        storeActivatedRow(d0, d1, m0, m1, codes, act, y + 3 * rowStride)
+        return
+    }
+    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { t in
+        guard let tp = t.baseAddress else { return }
+        storeActivatedRow(a0, a1, m0, m1, codes, act, tp)
+        storeActivatedRow(b0, b1, m0, m1, codes, act, tp + 16)
+        storeActivatedRow(c0, c1, m0, m1, codes, act, tp + 32)
+        storeActivatedRow(d0, d1, m0, m1, codes, act, tp + 48)
+        for r in 0..<rows {
+            for c in 0..<columns { y[r * rowStride + c] = tp[r * 16 + c] }
+        }
+    }
+}
+
+/// One tile row of 16 activated codes (a top-level function: a nested one is a closure the
+/// optimiser left uninlined).
+@inline(__always)
+func storeActivatedRow<A: VectorActivation>(_ lo: SIMD8<Int32>, _ hi: SIMD8<Int32>, _ m0: SIMD8<Float>, _ m1: SIMD8<Float>,
+                                            _ codes: QCodeRange, _ act: A, _ p: UnsafeMutablePointer<UInt8>) {
+    storeCodes16(codes.codes(lo, m0, act), codes.codes(hi, m1, act), p)
+}
+
+#if arch(x86_64)
+/// The u8 epilogue over `rows` rows of one 16-channel panel: sums (bias included) at
+/// sums[r·16 ..< r·16 + 16], codes to y + r·rowStride (the first `columns` of each row).
+/// The activation is chosen once here, not per vector.
+func storeBlockU8(_ sums: UnsafePointer<Int32>, rows: Int, columns: Int, mult: UnsafePointer<Float>, codes: QCodeRange,
+                  _ y: UnsafeMutablePointer<UInt8>, rowStride: Int) {
+    switch codes.activation {
+    case .none: storeBlockU8(sums, rows: rows, columns: columns, mult: mult, codes: codes, IdentityVectorActivation(), scaled: false, y, rowStride: rowStride)
+    case .hardSwish: storeBlockU8(sums, rows: rows, columns: columns, mult: mult, codes: codes, HardSwishVectorActivation(), scaled: true, y, rowStride: rowStride)
+    case let .hardSigmoid(alpha, beta):
+        storeBlockU8(sums, rows: rows, columns: columns, mult: mult, codes: codes, HardSigmoidVectorActivation(alpha: alpha, beta: beta), scaled: true,
+                     y, rowStride: rowStride)
+    default:
+        storeBlockU8(sums, rows: rows, columns: columns, mult: mult, codes: codes, AnyVectorActivation(activation: codes.activation), scaled: true,
+                     y, rowStride: rowStride)
+    }
+}
+
+/// `scaled`: the activated form (dequantize, activate, divide by the output scale, clamp in
+/// float); otherwise the plain clamp(round(acc · mult) + zp, low, high).
+@inline(__always)
+func storeBlockU8<A: VectorActivation>(_ sums: UnsafePointer<Int32>, rows: Int, columns: Int, mult: UnsafePointer<Float>, codes: QCodeRange,
+                                       _ act: A, scaled: Bool, _ y: UnsafeMutablePointer<UInt8>, rowStride: Int) {
+    let m0 = UnsafeRawPointer(mult).loadUnaligned(as: SIMD8<Float>.self)
+    let m1 = UnsafeRawPointer(mult + 8).loadUnaligned(as: SIMD8<Float>.self)
+    let raw = UnsafeRawPointer(sums)
+    @inline(__always) func rowCodes(_ r: Int) -> (SIMD8<Int32>, SIMD8<Int32>) {
+        let lo = raw.loadUnaligned(fromByteOffset: r * 64, as: SIMD8<Int32>.self)
+        let hi = raw.loadUnaligned(fromByteOffset: r * 64 + 32, as: SIMD8<Int32>.self)
+        if scaled { return (codes.codes(lo, m0, act), codes.codes(hi, m1, act)) }
+        return (clamp(roundToInt32(toFloat(lo) * m0) &+ codes.zeroPoint, codes.low, codes.high),
+                clamp(roundToInt32(toFloat(hi) * m1) &+ codes.zeroPoint, codes.low, codes.high))
+    }
     if columns == 16 {
-        for r in 0..<rows { storeCodes16(codes.codes(acc.lane(r, 0), m0, act), codes.codes(acc.lane(r, 1), m1, act), y + r * rowStride) }
+        for r in 0..<rows {
+            let (q0, q1) = rowCodes(r)
+            storeCodes16(q0, q1, y + r * rowStride)
+        }
         return
     }
     withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16) { t in
         guard let tp = t.baseAddress else { return }
         for r in 0..<rows {
-            storeCodes16(codes.codes(acc.lane(r, 0), m0, act), codes.codes(acc.lane(r, 1), m1, act), tp)
+            let (q0, q1) = rowCodes(r)
+            storeCodes16(q0, q1, tp)
             for c in 0..<columns { y[r * rowStride + c] = tp[c] }
         }
     }
 }
+#endif
 
 /// round_half_even to Int32 (`vcvtps2dq` under the default rounding mode).
 @inline(__always)

@@ -77,6 +77,11 @@ import Testing
                                                                  strides: (2, 2), groups: 16), weightRange: -128...127),
         Case(name: "depthwise 3x3 one row per task", shape: Conv2DShape(inputChannels: 16, height: 4, width: 700, outputChannels: 16, kernelH: 3, kernelW: 3,
                                                                         pads: (1, 1, 1, 1), groups: 16), weightRange: -128...127),
+        // Kernel widths 7 (unrolled) and 1 (run-time width), 4-pixel groups with a 3-pixel tail.
+        Case(name: "depthwise 7x7 s1 tail", shape: Conv2DShape(inputChannels: 20, height: 9, width: 11, outputChannels: 20, kernelH: 7, kernelW: 7,
+                                                               pads: (3, 3, 3, 3), groups: 20), weightRange: -128...127),
+        Case(name: "depthwise 3x1 s1", shape: Conv2DShape(inputChannels: 16, height: 6, width: 9, outputChannels: 16, kernelH: 3, kernelW: 1,
+                                                          pads: (1, 0, 1, 0), groups: 16), weightRange: -128...127),
         Case(name: "depthwise 2x4 s(1,3)", shape: Conv2DShape(inputChannels: 24, height: 6, width: 14, outputChannels: 24, kernelH: 2, kernelW: 4,
                                                               strides: (1, 3), pads: (0, 1, 1, 2), groups: 24), weightRange: -128...127),
     ]

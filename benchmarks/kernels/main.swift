@@ -144,9 +144,29 @@ if arguments.contains("--model") {
             var y = [Float](repeating: 0, count: c.3 * shape.outputHeight * shape.outputWidth)
             let plain = arguments.contains("--plain")  // no bias, no activation: the epilogue's cost
             let act: Activation = arguments.contains("--relu") ? .relu : arguments.contains("--noact") ? .none : .hardSwish
-            let conv = try Conv2D(shape: shape, weights: w, bias: plain ? nil : bias, activation: plain ? .none : act)
             let context = KernelContext(pool: pools[threads]!, isa: .avx2)
-            let seconds = try time { try conv.run(input: x, batch: 1, output: &y, context: context) }
+            let seconds: Double
+            if arguments.contains("--int8") {
+                // The INT8 path on u8 NHWC codes: s8 weights, per-channel scales, u8 output
+                // (HardSwish in the epilogue unless --plain/--noact/--relu).
+                let codes = (0..<x.count).map { _ in UInt8.random(in: 0...255) }
+                let qw = (0..<w.count).map { _ in Int8.random(in: -127...127) }
+                let out: QConvOutput = plain || act == .none ? .u8(scale: 0.05, zeroPoint: 128, low: 0, high: 255)
+                    : act == .relu ? .u8(scale: 0.05, zeroPoint: 0, low: 0, high: 255)
+                    : .u8Activated(scale: 0.05, zeroPoint: 10, activation: act)
+                let qconv = try QConv2D(shape: shape, weights: qw, weightScales: (0..<c.3).map { _ in Float.random(in: 0.001...0.01) },
+                                        bias: (0..<c.3).map { _ in Int32.random(in: -1000...1000) }, inputScale: 0.02,
+                                        inputZeroPoint: 120, output: out)
+                var q = [UInt8](repeating: 0, count: c.3 * shape.outputHeight * shape.outputWidth + 64)
+                seconds = try codes.withUnsafeBufferPointer { xb in
+                    try q.withUnsafeMutableBytes { qb in
+                        try time { try qconv.run(input: xb.baseAddress!, batch: 1, output: qb.baseAddress!, context: context) }
+                    }
+                }
+            } else {
+                let conv = try Conv2D(shape: shape, weights: w, bias: plain ? nil : bias, activation: plain ? .none : act)
+                seconds = try time { try conv.run(input: x, batch: 1, output: &y, context: context) }
+            }
             let flops = 2.0 * Double(c.3 * c.0 / c.8 * taps * shape.outputHeight * shape.outputWidth)
             totals[kind, default: 0] += seconds * 1e3
             print("\(index)\t\(c.0)\t\(c.1)×\(c.2)\t\(c.3)\t\(c.4)\t\(c.5)\t\(c.8)\t\(kind)\t\(fmt(flops / seconds / 1e9))\t\(String(format2(seconds * 1e3)))")
