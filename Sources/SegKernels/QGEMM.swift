@@ -494,35 +494,84 @@ func storeBlockU8(_ sums: UnsafePointer<Int32>, rows: Int, columns: Int, mult: U
 }
 
 /// `scaled`: the activated form (dequantize, activate, divide by the output scale, clamp in
-/// float); otherwise the plain clamp(round(acc · mult) + zp, low, high).
+/// float); otherwise the plain clamp(round(acc · mult) + zp, low, high), saturating at each
+/// pack (the same as clamping once: every bound lies inside the next). Two rows per step, so
+/// one `vpackssdw`/`vpackuswb`/`vpermd` chain packs 32 codes.
 @inline(__always)
 func storeBlockU8<A: VectorActivation>(_ sums: UnsafePointer<Int32>, rows: Int, columns: Int, mult: UnsafePointer<Float>, codes: QCodeRange,
                                        _ act: A, scaled: Bool, _ y: UnsafeMutablePointer<UInt8>, rowStride: Int) {
     let m0 = UnsafeRawPointer(mult).loadUnaligned(as: SIMD8<Float>.self)
     let m1 = UnsafeRawPointer(mult + 8).loadUnaligned(as: SIMD8<Float>.self)
     let raw = UnsafeRawPointer(sums)
-    @inline(__always) func rowCodes(_ r: Int) -> (SIMD8<Int32>, SIMD8<Int32>) {
-        let lo = raw.loadUnaligned(fromByteOffset: r * 64, as: SIMD8<Int32>.self)
-        let hi = raw.loadUnaligned(fromByteOffset: r * 64 + 32, as: SIMD8<Int32>.self)
-        if scaled { return (codes.codes(lo, m0, act), codes.codes(hi, m1, act)) }
-        return (clamp(roundToInt32(toFloat(lo) * m0) &+ codes.zeroPoint, codes.low, codes.high),
-                clamp(roundToInt32(toFloat(hi) * m1) &+ codes.zeroPoint, codes.low, codes.high))
+    @inline(__always) func twoRows(_ r: Int) -> __m256i {
+        let r1 = min(r &+ 1, rows &- 1)  // an odd last row is packed with itself
+        let a0 = raw.loadUnaligned(fromByteOffset: r &* 64, as: SIMD8<Int32>.self)
+        let a1 = raw.loadUnaligned(fromByteOffset: r &* 64 &+ 32, as: SIMD8<Int32>.self)
+        let b0 = raw.loadUnaligned(fromByteOffset: r1 &* 64, as: SIMD8<Int32>.self)
+        let b1 = raw.loadUnaligned(fromByteOffset: r1 &* 64 &+ 32, as: SIMD8<Int32>.self)
+        if scaled {
+            return packCodes(codes.codes(a0, m0, act), codes.codes(a1, m1, act), codes.codes(b0, m0, act), codes.codes(b1, m1, act))
+        }
+        return packRequantized(roundToInt32(toFloat(a0) * m0), roundToInt32(toFloat(a1) * m1),
+                               roundToInt32(toFloat(b0) * m0), roundToInt32(toFloat(b1) * m1), codes)
     }
+    var r = 0
     if columns == 16 {
-        for r in 0..<rows {
-            let (q0, q1) = rowCodes(r)
-            storeCodes16(q0, q1, y + r * rowStride)
+        while r &+ 2 <= rows {
+            storeTwoRows(twoRows(r), y + r &* rowStride, y + (r &+ 1) &* rowStride, paired: false)
+            r &+= 2
+        }
+        if r < rows {
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { t in
+                guard let tp = t.baseAddress else { return }
+                storeTwoRows(twoRows(r), y + r &* rowStride, tp + 16, paired: false)
+            }
         }
         return
     }
-    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16) { t in
+    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { t in
         guard let tp = t.baseAddress else { return }
-        for r in 0..<rows {
-            let (q0, q1) = rowCodes(r)
-            storeCodes16(q0, q1, tp)
-            for c in 0..<columns { y[r * rowStride + c] = tp[c] }
+        while r < rows {
+            storeTwoRows(twoRows(r), tp, tp + 16, paired: false)
+            for c in 0..<columns { y[r &* rowStride &+ c] = tp[c] }
+            if r &+ 1 < rows {
+                for c in 0..<columns { y[(r &+ 1) &* rowStride &+ c] = tp[16 &+ c] }
+            }
+            r &+= 2
         }
     }
+}
+
+/// Two rows of 16 codes already in 0...255 (row a: a0 = channels 0–7, a1 = 8–15; row b the
+/// same) packed to bytes, as `vpackssdw` + `vpackuswb` leave them: dwords a[0–3] a[8–11]
+/// b[0–3] b[8–11] | a[4–7] a[12–15] b[4–7] b[12–15] (with `paired` lanes the halves hold
+/// 0–3, 8–11 and 4–7, 12–15, so the same dwords hold other channels; `storeTwoRows` knows).
+@inline(__always)
+func packCodes(_ a0: SIMD8<Int32>, _ a1: SIMD8<Int32>, _ b0: SIMD8<Int32>, _ b1: SIMD8<Int32>) -> __m256i {
+    let a = _mm256_packs_epi32(unsafeBitCast(a0, to: __m256i.self), unsafeBitCast(a1, to: __m256i.self))
+    let b = _mm256_packs_epi32(unsafeBitCast(b0, to: __m256i.self), unsafeBitCast(b1, to: __m256i.self))
+    return _mm256_packus_epi16(a, b)
+}
+
+/// `packCodes` of rounded, scaled sums: + zero point and the low/high clamp, saturating.
+@inline(__always)
+func packRequantized(_ a0: SIMD8<Int32>, _ a1: SIMD8<Int32>, _ b0: SIMD8<Int32>, _ b1: SIMD8<Int32>, _ codes: QCodeRange) -> __m256i {
+    let zp = _mm256_set1_epi16(Int16(truncatingIfNeeded: codes.zeroPoint[0]))
+    let a = _mm256_adds_epi16(_mm256_packs_epi32(unsafeBitCast(a0, to: __m256i.self), unsafeBitCast(a1, to: __m256i.self)), zp)
+    let b = _mm256_adds_epi16(_mm256_packs_epi32(unsafeBitCast(b0, to: __m256i.self), unsafeBitCast(b1, to: __m256i.self)), zp)
+    let low = _mm256_set1_epi8(Int8(truncatingIfNeeded: codes.low[0])), high = _mm256_set1_epi8(Int8(truncatingIfNeeded: codes.high[0]))
+    return _mm256_min_epu8(_mm256_max_epu8(_mm256_packus_epi16(a, b), low), high)
+}
+
+/// Stores the two rows of a `packCodes` result: 16 bytes at `first` and at `second`.
+/// `paired`: the sums were in the `vpunpck{l,h}wd` order (0–3, 8–11 | 4–7, 12–15).
+@inline(__always)
+func storeTwoRows(_ v: __m256i, _ first: UnsafeMutablePointer<UInt8>, _ second: UnsafeMutablePointer<UInt8>, paired: Bool) {
+    // (`vextracti128` takes an immediate, which Swift cannot import: a second `vpermd`.)
+    let orderA = paired ? _mm256_setr_epi32(0, 1, 4, 5, 0, 0, 0, 0) : _mm256_setr_epi32(0, 4, 1, 5, 0, 0, 0, 0)
+    let orderB = paired ? _mm256_setr_epi32(2, 3, 6, 7, 0, 0, 0, 0) : _mm256_setr_epi32(2, 6, 3, 7, 0, 0, 0, 0)
+    _mm_storeu_si128(UnsafeMutableRawPointer(first).assumingMemoryBound(to: __m128i.self), _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(v, orderA)))
+    _mm_storeu_si128(UnsafeMutableRawPointer(second).assumingMemoryBound(to: __m128i.self), _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(v, orderB)))
 }
 #endif
 
