@@ -22,7 +22,9 @@ func printUsage(_ command: Command?, to stream: FileHandle = .standardOutput) {
             commands:
 
             """
-        for c in Commands.all { text += "  \(c.name.padding(toLength: 12, withPad: " ", startingAt: 0))\(c.summary)\n" }
+        // The widest name plus two spaces ("autocompress" outgrew a fixed 12 columns).
+        let width = (Commands.all.map(\.name.count).max() ?? 10) + 2
+        for c in Commands.all { text += "  \(c.name.padding(toLength: width, withPad: " ", startingAt: 0))\(c.summary)\n" }
         text += """
               help        Show this help, or a command's usage: segslim help COMMAND
 
