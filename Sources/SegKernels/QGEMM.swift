@@ -361,16 +361,7 @@ struct QGemmTask {
                        bias: UnsafePointer<Int32>, mult: UnsafePointer<Float>) {
         switch output {
         case let .u8(base, rowStride):
-            #if arch(x86_64)
-            if isa == .avx2 && codes.activated {
-                storeTileActivated(acc, rows: rows, columns: columns, mult: mult, codes: codes, base + row * rowStride + n0, rowStride: rowStride)
-                return
-            }
-            if isa == .avx2 {
-                storeTileU8(acc, rows: rows, columns: columns, mult: mult, zeroPoint: rq.zeroPoint, low: rq.low, high: rq.high, base + row * rowStride + n0, rowStride: rowStride)
-                return
-            }
-            #endif
+            // (AVX2 u8 output never gets here: `blockEpilogue` requantizes whole blocks.)
             for r in 0..<rows {
                 for c in 0..<columns {
                     base[(row + r) * rowStride + n0 + c] = UInt8(truncatingIfNeeded: rq.requantizeScaled(acc[r, c], channel: n0 + c))
@@ -384,95 +375,6 @@ struct QGemmTask {
             }
         }
     }
-}
-
-#if arch(x86_64)
-/// The u8 epilogue of a 4 × 16 tile (sums include the bias), two rows per vector:
-/// round(acc · mult) saturated to s16 (`vpackssdw`), + zero point saturating (`vpaddsw`),
-/// saturated to u8 (`vpackuswb`), then the low/high clamp on bytes. Saturating at each
-/// step is the same as clamping the s32 result once: every bound lies inside the next one.
-@inline(__always)
-func storeTileU8(_ acc: QTile, rows: Int, columns: Int, mult: UnsafePointer<Float>, zeroPoint: Int32, low: Int32, high: Int32,
-                 _ y: UnsafeMutablePointer<UInt8>, rowStride: Int) {
-    let m0 = _mm256_loadu_ps(mult), m1 = _mm256_loadu_ps(mult + 8)
-    let zp = _mm256_set1_epi16(Int16(truncatingIfNeeded: zeroPoint))
-    let low = _mm256_set1_epi8(Int8(truncatingIfNeeded: low)), high = _mm256_set1_epi8(Int8(truncatingIfNeeded: high))
-    let first = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7), second = _mm256_setr_epi32(2, 6, 3, 7, 0, 4, 1, 5)
-    @inline(__always) func scaled(_ v: QTile.V, _ m: __m256) -> __m256i {
-        _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_cvtepi32_ps(unsafeBitCast(v, to: __m256i.self)), m))
-    }
-    // Bytes of rows r, r + 1 as dwords r0[0-3] r0[8-11] r1[0-3] r1[8-11] | r0[4-7] r0[12-15] r1[4-7] r1[12-15].
-    @inline(__always) func twoRows(_ r: Int) -> __m256i {
-        let a = _mm256_adds_epi16(_mm256_packs_epi32(scaled(acc.lane(r, 0), m0), scaled(acc.lane(r, 1), m1)), zp)
-        let b = _mm256_adds_epi16(_mm256_packs_epi32(scaled(acc.lane(r + 1, 0), m0), scaled(acc.lane(r + 1, 1), m1)), zp)
-        return _mm256_min_epu8(_mm256_max_epu8(_mm256_packus_epi16(a, b), low), high)
-    }
-    @inline(__always) func store(_ v: __m256i, _ order: __m256i, _ p: UnsafeMutablePointer<UInt8>) {
-        _mm_storeu_si128(UnsafeMutableRawPointer(p).assumingMemoryBound(to: __m128i.self), _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(v, order)))
-    }
-    let top = twoRows(0), bottom = twoRows(2)
-    if columns == 16 && rows == 4 {
-        store(top, first, y); store(top, second, y + rowStride)
-        store(bottom, first, y + 2 * rowStride); store(bottom, second, y + 3 * rowStride)
-        return
-    }
-    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { t in
-        guard let tp = t.baseAddress else { return }
-        store(top, first, tp); store(top, second, tp + 16); store(bottom, first, tp + 32); store(bottom, second, tp + 48)
-        for r in 0..<rows {
-            for c in 0..<columns { y[r * rowStride + c] = tp[r * 16 + c] }
-        }
-    }
-}
-#endif
-
-/// The u8 epilogue of a 4 × 16 tile with a float activation (sums include the bias): per
-/// 8 lanes `QCodeRange.codes` — dequantize, activate, divide by the output scale, clamp,
-/// round half to even, add the zero point.
-@inline(__always)
-func storeTileActivated(_ acc: QTile, rows: Int, columns: Int, mult: UnsafePointer<Float>, codes: QCodeRange,
-                        _ y: UnsafeMutablePointer<UInt8>, rowStride: Int) {
-    switch codes.activation {
-    case .hardSwish: storeTileActivated(acc, rows: rows, columns: columns, mult: mult, codes: codes, HardSwishVectorActivation(), y, rowStride: rowStride)
-    case let .hardSigmoid(alpha, beta):
-        storeTileActivated(acc, rows: rows, columns: columns, mult: mult, codes: codes, HardSigmoidVectorActivation(alpha: alpha, beta: beta), y, rowStride: rowStride)
-    default: storeTileActivated(acc, rows: rows, columns: columns, mult: mult, codes: codes, AnyVectorActivation(activation: codes.activation), y, rowStride: rowStride)
-    }
-}
-
-@inline(__always)
-func storeTileActivated<A: VectorActivation>(_ acc: QTile, rows: Int, columns: Int, mult: UnsafePointer<Float>, codes: QCodeRange, _ act: A,
-                                             _ y: UnsafeMutablePointer<UInt8>, rowStride: Int) {
-    let m0 = UnsafeRawPointer(mult).loadUnaligned(as: SIMD8<Float>.self)
-    let m1 = UnsafeRawPointer(mult + 8).loadUnaligned(as: SIMD8<Float>.self)
-    // The tile's lanes by name, not `lane(r, h)` in a loop: indexing the tuple at a run-time
-    // row copies all 256 bytes to the stack per access, which cost more than the math.
-    let (a0, a1, b0, b1, c0, c1, d0, d1) = acc.v
-    if columns == 16 && rows == 4 {
-        storeActivatedRow(a0, a1, m0, m1, codes, act, y)
-        storeActivatedRow(b0, b1, m0, m1, codes, act, y + rowStride)
-        storeActivatedRow(c0, c1, m0, m1, codes, act, y + 2 * rowStride)
-        storeActivatedRow(d0, d1, m0, m1, codes, act, y + 3 * rowStride)
-        return
-    }
-    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { t in
-        guard let tp = t.baseAddress else { return }
-        storeActivatedRow(a0, a1, m0, m1, codes, act, tp)
-        storeActivatedRow(b0, b1, m0, m1, codes, act, tp + 16)
-        storeActivatedRow(c0, c1, m0, m1, codes, act, tp + 32)
-        storeActivatedRow(d0, d1, m0, m1, codes, act, tp + 48)
-        for r in 0..<rows {
-            for c in 0..<columns { y[r * rowStride + c] = tp[r * 16 + c] }
-        }
-    }
-}
-
-/// One tile row of 16 activated codes (a top-level function: a nested one is a closure the
-/// optimiser left uninlined).
-@inline(__always)
-func storeActivatedRow<A: VectorActivation>(_ lo: SIMD8<Int32>, _ hi: SIMD8<Int32>, _ m0: SIMD8<Float>, _ m1: SIMD8<Float>,
-                                            _ codes: QCodeRange, _ act: A, _ p: UnsafeMutablePointer<UInt8>) {
-    storeCodes16(codes.codes(lo, m0, act), codes.codes(hi, m1, act), p)
 }
 
 #if arch(x86_64)
@@ -593,8 +495,6 @@ struct QTile {
         get { withUnsafeBytes(of: v) { $0.load(fromByteOffset: (r * 16 + c) * 4, as: Int32.self) } }
         set { withUnsafeMutableBytes(of: &v) { $0.storeBytes(of: newValue, toByteOffset: (r * 16 + c) * 4, as: Int32.self) } }
     }
-    @inline(__always)
-    func lane(_ r: Int, _ h: Int) -> V { withUnsafeBytes(of: v) { $0.load(fromByteOffset: (r * 2 + h) * 32, as: V.self) } }
 }
 
 #if arch(x86_64)
