@@ -7,10 +7,12 @@ import Foundation
 /// where the implicit GEMM is far from ONNX Runtime; F(2×2) keeps the transforms exact in
 /// floats up to rounding (its matrices hold only 0, ±1, ±½).
 ///
-/// Tiles are processed in blocks along a tile row: the block's input transform (16 × Cin ×
-/// T floats), sixteen GEMMs into 16 × Cout × T, then the output transform with bias,
-/// residual and activation. Blocks are independent, so threads take whole blocks and run
-/// their GEMMs on the calling thread.
+/// Tiles are processed in blocks of T consecutive tiles in row-major tile order (a block may
+/// span several tile rows: on a 16×16 map a tile row holds only 8 tiles, and 8-column GEMMs
+/// that re-read all of U per tile row ran 2× slower than the implicit GEMM): the block's
+/// input transform (16 × Cin × T floats), sixteen GEMMs into 16 × Cout × T, then the output
+/// transform with bias, residual and activation. Blocks are independent, so threads take
+/// whole blocks and run their GEMMs on the calling thread.
 final class WinogradConv3x3: @unchecked Sendable {
     let cin: Int, cout: Int
     let height: Int, width: Int
@@ -31,7 +33,7 @@ final class WinogradConv3x3: @unchecked Sendable {
             // ~28 (e.g. 96→32, 32→16) the transforms eat the saving (measured on this CPU).
             && s.inputChannels * s.outputChannels >= 28 * (s.inputChannels + s.outputChannels)
             && s.inputChannels * s.outputChannels <= maxChannelProduct
-            && s.outputHeight >= 8 && s.outputWidth >= 16
+            && s.outputHeight >= 8 && s.outputWidth >= 16 && s.outputHeight * s.outputWidth >= 400
     }
 
     /// Shapes the implementation handles: 3×3, stride 1, no dilation, one group, pads ≤ 1.
@@ -83,20 +85,30 @@ final class WinogradConv3x3: @unchecked Sendable {
              activation: Activation, residual: UnsafePointer<Float>?, residualBeforeActivation: Bool, accumulate: Bool,
              context: KernelContext) {
         let tilesH = (outH + 1) / 2, tilesW = (outW + 1) / 2
-        let blocksPerRow = (tilesW + blockTiles - 1) / blockTiles
-        let blocks = batch * tilesH * blocksPerRow
+        let tilesPerImage = tilesH * tilesW
         let t = blockTiles
-        context.pool.parallelFor(blocks) { range in
+        let blocksPerImage = (tilesPerImage + t - 1) / t
+        context.pool.parallelFor(batch * blocksPerImage) { range in
             let v = UnsafeMutablePointer<Float>.allocate(capacity: 16 * cin * t)
-            let m = UnsafeMutablePointer<Float>.allocate(capacity: 16 * cout * t)
+            // 8 floats of slack: the output transform loads 8 columns from a row segment's
+            // start, which may run past the block's last column.
+            let m = UnsafeMutablePointer<Float>.allocate(capacity: 16 * cout * t + 8)
             defer { v.deallocate(); m.deallocate() }
             for block in range {
-                let image = block / (tilesH * blocksPerRow)
-                let rest = block % (tilesH * blocksPerRow)
-                let ty = rest / blocksPerRow, tx0 = (rest % blocksPerRow) * t
-                let count = min(t, tilesW - tx0)
+                let image = block / blocksPerImage
+                let first = (block % blocksPerImage) * t
+                let count = min(t, tilesPerImage - first)
+                // The block's tiles as segments of tile rows: (row, first column, tiles, block column).
+                var segments: [(ty: Int, tx0: Int, count: Int, column: Int)] = []
+                var k = first
+                while k < first + count {
+                    let ty = k / tilesW, tx = k % tilesW
+                    let n = min(tilesW - tx, first + count - k)
+                    segments.append((ty, tx, n, k - first))
+                    k += n
+                }
                 let x = input + image * cin * height * width
-                transformInput(x, ty: ty, tx0: tx0, count: count, into: v)
+                for g in segments { transformInput(x, ty: g.ty, tx0: g.tx0, count: g.count, column: g.column, into: v) }
                 rowOffsets.withUnsafeBufferPointer { offsets in
                     guard let offsetBase = offsets.baseAddress else { return }
                     for xi in 0..<16 {
@@ -110,18 +122,21 @@ final class WinogradConv3x3: @unchecked Sendable {
                     }
                 }
                 let planeOffset = image * cout * outH * outW
-                transformOutput(m, ty: ty, tx0: tx0, count: count, output: output + planeOffset, bias: bias,
-                                activation: activation, residual: residual.map { $0 + planeOffset },
-                                residualBeforeActivation: residualBeforeActivation, accumulate: accumulate)
+                for g in segments {
+                    transformOutput(m, ty: g.ty, tx0: g.tx0, count: g.count, column: g.column, output: output + planeOffset, bias: bias,
+                                    activation: activation, residual: residual.map { $0 + planeOffset },
+                                    residualBeforeActivation: residualBeforeActivation, accumulate: accumulate)
+                }
             }
         }
     }
 
-    /// V[ξ][c][k] = (Bᵀ d B)_ξ for the `count` tiles (ty, tx0 + k), Bᵀ = [[1, 0, −1, 0],
+    /// V[ξ][c][column + k] = (Bᵀ d B)_ξ for the `count` tiles (ty, tx0 + k), Bᵀ = [[1, 0, −1, 0],
     /// [0, 1, 1, 0], [0, −1, 1, 0], [0, 1, 0, −1]]. Eight interior tiles at a time with
     /// vectors (columns deinterleaved from two 16-float loads); edges element by element.
-    private func transformInput(_ x: UnsafePointer<Float>, ty: Int, tx0: Int, count: Int, into v: UnsafeMutablePointer<Float>) {
+    private func transformInput(_ x: UnsafePointer<Float>, ty: Int, tx0: Int, count: Int, column: Int, into block: UnsafeMutablePointer<Float>) {
         let t = blockTiles
+        let v = block + column
         let iy0 = 2 * ty - padTop
         // Last tile index (in this block) whose eight-tile group reads no right padding: a
         // group reads 18 columns from 2·tile − padLeft.
@@ -195,10 +210,11 @@ final class WinogradConv3x3: @unchecked Sendable {
 
     /// Y = Aᵀ m A with Aᵀ = [[1, 1, 1, 0], [0, 1, −1, −1]], then bias, residual, activation.
     /// Eight tiles (sixteen output columns) at a time where they are all inside the output.
-    private func transformOutput(_ m: UnsafeMutablePointer<Float>, ty: Int, tx0: Int, count: Int,
+    private func transformOutput(_ block: UnsafeMutablePointer<Float>, ty: Int, tx0: Int, count: Int, column: Int,
                                  output: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, activation: Activation,
                                  residual: UnsafePointer<Float>?, residualBeforeActivation: Bool, accumulate: Bool) {
         let t = blockTiles
+        let m = block + column
         let oy = 2 * ty
         let plane = outH * outW
         for o in 0..<cout {

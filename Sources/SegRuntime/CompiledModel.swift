@@ -49,10 +49,16 @@ package final class CompiledModel: Sendable {
         arenas.withLock { if $0.count < 4 { $0.append(arena) } }
     }
 
-    /// Runs on inputs of exactly the compiled shapes. `profile`, when given, receives the time
-    /// of every step by kind.
+    /// What step `index` runs, for profiles: its kind and, where the step knows them, the
+    /// shapes and algorithm ("Conv+act 64→128 3×3/2 g1 @64×64 implicitGEMM").
+    package func stepDescription(_ index: Int) -> String {
+        steps.indices.contains(index) ? steps[index].detail : "?"
+    }
+
+    /// Runs on inputs of exactly the compiled shapes. `profile`, when given, receives every
+    /// step's index (see `stepDescription`), kind and time in ms.
     package func run(_ inputs: [String: Tensor], isCancelled: () -> Bool = { false },
-                    profile: ((String, Double) -> Void)? = nil) throws -> [String: Tensor] {
+                    profile: ((Int, String, Double) -> Void)? = nil) throws -> [String: Tensor] {
         let arena = checkoutArena()
         defer { checkin(arena) }
         try execute(inputs, in: arena, isCancelled: isCancelled, profile: profile)
@@ -77,7 +83,7 @@ package final class CompiledModel: Sendable {
     }
 
     private func execute(_ inputs: [String: Tensor], in arena: Arena, isCancelled: () -> Bool,
-                         profile: ((String, Double) -> Void)?) throws {
+                         profile: ((Int, String, Double) -> Void)?) throws {
         for (name, slot) in inputSlots {
             guard let t = inputs[name] else { throw ExecutionError.missingInput(name) }
             guard t.dtype == slot.dtype, t.dims == slot.dims else {
@@ -86,12 +92,12 @@ package final class CompiledModel: Sendable {
             try slot.store(t, in: arena)
         }
         for (name, t) in inputs where !inputSlots.contains(where: { $0.name == name }) { arena.tensors[name] = t }
-        for step in steps {
+        for (index, step) in steps.enumerated() {
             if isCancelled() { throw ExecutionError.cancelled }
             if let profile {
                 let start = DispatchTime.now().uptimeNanoseconds
                 try step.execute(arena)
-                profile(step.kind, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+                profile(index, step.kind, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
             } else {
                 try step.execute(arena)
             }

@@ -57,6 +57,7 @@ struct ConvStep: Step {
     let batch: Int
     let context: KernelContext
     let kind: String
+    var detail: String { "\(kind) \(conv.summary)" }
 
     func execute(_ arena: Arena) throws {
         try conv.run(input: arena.pointer(input), batch: batch, output: arena.pointer(output),

@@ -6,10 +6,17 @@ import SegTensor
 protocol Step: Sendable {
     /// For profiles: the op type (or fused pattern) it runs.
     var kind: String { get }
+    /// For per-step profiles: the kind plus what tells two steps of one kind apart (shapes,
+    /// algorithm). Defaults to `kind`.
+    var detail: String { get }
     /// Bytes the step keeps for the plan's lifetime outside the arena (packed weights, copied
     /// constants); see PlanMemory.swift.
     var heldBytes: Int { get }
     func execute(_ arena: Arena) throws
+}
+
+extension Step {
+    var detail: String { kind }
 }
 
 /// A node with no fast kernel: its reference implementation, on tensors copied out of and

@@ -57,6 +57,9 @@ extension ServerCore {
                 "inputShapes": .object(inputs.mapValues { .array($0.dims.map { .int(Int64($0)) }) })]
     }
 
+    /// How many steps `slowestSteps` lists.
+    static let slowestStepCount = 12
+
     func benchmark(_ p: ModelBenchmarkRequest.Params, _ ctx: RequestContext) async throws -> ModelBenchmarkRequest.Result {
         let entry = try await models.entry(id: p.id)
         let runs = p.runs ?? 20
@@ -74,12 +77,16 @@ extension ServerCore {
         ctx.progress.begin("Benchmarking \(entry.id)")
         var times: [Double] = []
         var byKind: [String: Double] = [:]
+        var byStep: [Int: Double] = [:]
         for i in 0..<(warmup + runs) {
             try Task.checkCancellation()
             let start = DispatchTime.now().uptimeNanoseconds
             if let compiled {
                 _ = try compiled.run(inputs, isCancelled: { Task.isCancelled },
-                                     profile: profile && i >= warmup ? { kind, ms in byKind[kind, default: 0] += ms } : nil)
+                                     profile: profile && i >= warmup ? { step, kind, ms in
+                                         byKind[kind, default: 0] += ms
+                                         byStep[step, default: 0] += ms
+                                     } : nil)
             } else {
                 _ = try entry.executor.run(inputs, isCancelled: { Task.isCancelled })
             }
@@ -97,6 +104,11 @@ extension ServerCore {
             let total = byKind.values.reduce(0, +)
             result.profile = byKind.sorted { $0.value > $1.value }.map { kind, ms in
                 .init(kind: kind, msPerRun: Self.ms(ms / Double(runs)), fraction: total > 0 ? ms / total : 0)
+            }
+            if let compiled {
+                result.slowestSteps = byStep.sorted { $0.value > $1.value }.prefix(Self.slowestStepCount).map { step, ms in
+                    .init(index: step, step: compiled.stepDescription(step), msPerRun: Self.ms(ms / Double(runs)), fraction: total > 0 ? ms / total : 0)
+                }
             }
         }
         return result

@@ -36,7 +36,11 @@ extension Commands {
             ]
             row["noisy"] = .bool(Warnings.isNoisy(p50Ms: r.p50Ms, minMs: r.minMs))
             if let w = Warnings.noisy((absolute(path) as NSString).lastPathComponent, p50Ms: r.p50Ms, minMs: r.minMs) { warnings.append(w) }
-            if r.profile != nil { row["profile"] = ModelBenchmarkRequest.json(r)["profile"] }
+            if r.profile != nil {
+                let json = ModelBenchmarkRequest.json(r)
+                row["profile"] = json["profile"]
+                row["slowestSteps"] = json["slowestSteps"]
+            }
             rows.append(.object(row))
         }
         if !options.json {
@@ -51,6 +55,13 @@ extension Commands {
                 Table.print(header: ["kernel", "ms/run", "share"], rows: (r["profile"]?.arrayValue ?? []).map {
                     [$0["kind"]?.stringValue ?? "?", String(format: "%.2f", $0["msPerRun"]?.doubleValue ?? 0), pct($0["fraction"]?.doubleValue ?? 0)]
                 })
+                if let steps = r["slowestSteps"]?.arrayValue, !steps.isEmpty {
+                    print("")
+                    Table.print(header: ["slowest steps", "ms/run", "share"], rows: steps.map {
+                        ["#\($0["index"]?.intValue ?? 0) " + ($0["step"]?.stringValue ?? "?"),
+                         String(format: "%.2f", $0["msPerRun"]?.doubleValue ?? 0), pct($0["fraction"]?.doubleValue ?? 0)]
+                    })
+                }
             }
         }
         Warnings.print(warnings)

@@ -180,6 +180,16 @@ func referenceConv(_ s: Conv2DShape, batch: Int, x: [Float], w: [Float], bias: [
         #expect(!WinogradConv3x3.isProfitable(shape(64, 64, dilation: 2)))
         #expect(!WinogradConv3x3.isProfitable(shape(64, 64, groups: 2)))
     }
+
+    /// Small maps (STDC's and PP-LiteSeg's 16×16 and 8×8 stages at 256×256 input): below
+    /// 400 output pixels the transforms and sixteen short GEMMs cost more than the 2.25× of
+    /// multiply-adds they save (measured on this CPU: 512→128 at 16×16 ran 2× slower).
+    @Test(arguments: [(8, 64, true), (20, 20, true), (16, 16, false), (12, 32, false), (64, 8, false), (8, 8, false)])
+    func smallMapsKeepTheImplicitGEMM(height: Int, width: Int, winograd: Bool) {
+        let s = Conv2DShape(inputChannels: 256, height: height, width: width, outputChannels: 128, kernelH: 3, kernelW: 3,
+                            pads: (1, 1, 1, 1))
+        #expect(WinogradConv3x3.isProfitable(s) == winograd)
+    }
 }
 
 @Suite struct RowBandTests {

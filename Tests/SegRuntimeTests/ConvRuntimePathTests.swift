@@ -119,4 +119,56 @@ import Testing
         #expect(kinds == ["Conv+Add+act (taps trimmed)": 1], "\(kinds)")
         #expect(convs.first?.conv.algorithm == .pointwise && convs.first?.conv.activation == .relu)
     }
+
+    // MARK: - Exporter forms (paddle2onnx's PP-LiteSeg)
+
+    /// One Conv with `attributes` (no pads unless given), weights [cout, cin/group, k, k].
+    static func formModel(cin: Int, hw: (Int, Int), cout: Int, k: Int, group: Int, attributes: [NamedAttribute]) throws -> Model {
+        T.model([Node(name: "conv", opType: "Conv", inputs: ["x", "w", "b"], outputs: ["c"],
+                      attributes: attributes + [NamedAttribute("group", .int(group))])],
+                inputs: [("x", [1, cin, hw.0, hw.1])], outputs: ["c"],
+                initializers: ["w": try T.tensor([cout, cin / group, k, k], seed: 31), "b": try T.tensor([cout], seed: 32)])
+    }
+
+    /// paddle2onnx writes `auto_pad = SAME_UPPER` on PaddleSeg's `padding='same'` convs, 1×1
+    /// ones included, and strided grouped 3×3 convs in STDC's downsampling blocks. Each must
+    /// land on the kernel its explicit-pads twin gets (a 1×1 SAME conv is a pointwise GEMM; a
+    /// stride-2 SAME 3×3 on an even map pads only bottom/right), never on the reference.
+    @Test(arguments: [
+        // (cin, h, w, cout, k, stride, group, algorithm)
+        (8, 9, 10, 12, 1, 1, 1, Conv2D.Algorithm.pointwise),
+        (8, 9, 10, 16, 1, 1, 4, .pointwise),
+        (6, 10, 12, 6, 3, 2, 6, .depthwise),
+        (6, 11, 13, 6, 3, 2, 6, .depthwise),
+        (8, 10, 12, 8, 3, 2, 4, .implicitGEMM),
+        (8, 10, 12, 12, 3, 2, 2, .implicitGEMM),
+        (8, 9, 9, 8, 3, 1, 1, .implicitGEMM),
+    ])
+    func sameUpperAndGroupedStridedConvsTakeKernels(cin: Int, h: Int, w: Int, cout: Int, k: Int, stride: Int, group: Int,
+                                                    algorithm: Conv2D.Algorithm) throws {
+        var attributes = [NamedAttribute("auto_pad", .string("SAME_UPPER")), NamedAttribute("strides", .ints([stride, stride]))]
+        if k > 1 { attributes.append(NamedAttribute("kernel_shape", .ints([k, k]))) }
+        let m = try Self.formModel(cin: cin, hw: (h, w), cout: cout, k: k, group: group, attributes: attributes)
+        let x = try T.tensor([1, cin, h, w], seed: 33)
+        let (kinds, convs) = try compileAndCompare(m, ["x": x])
+        #expect(kinds == ["Conv": 1], "\(kinds)")
+        let conv = try #require(convs.first?.conv)
+        #expect(conv.algorithm == algorithm, "\(conv.summary)")
+        // SAME_UPPER: output ceil(in / stride), the odd pad at the end.
+        #expect(conv.outputHeight == (h + stride - 1) / stride && conv.outputWidth == (w + stride - 1) / stride)
+        let total = max(0, (conv.outputHeight - 1) * stride + k - h)
+        #expect(conv.shape.pads.top == total / 2 && conv.shape.pads.bottom == total - total / 2)
+    }
+
+    /// Per-step profiles name each conv by its shapes and algorithm (`segslim bench --profile`).
+    @Test func stepDescriptionNamesShapesAndAlgorithm() throws {
+        let m = try Self.formModel(cin: 8, hw: (10, 12), cout: 8, k: 3, group: 4,
+                                   attributes: [NamedAttribute("pads", .ints([1, 1, 1, 1])), NamedAttribute("strides", .ints([2, 2]))])
+        let compiled = try Compiler(options: .standard).compile(m, inputShapes: ["x": [1, 8, 10, 12]])
+        #expect(compiled.stepDescription(0) == "Conv 8→8 3×3/2 g4 @10×12 implicitGEMM")
+        var seen: [(Int, String)] = []
+        _ = try compiled.run(["x": try T.tensor([1, 8, 10, 12], seed: 34)], profile: { index, kind, _ in seen.append((index, kind)) })
+        #expect(seen.map(\.0) == [0] && seen.map(\.1) == ["Conv"])
+        #expect(compiled.stepDescription(5) == "?")
+    }
 }

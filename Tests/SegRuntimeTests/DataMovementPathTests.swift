@@ -45,7 +45,7 @@ import Testing
         #expect(compiled.kernelCounts["Reshape"] == 2)
         // Two reshapes planned, one executed: the aliased one has no step.
         var executed: [String] = []
-        _ = try compiled.run(["x": try Self.input([1, 4, 6, 8])], profile: { kind, _ in executed.append(kind) })
+        _ = try compiled.run(["x": try Self.input([1, 4, 6, 8])], profile: { _, kind, _ in executed.append(kind) })
         #expect(executed == ["Relu", "Sigmoid", "Reshape"], "\(executed)")
     }
 

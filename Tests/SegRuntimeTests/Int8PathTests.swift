@@ -146,7 +146,7 @@ import Testing
         let compiled = try Compiler(int8: true).compile(m, inputShapes: ["x": x.dims])
         #expect(compiled.kernelCounts["QConv (im2col)"] == 1, "\(compiled.kernelCounts)")
         var executed: [String] = []
-        let actual = try #require(try compiled.run(["x": x], profile: { kind, _ in executed.append(kind) })["y"]).scalars(as: Float.self)
+        let actual = try #require(try compiled.run(["x": x], profile: { _, kind, _ in executed.append(kind) })["y"]).scalars(as: Float.self)
         #expect(!executed.contains("DequantizeLinear"), "\(executed)")
         let expected = try #require(try ReferenceExecutor(model: m).run(["x": x])["y"]).scalars(as: Float.self)
         #expect(zip(actual, expected).allSatisfy { abs($0 - $1) <= 0.05 * 1.01 }, "INT8 conv differs from the reference by more than one step")

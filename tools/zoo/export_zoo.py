@@ -312,8 +312,11 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     warnings.filterwarnings("ignore")
 
-    torch = _torch()
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    # The PaddleSeg exports run in their own venv: a paddle-only run needs no torch here.
+    torch = None
+    if not args.only or any(n not in PADDLE_MODELS for n in args.only):
+        torch = _torch()
+        torch.set_num_threads(max(1, os.cpu_count() or 1))
     manifest: list[dict] = []
     manifest_path = out / "manifest.json"
     if args.only and manifest_path.exists():  # partial re-export: keep the other entries

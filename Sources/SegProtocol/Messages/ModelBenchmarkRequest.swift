@@ -67,6 +67,9 @@ public enum ModelBenchmarkRequest: RPCRequest {
         public var kernels: [String: Int]?
         /// With `profile: true`: time per kernel kind, largest first.
         public var profile: [ProfileEntry]?
+        /// With `profile: true` on the runtime engine: the slowest steps of the plan (at most
+        /// 12), largest first, each with its shapes and algorithm.
+        public var slowestSteps: [StepProfileEntry]?
 
         public init(id: String, engine: String, runs: Int, warmup: Int, batch: Int, threads: Int, p50Ms: Double, p90Ms: Double,
                     minMs: Double, meanMs: Double, loadMs: Double, arenaBytes: Int64, peakRSSBytes: Int64, inputShapes: [String: [Int]],
@@ -96,5 +99,18 @@ public enum ModelBenchmarkRequest: RPCRequest {
         /// Share of the profiled time.
         public var fraction: Double
         public init(kind: String, msPerRun: Double, fraction: Double) { self.kind = kind; self.msPerRun = msPerRun; self.fraction = fraction }
+    }
+
+    public struct StepProfileEntry: Codable, Sendable, Equatable {
+        /// The step's position in the compiled plan.
+        public var index: Int
+        /// Its kind with shapes and algorithm, e.g. "Conv+act 64→128 3×3/2 g1 @64×64 implicitGEMM".
+        public var step: String
+        public var msPerRun: Double
+        /// Share of the profiled time.
+        public var fraction: Double
+        public init(index: Int, step: String, msPerRun: Double, fraction: Double) {
+            self.index = index; self.step = step; self.msPerRun = msPerRun; self.fraction = fraction
+        }
     }
 }
