@@ -133,49 +133,55 @@ enum DeflateRLE {
             table[s] = UInt64(codes[s]) | UInt64(litLengths[s]) << 32
             totalBits += litFreq[s] * litLengths[s]
         }
-        // A symbol is at most 15 + 5 + 1 = 21 bits, so a 64-bit accumulator holding fewer than
-        // 32 bits always has room for the next; 32 bits are stored at a time. Masking shifts and
-        // wrapping adds: every amount is below 64 and no sum overflows, so Swift's checked forms
-        // would only cost time.
+        // The accumulator keeps fewer than 8 bits between flushes, so it has room for three
+        // literals (3 × 15 bits) or one run (15 + 5 + 1 = 21 bits); each flush stores 8 bytes
+        // and keeps the whole bytes written (the stores may run up to 8 bytes past the end,
+        // inside the slack `maxBytes` leaves). Three literals share one flush, so their table
+        // reads and shifts overlap instead of queueing on the accumulator. Masking shifts and
+        // wrapping adds: every amount is below 64 and no sum overflows.
         w.appendBulk(maxBytes: totalBits / 8 + 16) { o, pendingBits, pendingCount in
             var acc = pendingBits, bits = pendingCount
             var written = 0
-            @inline(__always) func put(_ value: UInt64, _ n: UInt64) {
-                acc |= value &<< bits
-                bits = bits &+ n
-                // Always store the low 32 bits; keep them only when they are complete.
-                UnsafeMutableRawPointer(o + written).storeBytes(of: UInt32(truncatingIfNeeded: acc).littleEndian, as: UInt32.self)
-                let full = bits &>> 5   // 0 or 1: bits < 32 + 21
-                written = written &+ Int(full &<< 2)
-                acc = acc &>> (full &<< 5)
-                bits = bits &- (full &<< 5)
+            @inline(__always) func flush() {
+                UnsafeMutableRawPointer(o + written).storeBytes(of: acc.littleEndian, as: UInt64.self)
+                let whole = bits & ~7
+                written = written &+ Int(whole &>> 3)
+                acc = acc &>> whole
+                bits = bits &- whole
             }
             let symbols = lengthSymbols   // one lazy-global check, not one per run
             table.withUnsafeBufferPointer { tb in
                 let tab = tb.baseAddress!
+                let low: UInt64 = 0xFFFF_FFFF
                 var i = from
                 for r in 0...runStarts.count {
                     let literalsEnd = r < runStarts.count ? runStarts[r] : end
+                    while i &+ 3 <= literalsEnd {
+                        let e0 = tab[Int(p[i])], e1 = tab[Int(p[i &+ 1])], e2 = tab[Int(p[i &+ 2])]
+                        let n0 = e0 &>> 32, n01 = n0 &+ e1 &>> 32
+                        acc |= ((e0 & low) | (e1 & low) &<< n0 | (e2 & low) &<< n01) &<< bits
+                        bits = bits &+ n01 &+ e2 &>> 32
+                        flush()
+                        i = i &+ 3
+                    }
                     while i < literalsEnd {
                         let e = tab[Int(p[i])]
-                        put(e & 0xFFFF_FFFF, e &>> 32)
-                        i += 1
+                        acc |= (e & low) &<< bits
+                        bits = bits &+ e &>> 32
+                        i = i &+ 1
                     }
+                    flush()
                     guard r < runStarts.count else { break }
                     let length = runLengths[r]
                     let (symbol, extra, extraBits) = symbols[length]
                     let e = tab[symbol]
                     let n = e &>> 32
                     // Length code, its extra bits, then distance code 0 (a single 0 bit).
-                    put((e & 0xFFFF_FFFF) | extra &<< n, n &+ extraBits &+ 1)
-                    i += length
+                    acc |= ((e & low) | extra &<< n) &<< bits
+                    bits = bits &+ n &+ extraBits &+ 1
+                    flush()
+                    i = i &+ length
                 }
-            }
-            while bits >= 8 {
-                o[written] = UInt8(truncatingIfNeeded: acc)
-                written += 1
-                acc >>= 8
-                bits -= 8
             }
             return (written, acc, bits)
         }

@@ -62,39 +62,48 @@ extension Image {
         }
         let a = Int((alpha * 256).rounded())
         let outCh = channels == 4 ? 4 : 3
-        // Per label: colour·a + 128 (the blend's constant half), and whether it is painted.
+        // Per label: the weight kept of the image and colour·a + 128 (the blend's constant
+        // half). A label left unpainted keeps all of it and adds nothing: (x·256 + 0) >> 8 = x,
+        // so every pixel takes the same branch-free path.
+        var keep = [Int32](repeating: 256, count: 256)
         var tint = [Int32](repeating: 0, count: 256 * 3)
-        var painted = [Bool](repeating: false, count: 256)
         for l in 0..<256 where UInt8(l) != ignoreIndex && l < palette.count {
             let c = palette[l]
+            keep[l] = Int32(256 - a)
             tint[3 * l] = Int32(Int(c.r) * a + 128)
             tint[3 * l + 1] = Int32(Int(c.g) * a + 128)
             tint[3 * l + 2] = Int32(Int(c.b) * a + 128)
-            painted[l] = true
         }
-        let keep = Int32(256 - a), ch = channels, w = width
+        let ch = channels, w = width
         var out = [UInt8](repeating: 0, count: width * height * outCh)
         pixels.withUnsafeBufferPointer { src in
             mask.pixels.withUnsafeBufferPointer { labels in
                 out.withUnsafeMutableBufferPointer { dst in
-                    tint.withUnsafeBufferPointer { tint in
-                        painted.withUnsafeBufferPointer { painted in
+                    keep.withUnsafeBufferPointer { keep in
+                        tint.withUnsafeBufferPointer { tint in
                             // Bands write disjoint rows of `out`.
                             nonisolated(unsafe) let s = src.baseAddress!, m = labels.baseAddress!, d = dst.baseAddress!
-                            nonisolated(unsafe) let t = tint.baseAddress!, p = painted.baseAddress!
+                            nonisolated(unsafe) let t = tint.baseAddress!, k = keep.baseAddress!
+                            @Sendable @inline(__always) func blend(_ i: Int, _ r: UInt8, _ g: UInt8, _ b: UInt8) {
+                                let l = Int(m[i]), f = k[l], di = i &* outCh
+                                d[di] = UInt8(truncatingIfNeeded: (Int32(r) &* f &+ t[3 &* l]) &>> 8)
+                                d[di &+ 1] = UInt8(truncatingIfNeeded: (Int32(g) &* f &+ t[3 &* l &+ 1]) &>> 8)
+                                d[di &+ 2] = UInt8(truncatingIfNeeded: (Int32(b) &* f &+ t[3 &* l &+ 2]) &>> 8)
+                            }
                             Self.forEachBand(height: height, width: width, threads: 2) { rows in
-                                for i in rows.lowerBound * w..<rows.upperBound * w {
-                                    let si = i * ch, di = i * outCh
-                                    let r = s[si], g = ch == 1 ? r : s[si + 1], b = ch == 1 ? r : s[si + 2]
-                                    let l = Int(m[i])
-                                    if p[l] {
-                                        d[di] = UInt8(truncatingIfNeeded: (Int32(r) * keep + t[3 * l]) >> 8)
-                                        d[di + 1] = UInt8(truncatingIfNeeded: (Int32(g) * keep + t[3 * l + 1]) >> 8)
-                                        d[di + 2] = UInt8(truncatingIfNeeded: (Int32(b) * keep + t[3 * l + 2]) >> 8)
-                                    } else {
-                                        d[di] = r; d[di + 1] = g; d[di + 2] = b
+                                let pixels = rows.lowerBound * w..<rows.upperBound * w
+                                switch ch {
+                                case 3:
+                                    for i in pixels { blend(i, s[3 &* i], s[3 &* i &+ 1], s[3 &* i &+ 2]) }
+                                case 1:
+                                    for i in pixels { blend(i, s[i], s[i], s[i]) }
+                                default:
+                                    for i in pixels {
+                                        // RGBA, or gray with alpha (its alpha is dropped, as for gray).
+                                        let si = i &* ch
+                                        if ch >= 3 { blend(i, s[si], s[si &+ 1], s[si &+ 2]) } else { blend(i, s[si], s[si], s[si]) }
+                                        if outCh == 4 { d[i &* 4 &+ 3] = s[si &+ 3] }
                                     }
-                                    if outCh == 4 { d[di + 3] = s[si + 3] }
                                 }
                             }
                         }

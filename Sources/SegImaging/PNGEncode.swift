@@ -61,13 +61,24 @@ extension PNG {
             throw ImagingError(.invalidArgument, format: "PNG", "filter type \(f) does not exist (0...4)")
         }
         let filtered = filterRows(image, strategy: filter)
-        return container(image, type: type, palette: palette, alphas: alphas, idat: Zlib.compress(filtered, options: deflate))
+        return container(image, type: type, palette: palette, alphas: alphas, idat: .whole(Zlib.compress(filtered, options: deflate)))
     }
 
     /// Signature, IHDR, PLTE/tRNS for palette images, the one IDAT and IEND.
-    static func container(_ image: Image, type: ColorType, palette: [RGB]?, alphas: [UInt8]?, idat: [UInt8]) -> [UInt8] {
+    /// The IDAT chunk's data: one array, or pieces written back to back with their total
+    /// length and the chunk's CRC (over the type and the data) computed by the caller.
+    enum IDATData {
+        case whole([UInt8])
+        case pieces([[UInt8]], length: Int, crc: UInt32)
+    }
+
+    static func container(_ image: Image, type: ColorType, palette: [RGB]?, alphas: [UInt8]?, idat: IDATData) -> [UInt8] {
         var out = PNGParser.signature
-        out.reserveCapacity(idat.count + 128 + (palette?.count ?? 0) * 4)
+        let idatLength: Int = switch idat {
+        case .whole(let bytes): bytes.count
+        case .pieces(_, let length, _): length
+        }
+        out.reserveCapacity(idatLength + 128 + (palette?.count ?? 0) * 4)
         var ihdr = [UInt8]()
         appendBE32(&ihdr, UInt32(image.width))
         appendBE32(&ihdr, UInt32(image.height))
@@ -77,7 +88,15 @@ extension PNG {
             appendChunk(&out, "PLTE", palette.flatMap { [$0.r, $0.g, $0.b] })
             if let alphas, !alphas.isEmpty { appendChunk(&out, "tRNS", alphas) }
         }
-        appendChunk(&out, "IDAT", idat)
+        switch idat {
+        case .whole(let bytes):
+            appendChunk(&out, "IDAT", bytes)
+        case .pieces(let pieces, let length, let crc):
+            appendBE32(&out, UInt32(length))
+            out += Array("IDAT".utf8)
+            for piece in pieces { out += piece }
+            appendBE32(&out, crc)
+        }
         appendChunk(&out, "IEND", [])
         return out
     }

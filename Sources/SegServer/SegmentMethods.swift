@@ -129,16 +129,23 @@ extension ServerCore {
             let stem = stems[index]
             let writeStart = Date()
             var maskFile: FileOrData? = nil, overlayFile: FileOrData? = nil
+            let colours = palette.isEmpty ? Palette.voc() : palette
+            // Mask and overlay compress in one parallel loop over both images' row bands (run-
+            // length deflate: ~2 ms for a 360×480 overlay instead of ~17 ms for LZ77, a few
+            // percent larger), so the mask's bands fill in while the overlay's run.
+            var pngs: [PNG.FastImage] = []
+            if wantMask { pngs.append(try .indexed(mask, palette: colours)) }
+            if wantOverlay {
+                let overlay = try image.rgb().overlaying(mask: mask, palette: colours, alpha: alpha,
+                                                         ignoreIndex: UInt8(clamping: pre.ignoreIndex))
+                pngs.append(try .pixels(overlay))
+            }
+            var encoded = PNG.encodeFast(batch: pngs)[...]
             if wantMask {
-                let png = try PNG.encodeIndexedFast(mask, palette: palette.isEmpty ? Palette.voc() : palette)
-                maskFile = try Self.store(png, dir: outputDir, file: "\(stem).mask.png", overwrite: overwrite)
+                maskFile = try Self.store(encoded.removeFirst(), dir: outputDir, file: "\(stem).mask.png", overwrite: overwrite)
             }
             if wantOverlay {
-                let overlay = try image.rgb().overlaying(mask: mask, palette: palette.isEmpty ? Palette.voc() : palette, alpha: alpha,
-                                                         ignoreIndex: UInt8(clamping: pre.ignoreIndex))
-                // Run-length deflate on row bands: a preview written on every request (~2 ms
-                // instead of ~17 ms for LZ77 at 360×480, a few percent larger).
-                overlayFile = try Self.store(try PNG.encodeFast(overlay), dir: outputDir, file: "\(stem).overlay.png", overwrite: overwrite)
+                overlayFile = try Self.store(encoded.removeFirst(), dir: outputDir, file: "\(stem).overlay.png", overwrite: overwrite)
             }
             let timings = ModelSegmentRequest.Timings(
                 decodeMs: Self.ms(decodeMs), preprocessMs: Self.ms(t.preprocessMs), inferMs: Self.ms(t.inferMs),

@@ -34,6 +34,28 @@ struct PNGFastEncodeTests {
         #expect(same)
     }
 
+    /// A mask and an overlay in one batch (their bands mixed in one parallel loop, largest
+    /// first) come back as each one encoded alone, each decoding to its own pixels.
+    @Test func batchEqualsEachImageEncodedAlone() throws {
+        let overlay = try Self.picture(width: 300, height: 250, channels: 3)
+        var labels = [UInt8](repeating: 0, count: 200 * 90)
+        for i in labels.indices { labels[i] = UInt8((i / 700) % 5) }
+        let mask = try Image(width: 200, height: 90, channels: 1, pixels: labels)
+        let palette = Palette.voc(count: 5)
+        let batch = PNG.encodeFast(batch: [try .indexed(mask, palette: palette), try .pixels(overlay), try .pixels(overlay, filter: 1)], threads: 3)
+        #expect(batch.count == 3)
+        #expect(batch[0] == (try PNG.encodeIndexedFast(mask, palette: palette, options: .init(threads: 3))))
+        #expect(batch[1] == (try PNG.encodeFast(overlay, options: .init(threads: 3))))
+        let backMask = try PNG.decode(batch[0], options: .init(paletteIndices: true))
+        let maskSame = backMask.pixels == labels
+        #expect(maskSame)
+        for png in batch[1...] {
+            let back = try PNG.decode(png)
+            let same = back.pixels == overlay.pixels
+            #expect(same)
+        }
+    }
+
     @Test func indexedMaskRoundTripsAndStaysSmall() throws {
         var px = [UInt8](repeating: 0, count: 480 * 360)
         for i in px.indices { px[i] = UInt8((i / 480) / 40 + ((i % 480) > 240 ? 1 : 0)) }
@@ -59,6 +81,16 @@ struct PNGFastEncodeTests {
         let a: [UInt8] = (0..<7000).map { UInt8($0 % 251) }, b: [UInt8] = (0..<9001).map { UInt8(($0 * 7) % 256) }
         let joined = Checksum.adler32(a + b)
         #expect(Checksum.adler32Combine(Checksum.adler32(a), Checksum.adler32(b), length: b.count) == joined)
+    }
+
+    @Test func crcCombineEqualsTheChecksumOfTheJoinedBytes() {
+        let a: [UInt8] = (0..<7000).map { UInt8($0 % 251) }, b: [UInt8] = (0..<9001).map { UInt8(($0 * 7) % 256) }
+        #expect(Checksum.crc32Combine(Checksum.crc32(a), Checksum.crc32(b), length: b.count) == Checksum.crc32(a + b))
+        // "1234" + "56789" against the standard check value of "123456789".
+        let head = Checksum.crc32(Array("1234".utf8)), tail = Checksum.crc32(Array("56789".utf8))
+        #expect(Checksum.crc32Combine(head, tail, length: 5) == 0xCBF4_3926)
+        // An empty second part leaves the first CRC.
+        #expect(Checksum.crc32Combine(head, 0, length: 0) == head)
     }
 
     @Test func slicedCRCEqualsTheBytewiseDefinition() {
