@@ -8,7 +8,7 @@ import SegImaging
 /// | key | value |
 /// |---|---|
 /// | `segslim.input_size` | `"H,W"`: the size images are resized to (default: the input's static H, W) |
-/// | `segslim.resize` | `stretch` (bilinear to input_size, the default) or `none` (run at the image's own size) |
+/// | `segslim.resize` | `stretch` (bilinear to input_size, the default), `pad` (scaled to fit input_size keeping its aspect ratio, zeros below and right; outputs cropped back) or `none` (run at the image's own size) |
 /// | `segslim.mean`, `segslim.std` | JSON arrays, per channel, applied to pixel·scale (default ImageNet) |
 /// | `segslim.scale` | number, default 1/255 |
 /// | `segslim.channel_order` | `RGB` (default) or `BGR` |
@@ -16,7 +16,16 @@ import SegImaging
 /// | `segslim.palette` | JSON array of `[r, g, b]` |
 /// | `segslim.ignore_index` | integer, default 255 |
 package struct Preprocessing: Sendable, Equatable {
-    package enum Resize: String, Sendable { case stretch, none }
+    package enum Resize: String, Sendable, CaseIterable {
+        /// Bilinear to `inputSize`, aspect ratio not kept.
+        case stretch
+        /// Scaled (bilinear) to fit `inputSize` with the aspect ratio kept, at the top left;
+        /// the rest is zeros after normalisation (Detectron2's and HF's Mask2Former padding).
+        /// Outputs are cropped to the image's part before they are resized back.
+        case pad
+        /// The image's own size.
+        case none
+    }
 
     package var inputName: String
     package var inputSize: (height: Int, width: Int)?
@@ -67,10 +76,10 @@ package struct Preprocessing: Sendable, Equatable {
             inputSize = staticHW.map { (height: $0.0, width: $0.1) }
         }
         let resizeName = meta["resize"] ?? (inputSize == nil ? "none" : "stretch")
-        guard let r = Resize(rawValue: resizeName) else { throw .metadata("resize", "expected stretch or none, got \"\(resizeName)\"") }
+        guard let r = Resize(rawValue: resizeName) else { throw .metadata("resize", "expected stretch, pad or none, got \"\(resizeName)\"") }
         resize = r
-        if resize == .stretch && inputSize == nil {
-            throw .metadata("resize", "stretch needs an input size: the model's input has no static H, W; set segslim.input_size")
+        if resize != .none && inputSize == nil {
+            throw .metadata("resize", "\(resizeName) needs an input size: the model's input has no static H, W; set segslim.input_size")
         }
         mean = try Self.floats(meta["mean"], key: "mean") ?? Self.imagenetMean
         std = try Self.floats(meta["std"], key: "std") ?? Self.imagenetStd
@@ -114,6 +123,17 @@ package struct Preprocessing: Sendable, Equatable {
     /// The keys with a conventional default (ImageNet statistics, `class N` names, ...), as
     /// opposed to `input_size` and `resize`, which the model's own input decides.
     package static let defaultable = ["mean", "std", "scale", "channel_order", "classes", "palette", "ignore_index"]
+
+    /// The model input's size for an image of `height`×`width`, and the top-left part of it the
+    /// image covers (all of it unless padding).
+    package func inputGeometry(height: Int, width: Int) -> (input: (height: Int, width: Int), content: (height: Int, width: Int)) {
+        guard resize != .none, let size = inputSize else { return ((height, width), (height, width)) }
+        guard resize == .pad else { return (size, size) }
+        let scale = min(Double(size.height) / Double(max(height, 1)), Double(size.width) / Double(max(width, 1)))
+        let h = min(size.height, max(1, Int((Double(height) * scale).rounded())))
+        let w = min(size.width, max(1, Int((Double(width) * scale).rounded())))
+        return (size, (h, w))
+    }
 
     /// Whether the image → tensor mapping is only a guess (no mean/std in the metadata).
     package var assumesNormalization: Bool { defaulted.contains("mean") || defaulted.contains("std") }

@@ -1,5 +1,6 @@
 import Foundation
 import SegImaging
+import SegKernels
 import SegTensor
 
 /// One image through a model: preprocessing, inference, and the class mask at the image's
@@ -27,6 +28,56 @@ package struct Segmenter: Sendable {
         package var postprocessMs = 0.0
     }
 
+    /// The part of output planes `[1, P, h, w]` (scores, mask logits, class ids) that covers
+    /// the image in a padded input: cut straight from outputs at the input's size; others are
+    /// first resized to it (bilinear for floats, nearest for ids), then cut, as Detectron2's
+    /// Mask2Former does before resizing to the image.
+    static func cropPadding(_ planes: Tensor, input: (height: Int, width: Int), content: (height: Int, width: Int)) throws -> Tensor {
+        var d = planes.dims
+        guard d.count == 3 || d.count == 4, d[0] == 1, d[d.count - 2] > 0, d[d.count - 1] > 0 else {
+            throw PipelineError.model("cannot crop the padding from an output of shape \(d): expected [1, N, H, W] or [1, H, W]")
+        }
+        if d.count == 3 { d.insert(1, at: 1) }
+        let n = d[1], h = d[2], w = d[3]
+        let isFloat = planes.dtype.isFloatingPoint
+        var full: [Float]
+        if h == input.height && w == input.width {
+            full = try planes.converted(to: .f32).scalars(as: Float.self)
+        } else if isFloat {
+            let src = try planes.converted(to: .f32)
+            full = [Float](repeating: 0, count: n * input.height * input.width)
+            try src.withUnsafeBufferPointer(as: Float.self) { s in
+                try full.withUnsafeMutableBufferPointer { o in
+                    try resize(.linear, coordinates: .halfPixel, input: s.baseAddress!, planes: n, inHeight: h, inWidth: w,
+                               output: o.baseAddress!, outHeight: input.height, outWidth: input.width)
+                }
+            }
+        } else {
+            // Class ids: nearest neighbour (half-pixel centres), never a blend of two ids.
+            let ids = try planes.converted(to: .f32).scalars(as: Float.self)
+            full = [Float](repeating: 0, count: n * input.height * input.width)
+            for p in 0..<n {
+                for y in 0..<input.height {
+                    let sy = min(h - 1, Int((Double(y) + 0.5) * Double(h) / Double(input.height)))
+                    for x in 0..<input.width {
+                        let sx = min(w - 1, Int((Double(x) + 0.5) * Double(w) / Double(input.width)))
+                        full[(p * input.height + y) * input.width + x] = ids[(p * h + sy) * w + sx]
+                    }
+                }
+            }
+        }
+        var out = [Float](repeating: 0, count: n * content.height * content.width)
+        for p in 0..<n {
+            for y in 0..<content.height {
+                let from = (p * input.height + y) * input.width, to = (p * content.height + y) * content.width
+                out[to..<(to + content.width)] = full[from..<(from + content.width)]
+            }
+        }
+        let dims = planes.dims.count == 3 ? [1, content.height, content.width] : [1, n, content.height, content.width]
+        let cropped = try Tensor(dims: dims, scalars: out)
+        return isFloat ? cropped : try cropped.converted(to: planes.dtype)
+    }
+
     /// Sliding-window inference over the preprocessed image (PaddleSeg's `is_slide`).
     package struct Slide: Sendable, Equatable {
         package var crop: (height: Int, width: Int)
@@ -47,8 +98,13 @@ package struct Segmenter: Sendable {
         func lap() -> Double { let now = Date(); defer { clock = now }; return now.timeIntervalSince(clock) * 1000 }
 
         let rgb = input.rgb()
-        let (chw, size) = try modelInput(rgb)
+        let (chw, size, content) = try modelInput(rgb)
         t.preprocessMs = lap()
+        // Padded inputs: outputs keep only the image's part before going back to its size.
+        let padded = content.height != size.height || content.width != size.width
+        func unpadded(_ planes: Tensor) throws -> Tensor {
+            padded ? try Self.cropPadding(planes, input: size, content: content) : planes
+        }
 
         let mask: Image
         if let head = maskClassification {
@@ -61,11 +117,18 @@ package struct Segmenter: Sendable {
             guard let cl = outputs[head.classLogits], let ml = outputs[head.maskLogits] else {
                 throw PipelineError.model("the model did not produce outputs '\(head.classLogits)' and '\(head.maskLogits)'")
             }
-            mask = try head.semanticMap(classLogits: cl, maskLogits: ml, height: rgb.height, width: rgb.width)
+            mask = try head.semanticMap(classLogits: cl, maskLogits: try unpadded(ml), height: rgb.height, width: rgb.width)
         } else if let slide {
-            let logits = try slideInference(chw, height: size.height, width: size.width, slide: slide, isCancelled: isCancelled)
+            var logits = try slideInference(chw, height: size.height, width: size.width, slide: slide, isCancelled: isCancelled)
             t.inferMs = lap()
+            if padded, case .scores(let scores) = logits.storage { logits = try Logits(try unpadded(scores)) }
             mask = try logits.mask(height: rgb.height, width: rgb.width)
+        } else if padded {
+            let x = try Tensor(dims: [1, 3, size.height, size.width], scalars: chw)
+            let outputs = try runner.run([preprocessing.inputName: x], isCancelled: isCancelled)
+            t.inferMs = lap()
+            guard let y = outputs[outputName] else { throw PipelineError.model("the model did not produce output '\(outputName)'") }
+            mask = try Logits(try unpadded(y)).mask(height: rgb.height, width: rgb.width)
         } else {
             // The argmax reads the scores where the runtime left them (no 7 MB copy per image).
             let x = try Tensor(dims: [1, 3, size.height, size.width], scalars: chw)
@@ -88,24 +151,37 @@ package struct Segmenter: Sendable {
     }
 
     /// The model's input for an image: resized (when the model has a fixed size and asks for
-    /// it), normalised, CHW; also the size it was resized to.
-    func modelInput(_ input: Image) throws -> (chw: [Float], size: (height: Int, width: Int)) {
+    /// it), normalised, CHW; its size, and the top-left part of it the image fills (smaller
+    /// than the input only when padding).
+    func modelInput(_ input: Image) throws -> (chw: [Float], size: (height: Int, width: Int), content: (height: Int, width: Int)) {
         var image = input.rgb()
-        if preprocessing.resize == .stretch, let size = preprocessing.inputSize, size.height != image.height || size.width != image.width {
-            image = try image.resizedBilinear(width: size.width, height: size.height)
+        let (size, content) = preprocessing.inputGeometry(height: image.height, width: image.width)
+        if content.height != image.height || content.width != image.width {
+            image = try image.resizedBilinear(width: content.width, height: content.height)
         }
         var chw = try image.normalizedCHW(mean: preprocessing.mean, std: preprocessing.std, scale: preprocessing.scale)
         if preprocessing.bgr {
             let n = image.width * image.height
             for i in 0..<n { chw.swapAt(i, 2 * n + i) }
         }
-        return (chw, (image.height, image.width))
+        if content.height != size.height || content.width != size.width {
+            // Zeros (the mean, once normalised) below and right of the image.
+            var padded = [Float](repeating: 0, count: 3 * size.height * size.width)
+            for c in 0..<3 {
+                for y in 0..<content.height {
+                    let from = (c * content.height + y) * content.width, to = (c * size.height + y) * size.width
+                    padded[to..<(to + content.width)] = chw[from..<(from + content.width)]
+                }
+            }
+            chw = padded
+        }
+        return (chw, size, content)
     }
 
     /// The input tensor (`[1, 3, H, W]`, by input name) the model sees for an image: what
     /// calibration and BN re-estimation feed it.
     package func inputs(for image: Image) throws -> [String: Tensor] {
-        let (chw, size) = try modelInput(image)
+        let (chw, size, _) = try modelInput(image)
         return [preprocessing.inputName: try Tensor(dims: [1, 3, size.height, size.width], scalars: chw)]
     }
 

@@ -46,7 +46,7 @@ extension ServerCore {
                       slide: Segmenter.Slide?) async throws -> Int64 {
         guard let (width, height) = Self.declaredSize(bytes) else { return 0 }
         let pre = segmenter.preprocessing
-        let input: (height: Int, width: Int) = pre.resize == .stretch ? (pre.inputSize ?? (height, width)) : (height, width)
+        let input = pre.inputGeometry(height: height, width: width).input
         let window: (height: Int, width: Int) = slide.map { (min($0.crop.height, input.height), min($0.crop.width, input.width)) } ?? input
         let classes = max(ImageModel.classCount(entry.summary) ?? pre.classes.count, 1)
         let need = Self.segmentWorkingSet(width: width, height: height, input: input, window: window, classes: classes, slide: slide != nil)

@@ -18,6 +18,15 @@ extension Commands {
         try client.send(ModelLoadRequest.self, .init(path: absolute(path), reuse: true))
     }
 
+    /// The model as `resident` gives it, or with `--resize MODE` a copy loaded with that
+    /// preprocessing (`stretch`, `pad` or `none`; the daemon checks the mode and the model).
+    static func resident(_ path: String, _ client: DaemonClient, resize: String?) throws -> ModelDescription {
+        guard let resize else { return try resident(path, client) }
+        var overrides = PreprocessingOverrides()
+        overrides.resize = .string(resize)
+        return try client.send(ModelLoadRequest.self, .init(path: absolute(path), preprocessing: overrides))
+    }
+
     /// Splits `--name value` options from positional arguments; unknown options are usage errors.
     static func parse(_ args: [String], command: String, options: Set<String>, flags: Set<String> = []) throws -> (positional: [String], options: [String: String], flags: Set<String>) {
         var positional: [String] = [], values: [String: String] = [:], set: Set<String> = []

@@ -37,12 +37,12 @@ extension Commands {
 
     static let segment = Command(
         name: "segment", summary: "Segment images: a palette mask and an overlay per image (and a legend)",
-        usage: "segslim segment MODEL.onnx IMAGE|FOLDER|'GLOB'... --out DIR [--dataset DIR | --classes dataset.json] [--legend] [--no-overlay] [--alpha A] [--slide H,W,SH,SW] [--overwrite] [--json]"
+        usage: "segslim segment MODEL.onnx IMAGE|FOLDER|'GLOB'... --out DIR [--dataset DIR | --classes dataset.json] [--legend] [--no-overlay] [--alpha A] [--slide H,W,SH,SW] [--resize stretch|pad|none] [--overwrite] [--json]   (--resize: how images reach a fixed-size input; pad keeps the aspect ratio)"
     ) { args, client, options in
-        let parsed = try parse(args, command: "segment", options: ["--out", "--alpha", "--slide", "--dataset", "--classes"], flags: ["--legend", "--no-overlay", "--overwrite"])
+        let parsed = try parse(args, command: "segment", options: ["--out", "--alpha", "--slide", "--dataset", "--classes", "--resize"], flags: ["--legend", "--no-overlay", "--overwrite"])
         guard parsed.positional.count >= 2 else { throw UsageError(message: "expected a model and at least one image", command: "segment") }
         guard let out = parsed.options["--out"] else { throw UsageError(message: "--out DIR is required", command: "segment") }
-        let model = try resident(parsed.positional[0], client)
+        let model = try resident(parsed.positional[0], client, resize: parsed.options["--resize"])
         var params = ModelSegmentRequest.Params(
             id: model.id, images: try imagePaths(Array(parsed.positional.dropFirst())).map { .path($0) }, outputDir: absolute(out),
             overlay: !parsed.flags.contains("--no-overlay"), legend: parsed.flags.contains("--legend"),
@@ -85,12 +85,12 @@ extension Commands {
 
     static let evaluate = Command(
         name: "evaluate", summary: "Score a model on a dataset split: mIoU, accuracy, kappa, Dice, per-class IoU, latency",
-        usage: "segslim evaluate MODEL.onnx --dataset DIR [--split val] [--limit N] [--json]"
+        usage: "segslim evaluate MODEL.onnx --dataset DIR [--split val] [--limit N] [--resize stretch|pad|none] [--json]"
     ) { args, client, options in
-        let parsed = try parse(args, command: "evaluate", options: ["--dataset", "--split", "--limit"])
+        let parsed = try parse(args, command: "evaluate", options: ["--dataset", "--split", "--limit", "--resize"])
         guard parsed.positional.count == 1 else { throw UsageError(message: "expected one model path", command: "evaluate") }
         guard let dataset = parsed.options["--dataset"] else { throw UsageError(message: "--dataset DIR is required", command: "evaluate") }
-        let model = try resident(parsed.positional[0], client)
+        let model = try resident(parsed.positional[0], client, resize: parsed.options["--resize"])
         var params = ModelEvaluateRequest.Params(id: model.id, dataset: absolute(dataset), split: parsed.options["--split"] ?? "val")
         if let l = parsed.options["--limit"] {
             guard let n = Int(l), n > 0 else { throw UsageError(message: "--limit needs a positive integer", command: "evaluate") }

@@ -31,7 +31,7 @@ public enum ModelLoadRequest: RPCRequest {
 public struct PreprocessingOverrides: Codable, Sendable, Equatable {
     /// `[height, width]`.
     public var inputSize: JSONValue?
-    /// `stretch`, `letterbox`, ...
+    /// `stretch`, `pad` or `none`.
     public var resize: JSONValue?
     public var mean: JSONValue?
     public var std: JSONValue?
