@@ -31,10 +31,20 @@ package enum JPEG {
         /// Off by default because `Image.open(...).convert("RGB")` does not.
         package var applyOrientation: Bool
         package var limits: ImageLimits
+        /// 2 (the default): images of 64K samples and more are decoded on two threads (a helper
+        /// runs the IDCT a row behind the entropy decoding; colours are converted in two bands).
+        /// 1: all on the calling thread. The pixels are the same either way.
+        package var threads: Int
+        /// Samples (all components) from which two threads are used: below it the hand-off
+        /// costs more than the half of the work it moves. Tests lower it to reach small files.
+        package var parallelMinimumSamples: Int
 
-        package init(applyOrientation: Bool = false, limits: ImageLimits = .default) {
+        package init(applyOrientation: Bool = false, limits: ImageLimits = .default, threads: Int = 2,
+                     parallelMinimumSamples: Int = 64 * 1024) {
             self.applyOrientation = applyOrientation
             self.limits = limits
+            self.threads = threads
+            self.parallelMinimumSamples = parallelMinimumSamples
         }
     }
 
@@ -45,7 +55,8 @@ package enum JPEG {
 
     package static func decodeWithInfo(_ bytes: [UInt8], options: DecodeOptions = .init()) throws(ImagingError)
         -> (image: Image, info: Info) {
-        var decoder = JPEGDecoder(bytes, limits: options.limits)
+        var decoder = JPEGDecoder(bytes, limits: options.limits, threads: options.threads,
+                                  parallelMinimumSamples: options.parallelMinimumSamples)
         try decoder.run(headerOnly: false)
         let image = try decoder.outputImage()
         let info = try decoder.info()

@@ -1,3 +1,5 @@
+import Dispatch
+
 /// From coefficients to pixels: IDCT into per-component sample planes,
 /// libjpeg-turbo's upsampling, and its fixed-point YCbCr→RGB conversion.
 extension JPEGDecoder {
@@ -159,39 +161,49 @@ extension JPEGDecoder {
                          && p.offset + p.stride * p.rows <= samples.count)
             precondition(p.width * (hmax / c.h) >= w && p.height * (vmax / c.v) >= h)
         }
-        // Row scratch per component: every mode writes at most 2 * p.width ≤ w + 1 samples.
+        // Row scratch per component and band: every mode writes at most 2 * p.width ≤ w + 1
+        // samples. Rows are independent (each reads clamped plane rows), so larger images
+        // convert in two bands at once.
         let tstride = w + 8
-        var scratch = [UInt8](repeating: 0, count: tstride * nc)
-        var colsum = [Int16](repeating: 0, count: tstride)
+        let bands = threads > 1 && w * h * nc >= parallelMinimumSamples && h >= 2 ? 2 : 1
+        var scratch = [UInt8](repeating: 0, count: tstride * nc * bands)
+        var colsum = [Int16](repeating: 0, count: tstride * bands)
         let rgb = componentsAreRGB
         let out = [UInt8](unsafeUninitializedCapacity: w * h * nc) { buf, count in
-            let o = buf.baseAddress!
             scratch.withUnsafeMutableBufferPointer { sb in
               colsum.withUnsafeMutableBufferPointer { csb in
                 samples.withUnsafeBufferPointer { spb in
-                    let tmp = sb.baseAddress!, s = spb.baseAddress!, cs = csb.baseAddress!
-                    if nc == 1 {
-                        for y in 0..<h {
-                            let r = upsampleRow(y, planes[0], modes[0], s + planes[0].offset, tmp, cs)
-                            (o + y * w).update(from: r, count: w)
-                        }
-                        return
-                    }
-                    let p0 = planes[0], p1 = planes[1], p2 = planes[2]
-                    let m0 = modes[0], m1 = modes[1], m2 = modes[2]
-                    for y in 0..<h {
-                        let r0 = upsampleRow(y, p0, m0, s + p0.offset, tmp, cs)
-                        let r1 = upsampleRow(y, p1, m1, s + p1.offset, tmp + tstride, cs)
-                        let r2 = upsampleRow(y, p2, m2, s + p2.offset, tmp + 2 * tstride, cs)
-                        let d = o + y * w * 3
-                        if rgb {
-                            for x in 0..<w {
-                                d[3 * x] = r0[x]
-                                d[3 * x + 1] = r1[x]
-                                d[3 * x + 2] = r2[x]
+                    // Each band writes its own rows of `out` and its own scratch.
+                    nonisolated(unsafe) let o = buf.baseAddress!, scratchBase = sb.baseAddress!, s = spb.baseAddress!
+                    nonisolated(unsafe) let colsums = csb.baseAddress!
+                    // Read-only during the bands (upsampleRow reads the width and nothing it writes).
+                    nonisolated(unsafe) let decoder = self
+                    DispatchQueue.concurrentPerform(iterations: bands) { band in
+                        let tmp = scratchBase + band * tstride * nc, cs = colsums + band * tstride
+                        let rows = (band * h / bands)..<((band + 1) * h / bands)
+                        if nc == 1 {
+                            for y in rows {
+                                let r = decoder.upsampleRow(y, planes[0], modes[0], s + planes[0].offset, tmp, cs)
+                                (o + y * w).update(from: r, count: w)
                             }
-                        } else {
-                            Self.yccRow(r0, r1, r2, d, w)
+                            return
+                        }
+                        let p0 = planes[0], p1 = planes[1], p2 = planes[2]
+                        let m0 = modes[0], m1 = modes[1], m2 = modes[2]
+                        for y in rows {
+                            let r0 = decoder.upsampleRow(y, p0, m0, s + p0.offset, tmp, cs)
+                            let r1 = decoder.upsampleRow(y, p1, m1, s + p1.offset, tmp + tstride, cs)
+                            let r2 = decoder.upsampleRow(y, p2, m2, s + p2.offset, tmp + 2 * tstride, cs)
+                            let d = o + y * w * 3
+                            if rgb {
+                                for x in 0..<w {
+                                    d[3 * x] = r0[x]
+                                    d[3 * x + 1] = r1[x]
+                                    d[3 * x + 2] = r2[x]
+                                }
+                            } else {
+                                Self.yccRow(r0, r1, r2, d, w)
+                            }
                         }
                     }
                 }

@@ -50,9 +50,17 @@ struct JPEGDecoder {
     var sawFrame = false
     var scansDecoded = 0
 
-    init(_ bytes: [UInt8], limits: ImageLimits) {
+    /// Threads a decode may use: above 1, larger single-pass images transform rows on a helper
+    /// thread while this one entropy-decodes, and convert colours in two bands.
+    let threads: Int
+    /// `JPEG.DecodeOptions.parallelMinimumSamples`.
+    let parallelMinimumSamples: Int
+
+    init(_ bytes: [UInt8], limits: ImageLimits, threads: Int = 1, parallelMinimumSamples: Int = .max) {
         self.bytes = bytes
         self.limits = limits
+        self.threads = threads
+        self.parallelMinimumSamples = parallelMinimumSamples
     }
 
     func fail(_ kind: ImagingError.Kind, _ context: String?, _ offset: Int, _ message: String) -> ImagingError {

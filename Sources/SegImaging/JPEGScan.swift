@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Dispatch
+import Synchronization
+
 /// Entropy decoding of one scan into the coefficient store: sequential
 /// (baseline/extended) blocks and the four progressive passes of T.81 G.1.2.
 extension JPEGDecoder {
@@ -156,9 +164,14 @@ extension JPEGDecoder {
         var preds = [Int](repeating: 0, count: scanComps.count)
         var samples: [UInt8] = []
         var cf: [Int16] = []
+        // Direct decoding stages each MCU row's coefficients and transforms them into samples:
+        // on this thread right after the row, or, for larger images, on a helper thread that
+        // follows the entropy decoding (the two halves of a decode take about as long each).
+        var stage: [Int16] = []
         if direct {
             precondition(highestSample < sampleTotal)
             samples = [UInt8](repeating: 0, count: sampleTotal)
+            stage = [Int16](repeating: 0, count: unitsX * unitsY * blocks.count * 64)
         } else {
             precondition(highest < coefs.count)
             swap(&cf, &coefs)
@@ -167,20 +180,59 @@ extension JPEGDecoder {
             if direct { directSamples = samples } else { swap(&cf, &coefs) }
             for (p, ci) in scanComps.enumerated() { components[ci].dcPred = preds[p] }
         }
+        let helped = direct && threads > 1 && unitsY >= 2 && sampleTotal >= parallelMinimumSamples
         let interval = restartInterval
         var restartsSeen = 0
         var sinceRestart = 0
-        // One block of coefficients for direct decoding, zeroed after each use; 64 Int32 of IDCT scratch.
-        var scratch = [Int16](repeating: 0, count: 64)
         var ws = [Int32](repeating: 0, count: 64)
         try cf.withUnsafeMutableBufferPointer { cb throws(ImagingError) in
           try samples.withUnsafeMutableBufferPointer { sb throws(ImagingError) in
-            try scratch.withUnsafeMutableBufferPointer { blkb throws(ImagingError) in
+            try stage.withUnsafeMutableBufferPointer { stb throws(ImagingError) in
               try ws.withUnsafeMutableBufferPointer { wsb throws(ImagingError) in
                 try quants.withUnsafeBufferPointer { qb throws(ImagingError) in
                   try JPEGIDCT.rangeLimit.withUnsafeBufferPointer { rb throws(ImagingError) in
-                    try JPEGZigzag.natural.withUnsafeBufferPointer { zb throws(ImagingError) in
-                        let zz = zb.baseAddress!, blk = blkb.baseAddress!
+                    try blocks.withUnsafeBufferPointer { bb throws(ImagingError) in
+                      try JPEGZigzag.natural.withUnsafeBufferPointer { zb throws(ImagingError) in
+                        let zz = zb.baseAddress!, nb = blocks.count
+                        let rows = StagedRows(units: unitsX, blocks: bb, stage: stb.baseAddress, quants: qb.baseAddress!,
+                                              samples: sb.baseAddress, range: rb.baseAddress!)
+                        let progress = RowProgress()
+                        if helped {
+                            // The helper claims rows in order and waits for each to be decoded;
+                            // it only reads staged rows and writes their samples, never this
+                            // thread's. It touches this memory only once it has moved the state
+                            // from idle to running, and the scan waits for a running helper.
+                            nonisolated(unsafe) let shared = rows
+                            DispatchQueue.global(qos: .userInitiated).async {
+                                guard progress.state.compareExchange(expected: RowProgress.idle, desired: RowProgress.running,
+                                                                     ordering: .acquiring).exchanged else { return }
+                                defer { progress.state.store(RowProgress.finished, ordering: .releasing) }
+                                var scratch = [Int32](repeating: 0, count: 64)
+                                scratch.withUnsafeMutableBufferPointer { w in
+                                    while true {
+                                        let row = progress.next.wrappingAdd(1, ordering: .relaxed).oldValue
+                                        guard row < unitsY else { return }
+                                        while progress.decoded.load(ordering: .acquiring) <= row {
+                                            if progress.stopped.load(ordering: .relaxed) { return }
+                                            sched_yield()
+                                        }
+                                        shared.transform(row: row, scratch: w.baseAddress!)
+                                    }
+                                }
+                            }
+                        }
+                        defer {
+                            // On every way out (errors included): a helper that has not started
+                            // never will; one that has is told to stop and waited for. Never a
+                            // blocking wait on a queue that may have no thread to give it.
+                            if helped {
+                                progress.stopped.store(true, ordering: .relaxed)
+                                if !progress.state.compareExchange(expected: RowProgress.idle, desired: RowProgress.cancelled,
+                                                                   ordering: .relaxed).exchanged {
+                                    while progress.state.load(ordering: .acquiring) != RowProgress.finished { sched_yield() }
+                                }
+                            }
+                        }
                         for uy in 0..<unitsY {
                             for ux in 0..<unitsX {
                                 if interval > 0 {
@@ -203,17 +255,27 @@ extension JPEGDecoder {
                                     }
                                     continue
                                 }
-                                for b in blocks {
-                                    preds[b.pred] = try Self.sequentialBlock(&r, b.dc, b.ac, blk, zz, preds[b.pred])
-                                    if (ux * b.bh + b.h) * 8 < b.validW && (uy * b.bv + b.v) * 8 < b.validH {
-                                        JPEGIDCT.block(blk, qb.baseAddress! + b.quant, wsb.baseAddress!,
-                                                       sb.baseAddress! + b.sampleOffset + ux * b.sampleStepX + uy * b.sampleStepY,
-                                                       b.stride, rb.baseAddress!)
-                                    }
-                                    blk.update(repeating: 0, count: 64)
+                                let unit = stb.baseAddress! + (uy * unitsX + ux) * nb * 64
+                                for (bi, b) in blocks.enumerated() {
+                                    preds[b.pred] = try Self.sequentialBlock(&r, b.dc, b.ac, unit + bi * 64, zz, preds[b.pred])
                                 }
                             }
+                            guard direct else { continue }
+                            if helped {
+                                progress.decoded.store(uy + 1, ordering: .releasing)
+                            } else {
+                                rows.transform(row: uy, scratch: wsb.baseAddress!)
+                            }
                         }
+                        if helped {
+                            // Every row is decoded: take what the helper has not claimed.
+                            while true {
+                                let row = progress.next.wrappingAdd(1, ordering: .relaxed).oldValue
+                                guard row < unitsY else { break }
+                                rows.transform(row: row, scratch: wsb.baseAddress!)
+                            }
+                        }
+                      }
                     }
                   }
                 }
@@ -221,6 +283,41 @@ extension JPEGDecoder {
             }
           }
         }
+    }
+
+    /// A direct scan's staged coefficients and where their samples go: one MCU row at a time.
+    private struct StagedRows {
+        let units: Int
+        let blocks: UnsafeBufferPointer<SequentialUnit>
+        let stage: UnsafeMutablePointer<Int16>?
+        let quants: UnsafePointer<Int32>
+        let samples: UnsafeMutablePointer<UInt8>?
+        let range: UnsafePointer<UInt8>
+
+        /// The IDCT of every block of MCU row `uy` that holds valid samples.
+        func transform(row uy: Int, scratch: UnsafeMutablePointer<Int32>) {
+            guard let stage, let samples else { return }
+            let nb = blocks.count
+            for ux in 0..<units {
+                for (bi, b) in blocks.enumerated() where (ux * b.bh + b.h) * 8 < b.validW && (uy * b.bv + b.v) * 8 < b.validH {
+                    JPEGIDCT.block(stage + ((uy * units + ux) * nb + bi) * 64, quants + b.quant, scratch,
+                                   samples + b.sampleOffset + ux * b.sampleStepX + uy * b.sampleStepY, b.stride, range)
+                }
+            }
+        }
+    }
+
+    /// How far a direct scan's entropy decoding and its helper have got.
+    private final class RowProgress: Sendable {
+        /// MCU rows whose coefficients are staged (published with release ordering).
+        let decoded = Atomic<Int>(0)
+        /// The next MCU row to transform, claimed by either thread.
+        let next = Atomic<Int>(0)
+        /// Set when the scan ends (done or failed): a helper waiting for a row gives up.
+        let stopped = Atomic<Bool>(false)
+        /// The helper's life: idle → running → finished, or idle → cancelled by the scan.
+        let state = Atomic<Int>(idle)
+        static let idle = 0, running = 1, finished = 2, cancelled = 3
     }
 
     /// One sequential block (T.81 F.2.2): the DC difference, then run/size AC symbols.

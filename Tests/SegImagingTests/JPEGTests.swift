@@ -13,13 +13,17 @@ struct JPEGTests {
         try #require(try Fixtures.entries("jpeg").first { $0["file"] as? String == file })
     }
 
-    /// Every variant must equal Pillow's pixels (libjpeg-turbo islow + fancy upsampling).
-    @Test("decodes like Pillow", arguments: fixtureNames())
-    func decodesLikePillow(_ file: String) throws {
+    /// Every variant must equal Pillow's pixels (libjpeg-turbo islow + fancy upsampling), on
+    /// one thread and on two: the helper that transforms rows behind the entropy decoding and
+    /// the two colour bands, forced on for these small files (restart intervals, every
+    /// sampling, gray) by a zero threshold.
+    @Test("decodes like Pillow", arguments: fixtureNames(), [1, 2])
+    func decodesLikePillow(_ file: String, threads: Int) throws {
         let e = try Self.entry(file)
         let bytes = try Fixtures.bytes(file)
         let applyOrientation = e["orientation"] != nil
-        let image = try JPEG.decode(bytes, options: .init(applyOrientation: applyOrientation))
+        let image = try JPEG.decode(bytes, options: .init(applyOrientation: applyOrientation, threads: threads,
+                                                           parallelMinimumSamples: threads > 1 ? 0 : .max))
         let expected = try Fixtures.bytes(try #require(e["expected"] as? String))
         #expect(image.width == e["width"] as? Int)
         #expect(image.height == e["height"] as? Int)
@@ -27,6 +31,23 @@ struct JPEGTests {
         let d = absDiff(image.pixels, expected)
         #expect(image.pixels.count == expected.count)
         #expect(d.max == 0, "\(file) (\(e["note"] ?? "")): mean |Δ| \(d.mean), max |Δ| \(d.max)")
+    }
+
+    /// A scan that fails part way on two threads stops its helper and throws, as on one (every
+    /// cut of a file with restart markers and of a 4:2:2 one, the helper forced on).
+    @Test func truncatedFilesThrowOnTwoThreads() throws {
+        let options = JPEG.DecodeOptions(threads: 2, parallelMinimumSamples: 0)
+        for file in ["jpeg_restart.jpg", "jpeg_base_422_big.jpg"] {
+            let bytes = try Fixtures.bytes(file)
+            for cut in 0..<(bytes.count - 2) {
+                #expect(throws: ImagingError.self, "\(file) cut at \(cut)") { try JPEG.decode(Array(bytes[..<cut]), options: options) }
+            }
+        }
+        // The CamVid frame at its default threshold: the same pixels either way.
+        let frame = try Fixtures.bytes("camvid_image.jpg")
+        let one = try JPEG.decode(frame, options: .init(threads: 1)), two = try JPEG.decode(frame)
+        let same = one.pixels == two.pixels
+        #expect(same && one.width == 480 && one.height == 360)
     }
 
     /// The 16-bit vectorized colour conversion equals libjpeg's 32-bit formulas for every
