@@ -67,6 +67,8 @@ enum KernelTable {
         add(["Einsum"], [KernelCandidate("einsum as a batched matrix product", build: EinsumPath.select)])
         add(["GridSample"], [KernelCandidate("bilinear grid sample", build: GridSamplePath.select)])
         add(["ConvTranspose"], [KernelCandidate("ConvTranspose2D (+ activation)", build: ConvTransposePath.select)])
+        // A MatMul of DQ(Q(x)) and DQ(s8 weights): an integer GEMM before any float candidate.
+        add(["MatMul"], [KernelCandidate("static INT8 matrix product (QDQ)", build: QDQMatMulPath.select)])
         add(["MatMul", "Gemm", "Softmax", "LayerNormalization", "Erf", "Gelu", "Transpose", "Pow", "Sqrt"],
             [KernelCandidate("tensor ops", build: TensorOpsPath.select)])
         add(["MaxPool", "AveragePool", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout", "Slice", "Gather", "Split",
