@@ -368,9 +368,26 @@ struct QGemmTask {
                 }
             }
         case let .f32(base, rowStride, channelStride):
-            for r in 0..<rows {
-                for c in 0..<columns {
-                    base[(row + r) * rowStride + (n0 + c) * channelStride] = Float(acc[r, c]) * mult[c]
+            // The tile's bytes are read in place (the subscript copied the 256-byte tile per
+            // element); row-major float output of a whole panel is two vector stores per row.
+            withUnsafeBytes(of: acc.v) { t in
+                if channelStride == 1 && columns == QPackedWeights.nr {
+                    let m0 = UnsafeRawPointer(mult).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1 = UnsafeRawPointer(mult + 8).loadUnaligned(as: SIMD8<Float>.self)
+                    for r in 0..<rows {
+                        let s0 = t.loadUnaligned(fromByteOffset: r &* 64, as: SIMD8<Int32>.self)
+                        let s1 = t.loadUnaligned(fromByteOffset: r &* 64 &+ 32, as: SIMD8<Int32>.self)
+                        let d = UnsafeMutableRawPointer(base + (row + r) * rowStride + n0)
+                        d.storeBytes(of: SIMD8<Float>(s0) * m0, as: SIMD8<Float>.self)
+                        d.storeBytes(of: SIMD8<Float>(s1) * m1, toByteOffset: 32, as: SIMD8<Float>.self)
+                    }
+                    return
+                }
+                for r in 0..<rows {
+                    for c in 0..<columns {
+                        let sum = t.load(fromByteOffset: (r &* 16 &+ c) &* 4, as: Int32.self)
+                        base[(row + r) * rowStride + (n0 + c) * channelStride] = Float(sum) * mult[c]
+                    }
                 }
             }
         }

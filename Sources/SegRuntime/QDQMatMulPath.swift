@@ -92,6 +92,7 @@ struct QDQMatMulStep: Step {
     let kind: String
     /// The packed weights (about one byte per weight) and their column sums.
     var heldBytes: Int { weights.n * weights.k + weights.n * MemoryLayout<Int32>.size }
+    var detail: String { "\(kind) \(rows)×\(weights.k) · \(weights.k)×\(weights.n)" }
 
     func execute(_ arena: Arena) throws {
         let count = rows * weights.k
