@@ -67,6 +67,8 @@ enum KernelTable {
         add(["Einsum"], [KernelCandidate("einsum as a batched matrix product", build: EinsumPath.select)])
         add(["GridSample"], [KernelCandidate("bilinear grid sample", build: GridSamplePath.select)])
         add(["ConvTranspose"], [KernelCandidate("ConvTranspose2D (+ activation)", build: ConvTransposePath.select)])
+        add(["Where"], [KernelCandidate("select with a constant condition", build: WherePadPath.whereSelect)])
+        add(["Pad"], [KernelCandidate("constant pad", build: WherePadPath.pad)])
         // A MatMul of DQ(Q(x)) and DQ(s8 weights): an integer GEMM before any float candidate.
         add(["MatMul"], [KernelCandidate("static INT8 matrix product (QDQ)", build: QDQMatMulPath.select)])
         add(["MatMul", "Gemm", "Softmax", "LayerNormalization", "Erf", "Gelu", "Transpose", "Pow", "Sqrt"],

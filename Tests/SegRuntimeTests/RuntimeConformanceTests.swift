@@ -90,6 +90,9 @@ import Testing
          "only f32 batch·M·K, batch·K·N -> batch·M·N equations are a kernel (a batched matrix product; the spec's batch_matmul case is f64); the rest are the reference's"),
         (["GridSample"], ["nearest", "bicubic", "reflection", "volumetric"],
          "the grid-sample kernel is 4-D bilinear with zeros or border padding; other modes and ranks are the reference's"),
+        (["Pad"], ["edge_pad", "reflect_pad", "wrap_pad"], "the pad kernel is constant mode; edge, reflect and wrap are the reference's"),
+        (["Where"], ["test_where_example", "test_where_long_example"],
+         "the kernel takes a constant condition (the attention masks of exports); the cases feed it as a graph input"),
         (["MatMulInteger", "ConvInteger"], ["test_matmulinteger", "convinteger"],
          "the kernel is MatMulInteger fused with the Cast to float that reads it (dynamic quantization); a bare i32 product is the reference's"),
     ]
@@ -105,6 +108,7 @@ import Testing
     /// silently declines (a misread attribute, a shape check too strict) would still pass the
     /// comparison above, so the kind of step is checked too.
     static let fastCases: [(String, String)] = [
+        ("tensor/test_constant_pad", "Pad"), ("tensor/test_constant_pad_axes", "Pad"), ("tensor/test_constant_pad_negative_axes", "Pad"),
         ("nn/test_maxpool_2d_pads", "MaxPool"), ("nn/test_maxpool_2d_ceil", "MaxPool"),
         ("nn/test_averagepool_2d_pads_count_include_pad", "AveragePool"), ("nn/test_averagepool_2d_ceil", "AveragePool"),
         ("nn/test_instancenorm_epsilon", "InstanceNormalization"), ("nn/test_batchnorm_example", "BatchNormalization"),
