@@ -18,6 +18,7 @@ Prints one JSON object. Wall times depend on the machine: run it alone.
 
     python3 benchmarks/variants_burst.py --daemon .build/release/segslimd \
         [--dataset ../shared/data/camvid] [--burst 8] [--bursts 5] [--target-ms MS] [--variants int8]
+        [--extra FILE.onnx ...]   # more members, e.g. a pruned INT8 model from `segslim autocompress`
 """
 from __future__ import annotations
 
@@ -52,6 +53,7 @@ def main() -> int:
     ap.add_argument("--target-ms", type=float)
     ap.add_argument("--threads", type=int)
     ap.add_argument("--variants", default="int8,pruned50-kd", help="members besides fp32 (int8, pruned50-kd)")
+    ap.add_argument("--extra", nargs="*", default=[], help="more member models (ids: their file stems)")
     a = ap.parse_args()
     image = str(sorted((DEMO / "samples").rglob("*.jpg"))[0])
     with Client.spawn(a.daemon, stderr=open(os.devnull, "w")) as c:
@@ -60,7 +62,8 @@ def main() -> int:
         for name, file in [("fp32", "lraspp_mbv3_camvid.onnx"), ("int8", "lraspp_mbv3_camvid.int8.onnx"),
                            ("pruned50-kd", "lraspp_mbv3_camvid.pruned50-kd.onnx")]:
             ids[name] = c.request("model/load", {"path": str(DEMO / file), "id": name})["id"]
-        params = {"id": "fp32", "set": a.variants.split(","), "benchmarkRuns": 10}
+        extra = [c.request("model/load", {"path": os.path.abspath(f), "id": Path(f).stem})["id"] for f in a.extra]
+        params = {"id": "fp32", "set": a.variants.split(",") + extra, "benchmarkRuns": 10}
         if a.dataset:
             params.update({"dataset": os.path.abspath(a.dataset), "split": "val", "limit": a.limit})
         if a.threads:

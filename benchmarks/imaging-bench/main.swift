@@ -7,12 +7,16 @@
 // requests with Pillow's decodes of the same bytes, so both see the same load.
 //
 // Loop mode (for profilers): segslim-imaging-bench --loop jpeg|png|label N file...
+// SEGIMAGING_THREADS=1 decodes JPEGs on one thread (default 2, as the library does).
 import Foundation
 import SegImaging
 
+/// JPEG decode threads (`SEGIMAGING_THREADS`, default 2: the decoder's default).
+let jpegThreads = Int(ProcessInfo.processInfo.environment["SEGIMAGING_THREADS"] ?? "") ?? 2
+
 func decode(_ kind: Substring, _ bytes: [UInt8]) throws -> Image {
     switch kind {
-    case "jpeg": return try JPEG.decode(bytes)
+    case "jpeg": return try JPEG.decode(bytes, options: .init(threads: jpegThreads))
     case "png": return try PNG.decode(bytes)
     case "label": return try ImageIO.decodeLabel(bytes)
     default: throw ImagingError(.invalidArgument, format: "bench", "unknown kind \(kind)")
