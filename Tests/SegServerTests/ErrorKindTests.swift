@@ -25,6 +25,7 @@ import Testing
         let c = TestClient()
         try await c.initialize()
         let path = try Self.withInput([.value(1), .value(3), .value(65535), .value(65535)])
+        defer { try? FileManager.default.removeItem(atPath: path) }
         let r = try await c.call(1, "model/load", ["path": .string(path)])
         #expect(r.errorCode == -33002, "\(r)")
         #expect(r.errorMessage.contains("65535"), "\(r.errorMessage)")
@@ -35,6 +36,7 @@ import Testing
         let c = TestClient()
         try await c.initialize()
         let path = try Self.withInput([.value(1), .value(19), .param("h"), .param("w")])
+        defer { try? FileManager.default.removeItem(atPath: path) }
         let load = try await c.call(1, "model/load", ["path": .string(path), "id": "m19"])
         #expect(load["result"] != nil, "\(load)")
         let r = try await c.call(2, "model/segment", ["id": "m19", "images": [.string(Self.fixture("tinyseg/images/s0.png"))]])
@@ -49,6 +51,7 @@ import Testing
         let c = TestClient()
         try await c.initialize()
         let path = try Self.withInput([.value(1), .value(3), .value(32), .value(32)])
+        defer { try? FileManager.default.removeItem(atPath: path) }
         let load = try await c.call(1, "model/load", ["path": .string(path), "id": "fixed", "preprocessing": ["resize": "none"]])
         #expect(load["result"] != nil, "\(load)")
         let r = try await c.call(2, "model/segment", ["id": "fixed", "images": [.string(Self.fixture("tinyseg/images/s0.png"))]])

@@ -114,6 +114,9 @@ struct TechniqueCLITests {
         #expect(r.status == 0, "\(r.stderr)")
         let doc = try JSONParser.parse(Array(r.stdout))
         #expect(doc["report"]?["steps"]?.arrayValue?.first?["parameters"]?["excludeOpTypes"] == .array(["Resize", "Add"]))
+        // A dry run (here of weight-only mode) reports and writes nothing.
+        #expect(!FileManager.default.fileExists(atPath: out))
+        try? FileManager.default.removeItem(atPath: out)
     }
 }
 

@@ -76,6 +76,14 @@ package struct QuantizeTechnique: Technique, SensitivityAnalyzing {
     package func apply(to source: Model, in context: TechniqueContext) async throws -> TechniqueResult {
         try context.checkCancellation()
         let model = try StaticQuantizer.prepare(source)
+        guard options.mode != .static, options.dryRun else { return try await convert(model, context) }
+        // A pre-flight of the calibration-free modes: the conversion is cheap, so it runs and
+        // reports, and the model stays as it was (nothing is written).
+        let result = try await convert(model, context)
+        return TechniqueResult(model: source, details: result.details, dryRun: true)
+    }
+
+    private func convert(_ model: Model, _ context: TechniqueContext) async throws -> TechniqueResult {
         switch options.mode {
         case .fp16:
             let (out, details) = try FloatConverters.fp16(model)
