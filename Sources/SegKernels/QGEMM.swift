@@ -119,6 +119,12 @@ package struct QRequantization: Sendable {
     package var activation: Activation
     /// The output scale the activated float is divided by (used only with an activation).
     package var outputScale: Float
+    /// `.f32` output only: each float is then quantized and dequantized with these parameters
+    /// (a QuantizeLinear read only by its DequantizeLinear, as the fake-quantize step does it).
+    package var fakeQuantize: QuantParameters? = nil
+    /// `.f32` output only, after any fake quantization: one float per channel added (a bias
+    /// Add that reads the dequantized product).
+    package var addend: [Float]? = nil
 
     package init(bias: [Int32], multiplier: [Float], zeroPoint: Int32 = 0, low: Int32 = 0, high: Int32 = 255,
                 activation: Activation = .none, outputScale: Float = 1) {
@@ -157,6 +163,7 @@ package struct QRequantization: Sendable {
         var r = self
         r.bias += [Int32](repeating: 0, count: max(0, count - bias.count))
         r.multiplier += [Float](repeating: 0, count: max(0, count - multiplier.count))
+        if let a = addend { r.addend = a + [Float](repeating: 0, count: max(0, count - a.count)) }
         return r
     }
 }
@@ -370,23 +377,37 @@ struct QGemmTask {
         case let .f32(base, rowStride, channelStride):
             // The tile's bytes are read in place (the subscript copied the 256-byte tile per
             // element); row-major float output of a whole panel is two vector stores per row.
+            let fake = rq.fakeQuantize
             withUnsafeBytes(of: acc.v) { t in
                 if channelStride == 1 && columns == QPackedWeights.nr {
                     let m0 = UnsafeRawPointer(mult).loadUnaligned(as: SIMD8<Float>.self)
                     let m1 = UnsafeRawPointer(mult + 8).loadUnaligned(as: SIMD8<Float>.self)
+                    var add0 = SIMD8<Float>(repeating: 0), add1 = SIMD8<Float>(repeating: 0)
+                    if let a = rq.addend {
+                        a.withUnsafeBufferPointer { ab in
+                            add0 = UnsafeRawPointer(ab.baseAddress! + n0).loadUnaligned(as: SIMD8<Float>.self)
+                            add1 = UnsafeRawPointer(ab.baseAddress! + n0 + 8).loadUnaligned(as: SIMD8<Float>.self)
+                        }
+                    }
+                    @inline(__always) func finish(_ v: SIMD8<Float>, _ add: SIMD8<Float>) -> SIMD8<Float> {
+                        guard let p = fake else { return v + add }
+                        return SIMD8<Float>(p.quantize8(v) &- SIMD8(repeating: p.zeroPoint)) * SIMD8(repeating: p.scale) + add
+                    }
                     for r in 0..<rows {
                         let s0 = t.loadUnaligned(fromByteOffset: r &* 64, as: SIMD8<Int32>.self)
                         let s1 = t.loadUnaligned(fromByteOffset: r &* 64 &+ 32, as: SIMD8<Int32>.self)
                         let d = UnsafeMutableRawPointer(base + (row + r) * rowStride + n0)
-                        d.storeBytes(of: SIMD8<Float>(s0) * m0, as: SIMD8<Float>.self)
-                        d.storeBytes(of: SIMD8<Float>(s1) * m1, toByteOffset: 32, as: SIMD8<Float>.self)
+                        d.storeBytes(of: finish(SIMD8<Float>(s0) * m0, add0), as: SIMD8<Float>.self)
+                        d.storeBytes(of: finish(SIMD8<Float>(s1) * m1, add1), toByteOffset: 32, as: SIMD8<Float>.self)
                     }
                     return
                 }
                 for r in 0..<rows {
                     for c in 0..<columns {
-                        let sum = t.load(fromByteOffset: (r &* 16 &+ c) &* 4, as: Int32.self)
-                        base[(row + r) * rowStride + (n0 + c) * channelStride] = Float(sum) * mult[c]
+                        var v = Float(t.load(fromByteOffset: (r &* 16 &+ c) &* 4, as: Int32.self)) * mult[c]
+                        if let p = fake { v = p.dequantize(p.quantize(v)) }
+                        if let a = rq.addend { v += a[n0 + c] }
+                        base[(row + r) * rowStride + (n0 + c) * channelStride] = v
                     }
                 }
             }

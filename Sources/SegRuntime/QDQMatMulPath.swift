@@ -9,7 +9,9 @@ import SegTensor
 /// slower than the float model. Here it is one step: x quantized as the Q node does, an integer
 /// GEMM of the codes (`qgemm`, exact i32 sums), and the dequantizing scale in its epilogue,
 /// writing floats. A bias Add of a constant [N] that alone reads the product goes into the
-/// epilogue too, as i32 codes of x_scale · w_scale (what the INT8 convs do with theirs).
+/// epilogue too, as i32 codes of x_scale · w_scale (what the INT8 convs do with theirs); so does
+/// a QuantizeLinear → DequantizeLinear pair on the product (our quantizer's output QDQ) and a
+/// bias Add after it, computed in float exactly as the fake-quantize and Add steps would.
 ///
 /// The Q node and both DQs stay in the graph; the steps making them die when nothing else reads
 /// their outputs.
@@ -35,7 +37,11 @@ enum QDQMatMulPath {
         // Σ (x − zx)·w = Σ x·w − zx·Σ w: the zero point as a per-column bias.
         var bias = packed.rowSums.map { 0 &- px.zeroPoint &* $0 }
         var output = out
+        var fake: QuantParameters? = nil
+        var addend: [Float]? = nil
+        var biasCodes = false
         if let (j, y, values) = biasAdd(after: i, out, n: n, b) {
+            biasCodes = true
             for c in 0..<n {
                 let code = (Double(values[c]) / Double(multiplier[c])).rounded(.toNearestOrEven)
                 guard multiplier[c] > 0, abs(code) < Double(Int32.max / 2) else { return nil }
@@ -43,9 +49,23 @@ enum QDQMatMulPath {
             }
             consumed.insert(j)
             output = y
+        } else if let (q, d, y, p) = fakeQuantized(after: i, out, b) {
+            // Product → Q → DQ (→ bias Add): the rounding to codes and back, and the bias in
+            // float after it, as the graph's steps compute them, in the epilogue.
+            consumed.formUnion([q, d])
+            fake = p
+            output = y
+            if let (j, z, values) = biasAdd(after: d, y, n: n, b) {
+                consumed.insert(j)
+                addend = values
+                output = z
+            }
         }
-        let kind = output == out ? "QMatMul → f32" : "QMatMul+bias → f32"
-        let requantization = QRequantization(bias: bias, multiplier: multiplier)
+        let kind = "QMatMul" + (biasCodes ? "+bias" : "")
+            + (fake != nil ? "+fake-quantize" : "") + (addend != nil ? "+bias" : "") + " → f32"
+        var requantization = QRequantization(bias: bias, multiplier: multiplier)
+        requantization.fakeQuantize = fake
+        requantization.addend = addend
         let parameters = QuantParameters(scale: px.scale, zeroPoint: px.zeroPoint)
         return .init(reads: [x], writes: [output], kind: kind) { [output] slot in
             QDQMatMulStep(input: slot(x), inputParameters: parameters, weights: packed, rows: rows, requantization: requantization,
@@ -62,6 +82,20 @@ enum QDQMatMulPath {
               let pq = QuantPath.parameters(b.nodes[q], dims: b.dims(x), b), pq.values.count == 1, !pq.values[0].signed,
               let pd = QuantPath.parameters(b.nodes[d], dims: b.dims(v), b), pd == pq else { return nil }
         return (x, pq.values[0])
+    }
+
+    /// The product read only by a per-tensor u8 QuantizeLinear whose codes only its matching
+    /// DequantizeLinear reads: their indices, the DequantizeLinear's output and the parameters.
+    static func fakeQuantized(after i: Int, _ product: String, _ b: PlanBuilder) -> (Int, Int, String, QuantParameters)? {
+        guard b.readers[product] == 1, !b.isGraphOutput(product),
+              let q = (i + 1..<b.nodes.count).first(where: { b.nodes[$0].inputs.contains(product) }),
+              b.nodes[q].opType == "QuantizeLinear", b.nodes[q].inputs.first == product, let v = b.nodes[q].outputs.first,
+              b.readers[v] == 1, !b.isGraphOutput(v),
+              let p = QuantPath.parameters(b.nodes[q], dims: b.dims(product), b), p.values.count == 1, !p.values[0].signed,
+              let d = (q + 1..<b.nodes.count).first(where: { b.nodes[$0].inputs.contains(v) }),
+              b.nodes[d].opType == "DequantizeLinear", b.nodes[d].inputs.first == v, let y = b.nodes[d].outputs.first, b.isPlanned(y),
+              QuantPath.parameters(b.nodes[d], dims: b.dims(v), b) == p else { return nil }
+        return (q, d, y, p.values[0])
     }
 
     /// An Add of a constant f32 bias with N values (broadcast over rows) that is the only

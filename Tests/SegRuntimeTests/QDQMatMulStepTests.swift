@@ -57,6 +57,39 @@ import Testing
         #expect(worst <= 0, "worst excess over the allowed difference: \(worst)")
     }
 
+    /// Our quantizer's form: the product quantized and dequantized (u8), then a bias Add. The
+    /// epilogue rounds to codes and adds the bias in float as the unfused steps do, so the
+    /// fused step equals the runtime without the fusion (the same QMatMul, then FakeQuantize
+    /// and Add steps) exactly, and the reference within one output code.
+    @Test(arguments: [(16, 24, true), (40, 33, false)])
+    func productFakeQuantizedThenBiasedInTheEpilogue(k: Int, n: Int, biasAfter: Bool) throws {
+        var m = try model(k: k, n: n, perColumn: true, bias: false)
+        m.graph.nodes[3].outputs = ["p"]
+        m.graph.nodes += [
+            Node(opType: "QuantizeLinear", inputs: ["p", "ys", "yz"], outputs: ["pq"]),
+            Node(opType: "DequantizeLinear", inputs: ["pq", "ys", "yz"], outputs: [biasAfter ? "pd" : "y"]),
+        ]
+        if biasAfter { m.graph.nodes.append(Node(opType: "Add", inputs: ["pd", "b"], outputs: ["y"])) }
+        m.graph.initializers["ys"] = Tensor(scalar: Float(0.021))
+        m.graph.initializers["yz"] = Tensor(scalar: UInt8(131))
+        m.graph.initializers["b"] = try Tensor(dims: [n], scalars: (0..<n).map { Float($0) * 0.11 - 1.3 })
+        let x = ["x": try QuantStepTests.input([2, 5, k], seed: 3)]
+        let compiled = try Compiler().compile(m, inputShapes: x.mapValues(\.dims))
+        let kind = "QMatMul+fake-quantize" + (biasAfter ? "+bias" : "") + " → f32"
+        #expect(compiled.kernelCounts[kind] == 1, "\(compiled.kernelCounts)")
+        #expect(compiled.kernelCounts["FakeQuantize"] == nil && compiled.kernelCounts["Add"] == nil, "\(compiled.kernelCounts)")
+        let actual = try #require(try compiled.run(x)["y"]).scalars(as: Float.self)
+        // The same graph with the product also an output: the fusion cannot apply, the steps run apart.
+        var apart = m
+        apart.graph.outputs.append(ValueInfo(name: "p"))
+        let unfused = try Compiler().compile(apart, inputShapes: x.mapValues(\.dims))
+        #expect(unfused.kernelCounts["QMatMul → f32"] == 1 && unfused.kernelCounts["FakeQuantize"] == 1, "\(unfused.kernelCounts)")
+        let separate = try #require(try unfused.run(x)["y"]).scalars(as: Float.self)
+        #expect(actual == separate)
+        let expected = try #require(try ReferenceExecutor(model: m).run(x)["y"]).scalars(as: Float.self)
+        #expect(zip(actual, expected).allSatisfy { abs($0 - $1) <= 0.021 * 1.01 })
+    }
+
     /// Weights with a zero point, a signed (s8) activation and a 3-D weight are not this
     /// pattern: they keep the float path.
     @Test func otherFormsKeepTheFloatPath() throws {
