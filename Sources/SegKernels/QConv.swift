@@ -150,43 +150,58 @@ struct QIm2col: QRowGather, @unchecked Sendable {
     let zeroPoint: UInt8
 
     func fill(rows: Range<Int>, into dst: UnsafeMutablePointer<UInt8>, stride: Int) {
+        // The shape's fields as locals and wrapping arithmetic: this runs once per output
+        // pixel, and a 16-channel 3 × 3 conv's whole row is nine 16-byte copies, so the index
+        // bookkeeping (spilled struct fields, overflow checks) cost twice the GEMM.
         let s = shape
         let oh = s.outputHeight, ow = s.outputWidth, c = s.inputChannels
-        for (i, r) in rows.enumerated() {
-            let image = r / (oh * ow), oy = (r / ow) % oh, ox = r % ow
-            let base = input + image * s.height * s.width * c
-            var d = dst + i * stride
-            let imageBytes = s.height * s.width * c
-            for ky in 0..<s.kernelH {
-                let iy = oy * s.strideH - s.pads.top + ky * s.dilationH
-                // A whole kernel row in bounds and contiguous (dilation 1, ≤ 16 bytes: the stem's
-                // 3 × 3 channels): one 16-byte copy. The bytes past kW·c land where the next
-                // kernel row or the next matrix row goes (rows are filled in order; `qgemm`
-                // leaves 64 bytes of slack after the last one and zeroes K padding afterwards).
-                let ix0 = ox * s.strideW - s.pads.left, span = s.kernelW * c
-                if s.dilationW == 1 && span <= 16 && iy >= 0 && iy < s.height && ix0 >= 0 && ix0 + s.kernelW <= s.width
-                    && (iy * s.width + ix0) * c + 16 <= imageBytes {
-                    UnsafeMutableRawPointer(d).storeBytes(of: UnsafeRawPointer(base + (iy * s.width + ix0) * c).loadUnaligned(as: SIMD16<UInt8>.self),
-                                                          as: SIMD16<UInt8>.self)
-                    d += span
-                    continue
+        let height = s.height, width = s.width, kh = s.kernelH, kw = s.kernelW
+        let sh = s.strideH, sw = s.strideW, dh = s.dilationH, dw = s.dilationW, top = s.pads.top, left = s.pads.left
+        let imageBytes = height &* width &* c, rowBytes = width &* c
+        // A whole kernel row in bounds and contiguous (dilation 1, ≤ 64 bytes: the stem's 3 × 3
+        // channels, 3 × 3 convs of up to 21 channels) goes as 16-byte copies. The bytes past
+        // kW·c land where the next kernel row or the next matrix row goes (rows are filled in
+        // order; `qgemm` leaves 64 bytes of slack after the last one and zeroes K padding after).
+        let span = kw &* c, chunks = (span &+ 15) / 16, vectorRows = dw == 1 && span <= 64
+        // The first row's position by division, the rest by stepping.
+        var image = rows.lowerBound / (oh &* ow), oy = (rows.lowerBound / ow) % oh, ox = rows.lowerBound % ow
+        for i in 0..<rows.count {
+            let base = input + image &* imageBytes
+            var d = dst + i &* stride
+            let ix0 = ox &* sw &- left
+            let columnsInside = ix0 >= 0 && ix0 &+ (kw &- 1) &* dw < width
+            for ky in 0..<kh {
+                let iy = oy &* sh &- top &+ ky &* dh
+                if columnsInside && iy >= 0 && iy < height {
+                    let offset = iy &* rowBytes &+ ix0 &* c
+                    if vectorRows && offset &+ chunks &* 16 <= imageBytes {
+                        let from = UnsafeRawPointer(base + offset), to = UnsafeMutableRawPointer(d)
+                        for q in 0..<chunks {
+                            to.storeBytes(of: from.loadUnaligned(fromByteOffset: q &* 16, as: SIMD16<UInt8>.self), toByteOffset: q &* 16,
+                                          as: SIMD16<UInt8>.self)
+                        }
+                        d += span
+                        continue
+                    }
+                    if dw == 1 {
+                        // Adjacent NHWC pixels: the kernel row's kW·c bytes are one run.
+                        d.update(from: base + offset, count: span)
+                        d += span
+                        continue
+                    }
                 }
-                if s.dilationW == 1 && iy >= 0 && iy < s.height && ix0 >= 0 && ix0 + s.kernelW <= s.width {
-                    // Adjacent NHWC pixels: the kernel row's kW·c bytes are one run.
-                    d.update(from: base + (iy * s.width + ix0) * c, count: span)
-                    d += span
-                    continue
-                }
-                for kx in 0..<s.kernelW {
-                    let ix = ox * s.strideW - s.pads.left + kx * s.dilationW
-                    if iy >= 0 && iy < s.height && ix >= 0 && ix < s.width {
-                        d.update(from: base + (iy * s.width + ix) * c, count: c)
+                for kx in 0..<kw {
+                    let ix = ix0 &+ kx &* dw
+                    if iy >= 0 && iy < height && ix >= 0 && ix < width {
+                        d.update(from: base + (iy &* width &+ ix) &* c, count: c)
                     } else {
                         d.update(repeating: zeroPoint, count: c)
                     }
                     d += c
                 }
             }
+            ox &+= 1
+            if ox == ow { ox = 0; oy &+= 1; if oy == oh { oy = 0; image &+= 1 } }
         }
     }
 }

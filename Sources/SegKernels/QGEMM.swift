@@ -289,6 +289,16 @@ struct QGemmTask {
                 let n0 = p * QPackedWeights.nr
                 let columns = min(QPackedWeights.nr, w.n - n0)
                 var r = rows.lowerBound
+                #if arch(x86_64)
+                // Whole groups of 8 rows whose sums go to memory: the 8-row kernel.
+                if isa == .avx2 && w.path == .vnni && blockEpilogue {
+                    while r + 8 <= rows.upperBound {
+                        qKernelVNNI8(w.kPadded / 4, a + (r - rows.lowerBound) * aStride, aStride, panels + p * w.panelBytes, biasBase + n0,
+                                     UnsafeMutableRawPointer(sums + (r - rows.lowerBound) * QPackedWeights.nr))
+                        r += 8
+                    }
+                }
+                #endif
                 while r < rows.upperBound {
                     let count = min(4, rows.upperBound - r)
                     // Short tiles repeat their last row (valid memory); only real rows are stored.

@@ -160,6 +160,25 @@ struct Int8Matcher {
                 QBinaryStep(operation: op, a: slot(x), aParameters: px, b: slot(z), bParameters: pz, broadcast: broadcast,
                             output: slot(y), outputParameters: po, dims: od, context: b.context, kind: kind)
             }, consumed: [qi], values: [x, z, y])
+        case "Concat":
+            // Along channels (NHWC's last axis): each input's bytes copied per pixel, through a
+            // requantizing table when its parameters differ from the output's (exactly what
+            // DQ → float Concat → Q computes element by element).
+            guard var axis = node[attribute: "axis"]?.intValue, let od = b.dims(out), od.count == 4 else { return nil }
+            if axis < 0 { axis += 4 }
+            guard axis == 1, let (qi, y, po) = output(out) else { return nil }
+            var parts: [(value: String, parameters: QuantParameters, channels: Int)] = []
+            for name in node.inputs {
+                guard let (v, p) = input(name), let d = b.dims(v), d.count == 4, d[0] == od[0], d[2] == od[2], d[3] == od[3] else { return nil }
+                parts.append((v, p, d[1]))
+            }
+            guard !parts.isEmpty, parts.reduce(0, { $0 + $1.channels }) == od[1] else { return nil }
+            let tables: [[UInt8]?] = parts.map { $0.parameters == po ? nil : qLookupTable(input: $0.parameters, output: po) { $0 } }
+            let pixels = od[0] * od[2] * od[3]
+            return Match(pending: .init(reads: parts.map(\.value), writes: [y], kind: "QConcat") { slot in
+                QConcatStep(inputs: parts.map { slot($0.value) }, channels: parts.map(\.channels), tables: tables, output: slot(y),
+                            pixels: pixels, context: b.context)
+            }, consumed: [qi], values: parts.map(\.value) + [y])
         case "GlobalAveragePool":
             guard let (x, px) = input(node.inputs[0]), let (qi, y, po) = output(out), let d = b.dims(x) else { return nil }
             return Match(pending: .init(reads: [x], writes: [y], kind: "QGlobalAveragePool") { slot in

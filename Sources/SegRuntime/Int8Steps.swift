@@ -11,6 +11,12 @@ struct QConvStep: Step {
     let batch: Int
     let context: KernelContext
     let kind: String
+    var detail: String {
+        let s = conv.shape
+        var text = "\(kind) \(s.inputChannels)→\(s.outputChannels) \(s.kernelH)×\(s.kernelW)"
+        if s.strideH != 1 || s.strideW != 1 { text += "/\(s.strideH)" }
+        return text + " g\(s.groups) @\(s.height)×\(s.width)"
+    }
 
     func execute(_ arena: Arena) throws {
         try conv.run(input: arena.bytes(input), batch: batch, output: UnsafeMutableRawPointer(arena.pointer(output)), context: context)
@@ -93,6 +99,42 @@ struct LayoutQuantStep: Step {
         } else {
             dequantizeFromNHWC(input: arena.bytes(input), parameters: parameters, batch: dims[0], channels: dims[1], plane: dims[2] * dims[3],
                                output: arena.pointer(output), context: context)
+        }
+    }
+}
+
+/// Channel concatenation of u8 NHWC values: per pixel, each input's channels in turn, copied
+/// or (parameters differing from the output's) mapped through its requantizing table.
+struct QConcatStep: Step {
+    let inputs: [Slot]
+    let channels: [Int]
+    let tables: [[UInt8]?]
+    let output: Slot
+    let pixels: Int
+    let context: KernelContext
+    var kind: String { "QConcat" }
+    var heldBytes: Int { tables.reduce(0) { $0 + ($1?.count ?? 0) } }
+
+    func execute(_ arena: Arena) throws {
+        let total = channels.reduce(0, +)
+        nonisolated(unsafe) let sources = inputs.map { UnsafePointer(arena.bytes($0)) }
+        nonisolated(unsafe) let destination = arena.bytes(output)
+        let channels = self.channels, tables = self.tables
+        // Pixels in chunks over the pool; each writes its own pixels' bytes.
+        let chunk = 1024
+        context.pool.parallelFor((pixels + chunk - 1) / chunk) { range in
+            for (j, source) in sources.enumerated() {
+                let c = channels[j]
+                let offset = channels[..<j].reduce(0, +)
+                for p in (range.lowerBound * chunk)..<min(pixels, range.upperBound * chunk) {
+                    let src = source + p * c, dst = destination + p * total + offset
+                    if let table = tables[j] {
+                        for k in 0..<c { dst[k] = table[Int(src[k])] }
+                    } else {
+                        dst.update(from: src, count: c)
+                    }
+                }
+            }
         }
     }
 }
