@@ -17,9 +17,12 @@ public struct RuntimeOptionsStatus: Codable, Sendable, Equatable {
     public var directConv: Bool
     /// Largest plane, in bytes, a pointwise conv reads in place (`SEGSLIM_DIRECT_PW`; 0: never).
     public var directPointwiseMaxPlaneBytes: Int
+    /// A batch of independent items runs as one-image plans side by side (`SEGSLIM_BATCH_SPLIT`).
+    public var batchSplit: Bool
 
     public init(int8: Bool, qgemmPath: String?, isa: String, vnni: Bool, winograd: Bool, winogradMaxChannelProduct: Int,
-                directConv: Bool, directPointwiseMaxPlaneBytes: Int) {
+                directConv: Bool, directPointwiseMaxPlaneBytes: Int, batchSplit: Bool) {
+        self.batchSplit = batchSplit
         self.int8 = int8
         self.qgemmPath = qgemmPath
         self.isa = isa
