@@ -8,6 +8,6 @@ extension RuntimeOptions {
         RuntimeOptionsStatus(
             int8: int8, qgemmPath: qgemmPath?.rawValue, isa: effectiveISA.rawValue, vnni: effectiveVNNI,
             winograd: kernels.winograd, winogradMaxChannelProduct: kernels.winogradMaxChannelProduct,
-            directConv: kernels.directConv, directPointwiseMaxPlaneBytes: kernels.directPointwiseMaxPlaneBytes, batchSplit: batchSplit)
+            directConv: kernels.directConv, directPointwiseMaxPlaneBytes: kernels.directPointwiseMaxPlaneBytes)
     }
 }

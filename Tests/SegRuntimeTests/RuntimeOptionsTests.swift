@@ -7,7 +7,7 @@ import Testing
     @Test func noVariablesGiveTheDefaults() {
         #expect(RuntimeOptions(environment: [:]) == RuntimeOptions.standard)
         let o = RuntimeOptions.standard
-        #expect(o.int8 && o.qgemmPath == nil && o.isa == nil && o.batchSplit)
+        #expect(o.int8 && o.qgemmPath == nil && o.isa == nil)
         #expect(o.kernels == KernelOptions.standard)
         #expect(o.kernels.winograd && o.kernels.directConv && o.kernels.vnni)
         #expect(o.kernels.winogradMaxChannelProduct == 512 * 512 && o.kernels.directPointwiseMaxPlaneBytes == 0)
@@ -17,9 +17,7 @@ import Testing
         let o = RuntimeOptions(environment: [
             "SEGSLIM_INT8": "0", "SEGSLIM_QGEMM": "exact", "SEGSLIM_KERNELS_ISA": "portable", "SEGSLIM_KERNELS_VNNI": "0",
             "SEGSLIM_WINOGRAD": "0", "SEGSLIM_WINOGRAD_MAX": "4096", "SEGSLIM_DIRECT": "0", "SEGSLIM_DIRECT_PW": "65536",
-            "SEGSLIM_BATCH_SPLIT": "0",
         ])
-        #expect(!o.batchSplit)
         #expect(!o.int8 && o.qgemmPath == .exact && o.isa == .portable && o.effectiveISA == .portable)
         #expect(!o.kernels.vnni && !o.effectiveVNNI)
         #expect(!o.kernels.winograd && o.kernels.winogradMaxChannelProduct == 4096)

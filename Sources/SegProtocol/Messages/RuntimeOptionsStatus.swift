@@ -17,12 +17,9 @@ public struct RuntimeOptionsStatus: Codable, Sendable, Equatable {
     public var directConv: Bool
     /// Largest plane, in bytes, a pointwise conv reads in place (`SEGSLIM_DIRECT_PW`; 0: never).
     public var directPointwiseMaxPlaneBytes: Int
-    /// A batch of independent items runs as one-image plans side by side (`SEGSLIM_BATCH_SPLIT`).
-    public var batchSplit: Bool
 
     public init(int8: Bool, qgemmPath: String?, isa: String, vnni: Bool, winograd: Bool, winogradMaxChannelProduct: Int,
-                directConv: Bool, directPointwiseMaxPlaneBytes: Int, batchSplit: Bool) {
-        self.batchSplit = batchSplit
+                directConv: Bool, directPointwiseMaxPlaneBytes: Int) {
         self.int8 = int8
         self.qgemmPath = qgemmPath
         self.isa = isa
