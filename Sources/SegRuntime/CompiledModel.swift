@@ -21,9 +21,6 @@ package final class CompiledModel: Sendable {
     package let kernelCounts: [String: Int]
     private let arenas = Mutex<[Arena]>([])
     let floatCount: Int
-    /// Set when a batch runs as batch-1 runs side by side (`BatchSplit`): the steps above are
-    /// then those of the one-image plan, for profiles and tests.
-    let split: BatchSplit?
 
     init(inputShapes: [String: [Int]], steps: [any Step], inputSlots: [(String, Slot)],
          outputs: [(String, FallbackStep.Operand, DType)], floatCount: Int, kernelCounts: [String: Int]) {
@@ -34,23 +31,7 @@ package final class CompiledModel: Sendable {
         self.floatCount = floatCount
         self.arenaBytes = floatCount * 4
         self.kernelCounts = kernelCounts
-        self.split = nil
     }
-
-    /// A batch of `split.batch` run as one-image runs of `split.single`.
-    init(inputShapes: [String: [Int]], split: BatchSplit) {
-        self.inputShapes = inputShapes
-        steps = split.single.steps
-        inputSlots = split.single.inputSlots
-        outputs = split.single.outputs
-        floatCount = split.single.floatCount
-        arenaBytes = split.single.arenaBytes * split.workers
-        kernelCounts = split.single.kernelCounts
-        self.split = split
-    }
-
-    /// Images of a batch that run side by side (nil: the batch runs as one plan).
-    package var imagesSideBySide: Int? { split?.workers }
 
     /// The steps that run on SegKernels' `Conv2D`, in order, with their kinds ("Conv+Add",
     /// "Conv (taps trimmed)"): which algorithm and operand path each conv took, for tests.
@@ -78,7 +59,6 @@ package final class CompiledModel: Sendable {
     /// step's index (see `stepDescription`), kind and time in ms.
     package func run(_ inputs: [String: Tensor], isCancelled: () -> Bool = { false },
                     profile: ((Int, String, Double) -> Void)? = nil) throws -> [String: Tensor] {
-        if let split { return try split.run(inputs, isCancelled: isCancelled, profile: profile) }
         let arena = checkoutArena()
         defer { checkin(arena) }
         try execute(inputs, in: arena, isCancelled: isCancelled, profile: profile)
@@ -90,12 +70,6 @@ package final class CompiledModel: Sendable {
     /// once), else as a tensor. The view is valid only inside `body`.
     package func run<R>(_ inputs: [String: Tensor], isCancelled: () -> Bool = { false }, reading name: String,
                         _ body: (OutputView) throws -> R) throws -> R {
-        if let split {
-            guard let t = try split.run(inputs, isCancelled: isCancelled, profile: nil)[name] else {
-                throw ExecutionError.unknownOutput(name, known: outputs.map(\.0))
-            }
-            return try body(.tensor(t))
-        }
         let arena = checkoutArena()
         defer { checkin(arena) }
         try execute(inputs, in: arena, isCancelled: isCancelled, profile: nil)

@@ -38,29 +38,6 @@ package struct Compiler: Sendable {
         if let qgemmPath { self.options.qgemmPath = qgemmPath }
     }
 
-    /// A batch of independent items on several threads: the one-image plan, single-threaded,
-    /// run side by side (see `BatchSplit`); nil when the batch is 1, one thread runs it, the
-    /// switch is off, or some node mixes the items.
-    func batchSplit(_ model: Model, cleaned m: Model, inference: ShapeInference, inputShapes: [String: [Int]]) -> BatchSplit? {
-        let threads = Pools.context(threads: threads, options: options).pool.threadCount
-        let runtime = m.graph.runtimeInputs.map(\.name)
-        guard options.batchSplit, fastKernels, threads > 1, !runtime.isEmpty,
-              let batch = inputShapes[runtime[0]]?.first, batch > 1,
-              runtime.allSatisfy({ inputShapes[$0]?.first == batch }),
-              BatchSplit.separable(m, inference: inference, batch: batch) else { return nil }
-        var one = self
-        one.threads = 1
-        // A one-image plan the model does not allow (a node insists on the batch) keeps the batched one.
-        guard let single = try? one.compile(model, inputShapes: inputShapes.mapValues { [1] + $0.dropFirst() }) else { return nil }
-        // Safety net: each output of the one-image plan is the batched output's item.
-        for output in m.graph.outputs {
-            guard let batched = inference.types[output.name]?.shape?.map({ d -> Int? in if case .value(let v) = d { v } else { nil } }),
-                  let entry = single.outputs.first(where: { $0.name == output.name }), case .slot(let s) = entry.operand,
-                  s.dims.first == 1, [batch] + s.dims.dropFirst() == batched.compactMap({ $0 }), batched.count == s.dims.count else { return nil }
-        }
-        return BatchSplit(single: single, batch: batch, workers: min(batch, threads))
-    }
-
     package func compile(_ model: Model, inputShapes: [String: [Int]]) throws -> CompiledModel {
         // The fused ops of SegRewrite (ai.segslim) are known here, for the rewritten copy below.
         let registry = FusedOperators.registry(self.registry)
@@ -68,9 +45,6 @@ package struct Compiler: Sendable {
         let (m, _) = try RewriteManager([EliminateIdentity(), FoldConstants(inputShapes: inputShapes, maxElements: 1 << 22),
                                          FoldBatchNorm(), EliminateDeadNodes()]).run(model)
         let inference = try ShapeInference(model: m, registry: registry, inputShapes: inputShapes)
-        if let split = batchSplit(model, cleaned: m, inference: inference, inputShapes: inputShapes) {
-            return CompiledModel(inputShapes: inputShapes, split: split)
-        }
         let order = try m.graph.topologicalOrder()
         var builder = PlanBuilder(model: m, nodes: order.map { m.graph.nodes[$0] }, inference: inference,
                                   registry: registry, fastKernels: fastKernels, context: Pools.context(threads: threads, options: options))

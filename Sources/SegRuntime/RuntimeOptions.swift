@@ -17,9 +17,6 @@ package struct RuntimeOptions: Sendable, Equatable {
     /// Kernel algorithm switches (`SEGSLIM_KERNELS_VNNI`, `SEGSLIM_WINOGRAD`,
     /// `SEGSLIM_WINOGRAD_MAX`, `SEGSLIM_DIRECT`, `SEGSLIM_DIRECT_PW`).
     package var kernels = KernelOptions.standard
-    /// Run a batch of independent items as batch-1 runs side by side, one per thread
-    /// (`SEGSLIM_BATCH_SPLIT=0`: the batched plan); see `BatchSplit`.
-    package var batchSplit = true
 
     package init() {}
 
@@ -40,7 +37,6 @@ package struct RuntimeOptions: Sendable, Equatable {
         if let v = env["SEGSLIM_WINOGRAD_MAX"] { kernels.winogradMaxChannelProduct = Int(v) ?? KernelOptions.standard.winogradMaxChannelProduct }
         if let v = env["SEGSLIM_DIRECT"] { kernels.directConv = v != "0" }
         if let v = env["SEGSLIM_DIRECT_PW"] { kernels.directPointwiseMaxPlaneBytes = Int(v) ?? 0 }
-        batchSplit = env["SEGSLIM_BATCH_SPLIT"] != "0"
     }
 
     /// The ISA kernels run with: the forced one where this CPU has it, else the CPU's best.
