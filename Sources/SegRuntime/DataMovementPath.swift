@@ -171,7 +171,7 @@ enum DataMovementPath {
         let reads = sources.filter { $0.constant == nil }.map(\.name)
         return .init(reads: reads, writes: [out], kind: "Concat") { slot in
             ConcatStep(inputs: sources.map { $0.constant.map(FloatSource.constant) ?? .slot(slot($0.name)) },
-                       output: slot(out), blocks: blocks, batches: outer)
+                       output: slot(out), blocks: blocks, batches: outer, context: b.context)
         }
     }
 

@@ -62,52 +62,60 @@ struct BinaryStep: Step {
     /// The broadcast operand is `a` (so `b op a` must be swapped for sub/div).
     let swapped: Bool
     let activation: FastActivation?
+    let context: KernelContext
     let kind: String
-
-    @inline(__always)
-    func combine(_ x: Float, _ y: Float) -> Float {
-        let (l, r) = swapped ? (y, x) : (x, y)
-        switch op {
-        case .add: return l + r
-        case .sub: return l - r
-        case .mul: return l * r
-        case .div: return l / r
-        }
-    }
 
     func execute(_ arena: Arena) throws {
         let x = arena.pointer(a), y = arena.pointer(output)
         let n = output.count
         if let b {
-            try run(x, UnsafePointer(arena.pointer(b)), y, n, bCount: b.count)
+            run(x, UnsafePointer(arena.pointer(b)), y, n, bCount: b.count)
         } else {
-            try bValues.withUnsafeBufferPointer { try run(x, $0.baseAddress ?? UnsafePointer(x), y, n, bCount: bValues.count) }
+            bValues.withUnsafeBufferPointer { run(x, $0.baseAddress ?? UnsafePointer(x), y, n, bCount: bValues.count) }
         }
         activation?.apply(y, count: n)
     }
 
-    private func run(_ x: UnsafeMutablePointer<Float>, _ z: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, bCount: Int) throws {
+    /// y[i] = x[i] op z[i·step] over `range` (step 0: one value), with the operation and the
+    /// operand order chosen once per call, so each loop is a plain vectorisable one.
+    @inline(__always)
+    private func apply(_ x: UnsafePointer<Float>, _ z: UnsafePointer<Float>, step: Int, _ y: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
+        switch (op, swapped, step) {
+        case (.add, _, 0): let v = z[0]; for i in range { y[i] = x[i] + v }
+        case (.mul, _, 0): let v = z[0]; for i in range { y[i] = x[i] * v }
+        case (.sub, false, 0): let v = z[0]; for i in range { y[i] = x[i] - v }
+        case (.sub, true, 0): let v = z[0]; for i in range { y[i] = v - x[i] }
+        case (.div, false, 0): let v = z[0]; for i in range { y[i] = x[i] / v }
+        case (.div, true, 0): let v = z[0]; for i in range { y[i] = v / x[i] }
+        case (.add, _, _): for i in range { y[i] = x[i] + z[i] }
+        case (.mul, _, _): for i in range { y[i] = x[i] * z[i] }
+        case (.sub, false, _): for i in range { y[i] = x[i] - z[i] }
+        case (.sub, true, _): for i in range { y[i] = z[i] - x[i] }
+        case (.div, false, _): for i in range { y[i] = x[i] / z[i] }
+        case (.div, true, _): for i in range { y[i] = z[i] / x[i] }
+        }
+    }
+
+    /// Split over the pool: flat chunks, or (per channel) whole channel planes.
+    private func run(_ x: UnsafeMutablePointer<Float>, _ z: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, bCount: Int) {
+        // Tasks read shared inputs and write disjoint ranges of the output.
+        nonisolated(unsafe) let (xs, zs, ys) = (UnsafePointer(x), z, y)
         switch shape {
-        case .same:
-            switch (op, swapped) {
-            case (.add, _): for i in 0..<n { y[i] = x[i] + z[i] }
-            case (.mul, _): for i in 0..<n { y[i] = x[i] * z[i] }
-            default: for i in 0..<n { y[i] = combine(x[i], z[i]) }
+        case .same, .scalar:
+            let step = if case .same = shape { 1 } else { 0 }
+            let chunk = 16384
+            context.pool.parallelFor((n + chunk - 1) / chunk) { range in
+                let r = (range.lowerBound * chunk)..<Swift.min(n, range.upperBound * chunk)
+                apply(xs, zs, step: step, ys, r)
             }
-        case .scalar:
-            let v = z[0]
-            for i in 0..<n { y[i] = combine(x[i], v) }
         case .perChannel(let channels, let plane):
-            let batches = n / max(channels * plane, 1)
-            for bIdx in 0..<batches {
-                for c in 0..<channels {
-                    let v = z[(bCount == channels ? 0 : bIdx * channels) + c]
-                    let base = (bIdx * channels + c) * plane
-                    switch op {
-                    case .mul: for i in base..<(base + plane) { y[i] = x[i] * v }
-                    case .add: for i in base..<(base + plane) { y[i] = x[i] + v }
-                    default: for i in base..<(base + plane) { y[i] = combine(x[i], v) }
-                    }
+            let planes = n / Swift.max(plane, 1)
+            context.pool.parallelFor(planes) { range in
+                for p in range {
+                    let bIdx = p / Swift.max(channels, 1), c = p % Swift.max(channels, 1)
+                    let v = zs + (bCount == channels ? 0 : bIdx * channels) + c
+                    let base = p * plane
+                    apply(xs + base, v, step: 0, ys + base, 0..<plane)
                 }
             }
         }
@@ -122,17 +130,48 @@ struct ConcatStep: Step {
     /// Elements per outer index of each input (the product of its dims from the axis on).
     let blocks: [Int]
     let batches: Int
+    let context: KernelContext
     var kind: String { "Concat" }
 
     func execute(_ arena: Arena) throws {
         let y = arena.pointer(output)
         let outBlock = blocks.reduce(0, +)
+        let sources = inputs.map { UnsafePointer($0.pointer(arena)) }
+        // Tasks write their own parts of the output.
+        nonisolated(unsafe) let (from, out) = (sources, y)
+        let blocks = self.blocks
+        if batches >= 8 {
+            // Many outer indices (a concat on an inner axis): ranges of them per task.
+            context.pool.parallelFor(batches) { range in
+                for bIdx in range {
+                    var offset = bIdx * outBlock
+                    for (source, block) in zip(from, blocks) {
+                        (out + offset).update(from: source + bIdx * block, count: block)
+                        offset += block
+                    }
+                }
+            }
+            return
+        }
+        // Few outer indices with large blocks (a transformer's channel concat): the copies as
+        // pieces of at most 64 KiB, so both threads copy.
+        let piece = 16384
+        var copies: [(from: UnsafePointer<Float>, to: Int, count: Int)] = []
         for bIdx in 0..<batches {
             var offset = bIdx * outBlock
-            for (source, block) in zip(inputs, blocks) {
-                (y + offset).update(from: source.pointer(arena) + bIdx * block, count: block)
+            for (source, block) in zip(sources, blocks) {
+                var done = 0
+                while done < block {
+                    let count = Swift.min(piece, block - done)
+                    copies.append((source + bIdx * block + done, offset + done, count))
+                    done += count
+                }
                 offset += block
             }
+        }
+        nonisolated(unsafe) let tasks = copies
+        context.pool.parallelFor(tasks.count) { range in
+            for t in range { (out + tasks[t].to).update(from: tasks[t].from, count: tasks[t].count) }
         }
     }
 }

@@ -102,7 +102,7 @@ enum FastPath {
         }
         return .init(reads: reads, writes: [writes], kind: kind) { [writes] slot in
             BinaryStep(a: slot(aName), b: b.isPlanned(bName) ? slot(bName) : nil, bValues: values, output: slot(writes),
-                       op: op, shape: shape, swapped: swapped, activation: fused, kind: kind)
+                       op: op, shape: shape, swapped: swapped, activation: fused, context: b.context, kind: kind)
         }
     }
 

@@ -29,7 +29,8 @@ struct FallbackStep: Step {
     /// For each input: a planned slot, a constant, or an unplanned tensor name.
     let inputs: [Operand]
     let outputs: [Operand]
-    var kind: String { node.opType }
+    /// Named as in `kernelCounts`, so a profile tells a fallback from the fast kernel of its op.
+    var kind: String { "\(node.opType) (reference)" }
 
     enum Operand: Sendable {
         case absent
