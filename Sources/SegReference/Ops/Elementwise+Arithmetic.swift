@@ -55,6 +55,7 @@ extension ElementwiseOperators {
         for (k, t) in tensors.enumerated() where t.dtype != first.dtype {
             throw OpError.input(k, "\(op) inputs must share one dtype: input 0 is \(first.dtype), input \(k) is \(t.dtype)")
         }
+        if first.dtype.isFloatingPoint, let direct = try combineWithoutMaps(tensors, rule, op: op) { return direct }
         let (shape, maps) = try broadcastMaps(tensors)
         if first.dtype.isFloatingPoint {
             let values = try tensors.enumerated().map { try doubles($1, input: $0, op: op) }
@@ -68,6 +69,24 @@ extension ElementwiseOperators {
             throw OpError.input(0, "\(op) does not take \(first.dtype)")
         }
         return out
+    }
+
+    /// The same rule without index maps when every operand has the output's shape or is one
+    /// value (a scalar, a Sub of 0.5): the values in order, or the one value repeated, are what
+    /// the maps would read. Nil for any other broadcast.
+    static func combineWithoutMaps(_ tensors: [Tensor], _ rule: Arithmetic, op: String) throws -> Tensor? {
+        let dims = try Broadcast.shape(tensors.map(\.dims))
+        guard tensors.allSatisfy({ $0.dims == dims || $0.elementCount == 1 }), let full = tensors.first(where: { $0.dims == dims }) else {
+            return nil
+        }
+        let values = try tensors.enumerated().map { try doubles($1, input: $0, op: op) }
+        let count = full.elementCount
+        @inline(__always) func value(_ k: Int, _ i: Int) -> Double { values[k].count == 1 ? values[k][0] : values[k][i] }
+        var acc = (0..<count).map { value(0, $0) }
+        for k in 1..<tensors.count {
+            for i in 0..<count { acc[i] = rule.apply(acc[i], value(k, i)) }
+        }
+        return try rounded(acc, shape: try Shape(dims), to: tensors[0].dtype)
     }
 
     struct CombineIntegers: IntegerVisitor {
