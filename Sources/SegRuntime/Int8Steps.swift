@@ -138,3 +138,50 @@ struct QConcatStep: Step {
         }
     }
 }
+
+/// Max pooling of u8 NHWC codes (padding never wins, as in MaxPool), then the requantizing
+/// table when the output's parameters differ. Output rows split over the pool.
+struct QMaxPoolStep: Step {
+    let shape: Pool2DShape
+    let batch: Int
+    let table: [UInt8]?
+    let input: Slot
+    let output: Slot
+    let context: KernelContext
+    var kind: String { "QMaxPool" }
+    var heldBytes: Int { table?.count ?? 0 }
+
+    func execute(_ arena: Arena) throws {
+        let s = shape, c = s.channels, oh = s.outputHeight, ow = s.outputWidth
+        nonisolated(unsafe) let src = UnsafePointer(arena.bytes(input)), dst = arena.bytes(output)
+        let table = self.table
+        context.pool.parallelFor(batch * oh) { rows in
+            for row in rows {
+                let n = row / oh, oy = row % oh
+                let image = src + n * s.height * s.width * c
+                let y0 = max(0, oy * s.strideH - s.pads.top), y1 = min(s.height, oy * s.strideH - s.pads.top + s.kernelH)
+                for ox in 0..<ow {
+                    let x0 = max(0, ox * s.strideW - s.pads.left), x1 = min(s.width, ox * s.strideW - s.pads.left + s.kernelW)
+                    let out = dst + (row * ow + ox) * c
+                    // The first tap is copied, the others folded in with a vector max, 16 channels
+                    // at a time (a scalar tail for the rest).
+                    out.update(from: image + (y0 * s.width + x0) * c, count: c)
+                    for iy in y0..<y1 {
+                        for ix in x0..<x1 where iy != y0 || ix != x0 {
+                            let p = image + (iy * s.width + ix) * c
+                            var k = 0
+                            while k + 16 <= c {
+                                let a = UnsafeRawPointer(out + k).loadUnaligned(as: SIMD16<UInt8>.self)
+                                let v = UnsafeRawPointer(p + k).loadUnaligned(as: SIMD16<UInt8>.self)
+                                UnsafeMutableRawPointer(out + k).storeBytes(of: pointwiseMax(a, v), as: SIMD16<UInt8>.self)
+                                k += 16
+                            }
+                            while k < c { if p[k] > out[k] { out[k] = p[k] }; k += 1 }
+                        }
+                    }
+                    if let table { for k in 0..<c { out[k] = table[Int(out[k])] } }
+                }
+            }
+        }
+    }
+}

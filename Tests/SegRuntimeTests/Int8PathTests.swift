@@ -130,6 +130,38 @@ import Testing
         #expect(off * 20 <= actual.count, "\(off) of \(actual.count) outputs differ")
     }
 
+    /// A U-Net decoder's forms: a Concat of two quantized branches with different parameters
+    /// (one copied, one requantized by table) and MaxPools (same parameters: the max of the
+    /// codes; different: then the table) stay on the INT8 path, with no DQ/float/Q around them.
+    @Test func concatAndMaxPoolStayOnTheInt8Path() throws {
+        var b = Builder()
+        b.g.inputs = [ValueInfo(name: "x", type: TensorType(elementType: .f32, shape: [1, 3, 12, 14].map { .value($0) }))]
+        let a = b.qdq("x", scale: 0.02, zeroPoint: 128)
+        let wide = b.qdq(try b.conv(a, xScale: 0.02, cin: 3, cout: 8, k: 3, pad: 1), scale: 0.04, zeroPoint: 120)
+        let narrow = b.qdq(try b.conv(a, xScale: 0.02, cin: 3, cout: 5, k: 1), scale: 0.03, zeroPoint: 100)
+        var t = b.qdq(b.op("Concat", [wide, narrow], [NamedAttribute("axis", .int(1))]), scale: 0.04, zeroPoint: 120)
+        t = b.qdq(b.op("MaxPool", [t], [NamedAttribute("kernel_shape", .ints([3, 3])), NamedAttribute("strides", .ints([2, 2])),
+                                        NamedAttribute("pads", .ints([1, 1, 1, 1]))]), scale: 0.04, zeroPoint: 120)
+        t = b.qdq(b.op("MaxPool", [t], [NamedAttribute("kernel_shape", .ints([2, 2])), NamedAttribute("strides", .ints([2, 2]))]),
+                  scale: 0.05, zeroPoint: 90)
+        b.g.nodes.append(Node(opType: "Identity", inputs: [t], outputs: ["y"]))
+        b.g.outputs = [ValueInfo(name: "y")]
+        let m = Model(graph: b.g, opsetImports: [OpsetImport(domain: "", version: 17)])
+        let x = try Self.input()
+        let compiled = try Compiler(int8: true).compile(m, inputShapes: ["x": x.dims])
+        let counts = compiled.kernelCounts
+        #expect(counts["QConcat"] == 1 && counts["QMaxPool"] == 2, "\(counts)")
+        #expect(counts["Concat"] == nil && counts["MaxPool"] == nil && !counts.keys.contains { $0.contains("reference") }, "\(counts)")
+        // The convs' rounding ties may move a code by one step; Concat and MaxPool add none.
+        let expected = try #require(try ReferenceExecutor(model: m).run(["x": x])["y"]).scalars(as: Float.self)
+        let actual = try #require(try compiled.run(["x": x])["y"]).scalars(as: Float.self)
+        #expect(actual.count == expected.count && zip(actual, expected).allSatisfy { abs($0 - $1) / 0.05 <= 1.01 })
+        // With convs exact (no ties) the rest is exact: the reference of the INT8 path's own
+        // conv outputs is checked by int8PathMatchesTheReference; here most outputs agree exactly.
+        let exact = zip(actual, expected).filter { $0 == $1 }.count
+        #expect(exact * 10 >= actual.count * 9, "\(exact) of \(actual.count) exact")
+    }
+
     /// A weight too large for constant folding (> 1M elements) keeps its DequantizeLinear in
     /// the graph; the INT8 conv reads the codes directly, so that DQ is dead and must not run
     /// (it re-dequantized ResNet's 512×512×3×3 weights every run, 55 ms on a U-Net).
