@@ -142,6 +142,7 @@ struct Int8Matcher {
         switch node.opType {
         case "Conv": return conv(i)
         case "Add", "Mul":
+            if let fused = gatedByItself(i) { return fused }
             guard node.inputs.count == 2, let (a, pa) = input(node.inputs[0]), let (c, pc) = input(node.inputs[1]),
                   let (qi, y, po) = output(out), let ad = b.dims(a), let cd = b.dims(c), let od = b.dims(out), od.count == 4 else { return nil }
             var (x, px, z, pz) = (a, pa, c, pc)
@@ -218,6 +219,31 @@ struct Int8Matcher {
                 QLookupStep(table: table, input: slot(x), output: slot(y), context: b.context, kind: kind)
             }, consumed: [qi], values: [x, y])
         }
+    }
+
+    /// Mul(DQ(a), DQ(Q(act(DQ(a))))): a value times an activation of itself (HardSwish written
+    /// as x · HardSigmoid(x), Swish as x · Sigmoid(x)). The output code is a function of a's code
+    /// alone, so the pair is one 256-entry table, computed as the QDQ graph does (the gate
+    /// quantized to its own codes, the float product quantized); the activation's own lookup
+    /// step then has no reader left and is dropped.
+    func gatedByItself(_ i: Int) -> Match? {
+        let node = b.nodes[i]
+        guard node.opType == "Mul", node.inputs.count == 2, let out = node.outputs.first, let (qi, y, po) = output(out) else { return nil }
+        for (first, second) in [(0, 1), (1, 0)] {
+            guard let (a, pa) = input(node.inputs[first]), let (g, pg) = input(node.inputs[second]), a != g,
+                  let q = producer[g], b.nodes[q].opType == "QuantizeLinear", let actOut = b.nodes[q].inputs.first,
+                  let k = producer[actOut], FastPath.activation(b.nodes[k], b) != nil, let actIn = b.nodes[k].inputs.first,
+                  input(actIn)?.0 == a, b.dims(a) == b.dims(g), b.dims(a) == b.dims(out),
+                  let gate = lookupTable(b.nodes[k], pa, pg) else { continue }
+            let table: [UInt8] = (0..<256).map { code in
+                UInt8(truncatingIfNeeded: po.quantize(pa.dequantize(Int32(code)) * pg.dequantize(Int32(gate[code]))))
+            }
+            let kind = "QLookup (\(b.nodes[k].opType) gate)"
+            return Match(pending: .init(reads: [a], writes: [y], kind: kind) { slot in
+                QLookupStep(table: table, input: slot(a), output: slot(y), context: b.context, kind: kind)
+            }, consumed: [qi], values: [a, y])
+        }
+        return nil
     }
 
     /// The node's reference implementation on the 256 dequantized codes, quantized: exactly

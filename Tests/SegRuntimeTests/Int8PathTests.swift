@@ -162,6 +162,27 @@ import Testing
         #expect(exact * 10 >= actual.count * 9, "\(exact) of \(actual.count) exact")
     }
 
+    /// HardSwish as the QDQ exports of torchvision write it, x · HardSigmoid(x) with the gate
+    /// quantized: one table from x's codes, equal to the reference executor's QDQ graph exactly
+    /// (the table is that graph evaluated on each of the 256 codes).
+    @Test func aValueTimesItsOwnGateIsOneTable() throws {
+        var b = Builder()
+        b.g.inputs = [ValueInfo(name: "x", type: TensorType(elementType: .f32, shape: [1, 3, 12, 14].map { .value($0) }))]
+        let a = b.qdq("x", scale: 0.02, zeroPoint: 128)
+        let gate = b.qdq(b.op("HardSigmoid", [a], [NamedAttribute("alpha", .float(1.0 / 6)), NamedAttribute("beta", .float(0.5))]),
+                         scale: 1.0 / 255, zeroPoint: 0)
+        let t = b.qdq(b.op("Mul", [a, gate]), scale: 0.015, zeroPoint: 20)
+        b.g.nodes.append(Node(opType: "Identity", inputs: [t], outputs: ["y"]))
+        b.g.outputs = [ValueInfo(name: "y")]
+        let m = Model(graph: b.g, opsetImports: [OpsetImport(domain: "", version: 17)])
+        let x = try Self.input()
+        let compiled = try Compiler(int8: true).compile(m, inputShapes: ["x": x.dims])
+        let counts = compiled.kernelCounts
+        #expect(counts["QLookup (HardSigmoid gate)"] == 1 && counts["QMul"] == nil && counts["QLookup (HardSigmoid)"] == nil, "\(counts)")
+        let expected = try #require(try ReferenceExecutor(model: m).run(["x": x])["y"])
+        #expect(try compiled.run(["x": x])["y"] == expected)
+    }
+
     /// A weight too large for constant folding (> 1M elements) keeps its DequantizeLinear in
     /// the graph; the INT8 conv reads the codes directly, so that DQ is dead and must not run
     /// (it re-dequantized ResNet's 512×512×3×3 weights every run, 55 ms on a U-Net).
