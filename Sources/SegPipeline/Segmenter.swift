@@ -43,26 +43,14 @@ package struct Segmenter: Sendable {
         var full: [Float]
         if h == input.height && w == input.width {
             full = try planes.converted(to: .f32).scalars(as: Float.self)
-        } else if isFloat {
+        } else {
+            // Floats bilinear (half-pixel); class ids nearest, never a blend of two ids.
             let src = try planes.converted(to: .f32)
             full = [Float](repeating: 0, count: n * input.height * input.width)
             try src.withUnsafeBufferPointer(as: Float.self) { s in
                 try full.withUnsafeMutableBufferPointer { o in
-                    try resize(.linear, coordinates: .halfPixel, input: s.baseAddress!, planes: n, inHeight: h, inWidth: w,
-                               output: o.baseAddress!, outHeight: input.height, outWidth: input.width)
-                }
-            }
-        } else {
-            // Class ids: nearest neighbour (half-pixel centres), never a blend of two ids.
-            let ids = try planes.converted(to: .f32).scalars(as: Float.self)
-            full = [Float](repeating: 0, count: n * input.height * input.width)
-            for p in 0..<n {
-                for y in 0..<input.height {
-                    let sy = min(h - 1, Int((Double(y) + 0.5) * Double(h) / Double(input.height)))
-                    for x in 0..<input.width {
-                        let sx = min(w - 1, Int((Double(x) + 0.5) * Double(w) / Double(input.width)))
-                        full[(p * input.height + y) * input.width + x] = ids[(p * h + sy) * w + sx]
-                    }
+                    try resize(isFloat ? .linear : .nearestFloor, coordinates: isFloat ? .halfPixel : .asymmetric, input: s.baseAddress!,
+                               planes: n, inHeight: h, inWidth: w, output: o.baseAddress!, outHeight: input.height, outWidth: input.width)
                 }
             }
         }

@@ -56,7 +56,9 @@ enum DataMovementPath {
 
     // MARK: Pooling
 
-    static func pool(_ node: Node, _ b: PlanBuilder, x: String, xd: [Int], out: String, od: [Int]) -> PlanBuilder.Pending? {
+    /// A 2-D pool node's window on an NCHW input `xd` giving `od`: nil for what the pool
+    /// kernels (float and u8) do not run (dilation, indices output, a window of padding only).
+    static func poolShape(_ node: Node, xd: [Int], od: [Int]) -> Pool2DShape? {
         guard xd.count == 4, od.count == 4, node.outputs.count == 1 || node.outputs.dropFirst().allSatisfy({ $0.isEmpty }),
               (node[attribute: "storage_order"]?.intValue ?? 0) == 0,
               let window = try? ConvGeometry(node), let kernel = try? window.kernel(rank: 2, fromWeights: nil),
@@ -70,6 +72,11 @@ enum DataMovementPath {
         // an attribute this path reads differently from the spec, so leave it to the reference.
         guard shape.outputHeight == od[2], shape.outputWidth == od[3], od[0] == xd[0], od[1] == xd[1],
               pads[0] < kernel[0], pads[2] < kernel[0], pads[1] < kernel[1], pads[3] < kernel[1] else { return nil }
+        return shape
+    }
+
+    static func pool(_ node: Node, _ b: PlanBuilder, x: String, xd: [Int], out: String, od: [Int]) -> PlanBuilder.Pending? {
+        guard let shape = poolShape(node, xd: xd, od: od) else { return nil }
         let kind: PoolKind = node.opType == "MaxPool" ? .max : .average(countIncludePad: (node[attribute: "count_include_pad"]?.intValue ?? 0) != 0)
         return .init(reads: [x], writes: [out], kind: node.opType) { slot in
             PoolStep(pool: kind, shape: shape, input: slot(x), output: slot(out), context: b.context, kind: node.opType)

@@ -183,17 +183,8 @@ struct Int8Matcher {
         case "MaxPool":
             // Max commutes with the (non-decreasing) quantization: the max of the codes, through
             // a requantizing table when the output's parameters differ, is what DQ → MaxPool → Q gives.
-            guard node.outputs.count == 1 || node.outputs.dropFirst().allSatisfy({ $0.isEmpty }),
-                  (node[attribute: "storage_order"]?.intValue ?? 0) == 0,
-                  let (x, px) = input(node.inputs[0]), let (qi, y, po) = output(out), let xd = b.dims(x), let od = b.dims(out),
-                  xd.count == 4, od.count == 4, let window = try? ConvGeometry(node), let kernel = try? window.kernel(rank: 2, fromWeights: nil),
-                  let axes = try? window.forwardAxes(input: [xd[2], xd[3]], kernel: kernel, dilatedSamePad: false),
-                  axes.allSatisfy({ $0.dilation == 1 }) else { return nil }
-            let shape = Pool2DShape(channels: xd[1], height: xd[2], width: xd[3], kernel: (kernel[0], kernel[1]),
-                                    strides: (axes[0].stride, axes[1].stride),
-                                    pads: (axes[0].padBegin, axes[1].padBegin, axes[0].padEnd, axes[1].padEnd), ceilMode: window.ceilMode)
-            guard shape.outputHeight == od[2], shape.outputWidth == od[3], od[0] == xd[0], od[1] == xd[1],
-                  axes[0].padBegin < kernel[0], axes[0].padEnd < kernel[0], axes[1].padBegin < kernel[1], axes[1].padEnd < kernel[1] else { return nil }
+            guard let (x, px) = input(node.inputs[0]), let (qi, y, po) = output(out), let xd = b.dims(x), let od = b.dims(out),
+                  let shape = DataMovementPath.poolShape(node, xd: xd, od: od) else { return nil }
             let table: [UInt8]? = px == po ? nil : qLookupTable(input: px, output: po) { $0 }
             let batch = xd[0]
             return Match(pending: .init(reads: [x], writes: [y], kind: "QMaxPool") { slot in

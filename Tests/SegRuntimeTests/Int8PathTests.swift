@@ -54,6 +54,14 @@ import Testing
             return y
         }
 
+        /// The graph so far with `t` as its output `y`.
+        func model(output t: String) -> Model {
+            var g = self.g
+            g.nodes.append(Node(opType: "Identity", inputs: [t], outputs: ["y"]))
+            g.outputs = [ValueInfo(name: "y")]
+            return Model(graph: g, opsetImports: [OpsetImport(domain: "", version: 17)])
+        }
+
         mutating func op(_ type: String, _ inputs: [String], _ attributes: [NamedAttribute] = []) -> String {
             let y = name(type)
             g.nodes.append(Node(opType: type, inputs: inputs, outputs: [y], attributes: attributes))
@@ -98,9 +106,7 @@ import Testing
         t = b.op("Resize", [t, "", "", "sizes"], [NamedAttribute("mode", .string("linear")),
                                                   NamedAttribute("coordinate_transformation_mode", .string("half_pixel"))])
         t = b.qdq(t, scale: 0.05, zeroPoint: 110)
-        b.g.nodes.append(Node(opType: "Identity", inputs: [t], outputs: ["y"]))
-        b.g.outputs = [ValueInfo(name: "y")]
-        return Model(graph: b.g, opsetImports: [OpsetImport(domain: "", version: 17)])
+        return b.model(output: t)
     }
 
     static func input() throws -> Tensor {
@@ -144,9 +150,7 @@ import Testing
                                         NamedAttribute("pads", .ints([1, 1, 1, 1]))]), scale: 0.04, zeroPoint: 120)
         t = b.qdq(b.op("MaxPool", [t], [NamedAttribute("kernel_shape", .ints([2, 2])), NamedAttribute("strides", .ints([2, 2]))]),
                   scale: 0.05, zeroPoint: 90)
-        b.g.nodes.append(Node(opType: "Identity", inputs: [t], outputs: ["y"]))
-        b.g.outputs = [ValueInfo(name: "y")]
-        let m = Model(graph: b.g, opsetImports: [OpsetImport(domain: "", version: 17)])
+        let m = b.model(output: t)
         let x = try Self.input()
         let compiled = try Compiler(int8: true).compile(m, inputShapes: ["x": x.dims])
         let counts = compiled.kernelCounts
@@ -172,9 +176,7 @@ import Testing
         let gate = b.qdq(b.op("HardSigmoid", [a], [NamedAttribute("alpha", .float(1.0 / 6)), NamedAttribute("beta", .float(0.5))]),
                          scale: 1.0 / 255, zeroPoint: 0)
         let t = b.qdq(b.op("Mul", [a, gate]), scale: 0.015, zeroPoint: 20)
-        b.g.nodes.append(Node(opType: "Identity", inputs: [t], outputs: ["y"]))
-        b.g.outputs = [ValueInfo(name: "y")]
-        let m = Model(graph: b.g, opsetImports: [OpsetImport(domain: "", version: 17)])
+        let m = b.model(output: t)
         let x = try Self.input()
         let compiled = try Compiler(int8: true).compile(m, inputShapes: ["x": x.dims])
         let counts = compiled.kernelCounts
@@ -192,9 +194,7 @@ import Testing
         var t = b.qdq("x", scale: 0.02, zeroPoint: 128)
         t = try b.conv(t, xScale: 0.02, cin: 512, cout: 256, k: 3, pad: 1)
         t = b.qdq(t, scale: 0.05, zeroPoint: 110)
-        b.g.nodes.append(Node(opType: "Identity", inputs: [t], outputs: ["y"]))
-        b.g.outputs = [ValueInfo(name: "y")]
-        let m = Model(graph: b.g, opsetImports: [OpsetImport(domain: "", version: 17)])
+        let m = b.model(output: t)
         let x = try Tensor(dims: [1, 512, 2, 2], scalars: (0..<2048).map { Float(($0 * 37) % 101) / 101 * 4 - 2 })
         let compiled = try Compiler(int8: true).compile(m, inputShapes: ["x": x.dims])
         #expect(compiled.kernelCounts["QConv (im2col)"] == 1, "\(compiled.kernelCounts)")
@@ -223,9 +223,7 @@ import Testing
         t = b.op(activation, [t], attributes)
         let (scale, zero): (Float, UInt8) = activation == "HardSwish" ? (0.02, 15) : (1.0 / 255, 0)
         t = b.qdq(t, scale: scale, zeroPoint: zero)
-        b.g.nodes.append(Node(opType: "Identity", inputs: [t], outputs: ["y"]))
-        b.g.outputs = [ValueInfo(name: "y")]
-        let m = Model(graph: b.g, opsetImports: [OpsetImport(domain: "", version: 17)])
+        let m = b.model(output: t)
         let n = cin * h * w
         let x = try Tensor(dims: [1, cin, h, w], scalars: (0..<n).map { Float(($0 * 53) % 97) / 97 * 7.6 - 3.8 })
         let expected = try #require(try ReferenceExecutor(model: m).run(["x": x])["y"]).scalars(as: Float.self)
