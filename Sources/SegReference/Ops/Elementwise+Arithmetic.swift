@@ -55,6 +55,7 @@ extension ElementwiseOperators {
         for (k, t) in tensors.enumerated() where t.dtype != first.dtype {
             throw OpError.input(k, "\(op) inputs must share one dtype: input 0 is \(first.dtype), input \(k) is \(t.dtype)")
         }
+        if tensors.count == 2, let walked = try combineWalking(tensors[0], tensors[1], rule) { return walked }
         if first.dtype.isFloatingPoint, let direct = try combineWithoutMaps(tensors, rule, op: op) { return direct }
         let (shape, maps) = try broadcastMaps(tensors)
         if first.dtype.isFloatingPoint {
@@ -69,6 +70,46 @@ extension ElementwiseOperators {
             throw OpError.input(0, "\(op) does not take \(first.dtype)")
         }
         return out
+    }
+
+    /// Two operands of f32, f64 or a 32/64-bit integer dtype, by `BroadcastWalk`: the same
+    /// values as the index-map path (floats computed in Double and rounded once, integers
+    /// wrapping), without the maps. Nil for the other dtypes.
+    static func combineWalking(_ a: Tensor, _ b: Tensor, _ rule: Arithmetic) throws -> Tensor? {
+        let dims = try Broadcast.shape([a.dims, b.dims])
+        let walk = BroadcastWalk([a.dims, b.dims], output: dims)
+        func floats<T: TensorScalar & BinaryFloatingPoint>(_: T.Type) throws -> Tensor {
+            try a.withUnsafeBufferPointer(as: T.self) { x in
+                try b.withUnsafeBufferPointer(as: T.self) { y in
+                    try Tensor.filled(T.self, dims: dims) { z in
+                        guard let x = x.baseAddress, let y = y.baseAddress else { return }
+                        walk.binary(x, y, into: z) { T(rule.apply(Double($0), Double($1))) }
+                    }
+                }
+            }
+        }
+        func integers<T: TensorScalar & FixedWidthInteger>(_: T.Type) throws -> Tensor {
+            try a.withUnsafeBufferPointer(as: T.self) { x in
+                try b.withUnsafeBufferPointer(as: T.self) { y in
+                    // Every element of b is read when the output is not empty, so a zero in it
+                    // is a zero divisor: Div and Mod throw the per-element path's error here
+                    // (the other rules return a value and go on).
+                    if walk.count > 0, y.contains(0) { _ = try rule.apply(T(1), T(0)) }
+                    return try Tensor.filled(T.self, dims: dims) { z in
+                        guard let x = x.baseAddress, let y = y.baseAddress else { return }
+                        walk.binary(x, y, into: z) { (try? rule.apply($0, $1)) ?? 0 }
+                    }
+                }
+            }
+        }
+        guard a.dtype == b.dtype else { return nil }
+        switch a.dtype {
+        case .f32: return try floats(Float.self)
+        case .f64: return try floats(Double.self)
+        case .i32: return try integers(Int32.self)
+        case .i64: return try integers(Int64.self)
+        default: return nil
+        }
     }
 
     /// The same rule without index maps when every operand has the output's shape or is one
