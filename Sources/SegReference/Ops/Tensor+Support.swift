@@ -122,10 +122,69 @@ extension TensorOperators {
         return map
     }
 
-    /// `source` read through per-axis offset tables into a new tensor of `dims`.
+    /// `source` read through per-axis offset tables into a new tensor of `dims`: what `gather`
+    /// of `indexMap(dims:offsets:)` gives, without the map (one `Int` per element, the cost of
+    /// Transpose, Slice, Tile and Pad on large f64/int tensors): the outer axes are walked with
+    /// a running base and each row of the last axis reads `base + offsets[last][i]`.
     static func remap(_ source: Tensor, dims: [Int], offsets: [[Int]], fill: Tensor? = nil) throws -> Tensor {
         let shape = try outputShape(dims, source.dtype)
-        return try gather(source, map: indexMap(dims: dims, offsets: offsets), shape: shape, fill: fill)
+        if let fill, fill.dtype != source.dtype || fill.elementCount != 1 {
+            throw OpError.other("internal: fill value must be one \(source.dtype) element")
+        }
+        guard offsets.count == dims.count, zip(offsets, dims).allSatisfy({ $0.count >= $1 }) else {
+            throw OpError.other("internal: offset tables \(offsets.map(\.count)) do not cover dims \(dims)")
+        }
+        let size = source.dtype.byteSize, count = source.elementCount, total = shape.elementCount
+        var out = [UInt8](repeating: 0, count: total * size)
+        guard total > 0 else { return try Tensor(dtype: source.dtype, shape: shape, bytes: out) }
+        let fillBytes = fill?.bytes ?? [UInt8](repeating: 0, count: size)
+        let rank = dims.count
+        func copy<T: BitwiseCopyable>(_: T.Type) throws {
+            try source.bytes.withUnsafeBytes { srcRaw in
+                try out.withUnsafeMutableBytes { dstRaw in
+                    let fillValue = fillBytes.withUnsafeBytes { $0.loadUnaligned(as: T.self) }
+                    let dst = dstRaw.baseAddress!.assumingMemoryBound(to: T.self)
+                    let src = srcRaw.baseAddress.map { $0.assumingMemoryBound(to: T.self) }
+                    let inner = rank == 0 ? [0] : offsets[rank - 1]
+                    let row = rank == 0 ? 1 : dims[rank - 1]
+                    var index = [Int](repeating: 0, count: max(rank - 1, 0))
+                    var base = rank == 0 ? 0 : (0..<(rank - 1)).reduce(0) { $0 + offsets[$1][0] }
+                    var o = 0
+                    while o < total {
+                        for i in 0..<row {
+                            let s = base + inner[i]
+                            if s < 0 {
+                                dst[o + i] = fillValue
+                            } else {
+                                guard s < count, let src else { throw OpError.other("internal: index \(s) outside a tensor of \(count) elements") }
+                                dst[o + i] = src[s]
+                            }
+                        }
+                        o += row
+                        var axis = rank - 2
+                        while axis >= 0 {
+                            let i = index[axis]
+                            base -= offsets[axis][i]
+                            if i + 1 < dims[axis] {
+                                index[axis] = i + 1
+                                base += offsets[axis][i + 1]
+                                break
+                            }
+                            index[axis] = 0
+                            base += offsets[axis][0]
+                            axis -= 1
+                        }
+                    }
+                }
+            }
+        }
+        switch size {
+        case 1: try copy(UInt8.self)
+        case 2: try copy(UInt16.self)
+        case 4: try copy(UInt32.self)
+        default: try copy(UInt64.self)
+        }
+        return try Tensor(dtype: source.dtype, shape: shape, bytes: out)
     }
 
     /// `source` with its axes permuted: output axis d is input axis `perm[d]`.
