@@ -16,6 +16,9 @@ package struct KernelOptions: Sendable, Equatable {
     package var directPointwiseMaxPlaneBytes = 0
     /// Whether INT8 GEMMs may use AVX512-VNNI where the CPU has it (`SEGSLIM_KERNELS_VNNI=0`: no).
     package var vnni = true
+    /// Dilated stride-1 convs whose taps read padding over much of the output run one tap at a
+    /// time over the rectangles where each reads the image (`TapwiseConv`; `SEGSLIM_TAPWISE=0`: no).
+    package var tapwiseConv = true
 
     package init() {}
 

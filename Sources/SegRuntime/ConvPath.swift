@@ -64,6 +64,7 @@ enum ConvPath {
             }
         }
         let (kh, kw) = (g.weights.dims[2], g.weights.dims[3])
+        if residual == nil, let step = try tapwise(g, activation: activation, kind: kind, writes: writes, b) { return step }
         let weights = TapTrim.slice(try g.weights.scalars(as: Float.self), dims: g.weights.dims, rows: g.trimmed.rows, columns: g.trimmed.columns)
         if g.trimmed.rows.count != kh || g.trimmed.columns.count != kw { kind += " (taps trimmed)" }
         let shape = g.shape, options = b.context.options
@@ -80,6 +81,34 @@ enum ConvPath {
         let reads = [x] + (residual.map { [$0] } ?? [])
         return .init(reads: reads, writes: [writes], kind: kind) { [kind] slot in
             ConvStep(conv: conv, input: slot(x), output: slot(writes), residual: residual.map(slot), batch: batch, context: b.context, kind: kind)
+        }
+    }
+
+    /// A dilated stride-1 conv on `TapwiseConv` when its taps read padding over so much of the
+    /// output that skipping it per tap saves at least a quarter of the trimmed kernel's
+    /// multiply-adds (DeepLab's ASPP at 1/16 scale); nil otherwise.
+    static func tapwise(_ g: Geometry, activation: Activation, kind: String, writes: String, _ b: PlanBuilder) throws -> PlanBuilder.Pending? {
+        let s = g.shape
+        guard b.context.options.tapwiseConv, s.groups == 1, s.strideH == 1, s.strideW == 1, s.dilationH > 1 || s.dilationW > 1 else { return nil }
+        let (kh, kw) = (g.weights.dims[2], g.weights.dims[3])
+        var full = s
+        (full.kernelH, full.kernelW) = (kh, kw)
+        full.pads = (s.pads.top + g.trimmed.rows.lowerBound * s.dilationH, s.pads.left + g.trimmed.columns.lowerBound * s.dilationW,
+                     s.pads.bottom + (kh - g.trimmed.rows.upperBound) * s.dilationH, s.pads.right + (kw - g.trimmed.columns.upperBound) * s.dilationW)
+        guard full.outputHeight == s.outputHeight, full.outputWidth == s.outputWidth else { return nil }
+        let trimmedMACs = s.outputHeight * s.outputWidth * s.kernelH * s.kernelW * s.inputChannels * s.outputChannels
+        guard TapwiseConv.multiplyAdds(full) * 4 <= trimmedMACs * 3 else { return nil }
+        let weights = try g.weights.scalars(as: Float.self)
+        let conv: TapwiseConv? = try weights.withUnsafeBufferPointer { wp in
+            try (g.bias ?? []).withUnsafeBufferPointer { bp in
+                try TapwiseConv(shape: full, weights: wp.baseAddress!, bias: g.bias == nil ? nil : bp.baseAddress,
+                                activation: activation, options: b.context.options)
+            }
+        }
+        guard let conv else { return nil }
+        let x = g.x, batch = g.batch, tapKind = kind + " (tapwise)"
+        return .init(reads: [x], writes: [writes], kind: tapKind) { slot in
+            TapwiseConvStep(conv: conv, input: slot(x), output: slot(writes), batch: batch, context: b.context, kind: tapKind)
         }
     }
 

@@ -65,6 +65,24 @@ struct ConvStep: Step {
     }
 }
 
+/// A sparse dilated conv run tap by tap (`TapwiseConv`), bias and activation fused.
+struct TapwiseConvStep: Step {
+    let conv: TapwiseConv
+    let input: Slot
+    let output: Slot
+    let batch: Int
+    let context: KernelContext
+    let kind: String
+    var detail: String {
+        let s = conv.shape
+        return "\(kind) \(s.inputChannels)→\(s.outputChannels) \(s.kernelH)×\(s.kernelW) d\(s.dilationH)×\(s.dilationW) @\(s.outputHeight)×\(s.outputWidth)"
+    }
+
+    func execute(_ arena: Arena) throws {
+        try conv.run(input: arena.pointer(input), batch: batch, output: arena.pointer(output), context: context)
+    }
+}
+
 /// Bilinear or nearest resize of the two trailing axes of an NCHW tensor.
 struct ResizeStep: Step {
     let mode: ResizeMode

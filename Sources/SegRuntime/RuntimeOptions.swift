@@ -15,7 +15,7 @@ package struct RuntimeOptions: Sendable, Equatable {
     /// `.avx2` on a CPU without it runs portable.
     package var isa: KernelISA? = nil
     /// Kernel algorithm switches (`SEGSLIM_KERNELS_VNNI`, `SEGSLIM_WINOGRAD`,
-    /// `SEGSLIM_WINOGRAD_MAX`, `SEGSLIM_DIRECT`, `SEGSLIM_DIRECT_PW`).
+    /// `SEGSLIM_WINOGRAD_MAX`, `SEGSLIM_DIRECT`, `SEGSLIM_DIRECT_PW`, `SEGSLIM_TAPWISE`).
     package var kernels = KernelOptions.standard
 
     package init() {}
@@ -37,6 +37,7 @@ package struct RuntimeOptions: Sendable, Equatable {
         if let v = env["SEGSLIM_WINOGRAD_MAX"] { kernels.winogradMaxChannelProduct = Int(v) ?? KernelOptions.standard.winogradMaxChannelProduct }
         if let v = env["SEGSLIM_DIRECT"] { kernels.directConv = v != "0" }
         if let v = env["SEGSLIM_DIRECT_PW"] { kernels.directPointwiseMaxPlaneBytes = Int(v) ?? 0 }
+        if let v = env["SEGSLIM_TAPWISE"] { kernels.tapwiseConv = v != "0" }
     }
 
     /// The ISA kernels run with: the forced one where this CPU has it, else the CPU's best.

@@ -8,6 +8,7 @@ extension RuntimeOptions {
         RuntimeOptionsStatus(
             int8: int8, qgemmPath: qgemmPath?.rawValue, isa: effectiveISA.rawValue, vnni: effectiveVNNI,
             winograd: kernels.winograd, winogradMaxChannelProduct: kernels.winogradMaxChannelProduct,
-            directConv: kernels.directConv, directPointwiseMaxPlaneBytes: kernels.directPointwiseMaxPlaneBytes)
+            directConv: kernels.directConv, directPointwiseMaxPlaneBytes: kernels.directPointwiseMaxPlaneBytes,
+            tapwiseConv: kernels.tapwiseConv)
     }
 }

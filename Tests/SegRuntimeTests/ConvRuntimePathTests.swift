@@ -27,9 +27,10 @@ import Testing
 
     /// Compiles with the standard options, checks every output against the reference, and
     /// returns the plan's step kinds and its convolutions.
-    func compileAndCompare(_ m: Model, _ inputs: [String: Tensor]) throws -> (kinds: [String: Int], convs: [(kind: String, conv: Conv2D)]) {
+    func compileAndCompare(_ m: Model, _ inputs: [String: Tensor], options: RuntimeOptions = .standard)
+        throws -> (kinds: [String: Int], convs: [(kind: String, conv: Conv2D)]) {
         let expected = try ReferenceExecutor(model: m).run(inputs)
-        let compiled = try Compiler(options: .standard).compile(m, inputShapes: inputs.mapValues(\.dims))
+        let compiled = try Compiler(options: options).compile(m, inputShapes: inputs.mapValues(\.dims))
         let actual = try compiled.run(inputs)
         #expect(!expected.isEmpty)
         for (name, e) in expected {
@@ -46,11 +47,12 @@ import Testing
 
     /// 3×3, dilation d = pad d on an h-row map: kernel row 0 reads row oy − d (padding for
     /// every oy < h only when h ≤ d), row 2 reads oy + d (padding when oy + d ≥ h for all oy,
-    /// again h ≤ d). So h = 5, d = 5 keeps only the middle row; h = 6 keeps all three.
+    /// again h ≤ d). So h = 5, d = 5 keeps only the middle row; h = 6 keeps all three (and,
+    /// with the tapwise path off, runs the whole kernel).
     @Test(arguments: [(5, true), (6, false)])
     func rowsReadingOnlyPaddingAreTrimmed(height: Int, trimmed: Bool) throws {
         let m = try Self.convModel(cin: 3, h: height, w: 7, cout: 4, kernel: (3, 3), pads: [5, 1, 5, 1], dilations: [5, 1])
-        let (kinds, convs) = try compileAndCompare(m, ["x": try T.tensor([1, 3, height, 7], seed: 13)])
+        let (kinds, convs) = try compileAndCompare(m, ["x": try T.tensor([1, 3, height, 7], seed: 13)], options: Self.withoutTapwise)
         #expect(kinds == [trimmed ? "Conv (taps trimmed)" : "Conv": 1], "\(kinds)")
         let conv = try #require(convs.first?.conv)
         #expect(conv.shape.kernelH == (trimmed ? 1 : 3) && conv.shape.kernelW == 3)
@@ -63,11 +65,40 @@ import Testing
     func asppDilationBecomesPointwise(dilation: Int, trimmed: Bool) throws {
         let d = dilation
         let m = try Self.convModel(cin: 4, h: 7, w: 7, cout: 5, kernel: (3, 3), pads: [d, d, d, d], dilations: [d, d])
-        let (kinds, convs) = try compileAndCompare(m, ["x": try T.tensor([1, 4, 7, 7], seed: 14)])
+        let (kinds, convs) = try compileAndCompare(m, ["x": try T.tensor([1, 4, 7, 7], seed: 14)], options: Self.withoutTapwise)
         #expect(kinds == [trimmed ? "Conv (taps trimmed)" : "Conv": 1], "\(kinds)")
         let conv = try #require(convs.first?.conv)
         #expect(conv.algorithm == (trimmed ? .pointwise : .implicitGEMM))
         #expect((conv.shape.kernelH, conv.shape.kernelW) == (trimmed ? (1, 1) : (3, 3)))
+    }
+
+    // MARK: - Tapwise
+
+    static var withoutTapwise: RuntimeOptions {
+        var o = RuntimeOptions.standard
+        o.kernels.tapwiseConv = false
+        return o
+    }
+
+    /// Taps that read padding over most of the output (ASPP: dilation 12 on 23×30 reads the
+    /// image at 48% of the 3×3 taps' positions) run tap by tap; a "same" 3×3 conv on a 16×16
+    /// map (92% valid) and one with a residual keep the whole kernel; the switch turns it off.
+    @Test(arguments: [
+        (23, 30, 12, false, true, "Conv+act (tapwise)"),
+        (16, 16, 1, false, true, "Conv+act"),
+        (23, 30, 12, true, true, "Conv+Add+act"),
+        (23, 30, 12, false, false, "Conv+act"),
+    ])
+    func sparseDilatedConvsRunTapByTap(h: Int, w: Int, d: Int, residual: Bool, enabled: Bool, kind: String) throws {
+        let tail = residual
+            ? [Node(opType: "Add", inputs: ["c", "r"], outputs: ["s"]), Node(opType: "Relu", inputs: ["s"], outputs: ["y"])]
+            : [Node(opType: "Relu", inputs: ["c"], outputs: ["y"])]
+        let m = try Self.convModel(cin: 6, h: h, w: w, cout: 5, kernel: (3, 3), pads: [d, d, d, d], dilations: [d, d], tail: tail,
+                                   extraInputs: residual ? [("r", [1, 5, h, w])] : [], output: "y")
+        var inputs = ["x": try T.tensor([1, 6, h, w], seed: 22)]
+        if residual { inputs["r"] = try T.tensor([1, 5, h, w], seed: 23) }
+        let (kinds, _) = try compileAndCompare(m, inputs, options: enabled ? .standard : Self.withoutTapwise)
+        #expect(kinds == [kind: 1], "\(kinds)")
     }
 
     // MARK: - B in place

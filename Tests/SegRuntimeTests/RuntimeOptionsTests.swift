@@ -9,7 +9,7 @@ import Testing
         let o = RuntimeOptions.standard
         #expect(o.int8 && o.qgemmPath == nil && o.isa == nil)
         #expect(o.kernels == KernelOptions.standard)
-        #expect(o.kernels.winograd && o.kernels.directConv && o.kernels.vnni)
+        #expect(o.kernels.winograd && o.kernels.directConv && o.kernels.vnni && o.kernels.tapwiseConv)
         #expect(o.kernels.winogradMaxChannelProduct == 512 * 512 && o.kernels.directPointwiseMaxPlaneBytes == 0)
     }
 
@@ -17,11 +17,13 @@ import Testing
         let o = RuntimeOptions(environment: [
             "SEGSLIM_INT8": "0", "SEGSLIM_QGEMM": "exact", "SEGSLIM_KERNELS_ISA": "portable", "SEGSLIM_KERNELS_VNNI": "0",
             "SEGSLIM_WINOGRAD": "0", "SEGSLIM_WINOGRAD_MAX": "4096", "SEGSLIM_DIRECT": "0", "SEGSLIM_DIRECT_PW": "65536",
+            "SEGSLIM_TAPWISE": "0",
         ])
         #expect(!o.int8 && o.qgemmPath == .exact && o.isa == .portable && o.effectiveISA == .portable)
         #expect(!o.kernels.vnni && !o.effectiveVNNI)
         #expect(!o.kernels.winograd && o.kernels.winogradMaxChannelProduct == 4096)
         #expect(!o.kernels.directConv && o.kernels.directPointwiseMaxPlaneBytes == 65536)
+        #expect(!o.kernels.tapwiseConv)
     }
 
     @Test func unparsableValuesKeepTheDefaults() {

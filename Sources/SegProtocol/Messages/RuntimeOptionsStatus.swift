@@ -17,9 +17,11 @@ public struct RuntimeOptionsStatus: Codable, Sendable, Equatable {
     public var directConv: Bool
     /// Largest plane, in bytes, a pointwise conv reads in place (`SEGSLIM_DIRECT_PW`; 0: never).
     public var directPointwiseMaxPlaneBytes: Int
+    /// Sparse dilated convs run tap by tap over each tap's valid rectangle (`SEGSLIM_TAPWISE`).
+    public var tapwiseConv: Bool
 
     public init(int8: Bool, qgemmPath: String?, isa: String, vnni: Bool, winograd: Bool, winogradMaxChannelProduct: Int,
-                directConv: Bool, directPointwiseMaxPlaneBytes: Int) {
+                directConv: Bool, directPointwiseMaxPlaneBytes: Int, tapwiseConv: Bool) {
         self.int8 = int8
         self.qgemmPath = qgemmPath
         self.isa = isa
@@ -28,6 +30,7 @@ public struct RuntimeOptionsStatus: Codable, Sendable, Equatable {
         self.winogradMaxChannelProduct = winogradMaxChannelProduct
         self.directConv = directConv
         self.directPointwiseMaxPlaneBytes = directPointwiseMaxPlaneBytes
+        self.tapwiseConv = tapwiseConv
     }
 
     public var json: JSONValue {
@@ -35,6 +38,7 @@ public struct RuntimeOptionsStatus: Codable, Sendable, Equatable {
             "int8": .bool(int8), "qgemmPath": qgemmPath.map(JSONValue.string) ?? .null, "isa": .string(isa), "vnni": .bool(vnni),
             "winograd": .bool(winograd), "winogradMaxChannelProduct": .int(Int64(winogradMaxChannelProduct)),
             "directConv": .bool(directConv), "directPointwiseMaxPlaneBytes": .int(Int64(directPointwiseMaxPlaneBytes)),
+            "tapwiseConv": .bool(tapwiseConv),
         ]
     }
 }
