@@ -83,6 +83,26 @@ def build(name):
 MODELS = ["hf_mask2former_swin_tiny", "hf_maskformer_resnet50"]
 
 
+def write_export(model, x, out, name):
+    """Exports `model` traced on `x` to OUT/NAME.onnx (opset 20, outputs class_logits and
+    mask_logits, `segslim.task` in its metadata) with the input and PyTorch's outputs beside it
+    as NAME.input.npy and NAME.torch_{0,1}.npy. Returns (path, reference outputs, ONNX model)."""
+    import onnx
+    import torch
+    path = out / f"{name}.onnx"
+    with torch.no_grad():
+        ref = [t.numpy() for t in model(x)]
+        torch.onnx.export(model, (x,), str(path), dynamo=False, opset_version=OPSET, input_names=["input"],
+                          output_names=["class_logits", "mask_logits"], do_constant_folding=True)
+    m = onnx.load(str(path))
+    onnx.helper.set_model_props(m, {"segslim.task": "mask_classification"})
+    onnx.save(m, str(path))
+    np.save(out / f"{name}.input.npy", x.numpy())
+    for i, r in enumerate(ref):
+        np.save(out / f"{name}.torch_{i}.npy", r)
+    return path, ref, m
+
+
 def export(args):
     import onnx
     import torch
@@ -95,17 +115,7 @@ def export(args):
         try:
             model = build(name)
             x = torch.randn(1, 3, H, W, generator=torch.Generator().manual_seed(SEED))
-            with torch.no_grad():
-                ref = [t.numpy() for t in model(x)]
-                path = args.out / f"{name}.onnx"
-                torch.onnx.export(model, (x,), str(path), dynamo=False, opset_version=OPSET, input_names=["input"],
-                                  output_names=["class_logits", "mask_logits"], do_constant_folding=True)
-            m = onnx.load(str(path))
-            onnx.helper.set_model_props(m, {"segslim.task": "mask_classification"})
-            onnx.save(m, str(path))
-            np.save(args.out / f"{name}.input.npy", x.numpy())
-            for i, r in enumerate(ref):
-                np.save(args.out / f"{name}.torch_{i}.npy", r)
+            path, ref, m = write_export(model, x, args.out, name)
             ops = sorted({n.op_type for n in m.graph.node})
             entry.update(path=str(path), bytes=path.stat().st_size, ops=ops,
                          outputs=[list(r.shape) for r in ref], params=sum(p.numel() for p in model.parameters()))

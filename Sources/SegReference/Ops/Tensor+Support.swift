@@ -96,30 +96,42 @@ extension TensorOperators {
     /// at (i0, i1, ...) reads `offsets[0][i0] + offsets[1][i1] + ...` (negative: padding).
     /// One table per output axis expresses transpose, slice, tile, broadcast and pad alike.
     static func indexMap(dims: [Int], offsets: [[Int]]) -> [Int] {
-        let count = dims.reduce(1, *)
-        guard count > 0 else { return [] }
-        let rank = dims.count
         var map = [Int]()
-        map.reserveCapacity(count)
-        var index = [Int](repeating: 0, count: rank)
-        var flat = offsets.reduce(0) { $0 + $1[0] }
-        for _ in 0..<count {
-            map.append(flat < 0 ? -1 : flat)
-            var axis = rank - 1
+        map.reserveCapacity(dims.reduce(1, *))
+        let inner = dims.isEmpty ? [0] : offsets[dims.count - 1]
+        forEachRow(dims: dims, offsets: offsets) { _, base, row in
+            for i in 0..<row { let flat = base + inner[i]; map.append(flat < 0 ? -1 : flat) }
+        }
+        return map
+    }
+
+    /// Walks the output of `dims` in C order a row of its last axis at a time: `body(start,
+    /// base, length)` gets the row's first output index and the sum of the outer axes' offsets
+    /// (an element i of the row reads `base + offsets[last][i]`). A rank-0 output is one row of 1.
+    static func forEachRow(dims: [Int], offsets: [[Int]], _ body: (Int, Int, Int) throws -> Void) rethrows {
+        let total = dims.reduce(1, *)
+        guard total > 0 else { return }
+        let rank = dims.count, row = rank == 0 ? 1 : dims[rank - 1]
+        var index = [Int](repeating: 0, count: max(rank - 1, 0))
+        var base = (0..<max(rank - 1, 0)).reduce(0) { $0 + offsets[$1][0] }
+        var start = 0
+        while start < total {
+            try body(start, base, row)
+            start += row
+            var axis = rank - 2
             while axis >= 0 {
                 let i = index[axis]
-                flat -= offsets[axis][i]
+                base -= offsets[axis][i]
                 if i + 1 < dims[axis] {
                     index[axis] = i + 1
-                    flat += offsets[axis][i + 1]
+                    base += offsets[axis][i + 1]
                     break
                 }
                 index[axis] = 0
-                flat += offsets[axis][0]
+                base += offsets[axis][0]
                 axis -= 1
             }
         }
-        return map
     }
 
     /// `source` read through per-axis offset tables into a new tensor of `dims`: what `gather`
@@ -146,11 +158,7 @@ extension TensorOperators {
                     let dst = dstRaw.baseAddress!.assumingMemoryBound(to: T.self)
                     let src = srcRaw.baseAddress.map { $0.assumingMemoryBound(to: T.self) }
                     let inner = rank == 0 ? [0] : offsets[rank - 1]
-                    let row = rank == 0 ? 1 : dims[rank - 1]
-                    var index = [Int](repeating: 0, count: max(rank - 1, 0))
-                    var base = rank == 0 ? 0 : (0..<(rank - 1)).reduce(0) { $0 + offsets[$1][0] }
-                    var o = 0
-                    while o < total {
+                    try forEachRow(dims: dims, offsets: offsets) { o, base, row in
                         for i in 0..<row {
                             let s = base + inner[i]
                             if s < 0 {
@@ -159,20 +167,6 @@ extension TensorOperators {
                                 guard s < count, let src else { throw OpError.other("internal: index \(s) outside a tensor of \(count) elements") }
                                 dst[o + i] = src[s]
                             }
-                        }
-                        o += row
-                        var axis = rank - 2
-                        while axis >= 0 {
-                            let i = index[axis]
-                            base -= offsets[axis][i]
-                            if i + 1 < dims[axis] {
-                                index[axis] = i + 1
-                                base += offsets[axis][i + 1]
-                                break
-                            }
-                            index[axis] = 0
-                            base += offsets[axis][0]
-                            axis -= 1
                         }
                     }
                 }
