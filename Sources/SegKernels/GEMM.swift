@@ -68,6 +68,11 @@ struct GemmDriver {
 
     static let ncMax = 512
     static let mc = 120
+    /// Up to this depth, on outputs of at least `largeOutputFloats` (past what L2 and the
+    /// L3 share hold), the tile loops run A panels outer, B panels inner (see `runTask`). On
+    /// smaller outputs the usual order wins: its B panel stays in L1 across the A panels.
+    static let shallowDepth = 64
+    static let largeOutputFloats = 2 << 20
 
     func run() {
         if m == 0 || n == 0 { return }
@@ -119,6 +124,7 @@ struct GemmDriver {
         var directGeometry: DirectOperand.Geometry? = nil
         var directOffsets: UnsafePointer<Int>? = nil
         if case let .direct(op) = b { directGeometry = op.geometry; directOffsets = op.offsets }
+        let rowsOuter = directGeometry == nil && k <= Self.shallowDepth && m * n >= Self.largeOutputFloats
         let directKernel = directMicroKernel(for: context.isa)
         withUnsafeTemporaryAllocation(byteCount: (aFloats + bFloats + Tile.mr * Tile.nr + edgeFloats) * 4 + 64, alignment: 64) { raw in
             let scratch = raw.baseAddress!.assumingMemoryBound(to: Float.self)
@@ -144,9 +150,52 @@ struct GemmDriver {
                     case let .packed(packed): aPanels = packed.panels(k0: k0, outerStart: i0, kc: kc)
                     case let .strided(op): op.pack(outer: i0..<i1, depth: depth, width: Tile.mr, into: aScratch); aPanels = UnsafePointer(aScratch)
                     }
+                    /// One 6×16 tile (or an edge part of one) of C from packed panels.
+                    @inline(__always) func packedTile(_ i: Int, _ j: Int) {
+                        let bp = bPanels + (j - columns.lowerBound) * kc
+                        let nr = min(Tile.nr, columns.upperBound - j), mr = min(Tile.mr, i1 - i)
+                        let ap = aPanels + (i - i0) * kc
+                        let cTile = c + i * ldc + j
+                        if mr == Tile.mr && nr == Tile.nr {
+                            #if arch(x86_64)
+                            if last, let fused {
+                                // Epilogue applied in registers: one store, no second pass.
+                                fused.run(kc, ap, bp, cTile, ldc, alpha, betaNow, row: i, column: j)
+                                return
+                            }
+                            #endif
+                            kernel(kc, ap, bp, cTile, ldc, alpha, betaNow)
+                        } else {
+                            #if arch(x86_64)
+                            if last, let fused {
+                                fused.runEdge(kc, ap, bp, cTile, ldc, alpha, betaNow, row: i, column: j,
+                                              rows: mr, columns: nr, scratch: tile + Tile.mr * Tile.nr)
+                                return
+                            }
+                            #endif
+                            kernel(kc, ap, bp, tile, Tile.nr, alpha, 0)
+                            merge(tile, into: cTile, rows: mr, columns: nr, beta: betaNow)
+                        }
+                        if last { epilogue.apply(c: c, ldc: ldc, rows: i..<(i + mr), columns: j..<(j + nr)) }
+                    }
+                    if rowsOuter {
+                        // Shallow products with a large output (a pointwise conv from 16-64
+                        // channels on a 180×240 map):
+                        // each 6-row A panel sweeps the whole B block, so C is written as six
+                        // long row streams instead of one cache line in each of `mc` rows per
+                        // B panel, which left the stores waiting on memory (1.9× slower at
+                        // 16→64 channels over 180×240 pixels).
+                        var i = i0
+                        while i < i1 {
+                            var j = columns.lowerBound
+                            while j < columns.upperBound { packedTile(i, j); j += Tile.nr }
+                            i += Tile.mr
+                        }
+                        i0 = i1
+                        continue
+                    }
                     var j = columns.lowerBound
                     while j < columns.upperBound {
-                        let bp = bPanels + (j - columns.lowerBound) * kc
                         let nr = min(Tile.nr, columns.upperBound - j)
                         if nr == Tile.nr, let directGeometry, let directOffsets, let origin = directGeometry.origin(column: j) {
                             // B read in place; the epilogue is a second pass over the tile, still in L1.
@@ -169,35 +218,7 @@ struct GemmDriver {
                             continue
                         }
                         var i = i0
-                        while i < i1 {
-                            let mr = min(Tile.mr, i1 - i)
-                            let ap = aPanels + (i - i0) * kc
-                            let cTile = c + i * ldc + j
-                            if mr == Tile.mr && nr == Tile.nr {
-                                #if arch(x86_64)
-                                if last, let fused {
-                                    // Epilogue applied in registers: one store, no second pass.
-                                    fused.run(kc, ap, bp, cTile, ldc, alpha, betaNow, row: i, column: j)
-                                    i += Tile.mr
-                                    continue
-                                }
-                                #endif
-                                kernel(kc, ap, bp, cTile, ldc, alpha, betaNow)
-                            } else {
-                                #if arch(x86_64)
-                                if last, let fused {
-                                    fused.runEdge(kc, ap, bp, cTile, ldc, alpha, betaNow, row: i, column: j,
-                                                  rows: mr, columns: nr, scratch: tile + Tile.mr * Tile.nr)
-                                    i += Tile.mr
-                                    continue
-                                }
-                                #endif
-                                kernel(kc, ap, bp, tile, Tile.nr, alpha, 0)
-                                merge(tile, into: cTile, rows: mr, columns: nr, beta: betaNow)
-                            }
-                            if last { epilogue.apply(c: c, ldc: ldc, rows: i..<(i + mr), columns: j..<(j + nr)) }
-                            i += Tile.mr
-                        }
+                        while i < i1 { packedTile(i, j); i += Tile.mr }
                         j += Tile.nr
                     }
                     i0 = i1

@@ -49,6 +49,31 @@ private func referenceGEMM(m: Int, n: Int, k: Int, alpha: Float, a: [Float], tra
         }
     }
 
+    /// Shallow products with an output past `GemmDriver.largeOutputFloats` run their tile loops
+    /// A panels outer: odd M and N (edge tiles), packed weights, bias and activation in the
+    /// epilogue, beta = 1 accumulation, as a 1×1 conv from few channels on a large map has them.
+    @Test(arguments: contexts.indices)
+    func shallowProductsWithLargeOutputs(_ contextIndex: Int) throws {
+        let context = contexts[contextIndex]
+        let (m, k) = (13, 9)
+        let n = GemmDriver.largeOutputFloats / m + 37
+        #expect(m * n >= GemmDriver.largeOutputFloats && k <= GemmDriver.shallowDepth)
+        let a = randomValues(m * k, seed: 31), b = randomValues(k * n, seed: 32), bias = randomValues(m, seed: 33)
+        let c0 = randomValues(m * n, seed: 34)
+        let packedA = try PackedMatrix(a: a, rows: m, columns: k, leadingDimension: k)
+        var c = [Float](repeating: .nan, count: m * n)
+        try bias.withUnsafeBufferPointer { bp in
+            try sgemm(packedA: packedA, n: n, b: b, ldb: n, c: &c, ldc: n,
+                      epilogue: Epilogue(bias: .perRow(bp.baseAddress!), activation: .relu), context: context)
+        }
+        expectClose(c, referenceGEMM(m: m, n: n, k: k, alpha: 1, a: a, transposeA: false, b: b, transposeB: false, beta: 0, c: c,
+                                     epilogue: (bias, true, .relu, nil, true)), "packed, bias, relu \(describe(context))")
+        var accumulated = c0
+        try sgemm(m: m, n: n, k: k, alpha: 0.5, a: a, lda: k, b: b, ldb: n, beta: 1, c: &accumulated, ldc: n, context: context)
+        expectClose(accumulated, referenceGEMM(m: m, n: n, k: k, alpha: 0.5, a: a, transposeA: false, b: b, transposeB: false, beta: 1,
+                                               c: c0, epilogue: (nil, true, .none, nil, true)), "strided, beta 1 \(describe(context))")
+    }
+
     @Test(arguments: contexts.indices)
     func packedOperandsWithEpilogues(_ contextIndex: Int) throws {
         let context = contexts[contextIndex]
