@@ -76,9 +76,10 @@ struct Im2colOperand: @unchecked Sendable {
                                 row.update(from: src + first, count: count)
                             } else if strideW == 2 && count == Tile.nr && last + 1 < width {
                                 let q = src + first
-                                let v0 = load8(q), v1 = load8(q + 8), v2 = load8(q + 16), v3 = load8(q + 24)
-                                store8(SIMD8(v0[0], v0[2], v0[4], v0[6], v1[0], v1[2], v1[4], v1[6]), row)
-                                store8(SIMD8(v2[0], v2[2], v2[4], v2[6], v3[0], v3[2], v3[4], v3[6]), row + 8)
+                                // Even lanes of 32 inputs: shuffles (a lane-by-lane SIMD8 built
+                                // from extracts compiled to 16 inserts per vector).
+                                store8(SIMD16<Float>(lowHalf: load8(q), highHalf: load8(q + 8)).evenHalf, row)
+                                store8(SIMD16<Float>(lowHalf: load8(q + 16), highHalf: load8(q + 24)).evenHalf, row + 8)
                             } else {
                                 let q = src + first
                                 for r in 0..<count { row[r] = q[r * strideW] }
