@@ -173,6 +173,52 @@ import Testing
         #expect(p.boundaries.contains { $0.tensor == "head" && $0.kind.contains("FP32 consumer") })
     }
 
+    /// x → MatMul → Add(x) → LayerNormalization → MatMul → Add(residual) → MatMul → Add(mask) →
+    /// Reshape → Softmax → Reshape → Add → y: the first Add is the residual stream a norm reads
+    /// and the mask Add reaches a Softmax through a Reshape (both FP32 by default); the others
+    /// feed neither.
+    static func transformerBlock() throws -> Model {
+        var g = Graph(name: "block")
+        g.inputs = [ValueInfo(name: "x", type: TensorType(elementType: .f32, shape: [.value(1), .value(6), .value(8)]))]
+        g.initializers["w1"] = try Tensor(dims: [8, 8], scalars: (0..<64).map { Float(($0 * 7) % 11) / 11 - 0.5 })
+        g.initializers["w2"] = try Tensor(dims: [8, 8], scalars: (0..<64).map { Float(($0 * 5) % 13) / 13 - 0.5 })
+        g.initializers["gamma"] = try Tensor(dims: [8], scalars: [Float](repeating: 1, count: 8))
+        g.initializers["beta"] = try Tensor(dims: [8], scalars: [Float](repeating: 0, count: 8))
+        g.nodes = [
+            Node(name: "fc1", opType: "MatMul", inputs: ["x", "w1"], outputs: ["h1"]),
+            Node(name: "res1", opType: "Add", inputs: ["x", "h1"], outputs: ["r1"]),
+            Node(name: "ln", opType: "LayerNormalization", inputs: ["r1", "gamma", "beta"], outputs: ["n"], attributes: [NamedAttribute("axis", .int(-1))]),
+            Node(name: "fc2", opType: "MatMul", inputs: ["n", "w2"], outputs: ["h2"]),
+            Node(name: "res2", opType: "Add", inputs: ["r1", "h2"], outputs: ["r2"]),
+            // Attention logits plus a mask, read by a Softmax through a Reshape.
+            Node(name: "fc3", opType: "MatMul", inputs: ["r2", "w2"], outputs: ["logits"]),
+            Node(name: "masked", opType: "Add", inputs: ["logits", "x"], outputs: ["m"]),
+            Node(name: "flat", opType: "Reshape", inputs: ["m", "shape"], outputs: ["mf"]),
+            Node(name: "sm", opType: "Softmax", inputs: ["mf"], outputs: ["p"], attributes: [NamedAttribute("axis", .int(-1))]),
+            Node(name: "back", opType: "Reshape", inputs: ["p", "shape3"], outputs: ["pb"]),
+            Node(name: "out", opType: "Add", inputs: ["pb", "r2"], outputs: ["y"]),
+        ]
+        g.initializers["shape"] = try Tensor(dims: [2], scalars: [6, 8] as [Int64])
+        g.initializers["shape3"] = try Tensor(dims: [3], scalars: [1, 6, 8] as [Int64])
+        g.outputs = [ValueInfo(name: "y", type: TensorType(elementType: .f32, shape: [.value(1), .value(6), .value(8)]))]
+        return Model(graph: g, opsetImports: [OpsetImport(domain: "", version: 17)])
+    }
+
+    @Test func theResidualStreamANormReadsStaysFP32() throws {
+        let m = try Self.transformerBlock()
+        // floatHead off: it would keep both Adds FP32 as the tail after the last MatMul.
+        let byDefault = try StaticQuantizer(model: m, options: try QuantizeOptions(["floatHead": .bool(false)])).plan()
+        for name in ["res1", "masked"] {
+            #expect(byDefault.keptFP32.contains { $0.node.name == name && $0.reason.contains("floatResidualStream") }, "\(name)")
+        }
+        // res2 feeds only a MatMul and the last Add; out feeds nothing: both stay INT8.
+        #expect(Set(byDefault.quantized.map(\.node.name)) == ["fc1", "fc2", "res2", "fc3", "out"])
+        let off = try StaticQuantizer(model: m, options: try QuantizeOptions(["floatHead": .bool(false), "floatResidualStream": .bool(false)])).plan()
+        #expect(Set(off.quantized.map(\.node.name)) == ["fc1", "res1", "fc2", "res2", "fc3", "masked", "out"])
+        // CNNs have no LayerNormalization: nothing changes for them.
+        #expect(QuantizationPlan.residualStream(QuantizeFixtures.net().graph).isEmpty)
+    }
+
     @Test func exclusionsKeepNodesFP32() throws {
         let p = try plan(QuantizeFixtures.net(), exclude: ["pw"], excludeOps: ["HardSwish"])
         #expect(!p.quantized.contains { $0.node.name == "pw" || $0.node.opType == "HardSwish" })

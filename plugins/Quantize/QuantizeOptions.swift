@@ -61,6 +61,9 @@ struct QuantizeOptions: Sendable, Equatable {
     /// Keep the non-compute tail that produces the outputs (the classifier Add, the final
     /// Resize) in FP32.
     var floatHead = true
+    /// Keep FP32 the Adds whose sum a LayerNormalization or Softmax reads (a transformer's
+    /// residual stream and attention logits; see `QuantizationPlan.residualStream`).
+    var floatResidualStream = true
     /// Calibration images on which per-layer SQNR is measured for the report.
     var sqnrSamples = 2
     enum Rounding: String, Sendable, CaseIterable { case nearest, adaround }
@@ -91,6 +94,7 @@ struct QuantizeOptions: Sendable, Equatable {
         dryRun = bool("dryRun") ?? dryRun
         sqnrSamples = integer("sqnrSamples") ?? sqnrSamples
         floatHead = bool("floatHead") ?? floatHead
+        floatResidualStream = bool("floatResidualStream") ?? floatResidualStream
         narrowWeights = bool("narrowWeights") ?? narrowWeights
         fuseActivations = bool("fuseActivations") ?? fuseActivations
         equalize = bool("equalize") ?? equalize

@@ -45,6 +45,8 @@ package struct QuantizeTechnique: Technique, SensitivityAnalyzing {
                                     "description": "No Q/DQ between a Conv and the HardSwish/HardSigmoid/Sigmoid that alone reads it (one rounding instead of two; ORT runs such convs in float)."],
                 "floatHead": ["type": "boolean", "default": true,
                               "description": "Keep the non-compute tail that produces the outputs (classifier Add, final Resize) in FP32: logits stay exact for the argmax."],
+                "floatResidualStream": ["type": "boolean", "default": true,
+                                        "description": "Keep FP32 the Adds whose sum a LayerNormalization or Softmax reads, also through reshapes: a transformer's residual stream (outlier channels one calibrated per-tensor range cannot hold) and masked attention logits (the mask's large negatives swamp the range); CNNs have none."],
                 "rounding": ["enum": ["nearest", "adaround"],
                              "description": "Static INT8 weights (default adaround in static mode without biasCorrection, else nearest): round to nearest, or learn per weight whether to round up or down so each layer's output on calibration images moves least (AdaRound)."],
                 "adaroundIterations": ["type": "integer", "minimum": 0, "maximum": 100000, "default": 1000, "description": "AdaRound: Adam steps per layer."],

@@ -76,7 +76,8 @@ struct StaticQuantizer {
     func plan(extraFP32: [String: String] = [:], only: Set<String>? = nil) -> QuantizationPlan {
         QuantizationPlan(graph: model.graph, types: types, constants: constants, opset: opset,
                          excludeNodes: options.excludeNodes, excludeOpTypes: options.excludeOpTypes, extraFP32: extraFP32, only: only,
-                         floatHead: options.floatHead, fuseActivations: options.fuseActivations)
+                         floatHead: options.floatHead, floatResidualStream: options.floatResidualStream,
+                         fuseActivations: options.fuseActivations)
     }
 
     mutating func calibrate(samples: SampleSource, context: TechniqueContext, fraction: ClosedRange<Double>) async throws {
