@@ -400,14 +400,18 @@ extension Optional where Wrapped == [Float] {
     }
 }
 
-extension Conv2D {
-    /// "64→128 3×3/2 g1 @64×64 implicitGEMM": channels, kernel, stride (when not 1), dilation
-    /// (when not 1), groups, input map and algorithm, for per-step profiles.
+extension Conv2DShape {
+    /// "64→128 3×3/2 g1 @64×64": channels, kernel, stride (when not 1), dilation (when not 1),
+    /// groups and input map, for per-step profiles (float, INT8 and tapwise convs alike).
     package var summary: String {
-        let s = shape
-        var text = "\(s.inputChannels)→\(s.outputChannels) \(s.kernelH)×\(s.kernelW)"
-        if s.strideH != 1 || s.strideW != 1 { text += s.strideH == s.strideW ? "/\(s.strideH)" : "/\(s.strideH)×\(s.strideW)" }
-        if s.dilationH != 1 || s.dilationW != 1 { text += " d\(s.dilationH)×\(s.dilationW)" }
-        return text + " g\(s.groups) @\(s.height)×\(s.width) \(algorithm)"
+        var text = "\(inputChannels)→\(outputChannels) \(kernelH)×\(kernelW)"
+        if strideH != 1 || strideW != 1 { text += strideH == strideW ? "/\(strideH)" : "/\(strideH)×\(strideW)" }
+        if dilationH != 1 || dilationW != 1 { text += " d\(dilationH)×\(dilationW)" }
+        return text + " g\(groups) @\(height)×\(width)"
     }
+}
+
+extension Conv2D {
+    /// The shape's summary and the algorithm: "64→128 3×3/2 g1 @64×64 implicitGEMM".
+    package var summary: String { "\(shape.summary) \(algorithm)" }
 }

@@ -11,12 +11,7 @@ struct QConvStep: Step {
     let batch: Int
     let context: KernelContext
     let kind: String
-    var detail: String {
-        let s = conv.shape
-        var text = "\(kind) \(s.inputChannels)→\(s.outputChannels) \(s.kernelH)×\(s.kernelW)"
-        if s.strideH != 1 || s.strideW != 1 { text += "/\(s.strideH)" }
-        return text + " g\(s.groups) @\(s.height)×\(s.width)"
-    }
+    var detail: String { "\(kind) \(conv.shape.summary)" }
 
     func execute(_ arena: Arena) throws {
         try conv.run(input: arena.bytes(input), batch: batch, output: UnsafeMutableRawPointer(arena.pointer(output)), context: context)

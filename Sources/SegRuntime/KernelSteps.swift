@@ -73,10 +73,7 @@ struct TapwiseConvStep: Step {
     let batch: Int
     let context: KernelContext
     let kind: String
-    var detail: String {
-        let s = conv.shape
-        return "\(kind) \(s.inputChannels)→\(s.outputChannels) \(s.kernelH)×\(s.kernelW) d\(s.dilationH)×\(s.dilationW) @\(s.outputHeight)×\(s.outputWidth)"
-    }
+    var detail: String { "\(kind) \(conv.shape.summary)" }
 
     func execute(_ arena: Arena) throws {
         try conv.run(input: arena.pointer(input), batch: batch, output: arena.pointer(output), context: context)
