@@ -5,7 +5,9 @@
 #   pruned   the BN-kept model pruned to 50% of its MACs (l1), fine-tuned 10 epochs with
 #            channel-wise distillation from the unpruned model, BN folded
 #   student  LRASPP on MobileNetV3-Small (segslim build), 40 epochs from scratch with
-#            channel-wise distillation from the shared model, BN folded (resumable: long)
+#            channel-wise distillation from the shared model whose weight decays linearly to 0
+#            (constant weights cost 1.0-1.4 pt val mIoU; benchmarks/results/kd-students-2026-12-06.md),
+#            BN folded (resumable: long)
 # Usage: tools/make_demo_ladder.sh [int8|pruned|student|all] [SHARED_DIR]   (default: all ../shared)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -74,10 +76,10 @@ if [ "$WHAT" = all ] || [ "$WHAT" = student ]; then
   [ -f "$WORK/student-ckpt/state.json" ] && resume=(--resume "$WORK/student-ckpt")
   "$SEG" train "$WORK/student.onnx" --dataset "$DATA" --epochs 40 --batch 8 --crop 240x320 --scale 0.75,1.5 \
       --optimizer adamw --lr 2e-3 --weight-decay 1e-4 --schedule cosine --seed 1 \
-      --teacher "$SHARED/models/lraspp_mbv3_camvid.bn.onnx" --kd-channel 3,4 \
+      --teacher "$SHARED/models/lraspp_mbv3_camvid.bn.onnx" --kd-channel 3,4 --kd-schedule linear \
       --checkpoint-dir "$WORK/student-ckpt" "${resume[@]}" --out "$WORK/student-kd.onnx" --overwrite
   "$SEG" compress "$WORK/student-kd.onnx" --technique fuse --out "$DEMO/lraspp_mbv3small_camvid.kd.onnx" --overwrite
   rm -f "$DEMO/lraspp_mbv3small_camvid.kd.onnx.report.json"
   annotate lraspp_mbv3small_camvid.kd.onnx
-  record "small student + KD" lraspp_mbv3small_camvid.kd.onnx "segslim build lraspp-mobilenetv3-small → train 40 epochs (the shared recipe) with channel-wise KD (weight 3, T 4) from the shared model → fuse"
+  record "small student + KD" lraspp_mbv3small_camvid.kd.onnx "segslim build lraspp-mobilenetv3-small → train 40 epochs (the shared recipe) with channel-wise KD (weight 3 decaying linearly to 0, T 4) from the shared model → fuse"
 fi
