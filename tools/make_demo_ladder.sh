@@ -4,7 +4,7 @@
 #   int8     quantize's default recipe (static, AdaRound) on the bundled FP32 model
 #   pruned   the BN-kept model pruned to 50% of its MACs (l1), fine-tuned 10 epochs with
 #            channel-wise distillation from the unpruned model, BN folded
-#   student  LRASPP on MobileNetV3-Small (segslim build), 40 epochs from scratch with
+#   student  LRASPP on MobileNetV3-Small (the shared random init), 40 epochs from scratch with
 #            channel-wise distillation from the shared model whose weight decays linearly to 0
 #            (constant weights cost 1.0-1.4 pt val mIoU; benchmarks/results/kd-students-2026-12-06.md),
 #            BN folded (resumable: long)
@@ -71,7 +71,9 @@ if [ "$WHAT" = all ] || [ "$WHAT" = pruned ]; then
 fi
 
 if [ "$WHAT" = all ] || [ "$WHAT" = student ]; then
-  "$SEG" build lraspp-mobilenetv3-small --teacher "$SHARED/models/lraspp_mbv3_camvid.bn.onnx" --out "$WORK/student.onnx" --overwrite
+  # The shared random-init student (torchvision's LRASPP head on MobileNetV3-Small, what
+  # `segslim build lraspp-mobilenetv3-small` writes too), so runs compare across sessions.
+  cp "$SHARED/models/lraspp_mbv3small_init.bn.onnx" "$WORK/student.onnx"
   resume=()
   [ -f "$WORK/student-ckpt/state.json" ] && resume=(--resume "$WORK/student-ckpt")
   "$SEG" train "$WORK/student.onnx" --dataset "$DATA" --epochs 40 --batch 8 --crop 240x320 --scale 0.75,1.5 \
@@ -81,5 +83,5 @@ if [ "$WHAT" = all ] || [ "$WHAT" = student ]; then
   "$SEG" compress "$WORK/student-kd.onnx" --technique fuse --out "$DEMO/lraspp_mbv3small_camvid.kd.onnx" --overwrite
   rm -f "$DEMO/lraspp_mbv3small_camvid.kd.onnx.report.json"
   annotate lraspp_mbv3small_camvid.kd.onnx
-  record "small student + KD" lraspp_mbv3small_camvid.kd.onnx "segslim build lraspp-mobilenetv3-small → train 40 epochs (the shared recipe) with channel-wise KD (weight 3 decaying linearly to 0, T 4) from the shared model → fuse"
+  record "small student + KD" lraspp_mbv3small_camvid.kd.onnx "the shared random-init LRASPP-MobileNetV3-Small → train 40 epochs (the shared recipe, seed 1) with channel-wise KD (weight 3 decaying linearly to 0, T 4) from the shared model → fuse"
 fi

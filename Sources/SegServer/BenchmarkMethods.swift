@@ -1,6 +1,7 @@
 import Foundation
 import SegPipeline
 import SegProtocol
+import SegReference
 import SegRuntime
 import SegTensor
 
@@ -100,6 +101,13 @@ extension ServerCore {
             p50Ms: Self.ms(stats.p50Ms), p90Ms: Self.ms(stats.p90Ms), minMs: Self.ms(stats.minMs), meanMs: Self.ms(stats.meanMs),
             loadMs: Self.ms(loadMs), arenaBytes: Int64(compiled?.arenaBytes ?? 0), peakRSSBytes: ServerStats.peakResidentSetBytes(),
             inputShapes: inputs.mapValues(\.dims), kernels: compiled?.kernelCounts)
+        if entry.summary.uncountedNodes == 0 && batch == 1 && p.inputShape == nil {
+            result.macs = Int64(entry.summary.macs)
+        } else if let inference = try? ShapeInference(model: entry.model, inputShapes: inputs.mapValues(\.dims)) {
+            // Dynamic dims, a batch or an explicit shape: counted again at the shapes that ran.
+            let summary = ModelSummary(model: entry.model, inference: inference)
+            if summary.uncountedNodes == 0 { result.macs = Int64(summary.macs) }
+        }
         if profile {
             let total = byKind.values.reduce(0, +)
             result.profile = byKind.sorted { $0.value > $1.value }.map { kind, ms in

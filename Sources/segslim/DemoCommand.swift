@@ -39,9 +39,12 @@ extension Commands {
                                                                               outputDir: out + "/" + DemoLadder.slug(variant.name), overwrite: true),
                                                progress: progressPrinter(options)))
         }
+        // Every variant at the samples' size: a student trained with dynamic H and W has no
+        // size of its own.
+        let shape = seg.results.first.map { [1, 3, $0.height, $0.width] }
         var bench: [ModelBenchmarkRequest.Result] = []
         for m in models {
-            bench.append(try client.send(ModelBenchmarkRequest.self, .init(id: m.id, runs: 10, warmup: 2)))
+            bench.append(try client.send(ModelBenchmarkRequest.self, .init(id: m.id, runs: 10, warmup: 2, inputShape: shape)))
         }
 
         // The latency ratios below are only as good as the timings they divide.
@@ -57,7 +60,7 @@ extension Commands {
             let rows: [[String]] = present.indices.map { i in
                 let m = models[i], b = bench[i]
                 return [present[i].name, Table.bytes(m.sizeBytes), String(format: "%.2f M", Double(m.params) / 1e6),
-                        String(format: "%.2f", Double(m.macs) / 1e9),
+                        String(format: "%.2f", Double(b.macs ?? m.macs) / 1e9),
                         present[i].valMiou.map { String(format: "%.4f", $0) } ?? "-",
                         sampleMiou[i].map { String(format: "%.4f", $0) } ?? "-",
                         String(format: "%.1f ms (%.2f×)", b.p50Ms, p50Base > 0 ? b.p50Ms / p50Base : 0)]

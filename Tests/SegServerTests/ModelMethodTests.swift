@@ -39,6 +39,23 @@ import Testing
         #expect(try await c.call(6, "model/info", ["id": "relu-2"])["result"]?["opCounts"] == ["Relu": 1])
     }
 
+    /// tiny_conv_seg: Conv 3→4 3×3 (same padding) then Conv 4→3 1×1 on [1, 3, h, w]: 108 + 12
+    /// multiply-accumulates per pixel. Its H and W are dynamic, so `model/load` cannot count
+    /// them; the benchmark counts them at the shape it ran.
+    @Test func benchmarkCountsMACsAtTheShapeItRan() async throws {
+        let c = TestClient()
+        try await c.initialize()
+        let load = try await c.call(1, "model/load", ["path": .string(Self.fixture("tiny_conv_seg.onnx")), "id": "m"])
+        #expect(load["result"]?["macs"] == 0)
+        let shapes: [(Int64, Int64)] = [(8, 8), (7, 9)]
+        for (k, (h, w)) in shapes.enumerated() {
+            let shape: JSONValue = [1, 3, .int(h), .int(w)]
+            let r = try await c.call(Int64(2 + k), "model/benchmark", ["id": "m", "runs": 1, "warmup": 0, "inputShape": shape])
+            let macs: Int64? = r["result"]?["macs"]?.intValue
+            #expect(macs == 120 * h * w, "\(h)×\(w)")
+        }
+    }
+
     @Test func badPathsAndFilesAreClearErrors() async throws {
         let c = TestClient()
         try await c.initialize()

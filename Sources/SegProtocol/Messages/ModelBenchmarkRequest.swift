@@ -63,6 +63,9 @@ public enum ModelBenchmarkRequest: RPCRequest {
         public var peakRSSBytes: Int64
         /// Shape of each input used.
         public var inputShapes: [String: [Int]]
+        /// Multiply-accumulates per run at `inputShapes` (a model with dynamic H and W has none
+        /// of its own); nil when some node's could not be counted.
+        public var macs: Int64?
         /// Compiled steps per kernel (runtime engine only).
         public var kernels: [String: Int]?
         /// With `profile: true`: time per kernel kind, largest first.
