@@ -82,7 +82,7 @@ package struct TapwiseConv: Sendable {
         // The in-place tap first: it writes the whole output, so nothing needs zeroing.
         taps.sort { $0.inPlace && !$1.inPlace }
         self.taps = taps
-        self.multiplyAdds = taps.reduce(0) { $0 + $1.rows.count * $1.columns.count } * cin * cout
+        self.multiplyAdds = Self.multiplyAdds(shape)
     }
 
     /// `input` [batch, Cin, H, W] → `output` [batch, Cout, outH, outW].

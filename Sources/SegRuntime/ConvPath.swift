@@ -14,6 +14,8 @@ enum ConvPath {
         var bias: [Float]?
         var shape: Conv2DShape
         var trimmed: (rows: Range<Int>, columns: Range<Int>, pads: [Int])
+        /// The node's own pads (top, left, bottom, right), before trimming.
+        var pads: [Int]
     }
 
     /// The geometry of a Conv or FusedConv node, or nil when `Conv2D` does not run it (input
@@ -43,7 +45,7 @@ enum ConvPath {
                                 strides: (strides[0], strides[1]), pads: (trimmed.pads[0], trimmed.pads[1], trimmed.pads[2], trimmed.pads[3]),
                                 dilations: (dilations[0], dilations[1]), groups: group)
         guard shape.outputHeight == od[2], shape.outputWidth == od[3], w.dims[1] * group == xd[1] else { return nil }
-        return Geometry(x: x, batch: xd[0], weights: w, bias: bias, shape: shape, trimmed: trimmed)
+        return Geometry(x: x, batch: xd[0], weights: w, bias: bias, shape: shape, trimmed: trimmed, pads: pads)
     }
 
     /// A Conv, or a FusedConv with its residual (input 3) and epilogue activation, on one
@@ -93,8 +95,7 @@ enum ConvPath {
         let (kh, kw) = (g.weights.dims[2], g.weights.dims[3])
         var full = s
         (full.kernelH, full.kernelW) = (kh, kw)
-        full.pads = (s.pads.top + g.trimmed.rows.lowerBound * s.dilationH, s.pads.left + g.trimmed.columns.lowerBound * s.dilationW,
-                     s.pads.bottom + (kh - g.trimmed.rows.upperBound) * s.dilationH, s.pads.right + (kw - g.trimmed.columns.upperBound) * s.dilationW)
+        full.pads = (g.pads[0], g.pads[1], g.pads[2], g.pads[3])
         guard full.outputHeight == s.outputHeight, full.outputWidth == s.outputWidth else { return nil }
         let trimmedMACs = s.outputHeight * s.outputWidth * s.kernelH * s.kernelW * s.inputChannels * s.outputChannels
         guard TapwiseConv.multiplyAdds(full) * 4 <= trimmedMACs * 3 else { return nil }
