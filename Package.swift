@@ -27,9 +27,10 @@ let package = Package(
         .target(name: "SegONNX", dependencies: ["SegTensor", "SegGraph"]),
         .target(name: "SegReference", dependencies: ["SegTensor", "SegGraph"]),
         .target(name: "SegRewrite", dependencies: ["SegGraph", "SegTensor", "SegReference"]),
-        .target(name: "SegImaging"),
+        .target(name: "SegParallel"),
+        .target(name: "SegImaging", dependencies: ["SegParallel"]),
         // CPU kernels (GEMM, conv, pooling, resize): AVX2/FMA intrinsics behind one ISA switch.
-        .target(name: "SegKernels", dependencies: ["SegKernelsVNNI"],
+        .target(name: "SegKernels", dependencies: ["SegParallel", "SegKernelsVNNI"],
                 swiftSettings: [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma", "-Xcc", "-mf16c"])]),
         // The AVX512-VNNI INT8 micro-kernel alone (its code may use AVX-512 anywhere): SegKernels
         // calls it only after KernelISA's run-time CPUID check.
@@ -57,7 +58,7 @@ let package = Package(
         .target(name: "SegTransport", dependencies: ["SegProtocol"]),
         // HTTP/1.1 + WebSocket for `--listen http://`: the browser app's files and its JSON-RPC.
         .target(name: "SegWeb", dependencies: ["SegTransport"]),
-        .target(name: "SegServer", dependencies: ["SegProtocol", "SegTransport", "SegTechnique", "SegGraph", "SegONNX", "SegReference", "SegTensor", "SegData", "SegImaging", "SegMetrics", "SegPipeline", "SegRuntime", "SegKernels", "SegRewrite", "SegAutodiff", "SegTrain", "SegArchitectures"] + plugins.map { .target(name: $0) }),
+        .target(name: "SegServer", dependencies: ["SegProtocol", "SegTransport", "SegTechnique", "SegGraph", "SegONNX", "SegReference", "SegTensor", "SegData", "SegImaging", "SegMetrics", "SegParallel", "SegPipeline", "SegRuntime", "SegKernels", "SegRewrite", "SegAutodiff", "SegTrain", "SegArchitectures"] + plugins.map { .target(name: $0) }),
 
         // Executables
         .executableTarget(name: "segslimd", dependencies: ["SegServer", "SegWeb"]),

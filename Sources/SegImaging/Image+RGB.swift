@@ -1,4 +1,4 @@
-import Dispatch
+import SegParallel
 
 extension Image {
     /// The same picture with three channels: gray is repeated, RGBA drops its alpha, RGB is
@@ -24,10 +24,8 @@ extension Image {
     /// be worth it (each band at least `minPixels`); bands never share an output row.
     static func forEachBand(height: Int, width: Int, threads: Int, minPixels: Int = 32 * 1024,
                             _ body: @Sendable (Range<Int>) -> Void) {
+        // On the kernels' pthread pool (see `JPEGDecoder.outputImage`).
         let bands = max(1, min(threads, height, height * width / max(minPixels, 1)))
-        if bands == 1 { body(0..<height); return }
-        DispatchQueue.concurrentPerform(iterations: bands) { b in
-            body(b * height / bands..<(b + 1) * height / bands)
-        }
+        ThreadPool.shared.forEachBand(height: height, threads: bands, body)
     }
 }

@@ -1,4 +1,4 @@
-import Dispatch
+import SegParallel
 
 /// From coefficients to pixels: IDCT into per-component sample planes,
 /// libjpeg-turbo's upsampling, and its fixed-point YCbCr→RGB conversion.
@@ -178,7 +178,11 @@ extension JPEGDecoder {
                     nonisolated(unsafe) let colsums = csb.baseAddress!
                     // Read-only during the bands (upsampleRow reads the width and nothing it writes).
                     nonisolated(unsafe) let decoder = self
-                    DispatchQueue.concurrentPerform(iterations: bands) { band in
+                    // The kernels' pthread pool, not Dispatch: inside the daemon this runs on a
+                    // Swift concurrency thread, and Dispatch's second worker was often busy,
+                    // leaving both bands to one thread.
+                    ThreadPool.shared.parallelFor(bands) { range in for band in range { convertBand(band) } }
+                    func convertBand(_ band: Int) {
                         let tmp = scratchBase + band * tstride * nc, cs = colsums + band * tstride
                         let rows = (band * h / bands)..<((band + 1) * h / bands)
                         if nc == 1 {

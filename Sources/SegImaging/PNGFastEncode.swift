@@ -1,23 +1,30 @@
-import Dispatch
+import SegParallel
 
 /// PNG encoding for previews written on a hot path (segment overlays and masks): one fixed
-/// filter per image, run-length deflate (`DeflateRLE`), and row bands compressed on several
-/// threads and joined into one stream. About 10-20× faster than the LZ77 encoder and a few
-/// percent to a third larger (measured on CamVid overlays; `benchmarks/imaging_encode_speed.py`).
+/// filter per image, run-length or literal-only deflate (`DeflateRLE`), and row bands
+/// compressed on several threads and joined into one stream. About 10-20× faster than the LZ77
+/// encoder and a few percent to a third larger (measured on CamVid overlays).
 extension PNG {
     package struct FastOptions: Sendable, Equatable {
         /// PNG filter for every row (0 none, 1 sub, 2 up). nil: up for gray/RGB/RGBA (neighbouring
         /// rows of photos and overlays agree), none for palette indices (runs are already long).
         package var filter: UInt8?
-        /// Row bands compressed at once; each is at least `minBandBytes` of pixels.
+        /// Threads compressing row bands at once; each band is at least `minBandBytes` of pixels.
         package var threads: Int
+        /// Run matches (zlib's `Z_RLE`) or literals only (`Z_HUFFMAN_ONLY`). nil: runs for palette
+        /// indices (masks are mostly runs), literals only for gray/RGB/RGBA: on filtered photos
+        /// and overlays the run search cost more time than its 7% of size was worth.
+        package var runs: Bool?
 
-        package init(filter: UInt8? = nil, threads: Int = 2) {
+        package init(filter: UInt8? = nil, threads: Int = 2, runs: Bool? = nil) {
             self.filter = filter
             self.threads = threads
+            self.runs = runs
         }
 
         static let minBandBytes = 64 * 1024
+        /// Bands per thread, so uneven bands (sky, then a busy street) balance out.
+        static let bandsPerThread = 2
     }
 
     /// One image for `encodeFast(batch:)`.
@@ -26,49 +33,50 @@ extension PNG {
         let type: ColorType
         let palette: [RGB]?
         let filter: UInt8
+        let runs: Bool
 
-        /// An 8-bit image (1 channel gray, 3 RGB, 4 RGBA); filter nil: up.
-        package static func pixels(_ image: Image, filter: UInt8? = nil) throws(ImagingError) -> FastImage {
+        /// An 8-bit image (1 channel gray, 3 RGB, 4 RGBA); filter nil: up; runs nil: literals only.
+        package static func pixels(_ image: Image, filter: UInt8? = nil, runs: Bool? = nil) throws(ImagingError) -> FastImage {
             let type: ColorType = switch image.channels {
             case 1: .gray
             case 3: .rgb
             default: .rgba
             }
-            return try FastImage(image: image, type: type, palette: nil, filter: filter ?? 2)
+            return try FastImage(image: image, type: type, palette: nil, filter: filter ?? 2, runs: runs ?? false)
         }
 
-        /// Palette indices with their colours; filter nil: none.
-        package static func indexed(_ indices: Image, palette: [RGB], filter: UInt8? = nil) throws(ImagingError) -> FastImage {
+        /// Palette indices with their colours; filter nil: none; runs nil: runs.
+        package static func indexed(_ indices: Image, palette: [RGB], filter: UInt8? = nil, runs: Bool? = nil) throws(ImagingError) -> FastImage {
             try checkIndexed(indices, palette: palette, alphas: nil)
-            return try FastImage(image: indices, type: .palette, palette: palette, filter: filter ?? 0)
+            return try FastImage(image: indices, type: .palette, palette: palette, filter: filter ?? 0, runs: runs ?? true)
         }
 
-        private init(image: Image, type: ColorType, palette: [RGB]?, filter: UInt8) throws(ImagingError) {
+        private init(image: Image, type: ColorType, palette: [RGB]?, filter: UInt8, runs: Bool) throws(ImagingError) {
             guard filter <= 2 else {
                 throw ImagingError(.invalidArgument, format: "PNG", "the fast encoder takes filter 0, 1 or 2, not \(filter)")
             }
-            (self.image, self.type, self.palette, self.filter) = (image, type, palette, filter)
+            (self.image, self.type, self.palette, self.filter, self.runs) = (image, type, palette, filter, runs)
         }
 
-        /// Row bands: at most `threads`, each at least `minBandBytes` of pixels.
+        /// Row bands: at most `bandsPerThread` per thread, each at least `minBandBytes` of pixels.
         func bands(threads: Int) -> Int {
-            max(1, min(threads, image.width * image.channels * image.height / FastOptions.minBandBytes, image.height))
+            max(1, min(threads * FastOptions.bandsPerThread, image.width * image.channels * image.height / FastOptions.minBandBytes, image.height))
         }
     }
 
     /// Encodes an 8-bit image (1 channel gray, 3 RGB, 4 RGBA) for speed.
     package static func encodeFast(_ image: Image, options: FastOptions = .init()) throws(ImagingError) -> [UInt8] {
-        try encodeFast(batch: [.pixels(image, filter: options.filter)], threads: options.threads)[0]
+        try encodeFast(batch: [.pixels(image, filter: options.filter, runs: options.runs)], threads: options.threads)[0]
     }
 
     /// Encodes palette indices for speed (the mask of a segment request).
     package static func encodeIndexedFast(_ indices: Image, palette: [RGB], options: FastOptions = .init()) throws(ImagingError) -> [UInt8] {
-        try encodeFast(batch: [.indexed(indices, palette: palette, filter: options.filter)], threads: options.threads)[0]
+        try encodeFast(batch: [.indexed(indices, palette: palette, filter: options.filter, runs: options.runs)], threads: options.threads)[0]
     }
 
     /// Encodes several images at once: every row band of every image is one work item of one
-    /// parallel loop (largest first), so a small mask's bands fill the time an overlay's leave
-    /// idle instead of waiting for their own fork and join.
+    /// parallel loop (largest first, each to the least loaded thread), so a small mask's bands
+    /// fill the time an overlay's leave idle instead of waiting for their own fork and join.
     package static func encodeFast(batch: [FastImage], threads: Int = 2) -> [[UInt8]] {
         struct Item { let job: Int, band: Int, bands: Int, bytes: Int }
         var items: [Item] = []
@@ -77,21 +85,19 @@ extension PNG {
             let bytes = job.image.width * job.image.channels * job.image.height / bands
             for b in 0..<bands { items.append(Item(job: j, band: b, bands: bands, bytes: bytes)) }
         }
-        items.sort { $0.bytes > $1.bytes }
         let work = items
         var pieces = [Piece](repeating: Piece(), count: items.count)
         pieces.withUnsafeMutableBufferPointer { results in
             // Each item reads its image's shared pixels and writes only its own result slot.
             nonisolated(unsafe) let out = results
-            DispatchQueue.concurrentPerform(iterations: items.count) { k in
+            // The kernels' pthread pool (see `JPEGDecoder.outputImage`), largest bands first.
+            ThreadPool.shared.forEachItem(costs: work.map(\.bytes), threads: threads) { k in
                 let item = work[k]
                 out[k] = compressBand(batch[item.job], band: item.band, of: item.bands)
             }
         }
         var byJob = [[Piece]](repeating: [], count: batch.count)
-        for k in items.indices.sorted(by: { (items[$0].job, items[$0].band) < (items[$1].job, items[$1].band) }) {
-            byJob[items[k].job].append(pieces[k])
-        }
+        for k in items.indices { byJob[items[k].job].append(pieces[k]) }
         return batch.indices.map { assemble(batch[$0], pieces: byJob[$0]) }
     }
 
@@ -119,7 +125,7 @@ extension PNG {
         var w = DeflateBitWriter()
         // Room for the worst case (15-bit literals), so appending never reallocates.
         w.bytes.reserveCapacity(filtered.count * 2 + 1024)
-        filtered.withUnsafeBufferPointer { DeflateRLE.compress($0, final: band == bands - 1, into: &w) }
+        filtered.withUnsafeBufferPointer { DeflateRLE.compress($0, final: band == bands - 1, runs: job.runs, into: &w) }
         w.alignToByte()   // the last band's final bits; other bands end aligned already
         let adler = filtered.withUnsafeBufferPointer { Checksum.adler32(contiguous: $0, adler: 1) }
         return Piece(bytes: w.bytes, adler: adler, crc: Checksum.crc32(w.bytes), rawLength: filtered.count)

@@ -6,6 +6,9 @@ import Darwin
 #if arch(x86_64)
 import _Builtin_intrinsics.intel.cpuid
 #endif
+/// The worker pool kernels run on lives below imaging and kernels alike (imaging's encoders
+/// and decoders share it); every user of `KernelContext` sees it through this module.
+@_exported import SegParallel
 
 /// The instruction-set path a kernel call takes. This is the single ISA-dispatch point:
 /// `KernelISA.detected` is chosen once at start-up, and every kernel that has an

@@ -1,3 +1,4 @@
+import Dispatch
 import SegGraph
 import SegReference
 import SegRuntime
@@ -9,7 +10,8 @@ import Synchronization
 package final class CompiledRunner: ModelRunner, Sendable {
     package let model: Model
     let compiler: Compiler
-    private let plans = Mutex<[[String: [Int]]: CompiledModel]>([:])
+    private let plans = Mutex<[[String: [Int]]: Cached]>([:])
+    private struct Cached { let plan: CompiledModel; let compileMs: Double }
     /// Distinct shapes kept; a model fed ever-changing sizes does not grow without bound.
     static let maxPlans = 8
 
@@ -21,19 +23,29 @@ package final class CompiledRunner: ModelRunner, Sendable {
     /// Bytes the cached plans keep resident (weights packed at compile time, one arena each):
     /// what the server charges on top of a model's initializers.
     package var planBytes: Int {
-        plans.withLock { $0.values.reduce(0) { $0 + $1.residentBytes } }
+        plans.withLock { $0.values.reduce(0) { $0 + $1.plan.residentBytes } }
     }
 
     /// The plan for these shapes, compiling it if needed.
     package func plan(for shapes: [String: [Int]]) throws -> CompiledModel {
-        if let p = plans.withLock({ $0[shapes] }) { return p }
+        if let p = plans.withLock({ $0[shapes] }) { return p.plan }
+        let start = DispatchTime.now().uptimeNanoseconds
         let p = try compiler.compile(model, inputShapes: shapes)
+        let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
         plans.withLock { cache in
             if cache.count >= Self.maxPlans, let victim = cache.keys.first { cache[victim] = nil }
-            cache[shapes] = p
+            cache[shapes] = Cached(plan: p, compileMs: ms)
         }
         return p
     }
+
+    /// The kept plan for these shapes, if one is compiled, with what compiling it took.
+    package func cachedPlan(for shapes: [String: [Int]]) -> (plan: CompiledModel, compileMs: Double)? {
+        plans.withLock { $0[shapes].map { ($0.plan, $0.compileMs) } }
+    }
+
+    /// Whether this runner's plans use the shared pool (one thread per core).
+    package var usesSharedPool: Bool { compiler.threads == nil }
 
     /// Whether a plan for these shapes is compiled and kept.
     package func hasPlan(for shapes: [String: [Int]]) -> Bool {

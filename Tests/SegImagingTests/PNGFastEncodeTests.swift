@@ -70,6 +70,26 @@ struct PNGFastEncodeTests {
         #expect(png.count < 1_728)
     }
 
+    /// Runs of every length from 1 to 300 (past the 258 maximum, so one splits in two) of
+    /// bytes that change only between runs: the eight-byte run extension must stop exactly at
+    /// each run's end, wherever it falls in its word. Literal-only coding of the same bytes
+    /// decodes alike and is larger here (runs are the whole content).
+    @Test func runsOfEveryLengthRoundTripWithAndWithoutRunMatches() throws {
+        var px: [UInt8] = []
+        for length in 1...300 { px += [UInt8](repeating: UInt8(length % 7 + 1), count: length) }
+        let width = 601, height = (px.count + width - 1) / width
+        px += [UInt8](repeating: 0, count: width * height - px.count)
+        let image = try Image(width: width, height: height, channels: 1, pixels: px)
+        var sizes: [Int] = []
+        for runs in [true, false] {
+            let png = try PNG.encodeFast(image, options: .init(filter: 0, threads: 1, runs: runs))
+            let same = try PNG.decode(png).pixels == px
+            #expect(same, "runs \(runs)")
+            sizes.append(png.count)
+        }
+        #expect(sizes[0] * 4 < sizes[1], "\(sizes)")
+    }
+
     @Test func refusesIndicesWithoutColourAndUnknownFilters() throws {
         let mask = try Image(width: 4, height: 1, channels: 1, pixels: [0, 1, 2, 9])
         #expect(throws: ImagingError.self) { try PNG.encodeIndexedFast(mask, palette: Palette.voc(count: 3)) }

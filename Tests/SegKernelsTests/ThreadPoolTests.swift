@@ -5,6 +5,7 @@ import Glibc
 import Darwin
 #endif
 @testable import SegKernels
+import Synchronization
 
 @Suite struct ThreadPoolTests {
     @Test(arguments: [1, 2, 3])
@@ -52,5 +53,36 @@ import Darwin
             total += hits.reduce(0, +)
         }
         #expect(total == 2000 * 7)
+    }
+}
+
+/// Uneven work items (`forEachItem`) and row bands (`forEachBand`), which imaging's encoders
+/// and decoders run on the kernels' pool.
+@Suite struct ThreadPoolItemTests {
+    /// Largest first to the least loaded lane, the lower lane on ties: 9 | 5+2+1 | 4+3+1
+    /// (hand-computed LPT), where contiguous chunks would have put 9 and 5 on one thread.
+    @Test func lanesBalanceUnevenCostsLargestFirst() {
+        let costs = [1, 9, 2, 5, 1, 4, 3]
+        let lanes = ThreadPool.lanes(costs: costs, count: 3)
+        #expect(lanes == [[1], [3, 2, 0], [5, 6, 4]])
+        #expect(lanes.map { $0.map { costs[$0] }.reduce(0, +) } == [9, 8, 8])
+        #expect(ThreadPool.lanes(costs: [7, 7], count: 4) == [[0], [1]])
+        #expect(ThreadPool.lanes(costs: [], count: 2) == [])
+        #expect(ThreadPool.lanes(costs: [3, 1], count: 1) == [[0, 1]])
+    }
+
+    @Test(arguments: [1, 2, 3])
+    func everyItemAndRowRunsOnce(threads: Int) {
+        let pool = ThreadPool(threadCount: threads)
+        for count in [0, 1, 2, 7] {
+            let hits = Mutex<[Int]>([Int](repeating: 0, count: count))
+            pool.forEachItem(costs: (0..<count).map { ($0 * 7) % 5 }) { i in hits.withLock { $0[i] += 1 } }
+            #expect(hits.withLock { $0.allSatisfy { $0 == 1 } })
+        }
+        for height in [0, 1, 5, 64] {
+            let rows = Mutex<[Int]>([Int](repeating: 0, count: height))
+            pool.forEachBand(height: height, threads: 4, minRows: 2) { band in rows.withLock { for y in band { $0[y] += 1 } } }
+            #expect(rows.withLock { $0.allSatisfy { $0 == 1 } }, "height \(height)")
+        }
     }
 }

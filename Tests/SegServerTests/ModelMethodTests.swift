@@ -56,6 +56,27 @@ import Testing
         }
     }
 
+    /// After a segment request compiled the model's plan for an image's shape, a benchmark at
+    /// that shape times that plan (and reports its compile time); given `threads`, or at
+    /// another shape, it compiles its own as before.
+    @Test func benchmarkTimesTheResidentPlanSegmentRuns() async throws {
+        let c = TestClient()
+        try await c.initialize()
+        _ = try await c.call(1, "model/load", ["path": .string(Self.fixture("tiny_seg.onnx")), "id": "m"])
+        let shape: JSONValue = [1, 3, 6, 9]   // tinyseg/images/s0.png is 9 wide, 6 high
+        let before = try await c.call(2, "model/benchmark", ["id": "m", "runs": 1, "warmup": 0, "inputShape": shape])
+        #expect(before["result"]?["residentPlan"] == false, "\(before)")
+        let seg = try await c.call(3, "model/segment", ["id": "m", "images": [.string(Self.fixture("tinyseg/images/s0.png"))], "overlay": false])
+        #expect(seg["result"]?["results"]?.arrayValue?.first?["width"] == 9, "\(seg)")
+        let after = try await c.call(4, "model/benchmark", ["id": "m", "runs": 1, "warmup": 0, "inputShape": shape])
+        #expect(after["result"]?["residentPlan"] == true, "\(after)")
+        #expect((after["result"]?["loadMs"]?.doubleValue ?? 0) > 0)
+        let ownThreads = try await c.call(5, "model/benchmark", ["id": "m", "runs": 1, "warmup": 0, "inputShape": shape, "threads": 1])
+        #expect(ownThreads["result"]?["residentPlan"] == false)
+        let otherShape = try await c.call(6, "model/benchmark", ["id": "m", "runs": 1, "warmup": 0, "inputShape": [1, 3, 12, 9]])
+        #expect(otherShape["result"]?["residentPlan"] == false)
+    }
+
     @Test func badPathsAndFilesAreClearErrors() async throws {
         let c = TestClient()
         try await c.initialize()

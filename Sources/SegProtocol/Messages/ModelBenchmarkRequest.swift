@@ -55,8 +55,12 @@ public enum ModelBenchmarkRequest: RPCRequest {
         public var p90Ms: Double
         public var minMs: Double
         public var meanMs: Double
-        /// Compile time (0 for the reference engine).
+        /// Compile time (0 for the reference engine); with `residentPlan`, what compiling
+        /// the kept plan took when it was compiled.
         public var loadMs: Double
+        /// True when the run timed the plan `model/segment` keeps for these shapes (threads not
+        /// given, and a segment or evaluate request compiled one) instead of a fresh copy.
+        public var residentPlan: Bool?
         /// Bytes of the compiled plan's activation arena.
         public var arenaBytes: Int64
         /// The daemon's peak resident set so far.

@@ -15,9 +15,11 @@ import Synchronization
 ///   call from inside a body, or a second request on another thread) runs its whole range
 ///   inline on its own thread. That never deadlocks and never oversubscribes: the extra
 ///   work runs on a thread that exists anyway.
-/// - Idle workers spin briefly on the job counter (a model's layers follow each other within
-///   microseconds, and a futex wake costs tens of them), then block on a condition variable.
-///   The caller likewise spins briefly on the outstanding-worker count before sleeping.
+/// - Idle workers spin on the job counter for about a millisecond (a model's layers follow
+///   each other within microseconds, a serial step or a request's decode can leave the pool
+///   idle for hundreds, and waking a sleeping worker on a virtual machine costs tens to
+///   hundreds), then block on a condition variable. The caller likewise spins on the
+///   outstanding-worker count before sleeping.
 package final class ThreadPool: @unchecked Sendable {
     /// Threads that execute a job, the caller included.
     package let threadCount: Int
@@ -124,8 +126,10 @@ final class PoolState: @unchecked Sendable {
     private var busy = false
     private let stopping = Atomic<Bool>(false)
 
-    /// Spin iterations (one atomic load each) before blocking: some tens of µs.
-    static let spinLimit = 1 << 15
+    /// Spin iterations (one atomic load each) before blocking: about a millisecond. At 2^15
+    /// (tens of µs) the worker slept through a segment request's decode and normalisation, and
+    /// the model run that followed took 1-2 ms longer than the same plan run back to back.
+    static let spinLimit = 1 << 20
 
     init() {
         pthread_mutex_init(mutex, nil)
