@@ -144,34 +144,47 @@ extension Image {
     /// CHW float planes, (sample · scale − mean[c]) / std[c] per channel: the usual
     /// network input (PaddleSeg: scale 1/255, mean = std = 0.5).
     package func normalizedCHW(mean: [Float], std: [Float], scale: Float = 1.0 / 255.0) throws(ImagingError) -> [Float] {
+        var out = [Float](repeating: 0, count: width * height * channels)
+        try out.withUnsafeMutableBufferPointer { (o) throws(ImagingError) in try normalizeCHW(into: o, mean: mean, std: std, scale: scale) }
+        return out
+    }
+
+    /// `normalizedCHW` written into `out` (exactly channels × height × width floats): a model's
+    /// input slot, so a segment request fills it without two copies of a fresh buffer. `bgr`
+    /// writes channel c (normalised with mean[c] and std[c]) to plane 2 − c, for networks
+    /// trained on BGR (OpenCV) input.
+    package func normalizeCHW(into out: UnsafeMutableBufferPointer<Float>, mean: [Float], std: [Float], scale: Float = 1.0 / 255.0,
+                              bgr: Bool = false) throws(ImagingError) {
         guard mean.count == channels, std.count == channels, !std.contains(0) else {
             throw ImagingError(.invalidArgument, format: "normalize",
                                "need \(channels) means and non-zero stds, got \(mean.count) and \(std.count)")
         }
+        let ch = channels, n = width * height
+        guard out.count == n * ch, let d = out.baseAddress else {
+            throw ImagingError(.invalidArgument, format: "normalize", "the output holds \(out.count) floats, not \(ch)×\(height)×\(width)")
+        }
+        guard !bgr || ch == 3 else {
+            throw ImagingError(.invalidArgument, format: "normalize", "BGR order needs 3 channels, not \(ch)")
+        }
         // One table per channel: 256 possible samples, each normalised exactly as the formula
         // says; the loop is then a lookup per sample, on two row bands at once for large images.
-        let ch = channels, n = width * height
         var tables = [Float](repeating: 0, count: 256 * ch)
         for c in 0..<ch {
             let m = mean[c], inv = 1 / std[c]
             for v in 0..<256 { tables[c * 256 + v] = (Float(v) * scale - m) * inv }
         }
-        var out = [Float](repeating: 0, count: n * ch)
         pixels.withUnsafeBufferPointer { src in
             tables.withUnsafeBufferPointer { lut in
-                out.withUnsafeMutableBufferPointer { dst in
-                    // Bands write disjoint pixel ranges of every plane.
-                    nonisolated(unsafe) let s = src.baseAddress!, t = lut.baseAddress!, d = dst.baseAddress!
-                    let w = width
-                    Self.forEachBand(height: height, width: width, threads: 2) { rows in
-                        for c in 0..<ch {
-                            let table = t + c * 256, plane = d + c * n
-                            for i in rows.lowerBound * w..<rows.upperBound * w { plane[i] = table[Int(s[i * ch + c])] }
-                        }
+                // Bands write disjoint pixel ranges of every plane.
+                nonisolated(unsafe) let s = src.baseAddress!, t = lut.baseAddress!, d = d
+                let w = width
+                Self.forEachBand(height: height, width: width, threads: 2) { rows in
+                    for c in 0..<ch {
+                        let table = t + c * 256, plane = d + (bgr ? 2 - c : c) * n
+                        for i in rows.lowerBound * w..<rows.upperBound * w { plane[i] = table[Int(s[i * ch + c])] }
                     }
                 }
             }
         }
-        return out
     }
 }

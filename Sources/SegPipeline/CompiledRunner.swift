@@ -63,6 +63,12 @@ package final class CompiledRunner: ModelRunner, Sendable {
         try plan(for: inputs).run(inputs, isCancelled: isCancelled, reading: output, body)
     }
 
+    package func run<R>(filling input: String, dims: [Int], _ fill: (UnsafeMutableBufferPointer<Float>) throws -> Void,
+                        isCancelled: () -> Bool, reading output: String, _ body: (OutputView) throws -> R) throws -> R {
+        try ReferenceExecutor.validate(name: input, dtype: .f32, dims: dims, for: model.graph)
+        return try plan(for: [input: dims]).run(filling: input, fill, isCancelled: isCancelled, reading: output, body)
+    }
+
     package func run(_ inputs: [String: Tensor], isCancelled: () -> Bool) throws -> [String: Tensor] {
         try plan(for: inputs).run(inputs, isCancelled: isCancelled)
     }

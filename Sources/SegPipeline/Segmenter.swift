@@ -86,7 +86,10 @@ package struct Segmenter: Sendable {
         func lap() -> Double { let now = Date(); defer { clock = now }; return now.timeIntervalSince(clock) * 1000 }
 
         let rgb = input.rgb()
-        let (chw, size, content) = try modelInput(rgb)
+        let (image, size, content) = try modelImage(rgb)
+        // Padded, sliding and mask-classification inputs are assembled as buffers; the plain
+        // case below normalises straight into the model's input.
+        let chw = content == size && slide == nil && maskClassification == nil ? [] : try normalized(image, size: size)
         t.preprocessMs = lap()
         // Padded inputs: outputs keep only the image's part before going back to its size.
         let padded = content.height != size.height || content.width != size.width
@@ -118,9 +121,13 @@ package struct Segmenter: Sendable {
             guard let y = outputs[outputName] else { throw PipelineError.model("the model did not produce output '\(outputName)'") }
             mask = try Logits(try unpadded(y)).mask(height: rgb.height, width: rgb.width)
         } else {
-            // The argmax reads the scores where the runtime left them (no 7 MB copy per image).
-            let x = try Tensor(dims: [1, 3, size.height, size.width], scalars: chw)
-            mask = try runner.run([preprocessing.inputName: x], isCancelled: isCancelled, reading: outputName) { view in
+            // The image is normalised into the runtime's input slot, and the argmax reads the
+            // scores where the runtime left them (no 2 MB or 7 MB copies per image).
+            let pre = preprocessing
+            mask = try runner.run(filling: pre.inputName, dims: [1, 3, size.height, size.width], { slot in
+                try image.normalizeCHW(into: slot, mean: pre.mean, std: pre.std, scale: pre.scale, bgr: pre.bgr)
+                t.preprocessMs += lap()
+            }, isCancelled: isCancelled, reading: outputName) { view in
                 t.inferMs = lap()
                 switch view {
                 case .tensor(let y):
@@ -138,20 +145,33 @@ package struct Segmenter: Sendable {
         return (mask, t)
     }
 
-    /// The model's input for an image: resized (when the model has a fixed size and asks for
-    /// it), normalised, CHW; its size, and the top-left part of it the image fills (smaller
-    /// than the input only when padding).
-    func modelInput(_ input: Image) throws -> (chw: [Float], size: (height: Int, width: Int), content: (height: Int, width: Int)) {
+    /// The picture the model sees: resized (when the model has a fixed size and asks for it);
+    /// the input's size, and the top-left part of it the image fills (smaller than the input
+    /// only when padding).
+    func modelImage(_ input: Image) throws -> (image: Image, size: (height: Int, width: Int), content: (height: Int, width: Int)) {
         var image = input.rgb()
         let (size, content) = preprocessing.inputGeometry(height: image.height, width: image.width)
         if content.height != image.height || content.width != image.width {
             image = try image.resizedBilinear(width: content.width, height: content.height)
         }
-        var chw = try image.normalizedCHW(mean: preprocessing.mean, std: preprocessing.std, scale: preprocessing.scale)
-        if preprocessing.bgr {
-            let n = image.width * image.height
-            for i in 0..<n { chw.swapAt(i, 2 * n + i) }
+        return (image, size, content)
+    }
+
+    /// The model's input for an image: resized, normalised, CHW; its size, and the part of it
+    /// the image fills.
+    func modelInput(_ input: Image) throws -> (chw: [Float], size: (height: Int, width: Int), content: (height: Int, width: Int)) {
+        let (image, size, content) = try modelImage(input)
+        return (try normalized(image, size: size), size, content)
+    }
+
+    /// CHW planes of `size`: the image normalised (BGR when the model asks) at the top left,
+    /// zeros (the mean, once normalised) below and right of it.
+    func normalized(_ image: Image, size: (height: Int, width: Int)) throws -> [Float] {
+        var chw = [Float](repeating: 0, count: 3 * image.height * image.width)
+        try chw.withUnsafeMutableBufferPointer {
+            try image.normalizeCHW(into: $0, mean: preprocessing.mean, std: preprocessing.std, scale: preprocessing.scale, bgr: preprocessing.bgr)
         }
+        let content = (height: image.height, width: image.width)
         if content.height != size.height || content.width != size.width {
             // Zeros (the mean, once normalised) below and right of the image.
             var padded = [Float](repeating: 0, count: 3 * size.height * size.width)
@@ -163,7 +183,7 @@ package struct Segmenter: Sendable {
             }
             chw = padded
         }
-        return (chw, size, content)
+        return chw
     }
 
     /// The input tensor (`[1, 3, H, W]`, by input name) the model sees for an image: what

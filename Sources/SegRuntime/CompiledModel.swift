@@ -73,6 +73,27 @@ package final class CompiledModel: Sendable {
         let arena = checkoutArena()
         defer { checkin(arena) }
         try execute(inputs, in: arena, isCancelled: isCancelled, profile: nil)
+        return try read(name, from: arena, body)
+    }
+
+    /// Runs with the f32 input `name` (the plan's only input) written by `fill` straight into
+    /// its arena slot (`count` floats, every one of which `fill` must set), then hands `body`
+    /// the output `output` as `run(_:reading:_:)` does: a segment request's normalised image
+    /// goes from its pixels to the model without a buffer of its own.
+    package func run<R>(filling name: String, _ fill: (UnsafeMutableBufferPointer<Float>) throws -> Void, isCancelled: () -> Bool = { false },
+                        reading output: String, _ body: (OutputView) throws -> R) throws -> R {
+        guard let (_, slot) = inputSlots.first(where: { $0.name == name }), slot.dtype == .f32 else {
+            throw ExecutionError.unknownInput(name, known: inputSlots.map(\.name))
+        }
+        if let other = inputSlots.first(where: { $0.name != name }) { throw ExecutionError.missingInput(other.name) }
+        let arena = checkoutArena()
+        defer { checkin(arena) }
+        try fill(UnsafeMutableBufferPointer(start: arena.pointer(slot), count: slot.count))
+        try executeSteps(in: arena, isCancelled: isCancelled, profile: nil)
+        return try read(output, from: arena, body)
+    }
+
+    private func read<R>(_ name: String, from arena: Arena, _ body: (OutputView) throws -> R) throws -> R {
         if let (_, operand, _) = outputs.first(where: { $0.0 == name }), case .slot(let s) = operand, s.dtype == .f32 {
             return try body(.floats(UnsafeBufferPointer(start: arena.pointer(s), count: s.count), dims: s.dims))
         }
@@ -92,6 +113,10 @@ package final class CompiledModel: Sendable {
             try slot.store(t, in: arena)
         }
         for (name, t) in inputs where !inputSlots.contains(where: { $0.name == name }) { arena.tensors[name] = t }
+        try executeSteps(in: arena, isCancelled: isCancelled, profile: profile)
+    }
+
+    private func executeSteps(in arena: Arena, isCancelled: () -> Bool, profile: ((Int, String, Double) -> Void)?) throws {
         for (index, step) in steps.enumerated() {
             if isCancelled() { throw ExecutionError.cancelled }
             if let profile {

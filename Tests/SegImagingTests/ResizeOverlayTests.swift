@@ -74,6 +74,29 @@ struct ResizeOverlayTests {
         #expect(throws: ImagingError.self) { try img.normalizedCHW(mean: [0], std: [1]) }
     }
 
+    /// Into a caller's buffer (a model's input slot): BGR writes channel c, normalised with
+    /// its own mean and std, to plane 2 − c; a buffer of the wrong size is refused untouched.
+    @Test func normalizeIntoABufferSwapsPlanesForBGR() throws {
+        let img = try Image(width: 2, height: 1, channels: 3, pixels: [0, 128, 255, 255, 0, 51])
+        var out = [Float](repeating: 9, count: 6)
+        try out.withUnsafeMutableBufferPointer {
+            try img.normalizeCHW(into: $0, mean: [0, 0.5, 1], std: [1, 0.5, 0.25], bgr: true)
+        }
+        // Plane 0 is blue ((b/255 − 1) / 0.25), plane 1 green, plane 2 red (r/255).
+        let expected: [Float] = [0, (51 / 255 - 1) * 4, (128 / 255 - 0.5) * 2, -1, 0, 1]
+        for (a, b) in zip(out, expected) { #expect(abs(a - b) < 1e-5, "\(out)") }
+        var short = [Float](repeating: 7, count: 5)
+        #expect(throws: ImagingError.self) {
+            try short.withUnsafeMutableBufferPointer { try img.normalizeCHW(into: $0, mean: [0, 0, 0], std: [1, 1, 1]) }
+        }
+        #expect(short == [Float](repeating: 7, count: 5))
+        let gray = try Image(width: 1, height: 1, channels: 1, pixels: [3])
+        var one: [Float] = [0]
+        #expect(throws: ImagingError.self) {
+            try one.withUnsafeMutableBufferPointer { try gray.normalizeCHW(into: $0, mean: [0], std: [1], bgr: true) }
+        }
+    }
+
     @Test func orientationTransformsComposeCorrectly() throws {
         let img = try Image(width: 3, height: 2, channels: 1, pixels: [1, 2, 3, 4, 5, 6])
         #expect(img.oriented(.right).pixels == [4, 1, 5, 2, 6, 3])          // 90° clockwise

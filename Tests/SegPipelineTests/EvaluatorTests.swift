@@ -34,13 +34,15 @@ import Testing
         return try Image(width: 4, height: 4, channels: 3, pixels: px)
     }
 
-    func segmenter(compiled: Bool = false) throws -> Segmenter {
+    func segmenter(compiled: Bool = false, bgr: Bool = false, weights: [Float] = [1, 0, 0, 0, 1, 0]) throws -> Segmenter {
         var g = Graph(name: "red-green")
         g.inputs = [ValueInfo(name: "image", type: TensorType(elementType: .f32, shape: [.value(1), .value(3), .value(4), .value(4)]))]
-        g.initializers["w"] = try Tensor(dims: [2, 3, 1, 1], scalars: [Float(1), 0, 0, 0, 1, 0])
+        g.initializers["w"] = try Tensor(dims: [2, 3, 1, 1], scalars: weights)
         g.nodes = [Node(opType: "Conv", inputs: ["image", "w"], outputs: ["scores"])]
         g.outputs = [ValueInfo(name: "scores")]
-        let model = Model(graph: g, metadata: ["segslim.mean": "[0, 0, 0]", "segslim.std": "[1, 1, 1]"])
+        var metadata = ["segslim.mean": "[0, 0, 0]", "segslim.std": "[1, 1, 1]"]
+        if bgr { metadata["segslim.channel_order"] = "BGR" }
+        let model = Model(graph: g, metadata: metadata)
         let preprocessing = try Preprocessing(model: model, numClasses: 2)
         let runner: any ModelRunner = compiled ? CompiledRunner(model: model) : try ReferenceExecutor(model: model)
         return Segmenter(runner: runner, preprocessing: preprocessing, outputName: "scores")
@@ -60,6 +62,24 @@ import Testing
             return false
         }
         #expect(inPlace)
+    }
+
+    /// A model scoring class 0 by its input's channel 0 and class 1 by channel 2: for an RGB
+    /// model red pixels are class 0 and blue ones class 1; a BGR model sees blue in channel 0,
+    /// so the two swap (green ties at 0: class 0 either way). The compiled runner writes the
+    /// normalised image into its input slot, the reference executor gets a tensor: both must
+    /// see the same planes.
+    @Test func bgrModelsSeeBlueFirstOnEveryRunner() throws {
+        var px: [UInt8] = []
+        for i in 0..<16 { px += i % 3 == 0 ? [0, 0, 255] : (i % 3 == 1 ? [0, 255, 0] : [255, 0, 0]) }
+        let picture = try Image(width: 4, height: 4, channels: 3, pixels: px)
+        let byRed: [Float] = [1, 0, 0, 0, 0, 1]
+        let rgbMask: [UInt8] = (0..<16).map { $0 % 3 == 0 ? 1 : 0 }
+        let bgrMask: [UInt8] = (0..<16).map { $0 % 3 == 2 ? 1 : 0 }
+        for compiled in [true, false] {
+            #expect(try segmenter(compiled: compiled, weights: byRed).segment(picture).mask.pixels == rgbMask, "compiled \(compiled)")
+            #expect(try segmenter(compiled: compiled, bgr: true, weights: byRed).segment(picture).mask.pixels == bgrMask, "compiled \(compiled)")
+        }
     }
 
     @Test func twoImagesGiveTheHandComputedConfusionAndMIoU() async throws {

@@ -88,14 +88,27 @@ package struct ReferenceExecutor: Sendable {
         for input in graph.runtimeInputs where inputs[input.name] == nil { throw .missingInput(input.name) }
     }
 
-    static func checkInput(_ name: String, _ t: Tensor, against type: TensorType) throws(ExecutionError) {
-        if let dt = type.elementType, dt != t.dtype {
-            throw .inputMismatch(name: name, expected: type, actual: "\(t.dtype)\(t.shape)")
+    /// `validate` for inputs known by dtype and dims before any tensor holds them (a runner
+    /// that writes an input straight into its arena).
+    package static func validate(name: String, dtype: DType, dims: [Int], for graph: Graph) throws(ExecutionError) {
+        guard let info = graph.inputs.first(where: { $0.name == name }) else {
+            throw .unknownInput(name, known: graph.runtimeInputs.map(\.name))
         }
+        if let type = info.type { try checkInput(name, dtype: dtype, dims: dims, against: type) }
+        for input in graph.runtimeInputs where input.name != name { throw .missingInput(input.name) }
+    }
+
+    static func checkInput(_ name: String, _ t: Tensor, against type: TensorType) throws(ExecutionError) {
+        try checkInput(name, dtype: t.dtype, dims: t.dims, against: type)
+    }
+
+    static func checkInput(_ name: String, dtype: DType, dims: [Int], against type: TensorType) throws(ExecutionError) {
+        let actual = "\(dtype)\((try? Shape(dims)).map { "\($0)" } ?? "\(dims)")"
+        if let dt = type.elementType, dt != dtype { throw .inputMismatch(name: name, expected: type, actual: actual) }
         guard let shape = type.shape else { return }
-        guard shape.count == t.dims.count else { throw .inputMismatch(name: name, expected: type, actual: "\(t.dtype)\(t.shape)") }
-        for (d, actual) in zip(shape, t.dims) {
-            if case .value(let v) = d, v != actual { throw .inputMismatch(name: name, expected: type, actual: "\(t.dtype)\(t.shape)") }
+        guard shape.count == dims.count else { throw .inputMismatch(name: name, expected: type, actual: actual) }
+        for (d, value) in zip(shape, dims) {
+            if case .value(let v) = d, v != value { throw .inputMismatch(name: name, expected: type, actual: actual) }
         }
     }
 }
