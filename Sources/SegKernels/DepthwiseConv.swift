@@ -50,6 +50,9 @@ extension Conv2D {
                                         _ output: UnsafeMutablePointer<Float>, _ residual: UnsafePointer<Float>?,
                                         _ residualBeforeActivation: Bool, _ context: KernelContext) {
         let s = shape
+        if s.strideH == 2 && s.strideW == 2 && s.dilationH == 1 && s.dilationW == 1 && s.kernelH <= 7 {
+            return depthwiseStride2(L.self, activation, input, batch, output, residual, residualBeforeActivation, context)
+        }
         let outH = outputHeight, outW = outputWidth
         let vectors = (outW + 7) / 8
         // A partial last vector is recomputed as the row's last full 8 outputs, unless the
@@ -160,18 +163,18 @@ extension Conv2D {
                                 v += n
                                 continue
                             }
-                            finish(a0, rowOut + x0, rowRes.map { $0 + x0 }, count: min(8, outW - x0),
+                            depthwiseFinish(a0, rowOut + x0, rowRes.map { $0 + x0 }, count: min(8, outW - x0),
                                    activation, residualBeforeActivation)
                             if n > 1 {
-                                finish(a1, rowOut + x1, rowRes.map { $0 + x1 }, count: min(8, outW - x1),
+                                depthwiseFinish(a1, rowOut + x1, rowRes.map { $0 + x1 }, count: min(8, outW - x1),
                                        activation, residualBeforeActivation)
                             }
                             if n > 2 {
-                                finish(a2, rowOut + x2, rowRes.map { $0 + x2 }, count: min(8, outW - x2),
+                                depthwiseFinish(a2, rowOut + x2, rowRes.map { $0 + x2 }, count: min(8, outW - x2),
                                        activation, residualBeforeActivation)
                             }
                             if n > 3 {
-                                finish(a3, rowOut + x3, rowRes.map { $0 + x3 }, count: min(8, outW - x3),
+                                depthwiseFinish(a3, rowOut + x3, rowRes.map { $0 + x3 }, count: min(8, outW - x3),
                                        activation, residualBeforeActivation)
                             }
                             v += n
@@ -187,8 +190,8 @@ extension Conv2D {
 
 /// Residual, activation and store of `count` ≤ 8 outputs.
 @inline(__always)
-private func finish<A: VectorActivation>(_ acc: SIMD8<Float>, _ out: UnsafeMutablePointer<Float>, _ residual: UnsafePointer<Float>?,
-                                         count: Int, _ activation: A, _ residualBeforeActivation: Bool) {
+func depthwiseFinish<A: VectorActivation>(_ acc: SIMD8<Float>, _ out: UnsafeMutablePointer<Float>, _ residual: UnsafePointer<Float>?,
+                                          count: Int, _ activation: A, _ residualBeforeActivation: Bool) {
     var v = acc
     if count == 8 {
         if let residual, residualBeforeActivation { v += load8(residual) }

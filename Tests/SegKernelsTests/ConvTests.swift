@@ -81,6 +81,15 @@ func referenceConv(_ s: Conv2DShape, batch: Int, x: [Float], w: [Float], bias: [
                      strides: (2, 2), pads: (2, 2, 2, 2), groups: 3), .depthwise),
         (Conv2DShape(inputChannels: 3, height: 7, width: 30, outputChannels: 3, kernelH: 3, kernelW: 3,
                      pads: (1, 1, 1, 1), groups: 3), .depthwise),
+        // Stride 2 read straight from the rows: TF-style asymmetric SAME pads (none before,
+        // one after), several interior vectors between staged edge vectors, a 7-wide kernel
+        // (an odd tap without a partner), odd widths and heights.
+        (Conv2DShape(inputChannels: 2, height: 9, width: 131, outputChannels: 2, kernelH: 3, kernelW: 3,
+                     strides: (2, 2), pads: (0, 0, 1, 1), groups: 2), .depthwise),
+        (Conv2DShape(inputChannels: 2, height: 12, width: 97, outputChannels: 2, kernelH: 7, kernelW: 7,
+                     strides: (2, 2), pads: (3, 3, 3, 3), groups: 2), .depthwise),
+        (Conv2DShape(inputChannels: 3, height: 6, width: 16, outputChannels: 3, kernelH: 5, kernelW: 3,
+                     strides: (2, 2), pads: (2, 1, 1, 0), groups: 3), .depthwise),
         // Winograd F(2×2, 3×3): odd output sizes (half tiles), vector groups of eight tiles
         // and scalar edges, no padding, asymmetric padding, channel counts not a multiple of 6.
         (Conv2DShape(inputChannels: 8, height: 9, width: 37, outputChannels: 8, kernelH: 3, kernelW: 3,
