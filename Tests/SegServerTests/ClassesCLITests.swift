@@ -109,6 +109,17 @@ struct ClassesCLITests {
         #expect(bench.stderr.contains("is noisy") == noisy)
         #expect((doc["warnings"] != nil) == noisy)
 
+        // Dynamic H and W: the size comes from --shape (the model's own channel count kept),
+        // and without it the error says which flag to give.
+        let sized = try runProcess(cli, ["--json", "bench", Self.fixture("tiny_conv_seg.onnx"), "--runs", "1", "--warmup", "1", "--shape", "8x7"])
+        #expect(sized.status == 0, "\(sized.stderr)")
+        let sizedRow = try JSONParser.parse(sized.stdout)["models"]?.arrayValue?.first
+        #expect(sizedRow?["inputShapes"]?["x"] == [1, 3, 8, 7] || sizedRow?["inputShapes"]?.objectValue?.values.first == [1, 3, 8, 7], "\(sized.stdout)")
+        let unsized = try runProcess(cli, ["bench", Self.fixture("tiny_conv_seg.onnx"), "--runs", "1"])
+        #expect(unsized.status != 0 && unsized.stderr.contains("--shape HxW"), "\(unsized.stderr)")
+        let badShape = try runProcess(cli, ["bench", Self.fixture("tiny_conv_seg.onnx"), "--shape", "8by7"])
+        #expect(badShape.status != 0 && badShape.stderr.contains("--shape needs HxW"), "\(badShape.stderr)")
+
         let dir = try temp()
         let cmp = try runProcess(cli, ["--json", "--quiet", "compare", Self.fixture("tiny_seg.onnx"), Self.fixture("tiny_conv_seg.onnx"), "--dataset", Self.fixture("tinyseg"),
                                        "--out", dir.path, "--panels", "1"])
