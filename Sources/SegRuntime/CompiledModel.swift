@@ -21,6 +21,9 @@ package final class CompiledModel: Sendable {
     package let kernelCounts: [String: Int]
     private let arenas = Mutex<[Arena]>([])
     let floatCount: Int
+    /// Set when this plan runs a batch image by image through a batch-1 plan (see
+    /// `BatchSeparability`): its steps, arena and weights are that plan's.
+    package let perImage: CompiledModel?
 
     init(inputShapes: [String: [Int]], steps: [any Step], inputSlots: [(String, Slot)],
          outputs: [(String, FallbackStep.Operand, DType)], floatCount: Int, kernelCounts: [String: Int]) {
@@ -31,6 +34,19 @@ package final class CompiledModel: Sendable {
         self.floatCount = floatCount
         self.arenaBytes = floatCount * 4
         self.kernelCounts = kernelCounts
+        self.perImage = nil
+    }
+
+    /// A batch of `inputShapes` (every input's axis 0 the batch) run image by image on `single`.
+    init(perImage single: CompiledModel, inputShapes: [String: [Int]]) {
+        self.inputShapes = inputShapes
+        steps = single.steps
+        inputSlots = single.inputSlots
+        outputs = single.outputs
+        floatCount = single.floatCount
+        arenaBytes = single.arenaBytes
+        kernelCounts = single.kernelCounts
+        perImage = single
     }
 
     /// The steps that run on SegKernels' `Conv2D`, in order, with their kinds ("Conv+Add",
@@ -59,6 +75,7 @@ package final class CompiledModel: Sendable {
     /// step's index (see `stepDescription`), kind and time in ms.
     package func run(_ inputs: [String: Tensor], isCancelled: () -> Bool = { false },
                     profile: ((Int, String, Double) -> Void)? = nil) throws -> [String: Tensor] {
+        if let single = perImage { return try single.runEachImage(inputs, shapes: inputShapes, isCancelled: isCancelled, profile: profile) }
         let arena = checkoutArena()
         defer { checkin(arena) }
         try execute(inputs, in: arena, isCancelled: isCancelled, profile: profile)
@@ -70,6 +87,11 @@ package final class CompiledModel: Sendable {
     /// once), else as a tensor. The view is valid only inside `body`.
     package func run<R>(_ inputs: [String: Tensor], isCancelled: () -> Bool = { false }, reading name: String,
                         _ body: (OutputView) throws -> R) throws -> R {
+        if let single = perImage {
+            let all = try single.runEachImage(inputs, shapes: inputShapes, isCancelled: isCancelled, profile: nil)
+            guard let t = all[name] else { throw ExecutionError.unknownOutput(name, known: outputs.map(\.0)) }
+            return try body(.tensor(t))
+        }
         let arena = checkoutArena()
         defer { checkin(arena) }
         try execute(inputs, in: arena, isCancelled: isCancelled, profile: nil)
@@ -86,11 +108,82 @@ package final class CompiledModel: Sendable {
             throw ExecutionError.unknownInput(name, known: inputSlots.map(\.name))
         }
         if let other = inputSlots.first(where: { $0.name != name }) { throw ExecutionError.missingInput(other.name) }
+        if perImage != nil, let dims = inputShapes[name] {
+            var x = [Float](repeating: 0, count: dims.reduce(1, *))
+            try x.withUnsafeMutableBufferPointer { try fill($0) }
+            return try run([name: try Tensor(dims: dims, scalars: x)], isCancelled: isCancelled, reading: output, body)
+        }
         let arena = checkoutArena()
         defer { checkin(arena) }
         try fill(UnsafeMutableBufferPointer(start: arena.pointer(slot), count: slot.count))
         try executeSteps(in: arena, isCancelled: isCancelled, profile: nil)
         return try read(output, from: arena, body)
+    }
+
+    /// Runs this batch-1 plan once per image of `inputs` (their shapes `shapes`, axis 0 the
+    /// batch): each image's slice goes into the input slots, and each output's slice is copied
+    /// from the arena straight into the batch's tensor, as `collectOutputs` copies it once.
+    fileprivate func runEachImage(_ inputs: [String: Tensor], shapes: [String: [Int]], isCancelled: () -> Bool,
+                                  profile: ((Int, String, Double) -> Void)?) throws -> [String: Tensor] {
+        let batch = shapes.values.first?.first ?? 1
+        for (name, dims) in shapes {
+            guard let t = inputs[name] else { throw ExecutionError.missingInput(name) }
+            guard t.dims == dims else {
+                throw ExecutionError.inputMismatch(name: name, expected: TensorType(elementType: t.dtype, shape: dims.map { .value($0) }), actual: "\(t.dtype)\(t.shape)")
+            }
+        }
+        // Float outputs in the arena: one buffer each for the whole batch, written image by
+        // image straight from the arena (not zero-filled first: every byte is copied in).
+        var slotOutputs: [(name: String, slot: Slot)] = []
+        var slotBytes: [[UInt8]] = []
+        for (name, operand, _) in outputs {
+            if case .slot(let s) = operand, s.dtype == .f32 {
+                slotOutputs.append((name, s))
+                // Every byte is written below before anything reads it.
+                slotBytes.append([UInt8](unsafeUninitializedCapacity: s.count * 4 * batch) { _, count in count = s.count * 4 * batch })
+            }
+        }
+        var others: [String: (dims: [Int], dtype: DType, bytes: [UInt8])] = [:]
+        for image in 0..<batch {
+            let arena = checkoutArena()
+            defer { checkin(arena) }
+            for (name, slot) in inputSlots {
+                guard let t = inputs[name] else { throw ExecutionError.missingInput(name) }
+                let sliceBytes = slot.count * slot.dtype.byteSize
+                t.bytes.withUnsafeBytes { raw in
+                    guard let base = raw.baseAddress, raw.count >= (image + 1) * sliceBytes else { return }
+                    UnsafeMutableRawPointer(arena.pointer(slot)).copyMemory(from: base + image * sliceBytes, byteCount: sliceBytes)
+                }
+            }
+            try executeSteps(in: arena, isCancelled: isCancelled, profile: profile)
+            for (k, o) in slotOutputs.enumerated() {
+                let bytes = o.slot.count * 4
+                slotBytes[k].withUnsafeMutableBytes { out in
+                    guard let dst = out.baseAddress else { return }
+                    (dst + image * bytes).copyMemory(from: UnsafeRawPointer(arena.pointer(o.slot)), byteCount: bytes)
+                }
+            }
+            guard slotOutputs.count < outputs.count else { continue }
+            let collected = try collectOutputs(arena)
+            for (name, _, dtype) in outputs where !slotOutputs.contains(where: { $0.name == name }) {
+                guard let one = collected[name] else { continue }
+                var entry = others[name] ?? (dims: one.dims, dtype: dtype, bytes: [])
+                entry.bytes.append(contentsOf: one.bytes)
+                others[name] = entry
+            }
+        }
+        var tensors: [String: Tensor] = [:]
+        for (k, o) in slotOutputs.enumerated() {
+            var dims = o.slot.dims
+            if !dims.isEmpty { dims[0] *= batch }
+            tensors[o.name] = try Tensor(dtype: .f32, shape: Shape(dims), bytes: slotBytes[k])
+        }
+        for (name, r) in others {
+            var dims = r.dims
+            if !dims.isEmpty { dims[0] *= batch }
+            tensors[name] = try Tensor(dtype: r.dtype, shape: Shape(dims), bytes: r.bytes)
+        }
+        return tensors
     }
 
     private func read<R>(_ name: String, from arena: Arena, _ body: (OutputView) throws -> R) throws -> R {

@@ -41,6 +41,7 @@ package struct Compiler: Sendable {
     package func compile(_ model: Model, inputShapes: [String: [Int]]) throws -> CompiledModel {
         // The fused ops of SegRewrite (ai.segslim) are known here, for the rewritten copy below.
         let registry = FusedOperators.registry(self.registry)
+        if let single = try perImagePlan(model, inputShapes: inputShapes, registry: registry) { return single }
         // Clean-up that changes no numbers; with the input shapes fixed, shape subgraphs fold.
         let (m, _) = try RewriteManager([EliminateIdentity(), FoldConstants(inputShapes: inputShapes, maxElements: 1 << 22),
                                          FoldBatchNorm(), EliminateDeadNodes()]).run(model)
@@ -69,5 +70,24 @@ package struct Compiler: Sendable {
         final.quantized = builder.quantized
         final.int8Plan = int8Plan?.reindexed(from: builder.nodes, to: final.nodes)
         return try final.build(inputShapes: inputShapes)
+    }
+
+    /// A batch plan that runs image by image on the batch-1 plan, when options allow it, every
+    /// runtime input is batched alike, the model keeps samples apart and one image's arena is
+    /// large enough that a batch's activations would leave the cache; nil otherwise.
+    private func perImagePlan(_ model: Model, inputShapes: [String: [Int]], registry: OperatorRegistry) throws -> CompiledModel? {
+        guard fastKernels, options.batchPerImage, let batch = inputShapes.values.first?.first, batch > 1,
+              inputShapes.values.allSatisfy({ $0.first == batch }),
+              model.graph.runtimeInputs.allSatisfy({ inputShapes[$0.name] != nil }) else { return nil }
+        let single = inputShapes.mapValues { [1] + $0.dropFirst() }
+        // Shapes the model cannot take are the batched compile's to report.
+        guard let batched = try? ShapeInference(model: model, registry: registry, inputShapes: inputShapes),
+              let one = try? ShapeInference(model: model, registry: registry, inputShapes: single),
+              BatchSeparability.holds(model, batched: batched, single: one, batch: batch) else { return nil }
+        var inner = self
+        inner.options.batchPerImage = false
+        let plan = try inner.compile(model, inputShapes: single)
+        guard plan.arenaBytes >= options.perImageMinArenaBytes, plan.inputSlots.allSatisfy({ $0.slot.dtype == .f32 }) else { return nil }
+        return CompiledModel(perImage: plan, inputShapes: inputShapes)
     }
 }

@@ -17,6 +17,13 @@ package struct RuntimeOptions: Sendable, Equatable {
     /// Kernel algorithm switches (`SEGSLIM_KERNELS_VNNI`, `SEGSLIM_WINOGRAD`,
     /// `SEGSLIM_WINOGRAD_MAX`, `SEGSLIM_DIRECT`, `SEGSLIM_DIRECT_PW`, `SEGSLIM_TAPWISE`).
     package var kernels = KernelOptions.standard
+    /// Run a batch image by image through the batch-1 plan when the model keeps samples apart
+    /// (`BatchSeparability`) and one image's activations are at least `perImageMinArenaBytes`
+    /// (`SEGSLIM_BATCH_PER_IMAGE=0`: always batched).
+    package var batchPerImage = true
+    /// Below this (one image's arena), batching is kept: small maps stay in cache and larger
+    /// GEMMs amortise their packing. 8 MiB: a quarter of this CPU's L3.
+    package var perImageMinArenaBytes = 8 << 20
 
     package init() {}
 
@@ -38,6 +45,7 @@ package struct RuntimeOptions: Sendable, Equatable {
         if let v = env["SEGSLIM_DIRECT"] { kernels.directConv = v != "0" }
         if let v = env["SEGSLIM_DIRECT_PW"] { kernels.directPointwiseMaxPlaneBytes = Int(v) ?? 0 }
         if let v = env["SEGSLIM_TAPWISE"] { kernels.tapwiseConv = v != "0" }
+        if let v = env["SEGSLIM_BATCH_PER_IMAGE"] { batchPerImage = v != "0" }
     }
 
     /// The ISA kernels run with: the forced one where this CPU has it, else the CPU's best.

@@ -9,6 +9,6 @@ extension RuntimeOptions {
             int8: int8, qgemmPath: qgemmPath?.rawValue, isa: effectiveISA.rawValue, vnni: effectiveVNNI,
             winograd: kernels.winograd, winogradMaxChannelProduct: kernels.winogradMaxChannelProduct,
             directConv: kernels.directConv, directPointwiseMaxPlaneBytes: kernels.directPointwiseMaxPlaneBytes,
-            tapwiseConv: kernels.tapwiseConv)
+            tapwiseConv: kernels.tapwiseConv, batchPerImage: batchPerImage)
     }
 }

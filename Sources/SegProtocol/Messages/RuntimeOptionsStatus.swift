@@ -19,9 +19,12 @@ public struct RuntimeOptionsStatus: Codable, Sendable, Equatable {
     public var directPointwiseMaxPlaneBytes: Int
     /// Sparse dilated convs run tap by tap over each tap's valid rectangle (`SEGSLIM_TAPWISE`).
     public var tapwiseConv: Bool
+    /// Batches of models that keep samples apart run image by image through the batch-1 plan
+    /// when one image's activations are large (`SEGSLIM_BATCH_PER_IMAGE`).
+    public var batchPerImage: Bool
 
     public init(int8: Bool, qgemmPath: String?, isa: String, vnni: Bool, winograd: Bool, winogradMaxChannelProduct: Int,
-                directConv: Bool, directPointwiseMaxPlaneBytes: Int, tapwiseConv: Bool) {
+                directConv: Bool, directPointwiseMaxPlaneBytes: Int, tapwiseConv: Bool, batchPerImage: Bool) {
         self.int8 = int8
         self.qgemmPath = qgemmPath
         self.isa = isa
@@ -31,6 +34,7 @@ public struct RuntimeOptionsStatus: Codable, Sendable, Equatable {
         self.directConv = directConv
         self.directPointwiseMaxPlaneBytes = directPointwiseMaxPlaneBytes
         self.tapwiseConv = tapwiseConv
+        self.batchPerImage = batchPerImage
     }
 
     public var json: JSONValue {
@@ -38,7 +42,7 @@ public struct RuntimeOptionsStatus: Codable, Sendable, Equatable {
             "int8": .bool(int8), "qgemmPath": qgemmPath.map(JSONValue.string) ?? .null, "isa": .string(isa), "vnni": .bool(vnni),
             "winograd": .bool(winograd), "winogradMaxChannelProduct": .int(Int64(winogradMaxChannelProduct)),
             "directConv": .bool(directConv), "directPointwiseMaxPlaneBytes": .int(Int64(directPointwiseMaxPlaneBytes)),
-            "tapwiseConv": .bool(tapwiseConv),
+            "tapwiseConv": .bool(tapwiseConv), "batchPerImage": .bool(batchPerImage),
         ]
     }
 }
