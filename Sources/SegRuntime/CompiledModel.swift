@@ -128,7 +128,8 @@ package final class CompiledModel: Sendable {
         let batch = shapes.values.first?.first ?? 1
         for (name, dims) in shapes {
             guard let t = inputs[name] else { throw ExecutionError.missingInput(name) }
-            guard t.dims == dims else {
+            let slotType = inputSlots.first(where: { $0.name == name })?.slot.dtype
+            guard t.dims == dims, slotType == nil || t.dtype == slotType else {
                 throw ExecutionError.inputMismatch(name: name, expected: TensorType(elementType: t.dtype, shape: dims.map { .value($0) }), actual: "\(t.dtype)\(t.shape)")
             }
         }

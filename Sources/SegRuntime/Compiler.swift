@@ -87,7 +87,9 @@ package struct Compiler: Sendable {
         var inner = self
         inner.options.batchPerImage = false
         let plan = try inner.compile(model, inputShapes: single)
-        guard plan.arenaBytes >= options.perImageMinArenaBytes, plan.inputSlots.allSatisfy({ $0.slot.dtype == .f32 }) else { return nil }
+        // Every runtime input goes through an f32 input slot, where each image's slice is copied.
+        guard plan.arenaBytes >= options.perImageMinArenaBytes, plan.inputSlots.allSatisfy({ $0.slot.dtype == .f32 }),
+              model.graph.runtimeInputs.allSatisfy({ input in plan.inputSlots.contains { $0.name == input.name } }) else { return nil }
         return CompiledModel(perImage: plan, inputShapes: inputShapes)
     }
 }

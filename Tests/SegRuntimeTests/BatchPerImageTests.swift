@@ -87,6 +87,9 @@ import Testing
         }
         let filledSame = filled == all
         #expect(filledSame)
+        // A wrong dtype or shape is refused by name, as the batched plan refuses it.
+        #expect(throws: ExecutionError.self) { _ = try perImage.run(["image": try Tensor(dims: [2, 3, 24, 20], scalars: [Float](repeating: 0, count: 2880))]) }
+        #expect(throws: ExecutionError.self) { _ = try perImage.run(["image": try Tensor(dims: [3, 3, 24, 20], scalars: [Double](repeating: 0, count: 4320))]) }
         // Profiles count every step once per image.
         var calls = 0
         _ = try perImage.run(["image": batch], profile: { _, _, _ in calls += 1 })
