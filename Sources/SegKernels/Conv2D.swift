@@ -125,7 +125,7 @@ package final class Conv2D: @unchecked Sendable {
         }
         let isPointwise = taps == 1 && shape.strideH == 1 && shape.strideW == 1 && shape.pads == (0, 0, 0, 0)
         let useWinograd = !isPointwise && (choice.map { $0 && WinogradConv3x3.isEligible(shape) }
-                                           ?? (options.winograd && WinogradConv3x3.isProfitable(shape, maxChannelProduct: options.winogradMaxChannelProduct)))
+                                           ?? (options.winograd && WinogradConv3x3.isProfitable(shape, options: options)))
         algorithm = isPointwise ? .pointwise : useWinograd ? .winograd : .implicitGEMM
         depthwiseWeights = []
         if isPointwise && shape.groups == 1 && shape.height * shape.width == 1 {

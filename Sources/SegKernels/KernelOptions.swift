@@ -8,6 +8,17 @@ package struct KernelOptions: Sendable, Equatable {
     /// Largest Cin·Cout for which Winograd is used (`SEGSLIM_WINOGRAD_MAX`): above it the
     /// 16·Cin·Cout transformed weights leave the cache.
     package var winogradMaxChannelProduct = 512 * 512
+    /// Smallest Cin·Cout / (Cin + Cout) for which Winograd is used (`SEGSLIM_WINOGRAD_MIN_RATIO`):
+    /// GEMM work per tile grows with Cin·Cout, transform work with Cin + Cout.
+    package var winogradMinChannelRatio = 28
+    /// The same for output planes of at least `winogradLargePlane` pixels
+    /// (`SEGSLIM_WINOGRAD_MIN_RATIO_LARGE`): there the transforms stream and implicit GEMM with
+    /// few output channels re-reads each input row per channel block. UNet-R18's decoder at
+    /// 192×240: 128→32 (ratio 25.6) 51.4 → 39.6 ms, 32→32 (16) 13.9 → 11.2 ms on Winograd; at
+    /// 384×480, 32→16 (10.7) and 16→16 (8) were slower on it (26.5 → 29.1, 13.9 → 18.9 ms);
+    /// at 45×60, 32→32 (BiSeNetV2) showed no gain.
+    package var winogradLargePlaneMinChannelRatio = 16
+    package static let winogradLargePlane = 128 * 128
     /// Implicit-GEMM convs read B in place on wide maps (`SEGSLIM_DIRECT=0` packs every panel).
     package var directConv = true
     /// Pointwise convs read B in place only when a channel plane is at most this many bytes

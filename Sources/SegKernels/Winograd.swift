@@ -27,11 +27,14 @@ final class WinogradConv3x3: @unchecked Sendable {
 
     /// Worth it where the implicit GEMM suffers most (few channels, large maps) and the
     /// transformed weights (16·Cin·Cout floats) stay cache-sized.
-    static func isProfitable(_ s: Conv2DShape, maxChannelProduct: Int = KernelOptions.standard.winogradMaxChannelProduct) -> Bool {
-        isEligible(s)
+    static func isProfitable(_ s: Conv2DShape, options: KernelOptions = .standard) -> Bool {
+        let ratio = s.outputHeight * s.outputWidth >= KernelOptions.winogradLargePlane
+            ? options.winogradLargePlaneMinChannelRatio : options.winogradMinChannelRatio
+        let maxChannelProduct = options.winogradMaxChannelProduct
+        return isEligible(s)
             // GEMM work per tile grows with Cin·Cout, transform work with Cin + Cout: below
-            // ~28 (e.g. 96→32, 32→16) the transforms eat the saving (measured on this CPU).
-            && s.inputChannels * s.outputChannels >= 28 * (s.inputChannels + s.outputChannels)
+            // the ratio the transforms eat the saving (see `KernelOptions`).
+            && s.inputChannels * s.outputChannels >= ratio * (s.inputChannels + s.outputChannels)
             && s.inputChannels * s.outputChannels <= maxChannelProduct
             && s.outputHeight >= 8 && s.outputWidth >= 16 && s.outputHeight * s.outputWidth >= 400
     }

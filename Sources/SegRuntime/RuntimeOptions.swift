@@ -42,6 +42,10 @@ package struct RuntimeOptions: Sendable, Equatable {
         if env["SEGSLIM_KERNELS_VNNI"] == "0" { kernels.vnni = false }
         if let v = env["SEGSLIM_WINOGRAD"] { kernels.winograd = v != "0" }
         if let v = env["SEGSLIM_WINOGRAD_MAX"] { kernels.winogradMaxChannelProduct = Int(v) ?? KernelOptions.standard.winogradMaxChannelProduct }
+        if let v = env["SEGSLIM_WINOGRAD_MIN_RATIO"] { kernels.winogradMinChannelRatio = Int(v) ?? KernelOptions.standard.winogradMinChannelRatio }
+        if let v = env["SEGSLIM_WINOGRAD_MIN_RATIO_LARGE"] {
+            kernels.winogradLargePlaneMinChannelRatio = Int(v) ?? KernelOptions.standard.winogradLargePlaneMinChannelRatio
+        }
         if let v = env["SEGSLIM_DIRECT"] { kernels.directConv = v != "0" }
         if let v = env["SEGSLIM_DIRECT_PW"] { kernels.directPointwiseMaxPlaneBytes = Int(v) ?? 0 }
         if let v = env["SEGSLIM_TAPWISE"] { kernels.tapwiseConv = v != "0" }

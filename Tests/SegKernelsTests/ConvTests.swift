@@ -190,6 +190,20 @@ func referenceConv(_ s: Conv2DShape, batch: Int, x: [Float], w: [Float], bias: [
         #expect(!WinogradConv3x3.isProfitable(shape(64, 64, groups: 2)))
     }
 
+    /// Few output channels: on planes of 128×128 pixels or more the channel ratio may drop to
+    /// 16 (UNet-R18's decoder at 192×240: 128→32 and 32→32 on Winograd), below that it stays
+    /// 28 (BiSeNetV2's 32→32 at 45×60 keeps the implicit GEMM); 32→16 (ratio 10.7) never.
+    @Test(arguments: [(128, 32, 192, 240, true), (32, 32, 192, 240, true), (32, 16, 384, 480, false), (16, 16, 384, 480, false),
+                      (32, 32, 45, 60, false), (128, 32, 48, 60, false), (32, 32, 128, 128, true), (32, 32, 127, 128, false)])
+    func fewOutputChannelsTakeWinogradOnLargePlanes(cin: Int, cout: Int, height: Int, width: Int, winograd: Bool) {
+        let s = Conv2DShape(inputChannels: cin, height: height, width: width, outputChannels: cout, kernelH: 3, kernelW: 3,
+                            pads: (1, 1, 1, 1))
+        #expect(WinogradConv3x3.isProfitable(s) == winograd)
+        var options = KernelOptions.standard
+        options.winogradLargePlaneMinChannelRatio = 28
+        #expect(!WinogradConv3x3.isProfitable(s, options: options) || cin * cout >= 28 * (cin + cout))
+    }
+
     /// Small maps (STDC's and PP-LiteSeg's 16×16 and 8×8 stages at 256×256 input): below
     /// 400 output pixels the transforms and sixteen short GEMMs cost more than the 2.25× of
     /// multiply-adds they save (measured on this CPU: 512→128 at 16×16 ran 2× slower).

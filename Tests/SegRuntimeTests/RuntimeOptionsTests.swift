@@ -11,19 +11,24 @@ import Testing
         #expect(o.kernels == KernelOptions.standard)
         #expect(o.kernels.winograd && o.kernels.directConv && o.kernels.vnni && o.kernels.tapwiseConv)
         #expect(o.kernels.winogradMaxChannelProduct == 512 * 512 && o.kernels.directPointwiseMaxPlaneBytes == 0)
+        #expect(o.kernels.winogradMinChannelRatio == 28 && o.kernels.winogradLargePlaneMinChannelRatio == 16)
+        #expect(o.batchPerImage && o.perImageMinArenaBytes == 8 << 20)
     }
 
     @Test func everyVariableSetsItsField() {
         let o = RuntimeOptions(environment: [
             "SEGSLIM_INT8": "0", "SEGSLIM_QGEMM": "exact", "SEGSLIM_KERNELS_ISA": "portable", "SEGSLIM_KERNELS_VNNI": "0",
             "SEGSLIM_WINOGRAD": "0", "SEGSLIM_WINOGRAD_MAX": "4096", "SEGSLIM_DIRECT": "0", "SEGSLIM_DIRECT_PW": "65536",
-            "SEGSLIM_TAPWISE": "0",
+            "SEGSLIM_TAPWISE": "0", "SEGSLIM_WINOGRAD_MIN_RATIO": "20", "SEGSLIM_WINOGRAD_MIN_RATIO_LARGE": "12",
+            "SEGSLIM_BATCH_PER_IMAGE": "0",
         ])
         #expect(!o.int8 && o.qgemmPath == .exact && o.isa == .portable && o.effectiveISA == .portable)
         #expect(!o.kernels.vnni && !o.effectiveVNNI)
         #expect(!o.kernels.winograd && o.kernels.winogradMaxChannelProduct == 4096)
         #expect(!o.kernels.directConv && o.kernels.directPointwiseMaxPlaneBytes == 65536)
         #expect(!o.kernels.tapwiseConv)
+        #expect(o.kernels.winogradMinChannelRatio == 20 && o.kernels.winogradLargePlaneMinChannelRatio == 12)
+        #expect(!o.batchPerImage)
     }
 
     @Test func unparsableValuesKeepTheDefaults() {
