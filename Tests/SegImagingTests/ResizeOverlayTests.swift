@@ -97,6 +97,29 @@ struct ResizeOverlayTests {
         }
     }
 
+    /// Files are read whole; an empty file is no bytes; a folder or a missing path is an I/O
+    /// error naming the path (and why).
+    @Test func readingFilesNamesWhatWentWrong() throws {
+        let dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("segslim-read-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let bytes = (0..<70_000).map { UInt8(truncatingIfNeeded: $0 * 31) }
+        let file = dir.appendingPathComponent("some.bin"), empty = dir.appendingPathComponent("empty.bin")
+        try Data(bytes).write(to: file)
+        try Data().write(to: empty)
+        let back = try ImageIO.read(file.path)
+        #expect(back.count == bytes.count && back == bytes)
+        #expect(try ImageIO.read(empty.path).isEmpty)
+        for (path, why) in [(dir.path, "not a regular file"), (dir.appendingPathComponent("none.png").path, "No such file")] {
+            do {
+                _ = try ImageIO.read(path)
+                Issue.record("read \(path) did not fail")
+            } catch {
+                #expect("\(error)".contains(path) && "\(error)".contains(why), "\(error)")
+            }
+        }
+    }
+
     @Test func orientationTransformsComposeCorrectly() throws {
         let img = try Image(width: 3, height: 2, channels: 1, pixels: [1, 2, 3, 4, 5, 6])
         #expect(img.oriented(.right).pixels == [4, 1, 5, 2, 6, 3])          // 90° clockwise
