@@ -84,6 +84,15 @@ package struct Compiler: Sendable {
         guard let batched = try? ShapeInference(model: model, registry: registry, inputShapes: inputShapes),
               let one = try? ShapeInference(model: model, registry: registry, inputShapes: single),
               BatchSeparability.holds(model, batched: batched, single: one, batch: batch) else { return nil }
+        // The arena holds at most every float value of one image at once: when even that sum is
+        // below the threshold, skip compiling a batch-1 plan that would only be thrown away.
+        let valueBytes = model.graph.nodes.lazy.flatMap(\.outputs).reduce(0) { sum, name in
+            guard let type = one.types[name], type.elementType == .f32, one.constants[name] == nil,
+                  let dims = type.shape?.compactMap({ d -> Int? in if case .value(let v) = d { return v } else { return nil } }),
+                  dims.count == type.shape?.count else { return sum }
+            return sum + dims.reduce(4, *)
+        }
+        guard valueBytes >= options.perImageMinArenaBytes else { return nil }
         var inner = self
         inner.options.batchPerImage = false
         let plan = try inner.compile(model, inputShapes: single)
