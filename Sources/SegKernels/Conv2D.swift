@@ -80,6 +80,9 @@ package final class Conv2D: @unchecked Sendable {
     /// Pointwise on a 1×1 map (squeeze-excite FCs, N = 1): the raw weights [Cout, Cin] for
     /// the matrix-vector path. Others: empty.
     let matvecWeights: [Float]
+    /// Pointwise with few input channels on a map (`PointwiseSmallDepth`): the raw weights
+    /// [Cout, Cin] for the AVX-512 kernel that reads the input planes in place. Else empty.
+    let smallDepthWeights: [Float]
     let bias: [Float]?
     /// Pointwise and stride-1-along-W implicit GEMM: per depth row k = (c, ky, kx) of one
     /// group, its offset in the input from a panel's origin (`DirectOperand`). Else empty.
@@ -118,6 +121,7 @@ package final class Conv2D: @unchecked Sendable {
             depthwiseWeights = Array(UnsafeBufferPointer(start: weights, count: shape.outputChannels * taps))
             packedGroups = []
             matvecWeights = []
+            smallDepthWeights = []
             directOffsets = []
             winograd = nil
             rowBands = []
@@ -130,6 +134,7 @@ package final class Conv2D: @unchecked Sendable {
         depthwiseWeights = []
         if isPointwise && shape.groups == 1 && shape.height * shape.width == 1 {
             matvecWeights = Array(UnsafeBufferPointer(start: weights, count: shape.outputChannels * shape.inputChannels))
+            smallDepthWeights = []
             packedGroups = []
             directOffsets = []
             winograd = nil
@@ -137,6 +142,8 @@ package final class Conv2D: @unchecked Sendable {
             return
         }
         matvecWeights = []
+        smallDepthWeights = isPointwise && Self.usesSmallDepthKernel(shape, activation: activation, options: options)
+            ? Array(UnsafeBufferPointer(start: weights, count: shape.outputChannels * shape.inputChannels)) : []
         if useWinograd {
             winograd = try WinogradConv3x3(shape: shape, weights: weights)
             directOffsets = []
@@ -244,6 +251,11 @@ package final class Conv2D: @unchecked Sendable {
             }
             return
         }
+        if !smallDepthWeights.isEmpty && context.isa == .avx2 && KernelISA.hasVNNI {
+            runSmallDepth(input: input, batch: batch, output: output, residual: residual, beta: beta,
+                          residualBeforeActivation: residualBeforeActivation, context: context)
+            return
+        }
         if !matvecWeights.isEmpty {
             runMatvec(input: input, batch: batch, output: output, residual: residual, beta: beta,
                       residualBeforeActivation: residualBeforeActivation)
@@ -305,6 +317,9 @@ extension Conv2D {
     package var readsInputInPlace: Bool { !directOffsets.isEmpty && rowBands.isEmpty }
     /// The kernel rows each row band multiplies (empty: one GEMM over every kernel row).
     package var rowBandKernelRows: [Range<Int>] { rowBands.map(\.kernelRows) }
+    /// Whether an AVX2 run takes the AVX-512 pointwise kernel for few input channels
+    /// (`PointwiseSmallDepth`) rather than the GEMM.
+    package var usesSmallDepthKernel: Bool { !smallDepthWeights.isEmpty }
 
     /// One GEMM per row band, each over its valid kernel rows only; no input row it reads is
     /// padding, so the band's im2col has no vertical padding.

@@ -30,6 +30,10 @@ package struct KernelOptions: Sendable, Equatable {
     /// Dilated stride-1 convs whose taps read padding over much of the output run one tap at a
     /// time over the rectangles where each reads the image (`TapwiseConv`; `SEGSLIM_TAPWISE=0`: no).
     package var tapwiseConv = true
+    /// Pointwise convs with at most this many input channels run on the AVX-512 kernel that
+    /// reads the input planes in place (`PointwiseSmallDepth`, which also takes deeper ones on
+    /// small maps; `SEGSLIM_AVX512_PW_DEPTH`, 0: never).
+    package var smallDepthPointwiseMaxDepth = 64
 
     package init() {}
 

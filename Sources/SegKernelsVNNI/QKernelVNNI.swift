@@ -1,7 +1,8 @@
 // The AVX512-VNNI (256-bit, AVX512VL) INT8 GEMM micro-kernel. This module is compiled with
 // AVX-512 code generation enabled, so NOTHING in it may run before SegKernels' run-time
-// check (`KernelISA.hasVNNI`: CPUID leaf 7 VNNI + VL, OS-enabled ZMM state). Keep it to
-// this one function: anything else here could be auto-vectorized into AVX-512 too.
+// check (`KernelISA.hasVNNI`: CPUID leaf 7 VNNI + VL, OS-enabled ZMM state). Keep this module
+// to the kernels that need AVX-512 (this one and `PointwiseAVX512`): anything else here could
+// be auto-vectorized into AVX-512 too.
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 

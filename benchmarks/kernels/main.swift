@@ -144,7 +144,9 @@ if arguments.contains("--model") {
             var y = [Float](repeating: 0, count: c.3 * shape.outputHeight * shape.outputWidth)
             let plain = arguments.contains("--plain")  // no bias, no activation: the epilogue's cost
             let act: Activation = arguments.contains("--relu") ? .relu : arguments.contains("--noact") ? .none : .hardSwish
-            let context = KernelContext(pool: pools[threads]!, isa: .avx2)
+            var options = KernelOptions.standard
+            if arguments.contains("--no-avx512-pw") { options.smallDepthPointwiseMaxDepth = 0 }
+            let context = KernelContext(pool: pools[threads]!, isa: .avx2, options: options)
             let seconds: Double
             if arguments.contains("--int8") {
                 // The INT8 path on u8 NHWC codes: s8 weights, per-channel scales, u8 output
@@ -164,7 +166,7 @@ if arguments.contains("--model") {
                     }
                 }
             } else {
-                let conv = try Conv2D(shape: shape, weights: w, bias: plain ? nil : bias, activation: plain ? .none : act)
+                let conv = try Conv2D(shape: shape, weights: w, bias: plain ? nil : bias, activation: plain ? .none : act, options: options)
                 seconds = try time { try conv.run(input: x, batch: 1, output: &y, context: context) }
             }
             let flops = 2.0 * Double(c.3 * c.0 / c.8 * taps * shape.outputHeight * shape.outputWidth)
