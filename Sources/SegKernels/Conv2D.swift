@@ -166,7 +166,9 @@ package final class Conv2D: @unchecked Sendable {
         }
         var packed: [PackedMatrix] = []
         let kG = cinG * taps
-        for g in 0..<shape.groups {
+        // The AVX-512 pointwise kernel reads the raw weights; a portable run packs them per call
+        // from there (`run`), so they are not held twice.
+        for g in 0..<(smallDepthWeights.isEmpty ? shape.groups : 0) {
             packed.append(try PackedMatrix(a: weights + g * coutG * kG, rows: coutG, columns: kG, leadingDimension: kG))
         }
         packedGroups = packed
@@ -285,7 +287,8 @@ package final class Conv2D: @unchecked Sendable {
                                                   dilationH: shape.dilationH, dilationW: shape.dilationW,
                                                   outW: outputWidth))
                     }
-                    if let offsetBase = offsets.baseAddress, offsets.count == packedGroups[g].depth {
+                    let depth = cinG * shape.kernelH * shape.kernelW
+                    if let offsetBase = offsets.baseAddress, offsets.count == depth {
                         let geometry: DirectOperand.Geometry = algorithm == .pointwise
                             ? .pointwise(base: x, columns: outPlane)
                             : .conv(input: x, height: shape.height, width: shape.width, outW: outputWidth, strideH: shape.strideH,
@@ -294,13 +297,23 @@ package final class Conv2D: @unchecked Sendable {
                         b = .direct(DirectOperand(geometry: geometry, offsets: offsetBase, fallback: b))
                     }
                     bias.withUnsafeBufferPointerOrNil { biasPointer in
+                    smallDepthWeights.withUnsafeBufferPointer { raw in
                         let epilogue = Epilogue(bias: biasPointer.map { .perRow($0 + g * coutG) } ?? .none,
                                                 activation: activation, residual: residual.map { $0 + outOffset },
                                                 residualLeadingDimension: outPlane,
                                                 residualBeforeActivation: residualBeforeActivation)
-                        GemmDriver(m: coutG, n: outPlane, k: packedGroups[g].depth, a: .packed(packedGroups[g]), b: b,
+                        let a: GemmA
+                        if g < packedGroups.count {
+                            a = .packed(packedGroups[g])
+                        } else if let base = raw.baseAddress {
+                            a = .strided(StridedOperand(base: base, outerStride: depth, depthStride: 1))
+                        } else {
+                            return
+                        }
+                        GemmDriver(m: coutG, n: outPlane, k: depth, a: a, b: b,
                                    alpha: 1, beta: beta, c: output + outOffset, ldc: outPlane,
                                    epilogue: epilogue, context: context).run()
+                    }
                     }
                 }
             }

@@ -1,4 +1,5 @@
 import SegGraph
+import SegKernels
 import SegRuntime
 import SegTensor
 import Testing
@@ -23,8 +24,9 @@ import Testing
         #expect(plan.arenaBytes == (256 + 512) * 4)
         // The 8×4 weights packed as a GEMM A operand: 8 rows padded to panels of 6 → 12 × 4
         // floats; the 8 biases; and, when the direct pointwise path is on, one input offset
-        // per input channel.
-        let packed = 12 * 4 * 4, bias = 8 * 4, offsets = 4 * MemoryLayout<Int>.size
+        // per input channel. On a CPU with AVX-512 the conv keeps the raw 8 × 4 weights for
+        // its pointwise kernel instead of the packed ones.
+        let packed = (KernelISA.hasVNNI ? 8 : 12) * 4 * 4, bias = 8 * 4, offsets = 4 * MemoryLayout<Int>.size
         #expect(plan.weightBytes == packed + bias || plan.weightBytes == packed + bias + offsets, "\(plan.weightBytes)")
         #expect(plan.residentBytes == plan.weightBytes + (256 + 512) * 4)
     }
