@@ -80,8 +80,10 @@ package final class Conv2D: @unchecked Sendable {
     /// Pointwise on a 1×1 map (squeeze-excite FCs, N = 1): the raw weights [Cout, Cin] for
     /// the matrix-vector path. Others: empty.
     let matvecWeights: [Float]
-    /// Pointwise with few input channels on a map (`PointwiseSmallDepth`): the raw weights
-    /// [Cout, Cin] for the AVX-512 kernel that reads the input planes in place. Else empty.
+    /// Convs on the AVX-512 kernel of `PointwiseSmallDepth`: pointwise ones with few input
+    /// channels, reading the input planes in place, and implicit-GEMM ones with few output
+    /// channels, reading im2col panels (`Im2colAVX512`). Their raw weights [Cout, Cin·kH·kW];
+    /// else empty.
     let smallDepthWeights: [Float]
     let bias: [Float]?
     /// Pointwise and stride-1-along-W implicit GEMM: per depth row k = (c, ky, kx) of one
@@ -142,8 +144,11 @@ package final class Conv2D: @unchecked Sendable {
             return
         }
         matvecWeights = []
-        smallDepthWeights = isPointwise && Self.usesSmallDepthKernel(shape, activation: activation, options: options)
-            ? Array(UnsafeBufferPointer(start: weights, count: shape.outputChannels * shape.inputChannels)) : []
+        let readsInPlace = !isPointwise && shape.strideW == 1 && options.directConv && shape.outputWidth >= 48
+        let bands = isPointwise || useWinograd || shape.groups != 1 ? [] : try Self.rowBands(shape: shape, weights: weights)
+        let avx512 = isPointwise ? Self.usesSmallDepthKernel(shape, activation: activation, options: options)
+            : !useWinograd && !readsInPlace && bands.isEmpty && Self.usesIm2colKernel(shape, activation: activation, options: options)
+        smallDepthWeights = avx512 ? Array(UnsafeBufferPointer(start: weights, count: shape.outputChannels * cinG * taps)) : []
         if useWinograd {
             winograd = try WinogradConv3x3(shape: shape, weights: weights)
             directOffsets = []
@@ -155,7 +160,7 @@ package final class Conv2D: @unchecked Sendable {
         let inPlane = shape.height * shape.width
         if isPointwise && inPlane * 4 <= options.directPointwiseMaxPlaneBytes {
             directOffsets = (0..<cinG).map { $0 * inPlane }
-        } else if !isPointwise && shape.strideW == 1 && options.directConv && shape.outputWidth >= 48 {
+        } else if readsInPlace {
             // (Narrower maps have few interior panels: most would be packed one by one.)
             directOffsets = (0..<(cinG * taps)).map { k in
                 let c = k / taps, tap = k % taps
@@ -172,7 +177,7 @@ package final class Conv2D: @unchecked Sendable {
             packed.append(try PackedMatrix(a: weights + g * coutG * kG, rows: coutG, columns: kG, leadingDimension: kG))
         }
         packedGroups = packed
-        rowBands = isPointwise || shape.groups != 1 ? [] : try Self.rowBands(shape: shape, weights: weights)
+        rowBands = bands
     }
 
     /// Bands of output rows sharing one set of valid kernel rows, when skipping the rest saves
@@ -251,6 +256,11 @@ package final class Conv2D: @unchecked Sendable {
                              residual: residual, residualBeforeActivation: residualBeforeActivation, accumulate: beta == 1,
                              context: context)
             }
+            return
+        }
+        if !smallDepthWeights.isEmpty && context.isa == .avx2 && KernelISA.hasVNNI && algorithm == .implicitGEMM {
+            runIm2colAVX512(input: input, batch: batch, output: output, residual: residual, beta: beta,
+                            residualBeforeActivation: residualBeforeActivation, context: context)
             return
         }
         if !smallDepthWeights.isEmpty && context.isa == .avx2 && KernelISA.hasVNNI {
@@ -332,7 +342,9 @@ extension Conv2D {
     package var rowBandKernelRows: [Range<Int>] { rowBands.map(\.kernelRows) }
     /// Whether an AVX2 run takes the AVX-512 pointwise kernel for few input channels
     /// (`PointwiseSmallDepth`) rather than the GEMM.
-    package var usesSmallDepthKernel: Bool { !smallDepthWeights.isEmpty }
+    package var usesSmallDepthKernel: Bool { !smallDepthWeights.isEmpty && algorithm == .pointwise }
+    /// Whether an AVX2 run takes the AVX-512 kernel on im2col panels (`Im2colAVX512`).
+    package var usesIm2colKernel: Bool { !smallDepthWeights.isEmpty && algorithm == .implicitGEMM }
 
     /// One GEMM per row band, each over its valid kernel rows only; no input row it reads is
     /// padding, so the band's im2col has no vertical padding.

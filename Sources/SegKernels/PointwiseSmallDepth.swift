@@ -82,7 +82,7 @@ extension Conv2D {
                                 activation: act.0, p0: act.1, p1: act.2, bias: biasPointer.map { $0 + r },
                                 residual: res.map { $0 + r * plane }, residualStride: plane,
                                 residualBefore: residualBeforeActivation, accumulate: beta == 1)
-                            pointwiseRowsAVX512(k, min(8, m - r), columns, x, plane, w + r * k, out + r * plane, plane, epilogue)
+                            pointwiseRowsAVX512(k, min(8, m - r), columns, x, plane, .planes, w + r * k, out + r * plane, plane, epilogue)
                             r += 8
                         }
                     }

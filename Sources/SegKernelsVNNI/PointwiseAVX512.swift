@@ -4,6 +4,11 @@
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 
+/// How `pointwiseRowsAVX512` finds its input rows.
+package enum PointwiseAVX512Layout: Sendable {
+    case planes, panels
+}
+
 /// What the pointwise kernel applies to each sum before its one store, in the order of
 /// SegKernels' `Epilogue`: v = sum (+ old output if `accumulate`) + bias, (+ residual before),
 /// activation, (+ residual after).
@@ -36,6 +41,9 @@ package struct PointwiseAVX512Epilogue {
 /// Eight output rows (channels) × `columns` pixels of a 1×1 conv on NCHW planes, read and
 /// written in place: output[r][j] = Σ_d w[r][d] · x[d][j], d < `depth`, with input row d at
 /// `x + d·xStride`, weight row r at `w + r·depth`, output row r at `c + r·cStride`.
+/// `layout` says where pixels j…j+31 of row d are: `.planes` reads them as above; `.panels`
+/// reads B packed as 16-column panels of `depth` rows (`PackedMatrix`'s B layout, im2col of
+/// an implicit-GEMM conv): pixel j of row d at `x + (j / 16)·16·depth + d·16 + j % 16`.
 ///
 /// Rows past `rows` (1...8) are computed from a copy of the last weight row and not stored.
 /// Pixels go 32 at a time (two vectors per row: 16 accumulators), the last block under a
@@ -44,7 +52,7 @@ package struct PointwiseAVX512Epilogue {
 /// as the packed GEMM's micro-kernel adds them, so results match it bit for bit.
 @inline(never)
 package func pointwiseRowsAVX512(_ depth: Int, _ rows: Int, _ columns: Int,
-                                 _ x: UnsafePointer<Float>, _ xStride: Int,
+                                 _ x: UnsafePointer<Float>, _ xStride: Int, _ layout: PointwiseAVX512Layout,
                                  _ w: UnsafePointer<Float>,
                                  _ c: UnsafeMutablePointer<Float>, _ cStride: Int,
                                  _ e: PointwiseAVX512Epilogue) {
@@ -52,6 +60,8 @@ package func pointwiseRowsAVX512(_ depth: Int, _ rows: Int, _ columns: Int,
     let w0 = w, w1 = w + min(1, last) * depth, w2 = w + min(2, last) * depth, w3 = w + min(3, last) * depth
     let w4 = w + min(4, last) * depth, w5 = w + min(5, last) * depth, w6 = w + min(6, last) * depth, w7 = w + min(7, last) * depth
     let zero = _mm512_setzero_ps()
+    // Distance to the second 16 pixels, and from one depth row to the next.
+    let second = layout == .planes ? 16 : 16 * depth, step = layout == .planes ? xStride : 16
     var j = 0
     while j < columns {
         let remaining = columns - j
@@ -59,10 +69,10 @@ package func pointwiseRowsAVX512(_ depth: Int, _ rows: Int, _ columns: Int,
         let m1: __mmask16 = remaining >= 32 ? 0xFFFF : remaining <= 16 ? 0 : __mmask16((1 << (remaining - 16)) - 1)
         var a00 = zero, a01 = zero, a10 = zero, a11 = zero, a20 = zero, a21 = zero, a30 = zero, a31 = zero
         var a40 = zero, a41 = zero, a50 = zero, a51 = zero, a60 = zero, a61 = zero, a70 = zero, a71 = zero
-        var px = x + j
+        var px = layout == .planes ? x + j : x + j * depth
         if m1 == 0xFFFF {
             for d in 0..<depth {
-                let b0 = _mm512_loadu_ps(px), b1 = _mm512_loadu_ps(px + 16)
+                let b0 = _mm512_loadu_ps(px), b1 = _mm512_loadu_ps(px + second)
                 var v = _mm512_set1_ps(w0[d]); a00 = _mm512_fmadd_ps(v, b0, a00); a01 = _mm512_fmadd_ps(v, b1, a01)
                 v = _mm512_set1_ps(w1[d]); a10 = _mm512_fmadd_ps(v, b0, a10); a11 = _mm512_fmadd_ps(v, b1, a11)
                 v = _mm512_set1_ps(w2[d]); a20 = _mm512_fmadd_ps(v, b0, a20); a21 = _mm512_fmadd_ps(v, b1, a21)
@@ -71,11 +81,11 @@ package func pointwiseRowsAVX512(_ depth: Int, _ rows: Int, _ columns: Int,
                 v = _mm512_set1_ps(w5[d]); a50 = _mm512_fmadd_ps(v, b0, a50); a51 = _mm512_fmadd_ps(v, b1, a51)
                 v = _mm512_set1_ps(w6[d]); a60 = _mm512_fmadd_ps(v, b0, a60); a61 = _mm512_fmadd_ps(v, b1, a61)
                 v = _mm512_set1_ps(w7[d]); a70 = _mm512_fmadd_ps(v, b0, a70); a71 = _mm512_fmadd_ps(v, b1, a71)
-                px += xStride
+                px += step
             }
         } else {
             for d in 0..<depth {
-                let b0 = _mm512_maskz_loadu_ps(m0, px), b1 = _mm512_maskz_loadu_ps(m1, px + 16)
+                let b0 = _mm512_maskz_loadu_ps(m0, px), b1 = _mm512_maskz_loadu_ps(m1, px + second)
                 var v = _mm512_set1_ps(w0[d]); a00 = _mm512_fmadd_ps(v, b0, a00); a01 = _mm512_fmadd_ps(v, b1, a01)
                 v = _mm512_set1_ps(w1[d]); a10 = _mm512_fmadd_ps(v, b0, a10); a11 = _mm512_fmadd_ps(v, b1, a11)
                 v = _mm512_set1_ps(w2[d]); a20 = _mm512_fmadd_ps(v, b0, a20); a21 = _mm512_fmadd_ps(v, b1, a21)
@@ -84,7 +94,7 @@ package func pointwiseRowsAVX512(_ depth: Int, _ rows: Int, _ columns: Int,
                 v = _mm512_set1_ps(w5[d]); a50 = _mm512_fmadd_ps(v, b0, a50); a51 = _mm512_fmadd_ps(v, b1, a51)
                 v = _mm512_set1_ps(w6[d]); a60 = _mm512_fmadd_ps(v, b0, a60); a61 = _mm512_fmadd_ps(v, b1, a61)
                 v = _mm512_set1_ps(w7[d]); a70 = _mm512_fmadd_ps(v, b0, a70); a71 = _mm512_fmadd_ps(v, b1, a71)
-                px += xStride
+                px += step
             }
         }
         let cj = c + j

@@ -36,43 +36,12 @@ import Testing
         let x = randomValues(batch * c.cin * c.h * c.w, seed: 71)
         let w = randomValues(c.cout * c.cin, seed: 72)
         let bias = randomValues(c.cout, seed: 73)
-        let outCount = batch * c.cout * c.h * c.w
-        let residual = randomValues(outCount, seed: 74)
         let conv = try Conv2D(shape: s, weights: w, bias: bias, activation: c.activation, options: .standard)
         let gemm = try Conv2D(shape: s, weights: w, bias: bias, activation: c.activation, options: Self.gemmOnly)
         #expect(conv.usesSmallDepthKernel == KernelISA.hasVNNI, "\(c)")
         #expect(!gemm.usesSmallDepthKernel)
-        // (residual, added before the activation, the residual being the output itself)
-        let forms: [(Bool, Bool, Bool)] = [(false, true, false), (true, true, false), (true, false, false), (true, true, true)]
-        for context in contexts {
-            for (useResidual, before, inPlace) in forms {
-                func run(_ conv: Conv2D) throws -> [Float] {
-                    var y = inPlace ? residual : [Float](repeating: .nan, count: outCount)
-                    if inPlace {
-                        try y.withUnsafeMutableBufferPointer { yb in
-                            try conv.run(input: x, batch: batch, output: yb.baseAddress!, residual: UnsafePointer(yb.baseAddress!),
-                                         residualBeforeActivation: true, context: context)
-                        }
-                    } else {
-                        try residual.withUnsafeBufferPointer { r in
-                            try conv.run(input: x, batch: batch, output: &y, residual: useResidual ? r.baseAddress : nil,
-                                         residualBeforeActivation: before, context: context)
-                        }
-                    }
-                    return y
-                }
-                let label = "\(c) residual=\(useResidual) before=\(before) inPlace=\(inPlace) \(describe(context))"
-                let y = try run(conv)
-                let expected = referenceConv(s, batch: batch, x: x, w: w, bias: bias, activation: c.activation,
-                                             residual: useResidual ? residual : nil, before: before)
-                expectClose(y, expected, label)
-                // The same sums in the same order as the GEMM's micro-kernel, so the same bits
-                // (up to the sign of a zero after ReLU).
-                let viaGEMM = try run(gemm)
-                let identical = zip(y, viaGEMM).allSatisfy { $0 == $1 }
-                #expect(identical, "\(label): differs from the GEMM path")
-            }
-        }
+        try expectSamePathResults(conv, gemm, shape: s, batch: batch, x: x, w: w, bias: bias, activation: c.activation,
+                                  label: "\(c)", bitExact: true)
     }
 
     @Test func whichConvsTakeIt() throws {
@@ -100,5 +69,48 @@ import Testing
         #expect(try !conv(8, 4, 4, cout: 16, groups: 2).usesSmallDepthKernel)  // grouped
         #expect(try !conv(8, 1, 1).usesSmallDepthKernel)                     // a 1×1 map: the matrix-vector path
         #expect(try !conv(8, 4, 4, options: Self.gemmOnly).usesSmallDepthKernel)
+    }
+}
+
+/// Runs `conv` and `alternative` (the same weights on another path) with no residual, a
+/// residual before and after the activation, and the output as its own residual, on every
+/// context; checks each against the naive convolution and, with `bitExact`, against each other.
+func expectSamePathResults(_ conv: Conv2D, _ alternative: Conv2D, shape s: Conv2DShape, batch: Int, x: [Float], w: [Float],
+                           bias: [Float], activation: Activation, label: String, bitExact: Bool,
+                           sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let outCount = batch * s.outputChannels * s.outputHeight * s.outputWidth
+    let residual = randomValues(outCount, seed: 74)
+    // (residual, added before the activation, the residual being the output itself)
+    let forms: [(Bool, Bool, Bool)] = [(false, true, false), (true, true, false), (true, false, false), (true, true, true)]
+    for context in contexts {
+        for (useResidual, before, inPlace) in forms {
+            func run(_ conv: Conv2D) throws -> [Float] {
+                var y = inPlace ? residual : [Float](repeating: .nan, count: outCount)
+                if inPlace {
+                    try y.withUnsafeMutableBufferPointer { yb in
+                        try conv.run(input: x, batch: batch, output: yb.baseAddress!, residual: UnsafePointer(yb.baseAddress!),
+                                     residualBeforeActivation: true, context: context)
+                    }
+                } else {
+                    try residual.withUnsafeBufferPointer { r in
+                        try conv.run(input: x, batch: batch, output: &y, residual: useResidual ? r.baseAddress : nil,
+                                     residualBeforeActivation: before, context: context)
+                    }
+                }
+                return y
+            }
+            let caseLabel = "\(label) residual=\(useResidual) before=\(before) inPlace=\(inPlace) \(describe(context))"
+            let y = try run(conv)
+            let expected = referenceConv(s, batch: batch, x: x, w: w, bias: bias, activation: activation,
+                                         residual: useResidual ? residual : nil, before: before)
+            expectClose(y, expected, caseLabel, sourceLocation: sourceLocation)
+            if bitExact {
+                // The same sums in the same order as the GEMM's micro-kernel, so the same bits
+                // (up to the sign of a zero after ReLU).
+                let other = try run(alternative)
+                let identical = zip(y, other).allSatisfy { $0 == $1 }
+                #expect(identical, "\(caseLabel): differs from the other path", sourceLocation: sourceLocation)
+            }
+        }
     }
 }

@@ -146,6 +146,7 @@ if arguments.contains("--model") {
             let act: Activation = arguments.contains("--relu") ? .relu : arguments.contains("--noact") ? .none : .hardSwish
             var options = KernelOptions.standard
             if arguments.contains("--no-avx512-pw") { options.smallDepthPointwiseMaxDepth = 0 }
+            if arguments.contains("--no-avx512-im2col") { options.im2colAVX512 = false }
             let context = KernelContext(pool: pools[threads]!, isa: .avx2, options: options)
             let seconds: Double
             if arguments.contains("--int8") {
