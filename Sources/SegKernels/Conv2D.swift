@@ -147,7 +147,8 @@ package final class Conv2D: @unchecked Sendable {
         let readsInPlace = !isPointwise && shape.strideW == 1 && options.directConv && shape.outputWidth >= 48
         let bands = isPointwise || useWinograd || shape.groups != 1 ? [] : try Self.rowBands(shape: shape, weights: weights)
         let avx512 = isPointwise ? Self.usesSmallDepthKernel(shape, activation: activation, options: options)
-            : !useWinograd && !readsInPlace && bands.isEmpty && Self.usesIm2colKernel(shape, activation: activation, options: options)
+            : !useWinograd && bands.isEmpty && Self.usesIm2colKernel(shape, activation: activation, options: options)
+                && (!readsInPlace || shape.inputChannels * shape.kernelH <= Self.directAVX512MaxInputRows)
         smallDepthWeights = avx512 ? Array(UnsafeBufferPointer(start: weights, count: shape.outputChannels * cinG * taps)) : []
         if useWinograd {
             winograd = try WinogradConv3x3(shape: shape, weights: weights)
@@ -258,6 +259,11 @@ package final class Conv2D: @unchecked Sendable {
             }
             return
         }
+        if !smallDepthWeights.isEmpty && context.isa == .avx2 && KernelISA.hasVNNI && algorithm == .implicitGEMM && !directOffsets.isEmpty {
+            runDirectAVX512(input: input, batch: batch, output: output, residual: residual, beta: beta,
+                            residualBeforeActivation: residualBeforeActivation, context: context)
+            return
+        }
         if !smallDepthWeights.isEmpty && context.isa == .avx2 && KernelISA.hasVNNI && algorithm == .implicitGEMM {
             runIm2colAVX512(input: input, batch: batch, output: output, residual: residual, beta: beta,
                             residualBeforeActivation: residualBeforeActivation, context: context)
@@ -344,7 +350,9 @@ extension Conv2D {
     /// (`PointwiseSmallDepth`) rather than the GEMM.
     package var usesSmallDepthKernel: Bool { !smallDepthWeights.isEmpty && algorithm == .pointwise }
     /// Whether an AVX2 run takes the AVX-512 kernel on im2col panels (`Im2colAVX512`).
-    package var usesIm2colKernel: Bool { !smallDepthWeights.isEmpty && algorithm == .implicitGEMM }
+    package var usesIm2colKernel: Bool { !smallDepthWeights.isEmpty && algorithm == .implicitGEMM && directOffsets.isEmpty }
+    /// Whether an AVX2 run takes it reading the input in place along output rows (`DirectAVX512`).
+    package var usesDirectAVX512Kernel: Bool { !smallDepthWeights.isEmpty && algorithm == .implicitGEMM && !directOffsets.isEmpty }
 
     /// One GEMM per row band, each over its valid kernel rows only; no input row it reads is
     /// padding, so the band's im2col has no vertical padding.

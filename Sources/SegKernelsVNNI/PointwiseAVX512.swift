@@ -44,6 +44,8 @@ package struct PointwiseAVX512Epilogue {
 /// `layout` says where pixels j…j+31 of row d are: `.planes` reads them as above; `.panels`
 /// reads B packed as 16-column panels of `depth` rows (`PackedMatrix`'s B layout, im2col of
 /// an implicit-GEMM conv): pixel j of row d at `x + (j / 16)·16·depth + d·16 + j % 16`.
+/// With `offsets`, neither: pixel j of row d is at `x + j + offsets[d]` (an implicit-GEMM conv's
+/// input read in place along one output row, every tap inside the image).
 ///
 /// Rows past `rows` (1...8) are computed from a copy of the last weight row and not stored.
 /// Pixels go 32 at a time (two vectors per row: 16 accumulators), the last block under a
@@ -55,13 +57,13 @@ package func pointwiseRowsAVX512(_ depth: Int, _ rows: Int, _ columns: Int,
                                  _ x: UnsafePointer<Float>, _ xStride: Int, _ layout: PointwiseAVX512Layout,
                                  _ w: UnsafePointer<Float>,
                                  _ c: UnsafeMutablePointer<Float>, _ cStride: Int,
-                                 _ e: PointwiseAVX512Epilogue) {
+                                 _ e: PointwiseAVX512Epilogue, offsets: UnsafePointer<Int>? = nil) {
     let last = rows - 1
     let w0 = w, w1 = w + min(1, last) * depth, w2 = w + min(2, last) * depth, w3 = w + min(3, last) * depth
     let w4 = w + min(4, last) * depth, w5 = w + min(5, last) * depth, w6 = w + min(6, last) * depth, w7 = w + min(7, last) * depth
     let zero = _mm512_setzero_ps()
     // Distance to the second 16 pixels, and from one depth row to the next.
-    let second = layout == .planes ? 16 : 16 * depth, step = layout == .planes ? xStride : 16
+    let second = layout == .planes ? 16 : 16 * depth, rowStep = layout == .planes ? xStride : 16
     var j = 0
     while j < columns {
         let remaining = columns - j
@@ -69,32 +71,42 @@ package func pointwiseRowsAVX512(_ depth: Int, _ rows: Int, _ columns: Int,
         let m1: __mmask16 = remaining >= 32 ? 0xFFFF : remaining <= 16 ? 0 : __mmask16((1 << (remaining - 16)) - 1)
         var a00 = zero, a01 = zero, a10 = zero, a11 = zero, a20 = zero, a21 = zero, a30 = zero, a31 = zero
         var a40 = zero, a41 = zero, a50 = zero, a51 = zero, a60 = zero, a61 = zero, a70 = zero, a71 = zero
-        var px = layout == .planes ? x + j : x + j * depth
-        if m1 == 0xFFFF {
-            for d in 0..<depth {
-                let b0 = _mm512_loadu_ps(px), b1 = _mm512_loadu_ps(px + second)
-                var v = _mm512_set1_ps(w0[d]); a00 = _mm512_fmadd_ps(v, b0, a00); a01 = _mm512_fmadd_ps(v, b1, a01)
-                v = _mm512_set1_ps(w1[d]); a10 = _mm512_fmadd_ps(v, b0, a10); a11 = _mm512_fmadd_ps(v, b1, a11)
-                v = _mm512_set1_ps(w2[d]); a20 = _mm512_fmadd_ps(v, b0, a20); a21 = _mm512_fmadd_ps(v, b1, a21)
-                v = _mm512_set1_ps(w3[d]); a30 = _mm512_fmadd_ps(v, b0, a30); a31 = _mm512_fmadd_ps(v, b1, a31)
-                v = _mm512_set1_ps(w4[d]); a40 = _mm512_fmadd_ps(v, b0, a40); a41 = _mm512_fmadd_ps(v, b1, a41)
-                v = _mm512_set1_ps(w5[d]); a50 = _mm512_fmadd_ps(v, b0, a50); a51 = _mm512_fmadd_ps(v, b1, a51)
-                v = _mm512_set1_ps(w6[d]); a60 = _mm512_fmadd_ps(v, b0, a60); a61 = _mm512_fmadd_ps(v, b1, a61)
-                v = _mm512_set1_ps(w7[d]); a70 = _mm512_fmadd_ps(v, b0, a70); a71 = _mm512_fmadd_ps(v, b1, a71)
-                px += step
+        @inline(__always) func step(_ b0: __m512, _ b1: __m512, _ d: Int) {
+            var v = _mm512_set1_ps(w0[d]); a00 = _mm512_fmadd_ps(v, b0, a00); a01 = _mm512_fmadd_ps(v, b1, a01)
+            v = _mm512_set1_ps(w1[d]); a10 = _mm512_fmadd_ps(v, b0, a10); a11 = _mm512_fmadd_ps(v, b1, a11)
+            v = _mm512_set1_ps(w2[d]); a20 = _mm512_fmadd_ps(v, b0, a20); a21 = _mm512_fmadd_ps(v, b1, a21)
+            v = _mm512_set1_ps(w3[d]); a30 = _mm512_fmadd_ps(v, b0, a30); a31 = _mm512_fmadd_ps(v, b1, a31)
+            v = _mm512_set1_ps(w4[d]); a40 = _mm512_fmadd_ps(v, b0, a40); a41 = _mm512_fmadd_ps(v, b1, a41)
+            v = _mm512_set1_ps(w5[d]); a50 = _mm512_fmadd_ps(v, b0, a50); a51 = _mm512_fmadd_ps(v, b1, a51)
+            v = _mm512_set1_ps(w6[d]); a60 = _mm512_fmadd_ps(v, b0, a60); a61 = _mm512_fmadd_ps(v, b1, a61)
+            v = _mm512_set1_ps(w7[d]); a70 = _mm512_fmadd_ps(v, b0, a70); a71 = _mm512_fmadd_ps(v, b1, a71)
+        }
+        if let offsets {
+            // Row d of this block at x + j + offsets[d] (B read in place through an offset table).
+            let base = x + j
+            if m1 == 0xFFFF {
+                for d in 0..<depth {
+                    let p = base + offsets[d]
+                    step(_mm512_loadu_ps(p), _mm512_loadu_ps(p + 16), d)
+                }
+            } else {
+                for d in 0..<depth {
+                    let p = base + offsets[d]
+                    step(_mm512_maskz_loadu_ps(m0, p), _mm512_maskz_loadu_ps(m1, p + 16), d)
+                }
             }
         } else {
-            for d in 0..<depth {
-                let b0 = _mm512_maskz_loadu_ps(m0, px), b1 = _mm512_maskz_loadu_ps(m1, px + second)
-                var v = _mm512_set1_ps(w0[d]); a00 = _mm512_fmadd_ps(v, b0, a00); a01 = _mm512_fmadd_ps(v, b1, a01)
-                v = _mm512_set1_ps(w1[d]); a10 = _mm512_fmadd_ps(v, b0, a10); a11 = _mm512_fmadd_ps(v, b1, a11)
-                v = _mm512_set1_ps(w2[d]); a20 = _mm512_fmadd_ps(v, b0, a20); a21 = _mm512_fmadd_ps(v, b1, a21)
-                v = _mm512_set1_ps(w3[d]); a30 = _mm512_fmadd_ps(v, b0, a30); a31 = _mm512_fmadd_ps(v, b1, a31)
-                v = _mm512_set1_ps(w4[d]); a40 = _mm512_fmadd_ps(v, b0, a40); a41 = _mm512_fmadd_ps(v, b1, a41)
-                v = _mm512_set1_ps(w5[d]); a50 = _mm512_fmadd_ps(v, b0, a50); a51 = _mm512_fmadd_ps(v, b1, a51)
-                v = _mm512_set1_ps(w6[d]); a60 = _mm512_fmadd_ps(v, b0, a60); a61 = _mm512_fmadd_ps(v, b1, a61)
-                v = _mm512_set1_ps(w7[d]); a70 = _mm512_fmadd_ps(v, b0, a70); a71 = _mm512_fmadd_ps(v, b1, a71)
-                px += step
+            var px = layout == .planes ? x + j : x + j * depth
+            if m1 == 0xFFFF {
+                for d in 0..<depth {
+                    step(_mm512_loadu_ps(px), _mm512_loadu_ps(px + second), d)
+                    px += rowStep
+                }
+            } else {
+                for d in 0..<depth {
+                    step(_mm512_maskz_loadu_ps(m0, px), _mm512_maskz_loadu_ps(m1, px + second), d)
+                    px += rowStep
+                }
             }
         }
         let cj = c + j

@@ -2,7 +2,7 @@ import Testing
 @testable import SegKernels
 
 /// Implicit-GEMM convs with few output channels on the AVX-512 kernel over im2col panels
-/// (`Im2colAVX512`): which convs take it, and their outputs against the naive convolution and,
+/// (`Im2colAVX512`) or reading the input in place along rows (`DirectAVX512`): which convs take it, and their outputs against the naive convolution and,
 /// where the GEMM adds the same products in the same order (depth ≤ 256, one block), bit for bit
 /// against the GEMM path, with bands ending inside a panel and every residual form.
 @Suite struct Im2colAVX512Tests {
@@ -10,6 +10,7 @@ import Testing
         var name: String
         var shape: Conv2DShape
         var activation: Activation
+        var inPlace = false
         var description: String { name }
     }
 
@@ -25,6 +26,16 @@ import Testing
         Case(name: "4→8 3×3 pad 1 on 6×20 (too narrow to read in place)", shape: shape(4, 6, 20, 8, 3, pad: 1), activation: .none),
         Case(name: "2→24 3×3 dilation 2 pad 2 on 9×11", shape: shape(2, 9, 11, 24, 3, pad: 2, dilation: 2),
              activation: .clip(min: -0.2, max: 0.3)),
+        // Read in place along rows (48+ output columns): interior columns through the offsets,
+        // border columns and padded rows from panels.
+        Case(name: "in place: 4→8 3×3 pad 1 on 6×60", shape: shape(4, 6, 60, 8, 3, pad: 1), activation: .relu, inPlace: true),
+        Case(name: "in place: 3→16 3×3 no pad on 5×50", shape: shape(3, 5, 50, 16, 3), activation: .none, inPlace: true),
+        Case(name: "in place: 2→16 3×3 dilation 2 pad 2 on 9×75", shape: shape(2, 9, 75, 16, 3, pad: 2, dilation: 2),
+             activation: .hardSwish, inPlace: true),
+        Case(name: "in place: 3→8 5×3 stride (2, 1) pads (2, 1) on 11×52",
+             shape: Conv2DShape(inputChannels: 3, height: 11, width: 52, outputChannels: 8, kernelH: 5, kernelW: 3, strides: (2, 1),
+                                pads: (2, 1, 2, 1), dilations: (1, 1), groups: 1),
+             activation: .hardSigmoid(alpha: 0.2, beta: 0.5), inPlace: true),
     ]
 
     static let gemmOnly: KernelOptions = {
@@ -42,8 +53,10 @@ import Testing
         let conv = try Conv2D(shape: s, weights: w, bias: bias, activation: c.activation, winograd: false)
         let gemm = try Conv2D(shape: s, weights: w, bias: bias, activation: c.activation, winograd: false, options: Self.gemmOnly)
         #expect(conv.algorithm == .implicitGEMM)
-        #expect(conv.usesIm2colKernel == KernelISA.hasVNNI, "\(c)")
-        #expect(!gemm.usesIm2colKernel)
+        #expect(conv.usesIm2colKernel == (KernelISA.hasVNNI && !c.inPlace), "\(c)")
+        #expect(conv.usesDirectAVX512Kernel == (KernelISA.hasVNNI && c.inPlace), "\(c)")
+        #expect(conv.readsInputInPlace == c.inPlace, "\(c)")
+        #expect(!gemm.usesIm2colKernel && !gemm.usesDirectAVX512Kernel)
         try expectSamePathResults(conv, gemm, shape: s, batch: batch, x: x, w: w, bias: bias, activation: c.activation,
                                   label: c.name, bitExact: s.inputChannels * s.kernelH * s.kernelW <= Tile.kc)
     }
@@ -69,7 +82,9 @@ import Testing
         #expect(try conv(Self.shape(3, 16, 16, 64, 3, stride: 2, pad: 1)).usesIm2colKernel == available)
         #expect(try !conv(Self.shape(3, 16, 16, 72, 3, stride: 2, pad: 1)).usesIm2colKernel)   // more than 64 channels
         #expect(try !conv(Self.shape(3, 16, 16, 12, 3, stride: 2, pad: 1)).usesIm2colKernel)   // not a multiple of 8
-        #expect(try !conv(Self.shape(3, 8, 60, 16, 3, pad: 1)).usesIm2colKernel)               // read in place (48+ columns)
+        #expect(try !conv(Self.shape(3, 8, 60, 16, 3, pad: 1)).usesIm2colKernel)               // read in place (48+ columns):
+        #expect(try conv(Self.shape(21, 8, 60, 16, 3, pad: 1)).usesDirectAVX512Kernel == available)  // 63 input rows a step
+        #expect(try !conv(Self.shape(22, 8, 60, 16, 3, pad: 1)).usesDirectAVX512Kernel)            // 66: past the TLB's reach
         #expect(try !conv(Self.shape(3, 16, 16, 16, 3, stride: 2, pad: 1), .sigmoid).usesIm2colKernel)
         #expect(try !conv(Self.shape(3, 16, 16, 16, 3, stride: 2, pad: 1), options: Self.gemmOnly).usesIm2colKernel)
         let grouped = Conv2DShape(inputChannels: 4, height: 16, width: 16, outputChannels: 16, kernelH: 3, kernelW: 3,

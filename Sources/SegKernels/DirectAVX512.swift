@@ -1,0 +1,80 @@
+#if arch(x86_64)
+import SegKernelsVNNI
+#endif
+
+/// Implicit-GEMM convs with few output channels that read their input in place (stride 1 along
+/// W on maps at least 48 wide: U-Net's 32→16 and 16→16 3×3 decoder convs at 384×480) on the
+/// AVX-512 kernel: along each output row, the columns whose taps all fall inside the image read
+/// the input through the offset table (`directOffsets`: depth row (c, ky, kx) at
+/// c·plane + ky·dH·W + kx·dW from the row's origin), eight output channels × 32 pixels per step;
+/// the border columns, and rows whose taps reach the padding, are packed as im2col panels first.
+extension Conv2D {
+    /// Most input rows (channels × kernel rows) one 32-pixel step may read: each is on its own
+    /// pages of a large map, and past the L1 TLB's reach the kernel stops gaining (U-Net at
+    /// 384×480: 16→16 3×3, 48 rows, 16.3–17.1 → 12.7–13.5 ms; 32→16, 96 rows, 31–34 ms either way).
+    static let directAVX512MaxInputRows = 64
+
+    func runDirectAVX512(input: UnsafePointer<Float>, batch: Int, output: UnsafeMutablePointer<Float>,
+                         residual: UnsafePointer<Float>?, beta: Float, residualBeforeActivation: Bool, context: KernelContext) {
+        #if arch(x86_64)
+        guard let act = Self.epilogueCode(activation) else { return }
+        let s = shape, m = s.outputChannels, outH = outputHeight, outW = outputWidth
+        let k = s.inputChannels * s.kernelH * s.kernelW
+        let inPlane = s.height * s.width, outPlane = outH * outW
+        let spanW = (s.kernelW - 1) * s.dilationW, spanH = (s.kernelH - 1) * s.dilationH
+        // Output columns whose every tap reads inside the image (stride 1 along W).
+        let interiorLow = min(outW, s.pads.left)
+        let interiorHigh = max(interiorLow, min(outW, s.width - spanW + s.pads.left))
+        let panelColumns = (outW + 15) / 16 * 16
+        smallDepthWeights.withUnsafeBufferPointer { wb in
+        directOffsets.withUnsafeBufferPointer { ob in
+            bias.withUnsafeBufferPointerOrNil { biasPointer in
+                guard let w = wb.baseAddress, let offsets = ob.baseAddress else { return }
+                context.pool.parallelFor(batch * outH) { rows in
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: k * panelColumns) { scratch in
+                        guard let panels = scratch.baseAddress else { return }
+                        for task in rows {
+                            let image = task / outH, oy = task % outH
+                            let x = input + image * s.inputChannels * inPlane
+                            let out = output + image * m * outPlane + oy * outW
+                            let res = residual.map { $0 + image * m * outPlane + oy * outW }
+                            /// Columns [a, b) of this output row, eight channels at a time, from
+                            /// `source` in `layout` (or through the offsets).
+                            func sweep(_ a: Int, _ b: Int, _ source: UnsafePointer<Float>, _ layout: PointwiseAVX512Layout,
+                                       _ table: UnsafePointer<Int>?) {
+                                var r = 0
+                                while r < m {
+                                    let epilogue = PointwiseAVX512Epilogue(
+                                        activation: act.0, p0: act.1, p1: act.2, bias: biasPointer.map { $0 + r },
+                                        residual: res.map { $0 + r * outPlane + a }, residualStride: outPlane,
+                                        residualBefore: residualBeforeActivation, accumulate: beta == 1)
+                                    pointwiseRowsAVX512(k, 8, b - a, source, 0, layout, w + r * k, out + r * outPlane + a, outPlane,
+                                                        epilogue, offsets: table)
+                                    r += 8
+                                }
+                            }
+                            func packed(_ a: Int, _ b: Int) {
+                                guard a < b else { return }
+                                let operand = Im2colOperand(input: x, height: s.height, width: s.width, kernelH: s.kernelH, kernelW: s.kernelW,
+                                                            strideH: s.strideH, strideW: s.strideW, padTop: s.pads.top, padLeft: s.pads.left,
+                                                            dilationH: s.dilationH, dilationW: s.dilationW, outW: outW)
+                                operand.pack(columns: (oy * outW + a)..<(oy * outW + b), depth: 0..<k, into: panels)
+                                sweep(a, b, panels, .panels, nil)
+                            }
+                            let iy = oy * s.strideH - s.pads.top
+                            if iy >= 0 && iy + spanH < s.height && interiorLow < interiorHigh {
+                                packed(0, interiorLow)
+                                sweep(interiorLow, interiorHigh, x + iy * s.width + interiorLow - s.pads.left, .planes, offsets)
+                                packed(interiorHigh, outW)
+                            } else {
+                                packed(0, outW)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        }
+        #endif
+    }
+}
