@@ -80,11 +80,11 @@ package final class Conv2D: @unchecked Sendable {
     /// Pointwise on a 1×1 map (squeeze-excite FCs, N = 1): the raw weights [Cout, Cin] for
     /// the matrix-vector path. Others: empty.
     let matvecWeights: [Float]
-    /// Convs on the AVX-512 kernel of `PointwiseSmallDepth`: pointwise ones with few input
-    /// channels, reading the input planes in place, and implicit-GEMM ones with few output
-    /// channels, reading im2col panels (`Im2colAVX512`). Their raw weights [Cout, Cin·kH·kW];
-    /// else empty.
-    let smallDepthWeights: [Float]
+    /// Convs on the AVX-512 kernel (`pointwiseRowsAVX512`): pointwise ones with few input
+    /// channels, reading the input planes in place (`PointwiseSmallDepth`), and implicit-GEMM
+    /// ones with few output channels, reading im2col panels (`Im2colAVX512`) or the input in
+    /// place along output rows (`DirectAVX512`). Their raw weights [Cout, Cin·kH·kW]; else empty.
+    let avx512Weights: [Float]
     let bias: [Float]?
     /// Pointwise and stride-1-along-W implicit GEMM: per depth row k = (c, ky, kx) of one
     /// group, its offset in the input from a panel's origin (`DirectOperand`). Else empty.
@@ -123,7 +123,7 @@ package final class Conv2D: @unchecked Sendable {
             depthwiseWeights = Array(UnsafeBufferPointer(start: weights, count: shape.outputChannels * taps))
             packedGroups = []
             matvecWeights = []
-            smallDepthWeights = []
+            avx512Weights = []
             directOffsets = []
             winograd = nil
             rowBands = []
@@ -136,7 +136,7 @@ package final class Conv2D: @unchecked Sendable {
         depthwiseWeights = []
         if isPointwise && shape.groups == 1 && shape.height * shape.width == 1 {
             matvecWeights = Array(UnsafeBufferPointer(start: weights, count: shape.outputChannels * shape.inputChannels))
-            smallDepthWeights = []
+            avx512Weights = []
             packedGroups = []
             directOffsets = []
             winograd = nil
@@ -149,7 +149,7 @@ package final class Conv2D: @unchecked Sendable {
         let avx512 = isPointwise ? Self.usesSmallDepthKernel(shape, activation: activation, options: options)
             : !useWinograd && bands.isEmpty && Self.usesIm2colKernel(shape, activation: activation, options: options)
                 && (!readsInPlace || shape.inputChannels * shape.kernelH <= Self.directAVX512MaxInputRows)
-        smallDepthWeights = avx512 ? Array(UnsafeBufferPointer(start: weights, count: shape.outputChannels * cinG * taps)) : []
+        avx512Weights = avx512 ? Array(UnsafeBufferPointer(start: weights, count: shape.outputChannels * cinG * taps)) : []
         if useWinograd {
             winograd = try WinogradConv3x3(shape: shape, weights: weights)
             directOffsets = []
@@ -172,9 +172,9 @@ package final class Conv2D: @unchecked Sendable {
         }
         var packed: [PackedMatrix] = []
         let kG = cinG * taps
-        // The AVX-512 pointwise kernel reads the raw weights; a portable run packs them per call
-        // from there (`run`), so they are not held twice.
-        for g in 0..<(smallDepthWeights.isEmpty ? shape.groups : 0) {
+        // The AVX-512 kernel reads the raw weights; a portable run packs them per call from
+        // there (`run`), so they are not held twice.
+        for g in 0..<(avx512Weights.isEmpty ? shape.groups : 0) {
             packed.append(try PackedMatrix(a: weights + g * coutG * kG, rows: coutG, columns: kG, leadingDimension: kG))
         }
         packedGroups = packed
@@ -259,19 +259,15 @@ package final class Conv2D: @unchecked Sendable {
             }
             return
         }
-        if !smallDepthWeights.isEmpty && context.isa == .avx2 && KernelISA.hasVNNI && algorithm == .implicitGEMM && !directOffsets.isEmpty {
-            runDirectAVX512(input: input, batch: batch, output: output, residual: residual, beta: beta,
-                            residualBeforeActivation: residualBeforeActivation, context: context)
-            return
-        }
-        if !smallDepthWeights.isEmpty && context.isa == .avx2 && KernelISA.hasVNNI && algorithm == .implicitGEMM {
-            runIm2colAVX512(input: input, batch: batch, output: output, residual: residual, beta: beta,
-                            residualBeforeActivation: residualBeforeActivation, context: context)
-            return
-        }
-        if !smallDepthWeights.isEmpty && context.isa == .avx2 && KernelISA.hasVNNI {
-            runSmallDepth(input: input, batch: batch, output: output, residual: residual, beta: beta,
-                          residualBeforeActivation: residualBeforeActivation, context: context)
+        if !avx512Weights.isEmpty && context.isa == .avx2 && KernelISA.hasVNNI {
+            let (i, o, r, before) = (input, output, residual, residualBeforeActivation)
+            if algorithm == .pointwise {
+                runSmallDepth(input: i, batch: batch, output: o, residual: r, beta: beta, residualBeforeActivation: before, context: context)
+            } else if directOffsets.isEmpty {
+                runIm2colAVX512(input: i, batch: batch, output: o, residual: r, beta: beta, residualBeforeActivation: before, context: context)
+            } else {
+                runDirectAVX512(input: i, batch: batch, output: o, residual: r, beta: beta, residualBeforeActivation: before, context: context)
+            }
             return
         }
         if !matvecWeights.isEmpty {
@@ -313,7 +309,7 @@ package final class Conv2D: @unchecked Sendable {
                         b = .direct(DirectOperand(geometry: geometry, offsets: offsetBase, fallback: b))
                     }
                     bias.withUnsafeBufferPointerOrNil { biasPointer in
-                    smallDepthWeights.withUnsafeBufferPointer { raw in
+                    avx512Weights.withUnsafeBufferPointer { raw in
                         let epilogue = Epilogue(bias: biasPointer.map { .perRow($0 + g * coutG) } ?? .none,
                                                 activation: activation, residual: residual.map { $0 + outOffset },
                                                 residualLeadingDimension: outPlane,
@@ -348,11 +344,11 @@ extension Conv2D {
     package var rowBandKernelRows: [Range<Int>] { rowBands.map(\.kernelRows) }
     /// Whether an AVX2 run takes the AVX-512 pointwise kernel for few input channels
     /// (`PointwiseSmallDepth`) rather than the GEMM.
-    package var usesSmallDepthKernel: Bool { !smallDepthWeights.isEmpty && algorithm == .pointwise }
+    package var usesSmallDepthKernel: Bool { !avx512Weights.isEmpty && algorithm == .pointwise }
     /// Whether an AVX2 run takes the AVX-512 kernel on im2col panels (`Im2colAVX512`).
-    package var usesIm2colKernel: Bool { !smallDepthWeights.isEmpty && algorithm == .implicitGEMM && directOffsets.isEmpty }
+    package var usesIm2colKernel: Bool { !avx512Weights.isEmpty && algorithm == .implicitGEMM && directOffsets.isEmpty }
     /// Whether an AVX2 run takes it reading the input in place along output rows (`DirectAVX512`).
-    package var usesDirectAVX512Kernel: Bool { !smallDepthWeights.isEmpty && algorithm == .implicitGEMM && !directOffsets.isEmpty }
+    package var usesDirectAVX512Kernel: Bool { !avx512Weights.isEmpty && algorithm == .implicitGEMM && !directOffsets.isEmpty }
 
     /// One GEMM per row band, each over its valid kernel rows only; no input row it reads is
     /// padding, so the band's im2col has no vertical padding.

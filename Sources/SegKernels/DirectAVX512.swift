@@ -26,7 +26,7 @@ extension Conv2D {
         let interiorLow = min(outW, s.pads.left)
         let interiorHigh = max(interiorLow, min(outW, s.width - spanW + s.pads.left))
         let panelColumns = (outW + 15) / 16 * 16
-        smallDepthWeights.withUnsafeBufferPointer { wb in
+        avx512Weights.withUnsafeBufferPointer { wb in
         directOffsets.withUnsafeBufferPointer { ob in
             bias.withUnsafeBufferPointerOrNil { biasPointer in
                 guard let w = wb.baseAddress, let offsets = ob.baseAddress else { return }

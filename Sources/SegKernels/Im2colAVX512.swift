@@ -33,7 +33,7 @@ extension Conv2D {
         let widest = max(16, min(Self.smallDepthBandPixels(depth: k), (outPlane + 2 * threads - 1) / (2 * threads)))
         let bandPixels = (widest + 15) / 16 * 16
         let bands = (outPlane + bandPixels - 1) / bandPixels
-        smallDepthWeights.withUnsafeBufferPointer { wb in
+        avx512Weights.withUnsafeBufferPointer { wb in
             bias.withUnsafeBufferPointerOrNil { biasPointer in
                 guard let w = wb.baseAddress else { return }
                 context.pool.parallelFor(batch * bands) { tasks in

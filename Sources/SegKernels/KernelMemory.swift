@@ -13,7 +13,7 @@ extension Conv2D {
         packedGroups.reduce(0) { $0 + $1.heldBytes }
             + rowBands.reduce(0) { $0 + $1.packed.heldBytes }
             + (winograd?.heldBytes ?? 0)
-            + (depthwiseWeights.count + matvecWeights.count + smallDepthWeights.count + (bias?.count ?? 0)) * MemoryLayout<Float>.size
+            + (depthwiseWeights.count + matvecWeights.count + avx512Weights.count + (bias?.count ?? 0)) * MemoryLayout<Float>.size
             + directOffsets.count * MemoryLayout<Int>.size
     }
 }

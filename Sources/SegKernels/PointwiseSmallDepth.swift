@@ -64,7 +64,7 @@ extension Conv2D {
         let groups = (m + 7) / 8
         let threads = context.pool.threadCount
         let channelParts = batch * bands >= 4 * threads ? 1 : min(groups, (4 * threads + batch * bands - 1) / (batch * bands))
-        smallDepthWeights.withUnsafeBufferPointer { wb in
+        avx512Weights.withUnsafeBufferPointer { wb in
             bias.withUnsafeBufferPointerOrNil { biasPointer in
                 guard let w = wb.baseAddress else { return }
                 context.pool.parallelFor(batch * bands * channelParts) { tasks in
