@@ -17,7 +17,6 @@ extension Conv2D {
     func runDirectAVX512(input: UnsafePointer<Float>, batch: Int, output: UnsafeMutablePointer<Float>,
                          residual: UnsafePointer<Float>?, beta: Float, residualBeforeActivation: Bool, context: KernelContext) {
         #if arch(x86_64)
-        guard let act = Self.epilogueCode(activation) else { return }
         let s = shape, m = s.outputChannels, outH = outputHeight, outW = outputWidth
         let k = s.inputChannels * s.kernelH * s.kernelW
         let inPlane = s.height * s.width, outPlane = outH * outW
@@ -29,7 +28,9 @@ extension Conv2D {
         avx512Weights.withUnsafeBufferPointer { wb in
         directOffsets.withUnsafeBufferPointer { ob in
             bias.withUnsafeBufferPointerOrNil { biasPointer in
-                guard let w = wb.baseAddress, let offsets = ob.baseAddress else { return }
+                guard let w = wb.baseAddress, let offsets = ob.baseAddress,
+                      let sweep = AVX512ChannelSweep(conv: self, weights: w, bias: biasPointer, outPlane: outPlane,
+                                                     residualBefore: residualBeforeActivation, accumulate: beta == 1) else { return }
                 context.pool.parallelFor(batch * outH) { rows in
                     withUnsafeTemporaryAllocation(of: Float.self, capacity: k * panelColumns) { scratch in
                         guard let panels = scratch.baseAddress else { return }
@@ -38,20 +39,12 @@ extension Conv2D {
                             let x = input + image * s.inputChannels * inPlane
                             let out = output + image * m * outPlane + oy * outW
                             let res = residual.map { $0 + image * m * outPlane + oy * outW }
-                            /// Columns [a, b) of this output row, eight channels at a time, from
-                            /// `source` in `layout` (or through the offsets).
-                            func sweep(_ a: Int, _ b: Int, _ source: UnsafePointer<Float>, _ layout: PointwiseAVX512Layout,
-                                       _ table: UnsafePointer<Int>?) {
-                                var r = 0
-                                while r < m {
-                                    let epilogue = PointwiseAVX512Epilogue(
-                                        activation: act.0, p0: act.1, p1: act.2, bias: biasPointer.map { $0 + r },
-                                        residual: res.map { $0 + r * outPlane + a }, residualStride: outPlane,
-                                        residualBefore: residualBeforeActivation, accumulate: beta == 1)
-                                    pointwiseRowsAVX512(k, 8, b - a, source, 0, layout, w + r * k, out + r * outPlane + a, outPlane,
-                                                        epilogue, offsets: table)
-                                    r += 8
-                                }
+                            /// Columns [a, b) of this output row from `source` in `layout` (or
+                            /// through the offsets), every output channel.
+                            func sweepColumns(_ a: Int, _ b: Int, _ source: UnsafePointer<Float>, _ layout: PointwiseAVX512Layout,
+                                              _ table: UnsafePointer<Int>?) {
+                                sweep.run(channels: 0..<m, columns: b - a, source: source, xStride: 0, layout: layout, offsets: table,
+                                          output: out + a, residual: res.map { $0 + a })
                             }
                             func packed(_ a: Int, _ b: Int) {
                                 guard a < b else { return }
@@ -59,12 +52,12 @@ extension Conv2D {
                                                             strideH: s.strideH, strideW: s.strideW, padTop: s.pads.top, padLeft: s.pads.left,
                                                             dilationH: s.dilationH, dilationW: s.dilationW, outW: outW)
                                 operand.pack(columns: (oy * outW + a)..<(oy * outW + b), depth: 0..<k, into: panels)
-                                sweep(a, b, panels, .panels, nil)
+                                sweepColumns(a, b, panels, .panels, nil)
                             }
                             let iy = oy * s.strideH - s.pads.top
                             if iy >= 0 && iy + spanH < s.height && interiorLow < interiorHigh {
                                 packed(0, interiorLow)
-                                sweep(interiorLow, interiorHigh, x + iy * s.width + interiorLow - s.pads.left, .planes, offsets)
+                                sweepColumns(interiorLow, interiorHigh, x + iy * s.width + interiorLow - s.pads.left, .planes, offsets)
                                 packed(interiorHigh, outW)
                             } else {
                                 packed(0, outW)

@@ -23,7 +23,6 @@ extension Conv2D {
     func runIm2colAVX512(input: UnsafePointer<Float>, batch: Int, output: UnsafeMutablePointer<Float>,
                          residual: UnsafePointer<Float>?, beta: Float, residualBeforeActivation: Bool, context: KernelContext) {
         #if arch(x86_64)
-        guard let act = Self.epilogueCode(activation) else { return }
         let s = shape, m = s.outputChannels
         let k = s.inputChannels * s.kernelH * s.kernelW
         let inPlane = s.height * s.width, outPlane = outputHeight * outputWidth
@@ -35,7 +34,9 @@ extension Conv2D {
         let bands = (outPlane + bandPixels - 1) / bandPixels
         avx512Weights.withUnsafeBufferPointer { wb in
             bias.withUnsafeBufferPointerOrNil { biasPointer in
-                guard let w = wb.baseAddress else { return }
+                guard let w = wb.baseAddress,
+                      let sweep = AVX512ChannelSweep(conv: self, weights: w, bias: biasPointer, outPlane: outPlane,
+                                                     residualBefore: residualBeforeActivation, accumulate: beta == 1) else { return }
                 context.pool.parallelFor(batch * bands) { tasks in
                     withUnsafeTemporaryAllocation(of: Float.self, capacity: k * bandPixels) { scratch in
                         guard let panels = scratch.baseAddress else { return }
@@ -49,15 +50,8 @@ extension Conv2D {
                             operand.pack(columns: j0..<(j0 + columns), depth: 0..<k, into: panels)
                             let out = output + image * m * outPlane + j0
                             let res = residual.map { $0 + image * m * outPlane + j0 }
-                            var r = 0
-                            while r < m {
-                                let epilogue = PointwiseAVX512Epilogue(
-                                    activation: act.0, p0: act.1, p1: act.2, bias: biasPointer.map { $0 + r },
-                                    residual: res.map { $0 + r * outPlane }, residualStride: outPlane,
-                                    residualBefore: residualBeforeActivation, accumulate: beta == 1)
-                                pointwiseRowsAVX512(k, 8, columns, panels, 0, .panels, w + r * k, out + r * outPlane, outPlane, epilogue)
-                                r += 8
-                            }
+                            sweep.run(channels: 0..<m, columns: columns, source: panels, xStride: 0, layout: .panels,
+                                      output: out, residual: res)
                         }
                     }
                 }

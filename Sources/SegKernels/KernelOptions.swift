@@ -34,8 +34,9 @@ package struct KernelOptions: Sendable, Equatable {
     /// reads the input planes in place (`PointwiseSmallDepth`, which also takes deeper ones on
     /// small maps; `SEGSLIM_AVX512_PW_DEPTH`, 0: never).
     package var smallDepthPointwiseMaxDepth = 64
-    /// Implicit-GEMM convs with few output channels that the GEMM would pack as im2col anyway
-    /// run on the same AVX-512 kernel (`Im2colAVX512`; `SEGSLIM_AVX512_IM2COL=0`: the GEMM).
+    /// Implicit-GEMM convs with few output channels run on the same AVX-512 kernel, over im2col
+    /// panels (`Im2colAVX512`) or reading the input in place along output rows (`DirectAVX512`);
+    /// `SEGSLIM_AVX512_IM2COL=0`: the GEMM.
     package var im2colAVX512 = true
 
     package init() {}

@@ -3,7 +3,7 @@ import SegKernelsVNNI
 #endif
 
 /// Pointwise convs with few input channels (MobileNet's 16→64 expansion at 180×240, its
-/// 16→16 projection with the residual): a GEMM with K ≤ 32 spends as much on packing B and on
+/// 16→16 projection with the residual): a GEMM with K = 16 spends as much on packing B and on
 /// each micro-kernel call's setup and stores as on its multiply-adds. Here the input planes are
 /// read in place (row d of B is channel d's plane), the weights stay in L1 and are broadcast
 /// from there, and each call sweeps eight output channels across a band of pixels with
@@ -54,10 +54,10 @@ extension Conv2D {
     func runSmallDepth(input: UnsafePointer<Float>, batch: Int, output: UnsafeMutablePointer<Float>,
                        residual: UnsafePointer<Float>?, beta: Float, residualBeforeActivation: Bool, context: KernelContext) {
         #if arch(x86_64)
-        guard let act = Self.epilogueCode(activation) else { return }
         let k = shape.inputChannels, m = shape.outputChannels, plane = shape.height * shape.width
         // Bands of (nearly) equal width, so that parts of them are equal work.
-        let bands = (plane + Self.smallDepthBandPixels(depth: k) - 1) / Self.smallDepthBandPixels(depth: k)
+        let widest = Self.smallDepthBandPixels(depth: k)
+        let bands = (plane + widest - 1) / widest
         let bandPixels = ((plane + bands - 1) / bands + 31) / 32 * 32
         // Small maps have few bands: split the channel groups too, so every thread gets work
         // (a 23×30 map is two bands for 112 input channels).
@@ -66,7 +66,9 @@ extension Conv2D {
         let channelParts = batch * bands >= 4 * threads ? 1 : min(groups, (4 * threads + batch * bands - 1) / (batch * bands))
         avx512Weights.withUnsafeBufferPointer { wb in
             bias.withUnsafeBufferPointerOrNil { biasPointer in
-                guard let w = wb.baseAddress else { return }
+                guard let w = wb.baseAddress,
+                      let sweep = AVX512ChannelSweep(conv: self, weights: w, bias: biasPointer, outPlane: plane,
+                                                     residualBefore: residualBeforeActivation, accumulate: beta == 1) else { return }
                 context.pool.parallelFor(batch * bands * channelParts) { tasks in
                     for task in tasks {
                         let part = task % channelParts, band = task / channelParts % bands, image = task / channelParts / bands
@@ -75,16 +77,8 @@ extension Conv2D {
                         let x = input + image * k * plane + j0
                         let out = output + image * m * plane + j0
                         let res = residual.map { $0 + image * m * plane + j0 }
-                        var r = part * groups / channelParts * 8
-                        let rEnd = min(m, (part + 1) * groups / channelParts * 8)
-                        while r < rEnd {
-                            let epilogue = PointwiseAVX512Epilogue(
-                                activation: act.0, p0: act.1, p1: act.2, bias: biasPointer.map { $0 + r },
-                                residual: res.map { $0 + r * plane }, residualStride: plane,
-                                residualBefore: residualBeforeActivation, accumulate: beta == 1)
-                            pointwiseRowsAVX512(k, min(8, m - r), columns, x, plane, .planes, w + r * k, out + r * plane, plane, epilogue)
-                            r += 8
-                        }
+                        sweep.run(channels: (part * groups / channelParts * 8)..<min(m, (part + 1) * groups / channelParts * 8),
+                                  columns: columns, source: x, xStride: plane, layout: .planes, output: out, residual: res)
                     }
                 }
             }
@@ -92,3 +86,46 @@ extension Conv2D {
         #endif
     }
 }
+
+#if arch(x86_64)
+/// One conv's output channels, eight at a time, over `columns` pixels of one output band or
+/// row, on `pointwiseRowsAVX512`: the loop the pointwise, im2col and in-place paths share.
+struct AVX512ChannelSweep {
+    let depth: Int
+    let activation: (Int32, Float, Float)
+    let weights: UnsafePointer<Float>
+    let bias: UnsafePointer<Float>?
+    let outPlane: Int
+    let residualBefore: Bool
+    let accumulate: Bool
+
+    /// nil where the conv's activation is not one the kernel fuses.
+    init?(conv: Conv2D, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outPlane: Int,
+          residualBefore: Bool, accumulate: Bool) {
+        guard let activation = Conv2D.epilogueCode(conv.activation) else { return nil }
+        let s = conv.shape
+        depth = s.inputChannels / s.groups * s.kernelH * s.kernelW
+        self.activation = activation
+        self.weights = weights
+        self.bias = bias
+        self.outPlane = outPlane
+        self.residualBefore = residualBefore
+        self.accumulate = accumulate
+    }
+
+    /// `output` and `residual` point at the first pixel of channel 0 (planes `outPlane` apart).
+    func run(channels: Range<Int>, columns: Int, source: UnsafePointer<Float>, xStride: Int, layout: PointwiseAVX512Layout,
+             offsets: UnsafePointer<Int>? = nil, output: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?) {
+        var r = channels.lowerBound
+        while r < channels.upperBound {
+            let epilogue = PointwiseAVX512Epilogue(
+                activation: activation.0, p0: activation.1, p1: activation.2, bias: bias.map { $0 + r },
+                residual: residual.map { $0 + r * outPlane }, residualStride: outPlane,
+                residualBefore: residualBefore, accumulate: accumulate)
+            pointwiseRowsAVX512(depth, min(8, channels.upperBound - r), columns, source, xStride, layout, weights + r * depth,
+                                output + r * outPlane, outPlane, epilogue, offsets: offsets)
+            r += 8
+        }
+    }
+}
+#endif
