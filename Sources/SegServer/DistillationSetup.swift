@@ -59,13 +59,16 @@ struct DistillationSetup: @unchecked Sendable {
 
         var terms: [(weight: Double, loss: any TrainingLoss)] = []
         let logitWeight = d.logitWeight ?? 0
+        let teacherRight = d.onlyWhereTeacherIsRight ?? false
         if logitWeight > 0 {
-            terms.append((logitWeight, DistillationLoss(.hinton, temperature: Float(d.logitTemperature ?? ModelTrainRequest.Distillation.defaultLogitTemperature))))
+            terms.append((logitWeight, DistillationLoss(.hinton, temperature: Float(d.logitTemperature ?? ModelTrainRequest.Distillation.defaultLogitTemperature),
+                                                        onlyWhereTeacherIsRight: teacherRight)))
         }
         let cwdWeight = d.channelWiseWeight ?? ModelTrainRequest.Distillation.defaultChannelWiseWeight
         if cwdWeight > 0 {
             terms.append((cwdWeight, DistillationLoss(.channelWise,
-                                                      temperature: Float(d.channelWiseTemperature ?? ModelTrainRequest.Distillation.defaultChannelWiseTemperature))))
+                                                      temperature: Float(d.channelWiseTemperature ?? ModelTrainRequest.Distillation.defaultChannelWiseTemperature),
+                                                      onlyWhereTeacherIsRight: teacherRight)))
         }
         var teacherFeatures: [String] = []
         for (i, pair) in (d.features ?? []).enumerated() {

@@ -51,6 +51,7 @@ public struct TrainingRecipeParameters: Sendable {
             "kdLogits": ["type": "number", "minimum": 0, "maximum": 1000, "default": 0, "description": "Weight of Hinton KD on the logits."],
             "kdLogitTemperature": ["type": "number", "minimum": 0.05, "maximum": 100, "default": 2],
             "kdSchedule": ["enum": ["constant", "linear", "cosine"], "default": "constant", "description": "Distillation weights constant, or decaying to 0 by the last step."],
+            "kdTeacherRight": ["type": "boolean", "default": false, "description": "Distil the logits only on labelled pixels the teacher classifies right."],
             "kdFeatures": ["type": "array", "description": "Feature pairs distilled through learned 1×1 adapters (FitNets).",
                            "items": ["type": "object", "additionalProperties": false, "required": ["student", "teacher"],
                                      "properties": ["student": ["type": "string"], "teacher": ["type": "string"],
@@ -92,13 +93,14 @@ public struct TrainingRecipeParameters: Sendable {
         if let scale, scale[0] > scale[1] {
             throw .invalidParameter(name: "scale", reason: "min \(scale[0]) is larger than max \(scale[1])")
         }
-        let kdKeys = ["kdTask", "kdChannelWise", "kdChannelTemperature", "kdLogits", "kdLogitTemperature", "kdFeatures", "kdSchedule"]
+        let kdKeys = ["kdTask", "kdChannelWise", "kdChannelTemperature", "kdLogits", "kdLogitTemperature", "kdFeatures", "kdSchedule", "kdTeacherRight"]
         if let teacher = o["teacher"]?.stringValue {
             r.teacher = teacher
             var d = ModelTrainRequest.Distillation(
                 taskWeight: o["kdTask"]?.doubleValue, logitWeight: o["kdLogits"]?.doubleValue, logitTemperature: o["kdLogitTemperature"]?.doubleValue,
                 channelWiseWeight: o["kdChannelWise"]?.doubleValue, channelWiseTemperature: o["kdChannelTemperature"]?.doubleValue)
             d.schedule = o["kdSchedule"]?.stringValue
+            d.onlyWhereTeacherIsRight = o["kdTeacherRight"]?.boolValue
             d.features = o["kdFeatures"]?.arrayValue?.compactMap { item in
                 guard let s = item["student"]?.stringValue, let t = item["teacher"]?.stringValue else { return nil }
                 return .init(student: s, teacher: t, weight: item["weight"]?.doubleValue)

@@ -6,14 +6,14 @@ import SegProtocol
 extension Commands {
     static let train = Command(
         name: "train", summary: "Train (or fine-tune) a model on a dataset; writes the best model by val mIoU and its report",
-        usage: "segslim train MODEL.onnx (--dataset DIR [--split S] | --inputs X.npy --labels Y.npy) [--epochs N | --steps N] [--batch 8] [--crop HxW] [--scale MIN,MAX] [--no-flip] [--jitter B,C,S] [--optimizer adamw|sgd] [--lr X] [--momentum X] [--nesterov] [--weight-decay X] [--schedule cosine|poly|step|constant] [--warmup STEPS] [--loss cross_entropy|ohem|dice] [--clip-norm X] [--freeze PATTERN,...] [--freeze-bn] [--eval-every K] [--eval-split S] [--seed S] [--threads T] [--checkpoint-dir DIR] [--resume DIR] [--fold-bn] [--teacher T.onnx|ID [--kd-task W] [--kd-logits W[,T]] [--kd-channel W[,T]] [--kd-feature S=T[:W],...] [--kd-schedule constant|linear|cosine]] --out OUT.onnx [--overwrite] [--json]"
+        usage: "segslim train MODEL.onnx (--dataset DIR [--split S] | --inputs X.npy --labels Y.npy) [--epochs N | --steps N] [--batch 8] [--crop HxW] [--scale MIN,MAX] [--no-flip] [--jitter B,C,S] [--optimizer adamw|sgd] [--lr X] [--momentum X] [--nesterov] [--weight-decay X] [--schedule cosine|poly|step|constant] [--warmup STEPS] [--loss cross_entropy|ohem|dice] [--clip-norm X] [--freeze PATTERN,...] [--freeze-bn] [--eval-every K] [--eval-split S] [--seed S] [--threads T] [--checkpoint-dir DIR] [--resume DIR] [--fold-bn] [--teacher T.onnx|ID [--kd-task W] [--kd-logits W[,T]] [--kd-channel W[,T]] [--kd-feature S=T[:W],...] [--kd-schedule constant|linear|cosine] [--kd-teacher-right]] --out OUT.onnx [--overwrite] [--json]"
     ) { args, client, options in
         let parsed = try parse(args, command: "train", options: [
             "--dataset", "--split", "--inputs", "--labels", "--epochs", "--steps", "--batch", "--crop", "--scale", "--jitter",
             "--optimizer", "--lr", "--momentum", "--weight-decay", "--schedule", "--warmup", "--loss", "--clip-norm", "--freeze",
             "--eval-every", "--eval-split", "--seed", "--threads", "--checkpoint-dir", "--resume", "--out", "--ignore-index",
             "--teacher", "--kd-task", "--kd-logits", "--kd-channel", "--kd-feature", "--kd-schedule",
-        ], flags: ["--overwrite", "--no-flip", "--nesterov", "--freeze-bn", "--fold-bn"])
+        ], flags: ["--overwrite", "--no-flip", "--nesterov", "--freeze-bn", "--fold-bn", "--kd-teacher-right"])
         guard parsed.positional.count == 1 else { throw UsageError(message: "expected one MODEL.onnx", command: "train") }
         guard let out = parsed.options["--out"] else { throw UsageError(message: "--out OUT.onnx is required", command: "train") }
         let o = parsed.options
@@ -80,8 +80,9 @@ extension Commands {
         if let teacher = o["--teacher"] {
             // A path when such a file exists here (the daemon may run elsewhere), else a resident id.
             p.teacher = FileManager.default.fileExists(atPath: teacher) ? absolute(teacher) : teacher
-            p.distillation = try distillationOptions(o, command: "train")
-        } else if let stray = ["--kd-task", "--kd-logits", "--kd-channel", "--kd-feature", "--kd-schedule"].first(where: { o[$0] != nil }) {
+            p.distillation = try distillationOptions(o, teacherRightOnly: parsed.flags.contains("--kd-teacher-right"), command: "train")
+        } else if let stray = ["--kd-task", "--kd-logits", "--kd-channel", "--kd-feature", "--kd-schedule"].first(where: { o[$0] != nil })
+                    ?? (parsed.flags.contains("--kd-teacher-right") ? "--kd-teacher-right" : nil) {
             throw UsageError(message: "\(stray) needs --teacher", command: "train")
         }
         let r: ModelTrainRequest.Result
@@ -115,9 +116,9 @@ extension Commands {
 }
 
 extension Commands {
-    /// `--kd-task W`, `--kd-logits W[,T]`, `--kd-channel W[,T]`, `--kd-feature S=T[:W],...` as
-    /// `params.distillation` (nil when none is given: the daemon's defaults).
-    static func distillationOptions(_ o: [String: String], command: String) throws -> ModelTrainRequest.Distillation? {
+    /// `--kd-task W`, `--kd-logits W[,T]`, `--kd-channel W[,T]`, `--kd-feature S=T[:W],...`,
+    /// `--kd-teacher-right` as `params.distillation` (nil when none is given: the daemon's defaults).
+    static func distillationOptions(_ o: [String: String], teacherRightOnly: Bool = false, command: String) throws -> ModelTrainRequest.Distillation? {
         func weightAndTemperature(_ name: String) throws -> (Double, Double?)? {
             guard let v = o[name] else { return nil }
             let parts = v.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
@@ -134,6 +135,7 @@ extension Commands {
         if let (w, t) = try weightAndTemperature("--kd-logits") { d.logitWeight = w; d.logitTemperature = t }
         if let (w, t) = try weightAndTemperature("--kd-channel") { d.channelWiseWeight = w; d.channelWiseTemperature = t }
         d.schedule = o["--kd-schedule"]
+        if teacherRightOnly { d.onlyWhereTeacherIsRight = true }
         if let v = o["--kd-feature"] {
             d.features = try v.split(separator: ",").map { item in
                 let pair = item.split(separator: "=", maxSplits: 1).map(String.init)

@@ -169,6 +169,9 @@ public enum ModelTrainRequest: RPCRequest {
         /// How the distillation weights change over training: `constant` (default), or
         /// decaying to 0 at the last step, `linear` or `cosine`.
         public var schedule: String?
+        /// Distil the logits (Hinton and channel-wise) only on labelled pixels the teacher
+        /// classifies right; default false (every pixel).
+        public var onlyWhereTeacherIsRight: Bool?
 
         public struct FeaturePair: Codable, Sendable, Equatable {
             public var student: String
