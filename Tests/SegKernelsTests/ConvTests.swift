@@ -105,6 +105,18 @@ func referenceConv(_ s: Conv2DShape, batch: Int, x: [Float], w: [Float], bias: [
                      pads: (4, 4, 4, 4), dilations: (4, 4)), .implicitGEMM),
         (Conv2DShape(inputChannels: 5, height: 11, width: 19, outputChannels: 6, kernelH: 3, kernelW: 3,
                      strides: (2, 1), pads: (6, 2, 5, 2), dilations: (5, 2)), .implicitGEMM),
+        // More input rows than the im2col copy reads side by side (channels × kernel rows >
+        // 32: depth rows outermost): stride 2 with runs straddling output rows and touching the
+        // padding, on the GEMM (20 output channels; K = 360 in two depth blocks) and on the
+        // AVX-512 panels (16 output channels); stride 1 with dilation.
+        (Conv2DShape(inputChannels: 40, height: 13, width: 37, outputChannels: 20, kernelH: 3, kernelW: 3,
+                     strides: (2, 2), pads: (1, 1, 1, 1)), .implicitGEMM),
+        (Conv2DShape(inputChannels: 12, height: 9, width: 45, outputChannels: 16, kernelH: 3, kernelW: 3,
+                     strides: (2, 2), pads: (1, 0, 1, 2)), .implicitGEMM),
+        (Conv2DShape(inputChannels: 12, height: 8, width: 21, outputChannels: 16, kernelH: 3, kernelW: 3,
+                     strides: (2, 2)), .implicitGEMM),
+        (Conv2DShape(inputChannels: 14, height: 10, width: 9, outputChannels: 9, kernelH: 3, kernelW: 3,
+                     pads: (2, 2, 2, 2), dilations: (2, 2)), .implicitGEMM),
     ]
 
     @Test(arguments: contexts.indices)

@@ -134,7 +134,14 @@ if arguments.contains("--model") {
         print("# LR-ASPP convs, \(threads) thread(s)")
         print("#\tCin\tH×W\tCout\tk\ts\tg\tkind\tGFLOP/s\tms")
         var totals: [String: Double] = [:]
-        for (index, c) in modelConvs.enumerated() {
+        // `--conv=Cin,H,W,Cout,k,stride,pad,dilation,groups`: that one conv instead of the model's.
+        var convs = modelConvs
+        if let spec = arguments.first(where: { $0.hasPrefix("--conv=") }) {
+            let v = spec.dropFirst(7).split(separator: ",").compactMap { Int($0) }
+            guard v.count == 9 else { print("--conv needs 9 integers: Cin,H,W,Cout,k,stride,pad,dilation,groups"); exit(2) }
+            convs = [(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], 0)]
+        }
+        for (index, c) in convs.enumerated() {
             let shape = Conv2DShape(inputChannels: c.0, height: c.1, width: c.2, outputChannels: c.3, kernelH: c.4, kernelW: c.4,
                                     strides: (c.5, c.5), pads: (c.6, c.6, c.6, c.6), dilations: (c.7, c.7), groups: c.8)
             let kind = c.8 > 1 ? (c.5 > 1 ? "dw-s2" : "dw") : c.1 * c.2 == 1 ? "se" : c.4 == 1 ? "pw" : "stem"
