@@ -97,6 +97,9 @@ func referenceConv(_ s: Conv2DShape, batch: Int, x: [Float], w: [Float], bias: [
         (Conv2DShape(inputChannels: 12, height: 16, width: 40, outputChannels: 10, kernelH: 3, kernelW: 3), .winograd),
         (Conv2DShape(inputChannels: 9, height: 10, width: 21, outputChannels: 16, kernelH: 3, kernelW: 3,
                      pads: (1, 0, 0, 1)), .winograd),
+        // 130 tiles: three blocks of 64, re-split into four of 40 on two threads at batch 1.
+        (Conv2DShape(inputChannels: 8, height: 20, width: 26, outputChannels: 8, kernelH: 3, kernelW: 3,
+                     pads: (1, 1, 1, 1)), .winograd),
         (Conv2DShape(inputChannels: 8, height: 9, width: 37, outputChannels: 8, kernelH: 3, kernelW: 3,
                      strides: (2, 2), pads: (1, 1, 1, 1)), .implicitGEMM),
         // Dilation as large as the map (DeepLab ASPP): row bands over the valid kernel rows,
@@ -188,6 +191,21 @@ func referenceConv(_ s: Conv2DShape, batch: Int, x: [Float], w: [Float], bias: [
 @Suite struct WinogradChoiceTests {
     /// The shape rule: wide enough channel counts on a large map take Winograd; narrow ones,
     /// strided, dilated or grouped 3×3 convs do not.
+    /// Blocks split over threads evenly where a few big ones would not (hand-computed).
+    @Test func blocksSpreadOverThreads() {
+        // LinkNet's 256→256 at 24×30: 180 tiles; 3 blocks of 64 → 4 of 48 on two threads.
+        #expect(WinogradConv3x3.blocking(tiles: 180, maxTiles: 64, batch: 1, threads: 2) == (48, 4))
+        #expect(WinogradConv3x3.blocking(tiles: 180, maxTiles: 64, batch: 1, threads: 1) == (64, 3))
+        // Already even, or enough blocks to balance: unchanged.
+        #expect(WinogradConv3x3.blocking(tiles: 128, maxTiles: 64, batch: 1, threads: 2) == (64, 2))
+        #expect(WinogradConv3x3.blocking(tiles: 2880, maxTiles: 64, batch: 1, threads: 2) == (64, 45))
+        #expect(WinogradConv3x3.blocking(tiles: 180, maxTiles: 64, batch: 2, threads: 2) == (64, 3))
+        // Batch 3 on two threads: images do not balance, each image's tiles spread evenly.
+        #expect(WinogradConv3x3.blocking(tiles: 130, maxTiles: 64, batch: 3, threads: 2) == (48, 3))
+        // One block's worth on two threads: two halves.
+        #expect(WinogradConv3x3.blocking(tiles: 40, maxTiles: 64, batch: 1, threads: 2) == (24, 2))
+    }
+
     @Test func picksWinogradOnlyWhereItPays() {
         func shape(_ cin: Int, _ cout: Int, stride: Int = 1, dilation: Int = 1, groups: Int = 1) -> Conv2DShape {
             Conv2DShape(inputChannels: cin, height: 64, width: 64, outputChannels: cout, kernelH: 3, kernelW: 3,
