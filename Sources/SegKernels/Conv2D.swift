@@ -89,6 +89,9 @@ package final class Conv2D: @unchecked Sendable {
     /// Pointwise and stride-1-along-W implicit GEMM: per depth row k = (c, ky, kx) of one
     /// group, its offset in the input from a panel's origin (`DirectOperand`). Else empty.
     let directOffsets: [Int]
+    /// Stride-2 implicit GEMM on the AVX-512 kernel with few input rows: the layout of the
+    /// even/odd column planes it reads in place (`ParityAVX512`). Else nil.
+    let parityPlanes: ParityPlanes?
     /// `.winograd`: the transformed weights and tile loops. Else nil.
     let winograd: WinogradConv3x3?
     /// Implicit GEMM with large vertical dilation or padding: output rows grouped by which
@@ -125,6 +128,7 @@ package final class Conv2D: @unchecked Sendable {
             matvecWeights = []
             avx512Weights = []
             directOffsets = []
+            parityPlanes = nil
             winograd = nil
             rowBands = []
             return
@@ -139,6 +143,7 @@ package final class Conv2D: @unchecked Sendable {
             avx512Weights = []
             packedGroups = []
             directOffsets = []
+            parityPlanes = nil
             winograd = nil
             rowBands = []
             return
@@ -153,11 +158,13 @@ package final class Conv2D: @unchecked Sendable {
         if useWinograd {
             winograd = try WinogradConv3x3(shape: shape, weights: weights)
             directOffsets = []
+            parityPlanes = nil
             packedGroups = []
             rowBands = []
             return
         }
         winograd = nil
+        parityPlanes = avx512 && !isPointwise && Self.usesParityPlanes(shape, options: options) ? ParityPlanes(shape: shape) : nil
         let inPlane = shape.height * shape.width
         if isPointwise && inPlane * 4 <= options.directPointwiseMaxPlaneBytes {
             directOffsets = (0..<cinG).map { $0 * inPlane }
@@ -263,6 +270,9 @@ package final class Conv2D: @unchecked Sendable {
             let (i, o, r, before) = (input, output, residual, residualBeforeActivation)
             if algorithm == .pointwise {
                 runSmallDepth(input: i, batch: batch, output: o, residual: r, beta: beta, residualBeforeActivation: before, context: context)
+            } else if let parityPlanes {
+                runParityAVX512(parityPlanes, input: i, batch: batch, output: o, residual: r, beta: beta,
+                                residualBeforeActivation: before, context: context)
             } else if directOffsets.isEmpty {
                 runIm2colAVX512(input: i, batch: batch, output: o, residual: r, beta: beta, residualBeforeActivation: before, context: context)
             } else {
@@ -346,7 +356,11 @@ extension Conv2D {
     /// (`PointwiseSmallDepth`) rather than the GEMM.
     package var usesSmallDepthKernel: Bool { !avx512Weights.isEmpty && algorithm == .pointwise }
     /// Whether an AVX2 run takes the AVX-512 kernel on im2col panels (`Im2colAVX512`).
-    package var usesIm2colKernel: Bool { !avx512Weights.isEmpty && algorithm == .implicitGEMM && directOffsets.isEmpty }
+    package var usesIm2colKernel: Bool {
+        !avx512Weights.isEmpty && algorithm == .implicitGEMM && directOffsets.isEmpty && parityPlanes == nil
+    }
+    /// Whether it reads the even/odd column planes of a stride-2 conv in place (`ParityAVX512`).
+    package var usesParityKernel: Bool { !avx512Weights.isEmpty && parityPlanes != nil }
     /// Whether an AVX2 run takes it reading the input in place along output rows (`DirectAVX512`).
     package var usesDirectAVX512Kernel: Bool { !avx512Weights.isEmpty && algorithm == .implicitGEMM && !directOffsets.isEmpty }
 

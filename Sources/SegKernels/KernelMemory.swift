@@ -14,7 +14,7 @@ extension Conv2D {
             + rowBands.reduce(0) { $0 + $1.packed.heldBytes }
             + (winograd?.heldBytes ?? 0)
             + (depthwiseWeights.count + matvecWeights.count + avx512Weights.count + (bias?.count ?? 0)) * MemoryLayout<Float>.size
-            + directOffsets.count * MemoryLayout<Int>.size
+            + (directOffsets.count + (parityPlanes?.offsets.count ?? 0)) * MemoryLayout<Int>.size
     }
 }
 

@@ -120,7 +120,33 @@ func referenceConv(_ s: Conv2DShape, batch: Int, x: [Float], w: [Float], bias: [
                      strides: (2, 2)), .implicitGEMM),
         (Conv2DShape(inputChannels: 14, height: 10, width: 9, outputChannels: 9, kernelH: 3, kernelW: 3,
                      pads: (2, 2, 2, 2), dilations: (2, 2)), .implicitGEMM),
+    ] + parityCases.map { ($0, .implicitGEMM) }
+
+    /// Stride 2 along W with few input rows, on the AVX-512 kernel through the even/odd column
+    /// planes (`ParityAVX512`): a ResNet-like 7×7/2 stem with odd and even input widths,
+    /// stride 1 along H with dilation and asymmetric pads, no padding with three channel groups.
+    static let parityCases = [
+        Conv2DShape(inputChannels: 3, height: 40, width: 70, outputChannels: 16, kernelH: 7, kernelW: 7,
+                    strides: (2, 2), pads: (3, 3, 3, 3)),
+        Conv2DShape(inputChannels: 3, height: 38, width: 69, outputChannels: 8, kernelH: 7, kernelW: 7,
+                    strides: (2, 2), pads: (3, 3, 3, 3)),
+        Conv2DShape(inputChannels: 2, height: 9, width: 75, outputChannels: 8, kernelH: 3, kernelW: 3,
+                    strides: (1, 2), pads: (0, 1, 2, 0), dilations: (2, 3)),
+        Conv2DShape(inputChannels: 4, height: 7, width: 67, outputChannels: 24, kernelH: 5, kernelW: 5,
+                    strides: (2, 2)),
     ]
+
+    /// The cases above reach the parity path wherever the CPU has the AVX-512 kernel.
+    @Test func parityCasesTakeTheParityKernel() throws {
+        for shape in Self.parityCases {
+            let w = randomValues(shape.outputChannels * shape.inputChannels * shape.kernelH * shape.kernelW, seed: 7)
+            let conv = try Conv2D(shape: shape, weights: w, bias: nil, activation: .relu)
+            #expect(conv.usesParityKernel == KernelISA.hasVNNI, "\(shape)")
+            var off = KernelOptions.standard
+            off.directConv = false
+            #expect(try !Conv2D(shape: shape, weights: w, bias: nil, activation: .relu, options: off).usesParityKernel)
+        }
+    }
 
     @Test(arguments: contexts.indices)
     func matchesNaiveConvolution(_ contextIndex: Int) throws {
