@@ -19,7 +19,8 @@ package struct KernelOptions: Sendable, Equatable {
     /// at 45×60, 32→32 (BiSeNetV2) showed no gain.
     package var winogradLargePlaneMinChannelRatio = 16
     package static let winogradLargePlane = 128 * 128
-    /// Implicit-GEMM convs read B in place on wide maps (`SEGSLIM_DIRECT=0` packs every panel).
+    /// Implicit-GEMM convs read B in place on wide maps, and stride-2 ones with few input rows
+    /// through even/odd column planes (`SEGSLIM_DIRECT=0` packs every panel).
     package var directConv = true
     /// Pointwise convs read B in place only when a channel plane is at most this many bytes
     /// (`SEGSLIM_DIRECT_PW`). 0 by default: with plane-sized strides between depth rows every row
