@@ -137,9 +137,9 @@ def measure(args, path, threads, batch, tmp):
 
             def ours():
                 # The daemon compiles a fresh plan per request; the first warmup run allocates and
-                # first-touches its arena, and the second run after a compile is still slow (PP-LiteSeg
-                # read 1.51x ORT with one warmup run and 1.21x with two, as ORT gets). Its per-run times come back as p50 only, so each round adds that p50
-                # `per_round` times: the median over rounds is then the median of round medians.
+                # first-touches its arena. Two warmup runs, as ORT's rounds get. Its per-run times
+                # come back as p50 only, so each round adds that p50 `per_round` times: the median
+                # over rounds is then the median of round medians.
                 r = client.request("model/benchmark", bench, timeout=1800)
                 ours_times.extend([r["p50Ms"]] * per_round)
 
