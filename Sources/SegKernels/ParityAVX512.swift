@@ -60,8 +60,10 @@ struct ParityPlanes: Sendable {
 }
 
 extension Conv2D {
-    /// Most input rows (channels × kernel rows × the two parities) one step of the parity
-    /// path reads, as `directAVX512MaxInputRows` for the stride-1 in-place path.
+    /// Whether a conv the AVX-512 kernel takes reads parity planes: stride 2 along W, one group,
+    /// a kernel wider than 1×1, at least 32 output columns (one kernel step), and at most
+    /// `directAVX512MaxInputRows` input rows (2 parities × channels × kernel rows) per step, the
+    /// limit the stride-1 in-place path measured.
     static func usesParityPlanes(_ s: Conv2DShape, options: KernelOptions) -> Bool {
         options.directConv && s.strideW == 2 && s.groups == 1 && s.kernelH * s.kernelW > 1 && s.outputWidth >= 32
             && 2 * s.inputChannels * s.kernelH <= directAVX512MaxInputRows
