@@ -7,9 +7,10 @@ import Testing
 
 /// Talks to an in-process `Connection` over a socketpair, exactly as a client would over
 /// stdio: bytes in, bytes out, with timeouts so a hung server fails the test instead of
-/// hanging it. The timeouts are generous (2 minutes): the in-process server shares Swift's
+/// hanging it. The timeouts are generous (5 minutes): the in-process server shares Swift's
 /// cooperative pool (one thread per core) with every other suite running in parallel, and
-/// numeric suites can hold both threads of a 2-core machine for many seconds.
+/// numeric suites can hold both threads of a 2-core machine for many seconds. At 2 minutes,
+/// a run beside two background trainings timed out in every server suite at once.
 final class TestClient: Sendable {
     let fd: Int32
     let core: ServerCore
@@ -59,7 +60,7 @@ final class TestClient: Sendable {
     func closeInput() { shutdown(fd, Int32(SHUT_WR)) }
 
     /// Waits until `predicate` holds for what has arrived so far.
-    func waitFor(_ what: String, timeout: Double = 120, _ predicate: ([JSONValue]) -> Bool) async throws -> [JSONValue] {
+    func waitFor(_ what: String, timeout: Double = 300, _ predicate: ([JSONValue]) -> Bool) async throws -> [JSONValue] {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             let snapshot = inbox.items.withLock { $0 }
@@ -72,7 +73,7 @@ final class TestClient: Sendable {
     }
 
     /// The response with this id.
-    func response(_ id: JSONValue, timeout: Double = 120) async throws -> JSONValue {
+    func response(_ id: JSONValue, timeout: Double = 300) async throws -> JSONValue {
         let all = try await waitFor("response \(id)", timeout: timeout) { $0.contains { $0["id"] == id && $0["method"] == nil } }
         return all.first { $0["id"] == id && $0["method"] == nil }!
     }
