@@ -9,8 +9,13 @@ import Synchronization
 ///
 /// - One process-wide instance, `ThreadPool.shared`, sized to the online cores, so two
 ///   requests running at once share the same workers instead of multiplying threads.
-/// - `parallelFor` splits `0..<count` into at most `threadCount` contiguous chunks; the
-///   calling thread runs the first one, sleeping workers run the rest.
+/// - `parallelFor` splits `0..<count` into at most `chunksPerThread · threadCount` contiguous
+///   chunks, dealt out in contiguous lanes as a static split would; each thread (the caller
+///   is one) runs its own lane, then claims what is left of the others'. It returns when
+///   every chunk has run. A thread that the host deschedules (this VM loses a
+///   core to its neighbours for milliseconds at a time) or a worker that wakes late no longer
+///   holds up the op: the others claim its share. The caller does not wait for workers that
+///   never got a chunk; one that wakes after the job ended finds nothing left to claim.
 /// - Busy policy: a caller that arrives while the pool is already running a job (a nested
 ///   call from inside a body, or a second request on another thread) runs its whole range
 ///   inline on its own thread. That never deadlocks and never oversubscribes: the extra
@@ -63,44 +68,97 @@ package final class ThreadPool: @unchecked Sendable {
     deinit { state.shutDown() }
 
     /// Calls `body` on contiguous sub-ranges covering `0..<count` exactly once, in parallel,
-    /// and returns when all have finished. Chunks differ in length by at most one.
+    /// and returns when all have finished. At most `chunksPerThread · threadCount` chunks,
+    /// differing in length by at most one, each run on whichever thread claims it.
     /// `body` must not assume which thread runs which chunk.
     package func parallelFor(_ count: Int, _ body: (Range<Int>) -> Void) {
-        let chunks = min(threadCount, count)
-        if chunks <= 1 {
+        let chunks = min(threadCount * Self.chunksPerThread, count)
+        if threadCount <= 1 || chunks <= 1 {
             if count > 0 { body(0..<count) }
             return
         }
         withoutActuallyEscaping(body) { escapable in
-            let job = Job(count: count, chunks: chunks, body: escapable)
-            guard state.start(job, workers: threadCount - 1) else {
+            let job = Job(count: count, chunks: chunks, lanes: min(threadCount, chunks), body: escapable)
+            guard state.start(job) else {
                 body(0..<count)
                 return
             }
-            job.run(chunk: 0)
-            state.finish()
+            let finishedLast = job.work(lane: 0)
+            state.finish(job, finishedLast: finishedLast)
         }
     }
+
+    /// Chunks per thread for a range longer than that: enough that a stalled thread's share is
+    /// small, few enough that per-chunk setup (scratch, operand copies) stays negligible.
+    /// Callers that size their work to the thread count (`forEachItem`, GEMM blocks) get one
+    /// chunk per item.
+    package static let chunksPerThread = 4
 }
 
-/// One parallelFor call as the workers see it.
+/// One parallelFor call as the threads see it. The chunks are dealt out in contiguous lanes,
+/// one per thread, as a static split would (so with no stall each thread touches the same
+/// rows of every layer and they stay in its core's cache); a thread runs its own lane first,
+/// then claims what is left of the others'. `remaining` counts chunks not yet finished.
+/// `body` is read only after a successful claim and cleared by the caller once `remaining` is
+/// 0, so a worker that still holds the job afterwards (it woke late) never touches the
+/// caller's closure.
 final class Job: @unchecked Sendable {
     let count: Int
     let chunks: Int
-    let body: (Range<Int>) -> Void
+    let lanes: Int
+    private var body: ((Range<Int>) -> Void)?
+    /// Per lane, the next unclaimed chunk (claimed by fetch-add, so a lane's owner and the
+    /// threads that steal from it never run one chunk twice).
+    private let next: UnsafeMutablePointer<Atomic<Int>>
+    private let remaining: Atomic<Int>
 
-    init(count: Int, chunks: Int, body: @escaping (Range<Int>) -> Void) {
+    init(count: Int, chunks: Int, lanes: Int, body: @escaping (Range<Int>) -> Void) {
         self.count = count
         self.chunks = chunks
+        self.lanes = lanes
         self.body = body
+        remaining = Atomic(chunks)
+        next = .allocate(capacity: lanes)
+        for lane in 0..<lanes { (next + lane).initialize(to: Atomic(laneStart(lane))) }
     }
 
-    func run(chunk: Int) {
-        guard chunk < chunks else { return }
+    deinit {
+        next.deinitialize(count: lanes)
+        next.deallocate()
+    }
+
+    private func laneStart(_ lane: Int) -> Int { lane * chunks / lanes }
+
+    /// Runs the chunks of `lane` (the thread's own), then those still unclaimed in the other
+    /// lanes; true when this thread finished the last chunk of the job.
+    func work(lane: Int) -> Bool {
+        var finishedLast = false
+        for offset in 0..<lanes {
+            let victim = (lane + offset) % lanes
+            let end = laneStart(victim + 1)
+            while true {
+                let chunk = next[victim].wrappingAdd(1, ordering: .relaxed).oldValue
+                guard chunk < end else { break }
+                run(chunk: chunk)
+                if remaining.wrappingSubtract(1, ordering: .acquiringAndReleasing).newValue == 0 { finishedLast = true }
+            }
+        }
+        return finishedLast
+    }
+
+    /// Out of line so that this thread's reference to `body` is released before it reports the
+    /// chunk done: once `remaining` reads 0 the caller checks that its closure did not escape.
+    @inline(never)
+    private func run(chunk: Int) {
         let lower = chunk * count / chunks
         let upper = (chunk + 1) * count / chunks
-        if lower < upper { body(lower..<upper) }
+        if lower < upper { body?(lower..<upper) }
     }
+
+    var isDone: Bool { remaining.load(ordering: .acquiring) == 0 }
+
+    /// Called by the caller after `isDone`: drops the closure so it cannot outlive the call.
+    func release() { body = nil }
 }
 
 private final class WorkerContext {
@@ -113,15 +171,14 @@ private final class WorkerContext {
 }
 
 /// Mutex-protected hand-off between the caller and the workers: a generation counter tells
-/// workers a new job exists, `pending` counts workers that have not finished it. Both are
-/// also atomics so either side can spin on them for a while before sleeping.
+/// workers a new job exists; the job's own counters say when it is done. The counter is also
+/// an atomic so workers can spin on it for a while before sleeping.
 final class PoolState: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private let done = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     /// Written under the mutex; read lock-free while spinning.
     private let generation = Atomic<Int>(0)
-    private let pending = Atomic<Int>(0)
     private var job: Job?
     private var busy = false
     private let stopping = Atomic<Bool>(false)
@@ -138,27 +195,28 @@ final class PoolState: @unchecked Sendable {
     }
 
     /// Publishes `job`; false when another job owns the pool (the caller then runs inline).
-    func start(_ job: Job, workers: Int) -> Bool {
+    func start(_ job: Job) -> Bool {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         if busy || stopping.load(ordering: .relaxed) { return false }
         busy = true
         self.job = job
-        pending.store(workers, ordering: .relaxed)
         generation.wrappingAdd(1, ordering: .releasing)
         pthread_cond_broadcast(wake)
         return true
     }
 
-    /// Waits for every worker to finish the current job and frees the pool.
-    func finish() {
+    /// Waits until every chunk of `job` has run (not for workers that never claimed one),
+    /// then frees the pool. `finishedLast`: the caller ran the last chunk itself.
+    func finish(_ job: Job, finishedLast: Bool) {
         var spins = 0
-        while pending.load(ordering: .acquiring) > 0 && spins < Self.spinLimit {
+        while !finishedLast && !job.isDone && spins < Self.spinLimit {
             spins += 1
         }
         pthread_mutex_lock(mutex)
-        while pending.load(ordering: .acquiring) > 0 { pthread_cond_wait(done, mutex) }
-        job = nil
+        while !job.isDone { pthread_cond_wait(done, mutex) }
+        job.release()
+        self.job = nil
         busy = false
         pthread_mutex_unlock(mutex)
     }
@@ -177,18 +235,17 @@ final class PoolState: @unchecked Sendable {
             }
             if stopping.load(ordering: .relaxed) { break }
             seen = generation.load(ordering: .relaxed)
+            // Nil when the caller already finished this job without us.
             var current = job
             pthread_mutex_unlock(mutex)
-            current?.run(chunk: index)
-            // Drop the job (and the caller's non-escaping body) before reporting done.
-            current = nil
-            if pending.wrappingSubtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
-                // The caller checks `pending` under the mutex before waiting: signalling
-                // under it too means the wake-up cannot fall between its check and its wait.
+            if let lane = current.map({ index % $0.lanes }), current?.work(lane: lane) == true {
+                // The caller checks the job under the mutex before waiting: signalling under
+                // it too means the wake-up cannot fall between its check and its wait.
                 pthread_mutex_lock(mutex)
                 pthread_cond_signal(done)
                 pthread_mutex_unlock(mutex)
             }
+            current = nil
         }
         pthread_mutex_unlock(mutex)
     }

@@ -56,6 +56,52 @@ import Synchronization
     }
 }
 
+extension ThreadPoolTests {
+    /// A worker that stalls in its first chunk (as when the host takes its core away) holds
+    /// up only that chunk: the caller claims the rest. A static split into one chunk per
+    /// thread would leave half the range (32 indices) to the stalled worker.
+    @Test func aStalledWorkerLeavesTheRestToTheOthers() {
+        let pool = ThreadPool(threadCount: 2)
+        let caller = pthread_self()
+        let count = 64
+        let byWorker = Mutex<[Int]>([])
+        let stalled = Atomic<Bool>(false)
+        var hits = [Int](repeating: 0, count: count)
+        hits.withUnsafeMutableBufferPointer { hits in
+            pool.parallelFor(count) { range in
+                // Half a millisecond per index, so the worker wakes while there is work left.
+                for i in range { hits[i] += 1; usleep(500) }
+                if pthread_equal(pthread_self(), caller) == 0 {
+                    byWorker.withLock { $0.append(contentsOf: range) }
+                    if !stalled.exchange(true, ordering: .relaxed) { usleep(300_000) }
+                }
+            }
+        }
+        #expect(hits.allSatisfy { $0 == 1 })
+        // At most the one chunk the worker stalled in (count / (2 · chunksPerThread) indices).
+        #expect(byWorker.withLock { $0.count } <= count / (2 * ThreadPool.chunksPerThread))
+    }
+
+    /// Many short jobs where workers often wake after the caller has already finished:
+    /// a late worker must not run a finished job's chunks or touch its closure.
+    @Test func lateWorkersFindNothingLeft() {
+        let pool = ThreadPool(threadCount: 3)
+        for round in 0..<5000 {
+            let count = 1 + round % 9
+            var hits = [Int](repeating: 0, count: count)
+            hits.withUnsafeMutableBufferPointer { hits in
+                pool.parallelFor(count) { range in
+                    for i in range { hits[i] += 1 }
+                }
+            }
+            if !hits.allSatisfy({ $0 == 1 }) {
+                Issue.record("round \(round): \(hits)")
+                return
+            }
+        }
+    }
+}
+
 /// Uneven work items (`forEachItem`) and row bands (`forEachBand`), which imaging's encoders
 /// and decoders run on the kernels' pool.
 @Suite struct ThreadPoolItemTests {
