@@ -120,7 +120,38 @@ func referenceConv(_ s: Conv2DShape, batch: Int, x: [Float], w: [Float], bias: [
                      strides: (2, 2)), .implicitGEMM),
         (Conv2DShape(inputChannels: 14, height: 10, width: 9, outputChannels: 9, kernelH: 3, kernelW: 3,
                      pads: (2, 2, 2, 2), dilations: (2, 2)), .implicitGEMM),
-    ] + parityCases.map { ($0, .implicitGEMM) }
+    ] + parityCases.map { ($0, .implicitGEMM) } + narrowCases.map { ($0, .implicitGEMM) }
+
+    /// A few output channels (not a multiple of eight) over a deep input, on the AVX-512
+    /// kernel with channels across the lanes (`NarrowOutputConv`): one vector with a row tail
+    /// that overlaps the block before it, two vectors with stride 2, dilation and asymmetric
+    /// pads, and a map exactly one twelve-pixel block wide.
+    static let narrowCases = [
+        Conv2DShape(inputChannels: 64, height: 9, width: 25, outputChannels: 11, kernelH: 3, kernelW: 3,
+                    pads: (1, 1, 1, 1)),
+        Conv2DShape(inputChannels: 60, height: 8, width: 30, outputChannels: 19, kernelH: 3, kernelW: 3,
+                    strides: (2, 2), pads: (1, 0, 2, 1), dilations: (1, 2)),
+        Conv2DShape(inputChannels: 128, height: 5, width: 13, outputChannels: 3, kernelH: 2, kernelW: 2),
+    ]
+
+    /// The cases above reach the narrow-output kernel wherever the CPU has AVX-512; the GEMM
+    /// keeps shallower convs and channel counts the eight-channel sweeps take.
+    @Test func narrowCasesTakeTheNarrowOutputKernel() throws {
+        for shape in Self.narrowCases {
+            let w = randomValues(shape.outputChannels * shape.inputChannels * shape.kernelH * shape.kernelW, seed: 7)
+            let conv = try Conv2D(shape: shape, weights: w, bias: nil, activation: .relu)
+            #expect(conv.usesNarrowOutputKernel == KernelISA.hasVNNI, "\(shape)")
+            var off = KernelOptions.standard
+            off.directConv = false
+            #expect(try !Conv2D(shape: shape, weights: w, bias: nil, activation: .relu, options: off).usesNarrowOutputKernel)
+        }
+        let shallow = Conv2DShape(inputChannels: 16, height: 9, width: 25, outputChannels: 11, kernelH: 3, kernelW: 3)
+        let sixteen = Conv2DShape(inputChannels: 64, height: 9, width: 25, outputChannels: 16, kernelH: 3, kernelW: 3)
+        for shape in [shallow, sixteen] {
+            let w = randomValues(shape.outputChannels * shape.inputChannels * 9, seed: 3)
+            #expect(try !Conv2D(shape: shape, weights: w, bias: nil).usesNarrowOutputKernel, "\(shape)")
+        }
+    }
 
     /// Stride 2 along W with few input rows, on the AVX-512 kernel through the even/odd column
     /// planes (`ParityAVX512`): a ResNet-like 7×7/2 stem with odd and even input widths,
