@@ -137,14 +137,7 @@ func referenceConv(_ s: Conv2DShape, batch: Int, x: [Float], w: [Float], bias: [
     /// The cases above reach the narrow-output kernel wherever the CPU has AVX-512; the GEMM
     /// keeps shallower convs and channel counts the eight-channel sweeps take.
     @Test func narrowCasesTakeTheNarrowOutputKernel() throws {
-        for shape in Self.narrowCases {
-            let w = randomValues(shape.outputChannels * shape.inputChannels * shape.kernelH * shape.kernelW, seed: 7)
-            let conv = try Conv2D(shape: shape, weights: w, bias: nil, activation: .relu)
-            #expect(conv.usesNarrowOutputKernel == KernelISA.hasVNNI, "\(shape)")
-            var off = KernelOptions.standard
-            off.directConv = false
-            #expect(try !Conv2D(shape: shape, weights: w, bias: nil, activation: .relu, options: off).usesNarrowOutputKernel)
-        }
+        try Self.expectInPlacePath(Self.narrowCases, \.usesNarrowOutputKernel)
         let shallow = Conv2DShape(inputChannels: 16, height: 9, width: 25, outputChannels: 11, kernelH: 3, kernelW: 3)
         let sixteen = Conv2DShape(inputChannels: 64, height: 9, width: 25, outputChannels: 16, kernelH: 3, kernelW: 3)
         for shape in [shallow, sixteen] {
@@ -169,13 +162,19 @@ func referenceConv(_ s: Conv2DShape, batch: Int, x: [Float], w: [Float], bias: [
 
     /// The cases above reach the parity path wherever the CPU has the AVX-512 kernel.
     @Test func parityCasesTakeTheParityKernel() throws {
-        for shape in Self.parityCases {
+        try Self.expectInPlacePath(Self.parityCases, \.usesParityKernel)
+    }
+
+    /// Each shape takes the path `takes` reports wherever the CPU has the AVX-512 kernels, and
+    /// never with the in-place paths switched off (`SEGSLIM_DIRECT=0`).
+    static func expectInPlacePath(_ shapes: [Conv2DShape], _ takes: KeyPath<Conv2D, Bool>) throws {
+        for shape in shapes {
             let w = randomValues(shape.outputChannels * shape.inputChannels * shape.kernelH * shape.kernelW, seed: 7)
             let conv = try Conv2D(shape: shape, weights: w, bias: nil, activation: .relu)
-            #expect(conv.usesParityKernel == KernelISA.hasVNNI, "\(shape)")
+            #expect(conv[keyPath: takes] == KernelISA.hasVNNI, "\(shape)")
             var off = KernelOptions.standard
             off.directConv = false
-            #expect(try !Conv2D(shape: shape, weights: w, bias: nil, activation: .relu, options: off).usesParityKernel)
+            #expect(try !Conv2D(shape: shape, weights: w, bias: nil, activation: .relu, options: off)[keyPath: takes])
         }
     }
 
