@@ -182,10 +182,7 @@ package final class Conv2D: @unchecked Sendable {
             directOffsets = (0..<cinG).map { $0 * inPlane }
         } else if readsInPlace {
             // (Narrower maps have few interior panels: most would be packed one by one.)
-            directOffsets = (0..<(cinG * taps)).map { k in
-                let c = k / taps, tap = k % taps
-                return c * inPlane + (tap / shape.kernelW) * shape.dilationH * shape.width + (tap % shape.kernelW) * shape.dilationW
-            }
+            directOffsets = Self.depthRowOffsets(shape, channels: cinG, plane: inPlane, rowWidth: shape.width)
         } else {
             directOffsets = []
         }
@@ -198,6 +195,17 @@ package final class Conv2D: @unchecked Sendable {
         }
         packedGroups = packed
         rowBands = bands
+    }
+
+    /// Per depth row k = (c, ky, kx), its offset from an output pixel's origin in an input laid
+    /// out as `plane`-float channel planes of `rowWidth`-float rows (the input itself, or a
+    /// zero-bordered copy of it).
+    static func depthRowOffsets(_ s: Conv2DShape, channels: Int, plane: Int, rowWidth: Int) -> [Int] {
+        let taps = s.kernelH * s.kernelW
+        return (0..<(channels * taps)).map { k in
+            let c = k / taps, tap = k % taps
+            return c * plane + (tap / s.kernelW) * s.dilationH * rowWidth + (tap % s.kernelW) * s.dilationW
+        }
     }
 
     /// Bands of output rows sharing one set of valid kernel rows, when skipping the rest saves

@@ -41,11 +41,7 @@ extension Conv2D {
     /// Depth row (c, ky, kx) → its offset in the zero-bordered image from a pixel's origin.
     static func narrowOutputOffsets(_ s: Conv2DShape) -> [Int] {
         let wp = s.width + s.pads.left + s.pads.right
-        let plane = (s.height + s.pads.top + s.pads.bottom) * wp
-        return (0..<(s.inputChannels * s.kernelH * s.kernelW)).map { k in
-            let c = k / (s.kernelH * s.kernelW), tap = k % (s.kernelH * s.kernelW)
-            return c * plane + (tap / s.kernelW) * s.dilationH * wp + (tap % s.kernelW) * s.dilationW
-        }
+        return depthRowOffsets(s, channels: s.inputChannels, plane: (s.height + s.pads.top + s.pads.bottom) * wp, rowWidth: wp)
     }
 
     func runNarrowOutput(input: UnsafePointer<Float>, batch: Int, output: UnsafeMutablePointer<Float>,
