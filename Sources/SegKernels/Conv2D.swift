@@ -94,11 +94,12 @@ package final class Conv2D: @unchecked Sendable {
     let parityPlanes: ParityPlanes?
     /// `.winograd`: the transformed weights and tile loops. Else nil.
     let winograd: WinogradConv3x3?
-    /// Implicit GEMM with a few output channels, not a multiple of eight (`NarrowOutputConv`):
-    /// the weights with channels across, and each depth row's offset in the zero-bordered
-    /// image. Else empty.
-    let narrowWeights: [Float]
-    let narrowOffsets: [Int]
+    /// Implicit GEMM on the kernel with output channels across the vector lanes: a few output
+    /// channels, not a multiple of eight (`NarrowOutputConv`), or deep stride-1 convs on small
+    /// maps (`SmallMapConv`). The weights with channels across in blocks of 32, and each depth
+    /// row's offset in the zero-bordered image. Else empty.
+    let laneWeights: [Float]
+    let laneOffsets: [Int]
     /// Implicit GEMM with large vertical dilation or padding: output rows grouped by which
     /// kernel rows read real input, each band a GEMM over only those rows (DeepLab's
     /// dilation-12 ASPP conv on a 23-row map skips a third of its multiply-adds). Else empty.
@@ -136,8 +137,8 @@ package final class Conv2D: @unchecked Sendable {
             parityPlanes = nil
             winograd = nil
             rowBands = []
-            narrowWeights = []
-            narrowOffsets = []
+            laneWeights = []
+            laneOffsets = []
             return
         }
         let isPointwise = taps == 1 && shape.strideH == 1 && shape.strideW == 1 && shape.pads == (0, 0, 0, 0)
@@ -153,15 +154,16 @@ package final class Conv2D: @unchecked Sendable {
             parityPlanes = nil
             winograd = nil
             rowBands = []
-            narrowWeights = []
-            narrowOffsets = []
+            laneWeights = []
+            laneOffsets = []
             return
         }
         matvecWeights = []
         let readsInPlace = !isPointwise && shape.strideW == 1 && options.directConv && shape.outputWidth >= 48
-        let narrow = !isPointwise && !useWinograd && Self.usesNarrowOutputKernel(shape, options: options)
-        narrowWeights = narrow ? Self.narrowOutputWeights(shape, weights: weights) : []
-        narrowOffsets = narrow ? Self.narrowOutputOffsets(shape) : []
+        let narrow = !isPointwise && !useWinograd
+            && (Self.usesNarrowOutputKernel(shape, options: options) || Self.usesSmallMapKernel(shape, options: options))
+        laneWeights = narrow ? Self.channelLaneWeights(shape, weights: weights) : []
+        laneOffsets = narrow ? Self.zeroBorderedOffsets(shape) : []
         let bands = isPointwise || useWinograd || narrow || shape.groups != 1 ? [] : try Self.rowBands(shape: shape, weights: weights)
         let avx512 = isPointwise ? Self.usesSmallDepthKernel(shape, activation: activation, options: options)
             : !useWinograd && bands.isEmpty && Self.usesIm2colKernel(shape, activation: activation, options: options)
@@ -286,9 +288,14 @@ package final class Conv2D: @unchecked Sendable {
             }
             return
         }
-        if !narrowWeights.isEmpty && context.isa == .avx2 && KernelISA.hasVNNI {
-            runNarrowOutput(input: input, batch: batch, output: output, residual: residual, beta: beta,
+        if !laneWeights.isEmpty && context.isa == .avx2 && KernelISA.hasVNNI {
+            if usesSmallMapKernel {
+                runSmallMap(input: input, batch: batch, output: output, residual: residual, beta: beta,
                             residualBeforeActivation: residualBeforeActivation, context: context)
+            } else {
+                runNarrowOutput(input: input, batch: batch, output: output, residual: residual, beta: beta,
+                                residualBeforeActivation: residualBeforeActivation, context: context)
+            }
             return
         }
         if !avx512Weights.isEmpty && context.isa == .avx2 && KernelISA.hasVNNI {
@@ -386,7 +393,9 @@ extension Conv2D {
     }
     /// Whether an AVX2 run takes the kernel for a few output channels, not a multiple of eight
     /// (`NarrowOutputConv`).
-    package var usesNarrowOutputKernel: Bool { !narrowWeights.isEmpty }
+    package var usesNarrowOutputKernel: Bool { !laneWeights.isEmpty && shape.outputChannels % 8 != 0 }
+    /// Whether an AVX2 run takes it for a deep stride-1 conv on a small map (`SmallMapConv`).
+    package var usesSmallMapKernel: Bool { !laneWeights.isEmpty && shape.outputChannels % 16 == 0 }
     /// Whether it reads the even/odd column planes of a stride-2 conv in place (`ParityAVX512`).
     package var usesParityKernel: Bool { !avx512Weights.isEmpty && parityPlanes != nil }
     /// Whether an AVX2 run takes it reading the input in place along output rows (`DirectAVX512`).

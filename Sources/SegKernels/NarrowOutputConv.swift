@@ -27,21 +27,46 @@ extension Conv2D {
     /// beside the multiply-adds.
     static let narrowOutputMinDepth = 512
 
-    /// The weights as [depth][16·vectors]: channels across, zero past `outputChannels`.
-    static func narrowOutputWeights(_ s: Conv2DShape, weights: UnsafePointer<Float>) -> [Float] {
+    /// The weights with channels across, in blocks of 32 channels (the last block 16 wide when
+    /// at most 16 remain): block b as [depth][lanes] at offset 32·b·depth, zero past the real
+    /// channels. One block for the narrow sweep, Cout/32 (rounded up) for the small-map one.
+    static func channelLaneWeights(_ s: Conv2DShape, weights: UnsafePointer<Float>) -> [Float] {
         let depth = s.inputChannels * s.kernelH * s.kernelW
-        let lanes = s.outputChannels <= 16 ? 16 : 32
-        var t = [Float](repeating: 0, count: depth * lanes)
+        let blocks = (s.outputChannels + 31) / 32
+        let lastLanes = s.outputChannels - 32 * (blocks - 1) <= 16 ? 16 : 32
+        var t = [Float](repeating: 0, count: depth * (32 * (blocks - 1) + lastLanes))
         for o in 0..<s.outputChannels {
-            for d in 0..<depth { t[d * lanes + o] = weights[o * depth + d] }
+            let block = o / 32, lanes = block == blocks - 1 ? lastLanes : 32
+            let panel = 32 * block * depth
+            for d in 0..<depth { t[panel + d * lanes + o % 32] = weights[o * depth + d] }
         }
         return t
     }
 
     /// Depth row (c, ky, kx) → its offset in the zero-bordered image from a pixel's origin.
-    static func narrowOutputOffsets(_ s: Conv2DShape) -> [Int] {
+    static func zeroBorderedOffsets(_ s: Conv2DShape) -> [Int] {
         let wp = s.width + s.pads.left + s.pads.right
         return depthRowOffsets(s, channels: s.inputChannels, plane: (s.height + s.pads.top + s.pads.bottom) * wp, rowWidth: wp)
+    }
+
+    /// Copies one image into `padded` (channel planes of (H + pads) × (W + pads) floats, zeros
+    /// around), threaded over channels.
+    func copyZeroBordered(_ x: UnsafePointer<Float>, into padded: UnsafeMutablePointer<Float>, context: KernelContext) {
+        let s = shape, inPlane = s.height * s.width
+        let wp = s.width + s.pads.left + s.pads.right, hp = s.height + s.pads.top + s.pads.bottom
+        context.pool.parallelFor(s.inputChannels) { channels in
+            for c in channels {
+                let dst = padded + c * hp * wp, src = x + c * inPlane
+                dst.update(repeating: 0, count: s.pads.top * wp)
+                for y in 0..<s.height {
+                    let row = dst + (s.pads.top + y) * wp
+                    row.update(repeating: 0, count: s.pads.left)
+                    (row + s.pads.left).update(from: src + y * s.width, count: s.width)
+                    (row + s.pads.left + s.width).update(repeating: 0, count: s.pads.right)
+                }
+                (dst + (s.pads.top + s.height) * wp).update(repeating: 0, count: s.pads.bottom * wp)
+            }
+        }
     }
 
     func runNarrowOutput(input: UnsafePointer<Float>, batch: Int, output: UnsafeMutablePointer<Float>,
@@ -55,25 +80,13 @@ extension Conv2D {
         let pixels = Self.narrowOutputPixels
         let padded = UnsafeMutablePointer<Float>.allocate(capacity: s.inputChannels * hp * wp)
         defer { padded.deallocate() }
-        narrowWeights.withUnsafeBufferPointer { wb in
-        narrowOffsets.withUnsafeBufferPointer { ob in
+        laneWeights.withUnsafeBufferPointer { wb in
+        laneOffsets.withUnsafeBufferPointer { ob in
         bias.withUnsafeBufferPointerOrNil { biasPointer in
             guard let wT = wb.baseAddress, let offsets = ob.baseAddress else { return }
             for image in 0..<batch {
                 let x = input + image * s.inputChannels * inPlane
-                context.pool.parallelFor(s.inputChannels) { channels in
-                    for c in channels {
-                        let dst = padded + c * hp * wp, src = x + c * inPlane
-                        dst.update(repeating: 0, count: s.pads.top * wp)
-                        for y in 0..<s.height {
-                            let row = dst + (s.pads.top + y) * wp
-                            row.update(repeating: 0, count: s.pads.left)
-                            (row + s.pads.left).update(from: src + y * s.width, count: s.width)
-                            (row + s.pads.left + s.width).update(repeating: 0, count: s.pads.right)
-                        }
-                        (dst + (s.pads.top + s.height) * wp).update(repeating: 0, count: s.pads.bottom * wp)
-                    }
-                }
+                copyZeroBordered(x, into: padded, context: context)
                 let out = output + image * m * outPlane
                 let res = residual.map { $0 + image * m * outPlane }
                 context.pool.parallelFor(outH) { rows in
@@ -90,7 +103,7 @@ extension Conv2D {
                                 // one before; only its new pixels are stored.
                                 let start = min(next, outW - pixels)
                                 narrowOutputPixelsAVX512(depth, offsets, padded + oy * s.strideH * wp + start * s.strideW,
-                                                         s.strideW, wT, vectors, tile)
+                                                         s.strideW, wT, vectors, tile, 32, false)
                                 for o in 0..<m {
                                     let dst = rowOut + o * outPlane
                                     for r in (next - start)..<pixels {

@@ -7,7 +7,9 @@ import _Builtin_intrinsics.intel
 /// Twelve output pixels × 16·`vectors` output channels (`vectors` 1 or 2) of a conv, summed
 /// over `depth` depth rows d = (channel, ky, kx) in order: for pixel r, input value at
 /// `x + r·pixelStride + offsets[d]`, weights of row d at `wT + d·16·vectors` (channels across,
-/// zero past the real ones). Writes the sums to `tile`, pixel r's channels at `tile + r·32`.
+/// zero past the real ones). Writes the sums to `tile`, pixel r's channels at
+/// `tile + r·tileStride`, or adds them to what is there when `accumulate` (a depth-blocked
+/// sweep: the weights of one block of depth rows stay in L1 across the pixel tiles).
 ///
 /// Each depth row is one weight load per vector and twelve FMAs whose input operand is a
 /// broadcast from memory, so the input is read in place (no im2col panels: the packed GEMM
@@ -15,11 +17,30 @@ import _Builtin_intrinsics.intel
 @inline(never)
 package func narrowOutputPixelsAVX512(_ depth: Int, _ offsets: UnsafePointer<Int>, _ x: UnsafePointer<Float>,
                                       _ pixelStride: Int, _ wT: UnsafePointer<Float>, _ vectors: Int,
-                                      _ tile: UnsafeMutablePointer<Float>) {
+                                      _ tile: UnsafeMutablePointer<Float>, _ tileStride: Int, _ accumulate: Bool) {
+    // Adjacent pixels (every stride-1 conv) get constant displacements in the twelve
+    // broadcast loads rather than addresses computed from a stride held in a register.
+    if pixelStride == 1 {
+        channelLanePixels(depth, offsets, x, 1, wT, vectors, tile, tileStride, accumulate)
+    } else {
+        channelLanePixels(depth, offsets, x, pixelStride, wT, vectors, tile, tileStride, accumulate)
+    }
+}
+
+@inline(__always)
+private func channelLanePixels(_ depth: Int, _ offsets: UnsafePointer<Int>, _ x: UnsafePointer<Float>,
+                               _ pixelStride: Int, _ wT: UnsafePointer<Float>, _ vectors: Int,
+                               _ tile: UnsafeMutablePointer<Float>, _ tileStride: Int, _ accumulate: Bool) {
     let zero = _mm512_setzero_ps()
-    let s = pixelStride
+    let s = pixelStride, t = tileStride
     var a0 = zero, a1 = zero, a2 = zero, a3 = zero, a4 = zero, a5 = zero
     var a6 = zero, a7 = zero, a8 = zero, a9 = zero, a10 = zero, a11 = zero
+    if accumulate {
+        a0 = _mm512_loadu_ps(tile); a1 = _mm512_loadu_ps(tile + t); a2 = _mm512_loadu_ps(tile + 2 * t)
+        a3 = _mm512_loadu_ps(tile + 3 * t); a4 = _mm512_loadu_ps(tile + 4 * t); a5 = _mm512_loadu_ps(tile + 5 * t)
+        a6 = _mm512_loadu_ps(tile + 6 * t); a7 = _mm512_loadu_ps(tile + 7 * t); a8 = _mm512_loadu_ps(tile + 8 * t)
+        a9 = _mm512_loadu_ps(tile + 9 * t); a10 = _mm512_loadu_ps(tile + 10 * t); a11 = _mm512_loadu_ps(tile + 11 * t)
+    }
     if vectors == 1 {
         for d in 0..<depth {
             let w = _mm512_loadu_ps(wT + d * 16)
@@ -37,22 +58,21 @@ package func narrowOutputPixelsAVX512(_ depth: Int, _ offsets: UnsafePointer<Int
             a10 = _mm512_fmadd_ps(_mm512_set1_ps(p[10 * s]), w, a10)
             a11 = _mm512_fmadd_ps(_mm512_set1_ps(p[11 * s]), w, a11)
         }
-        _mm512_storeu_ps(tile + 0, a0)
-        _mm512_storeu_ps(tile + 32, a1)
-        _mm512_storeu_ps(tile + 64, a2)
-        _mm512_storeu_ps(tile + 96, a3)
-        _mm512_storeu_ps(tile + 128, a4)
-        _mm512_storeu_ps(tile + 160, a5)
-        _mm512_storeu_ps(tile + 192, a6)
-        _mm512_storeu_ps(tile + 224, a7)
-        _mm512_storeu_ps(tile + 256, a8)
-        _mm512_storeu_ps(tile + 288, a9)
-        _mm512_storeu_ps(tile + 320, a10)
-        _mm512_storeu_ps(tile + 352, a11)
+        _mm512_storeu_ps(tile, a0); _mm512_storeu_ps(tile + t, a1); _mm512_storeu_ps(tile + 2 * t, a2)
+        _mm512_storeu_ps(tile + 3 * t, a3); _mm512_storeu_ps(tile + 4 * t, a4); _mm512_storeu_ps(tile + 5 * t, a5)
+        _mm512_storeu_ps(tile + 6 * t, a6); _mm512_storeu_ps(tile + 7 * t, a7); _mm512_storeu_ps(tile + 8 * t, a8)
+        _mm512_storeu_ps(tile + 9 * t, a9); _mm512_storeu_ps(tile + 10 * t, a10); _mm512_storeu_ps(tile + 11 * t, a11)
         return
     }
     var b0 = zero, b1 = zero, b2 = zero, b3 = zero, b4 = zero, b5 = zero
     var b6 = zero, b7 = zero, b8 = zero, b9 = zero, b10 = zero, b11 = zero
+    if accumulate {
+        let high = tile + 16
+        b0 = _mm512_loadu_ps(high); b1 = _mm512_loadu_ps(high + t); b2 = _mm512_loadu_ps(high + 2 * t)
+        b3 = _mm512_loadu_ps(high + 3 * t); b4 = _mm512_loadu_ps(high + 4 * t); b5 = _mm512_loadu_ps(high + 5 * t)
+        b6 = _mm512_loadu_ps(high + 6 * t); b7 = _mm512_loadu_ps(high + 7 * t); b8 = _mm512_loadu_ps(high + 8 * t)
+        b9 = _mm512_loadu_ps(high + 9 * t); b10 = _mm512_loadu_ps(high + 10 * t); b11 = _mm512_loadu_ps(high + 11 * t)
+    }
     for d in 0..<depth {
         let w = _mm512_loadu_ps(wT + d * 32), u = _mm512_loadu_ps(wT + d * 32 + 16)
         let p = x + offsets[d]
@@ -69,17 +89,18 @@ package func narrowOutputPixelsAVX512(_ depth: Int, _ offsets: UnsafePointer<Int
         v = _mm512_set1_ps(p[10 * s]); a10 = _mm512_fmadd_ps(v, w, a10); b10 = _mm512_fmadd_ps(v, u, b10)
         v = _mm512_set1_ps(p[11 * s]); a11 = _mm512_fmadd_ps(v, w, a11); b11 = _mm512_fmadd_ps(v, u, b11)
     }
-    _mm512_storeu_ps(tile + 0, a0); _mm512_storeu_ps(tile + 16, b0)
-    _mm512_storeu_ps(tile + 32, a1); _mm512_storeu_ps(tile + 48, b1)
-    _mm512_storeu_ps(tile + 64, a2); _mm512_storeu_ps(tile + 80, b2)
-    _mm512_storeu_ps(tile + 96, a3); _mm512_storeu_ps(tile + 112, b3)
-    _mm512_storeu_ps(tile + 128, a4); _mm512_storeu_ps(tile + 144, b4)
-    _mm512_storeu_ps(tile + 160, a5); _mm512_storeu_ps(tile + 176, b5)
-    _mm512_storeu_ps(tile + 192, a6); _mm512_storeu_ps(tile + 208, b6)
-    _mm512_storeu_ps(tile + 224, a7); _mm512_storeu_ps(tile + 240, b7)
-    _mm512_storeu_ps(tile + 256, a8); _mm512_storeu_ps(tile + 272, b8)
-    _mm512_storeu_ps(tile + 288, a9); _mm512_storeu_ps(tile + 304, b9)
-    _mm512_storeu_ps(tile + 320, a10); _mm512_storeu_ps(tile + 336, b10)
-    _mm512_storeu_ps(tile + 352, a11); _mm512_storeu_ps(tile + 368, b11)
+    let high = tile + 16
+    _mm512_storeu_ps(tile, a0); _mm512_storeu_ps(high, b0)
+    _mm512_storeu_ps(tile + t, a1); _mm512_storeu_ps(high + t, b1)
+    _mm512_storeu_ps(tile + 2 * t, a2); _mm512_storeu_ps(high + 2 * t, b2)
+    _mm512_storeu_ps(tile + 3 * t, a3); _mm512_storeu_ps(high + 3 * t, b3)
+    _mm512_storeu_ps(tile + 4 * t, a4); _mm512_storeu_ps(high + 4 * t, b4)
+    _mm512_storeu_ps(tile + 5 * t, a5); _mm512_storeu_ps(high + 5 * t, b5)
+    _mm512_storeu_ps(tile + 6 * t, a6); _mm512_storeu_ps(high + 6 * t, b6)
+    _mm512_storeu_ps(tile + 7 * t, a7); _mm512_storeu_ps(high + 7 * t, b7)
+    _mm512_storeu_ps(tile + 8 * t, a8); _mm512_storeu_ps(high + 8 * t, b8)
+    _mm512_storeu_ps(tile + 9 * t, a9); _mm512_storeu_ps(high + 9 * t, b9)
+    _mm512_storeu_ps(tile + 10 * t, a10); _mm512_storeu_ps(high + 10 * t, b10)
+    _mm512_storeu_ps(tile + 11 * t, a11); _mm512_storeu_ps(high + 11 * t, b11)
 }
 #endif
