@@ -160,13 +160,13 @@ package final class Conv2D: @unchecked Sendable {
         }
         matvecWeights = []
         let readsInPlace = !isPointwise && shape.strideW == 1 && options.directConv && shape.outputWidth >= 48
-        let narrow = !isPointwise && !useWinograd
-            && (Self.usesNarrowOutputKernel(shape, options: options) || Self.usesSmallMapKernel(shape, options: options))
+        let smallMap = !isPointwise && !useWinograd && Self.usesSmallMapKernel(shape, options: options)
+        let narrow = smallMap || !isPointwise && !useWinograd && Self.usesNarrowOutputKernel(shape, options: options)
         laneWeights = narrow ? Self.channelLaneWeights(shape, weights: weights) : []
-        laneOffsets = narrow ? Self.zeroBorderedOffsets(shape) : []
+        laneOffsets = smallMap ? Self.smallMapOffsets(shape) : narrow ? Self.zeroBorderedOffsets(shape) : []
         let bands = isPointwise || useWinograd || narrow || shape.groups != 1 ? [] : try Self.rowBands(shape: shape, weights: weights)
         let avx512 = isPointwise ? Self.usesSmallDepthKernel(shape, activation: activation, options: options)
-            : !useWinograd && bands.isEmpty && Self.usesIm2colKernel(shape, activation: activation, options: options)
+            : !useWinograd && !narrow && bands.isEmpty && Self.usesIm2colKernel(shape, activation: activation, options: options)
                 && (!readsInPlace || shape.inputChannels * shape.kernelH <= Self.directAVX512MaxInputRows)
         avx512Weights = avx512 ? Array(UnsafeBufferPointer(start: weights, count: shape.outputChannels * cinG * taps)) : []
         if useWinograd {
@@ -190,9 +190,9 @@ package final class Conv2D: @unchecked Sendable {
         }
         var packed: [PackedMatrix] = []
         let kG = cinG * taps
-        // The AVX-512 kernel reads the raw weights; a portable run packs them per call from
-        // there (`run`), so they are not held twice.
-        for g in 0..<(avx512Weights.isEmpty ? shape.groups : 0) {
+        // The AVX-512 kernels read their own copy (raw, or channels across the lanes); a
+        // portable run packs from there per call (`run`), so the weights are not held twice.
+        for g in 0..<(avx512Weights.isEmpty && laneWeights.isEmpty ? shape.groups : 0) {
             packed.append(try PackedMatrix(a: weights + g * coutG * kG, rows: coutG, columns: kG, leadingDimension: kG))
         }
         packedGroups = packed
@@ -350,8 +350,10 @@ package final class Conv2D: @unchecked Sendable {
                                     spanH: (shape.kernelH - 1) * shape.dilationH, spanW: (shape.kernelW - 1) * shape.dilationW)
                         b = .direct(DirectOperand(geometry: geometry, offsets: offsetBase, fallback: b))
                     }
+                    // (A portable run of a lane-kernel conv: its weights back in ONNX order.)
+                    let rawWeights = packedGroups.isEmpty && avx512Weights.isEmpty ? laneWeightsInONNXOrder() : avx512Weights
                     bias.withUnsafeBufferPointerOrNil { biasPointer in
-                    avx512Weights.withUnsafeBufferPointer { raw in
+                    rawWeights.withUnsafeBufferPointer { raw in
                         let epilogue = Epilogue(bias: biasPointer.map { .perRow($0 + g * coutG) } ?? .none,
                                                 activation: activation, residual: residual.map { $0 + outOffset },
                                                 residualLeadingDimension: outPlane,

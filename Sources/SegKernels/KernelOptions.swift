@@ -39,6 +39,10 @@ package struct KernelOptions: Sendable, Equatable {
     /// panels (`Im2colAVX512`) or reading the input in place along output rows (`DirectAVX512`);
     /// `SEGSLIM_AVX512_IM2COL=0`: the GEMM.
     package var im2colAVX512 = true
+    /// Deep stride-1/2 convs with output rows at most this wide run on the channels-across-lanes
+    /// kernel over flattened padded positions (`SmallMapConv`; `SEGSLIM_SMALLMAP_MAX_WIDTH`, 0:
+    /// never).
+    package var smallMapMaxWidth = 47
 
     package init() {}
 

@@ -43,6 +43,20 @@ extension Conv2D {
         return t
     }
 
+    /// `channelLaneWeights` undone: [Cout][depth], for a run on the portable GEMM.
+    func laneWeightsInONNXOrder() -> [Float] {
+        let s = shape, depth = s.inputChannels * s.kernelH * s.kernelW
+        let blocks = (s.outputChannels + 31) / 32
+        let lastLanes = s.outputChannels - 32 * (blocks - 1) <= 16 ? 16 : 32
+        var w = [Float](repeating: 0, count: s.outputChannels * depth)
+        for o in 0..<s.outputChannels {
+            let block = o / 32, lanes = block == blocks - 1 ? lastLanes : 32
+            let panel = 32 * block * depth
+            for d in 0..<depth { w[o * depth + d] = laneWeights[panel + d * lanes + o % 32] }
+        }
+        return w
+    }
+
     /// Depth row (c, ky, kx) → its offset in the zero-bordered image from a pixel's origin.
     static func zeroBorderedOffsets(_ s: Conv2DShape) -> [Int] {
         let wp = s.width + s.pads.left + s.pads.right
