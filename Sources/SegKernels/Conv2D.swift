@@ -96,7 +96,7 @@ package final class Conv2D: @unchecked Sendable {
     let winograd: WinogradConv3x3?
     /// Implicit GEMM on the kernel with output channels across the vector lanes: a few output
     /// channels, not a multiple of eight (`NarrowOutputConv`), or deep stride-1 convs on small
-    /// maps (`SmallMapConv`). The weights with channels across in blocks of 32, and each depth
+    /// maps (`LaneSweepConv`). The weights with channels across in blocks of 32, and each depth
     /// row's offset in the zero-bordered image. Else empty.
     let laneWeights: [Float]
     let laneOffsets: [Int]
@@ -142,7 +142,10 @@ package final class Conv2D: @unchecked Sendable {
             return
         }
         let isPointwise = taps == 1 && shape.strideH == 1 && shape.strideW == 1 && shape.pads == (0, 0, 0, 0)
-        let useWinograd = !isPointwise && (choice.map { $0 && WinogradConv3x3.isEligible(shape) }
+        // The small-map sweep outruns Winograd F(2,3) where it applies (64→64 3×3 at 96×120:
+        // 5.0 against 6.8 ms); an explicit Winograd choice (tests, A/B) still wins.
+        let laneSweep = !isPointwise && choice == nil && Self.usesLaneSweepKernel(shape, options: options)
+        let useWinograd = !isPointwise && !laneSweep && (choice.map { $0 && WinogradConv3x3.isEligible(shape) }
                                            ?? (options.winograd && WinogradConv3x3.isProfitable(shape, options: options)))
         algorithm = isPointwise ? .pointwise : useWinograd ? .winograd : .implicitGEMM
         depthwiseWeights = []
@@ -160,10 +163,9 @@ package final class Conv2D: @unchecked Sendable {
         }
         matvecWeights = []
         let readsInPlace = !isPointwise && shape.strideW == 1 && options.directConv && shape.outputWidth >= 48
-        let smallMap = !isPointwise && !useWinograd && Self.usesSmallMapKernel(shape, options: options)
-        let narrow = smallMap || !isPointwise && !useWinograd && Self.usesNarrowOutputKernel(shape, options: options)
+        let narrow = laneSweep || !isPointwise && !useWinograd && Self.usesNarrowOutputKernel(shape, options: options)
         laneWeights = narrow ? Self.channelLaneWeights(shape, weights: weights) : []
-        laneOffsets = smallMap ? Self.smallMapOffsets(shape) : narrow ? Self.zeroBorderedOffsets(shape) : []
+        laneOffsets = laneSweep ? Self.laneSweepOffsets(shape) : narrow ? Self.zeroBorderedOffsets(shape) : []
         let bands = isPointwise || useWinograd || narrow || shape.groups != 1 ? [] : try Self.rowBands(shape: shape, weights: weights)
         let avx512 = isPointwise ? Self.usesSmallDepthKernel(shape, activation: activation, options: options)
             : !useWinograd && !narrow && bands.isEmpty && Self.usesIm2colKernel(shape, activation: activation, options: options)
@@ -289,8 +291,8 @@ package final class Conv2D: @unchecked Sendable {
             return
         }
         if !laneWeights.isEmpty && context.isa == .avx2 && KernelISA.hasVNNI {
-            if usesSmallMapKernel {
-                runSmallMap(input: input, batch: batch, output: output, residual: residual, beta: beta,
+            if usesLaneSweepKernel {
+                runLaneSweep(input: input, batch: batch, output: output, residual: residual, beta: beta,
                             residualBeforeActivation: residualBeforeActivation, context: context)
             } else {
                 runNarrowOutput(input: input, batch: batch, output: output, residual: residual, beta: beta,
@@ -396,8 +398,8 @@ extension Conv2D {
     /// Whether an AVX2 run takes the kernel for a few output channels, not a multiple of eight
     /// (`NarrowOutputConv`).
     package var usesNarrowOutputKernel: Bool { !laneWeights.isEmpty && shape.outputChannels % 8 != 0 }
-    /// Whether an AVX2 run takes it for a deep stride-1 conv on a small map (`SmallMapConv`).
-    package var usesSmallMapKernel: Bool { !laneWeights.isEmpty && shape.outputChannels % 16 == 0 }
+    /// Whether an AVX2 run takes it for a deep stride-1 conv on a small map (`LaneSweepConv`).
+    package var usesLaneSweepKernel: Bool { !laneWeights.isEmpty && shape.outputChannels % 16 == 0 }
     /// Whether it reads the even/odd column planes of a stride-2 conv in place (`ParityAVX512`).
     package var usesParityKernel: Bool { !avx512Weights.isEmpty && parityPlanes != nil }
     /// Whether an AVX2 run takes it reading the input in place along output rows (`DirectAVX512`).

@@ -39,10 +39,14 @@ package struct KernelOptions: Sendable, Equatable {
     /// panels (`Im2colAVX512`) or reading the input in place along output rows (`DirectAVX512`);
     /// `SEGSLIM_AVX512_IM2COL=0`: the GEMM.
     package var im2colAVX512 = true
-    /// Deep stride-1/2 convs with output rows at most this wide run on the channels-across-lanes
-    /// kernel over flattened padded positions (`SmallMapConv`; `SEGSLIM_SMALLMAP_MAX_WIDTH`, 0:
-    /// never).
-    package var smallMapMaxWidth = 47
+    /// Dense stride-1 convs (and stride-2 ones on small outputs) run on the channels-across-lanes
+    /// kernel over flattened padded positions (`LaneSweepConv`; `SEGSLIM_LANE_SWEEP=0`: never).
+    package var laneSweep = true
+    /// ... when at least this deep (Cin·kH·kW; `SEGSLIM_LANE_SWEEP_MIN_DEPTH`).
+    package var laneSweepMinDepth = 256
+    /// ... and, at stride 2, with at most this many output pixels (`SEGSLIM_LANE_SWEEP_S2_PIXELS`):
+    /// on larger maps the phase-plane copy and its reads cost more than the GEMM's panels.
+    package var laneSweepStride2MaxPixels = 4096
 
     package init() {}
 

@@ -121,7 +121,7 @@ func referenceConv(_ s: Conv2DShape, batch: Int, x: [Float], w: [Float], bias: [
         (Conv2DShape(inputChannels: 14, height: 10, width: 9, outputChannels: 9, kernelH: 3, kernelW: 3,
                      pads: (2, 2, 2, 2), dilations: (2, 2)), .implicitGEMM),
     ] + parityCases.map { ($0, .implicitGEMM) } + narrowCases.map { ($0, .implicitGEMM) }
-        + smallMapCases.map { ($0, .implicitGEMM) }
+        + laneSweepCases.map { ($0, .implicitGEMM) }
 
     /// A few output channels (not a multiple of eight) over a deep input, on the AVX-512
     /// kernel with channels across the lanes (`NarrowOutputConv`): one vector with a row tail
@@ -147,16 +147,19 @@ func referenceConv(_ s: Conv2DShape, batch: Int, x: [Float], w: [Float], bias: [
         }
     }
 
-    /// Deep stride-1 convs on small maps, swept over the flattened padded positions
-    /// (`SmallMapConv`): one 32-channel block whose tiles straddle output rows and overrun the
+    /// Dense convs swept over the flattened padded positions on the channels-across-lanes kernel
+    /// (`LaneSweepConv`): one 32-channel block whose tiles straddle output rows and overrun the
     /// last one, 32 + 16 channels (the last block one vector) with asymmetric pads, a 5×5
     /// kernel over two blocks with a partial last depth block, a map smaller than one tile, and
     /// stride 2 over the phase planes (odd and even padded sizes, asymmetric pads, 3×3 and 4×4).
-    static let smallMapCases = [
+    static let laneSweepCases = [
         Conv2DShape(inputChannels: 64, height: 11, width: 15, outputChannels: 32, kernelH: 3, kernelW: 3,
                     strides: (2, 2), pads: (1, 1, 1, 1)),
         Conv2DShape(inputChannels: 36, height: 10, width: 13, outputChannels: 48, kernelH: 4, kernelW: 4,
                     strides: (2, 2), pads: (2, 1, 0, 2)),
+        // Rows wide enough for the vector de-interleave (two vectors per phase row).
+        Conv2DShape(inputChannels: 32, height: 5, width: 41, outputChannels: 32, kernelH: 3, kernelW: 3,
+                    strides: (2, 2), pads: (1, 1, 1, 1)),
         Conv2DShape(inputChannels: 64, height: 9, width: 13, outputChannels: 32, kernelH: 3, kernelW: 3,
                     pads: (1, 1, 1, 1)),
         Conv2DShape(inputChannels: 60, height: 7, width: 11, outputChannels: 48, kernelH: 3, kernelW: 3,
@@ -166,23 +169,23 @@ func referenceConv(_ s: Conv2DShape, batch: Int, x: [Float], w: [Float], bias: [
         Conv2DShape(inputChannels: 130, height: 4, width: 4, outputChannels: 32, kernelH: 2, kernelW: 2),
     ]
 
-    /// The cases above reach the small-map sweep wherever the CPU has AVX-512; unequal strides,
-    /// dilated and shallow convs, and maps wide enough to read in place, keep their paths.
-    @Test func smallMapCasesTakeTheSmallMapKernel() throws {
-        try Self.expectInPlacePath(Self.smallMapCases, \.usesSmallMapKernel)
+    /// The cases above reach the lane sweep wherever the CPU has AVX-512; unequal strides,
+    /// dilated and shallow convs, and stride 2 onto more than 4096 output pixels keep their paths.
+    @Test func laneSweepCasesTakeTheLaneSweepKernel() throws {
+        try Self.expectInPlacePath(Self.laneSweepCases, \.usesLaneSweepKernel)
         let others = [
             Conv2DShape(inputChannels: 64, height: 9, width: 13, outputChannels: 32, kernelH: 3, kernelW: 3,
                         strides: (2, 1), pads: (1, 1, 1, 1)),
             Conv2DShape(inputChannels: 64, height: 9, width: 13, outputChannels: 32, kernelH: 3, kernelW: 3,
                         pads: (2, 2, 2, 2), dilations: (2, 2)),
-            Conv2DShape(inputChannels: 32, height: 9, width: 13, outputChannels: 32, kernelH: 3, kernelW: 3,
+            Conv2DShape(inputChannels: 16, height: 9, width: 13, outputChannels: 32, kernelH: 3, kernelW: 3,
                         pads: (1, 1, 1, 1)),
-            Conv2DShape(inputChannels: 64, height: 4, width: 50, outputChannels: 32, kernelH: 3, kernelW: 3,
-                        pads: (1, 1, 1, 1)),
+            Conv2DShape(inputChannels: 32, height: 140, width: 130, outputChannels: 32, kernelH: 3, kernelW: 3,
+                        strides: (2, 2), pads: (1, 1, 1, 1)),
         ]
         for shape in others {
             let w = randomValues(shape.outputChannels * shape.inputChannels * 9, seed: 3)
-            #expect(try !Conv2D(shape: shape, weights: w, bias: nil).usesSmallMapKernel, "\(shape)")
+            #expect(try !Conv2D(shape: shape, weights: w, bias: nil).usesLaneSweepKernel, "\(shape)")
         }
     }
 

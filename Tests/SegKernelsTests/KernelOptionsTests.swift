@@ -13,14 +13,34 @@ import Testing
         }
     }
 
+    /// (The lane sweep, which takes this conv first where the CPU has AVX-512, switched off.)
     @Test func winogradFollowsItsSwitchAndItsChannelLimit() throws {
-        #expect(try algorithm(.standard) == .winograd)
-        var off = KernelOptions.standard
+        var standard = KernelOptions.standard
+        standard.laneSweep = false
+        #expect(try algorithm(standard) == .winograd)
+        var off = standard
         off.winograd = false
         #expect(try algorithm(off) == .implicitGEMM)
-        var small = KernelOptions.standard
+        var small = standard
         small.winogradMaxChannelProduct = 64 * 64 - 1
         #expect(try algorithm(small) == .implicitGEMM)
+    }
+
+    /// The lane sweep follows its switch and its depth and stride-2 size limits.
+    @Test func laneSweepFollowsItsSwitchAndLimits() throws {
+        #expect(Conv2D.usesLaneSweepKernel(Self.shape, options: .standard) == KernelISA.hasVNNI)
+        var off = KernelOptions.standard
+        off.laneSweep = false
+        #expect(!Conv2D.usesLaneSweepKernel(Self.shape, options: off))
+        var deep = KernelOptions.standard
+        deep.laneSweepMinDepth = 64 * 9 + 1
+        #expect(!Conv2D.usesLaneSweepKernel(Self.shape, options: deep))
+        var strided = Self.shape
+        strided.strideH = 2; strided.strideW = 2  // 32×32 = 1024 output pixels
+        #expect(Conv2D.usesLaneSweepKernel(strided, options: .standard) == KernelISA.hasVNNI)
+        var few = KernelOptions.standard
+        few.laneSweepStride2MaxPixels = 1023
+        #expect(!Conv2D.usesLaneSweepKernel(strided, options: few))
     }
 
     @Test func vnniIsNeverChosenWhenNotAllowed() throws {

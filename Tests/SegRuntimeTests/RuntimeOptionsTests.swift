@@ -13,7 +13,7 @@ import Testing
         #expect(o.kernels.winogradMaxChannelProduct == 512 * 512 && o.kernels.directPointwiseMaxPlaneBytes == 0)
         #expect(o.kernels.winogradMinChannelRatio == 28 && o.kernels.winogradLargePlaneMinChannelRatio == 16)
         #expect(o.batchPerImage && o.perImageMinArenaBytes == 8 << 20)
-        #expect(o.kernels.smallDepthPointwiseMaxDepth == 64 && o.kernels.im2colAVX512 && o.kernels.smallMapMaxWidth == 47)
+        #expect(o.kernels.smallDepthPointwiseMaxDepth == 64 && o.kernels.im2colAVX512 && o.kernels.laneSweep && o.kernels.laneSweepMinDepth == 256 && o.kernels.laneSweepStride2MaxPixels == 4096)
     }
 
     @Test func everyVariableSetsItsField() {
@@ -21,7 +21,7 @@ import Testing
             "SEGSLIM_INT8": "0", "SEGSLIM_QGEMM": "exact", "SEGSLIM_KERNELS_ISA": "portable", "SEGSLIM_KERNELS_VNNI": "0",
             "SEGSLIM_WINOGRAD": "0", "SEGSLIM_WINOGRAD_MAX": "4096", "SEGSLIM_DIRECT": "0", "SEGSLIM_DIRECT_PW": "65536",
             "SEGSLIM_TAPWISE": "0", "SEGSLIM_WINOGRAD_MIN_RATIO": "20", "SEGSLIM_WINOGRAD_MIN_RATIO_LARGE": "12",
-            "SEGSLIM_BATCH_PER_IMAGE": "0", "SEGSLIM_AVX512_PW_DEPTH": "0", "SEGSLIM_AVX512_IM2COL": "0", "SEGSLIM_SMALLMAP_MAX_WIDTH": "0",
+            "SEGSLIM_BATCH_PER_IMAGE": "0", "SEGSLIM_AVX512_PW_DEPTH": "0", "SEGSLIM_AVX512_IM2COL": "0", "SEGSLIM_LANE_SWEEP": "0", "SEGSLIM_LANE_SWEEP_MIN_DEPTH": "512", "SEGSLIM_LANE_SWEEP_S2_PIXELS": "100",
         ])
         #expect(!o.int8 && o.qgemmPath == .exact && o.isa == .portable && o.effectiveISA == .portable)
         #expect(!o.kernels.vnni && !o.effectiveVNNI)
@@ -30,7 +30,7 @@ import Testing
         #expect(!o.kernels.tapwiseConv)
         #expect(o.kernels.winogradMinChannelRatio == 20 && o.kernels.winogradLargePlaneMinChannelRatio == 12)
         #expect(!o.batchPerImage)
-        #expect(o.kernels.smallDepthPointwiseMaxDepth == 0 && !o.kernels.im2colAVX512 && o.kernels.smallMapMaxWidth == 0)
+        #expect(o.kernels.smallDepthPointwiseMaxDepth == 0 && !o.kernels.im2colAVX512 && !o.kernels.laneSweep && o.kernels.laneSweepMinDepth == 512 && o.kernels.laneSweepStride2MaxPixels == 100)
     }
 
     @Test func unparsableValuesKeepTheDefaults() {

@@ -154,9 +154,8 @@ if arguments.contains("--model") {
             var options = KernelOptions.standard
             if arguments.contains("--no-avx512-pw") { options.smallDepthPointwiseMaxDepth = 0 }
             if arguments.contains("--no-avx512-im2col") { options.im2colAVX512 = false }
-            if let v = arguments.first(where: { $0.hasPrefix("--smallmap-width=") }), let width = Int(v.dropFirst(17)) {
-                options.smallMapMaxWidth = width
-            }
+            if arguments.contains("--no-winograd") { options.winograd = false }
+            if arguments.contains("--no-lane-sweep") { options.laneSweep = false }
             let context = KernelContext(pool: pools[threads]!, isa: .avx2, options: options)
             let seconds: Double
             if arguments.contains("--int8") {
