@@ -1,3 +1,7 @@
+#if arch(x86_64)
+import SegKernelsVNNI
+#endif
+
 // MARK: - Public entry points
 
 /// C[M×N] = alpha · A[M×K] · B[K×N] + beta · C, then `epilogue` (bias, activation,
@@ -125,6 +129,8 @@ struct GemmDriver {
         var directOffsets: UnsafePointer<Int>? = nil
         if case let .direct(op) = b { directGeometry = op.geometry; directOffsets = op.offsets }
         let rowsOuter = directGeometry == nil && k <= Self.shallowDepth && m * n >= Self.largeOutputFloats
+        // Full 12×16 tiles on the AVX-512 kernel where the CPU has it (`SEGSLIM_GEMM_AVX512=0`: no).
+        let wideTiles = context.isa == .avx2 && KernelISA.hasVNNI && context.options.gemmAVX512
         let directKernel = directMicroKernel(for: context.isa)
         withUnsafeTemporaryAllocation(byteCount: (aFloats + bFloats + Tile.mr * Tile.nr + edgeFloats) * 4 + 64, alignment: 64) { raw in
             let scratch = raw.baseAddress!.assumingMemoryBound(to: Float.self)
@@ -218,6 +224,19 @@ struct GemmDriver {
                             continue
                         }
                         var i = i0
+                        #if arch(x86_64)
+                        if wideTiles && nr == Tile.nr {
+                            // Pairs of A panels on the 512-bit tile; the epilogue is a second pass
+                            // over the tile while it is in L1.
+                            let bp = bPanels + (j - columns.lowerBound) * kc
+                            while i + 2 * Tile.mr <= i1 {
+                                let ap = aPanels + (i - i0) * kc
+                                gemmTile12x16AVX512(kc, ap, ap + Tile.mr * kc, bp, c + i * ldc + j, ldc, alpha, betaNow)
+                                if last { epilogue.apply(c: c, ldc: ldc, rows: i..<(i + 2 * Tile.mr), columns: j..<(j + Tile.nr)) }
+                                i += 2 * Tile.mr
+                            }
+                        }
+                        #endif
                         while i < i1 { packedTile(i, j); i += Tile.mr }
                         j += Tile.nr
                     }

@@ -47,6 +47,9 @@ package struct KernelOptions: Sendable, Equatable {
     /// ... and, at stride 2, with at most this many output pixels (`SEGSLIM_LANE_SWEEP_S2_PIXELS`):
     /// on larger maps the phase-plane copy and its reads cost more than the GEMM's panels.
     package var laneSweepStride2MaxPixels = 4096
+    /// The packed GEMM runs its full tiles two A panels at a time on a 12×16 AVX-512 kernel
+    /// (`SEGSLIM_GEMM_AVX512=0`: the 6×16 AVX2 tile throughout).
+    package var gemmAVX512 = true
 
     package init() {}
 
