@@ -95,8 +95,8 @@ package final class Conv2D: @unchecked Sendable {
     /// `.winograd`: the transformed weights and tile loops. Else nil.
     let winograd: WinogradConv3x3?
     /// Implicit GEMM on the kernel with output channels across the vector lanes: a few output
-    /// channels, not a multiple of eight (`NarrowOutputConv`), or deep stride-1 convs on small
-    /// maps (`LaneSweepConv`). The weights with channels across in blocks of 32, and each depth
+    /// channels, not a multiple of eight (`NarrowOutputConv`), or dense convs swept over
+    /// flattened padded positions (`LaneSweepConv`). The weights with channels across in blocks of 32, and each depth
     /// row's offset in the zero-bordered image. Else empty.
     let laneWeights: [Float]
     let laneOffsets: [Int]
@@ -142,7 +142,7 @@ package final class Conv2D: @unchecked Sendable {
             return
         }
         let isPointwise = taps == 1 && shape.strideH == 1 && shape.strideW == 1 && shape.pads == (0, 0, 0, 0)
-        // The small-map sweep outruns Winograd F(2,3) where it applies (64→64 3×3 at 96×120:
+        // The lane sweep outruns Winograd F(2,3) where it applies (64→64 3×3 at 96×120:
         // 5.0 against 6.8 ms); an explicit Winograd choice (tests, A/B) still wins.
         let laneSweep = !isPointwise && choice == nil && Self.usesLaneSweepKernel(shape, options: options)
         let useWinograd = !isPointwise && !laneSweep && (choice.map { $0 && WinogradConv3x3.isEligible(shape) }
@@ -163,12 +163,12 @@ package final class Conv2D: @unchecked Sendable {
         }
         matvecWeights = []
         let readsInPlace = !isPointwise && shape.strideW == 1 && options.directConv && shape.outputWidth >= 48
-        let narrow = laneSweep || !isPointwise && !useWinograd && Self.usesNarrowOutputKernel(shape, options: options)
-        laneWeights = narrow ? Self.channelLaneWeights(shape, weights: weights) : []
-        laneOffsets = laneSweep ? Self.laneSweepOffsets(shape) : narrow ? Self.zeroBorderedOffsets(shape) : []
-        let bands = isPointwise || useWinograd || narrow || shape.groups != 1 ? [] : try Self.rowBands(shape: shape, weights: weights)
+        let laneKernel = laneSweep || !isPointwise && !useWinograd && Self.usesNarrowOutputKernel(shape, options: options)
+        laneWeights = laneKernel ? Self.channelLaneWeights(shape, weights: weights) : []
+        laneOffsets = laneSweep ? Self.laneSweepOffsets(shape) : laneKernel ? Self.zeroBorderedOffsets(shape) : []
+        let bands = isPointwise || useWinograd || laneKernel || shape.groups != 1 ? [] : try Self.rowBands(shape: shape, weights: weights)
         let avx512 = isPointwise ? Self.usesSmallDepthKernel(shape, activation: activation, options: options)
-            : !useWinograd && !narrow && bands.isEmpty && Self.usesIm2colKernel(shape, activation: activation, options: options)
+            : !useWinograd && !laneKernel && bands.isEmpty && Self.usesIm2colKernel(shape, activation: activation, options: options)
                 && (!readsInPlace || shape.inputChannels * shape.kernelH <= Self.directAVX512MaxInputRows)
         avx512Weights = avx512 ? Array(UnsafeBufferPointer(start: weights, count: shape.outputChannels * cinG * taps)) : []
         if useWinograd {
@@ -325,6 +325,8 @@ package final class Conv2D: @unchecked Sendable {
             return
         }
         let cinG = shape.inputChannels / shape.groups, coutG = shape.outputChannels / shape.groups
+        // (A portable run of a lane-kernel conv: its weights back in ONNX order, once per run.)
+        let rawWeights = packedGroups.isEmpty && avx512Weights.isEmpty ? laneWeightsInONNXOrder() : avx512Weights
         for image in 0..<batch {
             for g in 0..<shape.groups {
                 let x = input + (image * shape.inputChannels + g * cinG) * inPlane
@@ -352,8 +354,6 @@ package final class Conv2D: @unchecked Sendable {
                                     spanH: (shape.kernelH - 1) * shape.dilationH, spanW: (shape.kernelW - 1) * shape.dilationW)
                         b = .direct(DirectOperand(geometry: geometry, offsets: offsetBase, fallback: b))
                     }
-                    // (A portable run of a lane-kernel conv: its weights back in ONNX order.)
-                    let rawWeights = packedGroups.isEmpty && avx512Weights.isEmpty ? laneWeightsInONNXOrder() : avx512Weights
                     bias.withUnsafeBufferPointerOrNil { biasPointer in
                     rawWeights.withUnsafeBufferPointer { raw in
                         let epilogue = Epilogue(bias: biasPointer.map { .perRow($0 + g * coutG) } ?? .none,
@@ -398,7 +398,7 @@ extension Conv2D {
     /// Whether an AVX2 run takes the kernel for a few output channels, not a multiple of eight
     /// (`NarrowOutputConv`).
     package var usesNarrowOutputKernel: Bool { !laneWeights.isEmpty && shape.outputChannels % 8 != 0 }
-    /// Whether an AVX2 run takes it for a deep stride-1 conv on a small map (`LaneSweepConv`).
+    /// Whether an AVX2 run takes it sweeping a dense conv's flattened padded positions (`LaneSweepConv`).
     package var usesLaneSweepKernel: Bool { !laneWeights.isEmpty && shape.outputChannels % 16 == 0 }
     /// Whether it reads the even/odd column planes of a stride-2 conv in place (`ParityAVX512`).
     package var usesParityKernel: Bool { !avx512Weights.isEmpty && parityPlanes != nil }

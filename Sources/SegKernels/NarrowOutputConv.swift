@@ -29,32 +29,33 @@ extension Conv2D {
 
     /// The weights with channels across, in blocks of 32 channels (the last block 16 wide when
     /// at most 16 remain): block b as [depth][lanes] at offset 32·b·depth, zero past the real
-    /// channels. One block for the narrow sweep, Cout/32 (rounded up) for the small-map one.
+    /// channels. One block for the narrow sweep, Cout/32 (rounded up) for the lane sweep.
     static func channelLaneWeights(_ s: Conv2DShape, weights: UnsafePointer<Float>) -> [Float] {
         let depth = s.inputChannels * s.kernelH * s.kernelW
-        let blocks = (s.outputChannels + 31) / 32
-        let lastLanes = s.outputChannels - 32 * (blocks - 1) <= 16 ? 16 : 32
-        var t = [Float](repeating: 0, count: depth * (32 * (blocks - 1) + lastLanes))
-        for o in 0..<s.outputChannels {
-            let block = o / 32, lanes = block == blocks - 1 ? lastLanes : 32
-            let panel = 32 * block * depth
-            for d in 0..<depth { t[panel + d * lanes + o % 32] = weights[o * depth + d] }
-        }
+        var t = [Float](repeating: 0, count: depth * ((s.outputChannels + 15) / 16 * 16))
+        forEachLaneWeight(s) { o, d, lane in t[lane] = weights[o * depth + d] }
         return t
     }
 
     /// `channelLaneWeights` undone: [Cout][depth], for a run on the portable GEMM.
     func laneWeightsInONNXOrder() -> [Float] {
-        let s = shape, depth = s.inputChannels * s.kernelH * s.kernelW
+        let depth = shape.inputChannels * shape.kernelH * shape.kernelW
+        var w = [Float](repeating: 0, count: shape.outputChannels * depth)
+        Self.forEachLaneWeight(shape) { o, d, lane in w[o * depth + d] = laneWeights[lane] }
+        return w
+    }
+
+    /// Calls `body(o, d, index)` for every output channel o and depth row d with the weight's
+    /// index in the channels-across layout.
+    private static func forEachLaneWeight(_ s: Conv2DShape, _ body: (Int, Int, Int) -> Void) {
+        let depth = s.inputChannels * s.kernelH * s.kernelW
         let blocks = (s.outputChannels + 31) / 32
         let lastLanes = s.outputChannels - 32 * (blocks - 1) <= 16 ? 16 : 32
-        var w = [Float](repeating: 0, count: s.outputChannels * depth)
         for o in 0..<s.outputChannels {
             let block = o / 32, lanes = block == blocks - 1 ? lastLanes : 32
             let panel = 32 * block * depth
-            for d in 0..<depth { w[o * depth + d] = laneWeights[panel + d * lanes + o % 32] }
+            for d in 0..<depth { body(o, d, panel + d * lanes + o % 32) }
         }
-        return w
     }
 
     /// Depth row (c, ky, kx) → its offset in the zero-bordered image from a pixel's origin.
