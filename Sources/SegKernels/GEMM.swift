@@ -132,7 +132,7 @@ struct GemmDriver {
         // Full 12×16 tiles on the AVX-512 kernel where the CPU has it (`SEGSLIM_GEMM_AVX512=0`: no).
         let wideTiles = context.isa == .avx2 && KernelISA.hasVNNI && context.options.gemmAVX512
         let directKernel = directMicroKernel(for: context.isa)
-        withUnsafeTemporaryAllocation(byteCount: (aFloats + bFloats + Tile.mr * Tile.nr + edgeFloats) * 4 + 64, alignment: 64) { raw in
+        withUnsafeTemporaryAllocation(byteCount: (aFloats + bFloats + 2 * Tile.mr * Tile.nr + edgeFloats) * 4 + 64, alignment: 64) { raw in
             let scratch = raw.baseAddress!.assumingMemoryBound(to: Float.self)
             let aScratch = scratch, bScratch = scratch + aFloats, tile = bScratch + bFloats
             var k0 = 0
@@ -175,7 +175,7 @@ struct GemmDriver {
                             #if arch(x86_64)
                             if last, let fused {
                                 fused.runEdge(kc, ap, bp, cTile, ldc, alpha, betaNow, row: i, column: j,
-                                              rows: mr, columns: nr, scratch: tile + Tile.mr * Tile.nr)
+                                              rows: mr, columns: nr, scratch: tile + 2 * Tile.mr * Tile.nr)
                                 return
                             }
                             #endif
@@ -206,25 +206,93 @@ struct GemmDriver {
                         if nr == Tile.nr, let directGeometry, let directOffsets, let origin = directGeometry.origin(column: j) {
                             // B read in place; the epilogue is a second pass over the tile, still in L1.
                             let offsets = directOffsets + k0
-                            var i = i0
-                            while i < i1 {
-                                let mr = min(Tile.mr, i1 - i)
-                                let ap = aPanels + (i - i0) * kc
-                                let cTile = c + i * ldc + j
-                                if mr == Tile.mr {
-                                    directKernel(kc, ap, origin, offsets, cTile, ldc, alpha, betaNow)
-                                } else {
-                                    directKernel(kc, ap, origin, offsets, tile, Tile.nr, alpha, 0)
-                                    merge(tile, into: cTile, rows: mr, columns: nr, beta: betaNow)
+                            /// Rows `from..<i1` of the 16 columns at `column` on the 6×16 tiles.
+                            func sixRowTiles(from start: Int, origin: UnsafePointer<Float>, column: Int) {
+                                var i = start
+                                while i < i1 {
+                                    let mr = min(Tile.mr, i1 - i)
+                                    let ap = aPanels + (i - i0) * kc
+                                    let cTile = c + i * ldc + column
+                                    if mr == Tile.mr {
+                                        directKernel(kc, ap, origin, offsets, cTile, ldc, alpha, betaNow)
+                                    } else {
+                                        directKernel(kc, ap, origin, offsets, tile, Tile.nr, alpha, 0)
+                                        merge(tile, into: cTile, rows: mr, columns: Tile.nr, beta: betaNow)
+                                    }
+                                    if last { epilogue.apply(c: c, ldc: ldc, rows: i..<(i + mr), columns: column..<(column + Tile.nr)) }
+                                    i += Tile.mr
                                 }
-                                if last { epilogue.apply(c: c, ldc: ldc, rows: i..<(i + mr), columns: j..<(j + nr)) }
-                                i += Tile.mr
                             }
+                            var i = i0
+                            #if arch(x86_64)
+                            if wideTiles {
+                                // Pairs of A panels on the 512-bit tiles, over 32 columns where the
+                                // next 16 can be read in place too.
+                                let second = j + 2 * Tile.nr <= columns.upperBound ? directGeometry.origin(column: j + Tile.nr) : nil
+                                let width = second == nil ? Tile.nr : 2 * Tile.nr
+                                while i + 2 * Tile.mr <= i1 {
+                                    let ap = aPanels + (i - i0) * kc, cTile = c + i * ldc + j
+                                    if let second {
+                                        directTile12x32AVX512(kc, ap, ap + Tile.mr * kc, origin, second, offsets, cTile, ldc, alpha, betaNow)
+                                    } else {
+                                        directTile12x16AVX512(kc, ap, ap + Tile.mr * kc, origin, offsets, cTile, ldc, alpha, betaNow)
+                                    }
+                                    if last { epilogue.apply(c: c, ldc: ldc, rows: i..<(i + 2 * Tile.mr), columns: j..<(j + width)) }
+                                    i += 2 * Tile.mr
+                                }
+                                if let second {
+                                    if i + Tile.mr <= i1 {
+                                        let ap = aPanels + (i - i0) * kc
+                                        directTile6x32AVX512(kc, ap, origin, second, offsets, c + i * ldc + j, ldc, alpha, betaNow)
+                                        if last { epilogue.apply(c: c, ldc: ldc, rows: i..<(i + Tile.mr), columns: j..<(j + 2 * Tile.nr)) }
+                                        i += Tile.mr
+                                    }
+                                    if i < i1 {
+                                        let ap = aPanels + (i - i0) * kc, cTile = c + i * ldc + j
+                                        directTile6x32AVX512(kc, ap, origin, second, offsets, tile, 2 * Tile.nr, alpha, 0)
+                                        merge(tile, stride: 2 * Tile.nr, into: cTile, rows: i1 - i, columns: Tile.nr, beta: betaNow)
+                                        merge(tile + Tile.nr, stride: 2 * Tile.nr, into: cTile + Tile.nr, rows: i1 - i, columns: Tile.nr, beta: betaNow)
+                                        if last { epilogue.apply(c: c, ldc: ldc, rows: i..<i1, columns: j..<(j + 2 * Tile.nr)) }
+                                    }
+                                    j += 2 * Tile.nr
+                                    continue
+                                }
+                            }
+                            #endif
+                            sixRowTiles(from: i, origin: origin, column: j)
                             j += Tile.nr
                             continue
                         }
                         var i = i0
                         #if arch(x86_64)
+                        if wideTiles && j + 2 * Tile.nr <= columns.upperBound && directGeometry == nil {
+                            // Two B panels under pairs of A panels: fourteen loads per twenty-four
+                            // FMAs; the rows left over on the 6×32 tile.
+                            let bp = bPanels + (j - columns.lowerBound) * kc
+                            while i + 2 * Tile.mr <= i1 {
+                                let ap = aPanels + (i - i0) * kc
+                                gemmTile12x32AVX512(kc, ap, ap + Tile.mr * kc, bp, bp + Tile.nr * kc, c + i * ldc + j, ldc, alpha, betaNow)
+                                if last { epilogue.apply(c: c, ldc: ldc, rows: i..<(i + 2 * Tile.mr), columns: j..<(j + 2 * Tile.nr)) }
+                                i += 2 * Tile.mr
+                            }
+                            if i + Tile.mr <= i1 {
+                                let ap = aPanels + (i - i0) * kc
+                                gemmTile6x32AVX512(kc, ap, bp, bp + Tile.nr * kc, c + i * ldc + j, ldc, alpha, betaNow)
+                                if last { epilogue.apply(c: c, ldc: ldc, rows: i..<(i + Tile.mr), columns: j..<(j + 2 * Tile.nr)) }
+                                i += Tile.mr
+                            }
+                            if i < i1 {
+                                // A partial panel (M not a multiple of 6): the 6×32 tile into
+                                // scratch, its valid rows merged.
+                                let ap = aPanels + (i - i0) * kc, cTile = c + i * ldc + j
+                                gemmTile6x32AVX512(kc, ap, bp, bp + Tile.nr * kc, tile, 2 * Tile.nr, alpha, 0)
+                                merge(tile, stride: 2 * Tile.nr, into: cTile, rows: i1 - i, columns: Tile.nr, beta: betaNow)
+                                merge(tile + Tile.nr, stride: 2 * Tile.nr, into: cTile + Tile.nr, rows: i1 - i, columns: Tile.nr, beta: betaNow)
+                                if last { epilogue.apply(c: c, ldc: ldc, rows: i..<i1, columns: j..<(j + 2 * Tile.nr)) }
+                            }
+                            j += 2 * Tile.nr
+                            continue
+                        }
                         if wideTiles && nr == Tile.nr {
                             // Pairs of A panels on the 512-bit tile; the epilogue is a second pass
                             // over the tile while it is in L1.
@@ -248,14 +316,14 @@ struct GemmDriver {
     }
 
     /// Edge tiles: the kernel wrote alpha·A·B into a full 6×16 scratch tile.
-    private func merge(_ tile: UnsafeMutablePointer<Float>, into cTile: UnsafeMutablePointer<Float>,
+    private func merge(_ tile: UnsafeMutablePointer<Float>, stride: Int = Tile.nr, into cTile: UnsafeMutablePointer<Float>,
                        rows: Int, columns: Int, beta: Float) {
         if columns == Tile.nr {
             // Full-width edge tiles (M not a multiple of 6: every conv with 16, 40 or 112
             // output channels) are common at high resolution: two vectors per row.
             let b8 = SIMD8<Float>(repeating: beta)
             for r in 0..<rows {
-                let src = tile + r * Tile.nr, dst = cTile + r * ldc
+                let src = tile + r * stride, dst = cTile + r * ldc
                 if beta == 0 {
                     store8(load8(src), dst); store8(load8(src + 8), dst + 8)
                 } else {
@@ -266,7 +334,7 @@ struct GemmDriver {
         }
         for r in 0..<rows {
             for j in 0..<columns {
-                let v = tile[r * Tile.nr + j]
+                let v = tile[r * stride + j]
                 cTile[r * ldc + j] = beta == 0 ? v : v + beta * cTile[r * ldc + j]
             }
         }

@@ -186,14 +186,15 @@ extension Conv2D {
             let oy = q / rowWidth, ox = q - oy * rowWidth
             if ox >= outW { r += rowWidth - ox; continue }
             let count = min(Self.narrowOutputPixels - r, outW - ox), pixel = oy * outW + ox
-            for (lane, o) in channels.enumerated() {
-                let dst = output + o * outPlane + pixel
-                for i in 0..<count {
-                    let sum = tile[(r + i) * 32 + lane]
-                    dst[i] = beta == 0 ? sum : sum + beta * dst[i]
-                }
-            }
-            epilogue.apply(c: output, ldc: outPlane, rows: channels, columns: pixel..<(pixel + count))
+            #if arch(x86_64)
+            // Bias and ReLU (most of these convs) in registers; anything else after.
+            let inRegisters = epilogue.residual == nil && (epilogue.activation == .none || epilogue.activation == .relu)
+            var bias: UnsafePointer<Float>? = nil
+            if inRegisters, case let .perRow(b) = epilogue.bias { bias = b + channels.lowerBound }
+            laneTileToPlanesAVX512(tile, 32, r, count, channels.count, output + channels.lowerBound * outPlane + pixel, outPlane,
+                                   beta, bias, inRegisters && epilogue.activation == .relu)
+            if !inRegisters { epilogue.apply(c: output, ldc: outPlane, rows: channels, columns: pixel..<(pixel + count)) }
+            #endif
             r += count
         }
     }

@@ -90,6 +90,24 @@ struct StridedOperand: @unchecked Sendable {
         let kc = depth.count
         var out = dst
         var p = outer.lowerBound
+        let fullPanels = outer.count / 16
+        if outerStride == 1 && width == 16 && fullPanels > 1 {
+            // B rows contiguous along N (a conv's activations, one plane per depth row):
+            // depth outer, so each plane is read as one sequential run the prefetcher follows,
+            // where panel-outer order touched 64 bytes in each of `kc` planes at a time (a
+            // quarter of a 512→128 pointwise conv's time on a 90×120 map went to packing).
+            for d in 0..<kc {
+                let src = base + p + (depth.lowerBound + d) * depthStride
+                var row = out + d * 16
+                for q in 0..<fullPanels {
+                    store8(load8(src + 16 * q), row)
+                    store8(load8(src + 16 * q + 8), row + 8)
+                    row += 16 * kc
+                }
+            }
+            out += fullPanels * 16 * kc
+            p += fullPanels * 16
+        }
         while p < outer.upperBound {
             let valid = min(width, outer.upperBound - p)
             if outerStride == 1 && valid == 16 {

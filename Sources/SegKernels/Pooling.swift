@@ -115,18 +115,37 @@ package func pool2D(_ kind: PoolKind, shape: Pool2DShape, input: UnsafePointer<F
                     }
                 }
                 let out = y + oy * outW
-                if isMax {
-                    // Interior outputs (window fully inside the row) without bounds per tap.
-                    for ox in 0..<outW {
+                // Interior outputs (window inside the row), eight at a time on strides 1 and 2
+                // (a ResNet stem's 3×3/2 max pool was 4.7× ORT's time with every output scalar);
+                // the same operations per lane, in the same order, as the scalar loops below.
+                let (sW, kW, pL) = (s.strideW, s.kernelW, s.pads.left)
+                let vectorStart = min(outW, (pL + sW - 1) / sW)
+                let interiorEnd = s.width - kW + pL < 0 ? 0 : min(outW, (s.width - kW + pL) / sW + 1)
+                var vectorEnd = vectorStart
+                if sW <= 2 {
+                    let count = Float((isMax || kind == .average(countIncludePad: false) ? yb - ya : yEnd - y0) * kW)
+                    while vectorEnd + 8 <= interiorEnd {
+                        let base = row + vectorEnd * sW - pL
+                        var acc = SIMD8<Float>(repeating: isMax ? -.infinity : 0)
+                        for t in 0..<kW {
+                            // Stride 2: the even lanes of sixteen (the row has eight floats of slack).
+                            let v = sW == 1 ? load8(base + t) : SIMD16<Float>(lowHalf: load8(base + t), highHalf: load8(base + t + 8)).evenHalf
+                            acc = isMax ? max8(acc, v) : acc + v
+                        }
+                        store8(isMax ? acc : acc / count, out + vectorEnd)
+                        vectorEnd += 8
+                    }
+                }
+                /// The outputs left: edges, and what the vectors did not cover.
+                @inline(__always) func scalarOutput(_ ox: Int) {
+                    if isMax {
                         let x0 = ox * s.strideW - s.pads.left
                         let xa = max(x0, 0), xb = min(x0 + s.kernelW, s.width)
                         var best = -Float.infinity
                         var ix = xa
                         while ix < xb { let v = row[ix]; best = v > best ? v : best; ix += 1 }
                         out[ox] = xa < xb ? best : 0
-                    }
-                } else if case let .average(countIncludePad) = kind {
-                    for ox in 0..<outW {
+                    } else if case let .average(countIncludePad) = kind {
                         let x0 = ox * s.strideW - s.pads.left
                         let xEnd = min(x0 + s.kernelW, s.width + s.pads.right)
                         let xa = max(x0, 0), xb = min(xEnd, s.width)
@@ -137,6 +156,8 @@ package func pool2D(_ kind: PoolKind, shape: Pool2DShape, input: UnsafePointer<F
                         out[ox] = count > 0 ? sum / Float(count) : 0
                     }
                 }
+                for ox in 0..<vectorStart { scalarOutput(ox) }
+                for ox in vectorEnd..<outW { scalarOutput(ox) }
             }
         }
     }

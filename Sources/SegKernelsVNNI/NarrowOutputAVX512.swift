@@ -103,4 +103,63 @@ private func channelLanePixels(_ depth: Int, _ offsets: UnsafePointer<Int>, _ x:
     _mm512_storeu_ps(tile + 10 * t, a10); _mm512_storeu_ps(high + 10 * t, b10)
     _mm512_storeu_ps(tile + 11 * t, a11); _mm512_storeu_ps(high + 11 * t, b11)
 }
+/// Lane-sweep tile → channel planes: the tile holds twelve pixel rows of `channels` (≤ 32)
+/// channels at `tile + r·tileStride`; rows `first..<first + count` go to channel c's plane at
+/// `dst + c·plane + (r − first)`, as `old·beta + sum` when `beta ≠ 0`, then `+ bias[c]` and
+/// max(0, ·) when asked (the same operations, in the same order, as the scalar write-out and
+/// `Epilogue.apply`). Each 16-channel half is transposed in registers (12 rows, padded to 16,
+/// through 64-bit unpacks and two-source permutes), then one masked store per channel: the
+/// scalar transposing copy it replaces was a quarter of a 64→64 3×3 conv's time on Intel.
+@inline(never)
+package func laneTileToPlanesAVX512(_ tile: UnsafePointer<Float>, _ tileStride: Int, _ first: Int, _ count: Int,
+                                    _ channels: Int, _ dst: UnsafeMutablePointer<Float>, _ plane: Int, _ beta: Float,
+                                    _ bias: UnsafePointer<Float>?, _ relu: Bool) {
+    let zero = _mm512_setzero_ps()
+    let mask = __mmask16(truncatingIfNeeded: ((1 << count) - 1) << first)
+    // Lanes 0–3 and 8–11 of a then of b ("low" halves of 128-bit pairs), or lanes 4–7 and 12–15.
+    let evenQuads = _mm512_set_epi32(27, 26, 25, 24, 19, 18, 17, 16, 11, 10, 9, 8, 3, 2, 1, 0)
+    let oddQuads = _mm512_set_epi32(31, 30, 29, 28, 23, 22, 21, 20, 15, 14, 13, 12, 7, 6, 5, 4)
+    @inline(__always) func lo64(_ a: __m512, _ b: __m512) -> __m512 {
+        _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(a), _mm512_castps_pd(b)))
+    }
+    @inline(__always) func hi64(_ a: __m512, _ b: __m512) -> __m512 {
+        _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(a), _mm512_castps_pd(b)))
+    }
+    var half = 0
+    while half * 16 < channels {
+        let src = tile + 16 * half
+        @inline(__always) func row(_ r: Int) -> __m512 { _mm512_loadu_ps(src + r * tileStride) }
+        // Rows a–l (0–11); m–p are zero.
+        let t0 = _mm512_unpacklo_ps(row(0), row(1)), t1 = _mm512_unpackhi_ps(row(0), row(1))
+        let t2 = _mm512_unpacklo_ps(row(2), row(3)), t3 = _mm512_unpackhi_ps(row(2), row(3))
+        let t4 = _mm512_unpacklo_ps(row(4), row(5)), t5 = _mm512_unpackhi_ps(row(4), row(5))
+        let t6 = _mm512_unpacklo_ps(row(6), row(7)), t7 = _mm512_unpackhi_ps(row(6), row(7))
+        let t8 = _mm512_unpacklo_ps(row(8), row(9)), t9 = _mm512_unpackhi_ps(row(8), row(9))
+        let t10 = _mm512_unpacklo_ps(row(10), row(11)), t11 = _mm512_unpackhi_ps(row(10), row(11))
+        /// Column c's twelve rows, written out with the epilogue.
+        @inline(__always) func put(_ column: Int, _ sums: __m512) {
+            let c = 16 * half + column
+            guard c < channels else { return }
+            let p = dst + c * plane - first
+            var v = sums
+            if beta != 0 { v = _mm512_add_ps(v, _mm512_mul_ps(_mm512_set1_ps(beta), _mm512_maskz_loadu_ps(mask, p))) }
+            if let bias { v = _mm512_add_ps(v, _mm512_set1_ps(bias[c])) }
+            if relu { v = _mm512_max_ps(zero, v) }
+            _mm512_mask_storeu_ps(p, mask, v)
+        }
+        /// `rows0`, `rows4`, `rows8`: in each 128-bit lane L, column 4L + j of rows 0–3, 4–7,
+        /// 8–11. Pairs lanes into columns j + 4L of rows 0–7 and 8–15, then into whole columns.
+        @inline(__always) func columns(_ j: Int, _ rows0: __m512, _ rows4: __m512, _ rows8: __m512) {
+            let v0 = _mm512_permutex2var_ps(rows0, evenQuads, rows4), v1 = _mm512_permutex2var_ps(rows0, oddQuads, rows4)
+            let v2 = _mm512_permutex2var_ps(rows8, evenQuads, zero), v3 = _mm512_permutex2var_ps(rows8, oddQuads, zero)
+            put(j, _mm512_permutex2var_ps(v0, evenQuads, v2)); put(j + 8, _mm512_permutex2var_ps(v0, oddQuads, v2))
+            put(j + 4, _mm512_permutex2var_ps(v1, evenQuads, v3)); put(j + 12, _mm512_permutex2var_ps(v1, oddQuads, v3))
+        }
+        columns(0, lo64(t0, t2), lo64(t4, t6), lo64(t8, t10))
+        columns(1, hi64(t0, t2), hi64(t4, t6), hi64(t8, t10))
+        columns(2, lo64(t1, t3), lo64(t5, t7), lo64(t9, t11))
+        columns(3, hi64(t1, t3), hi64(t5, t7), hi64(t9, t11))
+        half += 1
+    }
+}
 #endif

@@ -120,6 +120,13 @@ func referenceConv(_ s: Conv2DShape, batch: Int, x: [Float], w: [Float], bias: [
                      strides: (2, 2)), .implicitGEMM),
         (Conv2DShape(inputChannels: 14, height: 10, width: 9, outputChannels: 9, kernelH: 3, kernelW: 3,
                      pads: (2, 2, 2, 2), dilations: (2, 2)), .implicitGEMM),
+        // B read in place on the GEMM's 512-bit tiles: 32 columns where two panels in a row can
+        // be read in place, 16 where one can; 26 and 31 output channels leave a partial and a
+        // full-plus-partial six-row panel after the twelve-row pairs.
+        (Conv2DShape(inputChannels: 6, height: 5, width: 70, outputChannels: 26, kernelH: 3, kernelW: 3,
+                     pads: (1, 1, 1, 1)), .implicitGEMM),
+        (Conv2DShape(inputChannels: 5, height: 6, width: 64, outputChannels: 31, kernelH: 3, kernelW: 3,
+                     pads: (1, 1, 1, 1)), .implicitGEMM),
     ] + parityCases.map { ($0, .implicitGEMM) } + narrowCases.map { ($0, .implicitGEMM) }
         + laneSweepCases.map { ($0, .implicitGEMM) }
 
@@ -246,7 +253,12 @@ func referenceConv(_ s: Conv2DShape, batch: Int, x: [Float], w: [Float], bias: [
                     }
                     let expected = referenceConv(shape, batch: batch, x: x, w: w, bias: bias, activation: activation,
                                                  residual: useResidual ? residual : nil, before: before)
-                    expectClose(y, expected, "conv case \(caseIndex) \(activation) residual=\(useResidual) before=\(before) \(describe(context))")
+                    // Float sums over K terms drift from the double reference by about √K ulps of
+                    // the partial sums: the absolute tolerance grows with depth past 64 (the
+                    // portable kernel's 540-term sums land 1.4e-5 from a -0.0148 result).
+                    let depth = shape.inputChannels / shape.groups * shape.kernelH * shape.kernelW
+                    expectClose(y, expected, atol: 1e-5 * max(1, Float(depth / 64).squareRoot()),
+                                "conv case \(caseIndex) \(activation) residual=\(useResidual) before=\(before) \(describe(context))")
                 }
             }
         }

@@ -19,7 +19,13 @@ import Testing
         let shapes = [Pool2DShape(channels: 2, height: 7, width: 9, kernel: (3, 3), strides: (2, 2), pads: (1, 1, 1, 1)),
                       Pool2DShape(channels: 3, height: 5, width: 6, kernel: (2, 3), strides: (1, 2), pads: (0, 1, 1, 0)),
                       Pool2DShape(channels: 1, height: 8, width: 7, kernel: (3, 3), strides: (2, 2), ceilMode: true),
-                      Pool2DShape(channels: 2, height: 1, width: 1, kernel: (1, 1))]
+                      Pool2DShape(channels: 2, height: 1, width: 1, kernel: (1, 1)),
+                      // Rows wide enough for the eight-output vectors (strides 1 and 2), with
+                      // edges on both sides and a remainder past the last full vector.
+                      Pool2DShape(channels: 2, height: 9, width: 41, kernel: (3, 3), strides: (2, 2), pads: (1, 1, 1, 1)),
+                      Pool2DShape(channels: 1, height: 5, width: 40, kernel: (2, 2), strides: (2, 2)),
+                      Pool2DShape(channels: 2, height: 7, width: 35, kernel: (3, 5), strides: (1, 1), pads: (1, 2, 1, 2)),
+                      Pool2DShape(channels: 1, height: 6, width: 30, kernel: (3, 3), strides: (1, 1), pads: (1, 1, 1, 1), ceilMode: true)]
         for (index, s) in shapes.enumerated() {
             let x = randomValues(s.channels * s.height * s.width, seed: 61)
             for kind in [PoolKind.max, .average(countIncludePad: true), .average(countIncludePad: false)] {
