@@ -42,8 +42,9 @@ package struct Compiler: Sendable {
         // The fused ops of SegRewrite (ai.segslim) are known here, for the rewritten copy below.
         let registry = FusedOperators.registry(self.registry)
         if let single = try perImagePlan(model, inputShapes: inputShapes, registry: registry) { return single }
-        // Clean-up that changes no numbers; with the input shapes fixed, shape subgraphs fold.
-        let (m, _) = try RewriteManager([EliminateIdentity(), FoldConstants(inputShapes: inputShapes, maxElements: 1 << 22),
+        // Clean-up that changes nothing but rounding (biases and BN folded into convs, as ORT
+        // folds them); with the input shapes fixed, shape subgraphs fold.
+        let (m, _) = try RewriteManager([EliminateIdentity(), FoldConstants(inputShapes: inputShapes, maxElements: 1 << 22), FoldConvBiasAdd(),
                                          FoldBatchNorm(), EliminateDeadNodes()]).run(model)
         let inference = try ShapeInference(model: m, registry: registry, inputShapes: inputShapes)
         let order = try m.graph.topologicalOrder()
