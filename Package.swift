@@ -88,7 +88,7 @@ let package = Package(
         .testTarget(name: "SegPipelineTests", dependencies: ["SegPipeline", "SegData", "SegImaging", "SegMetrics", "SegReference", "SegRuntime", "SegGraph", "SegTensor"]),
         .testTarget(name: "SegRuntimeTests", dependencies: ["SegTestSupport", "SegRuntime", "SegReference", "SegONNX", "SegTensor", "SegGraph", "SegRewrite", "Fuse", "SegTechnique", "SegProtocol"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "SegKernelsTests", dependencies: ["SegKernels"]),
+        .testTarget(name: "SegKernelsTests", dependencies: ["SegKernels", "SegKernelsVNNI"]),
         .testTarget(name: "SegTrainTests", dependencies: ["SegTrain", "SegAutodiff", "SegGraph", "SegTensor", "SegONNX"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "SegAutodiffTests", dependencies: ["SegAutodiff", "SegKernels", "SegReference", "SegGraph", "SegTensor", "SegONNX"]),

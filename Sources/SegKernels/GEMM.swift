@@ -131,6 +131,24 @@ struct GemmDriver {
         let rowsOuter = directGeometry == nil && k <= Self.shallowDepth && m * n >= Self.largeOutputFloats
         // Full 12×16 tiles on the AVX-512 kernel where the CPU has it (`SEGSLIM_GEMM_AVX512=0`: no).
         let wideTiles = context.isa == .avx2 && KernelISA.hasVNNI && context.options.gemmAVX512
+        #if arch(x86_64)
+        // Their epilogue in registers where the AVX-512 code has the activation (one store per
+        // vector; the second pass over each tile was a seventh of a 256→512 pointwise conv).
+        var zmmEpilogue: PointwiseAVX512Epilogue? = nil
+        if wideTiles, !epilogue.isIdentity, let code = Conv2D.epilogueCode(epilogue.activation) {
+            var rowBias: UnsafePointer<Float>? = nil, perRow = true
+            switch epilogue.bias {
+            case .none: break
+            case let .perRow(b): rowBias = b
+            case .perColumn: perRow = false
+            }
+            if perRow {
+                zmmEpilogue = PointwiseAVX512Epilogue(activation: code.0, p0: code.1, p1: code.2, bias: rowBias, residual: epilogue.residual,
+                                                      residualStride: epilogue.residualLeadingDimension,
+                                                      residualBefore: epilogue.residualBeforeActivation, accumulate: false)
+            }
+        }
+        #endif
         let directKernel = directMicroKernel(for: context.isa)
         withUnsafeTemporaryAllocation(byteCount: (aFloats + bFloats + 2 * Tile.mr * Tile.nr + edgeFloats) * 4 + 64, alignment: 64) { raw in
             let scratch = raw.baseAddress!.assumingMemoryBound(to: Float.self)
@@ -148,6 +166,16 @@ struct GemmDriver {
                 }
                 let betaNow = k0 == 0 ? beta : 1
                 let last = k0 + kc == k
+                #if arch(x86_64)
+                /// The in-register epilogue of the wide tile at row i, column j (after the last
+                /// depth block), or nil: then `epilogue.apply` follows the tile.
+                func zmmTileEpilogue(_ i: Int, _ j: Int) -> PointwiseAVX512Epilogue? {
+                    guard last, var e = zmmEpilogue else { return nil }
+                    e.bias = e.bias.map { $0 + i }
+                    e.residual = e.residual.map { $0 + i * e.residualStride + j }
+                    return e
+                }
+                #endif
                 var i0 = rows.lowerBound
                 while i0 < rows.upperBound {
                     let i1 = min(rows.upperBound, i0 + Self.mc)
@@ -233,18 +261,21 @@ struct GemmDriver {
                                 while i + 2 * Tile.mr <= i1 {
                                     let ap = aPanels + (i - i0) * kc, cTile = c + i * ldc + j
                                     if let second {
-                                        directTile12x32AVX512(kc, ap, ap + Tile.mr * kc, origin, second, offsets, cTile, ldc, alpha, betaNow)
+                                        let fused = zmmTileEpilogue(i, j)
+                                        directTile12x32AVX512(kc, ap, ap + Tile.mr * kc, origin, second, offsets, cTile, ldc, alpha, betaNow, fused)
+                                        if last && fused == nil { epilogue.apply(c: c, ldc: ldc, rows: i..<(i + 2 * Tile.mr), columns: j..<(j + width)) }
                                     } else {
                                         directTile12x16AVX512(kc, ap, ap + Tile.mr * kc, origin, offsets, cTile, ldc, alpha, betaNow)
+                                        if last { epilogue.apply(c: c, ldc: ldc, rows: i..<(i + 2 * Tile.mr), columns: j..<(j + width)) }
                                     }
-                                    if last { epilogue.apply(c: c, ldc: ldc, rows: i..<(i + 2 * Tile.mr), columns: j..<(j + width)) }
                                     i += 2 * Tile.mr
                                 }
                                 if let second {
                                     if i + Tile.mr <= i1 {
                                         let ap = aPanels + (i - i0) * kc
-                                        directTile6x32AVX512(kc, ap, origin, second, offsets, c + i * ldc + j, ldc, alpha, betaNow)
-                                        if last { epilogue.apply(c: c, ldc: ldc, rows: i..<(i + Tile.mr), columns: j..<(j + 2 * Tile.nr)) }
+                                        let fused = zmmTileEpilogue(i, j)
+                                        directTile6x32AVX512(kc, ap, origin, second, offsets, c + i * ldc + j, ldc, alpha, betaNow, fused)
+                                        if last && fused == nil { epilogue.apply(c: c, ldc: ldc, rows: i..<(i + Tile.mr), columns: j..<(j + 2 * Tile.nr)) }
                                         i += Tile.mr
                                     }
                                     if i < i1 {
@@ -271,14 +302,16 @@ struct GemmDriver {
                             let bp = bPanels + (j - columns.lowerBound) * kc
                             while i + 2 * Tile.mr <= i1 {
                                 let ap = aPanels + (i - i0) * kc
-                                gemmTile12x32AVX512(kc, ap, ap + Tile.mr * kc, bp, bp + Tile.nr * kc, c + i * ldc + j, ldc, alpha, betaNow)
-                                if last { epilogue.apply(c: c, ldc: ldc, rows: i..<(i + 2 * Tile.mr), columns: j..<(j + 2 * Tile.nr)) }
+                                let fused = zmmTileEpilogue(i, j)
+                                gemmTile12x32AVX512(kc, ap, ap + Tile.mr * kc, bp, bp + Tile.nr * kc, c + i * ldc + j, ldc, alpha, betaNow, fused)
+                                if last && fused == nil { epilogue.apply(c: c, ldc: ldc, rows: i..<(i + 2 * Tile.mr), columns: j..<(j + 2 * Tile.nr)) }
                                 i += 2 * Tile.mr
                             }
                             if i + Tile.mr <= i1 {
                                 let ap = aPanels + (i - i0) * kc
-                                gemmTile6x32AVX512(kc, ap, bp, bp + Tile.nr * kc, c + i * ldc + j, ldc, alpha, betaNow)
-                                if last { epilogue.apply(c: c, ldc: ldc, rows: i..<(i + Tile.mr), columns: j..<(j + 2 * Tile.nr)) }
+                                let fused = zmmTileEpilogue(i, j)
+                                gemmTile6x32AVX512(kc, ap, bp, bp + Tile.nr * kc, c + i * ldc + j, ldc, alpha, betaNow, fused)
+                                if last && fused == nil { epilogue.apply(c: c, ldc: ldc, rows: i..<(i + Tile.mr), columns: j..<(j + 2 * Tile.nr)) }
                                 i += Tile.mr
                             }
                             if i < i1 {

@@ -187,12 +187,16 @@ extension Conv2D {
             if ox >= outW { r += rowWidth - ox; continue }
             let count = min(Self.narrowOutputPixels - r, outW - ox), pixel = oy * outW + ox
             #if arch(x86_64)
-            // Bias and ReLU (most of these convs) in registers; anything else after.
-            let inRegisters = epilogue.residual == nil && (epilogue.activation == .none || epilogue.activation == .relu)
+            // Bias, residual and ReLU (most of these convs) in registers; anything else after.
+            var inRegisters = epilogue.activation == .none || epilogue.activation == .relu
+            if epilogue.residual != nil && epilogue.residualLeadingDimension != outPlane { inRegisters = false }
+            if case .perColumn = epilogue.bias { inRegisters = false }
             var bias: UnsafePointer<Float>? = nil
             if inRegisters, case let .perRow(b) = epilogue.bias { bias = b + channels.lowerBound }
-            laneTileToPlanesAVX512(tile, 32, r, count, channels.count, output + channels.lowerBound * outPlane + pixel, outPlane,
-                                   beta, bias, inRegisters && epilogue.activation == .relu)
+            let first = channels.lowerBound * outPlane + pixel
+            laneTileToPlanesAVX512(tile, 32, r, count, channels.count, output + first, outPlane,
+                                   beta, bias, inRegisters && epilogue.activation == .relu,
+                                   inRegisters ? epilogue.residual.map { $0 + first } : nil, epilogue.residualBeforeActivation)
             if !inRegisters { epilogue.apply(c: output, ldc: outPlane, rows: channels, columns: pixel..<(pixel + count)) }
             #endif
             r += count

@@ -36,6 +36,28 @@ private func storeRow(_ v: __m512, _ p: UnsafeMutablePointer<Float>, _ alpha: Fl
     }
 }
 
+/// `storeRow`, then SegKernels' `Epilogue` in registers (bias of `row`, residual at
+/// (`row`, `column`) of the tile, activation), in `Epilogue.apply`'s order, when given.
+@inline(__always)
+private func finishRow(_ v: __m512, _ p: UnsafeMutablePointer<Float>, _ alpha: Float, _ beta: Float,
+                       _ e: PointwiseAVX512Epilogue?, _ row: Int, _ column: Int) {
+    guard let e else { return storeRow(v, p, alpha, beta) }
+    var x: __m512
+    if beta == 0 {
+        x = _mm512_mul_ps(v, _mm512_set1_ps(alpha))
+    } else if beta == 1 && alpha == 1 {
+        x = _mm512_add_ps(v, _mm512_loadu_ps(p))
+    } else {
+        x = _mm512_fmadd_ps(v, _mm512_set1_ps(alpha), _mm512_mul_ps(_mm512_loadu_ps(p), _mm512_set1_ps(beta)))
+    }
+    if let bias = e.bias { x = _mm512_add_ps(x, _mm512_set1_ps(bias[row])) }
+    let residual = e.residual.map { $0 + row * e.residualStride + column }
+    if let residual, e.residualBefore { x = _mm512_add_ps(x, _mm512_loadu_ps(residual)) }
+    x = activateAVX512(x, e)
+    if let residual, !e.residualBefore { x = _mm512_add_ps(x, _mm512_loadu_ps(residual)) }
+    _mm512_storeu_ps(p, x)
+}
+
 /// C[12×16] from two packed 6-row A panels (`a0` rows 0–5, `a1` rows 6–11, each [k][6]) and
 /// one 16-column B panel: twelve zmm accumulators, one B load and twelve broadcast FMAs per
 /// depth row.
@@ -77,7 +99,8 @@ private func tile12x16<R: ZmmPanelRows>(_ k: Int, _ a0: UnsafePointer<Float>, _ 
 /// Xeon since Skylake-SP, Zen 5).
 @inline(__always)
 private func tile12x32<R: ZmmPanelRows>(_ k: Int, _ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>, _ rows0: R, _ rows1: R,
-                                        _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float, _ beta: Float) {
+                                        _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float, _ beta: Float,
+                                        _ e: PointwiseAVX512Epilogue?) {
     let zero = _mm512_setzero_ps()
     var c0 = zero, c1 = zero, c2 = zero, c3 = zero, c4 = zero, c5 = zero
     var c6 = zero, c7 = zero, c8 = zero, c9 = zero, c10 = zero, c11 = zero
@@ -100,19 +123,21 @@ private func tile12x32<R: ZmmPanelRows>(_ k: Int, _ a0: UnsafePointer<Float>, _ 
         s = _mm512_set1_ps(pc[5]); c11 = _mm512_fmadd_ps(s, bv, c11); d11 = _mm512_fmadd_ps(s, dv, d11)
         pa += 6; pc += 6
     }
-    @inline(__always) func put(_ v: __m512, _ w: __m512, _ p: UnsafeMutablePointer<Float>) {
-        storeRow(v, p, alpha, beta); storeRow(w, p + 16, alpha, beta)
+    @inline(__always) func put(_ v: __m512, _ w: __m512, _ row: Int) {
+        let p = c + row * ldc
+        finishRow(v, p, alpha, beta, e, row, 0); finishRow(w, p + 16, alpha, beta, e, row, 16)
     }
-    put(c0, d0, c); put(c1, d1, c + ldc); put(c2, d2, c + 2 * ldc); put(c3, d3, c + 3 * ldc)
-    put(c4, d4, c + 4 * ldc); put(c5, d5, c + 5 * ldc); put(c6, d6, c + 6 * ldc); put(c7, d7, c + 7 * ldc)
-    put(c8, d8, c + 8 * ldc); put(c9, d9, c + 9 * ldc); put(c10, d10, c + 10 * ldc); put(c11, d11, c + 11 * ldc)
+    put(c0, d0, 0); put(c1, d1, 1); put(c2, d2, 2); put(c3, d3, 3)
+    put(c4, d4, 4); put(c5, d5, 5); put(c6, d6, 6); put(c7, d7, 7)
+    put(c8, d8, 8); put(c9, d9, 9); put(c10, d10, 10); put(c11, d11, 11)
 }
 
 /// C[6×32] from one packed 6-row A panel and two 16-column B panels: twelve accumulators, six
 /// broadcasts and two B loads per twelve FMAs; the rows a 12-row pairing leaves over.
 @inline(__always)
 private func tile6x32<R: ZmmPanelRows>(_ k: Int, _ a: UnsafePointer<Float>, _ rows0: R, _ rows1: R,
-                                       _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float, _ beta: Float) {
+                                       _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float, _ beta: Float,
+                                       _ e: PointwiseAVX512Epilogue?) {
     let zero = _mm512_setzero_ps()
     var c0 = zero, c1 = zero, c2 = zero, c3 = zero, c4 = zero, c5 = zero
     var d0 = zero, d1 = zero, d2 = zero, d3 = zero, d4 = zero, d5 = zero
@@ -127,11 +152,12 @@ private func tile6x32<R: ZmmPanelRows>(_ k: Int, _ a: UnsafePointer<Float>, _ ro
         s = _mm512_set1_ps(pa[5]); c5 = _mm512_fmadd_ps(s, bv, c5); d5 = _mm512_fmadd_ps(s, dv, d5)
         pa += 6
     }
-    @inline(__always) func put(_ v: __m512, _ w: __m512, _ p: UnsafeMutablePointer<Float>) {
-        storeRow(v, p, alpha, beta); storeRow(w, p + 16, alpha, beta)
+    @inline(__always) func put(_ v: __m512, _ w: __m512, _ row: Int) {
+        let p = c + row * ldc
+        finishRow(v, p, alpha, beta, e, row, 0); finishRow(w, p + 16, alpha, beta, e, row, 16)
     }
-    put(c0, d0, c); put(c1, d1, c + ldc); put(c2, d2, c + 2 * ldc)
-    put(c3, d3, c + 3 * ldc); put(c4, d4, c + 4 * ldc); put(c5, d5, c + 5 * ldc)
+    put(c0, d0, 0); put(c1, d1, 1); put(c2, d2, 2)
+    put(c3, d3, 3); put(c4, d4, 4); put(c5, d5, 5)
 }
 
 /// C[12×16] = alpha · A·B + beta · C from packed panels: A rows 0–5 at `a0`, 6–11 at `a1`
@@ -146,8 +172,9 @@ package func gemmTile12x16AVX512(_ k: Int, _ a0: UnsafePointer<Float>, _ a1: Uns
 @inline(never)
 package func gemmTile12x32AVX512(_ k: Int, _ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>,
                                  _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>,
-                                 _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float, _ beta: Float) {
-    tile12x32(k, a0, a1, PackedZmmRows(base: b0), PackedZmmRows(base: b1), c, ldc, alpha, beta)
+                                 _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float, _ beta: Float,
+                                 _ epilogue: PointwiseAVX512Epilogue? = nil) {
+    tile12x32(k, a0, a1, PackedZmmRows(base: b0), PackedZmmRows(base: b1), c, ldc, alpha, beta, epilogue)
 }
 
 /// C[12×16] with B read in place: depth row d's 16 columns at `origin + offsets[d]`.
@@ -163,22 +190,26 @@ package func directTile12x16AVX512(_ k: Int, _ a0: UnsafePointer<Float>, _ a1: U
 @inline(never)
 package func directTile12x32AVX512(_ k: Int, _ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>,
                                    _ origin0: UnsafePointer<Float>, _ origin1: UnsafePointer<Float>, _ offsets: UnsafePointer<Int>,
-                                   _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float, _ beta: Float) {
+                                   _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float, _ beta: Float,
+                                   _ epilogue: PointwiseAVX512Epilogue? = nil) {
     tile12x32(k, a0, a1, OffsetZmmRows(origin: origin0, offsets: offsets), OffsetZmmRows(origin: origin1, offsets: offsets),
-              c, ldc, alpha, beta)
+              c, ldc, alpha, beta, epilogue)
 }
 /// C[6×32] from packed panels: A [k][6], B columns 0–15 at `b0`, 16–31 at `b1`.
 @inline(never)
 package func gemmTile6x32AVX512(_ k: Int, _ a: UnsafePointer<Float>, _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>,
-                                _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float, _ beta: Float) {
-    tile6x32(k, a, PackedZmmRows(base: b0), PackedZmmRows(base: b1), c, ldc, alpha, beta)
+                                _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float, _ beta: Float,
+                                _ epilogue: PointwiseAVX512Epilogue? = nil) {
+    tile6x32(k, a, PackedZmmRows(base: b0), PackedZmmRows(base: b1), c, ldc, alpha, beta, epilogue)
 }
 
 /// C[6×32] with B read in place (as `directTile12x32AVX512`).
 @inline(never)
 package func directTile6x32AVX512(_ k: Int, _ a: UnsafePointer<Float>,
                                   _ origin0: UnsafePointer<Float>, _ origin1: UnsafePointer<Float>, _ offsets: UnsafePointer<Int>,
-                                  _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float, _ beta: Float) {
-    tile6x32(k, a, OffsetZmmRows(origin: origin0, offsets: offsets), OffsetZmmRows(origin: origin1, offsets: offsets), c, ldc, alpha, beta)
+                                  _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float, _ beta: Float,
+                                  _ epilogue: PointwiseAVX512Epilogue? = nil) {
+    tile6x32(k, a, OffsetZmmRows(origin: origin0, offsets: offsets), OffsetZmmRows(origin: origin1, offsets: offsets), c, ldc, alpha, beta,
+             epilogue)
 }
 #endif

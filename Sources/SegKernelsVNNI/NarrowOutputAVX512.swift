@@ -105,15 +105,16 @@ private func channelLanePixels(_ depth: Int, _ offsets: UnsafePointer<Int>, _ x:
 }
 /// Lane-sweep tile → channel planes: the tile holds twelve pixel rows of `channels` (≤ 32)
 /// channels at `tile + r·tileStride`; rows `first..<first + count` go to channel c's plane at
-/// `dst + c·plane + (r − first)`, as `old·beta + sum` when `beta ≠ 0`, then `+ bias[c]` and
-/// max(0, ·) when asked (the same operations, in the same order, as the scalar write-out and
-/// `Epilogue.apply`). Each 16-channel half is transposed in registers (12 rows, padded to 16,
+/// `dst + c·plane + (r − first)`, as `old·beta + sum` when `beta ≠ 0`, then `+ bias[c]`, the
+/// residual (laid out like `dst`) before or after max(0, ·) when asked (the same operations, in
+/// the same order, as the scalar write-out and `Epilogue.apply`). Each 16-channel half is transposed in registers (12 rows, padded to 16,
 /// through 64-bit unpacks and two-source permutes), then one masked store per channel: the
 /// scalar transposing copy it replaces was a quarter of a 64→64 3×3 conv's time on Intel.
 @inline(never)
 package func laneTileToPlanesAVX512(_ tile: UnsafePointer<Float>, _ tileStride: Int, _ first: Int, _ count: Int,
                                     _ channels: Int, _ dst: UnsafeMutablePointer<Float>, _ plane: Int, _ beta: Float,
-                                    _ bias: UnsafePointer<Float>?, _ relu: Bool) {
+                                    _ bias: UnsafePointer<Float>?, _ relu: Bool,
+                                    _ residual: UnsafePointer<Float>? = nil, _ residualBefore: Bool = true) {
     let zero = _mm512_setzero_ps()
     let mask = __mmask16(truncatingIfNeeded: ((1 << count) - 1) << first)
     // Lanes 0–3 and 8–11 of a then of b ("low" halves of 128-bit pairs), or lanes 4–7 and 12–15.
@@ -144,7 +145,10 @@ package func laneTileToPlanesAVX512(_ tile: UnsafePointer<Float>, _ tileStride: 
             var v = sums
             if beta != 0 { v = _mm512_add_ps(v, _mm512_mul_ps(_mm512_set1_ps(beta), _mm512_maskz_loadu_ps(mask, p))) }
             if let bias { v = _mm512_add_ps(v, _mm512_set1_ps(bias[c])) }
+            let res = residual.map { $0 + c * plane - first }
+            if let res, residualBefore { v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, res)) }
             if relu { v = _mm512_max_ps(zero, v) }
+            if let res, !residualBefore { v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, res)) }
             _mm512_mask_storeu_ps(p, mask, v)
         }
         /// `rows0`, `rows4`, `rows8`: in each 128-bit lane L, column 4L + j of rows 0–3, 4–7,

@@ -144,7 +144,8 @@ package func pointwiseRowsAVX512(_ depth: Int, _ rows: Int, _ columns: Int,
 func activateAVX512(_ x: __m512, _ e: PointwiseAVX512Epilogue) -> __m512 {
     switch e.activation {
     case 1:
-        return _mm512_max_ps(x, _mm512_setzero_ps())
+        // max(0, x) returns x when x is NaN, as `Activation.apply` keeps it.
+        return _mm512_max_ps(_mm512_setzero_ps(), x)
     case 2:
         return _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(e.p0)), _mm512_set1_ps(e.p1))
     case 3:
