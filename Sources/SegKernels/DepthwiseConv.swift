@@ -18,6 +18,10 @@ enum FusedLanes: LaneMath {
     }
 }
 
+#if arch(x86_64)
+import SegKernelsVNNI
+#endif
+
 extension Conv2D {
     /// Depthwise (one filter per channel) direct convolution. Each (image, channel) plane is
     /// copied into a zero-bordered scratch plane so the inner loop has no bounds checks, and
@@ -65,6 +69,15 @@ extension Conv2D {
         let rowStride = sw * phaseW
         let taps = s.kernelH * s.kernelW
         let planes = batch * s.inputChannels
+        #if arch(x86_64)
+        // Rows sixteen lanes at a time where the CPU has AVX-512 and the activation is one its
+        // code has (on a core with two 512-bit FMA ports, half the instructions per output).
+        var zmm: PointwiseAVX512Epilogue? = nil
+        if L.self == FusedLanes.self && KernelISA.hasVNNI && context.options.depthwiseAVX512, let code = Self.epilogueCode(self.activation) {
+            zmm = PointwiseAVX512Epilogue(activation: code.0, p0: code.1, p1: code.2, bias: nil, residual: nil, residualStride: 0,
+                                          residualBefore: residualBeforeActivation, accumulate: false)
+        }
+        #endif
         depthwiseWeights.withUnsafeBufferPointer { weights in
         bias.withUnsafeBufferPointerOrNil { bias in
         context.pool.parallelFor(planes) { range in
@@ -136,6 +149,12 @@ extension Conv2D {
                     for oy in 0..<outH {
                         let rowBase = padded + oy * s.strideH * rowStride
                         let rowOut = out + oy * outW, rowRes = res.map { $0 + oy * outW }
+                        #if arch(x86_64)
+                        if let zmm {
+                            depthwiseRowAVX512(rowBase, tapOffsets, taps, w, bias.map { $0[channel] } ?? 0, outW, rowOut, rowRes, zmm)
+                            continue
+                        }
+                        #endif
                         // Groups of up to 4 vectors, 4 accumulators in flight (a short group
                         // repeats its last offset: extra FMAs instead of a latency-bound chain).
                         var v = 0

@@ -47,9 +47,13 @@ package struct KernelOptions: Sendable, Equatable {
     /// ... and, at stride 2, with at most this many output pixels (`SEGSLIM_LANE_SWEEP_S2_PIXELS`):
     /// on larger maps the phase-plane copy and its reads cost more than the GEMM's panels.
     package var laneSweepStride2MaxPixels = 4096
-    /// The packed GEMM runs its full tiles two A panels at a time on a 12×16 AVX-512 kernel
+    /// The packed GEMM runs its full tiles two A panels at a time on 12×32 and 12×16 AVX-512
+    /// kernels (and leftover panels on 6×32), the epilogue in their registers
     /// (`SEGSLIM_GEMM_AVX512=0`: the 6×16 AVX2 tile throughout).
     package var gemmAVX512 = true
+    /// Depthwise convs (other than the stride-2 ring path) run their output rows sixteen lanes
+    /// at a time on AVX-512 (`SEGSLIM_DEPTHWISE_AVX512=0`: eight, on AVX2; the same sums).
+    package var depthwiseAVX512 = true
 
     package init() {}
 

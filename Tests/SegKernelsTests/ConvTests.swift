@@ -264,6 +264,43 @@ func referenceConv(_ s: Conv2DShape, batch: Int, x: [Float], w: [Float], bias: [
         }
     }
 
+    /// Depthwise rows on 16 lanes (AVX-512) give the 8-lane AVX2 path's values bit for bit: the
+    /// same fused multiply-adds per lane in the same order, the same epilogue operations; rows
+    /// that end mid-vector (masks), dilation, stride 3 through the phase split, a residual.
+    @Test func depthwiseSixteenLaneRowsMatchTheEightLaneOnes() throws {
+        guard KernelISA.avx2.isAvailable && KernelISA.hasVNNI else { return }
+        let shapes = [
+            Conv2DShape(inputChannels: 3, height: 9, width: 37, outputChannels: 3, kernelH: 3, kernelW: 3, pads: (1, 1, 1, 1), groups: 3),
+            Conv2DShape(inputChannels: 2, height: 8, width: 30, outputChannels: 2, kernelH: 5, kernelW: 5,
+                        pads: (4, 4, 4, 4), dilations: (2, 2), groups: 2),
+            Conv2DShape(inputChannels: 2, height: 7, width: 70, outputChannels: 2, kernelH: 3, kernelW: 3,
+                        strides: (3, 3), pads: (1, 1, 1, 1), groups: 2),
+        ]
+        for (index, shape) in shapes.enumerated() {
+            let x = randomValues(shape.inputChannels * shape.height * shape.width, seed: 70 + UInt64(index))
+            let w = randomValues(shape.outputChannels * shape.kernelH * shape.kernelW, seed: 80 + UInt64(index))
+            let bias = randomValues(shape.outputChannels, seed: 90)
+            let outCount = shape.outputChannels * shape.outputHeight * shape.outputWidth
+            let residual = randomValues(outCount, seed: 91)
+            for activation in [Activation.relu, .hardSwish, .clip(min: -0.5, max: 0.5)] {
+                let conv = try Conv2D(shape: shape, weights: w, bias: bias, activation: activation)
+                #expect(conv.algorithm == .depthwise)
+                var results: [[Float]] = []
+                for wide in [false, true] {
+                    var options = KernelOptions.standard
+                    options.depthwiseAVX512 = wide
+                    var y = [Float](repeating: .nan, count: outCount)
+                    try residual.withUnsafeBufferPointer { r in
+                        try conv.run(input: x, batch: 1, output: &y, residual: r.baseAddress, residualBeforeActivation: false,
+                                     context: KernelContext(pool: ThreadPool(threadCount: 1), isa: .avx2, options: options))
+                    }
+                    results.append(y)
+                }
+                #expect(results[0] == results[1], "depthwise shape \(index) \(activation)")
+            }
+        }
+    }
+
     @Test(arguments: contexts.indices)
     func residualMayBeTheOutputBuffer(_ contextIndex: Int) throws {
         for (caseIndex, (shape, algorithm)) in Self.cases.enumerated() {

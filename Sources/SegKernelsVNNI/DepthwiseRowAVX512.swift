@@ -1,0 +1,69 @@
+// The FP32 depthwise conv's output rows on 512-bit vectors. Like the kernels beside it, it may
+// only run after SegKernels' run-time check (`KernelISA.hasVNNI`).
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+
+/// One output row of a depthwise conv from SegKernels' zero-bordered, phase-split scratch
+/// (`Conv2D.depthwise`): output x is bias + Σ_t w[t] · row[tapOffsets[t] + x], the taps in
+/// order, one fused multiply-add each (the same per-lane operations as the 8-lane AVX2 path,
+/// so the sums agree bit for bit), then the epilogue's residual (at `residual + x`) and
+/// activation in `Epilogue.apply`'s order, and one store. Sixteen outputs per vector, four
+/// vectors in flight; the last vector of the row runs under a mask, so nothing past `width`
+/// is read from the scratch row or written.
+@inline(never)
+package func depthwiseRowAVX512(_ row: UnsafePointer<Float>, _ tapOffsets: UnsafePointer<Int>, _ taps: Int,
+                                _ w: UnsafePointer<Float>, _ bias: Float, _ width: Int,
+                                _ out: UnsafeMutablePointer<Float>, _ residual: UnsafePointer<Float>?,
+                                _ e: PointwiseAVX512Epilogue) {
+    let b = _mm512_set1_ps(bias)
+    @inline(__always) func mask(_ x: Int) -> __mmask16 {
+        let left = width - x
+        return left >= 16 ? 0xFFFF : left <= 0 ? 0 : __mmask16((1 << left) - 1)
+    }
+    @inline(__always) func finish(_ acc: __m512, _ x: Int, _ m: __mmask16) {
+        var v = acc
+        if let residual, e.residualBefore { v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, residual + x)) }
+        v = activateAVX512(v, e)
+        if let residual, !e.residualBefore { v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, residual + x)) }
+        _mm512_mask_storeu_ps(out + x, m, v)
+    }
+    var x = 0
+    while x < width {
+        let m0 = mask(x), m1 = mask(x + 16), m2 = mask(x + 32), m3 = mask(x + 48)
+        var a0 = b, a1 = b, a2 = b, a3 = b
+        if m3 != 0 {
+            for t in 0..<taps {
+                let wv = _mm512_set1_ps(w[t]), p = row + tapOffsets[t] + x
+                a0 = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(m0, p), a0)
+                a1 = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(m1, p + 16), a1)
+                a2 = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(m2, p + 32), a2)
+                a3 = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(m3, p + 48), a3)
+            }
+            finish(a0, x, m0); finish(a1, x + 16, m1); finish(a2, x + 32, m2); finish(a3, x + 48, m3)
+        } else if m2 != 0 {
+            // The row's last two or three vectors (maps 33–48 wide: MobileNet's 45×60 rows end so).
+            for t in 0..<taps {
+                let wv = _mm512_set1_ps(w[t]), p = row + tapOffsets[t] + x
+                a0 = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(m0, p), a0)
+                a1 = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(m1, p + 16), a1)
+                a2 = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(m2, p + 32), a2)
+            }
+            finish(a0, x, m0); finish(a1, x + 16, m1); finish(a2, x + 32, m2)
+        } else if m1 != 0 {
+            // Two (23×30 maps: 16 + 14).
+            for t in 0..<taps {
+                let wv = _mm512_set1_ps(w[t]), p = row + tapOffsets[t] + x
+                a0 = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(m0, p), a0)
+                a1 = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(m1, p + 16), a1)
+            }
+            finish(a0, x, m0); finish(a1, x + 16, m1)
+        } else {
+            for t in 0..<taps {
+                a0 = _mm512_fmadd_ps(_mm512_set1_ps(w[t]), _mm512_maskz_loadu_ps(m0, row + tapOffsets[t] + x), a0)
+            }
+            finish(a0, x, m0)
+        }
+        x += 64
+    }
+}
+#endif
