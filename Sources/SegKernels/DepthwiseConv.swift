@@ -70,13 +70,7 @@ extension Conv2D {
         let taps = s.kernelH * s.kernelW
         let planes = batch * s.inputChannels
         #if arch(x86_64)
-        // Rows sixteen lanes at a time where the CPU has AVX-512 and the activation is one its
-        // code has (on a core with two 512-bit FMA ports, half the instructions per output).
-        var zmm: PointwiseAVX512Epilogue? = nil
-        if L.self == FusedLanes.self && KernelISA.hasVNNI && context.options.depthwiseAVX512, let code = Self.epilogueCode(self.activation) {
-            zmm = PointwiseAVX512Epilogue(activation: code.0, p0: code.1, p1: code.2, bias: nil, residual: nil, residualStride: 0,
-                                          residualBefore: residualBeforeActivation, accumulate: false)
-        }
+        let zmm = sixteenLaneEpilogue(L.self, residualBeforeActivation, context)
         #endif
         depthwiseWeights.withUnsafeBufferPointer { weights in
         bias.withUnsafeBufferPointerOrNil { bias in
@@ -206,6 +200,20 @@ extension Conv2D {
         }
     }
 }
+
+#if arch(x86_64)
+extension Conv2D {
+    /// The epilogue for depthwise rows sixteen lanes at a time, where the CPU has AVX-512 and
+    /// the activation is one its code has (on a core with two 512-bit FMA ports, half the
+    /// instructions per output); nil: the 8-lane rows.
+    func sixteenLaneEpilogue<L: LaneMath>(_: L.Type, _ residualBeforeActivation: Bool, _ context: KernelContext) -> PointwiseAVX512Epilogue? {
+        guard L.self == FusedLanes.self && KernelISA.hasVNNI && context.options.depthwiseAVX512,
+              let code = Self.epilogueCode(activation) else { return nil }
+        return PointwiseAVX512Epilogue(activation: code.0, p0: code.1, p1: code.2, bias: nil, residual: nil, residualStride: 0,
+                                       residualBefore: residualBeforeActivation, accumulate: false)
+    }
+}
+#endif
 
 /// Residual, activation and store of `count` ≤ 8 outputs.
 @inline(__always)

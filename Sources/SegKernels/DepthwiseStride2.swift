@@ -1,3 +1,7 @@
+#if arch(x86_64)
+import SegKernelsVNNI
+#endif
+
 extension Conv2D {
     /// Depthwise convolution with stride 2 (dilation 1), from a few zero-padded input rows.
     ///
@@ -20,10 +24,15 @@ extension Conv2D {
         // A padded row: padLeft zeros, the row, then zeros as far as the last vector reads
         // (16 floats per pair of column taps from its first column, 2·x in padded columns).
         let reach = ((kW - 1) & ~1) + 16
-        let rowLength = max(2 * (vectors - 1) * 8 + reach, padLeft + width)
+        // (The 16-lane rows read 32 floats per pair of taps from 2·x, x a multiple of 16.)
+        let reach16 = ((kW - 1) & ~1) + 32, vectors16 = (outW + 15) / 16
+        let rowLength = max(2 * (vectors - 1) * 8 + reach, 2 * (vectors16 - 1) * 16 + reach16, padLeft + width)
         let ringRows = kH + 1
         let taps = kH * kW
         let planes = batch * s.inputChannels
+        #if arch(x86_64)
+        let zmm = sixteenLaneEpilogue(L.self, residualBeforeActivation, context)
+        #endif
         depthwiseWeights.withUnsafeBufferPointer { weights in
         bias.withUnsafeBufferPointerOrNil { bias in
         context.pool.parallelFor(planes) { range in
@@ -59,6 +68,12 @@ extension Conv2D {
                                 }
                                 slots[ky] = UnsafePointer(padded)
                             }
+                            #if arch(x86_64)
+                            if let zmm {
+                                depthwiseStride2RowAVX512(slots, kH, kW, w, bias.map { $0[channel] } ?? 0, outW, rowOut, rowRes, zmm)
+                                continue
+                            }
+                            #endif
                             var v = 0
                             while v < vectors {
                                 let n = min(4, vectors - v)

@@ -67,3 +67,61 @@ package func depthwiseRowAVX512(_ row: UnsafePointer<Float>, _ tapOffsets: Unsaf
     }
 }
 #endif
+
+#if arch(x86_64)
+/// One output row of a stride-2 depthwise conv from SegKernels' ring of zero-padded input rows
+/// (`Conv2D.depthwiseStride2`): `rows[ky]` is kernel row ky's padded input row, nil where it
+/// falls in the padding (it adds nothing). Sixteen outputs read 32 consecutive inputs per pair
+/// of column taps: their even lanes are tap kx's inputs, their odd lanes tap kx + 1's (two
+/// two-source permutes, where the 8-lane path needs four in-lane shuffles for the same
+/// outputs). Sums start at the bias and take the taps in the 8-lane path's order (ky, then kx),
+/// one fused multiply-add each, so the values agree bit for bit; then the residual and
+/// activation as in `depthwiseRowAVX512`. The rows must hold zeros for 32 floats past
+/// 2·(width − 1) + kW − 1; stores past `width` are masked off.
+@inline(never)
+package func depthwiseStride2RowAVX512(_ rows: UnsafePointer<UnsafePointer<Float>?>, _ kH: Int, _ kW: Int,
+                                       _ w: UnsafePointer<Float>, _ bias: Float, _ width: Int,
+                                       _ out: UnsafeMutablePointer<Float>, _ residual: UnsafePointer<Float>?,
+                                       _ e: PointwiseAVX512Epilogue) {
+    let b = _mm512_set1_ps(bias)
+    let even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0)
+    let odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1)
+    @inline(__always) func finish(_ acc: __m512, _ x: Int) {
+        let left = width - x
+        let m: __mmask16 = left >= 16 ? 0xFFFF : __mmask16((1 << left) - 1)
+        var v = acc
+        if let residual, e.residualBefore { v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, residual + x)) }
+        v = activateAVX512(v, e)
+        if let residual, !e.residualBefore { v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, residual + x)) }
+        _mm512_mask_storeu_ps(out + x, m, v)
+    }
+    var x = 0
+    while x < width {
+        // Two vectors (32 outputs) in flight; a lone last one computes a copy of the first.
+        let x1 = x + 16 < width ? x + 16 : x
+        var a0 = b, a1 = b
+        for ky in 0..<kH {
+            guard let row = rows[ky] else { continue }
+            let wr = w + ky * kW
+            let p0 = row + 2 * x, p1 = row + 2 * x1
+            var kx = 0
+            while kx < kW {
+                let l0 = _mm512_loadu_ps(p0 + kx), h0 = _mm512_loadu_ps(p0 + kx + 16)
+                let l1 = _mm512_loadu_ps(p1 + kx), h1 = _mm512_loadu_ps(p1 + kx + 16)
+                let we = _mm512_set1_ps(wr[kx])
+                a0 = _mm512_fmadd_ps(we, _mm512_permutex2var_ps(l0, even, h0), a0)
+                a1 = _mm512_fmadd_ps(we, _mm512_permutex2var_ps(l1, even, h1), a1)
+                if kx + 1 < kW {
+                    let wo = _mm512_set1_ps(wr[kx + 1])
+                    a0 = _mm512_fmadd_ps(wo, _mm512_permutex2var_ps(l0, odd, h0), a0)
+                    a1 = _mm512_fmadd_ps(wo, _mm512_permutex2var_ps(l1, odd, h1), a1)
+                }
+                kx += 2
+            }
+        }
+        finish(a0, x)
+        if x1 != x { finish(a1, x1) }
+        x += 32
+    }
+}
+#endif

@@ -266,7 +266,8 @@ func referenceConv(_ s: Conv2DShape, batch: Int, x: [Float], w: [Float], bias: [
 
     /// Depthwise rows on 16 lanes (AVX-512) give the 8-lane AVX2 path's values bit for bit: the
     /// same fused multiply-adds per lane in the same order, the same epilogue operations; rows
-    /// that end mid-vector (masks), dilation, stride 3 through the phase split, a residual.
+    /// that end mid-vector (masks), dilation, stride 3 through the phase split, stride 2 through
+    /// the ring of padded rows, a residual.
     @Test func depthwiseSixteenLaneRowsMatchTheEightLaneOnes() throws {
         guard KernelISA.avx2.isAvailable && KernelISA.hasVNNI else { return }
         let shapes = [
@@ -275,6 +276,12 @@ func referenceConv(_ s: Conv2DShape, batch: Int, x: [Float], w: [Float], bias: [
                         pads: (4, 4, 4, 4), dilations: (2, 2), groups: 2),
             Conv2DShape(inputChannels: 2, height: 7, width: 70, outputChannels: 2, kernelH: 3, kernelW: 3,
                         strides: (3, 3), pads: (1, 1, 1, 1), groups: 2),
+            // Stride 2 through the ring of padded rows: an odd kernel width (a lone last tap),
+            // asymmetric pads, outputs 47 and 16 wide (two vectors and a partial one; exactly one).
+            Conv2DShape(inputChannels: 2, height: 9, width: 95, outputChannels: 2, kernelH: 5, kernelW: 5,
+                        strides: (2, 2), pads: (2, 1, 2, 2), groups: 2),
+            Conv2DShape(inputChannels: 3, height: 6, width: 32, outputChannels: 3, kernelH: 3, kernelW: 3,
+                        strides: (2, 2), pads: (1, 1, 1, 1), groups: 3),
         ]
         for (index, shape) in shapes.enumerated() {
             let x = randomValues(shape.inputChannels * shape.height * shape.width, seed: 70 + UInt64(index))
