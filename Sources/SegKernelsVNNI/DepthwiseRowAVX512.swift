@@ -3,6 +3,18 @@
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 
+/// Residual (before or after), activation and the masked store of one vector of outputs, in
+/// `Epilogue.apply`'s order.
+@inline(__always)
+private func finishDepthwiseVector(_ acc: __m512, _ out: UnsafeMutablePointer<Float>, _ residual: UnsafePointer<Float>?,
+                                   _ m: __mmask16, _ e: PointwiseAVX512Epilogue) {
+    var v = acc
+    if let residual, e.residualBefore { v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, residual)) }
+    v = activateAVX512(v, e)
+    if let residual, !e.residualBefore { v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, residual)) }
+    _mm512_mask_storeu_ps(out, m, v)
+}
+
 /// One output row of a depthwise conv from SegKernels' zero-bordered, phase-split scratch
 /// (`Conv2D.depthwise`): output x is bias + Σ_t w[t] · row[tapOffsets[t] + x], the taps in
 /// order, one fused multiply-add each (the same per-lane operations as the 8-lane AVX2 path,
@@ -20,13 +32,7 @@ package func depthwiseRowAVX512(_ row: UnsafePointer<Float>, _ tapOffsets: Unsaf
         let left = width - x
         return left >= 16 ? 0xFFFF : left <= 0 ? 0 : __mmask16((1 << left) - 1)
     }
-    @inline(__always) func finish(_ acc: __m512, _ x: Int, _ m: __mmask16) {
-        var v = acc
-        if let residual, e.residualBefore { v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, residual + x)) }
-        v = activateAVX512(v, e)
-        if let residual, !e.residualBefore { v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, residual + x)) }
-        _mm512_mask_storeu_ps(out + x, m, v)
-    }
+    @inline(__always) func finish(_ acc: __m512, _ x: Int, _ m: __mmask16) { finishDepthwiseVector(acc, out + x, residual.map { $0 + x }, m, e) }
     var x = 0
     while x < width {
         let m0 = mask(x), m1 = mask(x + 16), m2 = mask(x + 32), m3 = mask(x + 48)
@@ -88,12 +94,7 @@ package func depthwiseStride2RowAVX512(_ rows: UnsafePointer<UnsafePointer<Float
     let odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1)
     @inline(__always) func finish(_ acc: __m512, _ x: Int) {
         let left = width - x
-        let m: __mmask16 = left >= 16 ? 0xFFFF : __mmask16((1 << left) - 1)
-        var v = acc
-        if let residual, e.residualBefore { v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, residual + x)) }
-        v = activateAVX512(v, e)
-        if let residual, !e.residualBefore { v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, residual + x)) }
-        _mm512_mask_storeu_ps(out + x, m, v)
+        finishDepthwiseVector(acc, out + x, residual.map { $0 + x }, left >= 16 ? 0xFFFF : __mmask16((1 << left) - 1), e)
     }
     var x = 0
     while x < width {
