@@ -32,9 +32,9 @@ let package = Package(
         // CPU kernels (GEMM, conv, pooling, resize): AVX2/FMA intrinsics behind one ISA switch.
         .target(name: "SegKernels", dependencies: ["SegParallel", "SegKernelsVNNI"],
                 swiftSettings: [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma", "-Xcc", "-mf16c"])]),
-        // The AVX-512 kernels alone (the VNNI INT8 micro-kernel, the FP32 pointwise kernel for few
-        // input channels; code here may use AVX-512 anywhere): SegKernels calls them only after
-        // KernelISA's run-time CPUID check.
+        // The AVX-512 kernels alone (the VNNI INT8 micro-kernels, the FP32 GEMM tiles, the
+        // channels-across-lanes sweep and its write-out, pointwise and depthwise rows; code here
+        // may use AVX-512 anywhere): SegKernels calls them only after KernelISA's run-time check.
         .target(name: "SegKernelsVNNI",
                 swiftSettings: [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma", "-Xcc", "-mavx512f", "-Xcc", "-mavx512vl",
                                               "-Xcc", "-mavx512bw", "-Xcc", "-mavx512vnni"])]),

@@ -129,7 +129,8 @@ struct GemmDriver {
         var directOffsets: UnsafePointer<Int>? = nil
         if case let .direct(op) = b { directGeometry = op.geometry; directOffsets = op.offsets }
         let rowsOuter = directGeometry == nil && k <= Self.shallowDepth && m * n >= Self.largeOutputFloats
-        // Full 12×16 tiles on the AVX-512 kernel where the CPU has it (`SEGSLIM_GEMM_AVX512=0`: no).
+        // Full tiles on the AVX-512 kernels (12×32, 12×16, leftover rows 6×32) where the CPU has
+        // them (`SEGSLIM_GEMM_AVX512=0`: the 6×16 AVX2 tile throughout).
         let wideTiles = context.isa == .avx2 && KernelISA.hasVNNI && context.options.gemmAVX512
         #if arch(x86_64)
         // Their epilogue in registers where the AVX-512 code has the activation (one store per
@@ -232,7 +233,8 @@ struct GemmDriver {
                     while j < columns.upperBound {
                         let nr = min(Tile.nr, columns.upperBound - j)
                         if nr == Tile.nr, let directGeometry, let directOffsets, let origin = directGeometry.origin(column: j) {
-                            // B read in place; the epilogue is a second pass over the tile, still in L1.
+                            // B read in place; the epilogue in the 512-bit tiles' registers, else a
+                            // second pass over the tile while it is in L1.
                             let offsets = directOffsets + k0
                             /// Rows `from..<i1` of the 16 columns at `column` on the 6×16 tiles.
                             func sixRowTiles(from start: Int, origin: UnsafePointer<Float>, column: Int) {
