@@ -207,10 +207,8 @@ extension Conv2D {
     /// the activation is one its code has (on a core with two 512-bit FMA ports, half the
     /// instructions per output); nil: the 8-lane rows.
     func sixteenLaneEpilogue<L: LaneMath>(_: L.Type, _ residualBeforeActivation: Bool, _ context: KernelContext) -> PointwiseAVX512Epilogue? {
-        guard L.self == FusedLanes.self && KernelISA.hasVNNI && context.options.depthwiseAVX512,
-              let code = Self.epilogueCode(activation) else { return nil }
-        return PointwiseAVX512Epilogue(activation: code.0, p0: code.1, p1: code.2, bias: nil, residual: nil, residualStride: 0,
-                                       residualBefore: residualBeforeActivation, accumulate: false)
+        guard L.self == FusedLanes.self && KernelISA.hasVNNI && context.options.depthwiseAVX512 else { return nil }
+        return PointwiseAVX512Epilogue(activation, bias: nil, residual: nil, residualStride: 0, residualBefore: residualBeforeActivation)
     }
 }
 #endif

@@ -136,7 +136,7 @@ struct GemmDriver {
         // Their epilogue in registers where the AVX-512 code has the activation (one store per
         // vector; the second pass over each tile was a seventh of a 256→512 pointwise conv).
         var zmmEpilogue: PointwiseAVX512Epilogue? = nil
-        if wideTiles, !epilogue.isIdentity, let code = Conv2D.epilogueCode(epilogue.activation) {
+        if wideTiles, !epilogue.isIdentity {
             var rowBias: UnsafePointer<Float>? = nil, perRow = true
             switch epilogue.bias {
             case .none: break
@@ -144,9 +144,9 @@ struct GemmDriver {
             case .perColumn: perRow = false
             }
             if perRow {
-                zmmEpilogue = PointwiseAVX512Epilogue(activation: code.0, p0: code.1, p1: code.2, bias: rowBias, residual: epilogue.residual,
+                zmmEpilogue = PointwiseAVX512Epilogue(epilogue.activation, bias: rowBias, residual: epilogue.residual,
                                                       residualStride: epilogue.residualLeadingDimension,
-                                                      residualBefore: epilogue.residualBeforeActivation, accumulate: false)
+                                                      residualBefore: epilogue.residualBeforeActivation)
             }
         }
         #endif

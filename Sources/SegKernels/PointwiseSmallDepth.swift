@@ -88,6 +88,19 @@ extension Conv2D {
 }
 
 #if arch(x86_64)
+extension PointwiseAVX512Epilogue {
+    /// `activation` in the AVX-512 kernels' code, with the rest as given; nil where their code
+    /// does not have it (sigmoid).
+    init?(_ activation: Activation, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, residualStride: Int,
+          residualBefore: Bool) {
+        guard let code = Conv2D.epilogueCode(activation) else { return nil }
+        self.init(activation: code.0, p0: code.1, p1: code.2, bias: bias, residual: residual, residualStride: residualStride,
+                  residualBefore: residualBefore, accumulate: false)
+    }
+}
+#endif
+
+#if arch(x86_64)
 /// One conv's output channels, eight at a time, over `columns` pixels of one output band or
 /// row, on `pointwiseRowsAVX512`: the loop the pointwise, im2col and in-place paths share.
 struct AVX512ChannelSweep {

@@ -28,7 +28,7 @@ package struct FoldBatchNorm: GraphRewrite {
             let bName = g.freshName((producer.outputs.first ?? "conv") + "_bias_bnfolded")
             g.initializers[bName] = folded.bias
             producer.inputs[1] = wName
-            if producer.inputs.count > 2 { producer.inputs[2] = bName } else { producer.inputs.append(bName) }
+            producer.setBiasInput(bName)
             if producer.opType == "Gemm" && producer[attribute: "beta"] == nil { producer[attribute: "beta"] = .float(1) }
             producer.outputs[0] = bn.outputs[0]
             g.nodes[p] = producer
@@ -48,13 +48,7 @@ package struct FoldBatchNorm: GraphRewrite {
         let eps = bn[attribute: "epsilon"]?.floatValue ?? 1e-5
         let c = gamma.elementCount
         guard [beta, mean, variance].allSatisfy({ $0.elementCount == c }) else { return nil }
-        let bias: [Float]
-        if producer.inputs.count > 2, !producer.inputs[2].isEmpty {
-            guard let b = g.initializers[producer.inputs[2]], b.dtype == .f32, b.elementCount == c else { return nil }
-            bias = try b.scalars(as: Float.self)
-        } else {
-            bias = [Float](repeating: 0, count: c)
-        }
+        guard let bias = try g.biasValues(of: producer, count: c) else { return nil }
         let ga = try gamma.scalars(as: Float.self), be = try beta.scalars(as: Float.self)
         let mu = try mean.scalars(as: Float.self), va = try variance.scalars(as: Float.self)
         // Compute the scale in Double and round once, to stay within ORT's own folding error.
@@ -95,5 +89,22 @@ package struct FoldBatchNorm: GraphRewrite {
         }
         let newBias = (0..<c).map { Float((Double(bias[$0]) - Double(mu[$0])) * scale[$0] + Double(be[$0])) }
         return (try Tensor(shape: w.shape, scalars: wv), try Tensor(dims: [c], scalars: newBias))
+    }
+}
+
+extension Graph {
+    /// The bias a Conv, ConvTranspose or Gemm reads as its third input (zeros when it has
+    /// none), or nil when that input is not a constant f32 of `count` elements.
+    func biasValues(of node: Node, count: Int) throws -> [Float]? {
+        guard node.inputs.count > 2, !node.inputs[2].isEmpty else { return [Float](repeating: 0, count: count) }
+        guard let b = initializers[node.inputs[2]], b.dtype == .f32, b.elementCount == count else { return nil }
+        return try b.scalars(as: Float.self)
+    }
+}
+
+extension Node {
+    /// Makes `name` the node's third (bias) input, replacing or adding it.
+    mutating func setBiasInput(_ name: String) {
+        if inputs.count > 2 { inputs[2] = name } else { inputs.append(name) }
     }
 }

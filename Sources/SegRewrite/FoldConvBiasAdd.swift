@@ -24,7 +24,7 @@ package struct FoldConvBiasAdd: GraphRewrite {
             var conv = g.nodes[p]
             let bName = g.freshName((conv.outputs.first ?? "conv") + "_bias_addfolded")
             g.initializers[bName] = bias
-            if conv.inputs.count > 2 { conv.inputs[2] = bName } else { conv.inputs.append(bName) }
+            conv.setBiasInput(bName)
             conv.outputs[0] = add.outputs[0]
             g.nodes[p] = conv
             g.nodes.remove(at: i)
@@ -61,11 +61,7 @@ package struct FoldConvBiasAdd: GraphRewrite {
             if axis == 1 && d == channels && d != 1 { perChannel = true } else if d != 1 { return nil }
         }
         let values = try a.scalars(as: Float.self)
-        var bias = [Float](repeating: 0, count: channels)
-        if conv.inputs.count > 2, !conv.inputs[2].isEmpty {
-            guard let b = g.initializers[conv.inputs[2]], b.dtype == .f32, b.elementCount == channels else { return nil }
-            bias = try b.scalars(as: Float.self)
-        }
+        guard var bias = try g.biasValues(of: conv, count: channels) else { return nil }
         for o in 0..<channels { bias[o] += values[perChannel ? o : 0] }
         return try Tensor(dims: [channels], scalars: bias)
     }
