@@ -142,11 +142,13 @@ package final class Conv2D: @unchecked Sendable {
             return
         }
         let isPointwise = taps == 1 && shape.strideH == 1 && shape.strideW == 1 && shape.pads == (0, 0, 0, 0)
-        // The lane sweep outruns Winograd F(2,3) where it applies (64→64 3×3 at 96×120:
-        // 5.0 against 6.8 ms); an explicit Winograd choice (tests, A/B) still wins.
+        // The lane sweep outruns Winograd F(2,3) where it applies on full-width AVX-512, and on
+        // half-rate AVX-512 for few output channels (`laneSweepOverWinogradMaxChannels`); an
+        // explicit Winograd choice (tests, A/B) still wins.
+        let winogradProfitable = !isPointwise && options.winograd && WinogradConv3x3.isProfitable(shape, options: options)
         let laneSweep = !isPointwise && choice == nil && Self.usesLaneSweepKernel(shape, options: options)
-        let useWinograd = !isPointwise && !laneSweep && (choice.map { $0 && WinogradConv3x3.isEligible(shape) }
-                                           ?? (options.winograd && WinogradConv3x3.isProfitable(shape, options: options)))
+            && (!winogradProfitable || shape.outputChannels <= options.laneSweepOverWinogradMaxChannels)
+        let useWinograd = !isPointwise && !laneSweep && (choice.map { $0 && WinogradConv3x3.isEligible(shape) } ?? winogradProfitable)
         algorithm = isPointwise ? .pointwise : useWinograd ? .winograd : .implicitGEMM
         depthwiseWeights = []
         if isPointwise && shape.groups == 1 && shape.height * shape.width == 1 {

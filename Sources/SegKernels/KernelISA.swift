@@ -32,6 +32,26 @@ package enum KernelISA: String, Sendable, CaseIterable {
     /// `KernelOptions.vnni` (or by asking for the portable ISA).
     package static let hasVNNI: Bool = detected == .avx2 && cpuHasAVX512VNNI()
 
+    /// Whether this CPU runs 512-bit vector ops as two 256-bit halves: AMD's Zen 4 (family
+    /// 0x19 with AVX-512), where a zmm FMA costs what two ymm FMAs do, so kernels that win on
+    /// 512-bit width alone (the lane sweep over Winograd) lose there. Zen 5 (0x1A) and Intel's
+    /// AVX-512 server cores run them at full width. Kernel choices only, never results.
+    package static let hasHalfRateAVX512: Bool = hasVNNI && cpuIsAMDFamily0x19()
+
+    /// CPUID leaf 0's vendor "AuthenticAMD" and leaf 1's family (base 0xF + extended 0xA).
+    static func cpuIsAMDFamily0x19() -> Bool {
+        #if arch(x86_64)
+        var a: UInt32 = 0, b: UInt32 = 0, c: UInt32 = 0, d: UInt32 = 0
+        // "Auth" "enti" "cAMD" in EBX, EDX, ECX, little-endian.
+        guard __get_cpuid(0, &a, &b, &c, &d) != 0, b == 0x6874_7541, d == 0x6974_6E65, c == 0x444D_4163,
+              __get_cpuid(1, &a, &b, &c, &d) != 0 else { return false }
+        let base = (a >> 8) & 0xF, extended = (a >> 20) & 0xFF
+        return base == 0xF && base + extended == 0x19
+        #else
+        return false
+        #endif
+    }
+
     /// Whether `.avx2` may run here (always false off x86-64).
     package var isAvailable: Bool { self == .portable || KernelISA.cpuHasAVX2FMA() }
 

@@ -16,7 +16,7 @@ package struct RuntimeOptions: Sendable, Equatable {
     package var isa: KernelISA? = nil
     /// Kernel algorithm switches (`SEGSLIM_KERNELS_VNNI`, `SEGSLIM_WINOGRAD`,
     /// `SEGSLIM_WINOGRAD_MAX`, `SEGSLIM_DIRECT`, `SEGSLIM_DIRECT_PW`, `SEGSLIM_TAPWISE`,
-    /// `SEGSLIM_AVX512_PW_DEPTH`, `SEGSLIM_AVX512_IM2COL`, `SEGSLIM_LANE_SWEEP`, `SEGSLIM_LANE_SWEEP_MIN_DEPTH`, `SEGSLIM_LANE_SWEEP_S2_PIXELS`).
+    /// `SEGSLIM_AVX512_PW_DEPTH`, `SEGSLIM_AVX512_IM2COL`, `SEGSLIM_LANE_SWEEP`, `SEGSLIM_LANE_SWEEP_MIN_DEPTH`, `SEGSLIM_LANE_SWEEP_S2_PIXELS`, `SEGSLIM_LANE_SWEEP_OVER_WINOGRAD`).
     package var kernels = KernelOptions.standard
     /// Run a batch image by image through the batch-1 plan when the model keeps samples apart
     /// (`BatchSeparability`) and one image's activations are at least `perImageMinArenaBytes`
@@ -55,6 +55,7 @@ package struct RuntimeOptions: Sendable, Equatable {
         if let v = env["SEGSLIM_GEMM_AVX512"] { kernels.gemmAVX512 = v != "0" }
         if let v = env["SEGSLIM_DEPTHWISE_AVX512"] { kernels.depthwiseAVX512 = v != "0" }
         if let v = env["SEGSLIM_LANE_SWEEP_MIN_DEPTH"], let depth = Int(v), depth >= 0 { kernels.laneSweepMinDepth = depth }
+        if let v = env["SEGSLIM_LANE_SWEEP_OVER_WINOGRAD"], let channels = Int(v), channels >= 0 { kernels.laneSweepOverWinogradMaxChannels = channels }
         if let v = env["SEGSLIM_LANE_SWEEP_S2_PIXELS"], let pixels = Int(v), pixels >= 0 { kernels.laneSweepStride2MaxPixels = pixels }
         if let v = env["SEGSLIM_TAPWISE"] { kernels.tapwiseConv = v != "0" }
         if let v = env["SEGSLIM_BATCH_PER_IMAGE"] { batchPerImage = v != "0" }

@@ -58,7 +58,7 @@ extension ServerCore {
                 "inputShapes": .object(inputs.mapValues { .array($0.dims.map { .int(Int64($0)) }) })]
     }
 
-    /// How many steps `slowestSteps` lists.
+    /// How many steps `slowestSteps` lists unless `profileSteps` says (0: all).
     static let slowestStepCount = 12
 
     func benchmark(_ p: ModelBenchmarkRequest.Params, _ ctx: RequestContext) async throws -> ModelBenchmarkRequest.Result {
@@ -120,7 +120,7 @@ extension ServerCore {
                 .init(kind: kind, msPerRun: Self.ms(ms / Double(runs)), fraction: total > 0 ? ms / total : 0)
             }
             if let compiled {
-                result.slowestSteps = byStep.sorted { $0.value > $1.value }.prefix(Self.slowestStepCount).map { step, ms in
+                result.slowestSteps = byStep.sorted { $0.value > $1.value }.prefix(p.profileSteps.map { $0 == 0 ? Int.max : $0 } ?? Self.slowestStepCount).map { step, ms in
                     .init(index: step, step: compiled.stepDescription(step), msPerRun: Self.ms(ms / Double(runs)), fraction: total > 0 ? ms / total : 0)
                 }
             }

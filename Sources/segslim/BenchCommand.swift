@@ -5,9 +5,9 @@ import SegProtocol
 extension Commands {
     static let bench = Command(
         name: "bench", summary: "Benchmark models on the compiled runtime: p50/p90/min latency, load and plan compile time, arena and peak RSS",
-        usage: "segslim bench MODEL.onnx [MODEL.onnx ...] [--threads N] [--runs R] [--warmup W] [--batch B] [--shape HxW] [--profile] [--json]"
+        usage: "segslim bench MODEL.onnx [MODEL.onnx ...] [--threads N] [--runs R] [--warmup W] [--batch B] [--shape HxW] [--profile [--profile-steps N]] [--json]"
     ) { args, client, options in
-        let parsed = try parse(args, command: "bench", options: ["--threads", "--runs", "--warmup", "--batch", "--shape"], flags: ["--profile"])
+        let parsed = try parse(args, command: "bench", options: ["--threads", "--runs", "--warmup", "--batch", "--shape", "--profile-steps"], flags: ["--profile"])
         guard !parsed.positional.isEmpty else { throw UsageError(message: "expected at least one model", command: "bench") }
         func int(_ name: String) throws -> Int? {
             guard let v = parsed.options[name] else { return nil }
@@ -25,8 +25,15 @@ extension Commands {
             size = (h, w)
         }
         let batch = try int("--batch")
+        // --profile-steps N: how many of the slowest steps the profile lists (0: every step).
+        var profileSteps: Int? = nil
+        if let v = parsed.options["--profile-steps"] {
+            guard let n = Int(v), n >= 0 else { throw UsageError(message: "--profile-steps needs 0 (every step) or a positive integer, got '\(v)'", command: "bench") }
+            guard parsed.flags.contains("--profile") else { throw UsageError(message: "--profile-steps needs --profile", command: "bench") }
+            profileSteps = n
+        }
         var params = ModelBenchmarkRequest.Params(id: "", runs: try int("--runs"), warmup: try int("--warmup"), threads: try int("--threads"),
-                                                  batch: batch, profile: parsed.flags.contains("--profile") ? true : nil)
+                                                  batch: batch, profile: parsed.flags.contains("--profile") ? true : nil, profileSteps: profileSteps)
         var rows: [JSONValue] = [], warnings: [String] = []
         for (i, path) in parsed.positional.enumerated() {
             // Each model in a fresh daemon (unless connected), so peak RSS is the model's own.

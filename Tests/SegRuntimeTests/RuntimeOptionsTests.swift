@@ -14,6 +14,8 @@ import Testing
         #expect(o.kernels.winogradMinChannelRatio == 28 && o.kernels.winogradLargePlaneMinChannelRatio == 16)
         #expect(o.batchPerImage && o.perImageMinArenaBytes == 8 << 20)
         #expect(o.kernels.smallDepthPointwiseMaxDepth == 64 && o.kernels.im2colAVX512 && o.kernels.laneSweep && o.kernels.laneSweepMinDepth == 256 && o.kernels.laneSweepStride2MaxPixels == 4096)
+        // Half-rate AVX-512 (Zen 4) keeps Winograd ahead of the sweep past 32 output channels.
+        #expect(o.kernels.laneSweepOverWinogradMaxChannels == (KernelISA.hasHalfRateAVX512 ? 32 : Int.max))
     }
 
     @Test func everyVariableSetsItsField() {
@@ -22,7 +24,7 @@ import Testing
             "SEGSLIM_WINOGRAD": "0", "SEGSLIM_WINOGRAD_MAX": "4096", "SEGSLIM_DIRECT": "0", "SEGSLIM_DIRECT_PW": "65536",
             "SEGSLIM_TAPWISE": "0", "SEGSLIM_WINOGRAD_MIN_RATIO": "20", "SEGSLIM_WINOGRAD_MIN_RATIO_LARGE": "12",
             "SEGSLIM_BATCH_PER_IMAGE": "0", "SEGSLIM_AVX512_PW_DEPTH": "0", "SEGSLIM_AVX512_IM2COL": "0", "SEGSLIM_LANE_SWEEP": "0", "SEGSLIM_LANE_SWEEP_MIN_DEPTH": "512", "SEGSLIM_LANE_SWEEP_S2_PIXELS": "100",
-            "SEGSLIM_GEMM_AVX512": "0", "SEGSLIM_DEPTHWISE_AVX512": "0",
+            "SEGSLIM_LANE_SWEEP_OVER_WINOGRAD": "64", "SEGSLIM_GEMM_AVX512": "0", "SEGSLIM_DEPTHWISE_AVX512": "0",
         ])
         #expect(!o.int8 && o.qgemmPath == .exact && o.isa == .portable && o.effectiveISA == .portable)
         #expect(!o.kernels.vnni && !o.effectiveVNNI)
@@ -32,6 +34,7 @@ import Testing
         #expect(o.kernels.winogradMinChannelRatio == 20 && o.kernels.winogradLargePlaneMinChannelRatio == 12)
         #expect(!o.batchPerImage)
         #expect(o.kernels.smallDepthPointwiseMaxDepth == 0 && !o.kernels.im2colAVX512 && !o.kernels.laneSweep && o.kernels.laneSweepMinDepth == 512 && o.kernels.laneSweepStride2MaxPixels == 100)
+        #expect(o.kernels.laneSweepOverWinogradMaxChannels == 64)
         #expect(!o.kernels.gemmAVX512 && !o.kernels.depthwiseAVX512)
     }
 

@@ -17,11 +17,13 @@ public enum ModelBenchmarkRequest: RPCRequest {
         public var inputShape: [Int]?
         /// Time per kernel kind.
         public var profile: Bool?
+        /// With `profile`: how many of the slowest steps to list, 0...100000 (default 12; 0: every step).
+        public var profileSteps: Int?
         /// `runtime` (default) or `reference`.
         public var engine: String?
 
         public init(id: String, runs: Int? = nil, warmup: Int? = nil, threads: Int? = nil, batch: Int? = nil,
-                    inputShape: [Int]? = nil, profile: Bool? = nil, engine: String? = nil) {
+                    inputShape: [Int]? = nil, profile: Bool? = nil, profileSteps: Int? = nil, engine: String? = nil) {
             self.id = id
             self.runs = runs
             self.warmup = warmup
@@ -29,6 +31,7 @@ public enum ModelBenchmarkRequest: RPCRequest {
             self.batch = batch
             self.inputShape = inputShape
             self.profile = profile
+            self.profileSteps = profileSteps
             self.engine = engine
         }
 
@@ -37,6 +40,7 @@ public enum ModelBenchmarkRequest: RPCRequest {
             try checkRange(warmup, "warmup", 0...10_000)
             try checkRange(threads, "threads", 1...256)
             try checkRange(batch, "batch", 1...1024)
+            try checkRange(profileSteps, "profileSteps", 0...100_000)
             if let engine, engine != "runtime" && engine != "reference" { throw .invalidParams("params.engine: expected runtime or reference") }
             if let inputShape, !inputShape.allSatisfy({ $0 > 0 && $0 < 1 << 20 }) {
                 throw .invalidParams("params.inputShape: expected positive integers")
