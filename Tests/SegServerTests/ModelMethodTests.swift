@@ -56,6 +56,26 @@ import Testing
         }
     }
 
+    /// `profileSteps` says how many of the slowest steps a profile lists (0: every step, the
+    /// plan's length), and a negative count is an invalid-params error naming it.
+    @Test func benchmarkProfileListsAsManyStepsAsAsked() async throws {
+        let c = TestClient()
+        try await c.initialize()
+        _ = try await c.call(1, "model/load", ["path": .string(Self.fixture("tiny_conv_seg.onnx")), "id": "m"])
+        let shape: JSONValue = [1, 3, 8, 8]
+        func steps(_ id: Int64, _ extra: [String: JSONValue]) async throws -> [JSONValue]? {
+            var params: [String: JSONValue] = ["id": "m", "runs": 2, "warmup": 0, "inputShape": shape, "profile": true]
+            params.merge(extra) { $1 }
+            return try await c.call(id, "model/benchmark", .object(params))["result"]?["slowestSteps"]?.arrayValue
+        }
+        let all = try await steps(2, ["profileSteps": 0]) ?? []
+        #expect(all.count >= 2, "\(all)")
+        #expect(try await steps(3, ["profileSteps": 1])?.count == 1)
+        #expect(try await steps(4, [:])?.count == min(all.count, 12))
+        let bad = try await c.call(5, "model/benchmark", ["id": "m", "profile": true, "profileSteps": -1])
+        #expect(bad.errorCode == -32602 && bad.errorMessage.contains("profileSteps"), "\(bad)")
+    }
+
     /// After a segment request compiled the model's plan for an image's shape, a benchmark at
     /// that shape times that plan (and reports its compile time); given `threads`, or at
     /// another shape, it compiles its own as before.
