@@ -140,15 +140,18 @@ extension Conv2D {
                     let b = SIMD8<Float>(repeating: bias.map { $0[channel] } ?? 0)
                     let out = output + plane * outH * outW
                     let res = residual.map { $0 + plane * outH * outW }
+                    #if arch(x86_64)
+                    if let zmm {
+                        // Every row of the plane in one call: it runs several rows at once where
+                        // rows are narrow (independent sums to hide the FMA latency).
+                        depthwiseRowsAVX512(padded, rowStep: s.strideH * rowStride, count: outH, tapOffsets, taps, w,
+                                            bias.map { $0[channel] } ?? 0, outW, out, outStep: outW, res, zmm)
+                        continue
+                    }
+                    #endif
                     for oy in 0..<outH {
                         let rowBase = padded + oy * s.strideH * rowStride
                         let rowOut = out + oy * outW, rowRes = res.map { $0 + oy * outW }
-                        #if arch(x86_64)
-                        if let zmm {
-                            depthwiseRowAVX512(rowBase, tapOffsets, taps, w, bias.map { $0[channel] } ?? 0, outW, rowOut, rowRes, zmm)
-                            continue
-                        }
-                        #endif
                         // Groups of up to 4 vectors, 4 accumulators in flight (a short group
                         // repeats its last offset: extra FMAs instead of a latency-bound chain).
                         var v = 0

@@ -282,6 +282,12 @@ func referenceConv(_ s: Conv2DShape, batch: Int, x: [Float], w: [Float], bias: [
                         strides: (2, 2), pads: (2, 1, 2, 2), groups: 2),
             Conv2DShape(inputChannels: 3, height: 6, width: 32, outputChannels: 3, kernelH: 3, kernelW: 3,
                         strides: (2, 2), pads: (1, 1, 1, 1), groups: 3),
+            // Blocks of several rows: one vector per row over 11 rows (8 + 3), four vectors and a
+            // second 64-column chunk over 5 rows (2 + 2 + 1), 5×5 with dilation on 2 vectors × 7 rows.
+            Conv2DShape(inputChannels: 2, height: 11, width: 15, outputChannels: 2, kernelH: 3, kernelW: 3, pads: (1, 1, 1, 1), groups: 2),
+            Conv2DShape(inputChannels: 2, height: 5, width: 121, outputChannels: 2, kernelH: 3, kernelW: 3, pads: (1, 1, 1, 1), groups: 2),
+            Conv2DShape(inputChannels: 2, height: 7, width: 30, outputChannels: 2, kernelH: 5, kernelW: 5,
+                        pads: (4, 4, 4, 4), dilations: (2, 2), groups: 2),
         ]
         for (index, shape) in shapes.enumerated() {
             let x = randomValues(shape.inputChannels * shape.height * shape.width, seed: 70 + UInt64(index))
@@ -304,6 +310,14 @@ func referenceConv(_ s: Conv2DShape, batch: Int, x: [Float], w: [Float], bias: [
                     results.append(y)
                 }
                 #expect(results[0] == results[1], "depthwise shape \(index) \(activation)")
+                // The residual may be the output buffer itself (each vector reads its residual
+                // before its own store; rows of a block never overlap).
+                var inPlace = residual
+                try inPlace.withUnsafeMutableBufferPointer { y in
+                    try conv.run(input: x, batch: 1, output: y.baseAddress!, residual: UnsafePointer(y.baseAddress!), residualBeforeActivation: false,
+                                 context: KernelContext(pool: ThreadPool(threadCount: 1), isa: .avx2, options: .standard))
+                }
+                #expect(inPlace == results[1], "depthwise shape \(index) \(activation) in place")
             }
         }
     }
