@@ -302,12 +302,18 @@ def export_paddle(out: Path, name: str, arch: str, paddle_python: Path) -> dict:
 # ----------------------------------------------------------------------------- main
 
 def main() -> int:
+    global H, W
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True, type=Path, help="output directory (outside the repo)")
     ap.add_argument("--only", nargs="*", help="export only these model names")
     ap.add_argument("--exporters", nargs="*", default=["torchscript", "dynamo"], choices=["torchscript", "dynamo"])
     ap.add_argument("--paddle-python", type=Path, default=HERE.parent / ".venv-zoo-paddle" / "bin" / "python")
+    ap.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), default=[H, W],
+                    help=f"input height and width of the exports (default {H} {W}; benchmarks at another size, e.g. 256 256)")
     args = ap.parse_args()
+    H, W = args.size
+    if H < 32 or W < 32:
+        ap.error(f"--size: {H}x{W} is smaller than the 32x32 the encoders need")
     out: Path = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     warnings.filterwarnings("ignore")
