@@ -1,3 +1,6 @@
+#if arch(x86_64)
+import SegKernelsVNNI
+#endif
 /// u8 elementwise kernels of the INT8 path. Each reproduces, per element, what the QDQ graph
 /// computes in float between a DequantizeLinear and a QuantizeLinear — the same float
 /// operations in the same order — so results equal the reference executor's.
@@ -47,6 +50,29 @@ package func qBinary(_ operation: BinaryOperation, a: UnsafePointer<UInt8>, aPar
         let u = pa.dequantize(Int32(x)), v = pb.dequantize(Int32(y))
         return UInt8(truncatingIfNeeded: po.quantize(operation == .add ? u + v : u * v))
     }
+    #if arch(x86_64)
+    if context.isa == .avx2 && KernelISA.hasVNNI {
+        let qa = QBinaryAVX512Parameters(scale: pa.scale, zeroPoint: pa.zeroPoint)
+        let qb = QBinaryAVX512Parameters(scale: pb.scale, zeroPoint: pb.zeroPoint)
+        let qo = QBinaryAVX512Parameters(scale: po.scale, zeroPoint: po.zeroPoint, qmin: po.qmin, qmax: po.qmax)
+        switch broadcast {
+        case .none:
+            let total = batch * pixels * channels, chunk = 16384
+            context.pool.parallelFor((total + chunk - 1) / chunk) { range in
+                let start = range.lowerBound * chunk, end = min(total, range.upperBound * chunk)
+                qBinaryRowAVX512(add: operation == .add, a + start, qa, b + start, qb, output + start, qo, end - start)
+            }
+        case let .channel(imagesInB):
+            context.pool.parallelFor(batch * pixels) { range in
+                for p in range {
+                    let bRow = b + (imagesInB == 1 ? 0 : p / max(pixels, 1)) * channels
+                    qBinaryRowAVX512(add: operation == .add, a + p * channels, qa, bRow, qb, output + p * channels, qo, channels)
+                }
+            }
+        }
+        return
+    }
+    #endif
     switch broadcast {
     case .none:
         let total = batch * pixels * channels, chunk = 16384

@@ -296,10 +296,14 @@ import Testing
         }
     }
 
-    @Test func elementwiseKernelsMatchTheirFloatFormulas() throws {
+    /// Every path (portable, AVX2, and the 16-lane AVX-512 rows where the CPU has them) gives
+    /// the scalar formula's codes exactly: rows shorter than one vector (13 channels), rows of
+    /// two full vectors and a masked tail (40), and a signed output whose codes clamp at both ends.
+    @Test(arguments: [(13, false), (40, true)])
+    func elementwiseKernelsMatchTheirFloatFormulas(_ shape: (channels: Int, signedOutput: Bool)) throws {
         let pa = QuantParameters(scale: 0.03, zeroPoint: 100), pb = QuantParameters(scale: 0.011, zeroPoint: 7)
-        let po = QuantParameters(scale: 0.04, zeroPoint: 60)
-        let (batch, pixels, channels) = (2, 5, 13)
+        let po = shape.signedOutput ? QuantParameters(scale: 0.02, zeroPoint: -10, signed: true) : QuantParameters(scale: 0.04, zeroPoint: 60)
+        let (batch, pixels, channels) = (2, 5, shape.channels)
         let n = batch * pixels * channels
         let a = Self.codes(n, seed: 1, 0, 255).map { UInt8($0) }, b = Self.codes(n, seed: 2, 0, 255).map { UInt8($0) }
         for context in contexts {
@@ -310,12 +314,14 @@ import Testing
                 var yc = [UInt8](repeating: 0, count: n)
                 try qBinary(op, a: a, aParameters: pa, b: b, bParameters: pb, broadcast: .channel(imagesInB: 2), output: &yc,
                             outputParameters: po, batch: batch, pixels: pixels, channels: channels, context: context)
+                // Signed codes are stored as their two's-complement bytes.
+                let code = { (byte: UInt8) in shape.signedOutput ? Int32(Int8(bitPattern: byte)) : Int32(byte) }
                 for i in 0..<n {
                     let u = pa.dequantize(Int32(a[i])), v = pb.dequantize(Int32(b[i]))
-                    #expect(Int32(y[i]) == po.quantize(op == .add ? u + v : u * v))
+                    #expect(code(y[i]) == po.quantize(op == .add ? u + v : u * v), "\(op) \(i) \(describe(context))")
                     let image = i / (pixels * channels), c = i % channels
                     let g = pb.dequantize(Int32(b[image * channels + c]))
-                    #expect(Int32(yc[i]) == po.quantize(op == .add ? u + g : u * g))
+                    #expect(code(yc[i]) == po.quantize(op == .add ? u + g : u * g), "\(op) channel \(i) \(describe(context))")
                 }
             }
             var pooled = [UInt8](repeating: 0, count: batch * channels)
@@ -325,7 +331,8 @@ import Testing
                 for c in 0..<channels {
                     let sum = (0..<pixels).reduce(Int32(0)) { $0 + Int32(a[(image * pixels + $1) * channels + c]) }
                     let mean = Float(sum - Int32(pixels) * pa.zeroPoint) * pa.scale / Float(pixels)
-                    #expect(Int32(pooled[image * channels + c]) == po.quantize(mean))
+                    #expect((po.signed ? Int32(Int8(bitPattern: pooled[image * channels + c])) : Int32(pooled[image * channels + c]))
+                            == po.quantize(mean))
                 }
             }
             let table = qLookupTable(input: pa, output: po) { max($0, 0) * min(max($0 / 6 + 0.5, 0), 1) }
