@@ -329,8 +329,16 @@ package final class Conv2D: @unchecked Sendable {
         let cinG = shape.inputChannels / shape.groups, coutG = shape.outputChannels / shape.groups
         // (A portable run of a lane-kernel conv: its weights back in ONNX order, once per run.)
         let rawWeights = packedGroups.isEmpty && avx512Weights.isEmpty ? laneWeightsInONNXOrder() : avx512Weights
-        for image in 0..<batch {
-            for g in 0..<shape.groups {
+        // Grouped convs whose groups are each too small to split (BiSeNetV2's 128→768 3×3 g128
+        // on 12×15: 6 output channels × 180 pixels × depth 9 per group) run the groups in
+        // parallel instead, each GEMM on the thread that took it (a nested parallelFor runs inline).
+        let groupMACs = coutG * outPlane * cinG * shape.kernelH * shape.kernelW
+        let tasks = batch * shape.groups
+        let groupsInParallel = shape.groups > 1 && tasks >= 2 * context.pool.threadCount && groupMACs < Self.smallGroupMACs
+        context.pool.parallelFor(groupsInParallel ? tasks : 1) { range in
+        for task in (groupsInParallel ? range : 0..<tasks) {
+            let image = task / shape.groups, g = task % shape.groups
+            do {
                 let x = input + (image * shape.inputChannels + g * cinG) * inPlane
                 let outOffset = (image * shape.outputChannels + g * coutG) * outPlane
                 // The offset table is read through a pointer for the whole GEMM, so the GEMM
@@ -378,7 +386,12 @@ package final class Conv2D: @unchecked Sendable {
                 }
             }
         }
+        }
     }
+
+    /// Groups below this many multiply-adds each run whole on one thread, the groups split over
+    /// the pool (a GEMM this small is one block: it would run on one thread anyway).
+    static let smallGroupMACs = 1 << 18
 }
 
 extension Conv2D {

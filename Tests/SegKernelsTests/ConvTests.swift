@@ -47,6 +47,9 @@ func referenceConv(_ s: Conv2DShape, batch: Int, x: [Float], w: [Float], bias: [
         (Conv2DShape(inputChannels: 61, height: 1, width: 1, outputChannels: 7, kernelH: 1, kernelW: 1), .pointwise),
         (Conv2DShape(inputChannels: 3, height: 1, width: 1, outputChannels: 9, kernelH: 1, kernelW: 1), .pointwise),
         (Conv2DShape(inputChannels: 32, height: 1, width: 1, outputChannels: 4, kernelH: 1, kernelW: 1), .pointwise),
+        // Eight small groups (a multiple of the two-thread pool's tasks): the groups run in parallel.
+        (Conv2DShape(inputChannels: 16, height: 5, width: 7, outputChannels: 48, kernelH: 3, kernelW: 3,
+                     pads: (1, 1, 1, 1), groups: 8), .implicitGEMM),
         // A matvec large enough to split its row blocks over the threads (150 rows: the last part ends mid-block).
         (Conv2DShape(inputChannels: 241, height: 1, width: 1, outputChannels: 150, kernelH: 1, kernelW: 1), .pointwise),
         (Conv2DShape(inputChannels: 3, height: 9, width: 11, outputChannels: 17, kernelH: 3, kernelW: 3,
