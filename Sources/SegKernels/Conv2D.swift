@@ -338,7 +338,7 @@ package final class Conv2D: @unchecked Sendable {
         context.pool.parallelFor(groupsInParallel ? tasks : 1) { range in
         for task in (groupsInParallel ? range : 0..<tasks) {
             let image = task / shape.groups, g = task % shape.groups
-            do {
+            do {  // (a scope: the group body as it was when groups ran in a plain loop)
                 let x = input + (image * shape.inputChannels + g * cinG) * inPlane
                 let outOffset = (image * shape.outputChannels + g * coutG) * outPlane
                 // The offset table is read through a pointer for the whole GEMM, so the GEMM
@@ -447,13 +447,14 @@ extension Conv2D {
         }
     }
 
-    /// y = W·x for a 1×1 map: four output rows at a time, 8 lanes × 2 vectors over Cin.
-    /// Single-threaded: the whole product is a few microseconds, less than a pool hand-off.
     /// Row blocks of a matvec are split over the pool from this many multiply-adds: the
     /// squeeze-excite FCs (960→240, 240→960: 230k) read their weights from L3 or memory on every
-    /// run, and two threads read twice as fast (MobileNetV3's ran 1.0× on two threads).
+    /// run, and two threads read twice as fast (MobileNetV3's ran 1.0× on two threads). Smaller
+    /// ones take a few microseconds, less than a pool hand-off.
     static let matvecParallelMACs = 1 << 15
 
+    /// y = W·x for a 1×1 map: four output rows at a time, 8 lanes × 2 vectors over Cin; blocks
+    /// of rows over the pool for the large ones (`matvecParallelMACs`).
     func runMatvec(input: UnsafePointer<Float>, batch: Int, output: UnsafeMutablePointer<Float>,
                    residual: UnsafePointer<Float>?, beta: Float, residualBeforeActivation: Bool, context: KernelContext) {
         let m = shape.outputChannels, k = shape.inputChannels
