@@ -50,7 +50,7 @@ import Testing
         #expect(throws: ResponseError.invalidParams("params.idd: unknown field (expected one of: id)")) {
             try ModelInfoRequest.decodeParams(["idd": "m"])
         }
-        #expect(JSONValueDecoder.fieldNames(of: ModelBenchmarkRequest.Params.self) == ["id", "runs", "warmup", "threads", "batch", "inputShape", "profile", "engine"])
+        #expect(JSONValueDecoder.fieldNames(of: ModelBenchmarkRequest.Params.self) == ["id", "runs", "warmup", "threads", "batch", "inputShape", "profile", "profileSteps", "engine"])
     }
 
     @Test func noParamsTypeRefusesAnyField() {
