@@ -174,6 +174,8 @@ class ModelTests(unittest.TestCase):
         self.assertEqual((bench.id, bench.runs, bench.warmup), ("demo-w8", 1, 0))
         self.assertGreater(bench.p50_ms, 0)
         self.assertEqual(bench.p50_ms, bench.min_ms)  # one run: every statistic is that run
+        profiled = new.benchmark(runs=1, warmup=0, profile=True, profile_steps=2)
+        self.assertEqual(len(profiled.raw["slowestSteps"]), 2)
         self.assertGreater(new.unload(), 0)
         with self.assertRaises(SegSlimError) as cm:
             new.benchmark(runs=1, warmup=0)

@@ -166,7 +166,7 @@ def compress_params(model_id: str, technique: str, params: Optional[Dict[str, An
 
 
 def benchmark_params(model_id: str, options: Dict[str, Any]) -> Dict[str, Any]:
-    names = {"input_shape": "inputShape"}
+    names = {"input_shape": "inputShape", "profile_steps": "profileSteps"}
     wire: Dict[str, Any] = {"id": model_id}
     wire.update({names.get(k, k): v for k, v in options.items() if v is not None})
     return wire
@@ -266,11 +266,13 @@ class Model:
     def benchmark(self, *, runs: Optional[int] = None, warmup: Optional[int] = None,
                   threads: Optional[int] = None, batch: Optional[int] = None,
                   input_shape: Optional[Sequence[int]] = None, engine: Optional[str] = None,
-                  profile: Optional[bool] = None, timeout: Optional[float] = None) -> BenchmarkResult:
-        """Latency on seeded random inputs (``model/benchmark``)."""
+                  profile: Optional[bool] = None, profile_steps: Optional[int] = None,
+                  timeout: Optional[float] = None) -> BenchmarkResult:
+        """Latency on seeded random inputs (``model/benchmark``); with ``profile``, time per
+        kernel kind and the ``profile_steps`` slowest steps (default 12, 0 for every step)."""
         wire = benchmark_params(self.id, {"runs": runs, "warmup": warmup, "threads": threads, "batch": batch,
                                           "input_shape": list(input_shape) if input_shape else None,
-                                          "engine": engine, "profile": profile})
+                                          "engine": engine, "profile": profile, "profile_steps": profile_steps})
         return BenchmarkResult.from_json(self.client.call("model/benchmark", wire, timeout=timeout))
 
     def unload(self, timeout: Optional[float] = 30.0) -> int:
