@@ -17,9 +17,7 @@ package struct FoldBatchNorm: GraphRewrite {
             guard bn.opType == "BatchNormalization", bn.domain.isEmpty, bn.inputs.count == 5,
                   (bn[attribute: "training_mode"]?.intValue ?? 0) == 0,
                   bn.outputs.count == 1 || bn.outputs.dropFirst().allSatisfy({ $0.isEmpty }),
-                  let p = g.nodes.firstIndex(where: { $0.outputs.first == bn.inputs[0] }),
-                  ["Conv", "ConvTranspose", "Gemm"].contains(g.nodes[p].opType), g.nodes[p].domain.isEmpty,
-                  g.readers(of: bn.inputs[0]) == 1, !g.isGraphOutput(bn.inputs[0]),
+                  let p = g.soleProducer(of: bn.inputs[0], opTypes: ["Conv", "ConvTranspose", "Gemm"]),
                   let folded = try fold(producer: g.nodes[p], bn: bn, graph: g)
             else { i += 1; continue }
             var producer = g.nodes[p]

@@ -39,9 +39,7 @@ package struct FoldConvBiasAdd: GraphRewrite {
         for (x, k) in [(0, 1), (1, 0)] {
             guard let constant = g.initializers[add.inputs[k]], constant.dtype == .f32,
                   !g.inputs.contains(where: { $0.name == add.inputs[k] }),
-                  let p = g.nodes.firstIndex(where: { $0.outputs.first == add.inputs[x] }),
-                  ["Conv", "ConvTranspose"].contains(g.nodes[p].opType), g.nodes[p].domain.isEmpty,
-                  g.readers(of: add.inputs[x]) == 1, !g.isGraphOutput(add.inputs[x])
+                  let p = g.soleProducer(of: add.inputs[x], opTypes: ["Conv", "ConvTranspose"])
             else { continue }
             return (p, constant)
         }

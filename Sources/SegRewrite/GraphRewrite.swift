@@ -52,6 +52,16 @@ extension Graph {
         nodes.reduce(0) { $0 + $1.inputs.filter { $0 == name }.count } + nodes.reduce(0) { $0 + ($1.subgraphReferences.contains(name) ? 1 : 0) }
     }
 
+    /// The index of the default-domain node of one of `opTypes` whose first output is `name`,
+    /// when one node input reads `name` and no graph output does: a producer a rewrite may
+    /// fold the reader into (FoldBatchNorm, FoldConvBiasAdd).
+    func soleProducer(of name: String, opTypes: Set<String>) -> Int? {
+        guard readers(of: name) == 1, !isGraphOutput(name),
+              let p = nodes.firstIndex(where: { $0.outputs.first == name }),
+              opTypes.contains(nodes[p].opType), nodes[p].domain.isEmpty else { return nil }
+        return p
+    }
+
     /// A value name not used anywhere in the graph, based on `base`.
     func freshName(_ base: String) -> String {
         var names = NameAllocator(self)
