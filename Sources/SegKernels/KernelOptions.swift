@@ -62,6 +62,10 @@ package struct KernelOptions: Sendable, Equatable {
     /// Depthwise convs (other than the stride-2 ring path) run their output rows sixteen lanes
     /// at a time on AVX-512 (`SEGSLIM_DEPTHWISE_AVX512=0`: eight, on AVX2; the same sums).
     package var depthwiseAVX512 = true
+    /// Winograd's input and output transforms take sixteen tiles per call on AVX-512, edges
+    /// under masks (`SEGSLIM_WINOGRAD_AVX512=0`: eight on AVX2, edges element by element; the
+    /// same floats).
+    package var winogradAVX512 = true
 
     package init() {}
 

@@ -1,4 +1,7 @@
 import Foundation
+#if arch(x86_64)
+import SegKernelsVNNI
+#endif
 
 /// 3×3 stride-1 convolution by Winograd F(2×2, 3×3) (Lavin & Gray 2015): each 2×2 output tile
 /// is Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A over a 4×4 input tile d, so the multiply-adds become sixteen
@@ -24,6 +27,12 @@ final class WinogradConv3x3: @unchecked Sendable {
     let blockTiles: Int
     /// Row k of a block's V_ξ starts k·blockTiles floats in (the GEMM reads it in place).
     let rowOffsets: [Int]
+    /// Floats from V_ξ to V_ξ+1 and from M_ξ to M_ξ+1: Cin·T (Cout·T) and one cache line more.
+    /// The transforms touch all sixteen ξ for each tile group; at Cin·T floats apart (a
+    /// multiple of 4 KiB for every channel count that is a multiple of 16) their sixteen
+    /// streams fell in one L1 set of eight ways and evicted each other: the input transform
+    /// took 38% of a 128→64 conv at 45×60, as long as its sixteen GEMMs.
+    let vStride: Int, mStride: Int
 
     /// Worth it where the implicit GEMM suffers most (few channels, large maps) and the
     /// transformed weights (16·Cin·Cout floats) stay cache-sized.
@@ -52,6 +61,8 @@ final class WinogradConv3x3: @unchecked Sendable {
         outH = s.outputHeight; outW = s.outputWidth
         blockTiles = max(16, min(64, (32_768 / max(cin, cout)) / 16 * 16))
         rowOffsets = (0..<s.inputChannels).map { [blockTiles] in $0 * blockTiles }
+        vStride = s.inputChannels * blockTiles + 16
+        mStride = s.outputChannels * blockTiles + 16
         // U = G g Gᵀ with G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]].
         var u = [Float](repeating: 0, count: 16 * cout * cin)
         for o in 0..<cout {
@@ -94,11 +105,12 @@ final class WinogradConv3x3: @unchecked Sendable {
         let t = blockTiles
         let (perBlock, blocksPerImage) = Self.blocking(tiles: tilesPerImage, maxTiles: t, batch: batch,
                                                        threads: context.pool.threadCount)
+        let wide = context.allowsVNNI && context.options.winogradAVX512
         context.pool.parallelFor(batch * blocksPerImage) { range in
-            let v = UnsafeMutablePointer<Float>.allocate(capacity: 16 * cin * t)
+            let v = UnsafeMutablePointer<Float>.allocate(capacity: 16 * vStride)
             // 8 floats of slack: the output transform loads 8 columns from a row segment's
             // start, which may run past the block's last column.
-            let m = UnsafeMutablePointer<Float>.allocate(capacity: 16 * cout * t + 8)
+            let m = UnsafeMutablePointer<Float>.allocate(capacity: 16 * mStride + 8)
             defer { v.deallocate(); m.deallocate() }
             for block in range {
                 let image = block / blocksPerImage
@@ -114,21 +126,35 @@ final class WinogradConv3x3: @unchecked Sendable {
                     k += n
                 }
                 let x = input + image * cin * height * width
-                for g in segments { transformInput(x, ty: g.ty, tx0: g.tx0, count: g.count, column: g.column, into: v) }
+                for g in segments {
+                    if wide {
+                        transformInputAVX512(x, ty: g.ty, tx0: g.tx0, count: g.count, column: g.column, into: v)
+                    } else {
+                        transformInput(x, ty: g.ty, tx0: g.tx0, count: g.count, column: g.column, into: v)
+                    }
+                }
                 rowOffsets.withUnsafeBufferPointer { offsets in
                     guard let offsetBase = offsets.baseAddress else { return }
                     for xi in 0..<16 {
                         // V_ξ's rows are read in place (full 16-tile panels); inside a pool
                         // task the pool is busy, so this GEMM runs on this thread.
-                        let base = UnsafePointer(v + xi * cin * t)
+                        let base = UnsafePointer(v + xi * vStride)
                         let b = GemmB.direct(DirectOperand(geometry: .pointwise(base: base, columns: count), offsets: offsetBase,
                                                            fallback: .strided(StridedOperand(base: base, outerStride: 1, depthStride: t))))
                         GemmDriver(m: cout, n: count, k: cin, a: .packed(transformed[xi]), b: b,
-                                   alpha: 1, beta: 0, c: m + xi * cout * t, ldc: t, epilogue: .none, context: context).run()
+                                   alpha: 1, beta: 0, c: m + xi * mStride, ldc: t, epilogue: .none, context: context).run()
                     }
                 }
                 let planeOffset = image * cout * outH * outW
                 for g in segments {
+                    #if arch(x86_64)
+                    if wide, let e = PointwiseAVX512Epilogue(activation, bias: nil, residual: nil, residualStride: 0,
+                                                             residualBefore: residualBeforeActivation) {
+                        transformOutputAVX512(m, ty: g.ty, tx0: g.tx0, count: g.count, column: g.column, output: output + planeOffset,
+                                              bias: bias, residual: residual.map { $0 + planeOffset }, accumulate: accumulate, epilogue: e)
+                        continue
+                    }
+                    #endif
                     transformOutput(m, ty: g.ty, tx0: g.tx0, count: g.count, column: g.column, output: output + planeOffset, bias: bias,
                                     activation: activation, residual: residual.map { $0 + planeOffset },
                                     residualBeforeActivation: residualBeforeActivation, accumulate: accumulate)
@@ -189,7 +215,7 @@ final class WinogradConv3x3: @unchecked Sendable {
                             d[4 * r + 2] = b.evenHalf; d[4 * r + 3] = b.oddHalf
                         }
                         Self.inputTile(d, tr)
-                        for xi in 0..<16 { store8(tr[xi], v + (xi * cin + c) * t + start) }
+                        for xi in 0..<16 { store8(tr[xi], v + xi * vStride + c * t + start) }
                         k = start + 8
                     } else {
                         let ix0 = 2 * (tx0 + k) - padLeft
@@ -203,12 +229,30 @@ final class WinogradConv3x3: @unchecked Sendable {
                             }
                         }
                         Self.inputTile(d, tr)
-                        for xi in 0..<16 { v[(xi * cin + c) * t + k] = tr[xi][0] }
+                        for xi in 0..<16 { v[xi * vStride + c * t + k] = tr[xi][0] }
                         k += 1
                     }
                 }
             }
         }
+    }
+
+    /// `transformInput` on 512-bit vectors, sixteen tiles at a time, edges included (masked loads
+    /// read the padding as zeros).
+    private func transformInputAVX512(_ x: UnsafePointer<Float>, ty: Int, tx0: Int, count: Int, column: Int,
+                                      into block: UnsafeMutablePointer<Float>) {
+        #if arch(x86_64)
+        let t = blockTiles, iy0 = 2 * ty - padTop
+        for c in 0..<cin {
+            let plane = x + c * height * width
+            var k = 0
+            while k < count {
+                winogradInputTilesAVX512(plane, height, width, iy0, 2 * (tx0 + k) - padLeft, min(16, count - k),
+                                         block + c * t + column + k, vStride)
+                k += 16
+            }
+        }
+        #endif
     }
 
     /// out = Bᵀ d B for 16 vectors d (row-major 4×4); `out` may not alias `d`.
@@ -230,6 +274,28 @@ final class WinogradConv3x3: @unchecked Sendable {
         }
     }
 
+    #if arch(x86_64)
+    /// `transformOutput` on 512-bit vectors, sixteen tiles (32 output columns) at a time, the
+    /// right edge under masks; `epilogue` carries the activation and the residual's order.
+    private func transformOutputAVX512(_ block: UnsafeMutablePointer<Float>, ty: Int, tx0: Int, count: Int, column: Int,
+                                       output: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?,
+                                       residual: UnsafePointer<Float>?, accumulate: Bool, epilogue: PointwiseAVX512Epilogue) {
+        let t = blockTiles, oy = 2 * ty, plane = outH * outW
+        let rows = min(2, outH - oy)
+        for o in 0..<cout {
+            let b = bias?[o] ?? 0
+            var k = 0
+            while k < count {
+                let ox0 = 2 * (tx0 + k), at = o * plane + oy * outW + ox0
+                winogradOutputTilesAVX512(block + o * t + column + k, mStride, min(16, count - k), output + at, rows, outW,
+                                          min(2 * min(16, count - k), outW - ox0), b, accumulate, residual.map { $0 + at },
+                                          epilogue)
+                k += 16
+            }
+        }
+    }
+    #endif
+
     /// Y = Aᵀ m A with Aᵀ = [[1, 1, 1, 0], [0, 1, −1, −1]], then bias, residual, activation.
     /// Eight tiles (sixteen output columns) at a time where they are all inside the output.
     private func transformOutput(_ block: UnsafeMutablePointer<Float>, ty: Int, tx0: Int, count: Int, column: Int,
@@ -244,7 +310,7 @@ final class WinogradConv3x3: @unchecked Sendable {
             var k = 0
             while k < count {
                 let lanes = min(8, count - k)
-                @inline(__always) func at(_ xi: Int) -> SIMD8<Float> { load8(m + (xi * cout + o) * t + k) }
+                @inline(__always) func at(_ xi: Int) -> SIMD8<Float> { load8(m + xi * mStride + o * t + k) }
                 // Columns first (m A): per row r, even = s0 + s1 + s2, odd = s1 − s2 − s3.
                 let s00 = at(0), s01 = at(1), s02 = at(2), s03 = at(3)
                 let s10 = at(4), s11 = at(5), s12 = at(6), s13 = at(7)

@@ -327,6 +327,57 @@ func referenceConv(_ s: Conv2DShape, batch: Int, x: [Float], w: [Float], bias: [
         }
     }
 
+    /// Winograd's transforms on 16 lanes (AVX-512, masked edges) give the 8-lane path's floats
+    /// bit for bit: the same adds in the same order, the same epilogue. Tile rows of 35 tiles
+    /// (two groups of sixteen and a partial one), maps narrower than one group, odd sizes
+    /// (half tiles at the right and bottom), no padding and asymmetric padding, blocks that
+    /// span tile rows, two images, a residual before and after, accumulation onto the output,
+    /// and an activation the 512-bit epilogue lacks (sigmoid: the 8-lane output transform).
+    @Test func winogradSixteenTileTransformsMatchTheEightTileOnes() throws {
+        guard KernelISA.avx2.isAvailable && KernelISA.hasVNNI else { return }
+        let shapes = [
+            Conv2DShape(inputChannels: 8, height: 9, width: 70, outputChannels: 8, kernelH: 3, kernelW: 3, pads: (1, 1, 1, 1)),
+            Conv2DShape(inputChannels: 12, height: 13, width: 21, outputChannels: 10, kernelH: 3, kernelW: 3),
+            Conv2DShape(inputChannels: 9, height: 10, width: 37, outputChannels: 16, kernelH: 3, kernelW: 3, pads: (1, 0, 0, 1)),
+            Conv2DShape(inputChannels: 8, height: 20, width: 26, outputChannels: 8, kernelH: 3, kernelW: 3, pads: (0, 1, 1, 0)),
+        ]
+        for (index, shape) in shapes.enumerated() {
+            let batch = 2
+            let weightCount = shape.outputChannels * shape.inputChannels * 9
+            let x = randomValues(batch * shape.inputChannels * shape.height * shape.width, seed: 170 + UInt64(index))
+            let w = randomValues(weightCount, seed: 180 + UInt64(index))
+            let bias = randomValues(shape.outputChannels, seed: 190)
+            let outCount = batch * shape.outputChannels * shape.outputHeight * shape.outputWidth
+            let residual = randomValues(outCount, seed: 191)
+            for activation in [Activation.relu, .hardSwish, .clip(min: -0.5, max: 0.5), .sigmoid] {
+                let conv = try Conv2D(shape: shape, weights: w, bias: bias, activation: activation, winograd: true)
+                #expect(conv.algorithm == .winograd)
+                for (before, inPlace) in [(true, false), (false, false), (true, true)] {
+                    var results: [[Float]] = []
+                    for wide in [false, true] {
+                        var options = KernelOptions.standard
+                        options.winogradAVX512 = wide
+                        let context = KernelContext(pool: ThreadPool(threadCount: 2), isa: .avx2, options: options)
+                        var y = inPlace ? residual : [Float](repeating: .nan, count: outCount)
+                        try residual.withUnsafeBufferPointer { r in
+                            try y.withUnsafeMutableBufferPointer { out in
+                                // In place: the residual is the output itself (the transform accumulates).
+                                let res = inPlace ? UnsafePointer(out.baseAddress!) : r.baseAddress
+                                try conv.run(input: x, batch: batch, output: out.baseAddress!, residual: res,
+                                             residualBeforeActivation: before, context: context)
+                            }
+                        }
+                        results.append(y)
+                    }
+                    #expect(results[0] == results[1], "Winograd shape \(index) \(activation) before \(before) in place \(inPlace)")
+                    let expected = referenceConv(shape, batch: batch, x: x, w: w, bias: bias, activation: activation,
+                                                 residual: residual, before: before || inPlace)
+                    expectClose(results[1], expected, "Winograd shape \(index) \(activation) against the reference")
+                }
+            }
+        }
+    }
+
     @Test(arguments: contexts.indices)
     func residualMayBeTheOutputBuffer(_ contextIndex: Int) throws {
         for (caseIndex, (shape, algorithm)) in Self.cases.enumerated() {
