@@ -106,6 +106,14 @@ struct GemmDriver {
         }
     }
 
+    /// Rows `rows` of C (starting on a six-row panel, or ending at M), every column, on the
+    /// calling thread: for callers that split M over the pool themselves.
+    func runRows(_ rows: Range<Int>) {
+        if rows.isEmpty || n == 0 { return }
+        if k == 0 { return scaleOnly(rows: rows) }
+        runTask(rows: rows, columns: 0..<n, kernel: microKernel(for: context.isa))
+    }
+
     private func runTask(rows: Range<Int>, columns: Range<Int>, kernel: MicroKernel) {
         let ncPad = (columns.count + Tile.nr - 1) / Tile.nr * Tile.nr
         let kcMax = min(Tile.kc, k)
@@ -376,10 +384,11 @@ struct GemmDriver {
     }
 
     /// K = 0: the product is empty, so C = beta · C, then the epilogue.
-    private func scaleOnly() {
-        for i in 0..<m {
+    private func scaleOnly(rows: Range<Int>? = nil) {
+        let rows = rows ?? 0..<m
+        for i in rows {
             for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] }
         }
-        epilogue.apply(c: c, ldc: ldc, rows: 0..<m, columns: 0..<n)
+        epilogue.apply(c: c, ldc: ldc, rows: rows, columns: 0..<n)
     }
 }

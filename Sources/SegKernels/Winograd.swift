@@ -40,12 +40,21 @@ final class WinogradConv3x3: @unchecked Sendable {
         let ratio = s.outputHeight * s.outputWidth >= KernelOptions.winogradLargePlane
             ? options.winogradLargePlaneMinChannelRatio : options.winogradMinChannelRatio
         let maxChannelProduct = options.winogradMaxChannelProduct
+        let (minimumWidth, minimumPixels) = smallMapFloor(options)
         return isEligible(s)
             // GEMM work per tile grows with Cin·Cout, transform work with Cin + Cout: below
             // the ratio the transforms eat the saving (see `KernelOptions`).
             && s.inputChannels * s.outputChannels >= ratio * (s.inputChannels + s.outputChannels)
             && s.inputChannels * s.outputChannels <= maxChannelProduct
-            && s.outputHeight >= 8 && s.outputWidth >= 16 && s.outputHeight * s.outputWidth >= 400
+            && s.outputHeight >= 8 && s.outputWidth >= minimumWidth && s.outputHeight * s.outputWidth >= minimumPixels
+    }
+
+    /// With the transforms on sixteen lanes (and one image's single block split by channels
+    /// over the threads) Winograd wins down to 8×8 maps (512→128 at 8×8: 0.93 → 0.40 ms
+    /// against the lane sweep on Zen 4); with the eight-lane transforms it lost below 400
+    /// pixels (512→128 at 16×16 ran 2× slower), so they keep that floor.
+    private static func smallMapFloor(_ options: KernelOptions) -> (width: Int, pixels: Int) {
+        KernelISA.hasVNNI && options.vnni && options.winogradAVX512 ? (8, 64) : (16, 400)
     }
 
     /// Shapes the implementation handles: 3×3, stride 1, no dilation, one group, pads ≤ 1.
@@ -103,9 +112,15 @@ final class WinogradConv3x3: @unchecked Sendable {
         // `t` is the layout stride of V and M (the transforms and `rowOffsets` assume it);
         // a block holds `perBlock` ≤ t tiles.
         let t = blockTiles
-        let (perBlock, blocksPerImage) = Self.blocking(tiles: tilesPerImage, maxTiles: t, batch: batch,
-                                                       threads: context.pool.threadCount)
-        let wide = context.allowsVNNI && context.options.winogradAVX512
+        let steps = TransformSteps(conv: self, wide: context.allowsVNNI && context.options.winogradAVX512, bias: bias,
+                                   activation: activation, residual: residual, residualBeforeActivation: residualBeforeActivation,
+                                   accumulate: accumulate)
+        let threads = context.pool.threadCount
+        if threads > 1 && batch == 1 && tilesPerImage <= t && cout >= 4 * Tile.mr * threads {
+            return runSplittingChannels(input: input, tiles: tilesPerImage, tilesW: tilesW, output: output, steps: steps,
+                                        context: context)
+        }
+        let (perBlock, blocksPerImage) = Self.blocking(tiles: tilesPerImage, maxTiles: t, batch: batch, threads: threads)
         context.pool.parallelFor(batch * blocksPerImage) { range in
             let v = UnsafeMutablePointer<Float>.allocate(capacity: 16 * vStride)
             // 8 floats of slack: the output transform loads 8 columns from a row segment's
@@ -116,49 +131,105 @@ final class WinogradConv3x3: @unchecked Sendable {
                 let image = block / blocksPerImage
                 let first = (block % blocksPerImage) * perBlock
                 let count = min(perBlock, tilesPerImage - first)
-                // The block's tiles as segments of tile rows: (row, first column, tiles, block column).
-                var segments: [(ty: Int, tx0: Int, count: Int, column: Int)] = []
-                var k = first
-                while k < first + count {
-                    let ty = k / tilesW, tx = k % tilesW
-                    let n = min(tilesW - tx, first + count - k)
-                    segments.append((ty, tx, n, k - first))
-                    k += n
-                }
+                let segments = Self.segments(first: first, count: count, tilesW: tilesW)
                 let x = input + image * cin * height * width
-                for g in segments {
-                    if wide {
-                        transformInputAVX512(x, ty: g.ty, tx0: g.tx0, count: g.count, column: g.column, into: v)
-                    } else {
-                        transformInput(x, ty: g.ty, tx0: g.tx0, count: g.count, column: g.column, into: v)
-                    }
-                }
-                rowOffsets.withUnsafeBufferPointer { offsets in
-                    guard let offsetBase = offsets.baseAddress else { return }
-                    for xi in 0..<16 {
-                        // V_ξ's rows are read in place (full 16-tile panels); inside a pool
-                        // task the pool is busy, so this GEMM runs on this thread.
-                        let base = UnsafePointer(v + xi * vStride)
-                        let b = GemmB.direct(DirectOperand(geometry: .pointwise(base: base, columns: count), offsets: offsetBase,
-                                                           fallback: .strided(StridedOperand(base: base, outerStride: 1, depthStride: t))))
-                        GemmDriver(m: cout, n: count, k: cin, a: .packed(transformed[xi]), b: b,
-                                   alpha: 1, beta: 0, c: m + xi * mStride, ldc: t, epilogue: .none, context: context).run()
-                    }
-                }
+                steps.transformInput(x, segments, channels: 0..<cin, into: v)
+                for xi in 0..<16 { gemm(xi, v: v, tiles: count, m: m, context: context) }
                 let planeOffset = image * cout * outH * outW
-                for g in segments {
-                    #if arch(x86_64)
-                    if wide, let e = PointwiseAVX512Epilogue(activation, bias: nil, residual: nil, residualStride: 0,
-                                                             residualBefore: residualBeforeActivation) {
-                        transformOutputAVX512(m, ty: g.ty, tx0: g.tx0, count: g.count, column: g.column, output: output + planeOffset,
-                                              bias: bias, residual: residual.map { $0 + planeOffset }, accumulate: accumulate, epilogue: e)
-                        continue
-                    }
-                    #endif
-                    transformOutput(m, ty: g.ty, tx0: g.tx0, count: g.count, column: g.column, output: output + planeOffset, bias: bias,
-                                    activation: activation, residual: residual.map { $0 + planeOffset },
-                                    residualBeforeActivation: residualBeforeActivation, accumulate: accumulate)
+                steps.transformOutput(m, segments, channels: 0..<cout, output: output, planeOffset: planeOffset)
+            }
+        }
+    }
+
+    /// One image whose tiles all fit one block, on several threads: the threads split the
+    /// input transform by input channels and then the sixteen GEMMs and the output transform
+    /// by output channels, so each reads only its share of the transformed weights (16·Cin·Cout
+    /// floats: 8 MiB for 512→256). Split by tiles instead, every thread read all of them for a
+    /// GEMM a few columns wide: PP-LiteSeg's 512→128 at 8×8 ran slower on two threads than on one.
+    private func runSplittingChannels(input: UnsafePointer<Float>, tiles: Int, tilesW: Int, output: UnsafeMutablePointer<Float>,
+                                      steps: TransformSteps, context: KernelContext) {
+        let v = UnsafeMutablePointer<Float>.allocate(capacity: 16 * vStride)
+        let m = UnsafeMutablePointer<Float>.allocate(capacity: 16 * mStride + 8)
+        defer { v.deallocate(); m.deallocate() }
+        let segments = Self.segments(first: 0, count: tiles, tilesW: tilesW)
+        context.pool.parallelFor(cin) { channels in
+            steps.transformInput(input, segments, channels: channels, into: v)
+        }
+        // Whole pairs of six-row panels (the GEMM's 12-row tiles), so no panel is split.
+        let pairs = (cout + 2 * Tile.mr - 1) / (2 * Tile.mr)
+        context.pool.parallelFor(pairs) { range in
+            let rows = (range.lowerBound * 2 * Tile.mr)..<min(cout, range.upperBound * 2 * Tile.mr)
+            for xi in 0..<16 { gemm(xi, v: v, tiles: tiles, m: m, rows: rows, context: context) }
+            steps.transformOutput(m, segments, channels: rows, output: output, planeOffset: 0)
+        }
+    }
+
+    /// M_ξ = U_ξ · V_ξ for a block of `tiles` tiles, all rows or only `rows` (a range that
+    /// starts on a six-row panel); V_ξ's rows are read in place (full 16-tile panels). Inside a
+    /// pool task the pool is busy, so it runs on the calling thread.
+    private func gemm(_ xi: Int, v: UnsafeMutablePointer<Float>, tiles: Int, m: UnsafeMutablePointer<Float>,
+                      rows: Range<Int>? = nil, context: KernelContext) {
+        rowOffsets.withUnsafeBufferPointer { offsets in
+            guard let offsetBase = offsets.baseAddress else { return }
+            let base = UnsafePointer(v + xi * vStride)
+            let b = GemmB.direct(DirectOperand(geometry: .pointwise(base: base, columns: tiles), offsets: offsetBase,
+                                               fallback: .strided(StridedOperand(base: base, outerStride: 1, depthStride: blockTiles))))
+            let driver = GemmDriver(m: cout, n: tiles, k: cin, a: .packed(transformed[xi]), b: b,
+                                    alpha: 1, beta: 0, c: m + xi * mStride, ldc: blockTiles, epilogue: .none, context: context)
+            if let rows { driver.runRows(rows) } else { driver.run() }
+        }
+    }
+
+    /// A block's tiles as segments of tile rows: (row, first column, tiles, block column).
+    private static func segments(first: Int, count: Int, tilesW: Int) -> [(ty: Int, tx0: Int, count: Int, column: Int)] {
+        var segments: [(ty: Int, tx0: Int, count: Int, column: Int)] = []
+        var k = first
+        while k < first + count {
+            let ty = k / tilesW, tx = k % tilesW
+            let n = min(tilesW - tx, first + count - k)
+            segments.append((ty, tx, n, k - first))
+            k += n
+        }
+        return segments
+    }
+
+    /// One run's choice of transform code and its epilogue.
+    private struct TransformSteps {
+        let conv: WinogradConv3x3
+        let wide: Bool
+        let bias: UnsafePointer<Float>?
+        let activation: Activation
+        let residual: UnsafePointer<Float>?
+        let residualBeforeActivation: Bool
+        let accumulate: Bool
+
+        func transformInput(_ x: UnsafePointer<Float>, _ segments: [(ty: Int, tx0: Int, count: Int, column: Int)],
+                            channels: Range<Int>, into v: UnsafeMutablePointer<Float>) {
+            for g in segments {
+                if wide {
+                    conv.transformInputAVX512(x, ty: g.ty, tx0: g.tx0, count: g.count, column: g.column, channels: channels, into: v)
+                } else {
+                    conv.transformInput(x, ty: g.ty, tx0: g.tx0, count: g.count, column: g.column, channels: channels, into: v)
                 }
+            }
+        }
+
+        func transformOutput(_ m: UnsafeMutablePointer<Float>, _ segments: [(ty: Int, tx0: Int, count: Int, column: Int)],
+                             channels: Range<Int>, output: UnsafeMutablePointer<Float>, planeOffset: Int) {
+            for g in segments {
+                #if arch(x86_64)
+                if wide, let e = PointwiseAVX512Epilogue(activation, bias: nil, residual: nil, residualStride: 0,
+                                                         residualBefore: residualBeforeActivation) {
+                    conv.transformOutputAVX512(m, ty: g.ty, tx0: g.tx0, count: g.count, column: g.column, channels: channels,
+                                               output: output + planeOffset, bias: bias, residual: residual.map { $0 + planeOffset },
+                                               accumulate: accumulate, epilogue: e)
+                    continue
+                }
+                #endif
+                conv.transformOutput(m, ty: g.ty, tx0: g.tx0, count: g.count, column: g.column, channels: channels,
+                                     output: output + planeOffset, bias: bias, activation: activation,
+                                     residual: residual.map { $0 + planeOffset }, residualBeforeActivation: residualBeforeActivation,
+                                     accumulate: accumulate)
             }
         }
     }
@@ -182,7 +253,8 @@ final class WinogradConv3x3: @unchecked Sendable {
     /// V[ξ][c][column + k] = (Bᵀ d B)_ξ for the `count` tiles (ty, tx0 + k), Bᵀ = [[1, 0, −1, 0],
     /// [0, 1, 1, 0], [0, −1, 1, 0], [0, 1, 0, −1]]. Eight interior tiles at a time with
     /// vectors (columns deinterleaved from two 16-float loads); edges element by element.
-    private func transformInput(_ x: UnsafePointer<Float>, ty: Int, tx0: Int, count: Int, column: Int, into block: UnsafeMutablePointer<Float>) {
+    fileprivate func transformInput(_ x: UnsafePointer<Float>, ty: Int, tx0: Int, count: Int, column: Int, channels: Range<Int>,
+                                    into block: UnsafeMutablePointer<Float>) {
         let t = blockTiles
         let v = block + column
         let iy0 = 2 * ty - padTop
@@ -192,7 +264,7 @@ final class WinogradConv3x3: @unchecked Sendable {
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 32) { scratch in
             guard let d = scratch.baseAddress else { return }
             let tr = d + 16
-            for c in 0..<cin {
+            for c in channels {
                 let plane = x + c * height * width
                 var k = 0
                 while k < count {
@@ -239,11 +311,11 @@ final class WinogradConv3x3: @unchecked Sendable {
 
     /// `transformInput` on 512-bit vectors, sixteen tiles at a time, edges included (masked loads
     /// read the padding as zeros).
-    private func transformInputAVX512(_ x: UnsafePointer<Float>, ty: Int, tx0: Int, count: Int, column: Int,
-                                      into block: UnsafeMutablePointer<Float>) {
+    fileprivate func transformInputAVX512(_ x: UnsafePointer<Float>, ty: Int, tx0: Int, count: Int, column: Int,
+                                          channels: Range<Int>, into block: UnsafeMutablePointer<Float>) {
         #if arch(x86_64)
         let t = blockTiles, iy0 = 2 * ty - padTop
-        for c in 0..<cin {
+        for c in channels {
             let plane = x + c * height * width
             var k = 0
             while k < count {
@@ -277,12 +349,12 @@ final class WinogradConv3x3: @unchecked Sendable {
     #if arch(x86_64)
     /// `transformOutput` on 512-bit vectors, sixteen tiles (32 output columns) at a time, the
     /// right edge under masks; `epilogue` carries the activation and the residual's order.
-    private func transformOutputAVX512(_ block: UnsafeMutablePointer<Float>, ty: Int, tx0: Int, count: Int, column: Int,
-                                       output: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?,
+    fileprivate func transformOutputAVX512(_ block: UnsafeMutablePointer<Float>, ty: Int, tx0: Int, count: Int, column: Int,
+                                           channels: Range<Int>, output: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?,
                                        residual: UnsafePointer<Float>?, accumulate: Bool, epilogue: PointwiseAVX512Epilogue) {
         let t = blockTiles, oy = 2 * ty, plane = outH * outW
         let rows = min(2, outH - oy)
-        for o in 0..<cout {
+        for o in channels {
             let b = bias?[o] ?? 0
             var k = 0
             while k < count {
@@ -298,14 +370,14 @@ final class WinogradConv3x3: @unchecked Sendable {
 
     /// Y = Aᵀ m A with Aᵀ = [[1, 1, 1, 0], [0, 1, −1, −1]], then bias, residual, activation.
     /// Eight tiles (sixteen output columns) at a time where they are all inside the output.
-    private func transformOutput(_ block: UnsafeMutablePointer<Float>, ty: Int, tx0: Int, count: Int, column: Int,
-                                 output: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, activation: Activation,
+    fileprivate func transformOutput(_ block: UnsafeMutablePointer<Float>, ty: Int, tx0: Int, count: Int, column: Int,
+                                     channels: Range<Int>, output: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, activation: Activation,
                                  residual: UnsafePointer<Float>?, residualBeforeActivation: Bool, accumulate: Bool) {
         let t = blockTiles
         let m = block + column
         let oy = 2 * ty
         let plane = outH * outW
-        for o in 0..<cout {
+        for o in channels {
             let b = bias?[o] ?? 0
             var k = 0
             while k < count {
