@@ -44,12 +44,13 @@ package struct KernelOptions: Sendable, Equatable {
     package var laneSweep = true
     /// ... ahead of Winograd F(2,3) only with at most this many output channels, where both
     /// apply (`SEGSLIM_LANE_SWEEP_OVER_WINOGRAD`). Every count on CPUs with full-width AVX-512
-    /// (Zen 5: 64→64 3×3 at 96×120 5.0 ms on the sweep against 6.8 on Winograd); 32 where
-    /// 512-bit ops run as two halves (Zen 4, `KernelISA.hasHalfRateAVX512`), whose sweep has
-    /// no wider datapath to gain from: FPN-R18's 256→128 at 96×120 74.7 → 41.2 ms on Winograd,
-    /// 128→128 at 48×60 8.2 → 6.2, 64→64 at 96×120 8.7 → 7.9, while with 32 output channels the
-    /// sweep still wins (U-Net's 32→32 at 192×240: 9.3 against 12.0 ms; 128→32: 35.0 against 37.0).
-    package var laneSweepOverWinogradMaxChannels = KernelISA.hasHalfRateAVX512 ? 32 : Int.max
+    /// (Zen 5: 64→64 3×3 at 96×120 5.0 ms on the sweep against 6.8 on Winograd, measured with
+    /// the eight-lane transforms); none where 512-bit ops run as two halves (Zen 4,
+    /// `KernelISA.hasHalfRateAVX512`), whose sweep has no wider datapath to gain from: FPN-R18's
+    /// 256→128 at 96×120 74.7 → 41.2 ms on Winograd, 128→128 at 48×60 8.2 → 6.2, and since the
+    /// transforms run on sixteen lanes also with 32 output channels (U-Net's 128→32 at 192×240:
+    /// 49.0 → 26.1 ms, 32→32: 9.4 → 8.5).
+    package var laneSweepOverWinogradMaxChannels = KernelISA.hasHalfRateAVX512 ? 0 : Int.max
     /// ... when at least this deep (Cin·kH·kW; `SEGSLIM_LANE_SWEEP_MIN_DEPTH`).
     package var laneSweepMinDepth = 256
     /// ... and, at stride 2, with at most this many output pixels (`SEGSLIM_LANE_SWEEP_S2_PIXELS`):
