@@ -171,7 +171,8 @@ package final class Conv2D: @unchecked Sendable {
         let bands = isPointwise || useWinograd || laneKernel || shape.groups != 1 ? [] : try Self.rowBands(shape: shape, weights: weights)
         let avx512 = isPointwise ? Self.usesSmallDepthKernel(shape, activation: activation, options: options)
             : !useWinograd && !laneKernel && bands.isEmpty && Self.usesIm2colKernel(shape, activation: activation, options: options)
-                && (!readsInPlace || shape.inputChannels * shape.kernelH <= Self.directAVX512MaxInputRows)
+                && (!readsInPlace || shape.inputChannels * shape.kernelH <= Self.directAVX512MaxInputRows
+                    || options.directGather && Self.directGathers(shape))
         avx512Weights = avx512 ? Array(UnsafeBufferPointer(start: weights, count: shape.outputChannels * cinG * taps)) : []
         if useWinograd {
             winograd = try WinogradConv3x3(shape: shape, weights: weights)
@@ -186,6 +187,10 @@ package final class Conv2D: @unchecked Sendable {
         let inPlane = shape.height * shape.width
         if isPointwise && inPlane * 4 <= options.directPointwiseMaxPlaneBytes {
             directOffsets = (0..<cinG).map { $0 * inPlane }
+        } else if readsInPlace && avx512 && Self.directGathers(shape) {
+            // Offsets into the gathered block (see `runDirectAVX512`).
+            directOffsets = Self.depthRowOffsets(shape, channels: cinG, plane: Self.gatherChannelFloats(shape),
+                                                 rowWidth: Self.gatherRowWidth(shape))
         } else if readsInPlace {
             // (Narrower maps have few interior panels: most would be packed one by one.)
             directOffsets = Self.depthRowOffsets(shape, channels: cinG, plane: inPlane, rowWidth: shape.width)
@@ -356,7 +361,10 @@ package final class Conv2D: @unchecked Sendable {
                                                   outW: outputWidth))
                     }
                     let depth = cinG * shape.kernelH * shape.kernelW
-                    if let offsetBase = offsets.baseAddress, offsets.count == depth {
+                    // (Offsets into the AVX-512 kernel's gathered block are not the GEMM's: a
+                    // run that falls back here reads im2col panels.)
+                    let gathered = !avx512Weights.isEmpty && algorithm == .implicitGEMM && Self.directGathers(shape)
+                    if let offsetBase = offsets.baseAddress, offsets.count == depth, !gathered {
                         let geometry: DirectOperand.Geometry = algorithm == .pointwise
                             ? .pointwise(base: x, columns: outPlane)
                             : .conv(input: x, height: shape.height, width: shape.width, outW: outputWidth, strideH: shape.strideH,

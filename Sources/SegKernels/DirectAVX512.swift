@@ -14,6 +14,21 @@ extension Conv2D {
     /// 384×480: 16→16 3×3, 48 rows, 16.3–17.1 → 12.7–13.5 ms; 32→16, 96 rows, 31–34 ms either way).
     static let directAVX512MaxInputRows = 64
 
+    /// Deeper convs (more input rows than that, stride 1 along H too) gather them first: for a
+    /// band of `directGatherRows` output rows, each input row the band reads is copied, one
+    /// sequential stream at a time and with the conv's left and right padding as zeros, into a
+    /// block that stays in L2 (`gatherRowWidth` floats per row, band rows + kernel span per
+    /// channel); the sweep then reads that block through offsets of the same form. In place,
+    /// U-Net's 32→16 3×3 at 384×480 waited on 96 row streams the prefetchers do not follow.
+    static func directGathers(_ s: Conv2DShape) -> Bool {
+        s.strideH == 1 && s.inputChannels * s.kernelH > directAVX512MaxInputRows
+    }
+    static let directGatherRows = 4
+    static func gatherRowWidth(_ s: Conv2DShape) -> Int { s.width + s.pads.left + s.pads.right }
+    static func gatherChannelFloats(_ s: Conv2DShape) -> Int {
+        (directGatherRows + (s.kernelH - 1) * s.dilationH) * gatherRowWidth(s)
+    }
+
     func runDirectAVX512(input: UnsafePointer<Float>, batch: Int, output: UnsafeMutablePointer<Float>,
                          residual: UnsafePointer<Float>?, beta: Float, residualBeforeActivation: Bool, context: KernelContext) {
         #if arch(x86_64)
@@ -25,6 +40,10 @@ extension Conv2D {
         let interiorLow = min(outW, s.pads.left)
         let interiorHigh = max(interiorLow, min(outW, s.width - spanW + s.pads.left))
         let panelColumns = (outW + 15) / 16 * 16
+        if Self.directGathers(s) {
+            return runDirectGathered(input: input, batch: batch, output: output, residual: residual, beta: beta,
+                                     residualBeforeActivation: residualBeforeActivation, context: context)
+        }
         avx512Weights.withUnsafeBufferPointer { wb in
         directOffsets.withUnsafeBufferPointer { ob in
             bias.withUnsafeBufferPointerOrNil { biasPointer in
@@ -62,6 +81,52 @@ extension Conv2D {
                             } else {
                                 packed(0, outW)
                             }
+                        }
+                    }
+                }
+            }
+        }
+        }
+        #endif
+    }
+
+    /// `runDirectAVX512` for convs that gather their input rows (`directGathers`).
+    private func runDirectGathered(input: UnsafePointer<Float>, batch: Int, output: UnsafeMutablePointer<Float>,
+                                   residual: UnsafePointer<Float>?, beta: Float, residualBeforeActivation: Bool,
+                                   context: KernelContext) {
+        #if arch(x86_64)
+        let s = shape, m = s.outputChannels, outH = outputHeight, outW = outputWidth
+        let inPlane = s.height * s.width, outPlane = outH * outW
+        let band = Self.directGatherRows, spanH = (s.kernelH - 1) * s.dilationH
+        let rowWidth = Self.gatherRowWidth(s), channelFloats = Self.gatherChannelFloats(s)
+        let bands = (outH + band - 1) / band
+        avx512Weights.withUnsafeBufferPointer { wb in
+        directOffsets.withUnsafeBufferPointer { ob in
+            bias.withUnsafeBufferPointerOrNil { biasPointer in
+                guard let w = wb.baseAddress, let offsets = ob.baseAddress,
+                      let sweep = AVX512ChannelSweep(conv: self, weights: w, bias: biasPointer, outPlane: outPlane,
+                                                     residualBefore: residualBeforeActivation, accumulate: beta == 1) else { return }
+                context.pool.parallelFor(batch * bands) { tasks in
+                    let block = UnsafeMutablePointer<Float>.allocate(capacity: s.inputChannels * channelFloats)
+                    defer { block.deallocate() }
+                    for task in tasks {
+                        let image = task / bands, oy0 = task % bands * band
+                        let rows = min(band, outH - oy0)
+                        let x = input + image * s.inputChannels * inPlane
+                        for c in 0..<s.inputChannels {
+                            for r in 0..<(rows + spanH) {
+                                let iy = oy0 + r - s.pads.top
+                                let row = block + c * channelFloats + r * rowWidth
+                                guard iy >= 0 && iy < s.height else { row.update(repeating: 0, count: rowWidth); continue }
+                                row.update(repeating: 0, count: s.pads.left)
+                                (row + s.pads.left).update(from: x + c * inPlane + iy * s.width, count: s.width)
+                                (row + s.pads.left + s.width).update(repeating: 0, count: s.pads.right)
+                            }
+                        }
+                        for r in 0..<rows {
+                            let at = image * m * outPlane + (oy0 + r) * outW
+                            sweep.run(channels: 0..<m, columns: outW, source: block + r * rowWidth, xStride: 0, layout: .planes,
+                                      offsets: offsets, output: output + at, residual: residual.map { $0 + at })
                         }
                     }
                 }

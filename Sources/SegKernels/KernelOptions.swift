@@ -67,6 +67,13 @@ package struct KernelOptions: Sendable, Equatable {
     /// under masks (`SEGSLIM_WINOGRAD_AVX512=0`: eight on AVX2, edges element by element; the
     /// same floats).
     package var winogradAVX512 = true
+    /// The few-output-channel pointwise kernel copies each band of large input planes into a
+    /// compact block before sweeping it (`SEGSLIM_PW_GATHER=0`: reads the planes in place).
+    package var smallDepthGather = true
+    /// Convs that read their input in place along W with more than 64 input rows per output
+    /// row gather them band by band onto the AVX-512 kernel (`SEGSLIM_DIRECT_GATHER=0`: they
+    /// stay on the packed GEMM).
+    package var directGather = true
 
     package init() {}
 

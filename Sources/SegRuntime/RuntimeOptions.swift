@@ -54,6 +54,8 @@ package struct RuntimeOptions: Sendable, Equatable {
         if let v = env["SEGSLIM_LANE_SWEEP"] { kernels.laneSweep = v != "0" }
         if let v = env["SEGSLIM_GEMM_AVX512"] { kernels.gemmAVX512 = v != "0" }
         if let v = env["SEGSLIM_WINOGRAD_AVX512"] { kernels.winogradAVX512 = v != "0" }
+        if let v = env["SEGSLIM_PW_GATHER"] { kernels.smallDepthGather = v != "0" }
+        if let v = env["SEGSLIM_DIRECT_GATHER"] { kernels.directGather = v != "0" }
         if let v = env["SEGSLIM_DEPTHWISE_AVX512"] { kernels.depthwiseAVX512 = v != "0" }
         if let v = env["SEGSLIM_LANE_SWEEP_MIN_DEPTH"], let depth = Int(v), depth >= 0 { kernels.laneSweepMinDepth = depth }
         if let v = env["SEGSLIM_LANE_SWEEP_OVER_WINOGRAD"], let channels = Int(v), channels >= 0 { kernels.laneSweepOverWinogradMaxChannels = channels }

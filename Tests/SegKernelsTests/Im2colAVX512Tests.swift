@@ -36,6 +36,13 @@ import Testing
              shape: Conv2DShape(inputChannels: 3, height: 11, width: 52, outputChannels: 8, kernelH: 5, kernelW: 3, strides: (2, 1),
                                 pads: (2, 1, 2, 1), dilations: (1, 1), groups: 1),
              activation: .hardSigmoid(alpha: 0.2, beta: 0.5), inPlace: true),
+        // More than 64 input rows a step: gathered in bands of four output rows (7 = 4 + 3),
+        // padding as zeros in the block; a dilated, asymmetrically padded one with a residual.
+        Case(name: "gathered: 24→16 3×3 pad 1 on 7×50", shape: shape(24, 7, 50, 16, 3, pad: 1), activation: .relu, inPlace: true),
+        Case(name: "gathered: 23→8 3×3 pads (2, 1, 0, 2) dilation (2, 1) on 9×53",
+             shape: Conv2DShape(inputChannels: 23, height: 9, width: 53, outputChannels: 8, kernelH: 3, kernelW: 3, strides: (1, 1),
+                                pads: (2, 1, 0, 2), dilations: (2, 1), groups: 1),
+             activation: .hardSwish, inPlace: true),
     ]
 
     static let gemmOnly: KernelOptions = {
@@ -84,7 +91,15 @@ import Testing
         #expect(try !conv(Self.shape(3, 16, 16, 12, 3, stride: 2, pad: 1)).usesIm2colKernel)   // not a multiple of 8
         #expect(try !conv(Self.shape(3, 8, 60, 16, 3, pad: 1)).usesIm2colKernel)               // read in place (48+ columns):
         #expect(try conv(Self.shape(21, 8, 60, 16, 3, pad: 1)).usesDirectAVX512Kernel == available)  // 63 input rows a step
-        #expect(try !conv(Self.shape(22, 8, 60, 16, 3, pad: 1)).usesDirectAVX512Kernel)            // 66: past the TLB's reach
+        // 66 rows: past the TLB's reach in place, so gathered band by band (stride 1 along H);
+        // at stride 2 along H, or with gathering off, the GEMM.
+        #expect(try conv(Self.shape(22, 8, 60, 16, 3, pad: 1)).usesDirectAVX512Kernel == available)
+        var noGather = KernelOptions.standard
+        noGather.directGather = false
+        #expect(try !conv(Self.shape(22, 8, 60, 16, 3, pad: 1), options: noGather).usesDirectAVX512Kernel)
+        let tall = Conv2DShape(inputChannels: 22, height: 9, width: 60, outputChannels: 16, kernelH: 3, kernelW: 3,
+                               strides: (2, 1), pads: (1, 1, 1, 1), dilations: (1, 1), groups: 1)
+        #expect(try !conv(tall).usesDirectAVX512Kernel)
         #expect(try !conv(Self.shape(3, 16, 16, 16, 3, stride: 2, pad: 1), .sigmoid).usesIm2colKernel)
         #expect(try !conv(Self.shape(3, 16, 16, 16, 3, stride: 2, pad: 1), options: Self.gemmOnly).usesIm2colKernel)
         let grouped = Conv2DShape(inputChannels: 4, height: 16, width: 16, outputChannels: 16, kernelH: 3, kernelW: 3,

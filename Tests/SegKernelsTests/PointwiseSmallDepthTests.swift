@@ -20,6 +20,9 @@ import Testing
         Case(cin: 64, h: 4, w: 17, cout: 72, activation: .hardSigmoid(alpha: 0.3, beta: 0.4)),  // 68
         Case(cin: 200, h: 8, w: 9, cout: 8, activation: .relu),         // deep, on a small map
         Case(cin: 24, h: 33, w: 35, cout: 72, activation: .relu),       // 1155 pixels: bands
+        // 8255 pixels (≥ 8192): each band gathered into a compact block first; the last band
+        // ends in a 31-pixel tail.
+        Case(cin: 6, h: 65, w: 127, cout: 16, activation: .hardSwish),
     ]
 
     static let gemmOnly: KernelOptions = {

@@ -25,7 +25,7 @@ import Testing
             "SEGSLIM_TAPWISE": "0", "SEGSLIM_WINOGRAD_MIN_RATIO": "20", "SEGSLIM_WINOGRAD_MIN_RATIO_LARGE": "12",
             "SEGSLIM_BATCH_PER_IMAGE": "0", "SEGSLIM_AVX512_PW_DEPTH": "0", "SEGSLIM_AVX512_IM2COL": "0", "SEGSLIM_LANE_SWEEP": "0", "SEGSLIM_LANE_SWEEP_MIN_DEPTH": "512", "SEGSLIM_LANE_SWEEP_S2_PIXELS": "100",
             "SEGSLIM_LANE_SWEEP_OVER_WINOGRAD": "64", "SEGSLIM_GEMM_AVX512": "0", "SEGSLIM_DEPTHWISE_AVX512": "0",
-            "SEGSLIM_WINOGRAD_AVX512": "0",
+            "SEGSLIM_WINOGRAD_AVX512": "0", "SEGSLIM_PW_GATHER": "0", "SEGSLIM_DIRECT_GATHER": "0",
         ])
         #expect(!o.int8 && o.qgemmPath == .exact && o.isa == .portable && o.effectiveISA == .portable)
         #expect(!o.kernels.vnni && !o.effectiveVNNI)
@@ -37,6 +37,7 @@ import Testing
         #expect(o.kernels.smallDepthPointwiseMaxDepth == 0 && !o.kernels.im2colAVX512 && !o.kernels.laneSweep && o.kernels.laneSweepMinDepth == 512 && o.kernels.laneSweepStride2MaxPixels == 100)
         #expect(o.kernels.laneSweepOverWinogradMaxChannels == 64)
         #expect(!o.kernels.gemmAVX512 && !o.kernels.depthwiseAVX512 && !o.kernels.winogradAVX512)
+        #expect(!o.kernels.smallDepthGather && !o.kernels.directGather)
     }
 
     @Test func unparsableValuesKeepTheDefaults() {
