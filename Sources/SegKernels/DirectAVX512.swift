@@ -44,48 +44,41 @@ extension Conv2D {
             return runDirectGathered(input: input, batch: batch, output: output, residual: residual, beta: beta,
                                      residualBeforeActivation: residualBeforeActivation, context: context)
         }
-        avx512Weights.withUnsafeBufferPointer { wb in
-        directOffsets.withUnsafeBufferPointer { ob in
-            bias.withUnsafeBufferPointerOrNil { biasPointer in
-                guard let w = wb.baseAddress, let offsets = ob.baseAddress,
-                      let sweep = AVX512ChannelSweep(conv: self, weights: w, bias: biasPointer, outPlane: outPlane,
-                                                     residualBefore: residualBeforeActivation, accumulate: beta == 1) else { return }
-                context.pool.parallelFor(batch * outH) { rows in
-                    withUnsafeTemporaryAllocation(of: Float.self, capacity: k * panelColumns) { scratch in
-                        guard let panels = scratch.baseAddress else { return }
-                        for task in rows {
-                            let image = task / outH, oy = task % outH
-                            let x = input + image * s.inputChannels * inPlane
-                            let out = output + image * m * outPlane + oy * outW
-                            let res = residual.map { $0 + image * m * outPlane + oy * outW }
-                            /// Columns [a, b) of this output row from `source` in `layout` (or
-                            /// through the offsets), every output channel.
-                            func sweepColumns(_ a: Int, _ b: Int, _ source: UnsafePointer<Float>, _ layout: PointwiseAVX512Layout,
-                                              _ table: UnsafePointer<Int>?) {
-                                sweep.run(channels: 0..<m, columns: b - a, source: source, xStride: 0, layout: layout, offsets: table,
-                                          output: out + a, residual: res.map { $0 + a })
-                            }
-                            func packed(_ a: Int, _ b: Int) {
-                                guard a < b else { return }
-                                let operand = Im2colOperand(input: x, height: s.height, width: s.width, kernelH: s.kernelH, kernelW: s.kernelW,
-                                                            strideH: s.strideH, strideW: s.strideW, padTop: s.pads.top, padLeft: s.pads.left,
-                                                            dilationH: s.dilationH, dilationW: s.dilationW, outW: outW)
-                                operand.pack(columns: (oy * outW + a)..<(oy * outW + b), depth: 0..<k, into: panels)
-                                sweepColumns(a, b, panels, .panels, nil)
-                            }
-                            let iy = oy * s.strideH - s.pads.top
-                            if iy >= 0 && iy + spanH < s.height && interiorLow < interiorHigh {
-                                packed(0, interiorLow)
-                                sweepColumns(interiorLow, interiorHigh, x + iy * s.width + interiorLow - s.pads.left, .planes, offsets)
-                                packed(interiorHigh, outW)
-                            } else {
-                                packed(0, outW)
-                            }
+        withDirectSweep(outPlane: outPlane, beta: beta, residualBeforeActivation: residualBeforeActivation) { sweep, offsets in
+            context.pool.parallelFor(batch * outH) { rows in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: k * panelColumns) { scratch in
+                    guard let panels = scratch.baseAddress else { return }
+                    for task in rows {
+                        let image = task / outH, oy = task % outH
+                        let x = input + image * s.inputChannels * inPlane
+                        let out = output + image * m * outPlane + oy * outW
+                        let res = residual.map { $0 + image * m * outPlane + oy * outW }
+                        /// Columns [a, b) of this output row from `source` in `layout` (or
+                        /// through the offsets), every output channel.
+                        func sweepColumns(_ a: Int, _ b: Int, _ source: UnsafePointer<Float>, _ layout: PointwiseAVX512Layout,
+                                          _ table: UnsafePointer<Int>?) {
+                            sweep.run(channels: 0..<m, columns: b - a, source: source, xStride: 0, layout: layout, offsets: table,
+                                      output: out + a, residual: res.map { $0 + a })
+                        }
+                        func packed(_ a: Int, _ b: Int) {
+                            guard a < b else { return }
+                            let operand = Im2colOperand(input: x, height: s.height, width: s.width, kernelH: s.kernelH, kernelW: s.kernelW,
+                                                        strideH: s.strideH, strideW: s.strideW, padTop: s.pads.top, padLeft: s.pads.left,
+                                                        dilationH: s.dilationH, dilationW: s.dilationW, outW: outW)
+                            operand.pack(columns: (oy * outW + a)..<(oy * outW + b), depth: 0..<k, into: panels)
+                            sweepColumns(a, b, panels, .panels, nil)
+                        }
+                        let iy = oy * s.strideH - s.pads.top
+                        if iy >= 0 && iy + spanH < s.height && interiorLow < interiorHigh {
+                            packed(0, interiorLow)
+                            sweepColumns(interiorLow, interiorHigh, x + iy * s.width + interiorLow - s.pads.left, .planes, offsets)
+                            packed(interiorHigh, outW)
+                        } else {
+                            packed(0, outW)
                         }
                     }
                 }
             }
-        }
         }
         #endif
     }
@@ -100,39 +93,49 @@ extension Conv2D {
         let band = Self.directGatherRows, spanH = (s.kernelH - 1) * s.dilationH
         let rowWidth = Self.gatherRowWidth(s), channelFloats = Self.gatherChannelFloats(s)
         let bands = (outH + band - 1) / band
-        avx512Weights.withUnsafeBufferPointer { wb in
-        directOffsets.withUnsafeBufferPointer { ob in
-            bias.withUnsafeBufferPointerOrNil { biasPointer in
-                guard let w = wb.baseAddress, let offsets = ob.baseAddress,
-                      let sweep = AVX512ChannelSweep(conv: self, weights: w, bias: biasPointer, outPlane: outPlane,
-                                                     residualBefore: residualBeforeActivation, accumulate: beta == 1) else { return }
-                context.pool.parallelFor(batch * bands) { tasks in
-                    let block = UnsafeMutablePointer<Float>.allocate(capacity: s.inputChannels * channelFloats)
-                    defer { block.deallocate() }
-                    for task in tasks {
-                        let image = task / bands, oy0 = task % bands * band
-                        let rows = min(band, outH - oy0)
-                        let x = input + image * s.inputChannels * inPlane
-                        for c in 0..<s.inputChannels {
-                            for r in 0..<(rows + spanH) {
-                                let iy = oy0 + r - s.pads.top
-                                let row = block + c * channelFloats + r * rowWidth
-                                guard iy >= 0 && iy < s.height else { row.update(repeating: 0, count: rowWidth); continue }
-                                row.update(repeating: 0, count: s.pads.left)
-                                (row + s.pads.left).update(from: x + c * inPlane + iy * s.width, count: s.width)
-                                (row + s.pads.left + s.width).update(repeating: 0, count: s.pads.right)
-                            }
+        withDirectSweep(outPlane: outPlane, beta: beta, residualBeforeActivation: residualBeforeActivation) { sweep, offsets in
+            context.pool.parallelFor(batch * bands) { tasks in
+                let block = UnsafeMutablePointer<Float>.allocate(capacity: s.inputChannels * channelFloats)
+                defer { block.deallocate() }
+                for task in tasks {
+                    let image = task / bands, oy0 = task % bands * band
+                    let rows = min(band, outH - oy0)
+                    let x = input + image * s.inputChannels * inPlane
+                    for c in 0..<s.inputChannels {
+                        for r in 0..<(rows + spanH) {
+                            let iy = oy0 + r - s.pads.top
+                            let row = block + c * channelFloats + r * rowWidth
+                            guard iy >= 0 && iy < s.height else { row.update(repeating: 0, count: rowWidth); continue }
+                            row.update(repeating: 0, count: s.pads.left)
+                            (row + s.pads.left).update(from: x + c * inPlane + iy * s.width, count: s.width)
+                            (row + s.pads.left + s.width).update(repeating: 0, count: s.pads.right)
                         }
-                        for r in 0..<rows {
-                            let at = image * m * outPlane + (oy0 + r) * outW
-                            sweep.run(channels: 0..<m, columns: outW, source: block + r * rowWidth, xStride: 0, layout: .planes,
-                                      offsets: offsets, output: output + at, residual: residual.map { $0 + at })
-                        }
+                    }
+                    for r in 0..<rows {
+                        let at = image * m * outPlane + (oy0 + r) * outW
+                        sweep.run(channels: 0..<m, columns: outW, source: block + r * rowWidth, xStride: 0, layout: .planes,
+                                  offsets: offsets, output: output + at, residual: residual.map { $0 + at })
                     }
                 }
             }
         }
-        }
         #endif
     }
+
+    #if arch(x86_64)
+    /// The sweep over this conv's AVX-512 weights and its offset table, for the body.
+    private func withDirectSweep(outPlane: Int, beta: Float, residualBeforeActivation: Bool,
+                                 _ body: (AVX512ChannelSweep, UnsafePointer<Int>) -> Void) {
+        avx512Weights.withUnsafeBufferPointer { wb in
+            directOffsets.withUnsafeBufferPointer { ob in
+                bias.withUnsafeBufferPointerOrNil { biasPointer in
+                    guard let w = wb.baseAddress, let offsets = ob.baseAddress,
+                          let sweep = AVX512ChannelSweep(conv: self, weights: w, bias: biasPointer, outPlane: outPlane,
+                                                         residualBefore: residualBeforeActivation, accumulate: beta == 1) else { return }
+                    body(sweep, offsets)
+                }
+            }
+        }
+    }
+    #endif
 }
