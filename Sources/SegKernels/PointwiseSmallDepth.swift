@@ -37,8 +37,13 @@ extension Conv2D {
     }
 
     static let smallDepthSmallPlane = 1024
-    /// Input planes of at least this many pixels are gathered band by band (see `runSmallDepth`).
-    static let smallDepthGatherPlane = 8192
+    /// Whether `runSmallDepth` gathers each band first: on planes whose rows share L1 sets (a
+    /// multiple of 1024 floats: 64→16 at 192×240 3.96 → 2.18 ms, 16→32 at 384×480 4.81 → 3.78),
+    /// and with 32+ input planes of 32768+ pixels (64→16 at 192×241). Not on MobileNet's
+    /// 16-deep 180×240 stage (level) or 64→24 at 90×120 (0.39 → 0.45 ms gathered).
+    static func smallDepthGathers(depth: Int, plane: Int) -> Bool {
+        plane >= 8192 && (plane % 1024 == 0 || depth >= 32 && plane >= 32768)
+    }
     static let smallDepthSmallPlaneMaxDepth = 1024
 
     /// The AVX-512 kernel's activation code and parameters (nil: not supported there).
@@ -73,10 +78,11 @@ extension Conv2D {
                                                      residualBefore: residualBeforeActivation, accumulate: beta == 1) else { return }
                 // Large planes: the band's K input rows lie a plane apart, K streams at once
                 // that the hardware prefetchers do not follow (the kernel waited on its input
-                // loads: LinkNet's 64→16 at 192×240 ran at 12 GMAC/s). The band is first copied
+                // loads: LinkNet's 64→16 at 192×240 ran at 12 GMAC/s), and where planes are a
+                // multiple of 4 KiB all K rows fall in one L1 set. The band is first copied
                 // row by row, one sequential stream at a time, into a scratch block that stays
                 // in L2, rows a band and a cache line apart.
-                let gather = plane >= Self.smallDepthGatherPlane && context.options.smallDepthGather
+                let gather = Self.smallDepthGathers(depth: k, plane: plane) && context.options.smallDepthGather
                 let scratchStride = bandPixels + 16
                 context.pool.parallelFor(batch * bands * channelParts) { tasks in
                     let scratch = gather ? UnsafeMutablePointer<Float>.allocate(capacity: k * scratchStride) : nil

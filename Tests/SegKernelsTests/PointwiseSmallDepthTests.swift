@@ -20,9 +20,8 @@ import Testing
         Case(cin: 64, h: 4, w: 17, cout: 72, activation: .hardSigmoid(alpha: 0.3, beta: 0.4)),  // 68
         Case(cin: 200, h: 8, w: 9, cout: 8, activation: .relu),         // deep, on a small map
         Case(cin: 24, h: 33, w: 35, cout: 72, activation: .relu),       // 1155 pixels: bands
-        // 8255 pixels (≥ 8192): each band gathered into a compact block first; the last band
-        // ends in a 31-pixel tail.
-        Case(cin: 6, h: 65, w: 127, cout: 16, activation: .hardSwish),
+        // 8192 pixels, planes a multiple of 4 KiB: each band gathered into a compact block first.
+        Case(cin: 6, h: 64, w: 128, cout: 16, activation: .hardSwish),
     ]
 
     static let gemmOnly: KernelOptions = {
@@ -72,6 +71,13 @@ import Testing
         #expect(try !conv(8, 4, 4, cout: 16, groups: 2).usesSmallDepthKernel)  // grouped
         #expect(try !conv(8, 1, 1).usesSmallDepthKernel)                     // a 1×1 map: the matrix-vector path
         #expect(try !conv(8, 4, 4, options: Self.gemmOnly).usesSmallDepthKernel)
+        // Bands gathered first: planes a multiple of 1024 floats from 8192 pixels, or 32+ planes
+        // of 32768+ pixels; not MobileNet's 16-deep 180×240 or 64-deep 90×120 layers.
+        #expect(Conv2D.smallDepthGathers(depth: 6, plane: 64 * 128))
+        #expect(Conv2D.smallDepthGathers(depth: 64, plane: 192 * 241))
+        #expect(!Conv2D.smallDepthGathers(depth: 16, plane: 180 * 240))
+        #expect(!Conv2D.smallDepthGathers(depth: 64, plane: 90 * 120))
+        #expect(!Conv2D.smallDepthGathers(depth: 64, plane: 64 * 64))
     }
 }
 
