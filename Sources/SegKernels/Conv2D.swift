@@ -363,8 +363,7 @@ package final class Conv2D: @unchecked Sendable {
                     let depth = cinG * shape.kernelH * shape.kernelW
                     // (Offsets into the AVX-512 kernel's gathered block are not the GEMM's: a
                     // run that falls back here reads im2col panels.)
-                    let gathered = !avx512Weights.isEmpty && algorithm == .implicitGEMM && Self.directGathers(shape)
-                    if let offsetBase = offsets.baseAddress, offsets.count == depth, !gathered {
+                    if let offsetBase = offsets.baseAddress, offsets.count == depth, !directOffsetsIntoGatheredBlock {
                         let geometry: DirectOperand.Geometry = algorithm == .pointwise
                             ? .pointwise(base: x, columns: outPlane)
                             : .conv(input: x, height: shape.height, width: shape.width, outW: outputWidth, strideH: shape.strideH,

@@ -24,6 +24,11 @@ extension Conv2D {
         s.strideH == 1 && s.inputChannels * s.kernelH > directAVX512MaxInputRows
     }
     static let directGatherRows = 4
+    /// Whether `directOffsets` address the gathered block rather than the input (set at init
+    /// for AVX-512 convs that `directGathers`).
+    var directOffsetsIntoGatheredBlock: Bool {
+        !avx512Weights.isEmpty && algorithm == .implicitGEMM && !directOffsets.isEmpty && Self.directGathers(shape)
+    }
     static func gatherRowWidth(_ s: Conv2DShape) -> Int { s.width + s.pads.left + s.pads.right }
     static func gatherChannelFloats(_ s: Conv2DShape) -> Int {
         (directGatherRows + (s.kernelH - 1) * s.dilationH) * gatherRowWidth(s)
@@ -40,7 +45,7 @@ extension Conv2D {
         let interiorLow = min(outW, s.pads.left)
         let interiorHigh = max(interiorLow, min(outW, s.width - spanW + s.pads.left))
         let panelColumns = (outW + 15) / 16 * 16
-        if Self.directGathers(s) {
+        if directOffsetsIntoGatheredBlock {
             return runDirectGathered(input: input, batch: batch, output: output, residual: residual, beta: beta,
                                      residualBeforeActivation: residualBeforeActivation, context: context)
         }

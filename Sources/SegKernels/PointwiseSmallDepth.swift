@@ -87,6 +87,8 @@ extension Conv2D {
                 context.pool.parallelFor(batch * bands * channelParts) { tasks in
                     let scratch = gather ? UnsafeMutablePointer<Float>.allocate(capacity: k * scratchStride) : nil
                     defer { scratch?.deallocate() }
+                    // Consecutive tasks that split one band's channel groups copy it once.
+                    var gatheredBand = -1
                     for task in tasks {
                         let part = task % channelParts, band = task / channelParts % bands, image = task / channelParts / bands
                         let j0 = band * bandPixels
@@ -94,7 +96,11 @@ extension Conv2D {
                         var x = input + image * k * plane + j0
                         var xStride = plane
                         if let scratch {
-                            for d in 0..<k { (scratch + d * scratchStride).update(from: x + d * plane, count: columns) }
+                            let key = task / channelParts
+                            if key != gatheredBand {
+                                for d in 0..<k { (scratch + d * scratchStride).update(from: x + d * plane, count: columns) }
+                                gatheredBand = key
+                            }
                             x = UnsafePointer(scratch)
                             xStride = scratchStride
                         }
